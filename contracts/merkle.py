@@ -1,0 +1,81 @@
+"""Merkle rules for receipt batches: the single Python implementation.
+
+Mirrored by `contracts/program/src/merkle.rs` (verification only); tests check the two agree.
+
+    leaf(receipt_id) = sha256(0x00 || receipt_id)
+    node(a, b)       = sha256(0x01 || min(a, b) || max(a, b))   # sorted pair, bytewise
+    A level with an odd count carries its last hash up unchanged (no duplication).
+    A proof is the list of sibling hashes from the leaf upwards, skipping carried levels.
+    root(batch of one) = leaf(receipt_id).
+"""
+from __future__ import annotations
+
+import hashlib
+from typing import Sequence
+
+LEAF_PREFIX = b"\x00"
+NODE_PREFIX = b"\x01"
+MAX_PROOF_LEN = 32
+
+
+def leaf_hash(receipt_id: bytes) -> bytes:
+    return hashlib.sha256(LEAF_PREFIX + receipt_id).digest()
+
+
+def node_hash(a: bytes, b: bytes) -> bytes:
+    lo, hi = (a, b) if a <= b else (b, a)
+    return hashlib.sha256(NODE_PREFIX + lo + hi).digest()
+
+
+def _levels(leaves: Sequence[bytes]) -> list[list[bytes]]:
+    if not leaves:
+        raise ValueError("a batch needs at least one receipt")
+    levels = [list(leaves)]
+    while len(levels[-1]) > 1:
+        cur = levels[-1]
+        nxt = [node_hash(cur[i], cur[i + 1]) for i in range(0, len(cur) - 1, 2)]
+        if len(cur) % 2:
+            nxt.append(cur[-1])
+        levels.append(nxt)
+    return levels
+
+
+class MerkleTree:
+    """A tree over receipt ids in the given order (the order the batch lists them)."""
+
+    def __init__(self, receipt_ids: Sequence[bytes]):
+        self.receipt_ids = list(receipt_ids)
+        self._levels = _levels([leaf_hash(r) for r in self.receipt_ids])
+
+    @property
+    def root(self) -> bytes:
+        return self._levels[-1][0]
+
+    def __len__(self) -> int:
+        return len(self.receipt_ids)
+
+    def proof(self, index: int) -> list[bytes]:
+        if not 0 <= index < len(self.receipt_ids):
+            raise IndexError(f"leaf index {index} outside 0..{len(self.receipt_ids) - 1}")
+        out = []
+        for level in self._levels[:-1]:
+            sib = index ^ 1
+            if sib < len(level):
+                out.append(level[sib])
+            index //= 2
+        return out
+
+
+def merkle_root(receipt_ids: Sequence[bytes]) -> bytes:
+    return MerkleTree(receipt_ids).root
+
+
+def verify_proof(receipt_id: bytes, proof: Sequence[bytes], root: bytes) -> bool:
+    if len(proof) > MAX_PROOF_LEN:
+        return False
+    h = leaf_hash(receipt_id)
+    for sib in proof:
+        if len(sib) != 32:
+            return False
+        h = node_hash(h, sib)
+    return h == root

@@ -1,0 +1,192 @@
+"""Settings: built-in defaults < Solana CLI config.yml < solmeter TOML file < SOLMETER_* environment < flags.
+
+- The Solana CLI config (~/.config/solana/cli/config.yml, or $SOLANA_CONFIG) contributes json_rpc_url,
+  websocket_url, keypair_path and commitment when present, as the solana tools do.
+- The solmeter TOML file is $SOLMETER_CONFIG, else <data_dir>/config.toml, else ~/.config/solmeter/config.toml;
+  keys are the Settings field names (flat, e.g. `rpc_url = "devnet"`).
+- rpc_url takes a cluster moniker (localnet, devnet, testnet, mainnet-beta) or any http(s) URL.
+A missing or malformed file that was asked for explicitly, or a malformed one found by default, is a ConfigError
+naming the file and the problem.
+"""
+from __future__ import annotations
+
+import contextvars
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlparse, urlunparse
+
+import yaml
+from pydantic import Field, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from .errors import ConfigError
+
+MONIKERS = {
+    "devnet": "https://api.devnet.solana.com",
+    "testnet": "https://api.testnet.solana.com",
+    "mainnet-beta": "https://api.mainnet-beta.solana.com",
+}
+_SOLANA_KEYS = {"json_rpc_url": "rpc_url", "websocket_url": "ws_url", "keypair_path": "keypair_path",
+                "commitment": "commitment"}
+_config_file: contextvars.ContextVar[Path | None] = contextvars.ContextVar("solmeter_config_file", default=None)
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "solmeter"
+
+
+def solana_cli_config_path() -> Path:
+    env = os.environ.get("SOLANA_CONFIG")
+    return Path(env).expanduser() if env else Path.home() / ".config" / "solana" / "cli" / "config.yml"
+
+
+def read_solana_cli_config(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except (yaml.YAMLError, OSError) as e:
+        raise ConfigError(f"Solana CLI config {path}: not valid YAML ({str(e).splitlines()[0]})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"Solana CLI config {path}: expected a mapping of settings")
+    return {ours: data[theirs] for theirs, ours in _SOLANA_KEYS.items() if data.get(theirs)}
+
+
+def read_toml_config(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path}: does not exist") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"config file {path}: not valid TOML ({e})") from None
+    unknown = sorted(set(data) - set(Settings.model_fields))
+    if unknown:
+        raise ConfigError(f"config file {path}: unknown setting {unknown[0]!r}")
+    return data
+
+
+def _find_toml(explicit: Path | None) -> Path | None:
+    if explicit is not None:
+        return explicit
+    env = os.environ.get("SOLMETER_CONFIG")
+    if env:
+        return Path(env).expanduser()
+    data_dir = Path(os.environ.get("SOLMETER_DATA_DIR") or default_data_dir()).expanduser()
+    for cand in (data_dir / "config.toml", Path.home() / ".config" / "solmeter" / "config.toml"):
+        if cand.exists():
+            return cand
+    return None
+
+
+class _FileSource(PydanticBaseSettingsSource):
+    """Reads the Solana CLI YAML or the solmeter TOML, whichever this instance is for."""
+
+    def __init__(self, settings_cls, kind: str):
+        super().__init__(settings_cls)
+        self.kind = kind
+
+    def get_field_value(self, field: FieldInfo, field_name: str):  # pragma: no cover - unused by __call__
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        if self.kind == "solana":
+            return read_solana_cli_config(solana_cli_config_path())
+        path = _find_toml(_config_file.get())
+        return read_toml_config(path) if path else {}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SOLMETER_", extra="forbid")
+
+    data_dir: Path = Field(default_factory=default_data_dir, description="keys, SQLite file, localnet ledger")
+    rpc_url: str = Field("localnet", description="cluster moniker or RPC URL")
+    ws_url: str | None = Field(None, description="PubSub URL; derived from rpc_url when unset")
+    commitment: Literal["processed", "confirmed", "finalized"] = "confirmed"
+    keypair_path: Path | None = Field(None, description="payer / operator keypair; <data_dir>/id.json if unset")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; sqlite file in data_dir if unset")
+    program_id: str | None = Field(None, description="billing program id; the localnet default if unset")
+    localnet_host: str = "127.0.0.1"
+    localnet_rpc_port: int = Field(8899, ge=0, le=65535)
+    localnet_slot_ms: int = Field(400, ge=1)
+    localnet_ledger_dir: Path | None = None
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(8080, ge=0, le=65535)
+    meter_keypair_path: Path | None = None
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
+                                   file_secret_settings):
+        return (init_settings, env_settings, _FileSource(settings_cls, "toml"), _FileSource(settings_cls, "solana"))
+
+    @field_validator("rpc_url")
+    @classmethod
+    def _check_url(cls, v: str) -> str:
+        if v in MONIKERS or v == "localnet":
+            return v
+        u = urlparse(v)
+        if u.scheme not in ("http", "https") or not u.netloc:
+            raise ValueError("must be localnet, devnet, testnet, mainnet-beta or an http(s) URL")
+        return v
+
+    # Derived values: computed, never stored twice.
+    @property
+    def resolved_rpc_url(self) -> str:
+        if self.rpc_url == "localnet":
+            return f"http://{self.localnet_host}:{self.localnet_rpc_port}"
+        return MONIKERS.get(self.rpc_url, self.rpc_url)
+
+    @property
+    def resolved_ws_url(self) -> str:
+        if self.ws_url:
+            return self.ws_url
+        u = urlparse(self.resolved_rpc_url)
+        scheme = "wss" if u.scheme == "https" else "ws"
+        netloc = u.netloc
+        if u.port:  # solana convention: PubSub listens on the RPC port + 1
+            netloc = f"{u.hostname}:{u.port + 1}"
+        return urlunparse((scheme, netloc, u.path, "", "", ""))
+
+    @property
+    def resolved_keypair_path(self) -> Path:
+        return (self.keypair_path or self.data_dir / "id.json").expanduser()
+
+    @property
+    def resolved_meter_keypair_path(self) -> Path:
+        return (self.meter_keypair_path or self.data_dir / "meter.json").expanduser()
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'solmeter.db').expanduser()}"
+
+    @property
+    def resolved_ledger_dir(self) -> Path:
+        return (self.localnet_ledger_dir or self.data_dir / "localnet").expanduser()
+
+    @property
+    def resolved_program_id(self) -> str:
+        from contracts import DEFAULT_PROGRAM_ID
+
+        return self.program_id or DEFAULT_PROGRAM_ID
+
+    def ensure_data_dir(self) -> Path:
+        d = self.data_dir.expanduser()
+        d.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return d
+
+
+def load_settings(config_file: str | os.PathLike | None = None, **overrides: Any) -> Settings:
+    """Load settings; `overrides` are command-line flags (None values are ignored)."""
+    token = _config_file.set(Path(config_file).expanduser() if config_file else None)
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as e:
+        err = e.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"]) or "settings"
+        raise ConfigError(f"setting {loc}: {err['msg']}") from None
+    finally:
+        _config_file.reset(token)

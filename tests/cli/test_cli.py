@@ -1,0 +1,42 @@
+"""The console command: every group has help, errors are one line, global flags reach the settings."""
+import subprocess
+import sys
+
+from solmeter.cli import main
+
+
+def run(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "solmeter.cli", *args], capture_output=True, text=True, env=env)
+
+
+def test_help_lists_commands():
+    r = run("--help")
+    assert r.returncode == 0
+    for group in ("config", "keys"):
+        assert group in r.stdout
+
+
+def test_error_is_one_line_without_traceback(tmp_path):
+    r = run("keys", "show", str(tmp_path / "missing.json"))
+    assert r.returncode == 1
+    assert r.stderr.strip() == f"error: keypair file {tmp_path / 'missing.json'}: does not exist"
+
+
+def test_global_flags_reach_settings(isolated_env, capsys, monkeypatch):
+    for var in ("SOLMETER_RPC_URL", "SOLMETER_DATA_DIR"):  # so that teardown removes what the flags export
+        monkeypatch.setenv(var, "")
+        monkeypatch.delenv(var)
+    assert main(["--url", "devnet", "--data-dir", str(isolated_env / "d"), "config", "show", "--json"]) == 0
+    out = capsys.readouterr().out
+    assert '"resolved_rpc_url": "https://api.devnet.solana.com"' in out
+    assert str(isolated_env / "d") in out
+
+
+def test_keys_new_then_show(tmp_path, capsys):
+    p = tmp_path / "id.json"
+    assert main(["keys", "new", str(p)]) == 0
+    pub = capsys.readouterr().out.strip()
+    assert main(["keys", "show", str(p)]) == 0
+    assert capsys.readouterr().out.strip() == pub
+    assert main(["keys", "new", str(p)]) == 1
+    assert "already exists" in capsys.readouterr().err
