@@ -30,9 +30,10 @@ GROUPS = [
     ("meter", "metering.cli", "app"),
     ("agent", "metering.agent_cli", "app"),
     ("operator", "ledger.operator_cli", "app"),
+    ("demo", "ledger.demo_cli", "app"),
     ("customer", "ledger.customer_cli", "app"),
     ("provider", "ledger.provider_cli", "app"),
-    ("audit", "ledger.audit_cli", "app"),
+    ("audit", "auditor.cli", "app"),
 ]
 
 # Global flags are exported as SOLMETER_* variables so every group's load_settings() sees them with the
