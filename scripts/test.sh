@@ -13,6 +13,7 @@ need_apt=()
 ls /usr/src/rustc-*/library >/dev/null 2>&1 || need_apt+=(rust-web-src)
 command -v llvm-mc-19 >/dev/null || need_apt+=(llvm-19)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
+"$PY" -c "import ensurepip" 2>/dev/null || need_apt+=(python3-venv)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "== apt: installing ${need_apt[*]}"
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
