@@ -108,7 +108,12 @@ def find_toolchain(rustc: str | os.PathLike | None = None) -> Toolchain:
 
 
 def default_cache_dir() -> Path:
-    return Path(os.environ.get("SOLMETER_SBF_CACHE") or REPO_ROOT / ".cache" / "sbf")
+    """$SOLMETER_SBF_CACHE, else .cache/sbf in a source checkout, else the user's cache directory."""
+    if os.environ.get("SOLMETER_SBF_CACHE"):
+        return Path(os.environ["SOLMETER_SBF_CACHE"])
+    if (REPO_ROOT / "pyproject.toml").is_file():
+        return REPO_ROOT / ".cache" / "sbf"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "solmeter" / "sbf"
 
 
 def _target_spec(tc: Toolchain) -> str:
@@ -159,8 +164,8 @@ def ensure_core(tc: Toolchain, cache_dir: Path, log: Log = _silent) -> Sysroot:
         lib = tmp / libdir
         lib.mkdir(parents=True)
         remap = f"--remap-path-prefix={tc.library}={tc.remapped_library}"
-        _run([str(tc.rustc), "-Zunstable-options", "--edition", "2024", "--crate-name", "core",
-              "--crate-type", "rlib", "--target", str(spec), *CORE_FLAGS, remap,
+        _run([str(tc.rustc), "-Zunstable-options", "--edition", crate_edition(tc.library / "core"),
+              "--crate-name", "core", "--crate-type", "rlib", "--target", str(spec), *CORE_FLAGS, remap,
               "-o", str(lib / "libcore.rlib"), str(tc.library / "core" / "src" / "lib.rs")], "building core")
         cb = tmp / "compiler_builtins.rs"
         cb.write_text(COMPILER_BUILTINS_RS)
