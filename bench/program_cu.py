@@ -1,0 +1,162 @@
+"""Compute units of every instruction of the billing program, and lamports of fees per settled receipt
+when a channel settles after 1, 10, 100 and 1,000 receipts (the batches that commit them included).
+
+    .venv/bin/python bench/program_cu.py [--runs 3]
+
+Runs the real program and the real SPL Token in LiteSVM. The baseline, measured in the same run, is a
+plain SPL Token TransferChecked signed by a wallet (what moving tokens costs without the program).
+Figures are the median over --runs fresh deployments; CU are deterministic up to PDA bump searches in
+the token program, so the runs mostly agree."""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from solders.instruction import AccountMeta, Instruction  # noqa: E402
+
+from contracts.client import TOKEN_PROGRAM_ID  # noqa: E402
+from contracts.testing import deploy, post_batch, receipt_chain, settle  # noqa: E402
+
+LAMPORTS_PER_SIGNATURE = 5000
+
+
+def ok(r):
+    assert r.ok, r.logs
+    return r
+
+
+def one_run() -> tuple[dict[str, int], dict[int, dict], int]:
+    d = deploy()
+    h, prog, m = d.h, d.program, d.mint
+    cu: dict[str, int] = {}
+
+    # baseline: a wallet-signed TransferChecked between two token accounts
+    a = d.h.new_wallet()
+    src, dst = d.fund(a, 1000), d.fund(d.h.new_wallet(), 0)
+    base = ok(h.send([Instruction(TOKEN_PROGRAM_ID, bytes([12]) + (10).to_bytes(8, "little") + bytes([6]),
+                                  [AccountMeta(src, False, True), AccountMeta(m, False, False),
+                                   AccountMeta(dst, False, True), AccountMeta(a.pubkey(), True, False)])], [a]))
+    baseline = base.compute_units
+
+    c, p = d.customer(), d.provider()
+    kp = h.new_wallet()
+    cu["register_customer"] = ok(h.send([prog.register_customer(wallet=kp.pubkey(), mint=m)], [kp])).compute_units
+    h.track(m, prog.escrow_address(kp.pubkey()))
+    ctok = d.fund(c.kp, 50_000_000)
+    cu["deposit"] = ok(h.send([prog.deposit(wallet=c.pubkey, source=ctok, mint=m, amount=40_000_000)], [c.kp])).compute_units
+    kp2 = h.new_wallet()
+    pay2 = d.fund(kp2, 0)
+    cu["register_provider"] = ok(h.send([prog.register_provider(wallet=kp2.pubkey(), payout=pay2, mint=m)], [kp2])).compute_units
+    h.track(m, prog.stake_address(kp2.pubkey()))
+    ptok = d.fund(p.kp, 5_000_000)
+    cu["stake"] = ok(h.send([prog.stake(wallet=p.pubkey, source=ptok, mint=m, amount=4_000_000)], [p.kp])).compute_units
+    cu["update_config"] = ok(h.send([prog.update_config(admin=d.admin.pubkey(), min_stake=1)], [d.admin])).compute_units
+    cu["set_channel_limit (creates channel)"] = ok(h.send([prog.set_channel_limit(
+        wallet=c.pubkey, provider_wallet=p.pubkey, limit_per_epoch=2**64 - 1)], [c.kp])).compute_units
+    cu["set_channel_limit"] = ok(h.send([prog.set_channel_limit(
+        wallet=c.pubkey, provider_wallet=p.pubkey, limit_per_epoch=2**64 - 2)], [c.kp])).compute_units
+    cu["fund_epoch (creates epoch)"] = ok(h.send([prog.fund_epoch(funder=c.pubkey, epoch=0, source=ctok, mint=m,
+                                                                  amount=1_000_000)], [c.kp])).compute_units
+
+    rs = receipt_chain(d, c.pubkey, p.pubkey, [1000 * i for i in range(1, 1025)], config_version=2)
+    idx, tree, r = post_batch(d, rs)
+    cu["post_batch"] = ok(r).compute_units
+    cu["settle (first: creates provider epoch, proof depth 10)"] = ok(settle(d, idx, tree, 0, rs[0], p.token_account)).compute_units
+    cu["settle (proof depth 10)"] = ok(settle(d, idx, tree, 1, rs[1], p.token_account)).compute_units
+    for depth, n in ((0, 1), (4, 16), (7, 128)):
+        rs_n = receipt_chain(d, c.pubkey, p.pubkey, [2_000_000 * (depth + 1) + i for i in range(1, n + 1)], config_version=2)
+        # continue the channel: seq must exceed the last settled, so shift seqs past 2
+        rs_n = [r.__class__(**{**r.__dict__, "seq": 10_000 * (depth + 1) + r.seq,
+                               "prev_receipt_id": b"\x01" * 32}) for r in rs_n]
+        i2, t2, rr = post_batch(d, rs_n)
+        ok(rr)
+        cu[f"settle (proof depth {depth})"] = ok(settle(d, i2, t2, n - 1, rs_n[n - 1], p.token_account)).compute_units
+
+    cu["request_withdrawal"] = ok(h.send([prog.request_withdrawal(wallet=c.pubkey, amount=1_000)], [c.kp])).compute_units
+    h.set_time(h.now() + d.params["withdrawal_delay"])
+    cu["withdraw"] = ok(h.send([prog.withdraw(wallet=c.pubkey, destination=ctok, mint=m)], [c.kp])).compute_units
+    cu["configure_auto_top_up"] = ok(h.send([prog.configure_auto_top_up(wallet=c.pubkey, source=ctok,
+                                                                        threshold=2**64 - 1, amount=10)], [c.kp])).compute_units
+    ok(h.approve(ctok, prog.config_address(), c.kp, 1_000))
+    cu["top_up"] = ok(h.send([prog.top_up(customer_wallet=c.pubkey, source=ctok, mint=m)], [h.payer])).compute_units
+    cu["request_unstake"] = ok(h.send([prog.request_unstake(wallet=p.pubkey, amount=1_000)], [p.kp])).compute_units
+    h.set_time(h.now() + d.params["epoch_length"])
+    cu["claim_rewards"] = ok(h.send([prog.claim_rewards(wallet=p.pubkey, epoch=0, payout=p.token_account, mint=m)],
+                                    [p.kp])).compute_units
+    h.set_time(h.now() + d.params["unstake_cooldown"])
+    pe_now = h.current_epoch()
+    # settle once more in the new epoch so the epoch with revenue is the open one, then withdraw
+    cu["withdraw_stake"] = ok(h.send([prog.withdraw_stake(wallet=p.pubkey, destination=ptok, mint=m)], [p.kp])).compute_units
+    cu["propose_slash"] = ok(h.send([prog.propose_slash(admin=d.admin.pubkey(), provider_wallet=p.pubkey, index=0,
+                                                        amount=10, evidence_hash=bytes(32), beneficiary=d.treasury)],
+                                    [d.admin])).compute_units
+    cu["contest_slash"] = ok(h.send([prog.contest_slash(wallet=p.pubkey, index=0, evidence_hash=bytes(32))],
+                                    [p.kp])).compute_units
+    cu["resolve_slash"] = ok(h.send([prog.resolve_slash(arbiter=d.arbiter.pubkey(), provider_wallet=p.pubkey, index=0,
+                                                        uphold=True)], [d.arbiter])).compute_units
+    cu["execute_slash"] = ok(h.send([prog.execute_slash(provider_wallet=p.pubkey, index=0, beneficiary=d.treasury,
+                                                        mint=m)], [h.payer])).compute_units
+    del pe_now
+    d.conservation()
+
+    fees = {}
+    for n in (1, 10, 100, 1000):
+        fees[n] = fee_run(n)
+    return cu, fees, baseline
+
+
+def fee_run(n: int) -> dict:
+    """A channel accrues n receipts; the meter commits them in one batch, the crank settles once."""
+    d = deploy()
+    c, p = d.customer(deposit=10**12), d.provider()
+    rs = receipt_chain(d, c.pubkey, p.pubkey, [1000 * i for i in range(1, n + 1)])
+    meter0, crank0 = d.h.svm.get_balance(d.meter.pubkey()), d.h.svm.get_balance(d.h.payer.pubkey())
+    idx, tree, r = post_batch(d, rs)
+    ok(r)
+    batch_rent = d.h.svm.get_balance(d.program.batch_address(idx))
+    s = ok(settle(d, idx, tree, n - 1, rs[-1], p.token_account))
+    meter_spent = meter0 - d.h.svm.get_balance(d.meter.pubkey())
+    crank_spent = crank0 - d.h.svm.get_balance(d.h.payer.pubkey())
+    fees = 2 * LAMPORTS_PER_SIGNATURE  # one signature on post_batch, one on settle
+    created = sum(d.h.svm.get_balance(a) for a in (d.program.channel_address(c.pubkey, p.pubkey),
+                                                   d.program.epoch_address(0),
+                                                   d.program.provider_epoch_address(p.pubkey, 0)))
+    assert meter_spent == LAMPORTS_PER_SIGNATURE + batch_rent
+    assert crank_spent == LAMPORTS_PER_SIGNATURE + created
+    d.conservation()
+    return {"fees_per_receipt": fees / n, "batch_rent": batch_rent, "first_settle_rent": created,
+            "settle_cu": s.compute_units}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=3)
+    args = ap.parse_args()
+    runs = []
+    for i in range(args.runs):
+        print(f"run {i + 1}/{args.runs} ...", file=sys.stderr)
+        runs.append(one_run())
+    names = list(runs[0][0])
+    baseline = statistics.median(r[2] for r in runs)
+    print(f"baseline: wallet-signed SPL TransferChecked = {baseline:.0f} CU\n")
+    print("| instruction | compute units (median) | x baseline |")
+    print("|---|---:|---:|")
+    for n in names:
+        v = statistics.median(r[0][n] for r in runs)
+        print(f"| {n} | {v:,.0f} | {v / baseline:.1f} |")
+    print("\n| receipts per settlement | fee lamports per receipt | settle CU | rent held by the batch account |")
+    print("|---:|---:|---:|---:|")
+    for n in (1, 10, 100, 1000):
+        f = statistics.median(r[1][n]["fees_per_receipt"] for r in runs)
+        cu = statistics.median(r[1][n]["settle_cu"] for r in runs)
+        rent = runs[0][1][n]["batch_rent"]
+        print(f"| {n:,} | {f:,.1f} | {cu:,.0f} | {rent:,} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,354 @@
+"""Pure builders of the program's instructions: a typed method per instruction, returning a solders
+Instruction encoded with anchorpy's instruction coder over the committed IDL. No I/O here; PDAs and
+their bumps come from contracts/pda.py (the single Python implementation of the seeds)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping, Optional, Sequence, Union
+
+from pyheck import snake
+from solders.instruction import AccountMeta, Instruction
+from solders.pubkey import Pubkey
+
+from contracts import DEFAULT_PROGRAM_ID, pda
+from contracts.receipt import RECEIPT_LEN, Receipt
+
+from .idl import coder, idl_json
+
+SYSTEM_PROGRAM_ID = Pubkey.from_string("11111111111111111111111111111111")
+TOKEN_PROGRAM_ID = Pubkey.from_string("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA")
+
+
+class InstructionBuildError(ValueError):
+    """An instruction was asked for with missing or out-of-range inputs."""
+
+
+def _ix_spec(name: str) -> dict:
+    for ix in idl_json()["instructions"]:
+        if snake(ix["name"]) == name:
+            return ix
+    raise InstructionBuildError(f"the program has no instruction {name!r}")
+
+
+def epoch_at(genesis_ts: int, epoch_length: int, unix_timestamp: int) -> int:
+    """Epoch number at `unix_timestamp`, exactly as the program computes it."""
+    if unix_timestamp < genesis_ts:
+        raise ValueError("timestamp before genesis")
+    return (unix_timestamp - genesis_ts) // epoch_length
+
+
+@dataclass(frozen=True)
+class BillingProgram:
+    """Instruction builders for one deployment of the billing program."""
+
+    program_id: Pubkey = Pubkey.from_string(DEFAULT_PROGRAM_ID)
+
+    # ---- generic --------------------------------------------------------------------------------
+    def build(self, name: str, accounts: Mapping[str, Pubkey], args: Mapping[str, Any]) -> Instruction:
+        """Encode instruction `name` with `args` (snake_case) and accounts by snake_case name, in
+        the IDL's order with the IDL's signer/writable flags."""
+        spec = _ix_spec(name)
+        metas = []
+        for a in spec["accounts"]:
+            key = snake(a["name"])
+            if key not in accounts:
+                raise InstructionBuildError(f"{name}: account {key!r} is missing")
+            metas.append(AccountMeta(accounts[key], is_signer=a["isSigner"], is_writable=a["isMut"]))
+        expected = {snake(a["name"]) for a in spec["args"]}
+        if set(args) != expected:
+            raise InstructionBuildError(f"{name}: args {sorted(args)} differ from {sorted(expected)}")
+        data = coder().instruction.encode(name, dict(args))
+        return Instruction(self.program_id, data, metas)
+
+    # ---- addresses ------------------------------------------------------------------------------
+    def config_address(self) -> Pubkey:
+        return pda.config(self.program_id)[0]
+
+    def customer_address(self, wallet: Pubkey) -> Pubkey:
+        return pda.customer(self.program_id, wallet)[0]
+
+    def escrow_address(self, wallet: Pubkey) -> Pubkey:
+        return pda.escrow(self.program_id, wallet)[0]
+
+    def provider_address(self, wallet: Pubkey) -> Pubkey:
+        return pda.provider(self.program_id, wallet)[0]
+
+    def stake_address(self, wallet: Pubkey) -> Pubkey:
+        return pda.stake(self.program_id, wallet)[0]
+
+    def channel_address(self, customer_wallet: Pubkey, provider_wallet: Pubkey) -> Pubkey:
+        return pda.channel(self.program_id, customer_wallet, provider_wallet)[0]
+
+    def batch_address(self, index: int) -> Pubkey:
+        return pda.batch(self.program_id, index)[0]
+
+    def epoch_address(self, n: int) -> Pubkey:
+        return pda.epoch(self.program_id, n)[0]
+
+    def provider_epoch_address(self, provider_wallet: Pubkey, n: int) -> Pubkey:
+        return pda.provider_epoch(self.program_id, provider_wallet, n)[0]
+
+    def slash_address(self, provider_wallet: Pubkey, index: int) -> Pubkey:
+        return pda.slash(self.program_id, provider_wallet, index)[0]
+
+    def rewards_address(self) -> Pubkey:
+        return pda.rewards(self.program_id)[0]
+
+    # ---- admin ----------------------------------------------------------------------------------
+    def initialize(
+        self,
+        *,
+        admin: Pubkey,
+        mint: Pubkey,
+        treasury: Pubkey,
+        meter: Pubkey,
+        arbiter: Pubkey,
+        fee_bps: int,
+        burn_bps: int,
+        min_stake: int,
+        withdrawal_delay: int,
+        settlement_window: int,
+        unstake_cooldown: int,
+        contest_window: int,
+        epoch_length: int,
+    ) -> Instruction:
+        config, config_bump = pda.config(self.program_id)
+        rewards, rewards_bump = pda.rewards(self.program_id)
+        return self.build(
+            "initialize",
+            dict(admin=admin, config=config, mint=mint, treasury=treasury, rewards_vault=rewards,
+                 system_program=SYSTEM_PROGRAM_ID, token_program=TOKEN_PROGRAM_ID),
+            dict(fee_bps=fee_bps, burn_bps=burn_bps, min_stake=min_stake, withdrawal_delay=withdrawal_delay,
+                 settlement_window=settlement_window, unstake_cooldown=unstake_cooldown,
+                 contest_window=contest_window, epoch_length=epoch_length, meter=meter, arbiter=arbiter,
+                 config_bump=config_bump, rewards_bump=rewards_bump),
+        )
+
+    def update_config(
+        self,
+        *,
+        admin: Pubkey,
+        fee_bps: Optional[int] = None,
+        burn_bps: Optional[int] = None,
+        min_stake: Optional[int] = None,
+        withdrawal_delay: Optional[int] = None,
+        settlement_window: Optional[int] = None,
+        unstake_cooldown: Optional[int] = None,
+        contest_window: Optional[int] = None,
+        arbiter: Optional[Pubkey] = None,
+        new_admin: Optional[Pubkey] = None,
+        add_meter: Optional[Pubkey] = None,
+        remove_meter: Optional[Pubkey] = None,
+        paused: Optional[bool] = None,
+    ) -> Instruction:
+        return self.build(
+            "update_config",
+            dict(admin=admin, config=self.config_address()),
+            dict(fee_bps=fee_bps, burn_bps=burn_bps, min_stake=min_stake, withdrawal_delay=withdrawal_delay,
+                 settlement_window=settlement_window, unstake_cooldown=unstake_cooldown,
+                 contest_window=contest_window, arbiter=arbiter, new_admin=new_admin, add_meter=add_meter,
+                 remove_meter=remove_meter, paused=paused),
+        )
+
+    # ---- customer -------------------------------------------------------------------------------
+    def register_customer(self, *, wallet: Pubkey, mint: Pubkey) -> Instruction:
+        customer, cb = pda.customer(self.program_id, wallet)
+        escrow, eb = pda.escrow(self.program_id, wallet)
+        return self.build(
+            "register_customer",
+            dict(wallet=wallet, config=self.config_address(), customer=customer, escrow=escrow, mint=mint,
+                 system_program=SYSTEM_PROGRAM_ID, token_program=TOKEN_PROGRAM_ID),
+            dict(customer_bump=cb, escrow_bump=eb),
+        )
+
+    def deposit(self, *, wallet: Pubkey, source: Pubkey, mint: Pubkey, amount: int) -> Instruction:
+        return self.build(
+            "deposit",
+            dict(wallet=wallet, config=self.config_address(), customer=self.customer_address(wallet),
+                 escrow=self.escrow_address(wallet), source=source, mint=mint, token_program=TOKEN_PROGRAM_ID),
+            dict(amount=amount),
+        )
+
+    def request_withdrawal(self, *, wallet: Pubkey, amount: int) -> Instruction:
+        return self.build(
+            "request_withdrawal",
+            dict(wallet=wallet, config=self.config_address(), customer=self.customer_address(wallet)),
+            dict(amount=amount),
+        )
+
+    def withdraw(self, *, wallet: Pubkey, destination: Pubkey, mint: Pubkey) -> Instruction:
+        return self.build(
+            "withdraw",
+            dict(wallet=wallet, config=self.config_address(), customer=self.customer_address(wallet),
+                 escrow=self.escrow_address(wallet), destination=destination, mint=mint,
+                 token_program=TOKEN_PROGRAM_ID),
+            {},
+        )
+
+    def set_channel_limit(self, *, wallet: Pubkey, provider_wallet: Pubkey, limit_per_epoch: int) -> Instruction:
+        channel, bump = pda.channel(self.program_id, wallet, provider_wallet)
+        return self.build(
+            "set_channel_limit",
+            dict(wallet=wallet, config=self.config_address(), customer=self.customer_address(wallet),
+                 provider=self.provider_address(provider_wallet), channel=channel, system_program=SYSTEM_PROGRAM_ID),
+            dict(limit_per_epoch=limit_per_epoch, channel_bump=bump),
+        )
+
+    def configure_auto_top_up(self, *, wallet: Pubkey, source: Pubkey, threshold: int, amount: int) -> Instruction:
+        return self.build(
+            "configure_auto_top_up",
+            dict(wallet=wallet, config=self.config_address(), customer=self.customer_address(wallet), source=source),
+            dict(threshold=threshold, amount=amount),
+        )
+
+    def top_up(self, *, customer_wallet: Pubkey, source: Pubkey, mint: Pubkey) -> Instruction:
+        return self.build(
+            "top_up",
+            dict(config=self.config_address(), customer=self.customer_address(customer_wallet),
+                 escrow=self.escrow_address(customer_wallet), source=source, mint=mint,
+                 token_program=TOKEN_PROGRAM_ID),
+            {},
+        )
+
+    # ---- provider -------------------------------------------------------------------------------
+    def register_provider(self, *, wallet: Pubkey, payout: Pubkey, mint: Pubkey) -> Instruction:
+        provider, pb = pda.provider(self.program_id, wallet)
+        stake, sb = pda.stake(self.program_id, wallet)
+        return self.build(
+            "register_provider",
+            dict(wallet=wallet, config=self.config_address(), provider=provider, stake_vault=stake, payout=payout,
+                 mint=mint, system_program=SYSTEM_PROGRAM_ID, token_program=TOKEN_PROGRAM_ID),
+            dict(provider_bump=pb, stake_bump=sb),
+        )
+
+    def stake(self, *, wallet: Pubkey, source: Pubkey, mint: Pubkey, amount: int) -> Instruction:
+        return self.build(
+            "stake",
+            dict(wallet=wallet, config=self.config_address(), provider=self.provider_address(wallet),
+                 stake_vault=self.stake_address(wallet), source=source, mint=mint, token_program=TOKEN_PROGRAM_ID),
+            dict(amount=amount),
+        )
+
+    def request_unstake(self, *, wallet: Pubkey, amount: int) -> Instruction:
+        return self.build(
+            "request_unstake",
+            dict(wallet=wallet, config=self.config_address(), provider=self.provider_address(wallet)),
+            dict(amount=amount),
+        )
+
+    def withdraw_stake(self, *, wallet: Pubkey, destination: Pubkey, mint: Pubkey) -> Instruction:
+        return self.build(
+            "withdraw_stake",
+            dict(wallet=wallet, config=self.config_address(), provider=self.provider_address(wallet),
+                 stake_vault=self.stake_address(wallet), destination=destination, mint=mint,
+                 token_program=TOKEN_PROGRAM_ID),
+            {},
+        )
+
+    # ---- meter and crank ------------------------------------------------------------------------
+    def post_batch(self, *, meter: Pubkey, index: int, root: bytes, count: int, total: int) -> Instruction:
+        batch, bump = pda.batch(self.program_id, index)
+        if len(root) != 32:
+            raise InstructionBuildError("root must be 32 bytes")
+        return self.build(
+            "post_batch",
+            dict(meter=meter, config=self.config_address(), batch=batch, system_program=SYSTEM_PROGRAM_ID),
+            dict(root=list(root), count=count, total=total, batch_bump=bump),
+        )
+
+    def settle(
+        self,
+        *,
+        payer: Pubkey,
+        batch_index: int,
+        receipt: Union[Receipt, bytes],
+        proof: Sequence[bytes],
+        payout: Pubkey,
+        treasury: Pubkey,
+        mint: Pubkey,
+        epoch: int,
+        customer_wallet: Optional[Pubkey] = None,
+        provider_wallet: Optional[Pubkey] = None,
+    ) -> Instruction:
+        """Settle a channel up to `receipt`. `epoch` is the current epoch (see `epoch_at`); the
+        wallets default to the receipt's customer and provider."""
+        enc = receipt.encode() if isinstance(receipt, Receipt) else bytes(receipt)
+        if len(enc) != RECEIPT_LEN:
+            raise InstructionBuildError(f"a receipt encoding is {RECEIPT_LEN} bytes, got {len(enc)}")
+        cust = customer_wallet or Pubkey(enc[56:88])
+        prov = provider_wallet or Pubkey(enc[88:120])
+        channel, cb = pda.channel(self.program_id, cust, prov)
+        ep, eb = pda.epoch(self.program_id, epoch)
+        pe, peb = pda.provider_epoch(self.program_id, prov, epoch)
+        for s in proof:
+            if len(s) != 32:
+                raise InstructionBuildError("every proof element is 32 bytes")
+        return self.build(
+            "settle",
+            dict(payer=payer, config=self.config_address(), batch=self.batch_address(batch_index),
+                 customer=self.customer_address(cust), escrow=self.escrow_address(cust),
+                 provider=self.provider_address(prov), payout=payout, treasury=treasury, mint=mint,
+                 channel=channel, epoch=ep, provider_epoch=pe, system_program=SYSTEM_PROGRAM_ID,
+                 token_program=TOKEN_PROGRAM_ID),
+            dict(receipt=list(enc), proof=[list(s) for s in proof], channel_bump=cb, epoch_bump=eb,
+                 provider_epoch_bump=peb),
+        )
+
+    # ---- rewards --------------------------------------------------------------------------------
+    def fund_epoch(self, *, funder: Pubkey, epoch: int, source: Pubkey, mint: Pubkey, amount: int) -> Instruction:
+        ep, eb = pda.epoch(self.program_id, epoch)
+        return self.build(
+            "fund_epoch",
+            dict(funder=funder, config=self.config_address(), epoch=ep, rewards_vault=self.rewards_address(),
+                 source=source, mint=mint, system_program=SYSTEM_PROGRAM_ID, token_program=TOKEN_PROGRAM_ID),
+            dict(epoch=epoch, amount=amount, epoch_bump=eb),
+        )
+
+    def claim_rewards(self, *, wallet: Pubkey, epoch: int, payout: Pubkey, mint: Pubkey) -> Instruction:
+        return self.build(
+            "claim_rewards",
+            dict(wallet=wallet, config=self.config_address(), provider=self.provider_address(wallet),
+                 stake_vault=self.stake_address(wallet), provider_epoch=self.provider_epoch_address(wallet, epoch),
+                 epoch=self.epoch_address(epoch), rewards_vault=self.rewards_address(), payout=payout, mint=mint,
+                 token_program=TOKEN_PROGRAM_ID),
+            dict(epoch=epoch),
+        )
+
+    # ---- slashing -------------------------------------------------------------------------------
+    def propose_slash(
+        self, *, admin: Pubkey, provider_wallet: Pubkey, index: int, amount: int, evidence_hash: bytes,
+        beneficiary: Pubkey,
+    ) -> Instruction:
+        slash, bump = pda.slash(self.program_id, provider_wallet, index)
+        return self.build(
+            "propose_slash",
+            dict(admin=admin, config=self.config_address(), provider=self.provider_address(provider_wallet),
+                 stake_vault=self.stake_address(provider_wallet), slash=slash, beneficiary=beneficiary,
+                 system_program=SYSTEM_PROGRAM_ID),
+            dict(amount=amount, evidence_hash=list(evidence_hash), slash_bump=bump),
+        )
+
+    def contest_slash(self, *, wallet: Pubkey, index: int, evidence_hash: bytes) -> Instruction:
+        return self.build(
+            "contest_slash",
+            dict(wallet=wallet, config=self.config_address(), provider=self.provider_address(wallet),
+                 slash=self.slash_address(wallet, index)),
+            dict(evidence_hash=list(evidence_hash)),
+        )
+
+    def resolve_slash(self, *, arbiter: Pubkey, provider_wallet: Pubkey, index: int, uphold: bool) -> Instruction:
+        return self.build(
+            "resolve_slash",
+            dict(arbiter=arbiter, config=self.config_address(), provider=self.provider_address(provider_wallet),
+                 slash=self.slash_address(provider_wallet, index)),
+            dict(uphold=uphold),
+        )
+
+    def execute_slash(self, *, provider_wallet: Pubkey, index: int, beneficiary: Pubkey, mint: Pubkey) -> Instruction:
+        return self.build(
+            "execute_slash",
+            dict(config=self.config_address(), provider=self.provider_address(provider_wallet),
+                 slash=self.slash_address(provider_wallet, index), stake_vault=self.stake_address(provider_wallet),
+                 beneficiary=beneficiary, mint=mint, token_program=TOKEN_PROGRAM_ID),
+            {},
+        )

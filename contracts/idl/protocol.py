@@ -1,0 +1,222 @@
+"""Render PROTOCOL.md: the normative prose below plus reference tables generated from the IDL (which
+is itself generated from the Rust source), so account layouts, instruction account lists, errors and
+events in PROTOCOL.md cannot drift from the program.
+
+    .venv/bin/python -m contracts.idl.protocol          # rewrites PROTOCOL.md
+    .venv/bin/python -m contracts.idl.protocol --check  # exits 1 if PROTOCOL.md is stale
+"""
+from __future__ import annotations
+
+import hashlib
+import sys
+from pathlib import Path
+
+from contracts.idl.generate import build_idl
+
+OUT = Path(__file__).resolve().parents[2] / "PROTOCOL.md"
+
+_SIZES = {"u8": 1, "bool": 1, "u16": 2, "u32": 4, "u64": 8, "i64": 8, "publicKey": 32}
+
+SEEDS = {
+    "Config": '["config"]',
+    "Customer": '["customer", wallet]',
+    "Provider": '["provider", wallet]',
+    "Channel": '["channel", customer wallet, provider wallet]',
+    "Batch": '["batch", index u64 LE]',
+    "Epoch": '["epoch", number u64 LE]',
+    "ProviderEpoch": '["provider_epoch", provider wallet, number u64 LE]',
+    "Slash": '["slash", provider wallet, index u64 LE]',
+}
+
+CHECKS = {
+    "initialize": "admin signs and pays; config and rewards_vault are uncreated and equal create_program_address of their seeds with the given bumps; mint is an initialized SPL mint; treasury is a token account of that mint; fee_bps + burn_bps <= 2000; settlement_window > 0, withdrawal_delay > settlement_window, unstake_cooldown >= 0, contest_window > 0, epoch_length > 0. Sets version 1, genesis_ts = Clock.unix_timestamp, meter registered with since_version 1. Creates the rewards vault (authority: Config PDA).",
+    "update_config": "admin signs and equals config.admin. Each Some field is applied; add_meter appends (since_version = new version; no-op if present; MeterListFull at 4); remove_meter swap-removes (NotAMeter if absent). The result must pass the initialize bounds. version += 1 on every call. While paused, the call must set paused = false, otherwise Paused.",
+    "register_customer": "not paused; wallet signs and pays; mint == config.mint; customer and escrow uncreated at their PDAs (bumps checked). Creates the escrow token account with authority = Config PDA.",
+    "deposit": "not paused; wallet signs and equals customer.wallet; escrow == customer.escrow; mint == config.mint; source is a token account of the mint owned by wallet; amount > 0. TransferChecked source -> escrow signed by wallet.",
+    "request_withdrawal": "not paused; wallet signs and equals customer.wallet; amount > 0. Records amount and Clock time (replacing any earlier request).",
+    "withdraw": "not paused; wallet signs and equals customer.wallet; escrow == customer.escrow; destination is a token account of the mint owned by wallet; a request exists and now >= requested_at + withdrawal_delay. Pays min(requested, escrow balance) > 0 signed by the Config PDA; clears the request.",
+    "set_channel_limit": "not paused; wallet signs, pays, equals customer.wallet; provider is a Provider account. Creates the Channel on first use (PDA proven by the CreateAccount signature), else channel.customer/provider must match. Sets limit_per_epoch.",
+    "configure_auto_top_up": "not paused; wallet signs and equals customer.wallet; source is a token account of the mint owned by wallet. amount 0 disables (source cleared).",
+    "top_up": "permissionless; not paused; auto top-up configured; source == customer.top_up_source, of the mint, owned by customer.wallet; escrow balance < threshold. Pulls min(top_up_amount, delegated_amount if the delegate is the Config PDA else 0, source balance) > 0 (else NoAllowance) with the Config PDA as SPL delegate.",
+    "register_provider": "not paused; wallet signs and pays; mint == config.mint; payout is a token account of the mint owned by wallet; provider and stake_vault uncreated at their PDAs. Creates the stake vault with authority = Config PDA.",
+    "stake": "not paused; wallet signs and equals provider.wallet; stake_vault == provider.stake_vault; source of the mint owned by wallet; amount > 0.",
+    "request_unstake": "not paused; wallet signs and equals provider.wallet; amount > 0. Stake stays in the vault (slashable) until withdraw_stake.",
+    "withdraw_stake": "not paused; wallet signs and equals provider.wallet; destination of the mint owned by wallet; a request exists; now >= requested_at + unstake_cooldown; unclaimed_epochs == 0, or == 1 with last_revenue_epoch == current epoch (closed epochs must be claimed first). Pays min(requested, vault balance - pending_slash) > 0.",
+    "post_batch": "not paused; meter signs and pays and is one of config.meters; count > 0; batch is uncreated at PDA [\"batch\", config.batch_count]. Stores root, count, total, meter, config_version = config.version, posted_at; config.batch_count += 1.",
+    "settle": "permissionless; not paused. Receipt: 248 bytes valid per the encoding rules; program_id == this program; config_version == batch.config_version; batch.meter still in config.meters with since_version <= batch.config_version (else MeterRetired). customer.wallet == receipt.customer and provider.wallet == receipt.provider; escrow == customer.escrow, payout == provider.payout, treasury == config.treasury, mint == config.mint. The proof leads from receipt_id to batch.root. Channel (created on demand) matches the pair; seq > last_seq; cum_amount > settled_amount; if seq == last_seq + 1 (and last_seq > 0) prev_receipt_id == last_receipt_id. amount = cum_amount - settled_amount; spent in this epoch + amount <= limit_per_epoch; escrow balance >= amount (else EscrowUnderfunded, nothing changes). fee = floor(amount * fee_bps / 10000), burned = floor(amount * burn_bps / 10000), provider_amount = amount - fee - burned: Transfer fee -> treasury, Burn from escrow, Transfer provider_amount -> payout, all signed by the Config PDA. Epoch and ProviderEpoch of the current epoch (created on demand) get revenue += amount; a new ProviderEpoch increments provider.unclaimed_epochs.",
+    "fund_epoch": "not paused; funder signs and pays; source of the mint owned by funder; amount > 0; epoch >= current epoch (closed epochs cannot be funded). Creates the Epoch on demand; reward_pool += amount; tokens go to the rewards vault.",
+    "claim_rewards": "not paused; wallet signs and equals provider.wallet; payout == provider.payout; the ProviderEpoch and Epoch are of this provider and epoch; epoch < current epoch; not yet claimed; stake vault balance >= min_stake. reward = floor(reward_pool * revenue / total_revenue) (0 if no revenue); epoch.claimed + reward <= reward_pool. Marks claimed; unclaimed_epochs -= 1.",
+    "propose_slash": "not paused; admin signs, pays, equals config.admin; beneficiary is a token account of the mint; amount > 0; pending_slash + amount <= stake vault balance; slash uncreated at PDA [\"slash\", provider wallet, provider.slash_count]. contest_deadline = now + contest_window; pending_slash += amount; slash_count += 1.",
+    "contest_slash": "not paused; wallet signs and equals provider.wallet == slash.provider; state Proposed; now <= contest_deadline. State becomes Contested with the provider's evidence hash.",
+    "resolve_slash": "not paused; arbiter signs and equals config.arbiter; state Contested. uphold: Upheld; else Rejected and pending_slash -= amount.",
+    "execute_slash": "permissionless; not paused; beneficiary == slash.beneficiary; state Upheld, or Proposed with now > contest_deadline (else ContestWindowOpen / SlashWrongState). Pays min(amount, vault balance) from the stake vault; state Executed; pending_slash -= amount.",
+}
+
+HEAD = """# solmeter billing program: protocol
+
+Normative description of the on-chain program (contracts/program), precise enough to write an independent
+verifier. The reference tables below are generated from the IDL (`contracts/idl/solmeter_billing.json`, itself
+generated from the Rust source) by `python -m contracts.idl.protocol`; a test keeps this file current.
+
+## Wire format (Anchor-compatible)
+- Instruction data: `sha256("global:<snake_name>")[..8]` followed by the Borsh encoding of the arguments in
+  the order listed. Trailing bytes are refused (InvalidInstructionData).
+- Account data: `sha256("account:<Name>")[..8]` followed by the Borsh encoding of the fields in the order
+  listed (fixed size, no padding, little-endian). `bool` is one byte 0/1.
+- Events: one `sol_log_data` call per event ("Program data: <base64>") over `sha256("event:<Name>")[..8]`
+  followed by the Borsh fields. Every state-changing instruction emits exactly one event.
+- Errors: custom program error codes from 6000 (table below); the program also logs the error name.
+- Program id (localnet/tests): `4yCvCumrTMguA31fHcDAUieoyUsAtQwMMgyp1LPCkCnq`.
+
+## Money and arithmetic
+Token amounts are u64 base units of the configured SPL mint. Every addition and subtraction is checked
+(ArithmeticOverflow); products use a 128-bit intermediate (`floor(a*b/d)`), so amounts up to 2^64-1 are exact.
+Basis points: fee and burn are each `floor(amount * bps / 10000)`; the provider receives the remainder, so
+fee + burned + provider_amount == amount exactly.
+
+## Vaults and authority
+Escrow vaults (`["escrow", customer wallet]`), stake vaults (`["stake", provider wallet]`) and the rewards
+vault (`["rewards"]`) are SPL token accounts of the configured mint at PDAs, created by the program; their
+token authority is the Config PDA. Only the program can move tokens out of them (signing with
+`["config", config.bump]`).
+
+## Epochs and time
+All times are `Clock.unix_timestamp` seconds. `epoch(t) = (t - config.genesis_ts) / config.epoch_length`
+(integer division; genesis_ts is the time of initialize). An epoch is closed when the current epoch number
+is larger. Revenue credited to an epoch is the gross settled amount (fee and burn included).
+
+## PDAs and bumps
+Every account stores its bump. Instructions that create a PDA account take the bump as an argument and the
+program checks `create_program_address(seeds ++ [bump])` (or, for accounts created on demand in settle and
+set_channel_limit, relies on the CreateAccount CPI, which only succeeds when the seeds sign for exactly that
+address). The program never searches for a bump. Existing state accounts are identified by owner (this
+program), exact size, discriminator, and the keys stored in them (e.g. customer.wallet, channel.customer),
+which is equivalent because the program creates each type only at its PDA. Integers in seeds are u64
+little-endian; wallets are 32-byte public keys.
+
+## Receipt encoding (normative; mirrors contracts/receipt.py and contracts/program/src/receipt.rs)
+Little-endian, fixed size 248 bytes:
+
+| off | len | field |
+|---:|---:|---|
+| 0 | 16 | tag `SOLMETER-RCPT-V1` |
+| 16 | 32 | program_id |
+| 48 | 8 | config_version u64 |
+| 56 | 32 | customer wallet |
+| 88 | 32 | provider wallet |
+| 120 | 8 | seq u64 (1, 2, 3, ... per channel) |
+| 128 | 8 | period_start i64 unix seconds |
+| 136 | 8 | period_end i64 unix seconds |
+| 144 | 8 | cum_gpu_ms u64 |
+| 152 | 16 | cum_byte_seconds u128 |
+| 168 | 8 | cum_egress_bytes u64 |
+| 176 | 8 | cum_amount u64 (cumulative amount owed, token base units) |
+| 184 | 32 | prev_receipt_id (sha256 of the previous receipt's encoding; zeros for seq 1) |
+| 216 | 32 | detail_hash (sha256 of the canonical line-item detail) |
+
+Validity: exact length; tag; seq >= 1; period_end >= period_start; prev_receipt_id is all zeros exactly
+when seq == 1. `receipt_id = sha256(encoding)`. The meter's ed25519 signature is over the 32-byte receipt_id
+(verified off-chain; on-chain authenticity comes from the batch root posted by a registered meter key).
+
+## Merkle rules (normative; mirrors contracts/merkle.py and contracts/program/src/merkle.rs)
+    leaf(receipt_id) = sha256(0x00 || receipt_id)
+    node(a, b)       = sha256(0x01 || min(a, b) || max(a, b))   # sorted pair, bytewise
+A level with an odd count carries its last hash up unchanged (no duplication). A proof is the list of
+sibling hashes from the leaf upwards, skipping carried levels; at most 32 elements. root(batch of one) =
+leaf(receipt_id). settle verifies by folding `node(h, sibling)` from `leaf(receipt_id)` and comparing with
+batch.root.
+
+## Settlement semantics
+A channel is (customer wallet, provider wallet). settle pays `cum_amount - channel.settled_amount` and then
+sets settled_amount = cum_amount, last_seq = seq, last_receipt_id = receipt_id; hence any number of receipts
+settle in one transaction and a receipt can never be paid twice. The receipt must carry the config version
+its batch was posted under, and the batch's meter must still be registered (a removed, e.g. compromised, key
+stops all its unsettled batches). A failed check or an underfunded escrow fails the whole transaction: no
+account changes. request_withdrawal starts a delay longer than the settlement window, so receipts issued
+before the request stay payable; withdraw then pays at most what is left.
+"""
+
+
+def _type_str(t) -> str:
+    if isinstance(t, str):
+        return t
+    if "array" in t:
+        return f"[{_type_str(t['array'][0])}; {t['array'][1]}]"
+    if "option" in t:
+        return f"Option<{_type_str(t['option'])}>"
+    if "vec" in t:
+        return f"Vec<{_type_str(t['vec'])}>"
+    if "defined" in t:
+        return t["defined"]
+    raise ValueError(t)
+
+
+def _size(t, types) -> int:
+    if isinstance(t, str):
+        return _SIZES[t]
+    if "array" in t:
+        return _size(t["array"][0], types) * t["array"][1]
+    if "defined" in t:
+        return sum(_size(f["type"], types) for f in types[t["defined"]]["type"]["fields"])
+    raise ValueError(t)
+
+
+def render() -> str:
+    idl = build_idl()
+    types = {t["name"]: t for t in idl["types"]}
+    out = [HEAD, "## Accounts\n"]
+    for acc in idl["accounts"]:
+        name = acc["name"]
+        off = 8
+        rows = [f"| 0 | 8 | discriminator | `{hashlib.sha256(f'account:{name}'.encode()).digest()[:8].hex()}` |"]
+        for f in acc["type"]["fields"]:
+            n = _size(f["type"], types)
+            rows.append(f"| {off} | {n} | {f['name']} | {_type_str(f['type'])} |")
+            off += n
+        out.append(f"### {name} (seeds {SEEDS[name]}, {off} bytes)\n")
+        out.append("| off | len | field | type |\n|---:|---:|---|---|")
+        out.extend(rows)
+        out.append("")
+    for t in idl["types"]:
+        fields = ", ".join(f"{f['name']}: {_type_str(f['type'])}" for f in t["type"]["fields"])
+        out.append(f"Type `{t['name']}` ({_size({'defined': t['name']}, types)} bytes): {fields}.\n")
+    out.append("Slash states: 0 Proposed, 1 Contested, 2 Upheld, 3 Rejected, 4 Executed.\n")
+    out.append("## Instructions\n")
+    for ix in idl["instructions"]:
+        from pyheck import snake
+        name = snake(ix["name"])
+        disc = hashlib.sha256(f"global:{name}".encode()).digest()[:8].hex()
+        out.append(f"### {name} (`{disc}`)\n")
+        accs = ", ".join(
+            f"{i} {snake(a['name'])}" + (" (" + ", ".join(x for x, on in (("signer", a["isSigner"]), ("writable", a["isMut"])) if on) + ")" if a["isSigner"] or a["isMut"] else "")
+            for i, a in enumerate(ix["accounts"])
+        )
+        args = ", ".join(f"{snake(a['name'])}: {_type_str(a['type'])}" for a in ix["args"]) or "none"
+        out.append(f"- Accounts: {accs}.")
+        out.append(f"- Args: {args}.")
+        out.append(f"- Checks and effects: {CHECKS[name]}\n")
+    out.append("## Errors\n\n| code | name | message |\n|---:|---|---|")
+    for e in idl["errors"]:
+        out.append(f"| {e['code']} | {e['name']} | {e['msg']} |")
+    out.append("\n## Events\n\n| event | discriminator | fields |\n|---|---|---|")
+    for ev in idl["events"]:
+        disc = hashlib.sha256(f"event:{ev['name']}".encode()).digest()[:8].hex()
+        fields = ", ".join(f"{f['name']}: {_type_str(f['type'])}" for f in ev["fields"])
+        out.append(f"| {ev['name']} | `{disc}` | {fields} |")
+    return "\n".join(out) + "\n"
+
+
+def main(argv: list[str]) -> int:
+    text = render()
+    if "--check" in argv:
+        if not OUT.exists() or OUT.read_text() != text:
+            print(f"{OUT} is stale: run python -m contracts.idl.protocol", file=sys.stderr)
+            return 1
+        return 0
+    OUT.write_text(text)
+    print(f"wrote {OUT}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,81 @@
+//! claim_rewards: for a closed epoch, pay the provider reward_pool x its revenue / the epoch's total
+//! revenue, rounded down, from the rewards vault to its payout account. Rounding down and the
+//! `claimed <= reward_pool` check mean an epoch never pays out more than it was funded with.
+//! Needs at least the minimum stake. Accounts: wallet (signer), config, provider (writable),
+//! stake_vault, provider_epoch (writable), epoch (writable), rewards_vault (writable), payout
+//! (writable), mint, token_program. Args: epoch.
+
+use super::common::{active_config, config_seeds, epoch_at, now};
+use crate::error::Error;
+use crate::events::{u64le, RewardsClaimed};
+use crate::sdk::account::{load_mut, require_key, require_signer, require_writable, AccountInfo};
+use crate::sdk::borsh::Reader;
+use crate::sdk::log::{emit, Event};
+use crate::sdk::math::{add, mul_div_floor, sub};
+use crate::sdk::pubkey::{keq, Pubkey};
+use crate::sdk::token::{require_token_program, TokenAccount, TransferChecked};
+use crate::state::{Epoch, Provider, ProviderEpoch};
+
+pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Result<(), Error> {
+    let [wallet, config, provider, stake_vault, provider_epoch, epoch, rewards_vault, payout, mint, token_program, ..] = accounts else {
+        return Err(Error::NotEnoughAccounts);
+    };
+    let mut r = Reader::new(data);
+    let number = r.u64()?;
+    r.finish()?;
+
+    require_signer(wallet)?;
+    let cfg = active_config(config, program_id)?;
+    require_token_program(token_program)?;
+    let p = load_mut::<Provider>(provider, program_id)?;
+    require_key(wallet, &p.wallet, Error::Unauthorized)?;
+    require_key(stake_vault, &p.stake_vault, Error::WrongTokenAccount)?;
+    require_key(payout, &p.payout, Error::WrongTokenAccount)?;
+    require_writable(payout)?;
+    require_key(rewards_vault, &cfg.rewards_vault, Error::WrongTokenAccount)?;
+    require_writable(rewards_vault)?;
+    require_key(mint, &cfg.mint, Error::WrongMint)?;
+    let pe = load_mut::<ProviderEpoch>(provider_epoch, program_id)?;
+    if !keq(&pe.provider, &p.wallet) || pe.epoch.get() != number {
+        return Err(Error::WrongPda);
+    }
+    let e = load_mut::<Epoch>(epoch, program_id)?;
+    if e.number.get() != number {
+        return Err(Error::WrongPda);
+    }
+    if number >= epoch_at(cfg, now())? {
+        return Err(Error::EpochNotClosed);
+    }
+    if pe.claimed != 0 {
+        return Err(Error::AlreadyClaimed);
+    }
+    if TokenAccount::load(stake_vault)?.amount() < cfg.min_stake.get() {
+        return Err(Error::StakeBelowMinimum);
+    }
+    let total = e.total_revenue.get();
+    let pool = e.reward_pool.get();
+    let reward = if total == 0 { 0 } else { mul_div_floor(pool, pe.revenue.get(), total)? };
+    let claimed = add(e.claimed.get(), reward)?;
+    if claimed > pool {
+        return Err(Error::InsufficientFunds);
+    }
+    if reward > 0 {
+        let bump = [cfg.bump];
+        TransferChecked { from: rewards_vault, mint, to: payout, authority: config, amount: reward, decimals: cfg.decimals }
+            .invoke(&config_seeds(&bump))?;
+    }
+    e.claimed.set(claimed);
+    pe.claimed = 1;
+    pe.reward.set(reward);
+    p.unclaimed_epochs.set(sub(p.unclaimed_epochs.get(), 1)?);
+
+    emit(&RewardsClaimed {
+        discriminator: RewardsClaimed::DISCRIMINATOR,
+        provider: p.wallet,
+        epoch: u64le(number),
+        amount: u64le(reward),
+        revenue: pe.revenue,
+        total_revenue: u64le(total),
+    });
+    Ok(())
+}

@@ -1,0 +1,41 @@
+//! set_channel_limit: the customer caps what may settle on one channel per epoch (u64::MAX = no
+//! limit). Creates the Channel if it does not exist yet. Accounts: wallet (signer, writable, pays),
+//! config, customer, provider, channel (writable, PDA ["channel", customer wallet, provider wallet]),
+//! system_program. Args: limit_per_epoch, channel_bump.
+
+use super::common::{active_config, require_payer, require_system_program};
+use super::settle::{open_channel, ChannelKeys};
+use crate::error::Error;
+use crate::events::{u64le, ChannelLimitSet};
+use crate::sdk::account::{load, require_key, AccountInfo};
+use crate::sdk::borsh::Reader;
+use crate::sdk::log::{emit, Event};
+use crate::sdk::pubkey::Pubkey;
+use crate::state::{Customer, Provider};
+
+pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Result<(), Error> {
+    let [wallet, config, customer, provider, channel, system_program, ..] = accounts else {
+        return Err(Error::NotEnoughAccounts);
+    };
+    let mut r = Reader::new(data);
+    let limit = r.u64()?;
+    let channel_bump = r.u8()?;
+    r.finish()?;
+
+    require_payer(wallet)?;
+    active_config(config, program_id)?;
+    require_system_program(system_program)?;
+    let c = load::<Customer>(customer, program_id)?;
+    require_key(wallet, &c.wallet, Error::Unauthorized)?;
+    let p = load::<Provider>(provider, program_id)?;
+    let ch = open_channel(wallet, channel, &ChannelKeys { customer: &c.wallet, provider: &p.wallet, bump: channel_bump }, program_id)?;
+    ch.limit_per_epoch.set(limit);
+
+    emit(&ChannelLimitSet {
+        discriminator: ChannelLimitSet::DISCRIMINATOR,
+        customer: c.wallet,
+        provider: p.wallet,
+        limit_per_epoch: u64le(limit),
+    });
+    Ok(())
+}

@@ -1,0 +1,278 @@
+//! settle: permissionless crank. Takes one receipt encoding and its Merkle proof against a posted
+//! batch and pays cumulative minus already-settled from the customer's escrow: the fee to the
+//! treasury, the burn share burned, the rest to the provider's payout account; credits the gross
+//! amount to the provider's revenue in the current epoch. One transaction settles a channel for any
+//! number of receipts, because amounts are cumulative. All or nothing: every check runs before the
+//! first token moves, and a failing CPI fails the whole transaction.
+//!
+//! Accounts: payer (signer, writable; pays for Channel / Epoch / ProviderEpoch created on demand),
+//! config, batch, customer (writable), escrow (writable), provider (writable), payout (writable),
+//! treasury (writable), mint (writable, for the burn), channel (writable), epoch (writable),
+//! provider_epoch (writable), system_program, token_program.
+//! Args: receipt [u8; 248], proof Vec<[u8; 32]>, channel_bump, epoch_bump, provider_epoch_bump.
+
+use super::common::{active_config, config_seeds, create_state, epoch_at, is_uncreated, now, require_payer, require_system_program};
+use crate::error::Error;
+use crate::events::{u64le, Settled};
+use crate::merkle::{self, MAX_PROOF_LEN};
+use crate::pda;
+use crate::receipt::{Receipt, RECEIPT_LEN};
+use crate::sdk::account::{load, load_mut, require_key, require_writable, AccountInfo};
+use crate::sdk::borsh::Reader;
+use crate::sdk::cpi::SignerSeed;
+use crate::sdk::log::{emit, Event};
+use crate::sdk::math::{add, mul_div_floor, sub};
+use crate::sdk::pubkey::{keq, Pubkey};
+use crate::sdk::token::{require_token_program, Burn, TokenAccount, Transfer};
+use crate::state::config::BPS_DENOMINATOR;
+use crate::state::{Batch, Channel, Customer, Epoch, Provider, ProviderEpoch};
+
+/// Seeds of a Channel: customer wallet, provider wallet, and its bump.
+pub struct ChannelKeys<'a> {
+    pub customer: &'a Pubkey,
+    pub provider: &'a Pubkey,
+    pub bump: u8,
+}
+
+/// The Channel of (customer, provider): loaded and matched when it exists, created (PDA checked,
+/// no spending limit) when it does not.
+#[inline(never)]
+pub fn open_channel(
+    payer: &AccountInfo,
+    channel: &AccountInfo,
+    keys: &ChannelKeys,
+    program_id: &Pubkey,
+) -> Result<&'static mut Channel, Error> {
+    require_writable(channel)?;
+    if is_uncreated(channel) {
+        require_payer(payer)?;
+        // No separate create_program_address here (1,500 CU): CreateAccount needs the new account's
+        // signature, and the runtime grants it only if these seeds and bump derive exactly this
+        // address, so a substituted address fails the CPI and with it the whole transaction.
+        let b = [keys.bump];
+        let seeds = [
+            SignerSeed::of(pda::CHANNEL),
+            SignerSeed::of(keys.customer),
+            SignerSeed::of(keys.provider),
+            SignerSeed::of(&b),
+        ];
+        let ch = create_state::<Channel>(payer, channel, &seeds, program_id)?;
+        ch.customer = *keys.customer;
+        ch.provider = *keys.provider;
+        ch.bump = keys.bump;
+        ch.limit_per_epoch.set(u64::MAX);
+        return Ok(ch);
+    }
+    let ch = load_mut::<Channel>(channel, program_id)?;
+    if !keq(&ch.customer, keys.customer) || !keq(&ch.provider, keys.provider) {
+        return Err(Error::ReceiptChannelMismatch);
+    }
+    Ok(ch)
+}
+
+/// An epoch number and the bump of its PDA (and, for a ProviderEpoch, the provider wallet).
+pub struct EpochKey<'a> {
+    pub number: u64,
+    pub bump: u8,
+    pub wallet: &'a Pubkey,
+}
+
+/// The Epoch account of `key.number`: loaded and matched, or created.
+#[inline(never)]
+pub fn open_epoch(payer: &AccountInfo, epoch: &AccountInfo, key: &EpochKey, program_id: &Pubkey) -> Result<&'static mut Epoch, Error> {
+    require_writable(epoch)?;
+    if is_uncreated(epoch) {
+        require_payer(payer)?;
+        // PDA proven by the CreateAccount signature, as in open_channel.
+        let n = key.number.to_le_bytes();
+        let b = [key.bump];
+        let seeds = [SignerSeed::of(pda::EPOCH), SignerSeed::of(&n), SignerSeed::of(&b)];
+        let e = create_state::<Epoch>(payer, epoch, &seeds, program_id)?;
+        e.number.set(key.number);
+        e.bump = key.bump;
+        return Ok(e);
+    }
+    let e = load_mut::<Epoch>(epoch, program_id)?;
+    if e.number.get() != key.number {
+        return Err(Error::WrongPda);
+    }
+    Ok(e)
+}
+
+/// The ProviderEpoch of (provider wallet, epoch): loaded and matched, or created; `created` tells
+/// the caller to count it as a new unclaimed epoch.
+#[inline(never)]
+fn open_provider_epoch(
+    payer: &AccountInfo,
+    pe: &AccountInfo,
+    key: &EpochKey,
+    program_id: &Pubkey,
+) -> Result<(&'static mut ProviderEpoch, bool), Error> {
+    let wallet = key.wallet;
+    require_writable(pe)?;
+    if is_uncreated(pe) {
+        // PDA proven by the CreateAccount signature, as in open_channel.
+        let n = key.number.to_le_bytes();
+        let b = [key.bump];
+        let seeds = [SignerSeed::of(pda::PROVIDER_EPOCH), SignerSeed::of(wallet), SignerSeed::of(&n), SignerSeed::of(&b)];
+        let p = create_state::<ProviderEpoch>(payer, pe, &seeds, program_id)?;
+        p.provider = *wallet;
+        p.epoch.set(key.number);
+        p.bump = key.bump;
+        return Ok((p, true));
+    }
+    let p = load_mut::<ProviderEpoch>(pe, program_id)?;
+    if !keq(&p.provider, wallet) || p.epoch.get() != key.number {
+        return Err(Error::WrongPda);
+    }
+    Ok((p, false))
+}
+
+pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Result<(), Error> {
+    let [payer, config, batch, customer, escrow, provider, payout, treasury, mint, channel, epoch, provider_epoch, system_program, token_program, ..] =
+        accounts
+    else {
+        return Err(Error::NotEnoughAccounts);
+    };
+    let mut r = Reader::new(data);
+    let receipt_bytes = r.take(RECEIPT_LEN)?;
+    let proof_len = r.u32()? as usize;
+    if proof_len > MAX_PROOF_LEN {
+        return Err(Error::ProofTooLong);
+    }
+    let proof = r.take(proof_len * 32)?;
+    let channel_bump = r.u8()?;
+    let epoch_bump = r.u8()?;
+    let provider_epoch_bump = r.u8()?;
+    r.finish()?;
+
+    require_payer(payer)?;
+    let cfg = active_config(config, program_id)?;
+    require_system_program(system_program)?;
+    require_token_program(token_program)?;
+    let bt = load::<Batch>(batch, program_id)?;
+
+    // The receipt: well formed, of this program, of its batch's config version, from a meter that
+    // was registered when the batch was posted and still is.
+    let rc = Receipt::parse(receipt_bytes)?;
+    if !keq(rc.program_id(), program_id) {
+        return Err(Error::ReceiptProgramMismatch);
+    }
+    if rc.config_version() != bt.config_version.get() {
+        return Err(Error::ReceiptConfigVersion);
+    }
+    match cfg.meter(&bt.meter) {
+        Some(m) if m.since_version.get() <= bt.config_version.get() => {}
+        _ => return Err(Error::MeterRetired),
+    }
+
+    // The parties and their token accounts.
+    let c = load_mut::<Customer>(customer, program_id)?;
+    let p = load_mut::<Provider>(provider, program_id)?;
+    if !keq(&c.wallet, rc.customer()) || !keq(&p.wallet, rc.provider()) {
+        return Err(Error::ReceiptChannelMismatch);
+    }
+    require_key(escrow, &c.escrow, Error::WrongTokenAccount)?;
+    require_key(payout, &p.payout, Error::WrongTokenAccount)?;
+    require_key(treasury, &cfg.treasury, Error::WrongTokenAccount)?;
+    require_key(mint, &cfg.mint, Error::WrongMint)?;
+    require_writable(escrow)?;
+    require_writable(payout)?;
+    require_writable(treasury)?;
+    require_writable(mint)?;
+
+    // Committed on-chain: the proof leads from the receipt id to the batch root.
+    let rid = rc.id();
+    if !merkle::verify(&rid, proof, &bt.root) {
+        return Err(Error::InvalidProof);
+    }
+
+    // Channel ordering: strictly newer receipt, strictly larger cumulative amount, and an unbroken
+    // hash chain when the receipt directly follows the last settled one.
+    let ch = open_channel(payer, channel, &ChannelKeys { customer: &c.wallet, provider: &p.wallet, bump: channel_bump }, program_id)?;
+    let seq = rc.seq();
+    let last_seq = ch.last_seq.get();
+    if seq <= last_seq {
+        return Err(Error::ReplayedReceipt);
+    }
+    let cum = rc.cum_amount();
+    let settled = ch.settled_amount.get();
+    if cum <= settled {
+        return Err(Error::CumulativeNotIncreasing);
+    }
+    if last_seq != 0 && seq == last_seq + 1 && !keq(rc.prev_receipt_id(), &ch.last_receipt_id) {
+        return Err(Error::BrokenHashChain);
+    }
+    let amount = cum - settled;
+
+    // The customer's per-epoch limit on this channel.
+    let t = now();
+    let ep = epoch_at(cfg, t)?;
+    let spent = if ch.spent_epoch.get() == ep { ch.spent_in_epoch.get() } else { 0 };
+    let spent_after = add(spent, amount)?;
+    if spent_after > ch.limit_per_epoch.get() {
+        return Err(Error::ChannelLimitExceeded);
+    }
+
+    // The escrow must pay in full: checked here so the error says so (the token program would
+    // refuse too and fail the transaction as a whole).
+    if TokenAccount::load(escrow)?.amount() < amount {
+        return Err(Error::EscrowUnderfunded);
+    }
+    let fee = mul_div_floor(amount, cfg.fee_bps.get() as u64, BPS_DENOMINATOR)?;
+    let burned = mul_div_floor(amount, cfg.burn_bps.get() as u64, BPS_DENOMINATOR)?;
+    let provider_amount = sub(sub(amount, fee)?, burned)?;
+
+    let bump = [cfg.bump];
+    let seeds = config_seeds(&bump);
+    // Transfer, not TransferChecked: escrow (created by register_customer), payout (mint-checked at
+    // register_provider) and treasury (mint-checked at initialize) are all of the configured mint, so
+    // the checked variant would only spend ~1,500 CU more per transfer to re-prove it.
+    if fee > 0 {
+        Transfer { from: escrow, to: treasury, authority: config, amount: fee }.invoke(&seeds)?;
+    }
+    if burned > 0 {
+        Burn { from: escrow, mint, authority: config, amount: burned }.invoke(&seeds)?;
+    }
+    if provider_amount > 0 {
+        Transfer { from: escrow, to: payout, authority: config, amount: provider_amount }.invoke(&seeds)?;
+    }
+
+    // Revenue of the current epoch, for rewards.
+    let key = EpochKey { number: ep, bump: epoch_bump, wallet: &p.wallet };
+    let e = open_epoch(payer, epoch, &key, program_id)?;
+    e.total_revenue.set(add(e.total_revenue.get(), amount)?);
+    let pkey = EpochKey { number: ep, bump: provider_epoch_bump, wallet: &p.wallet };
+    let (pe, created) = open_provider_epoch(payer, provider_epoch, &pkey, program_id)?;
+    pe.revenue.set(add(pe.revenue.get(), amount)?);
+    if created {
+        p.unclaimed_epochs.set(add(p.unclaimed_epochs.get(), 1)?);
+        if ep > p.last_revenue_epoch.get() {
+            p.last_revenue_epoch.set(ep);
+        }
+    }
+    p.total_revenue.set(add(p.total_revenue.get(), amount)?);
+    c.total_settled.set(add(c.total_settled.get(), amount)?);
+
+    ch.settled_amount.set(cum);
+    ch.last_seq.set(seq);
+    ch.last_receipt_id = rid;
+    ch.spent_epoch.set(ep);
+    ch.spent_in_epoch.set(spent_after);
+
+    emit(&Settled {
+        discriminator: Settled::DISCRIMINATOR,
+        customer: c.wallet,
+        provider: p.wallet,
+        batch_index: bt.index,
+        seq: u64le(seq),
+        receipt_id: rid,
+        cum_amount: u64le(cum),
+        amount: u64le(amount),
+        fee: u64le(fee),
+        burned: u64le(burned),
+        provider_amount: u64le(provider_amount),
+        epoch: u64le(ep),
+    });
+    Ok(())
+}

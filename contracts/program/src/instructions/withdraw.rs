@@ -1,0 +1,56 @@
+//! withdraw: after the withdrawal delay, pay the requested amount (at most the escrow balance) from
+//! the escrow vault to a token account of the customer, and clear the request. Accounts: wallet
+//! (signer), config, customer (writable), escrow (writable), destination (writable, token account of
+//! the mint owned by wallet), mint, token_program.
+
+use super::common::{active_config, after, config_seeds, now};
+use crate::error::Error;
+use crate::events::{u64le, Withdrawn};
+use crate::sdk::account::{load_mut, require_key, require_signer, require_writable, AccountInfo};
+use crate::sdk::borsh::Reader;
+use crate::sdk::log::{emit, Event};
+use crate::sdk::pubkey::Pubkey;
+use crate::sdk::token::{require_token_program, TokenAccount, TransferChecked};
+use crate::state::Customer;
+
+pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Result<(), Error> {
+    let [wallet, config, customer, escrow, destination, mint, token_program, ..] = accounts else {
+        return Err(Error::NotEnoughAccounts);
+    };
+    Reader::new(data).finish()?;
+
+    require_signer(wallet)?;
+    let cfg = active_config(config, program_id)?;
+    require_token_program(token_program)?;
+    let c = load_mut::<Customer>(customer, program_id)?;
+    require_key(wallet, &c.wallet, Error::Unauthorized)?;
+    require_key(escrow, &c.escrow, Error::WrongTokenAccount)?;
+    require_writable(escrow)?;
+    require_key(mint, &cfg.mint, Error::WrongMint)?;
+    TokenAccount::load(destination)?.require(&cfg.mint, wallet.key())?;
+    let requested = c.withdrawal_amount.get();
+    if requested == 0 {
+        return Err(Error::WithdrawalNotRequested);
+    }
+    if now() < after(c.withdrawal_requested_at.get(), cfg.withdrawal_delay.get())? {
+        return Err(Error::WithdrawalDelayNotElapsed);
+    }
+    let balance = TokenAccount::load(escrow)?.amount();
+    let amount = if requested < balance { requested } else { balance };
+    if amount == 0 {
+        return Err(Error::InsufficientFunds);
+    }
+    let bump = [cfg.bump];
+    TransferChecked { from: escrow, mint, to: destination, authority: config, amount, decimals: cfg.decimals }
+        .invoke(&config_seeds(&bump))?;
+    c.withdrawal_amount.set(0);
+    c.withdrawal_requested_at.set(0);
+
+    emit(&Withdrawn {
+        discriminator: Withdrawn::DISCRIMINATOR,
+        wallet: *wallet.key(),
+        amount: u64le(amount),
+        escrow_balance: u64le(balance - amount),
+    });
+    Ok(())
+}

@@ -1,0 +1,66 @@
+//! withdraw_stake: after the cooldown, and once every closed epoch with revenue has been claimed,
+//! pay the requested amount from the stake vault, leaving pending slashes in it. Accounts: wallet
+//! (signer), config, provider (writable), stake_vault (writable), destination (writable, token account
+//! of the mint owned by wallet), mint, token_program.
+
+use super::common::{active_config, after, config_seeds, epoch_at, now};
+use crate::error::Error;
+use crate::events::{u64le, StakeWithdrawn};
+use crate::sdk::account::{load_mut, require_key, require_signer, require_writable, AccountInfo};
+use crate::sdk::borsh::Reader;
+use crate::sdk::log::{emit, Event};
+use crate::sdk::pubkey::Pubkey;
+use crate::sdk::token::{require_token_program, TokenAccount, TransferChecked};
+use crate::state::Provider;
+
+pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Result<(), Error> {
+    let [wallet, config, provider, stake_vault, destination, mint, token_program, ..] = accounts else {
+        return Err(Error::NotEnoughAccounts);
+    };
+    Reader::new(data).finish()?;
+
+    require_signer(wallet)?;
+    let cfg = active_config(config, program_id)?;
+    require_token_program(token_program)?;
+    let p = load_mut::<Provider>(provider, program_id)?;
+    require_key(wallet, &p.wallet, Error::Unauthorized)?;
+    require_key(stake_vault, &p.stake_vault, Error::WrongTokenAccount)?;
+    require_writable(stake_vault)?;
+    require_key(mint, &cfg.mint, Error::WrongMint)?;
+    TokenAccount::load(destination)?.require(&cfg.mint, wallet.key())?;
+    let requested = p.unstake_amount.get();
+    if requested == 0 {
+        return Err(Error::UnstakeNotRequested);
+    }
+    let t = now();
+    if t < after(p.unstake_requested_at.get(), cfg.unstake_cooldown.get())? {
+        return Err(Error::CooldownNotElapsed);
+    }
+    // Only the current (open) epoch may remain unclaimed: the one unclaimed epoch is the current one
+    // exactly when it is the latest epoch with revenue, since open epochs cannot be claimed.
+    let unclaimed = p.unclaimed_epochs.get();
+    let current = epoch_at(cfg, t)?;
+    if unclaimed > 1 || (unclaimed == 1 && p.last_revenue_epoch.get() != current) {
+        return Err(Error::UnclaimedEpochs);
+    }
+    let balance = TokenAccount::load(stake_vault)?.amount();
+    let pending = p.pending_slash.get();
+    let free = if balance > pending { balance - pending } else { 0 };
+    let amount = if requested < free { requested } else { free };
+    if amount == 0 {
+        return Err(Error::InsufficientFunds);
+    }
+    let bump = [cfg.bump];
+    TransferChecked { from: stake_vault, mint, to: destination, authority: config, amount, decimals: cfg.decimals }
+        .invoke(&config_seeds(&bump))?;
+    p.unstake_amount.set(0);
+    p.unstake_requested_at.set(0);
+
+    emit(&StakeWithdrawn {
+        discriminator: StakeWithdrawn::DISCRIMINATOR,
+        wallet: *wallet.key(),
+        amount: u64le(amount),
+        stake_balance: u64le(balance - amount),
+    });
+    Ok(())
+}

@@ -1,0 +1,90 @@
+"""claim_rewards: pro rata to revenue, rounded down, closed epochs only, once, with minimum stake."""
+from contracts.testing import post_batch, receipt_chain, settle
+
+
+def _claim(d, p, epoch):
+    return d.h.send([d.program.claim_rewards(wallet=p.pubkey, epoch=epoch, payout=p.token_account, mint=d.mint)], [p.kp])
+
+
+def _fund(d, epoch, amount):
+    funder = d.h.new_wallet()
+    ta = d.fund(funder, amount)
+    return d.h.send([d.program.fund_epoch(funder=funder.pubkey(), epoch=epoch, source=ta, mint=d.mint, amount=amount)],
+                    [funder])
+
+
+def _revenue(d, c, p, amount):
+    rs = receipt_chain(d, c.pubkey, p.pubkey, [amount])
+    idx, tree, _ = post_batch(d, rs)
+    assert settle(d, idx, tree, 0, rs[0], p.token_account).ok
+
+
+def test_pro_rata_rounded_down_never_more_than_funded(d):
+    # Given an epoch funded with 1,000,000 and three providers with equal revenue
+    c = d.customer(deposit=10_000_000)
+    p1, p2, p3 = (d.provider(stake=1_000_000) for _ in range(3))
+    assert _fund(d, 0, 1_000_000).ok
+    for p in (p1, p2, p3):
+        _revenue(d, c, p, 100_000)
+    d.h.set_time(d.h.now() + d.params["epoch_length"])
+    # When each claims / Then each gets floor(1,000,000 / 3) and one base unit stays in the vault
+    paid = 0
+    for p in (p1, p2, p3):
+        before = d.h.token_balance(p.token_account)
+        r = _claim(d, p, 0)
+        assert r.ok, r.logs
+        got = d.h.token_balance(p.token_account) - before
+        assert got == 333_333 == r.event("RewardsClaimed").amount
+        paid += got
+    _, ep = d.h.account(d.program.epoch_address(0))
+    assert ep.claimed == paid <= ep.reward_pool
+    assert d.h.token_balance(d.program.rewards_address()) == 1
+
+
+def test_unequal_revenue(d):
+    c = d.customer(deposit=10_000_000)
+    p1, p2 = d.provider(stake=1_000_000), d.provider(stake=1_000_000)
+    assert _fund(d, 0, 1_000).ok
+    _revenue(d, c, p1, 1)
+    _revenue(d, c, p2, 2)
+    d.h.set_time(d.h.now() + d.params["epoch_length"])
+    assert _claim(d, p1, 0).event("RewardsClaimed").amount == 333
+    assert _claim(d, p2, 0).event("RewardsClaimed").amount == 666
+
+
+def test_claim_for_open_epoch_fails(d, chan):
+    c, p = chan
+    assert _fund(d, 0, 1_000).ok
+    _revenue(d, c, p, 100_000)
+    r = _claim(d, p, 0)
+    assert not r.ok and r.error.name == "EpochNotClosed"
+
+
+def test_double_claim_fails(d, chan):
+    c, p = chan
+    assert _fund(d, 0, 1_000).ok
+    _revenue(d, c, p, 100_000)
+    d.h.set_time(d.h.now() + d.params["epoch_length"])
+    assert _claim(d, p, 0).ok
+    r = _claim(d, p, 0)
+    assert not r.ok and r.error.name == "AlreadyClaimed"
+
+
+def test_claim_needs_min_stake(d):
+    c = d.customer(deposit=1_000_000)
+    p = d.provider(stake=d.params["min_stake"] - 1)
+    assert _fund(d, 0, 1_000).ok
+    _revenue(d, c, p, 100_000)
+    d.h.set_time(d.h.now() + d.params["epoch_length"])
+    r = _claim(d, p, 0)
+    assert not r.ok and r.error.name == "StakeBelowMinimum"
+
+
+def test_unfunded_epoch_claims_zero(d, chan):
+    c, p = chan
+    _revenue(d, c, p, 100_000)
+    d.h.set_time(d.h.now() + d.params["epoch_length"])
+    r = _claim(d, p, 0)
+    assert r.ok and r.event("RewardsClaimed").amount == 0
+    _, prov = d.h.account(d.program.provider_address(p.pubkey))
+    assert prov.unclaimed_epochs == 0

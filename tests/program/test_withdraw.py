@@ -1,0 +1,72 @@
+"""withdraw: only after the withdrawal delay, at most what is left, to the customer's own account."""
+from contracts.testing import post_batch, receipt_chain, settle
+
+from .conftest import unchanged
+
+
+def _req(d, c, amount):
+    return d.h.send([d.program.request_withdrawal(wallet=c.pubkey, amount=amount)], [c.kp])
+
+
+def _wd(d, c):
+    return d.h.send([d.program.withdraw(wallet=c.pubkey, destination=c.token_account, mint=d.mint)], [c.kp])
+
+
+def test_withdraw_after_delay(d, chan):
+    c, _ = chan
+    r = _req(d, c, 4_000_000)
+    assert r.ok and r.event("WithdrawalRequested").available_at == d.h.now() + d.params["withdrawal_delay"]
+    d.h.set_time(d.h.now() + d.params["withdrawal_delay"])
+    r = _wd(d, c)
+    assert r.ok, r.logs
+    assert d.h.token_balance(c.token_account) == 4_000_000
+    assert r.event("Withdrawn").escrow_balance == 6_000_000
+    _, cust = d.h.account(d.program.customer_address(c.pubkey))
+    assert cust.withdrawal_amount == 0
+
+
+def test_withdraw_before_delay_fails(d, chan):
+    c, _ = chan
+    assert _req(d, c, 1).ok
+    d.h.set_time(d.h.now() + d.params["withdrawal_delay"] - 1)
+    addrs = [d.program.escrow_address(c.pubkey), c.token_account, d.program.customer_address(c.pubkey)]
+    before = d.h.snapshot(addrs)
+    r = _wd(d, c)
+    assert not r.ok and r.error.name == "WithdrawalDelayNotElapsed"
+    unchanged(d, addrs, before)
+
+
+def test_withdraw_without_request_fails(d, chan):
+    c, _ = chan
+    r = _wd(d, c)
+    assert not r.ok and r.error.name == "WithdrawalNotRequested"
+
+
+def test_receipts_issued_before_request_stay_payable(d, chan):
+    c, p = chan
+    rs = receipt_chain(d, c.pubkey, p.pubkey, [3_000_000])
+    idx, tree, _ = post_batch(d, rs)
+    assert _req(d, c, 10_000_000).ok
+    # within the settlement window (shorter than the withdrawal delay) the receipt settles
+    d.h.set_time(d.h.now() + d.params["settlement_window"])
+    assert settle(d, idx, tree, 0, rs[0], p.token_account).ok
+    d.h.set_time(d.h.now() + d.params["withdrawal_delay"])
+    r = _wd(d, c)
+    assert r.ok and r.event("Withdrawn").amount == 7_000_000  # what is left, not what was asked
+
+
+def test_other_wallet_cannot_withdraw(d, chan):
+    c, _ = chan
+    assert _req(d, c, 1_000).ok
+    d.h.set_time(d.h.now() + d.params["withdrawal_delay"])
+    thief = d.h.new_wallet()
+    ta = d.fund(thief, 0)
+    ix = d.program.withdraw(wallet=c.pubkey, destination=ta, mint=d.mint)
+    from solders.instruction import AccountMeta, Instruction
+    metas = list(ix.accounts)
+    metas[0] = AccountMeta(thief.pubkey(), True, False)
+    r = d.h.send([Instruction(ix.program_id, ix.data, metas)], [thief])
+    assert not r.ok and r.error.name == "Unauthorized"
+    # and the customer cannot withdraw into someone else's token account
+    r = d.h.send([d.program.withdraw(wallet=c.pubkey, destination=ta, mint=d.mint)], [c.kp])
+    assert not r.ok and r.error.name == "WrongTokenAccount"
