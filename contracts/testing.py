@@ -327,5 +327,5 @@ def settle(d: Deployment, batch_index: int, tree, leaf: int, receipt, provider_p
     payer = payer or d.h.payer
     ix = d.program.settle(payer=payer.pubkey(), batch_index=batch_index, receipt=receipt, proof=tree.proof(leaf),
                           payout=provider_payout, treasury=d.treasury, mint=d.mint,
-                          epoch=overrides.pop("epoch", d.h.current_epoch()), **overrides)
+                          epoch=overrides.pop("epoch") if "epoch" in overrides else d.h.current_epoch(), **overrides)
     return d.h.send([ix], [payer])

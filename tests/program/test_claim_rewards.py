@@ -88,3 +88,25 @@ def test_unfunded_epoch_claims_zero(d, chan):
     assert r.ok and r.event("RewardsClaimed").amount == 0
     _, prov = d.h.account(d.program.provider_address(p.pubkey))
     assert prov.unclaimed_epochs == 0
+
+
+def test_stake_reserved_by_a_pending_slash_does_not_count_toward_min_stake(d):
+    from ._slash_helpers import contest, propose, resolve
+
+    # Given a provider with exactly the minimum stake and revenue in a funded epoch
+    c = d.customer(deposit=1_000_000)
+    p = d.provider(stake=d.params["min_stake"])
+    assert _fund(d, 0, 1_000).ok
+    _revenue(d, c, p, 100_000)
+    # and a proposed (then contested) slash of one base unit of that stake
+    assert propose(d, p, amount=1).ok and contest(d, p).ok
+    d.h.set_time(d.h.now() + d.params["epoch_length"])
+    before = d.h.snapshot([d.program.rewards_address(), p.token_account])
+    # When it claims the closed epoch / Then StakeBelowMinimum and nothing moves
+    r = _claim(d, p, 0)
+    assert not r.ok and r.error.name == "StakeBelowMinimum"
+    assert d.h.snapshot([d.program.rewards_address(), p.token_account]) == before
+    # When the arbiter rejects the slash / Then the stake counts again and the claim pays
+    assert resolve(d, p, uphold=False).ok
+    r = _claim(d, p, 0)
+    assert r.ok and r.event("RewardsClaimed").amount == 1_000

@@ -1,7 +1,7 @@
 """contest_slash: the provider itself, within the contest window."""
 from solders.instruction import AccountMeta, Instruction
 
-from ._slash_helpers import contest, propose
+from ._slash_helpers import contest, execute, propose
 
 
 def test_provider_contests_in_time(d):
@@ -33,3 +33,34 @@ def test_another_provider_cannot_contest(d):
     metas[3] = AccountMeta(d.program.slash_address(p.pubkey, 0), False, True)
     r = d.h.send([Instruction(ix.program_id, ix.data, metas)], [q.kp])
     assert not r.ok and r.error.name == "Unauthorized"
+
+
+def test_pause_cannot_run_out_the_contest_window(d):
+    # Given a proposed slash, and the admin (who proposes slashes) pausing the program at once
+    p = d.provider(stake=2_000_000)
+    assert propose(d, p).ok
+    assert d.h.send([d.program.update_config(admin=d.admin.pubkey(), paused=True)], [d.admin]).ok
+    # When the provider contests within the window while paused
+    d.h.set_time(d.h.now() + d.params["contest_window"] // 2)
+    r = contest(d, p)
+    # Then the contest is accepted: the slash now waits for the arbiter
+    assert r.ok, r.logs[-4:]
+    _, s = d.h.account(d.program.slash_address(p.pubkey, 0))
+    assert s.state == 1
+    # and after unpausing past the deadline the admin cannot execute it without the arbiter
+    d.h.set_time(d.h.now() + d.params["contest_window"])
+    assert d.h.send([d.program.update_config(admin=d.admin.pubkey(), paused=False)], [d.admin]).ok
+    stake = d.program.stake_address(p.pubkey)
+    before = d.h.snapshot([stake, d.treasury])
+    r = execute(d, p)
+    assert not r.ok and r.error.name == "SlashWrongState"
+    assert d.h.snapshot([stake, d.treasury]) == before
+
+
+def test_contest_while_paused_still_checks_window_and_wallet(d):
+    p = d.provider(stake=2_000_000)
+    assert propose(d, p).ok
+    assert d.h.send([d.program.update_config(admin=d.admin.pubkey(), paused=True)], [d.admin]).ok
+    d.h.set_time(d.h.now() + d.params["contest_window"] + 1)
+    r = contest(d, p)
+    assert not r.ok and r.error.name == "ContestWindowClosed"

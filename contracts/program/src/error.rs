@@ -32,7 +32,7 @@ pub enum Error {
     WrongTokenAccount = 6011,
     /// The signer is not the authority for this account
     Unauthorized = 6012,
-    /// The program is paused: only update_config that unpauses is accepted
+    /// The program is paused: only update_config that unpauses (and contest_slash) is accepted
     Paused = 6013,
     /// fee_bps + burn_bps exceeds the bound of 2000 basis points
     FeeTooHigh = 6014,

@@ -1,7 +1,7 @@
 //! claim_rewards: for a closed epoch, pay the provider reward_pool x its revenue / the epoch's total
 //! revenue, rounded down, from the rewards vault to its payout account. Rounding down and the
 //! `claimed <= reward_pool` check mean an epoch never pays out more than it was funded with.
-//! Needs at least the minimum stake. Accounts: wallet (signer), config, provider (writable),
+//! Needs at least the minimum stake, not counting stake reserved by pending slashes. Accounts: wallet (signer), config, provider (writable),
 //! stake_vault, provider_epoch (writable), epoch (writable), rewards_vault (writable), payout
 //! (writable), mint, token_program. Args: epoch.
 
@@ -49,7 +49,11 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Re
     if pe.claimed != 0 {
         return Err(Error::AlreadyClaimed);
     }
-    if TokenAccount::load(stake_vault)?.amount() < cfg.min_stake.get() {
+    // Stake reserved by pending slashes does not count: it is about to leave the vault.
+    let staked = TokenAccount::load(stake_vault)?.amount();
+    let pending = p.pending_slash.get();
+    let unencumbered = if staked > pending { staked - pending } else { 0 };
+    if unencumbered < cfg.min_stake.get() {
         return Err(Error::StakeBelowMinimum);
     }
     let total = e.total_revenue.get();

@@ -22,6 +22,7 @@ use crate::sdk::borsh::Reader;
 use crate::sdk::cpi::SignerSeed;
 use crate::sdk::log::{emit, Event};
 use crate::sdk::math::{add, mul_div_floor, sub};
+use crate::sdk::pda::require_canonical_bump;
 use crate::sdk::pubkey::{keq, Pubkey};
 use crate::sdk::token::{require_token_program, Burn, TokenAccount, Transfer};
 use crate::state::config::BPS_DENOMINATOR;
@@ -48,7 +49,9 @@ pub fn open_channel(
         require_payer(payer)?;
         // No separate create_program_address here (1,500 CU): CreateAccount needs the new account's
         // signature, and the runtime grants it only if these seeds and bump derive exactly this
-        // address, so a substituted address fails the CPI and with it the whole transaction.
+        // address, so a substituted address fails the CPI and with it the whole transaction. The
+        // bump must be canonical: a second Channel of the pair would settle every receipt again.
+        require_canonical_bump(&[pda::CHANNEL, keys.customer, keys.provider], keys.bump, program_id)?;
         let b = [keys.bump];
         let seeds = [
             SignerSeed::of(pda::CHANNEL),
@@ -83,8 +86,9 @@ pub fn open_epoch(payer: &AccountInfo, epoch: &AccountInfo, key: &EpochKey, prog
     require_writable(epoch)?;
     if is_uncreated(epoch) {
         require_payer(payer)?;
-        // PDA proven by the CreateAccount signature, as in open_channel.
+        // PDA proven by the CreateAccount signature, canonical bump as in open_channel.
         let n = key.number.to_le_bytes();
+        require_canonical_bump(&[pda::EPOCH, &n], key.bump, program_id)?;
         let b = [key.bump];
         let seeds = [SignerSeed::of(pda::EPOCH), SignerSeed::of(&n), SignerSeed::of(&b)];
         let e = create_state::<Epoch>(payer, epoch, &seeds, program_id)?;
@@ -111,8 +115,11 @@ fn open_provider_epoch(
     let wallet = key.wallet;
     require_writable(pe)?;
     if is_uncreated(pe) {
-        // PDA proven by the CreateAccount signature, as in open_channel.
+        // PDA proven by the CreateAccount signature, canonical bump as in open_channel. (Deriving
+        // uniqueness from provider.last_revenue_epoch instead would let anyone settle first into a
+        // non-canonical ProviderEpoch and make the canonical one uncreatable for the epoch.)
         let n = key.number.to_le_bytes();
+        require_canonical_bump(&[pda::PROVIDER_EPOCH, wallet, &n], key.bump, program_id)?;
         let b = [key.bump];
         let seeds = [SignerSeed::of(pda::PROVIDER_EPOCH), SignerSeed::of(wallet), SignerSeed::of(&n), SignerSeed::of(&b)];
         let p = create_state::<ProviderEpoch>(payer, pe, &seeds, program_id)?;

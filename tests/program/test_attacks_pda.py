@@ -1,0 +1,212 @@
+"""Attacks with non-canonical PDA bumps. One set of seeds derives a valid PDA for about half of the 256
+bumps; the program identifies existing accounts by owner, type and stored keys, so a second account of
+the same type and keys at another bump would be a second Config (another admin and arbiter), a second
+Channel of a pair (settled_amount back at zero), a second Customer, Provider, Epoch... Every creation
+therefore requires the canonical bump (the one find_program_address returns), and these tests prove
+each creation path refuses any other bump with WrongPda and moves nothing.
+
+Before the fix (security review G, finding 1) the first two tests were full exploits: a replayed
+receipt paid twice through a second Channel, and a second Config let anyone propose, uphold and then
+execute (through the real Config) a slash of any provider's stake to their own token account."""
+from solders.instruction import AccountMeta, Instruction
+from solders.pubkey import Pubkey
+
+from contracts import pda
+from contracts.client.instructions import SYSTEM_PROGRAM_ID, TOKEN_PROGRAM_ID
+from contracts.testing import post_batch, receipt_chain, settle
+
+from .conftest import unchanged
+
+
+def non_canonical(seeds: list[bytes], program_id: Pubkey) -> tuple[Pubkey, int]:
+    """The valid PDA of `seeds` with the highest bump below the canonical one."""
+    _, canonical = Pubkey.find_program_address(seeds, program_id)
+    for b in range(canonical - 1, -1, -1):
+        try:
+            return Pubkey.create_program_address(seeds + [bytes([b])], program_id), b
+        except Exception:  # on the curve: not a PDA
+            continue
+    raise AssertionError("no second bump")
+
+
+def _settle_ix(d, idx, tree, receipt, payout, channel=None, epoch=None, provider_epoch=None):
+    """settle with the canonical accounts except those given as (address, bump)."""
+    prog, cw, pw = d.program, receipt.customer, receipt.provider
+    ep = d.h.current_epoch()
+    ch = channel or pda.channel(d.h.program_id, cw, pw)
+    e = epoch or pda.epoch(d.h.program_id, ep)
+    pe = provider_epoch or pda.provider_epoch(d.h.program_id, pw, ep)
+    return prog.build(
+        "settle",
+        dict(payer=d.h.payer.pubkey(), config=prog.config_address(), batch=prog.batch_address(idx),
+             customer=prog.customer_address(cw), escrow=prog.escrow_address(cw), provider=prog.provider_address(pw),
+             payout=payout, treasury=d.treasury, mint=d.mint, channel=ch[0], epoch=e[0], provider_epoch=pe[0],
+             system_program=SYSTEM_PROGRAM_ID, token_program=TOKEN_PROGRAM_ID),
+        dict(receipt=list(receipt.encode()), proof=[list(s) for s in tree.proof(0)], channel_bump=ch[1],
+             epoch_bump=e[1], provider_epoch_bump=pe[1]),
+    )
+
+
+def _money(d, c, p):
+    prog = d.program
+    return [prog.escrow_address(c.pubkey), p.token_account, d.treasury, d.mint, prog.rewards_address(),
+            prog.stake_address(p.pubkey), prog.customer_address(c.pubkey), prog.provider_address(p.pubkey),
+            prog.channel_address(c.pubkey, p.pubkey), prog.config_address()]
+
+
+def test_settled_receipt_cannot_be_paid_again_through_a_second_channel(d, chan):
+    # Given a receipt already settled on the pair's channel
+    c, p = chan
+    rs = receipt_chain(d, c.pubkey, p.pubkey, [1_000_000])
+    idx, tree, _ = post_batch(d, rs)
+    assert settle(d, idx, tree, 0, rs[0], p.token_account).ok
+    alt = non_canonical(pda.seeds_channel(c.pubkey, p.pubkey), d.h.program_id)
+    addrs = _money(d, c, p) + [alt[0]]
+    before = d.h.snapshot(addrs)
+    # When anyone settles the same receipt against a Channel created at a non-canonical bump
+    r = d.h.send([_settle_ix(d, idx, tree, rs[0], p.token_account, channel=alt)], [d.h.payer])
+    # Then it fails with WrongPda, no second channel exists and no token moved
+    assert not r.ok and r.error.name == "WrongPda", r.logs[-4:]
+    unchanged(d, addrs, before)
+    assert not d.h.exists(alt[0])
+
+
+def test_set_channel_limit_cannot_create_a_second_channel(d, chan):
+    c, p = chan
+    alt = non_canonical(pda.seeds_channel(c.pubkey, p.pubkey), d.h.program_id)
+    prog = d.program
+    ix = prog.build("set_channel_limit",
+                    dict(wallet=c.pubkey, config=prog.config_address(), customer=prog.customer_address(c.pubkey),
+                         provider=prog.provider_address(p.pubkey), channel=alt[0], system_program=SYSTEM_PROGRAM_ID),
+                    dict(limit_per_epoch=5, channel_bump=alt[1]))
+    r = d.h.send([ix], [c.kp])
+    assert not r.ok and r.error.name == "WrongPda"
+    assert not d.h.exists(alt[0])
+
+
+def test_second_epoch_or_provider_epoch_cannot_be_created_by_settle(d, chan):
+    # Given a posted receipt; a second Epoch (or ProviderEpoch) would let a provider credit revenue
+    # that the funded Epoch does not count, or be counted as unclaimed twice
+    c, p = chan
+    rs = receipt_chain(d, c.pubkey, p.pubkey, [1_000_000])
+    idx, tree, _ = post_batch(d, rs)
+    ep = d.h.current_epoch()
+    alt_e = non_canonical(pda.seeds_epoch(ep), d.h.program_id)
+    alt_pe = non_canonical(pda.seeds_provider_epoch(p.pubkey, ep), d.h.program_id)
+    addrs = _money(d, c, p) + [alt_e[0], alt_pe[0]]
+    before = d.h.snapshot(addrs)
+    for kw in (dict(epoch=alt_e), dict(provider_epoch=alt_pe)):
+        r = d.h.send([_settle_ix(d, idx, tree, rs[0], p.token_account, **kw)], [d.h.payer])
+        assert not r.ok and r.error.name == "WrongPda", (kw, r.logs[-4:])
+        unchanged(d, addrs, before)
+    # and the canonical accounts still work
+    assert settle(d, idx, tree, 0, rs[0], p.token_account).ok
+
+
+def test_fund_epoch_cannot_create_a_second_epoch(d):
+    funder = d.h.new_wallet()
+    src = d.fund(funder, 1_000)
+    alt = non_canonical(pda.seeds_epoch(0), d.h.program_id)
+    prog = d.program
+    ix = prog.build("fund_epoch",
+                    dict(funder=funder.pubkey(), config=prog.config_address(), epoch=alt[0],
+                         rewards_vault=prog.rewards_address(), source=src, mint=d.mint,
+                         system_program=SYSTEM_PROGRAM_ID, token_program=TOKEN_PROGRAM_ID),
+                    dict(epoch=0, amount=1_000, epoch_bump=alt[1]))
+    r = d.h.send([ix], [funder])
+    assert not r.ok and r.error.name == "WrongPda"
+    assert d.h.token_balance(src) == 1_000 and not d.h.exists(alt[0])
+
+
+def test_second_config_cannot_be_initialized(d):
+    # Given a deployed program; an attacker with a second Config would be admin and arbiter of it:
+    # propose and uphold a slash of any provider, then execute it through the real Config
+    att = d.h.new_wallet()
+    att_ta = d.fund(att, 0)
+    cfg2 = non_canonical(pda.seeds_config(), d.h.program_id)
+    rw2 = non_canonical(pda.seeds_rewards(), d.h.program_id)
+    # When the attacker initializes at non-canonical config and rewards bumps (or either one)
+    for c_pda, r_pda in ((cfg2, rw2), (cfg2, pda.rewards(d.h.program_id)), (pda.config(d.h.program_id), rw2)):
+        ix = d.program.build(
+            "initialize",
+            dict(admin=att.pubkey(), config=c_pda[0], mint=d.mint, treasury=att_ta, rewards_vault=r_pda[0],
+                 system_program=SYSTEM_PROGRAM_ID, token_program=TOKEN_PROGRAM_ID),
+            dict(fee_bps=0, burn_bps=0, min_stake=0, withdrawal_delay=2, settlement_window=1, unstake_cooldown=0,
+                 contest_window=1, epoch_length=1, meter=att.pubkey(), arbiter=att.pubkey(),
+                 config_bump=c_pda[1], rewards_bump=r_pda[1]))
+        r = d.h.send([ix], [att])
+        # Then it fails: WrongPda for a non-canonical bump, AlreadyInitialized for the existing PDAs
+        assert not r.ok and r.error.name in ("WrongPda", "AlreadyInitialized"), r.logs[-4:]
+    assert not d.h.exists(cfg2[0]) and not d.h.exists(rw2[0])
+    assert d.h.config().admin == d.admin.pubkey()
+
+
+def test_look_alike_config_of_another_program_cannot_propose_a_slash(d):
+    # Given a provider and an account holding a copy of the Config bytes with the attacker as admin,
+    # owned by another program (anyone can write such bytes into an account they own)
+    p = d.provider(stake=2_000_000)
+    att = d.h.new_wallet()
+    att_ta = d.fund(att, 0)
+    data = bytearray(d.h.raw(d.program.config_address()).data)
+    data[8:40] = bytes(att.pubkey())   # admin
+    data[104:136] = bytes(att.pubkey())  # arbiter
+    fake = Pubkey.new_unique()
+    d.h._set(fake, bytes(data), SYSTEM_PROGRAM_ID)
+    slash, bump = pda.slash(d.h.program_id, p.pubkey, 0)
+    prog = d.program
+    ix = prog.build("propose_slash",
+                    dict(admin=att.pubkey(), config=fake, provider=prog.provider_address(p.pubkey),
+                         stake_vault=prog.stake_address(p.pubkey), slash=slash, beneficiary=att_ta,
+                         system_program=SYSTEM_PROGRAM_ID),
+                    dict(amount=2_000_000, evidence_hash=[0] * 32, slash_bump=bump))
+    before = d.h.snapshot([prog.provider_address(p.pubkey), slash])
+    # When the attacker proposes a slash with it; Then WrongOwner and nothing is created
+    r = d.h.send([ix], [att])
+    assert not r.ok and r.error.name == "WrongOwner"
+    unchanged(d, [prog.provider_address(p.pubkey), slash], before)
+
+
+def test_second_customer_or_provider_cannot_be_registered(d):
+    # Given registered parties; a second Provider account of the same wallet would hold stake that
+    # slashes proposed against the first never reserve, and its own unclaimed-epoch count
+    c = d.customer(deposit=0)
+    p = d.provider(stake=0)
+    pid, prog = d.h.program_id, d.program
+    for who, name, s1, s2, extra in (
+        (c, "register_customer", pda.seeds_customer, pda.seeds_escrow, {}),
+        (p, "register_provider", pda.seeds_provider, pda.seeds_stake, {"payout": p.token_account}),
+    ):
+        a1 = non_canonical(s1(who.pubkey), pid)
+        a2 = non_canonical(s2(who.pubkey), pid)
+        if name == "register_customer":
+            accs = dict(wallet=who.pubkey, config=prog.config_address(), customer=a1[0], escrow=a2[0], mint=d.mint,
+                        system_program=SYSTEM_PROGRAM_ID, token_program=TOKEN_PROGRAM_ID)
+            args = dict(customer_bump=a1[1], escrow_bump=a2[1])
+        else:
+            accs = dict(wallet=who.pubkey, config=prog.config_address(), provider=a1[0], stake_vault=a2[0],
+                        payout=extra["payout"], mint=d.mint, system_program=SYSTEM_PROGRAM_ID,
+                        token_program=TOKEN_PROGRAM_ID)
+            args = dict(provider_bump=a1[1], stake_bump=a2[1])
+        r = d.h.send([prog.build(name, accs, args)], [who.kp])
+        assert not r.ok and r.error.name == "WrongPda", (name, r.logs[-4:])
+        assert not d.h.exists(a1[0]) and not d.h.exists(a2[0])
+
+
+def test_batch_and_slash_need_canonical_bumps(d):
+    p = d.provider(stake=1_000)
+    prog = d.program
+    alt_b = non_canonical(pda.seeds_batch(0), d.h.program_id)
+    ix = prog.build("post_batch", dict(meter=d.meter.pubkey(), config=prog.config_address(), batch=alt_b[0],
+                                       system_program=SYSTEM_PROGRAM_ID),
+                    dict(root=[1] * 32, count=1, total=0, batch_bump=alt_b[1]))
+    r = d.h.send([ix], [d.meter])
+    assert not r.ok and r.error.name == "WrongPda"
+    alt_s = non_canonical(pda.seeds_slash(p.pubkey, 0), d.h.program_id)
+    ix = prog.build("propose_slash",
+                    dict(admin=d.admin.pubkey(), config=prog.config_address(), provider=prog.provider_address(p.pubkey),
+                         stake_vault=prog.stake_address(p.pubkey), slash=alt_s[0], beneficiary=d.treasury,
+                         system_program=SYSTEM_PROGRAM_ID),
+                    dict(amount=1, evidence_hash=[0] * 32, slash_bump=alt_s[1]))
+    r = d.h.send([ix], [d.admin])
+    assert not r.ok and r.error.name == "WrongPda"
+    assert d.h.config().batch_count == 0 and not d.h.exists(alt_b[0]) and not d.h.exists(alt_s[0])
