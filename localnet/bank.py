@@ -1,0 +1,624 @@
+"""The validator's state machine over LiteSVM: slots and the Clock, a window of recent blockhashes, the account
+indexes LiteSVM lacks, and transaction history with the metadata a real validator reports.
+
+Single-threaded by design: the server calls every method from its event loop thread, so there are no locks.
+Durability is the caller's business: every state change is appended to `pending_ops` with a sequence number,
+and the server writes them to the ledger (group commit) before telling a client a transaction was processed.
+"""
+from __future__ import annotations
+
+import bisect
+import hashlib
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Callable, Optional, Sequence
+
+import based58
+from solders.account import Account
+from solders.clock import Clock
+from solders.epoch_schedule import EpochSchedule
+from solders.hash import Hash
+from solders.instruction import Instruction
+from solders.litesvm import FeatureSet, LiteSVM
+from solders.pubkey import Pubkey
+from solders.signature import Signature
+from solders.system_program import TransferParams, transfer
+from solders.transaction import Transaction, VersionedTransaction
+from solders.message import Message
+from solders.transaction_metadata import FailedTransactionMetadata
+
+from . import tokens, txmeta
+from .genesis import FAUCET_KEYPAIR, FAUCET_LAMPORTS, GenesisConfig
+
+MAX_RECENT_BLOCKHASHES = 150
+SYSTEM_PROGRAM = "11111111111111111111111111111111"
+ALT_PROGRAM = "AddressLookupTab1e1111111111111111111111111"
+# Accounts present from genesis that clients list (getProgramAccounts on a loader, etc.).
+_GENESIS_INDEXED = (
+    tokens.TOKEN_PROGRAM,
+    tokens.TOKEN_2022_PROGRAM,
+    "ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL",
+    "MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr",
+    "Memo1UhkJRfHyvLMcVucJwxXeuD728EqVDDwQDxFMNo",
+)
+_ADVANCE_NONCE_TAG = (4).to_bytes(4, "little")
+
+
+def _feature_set() -> FeatureSet:
+    """Every feature on, as LiteSVM's default, except the one that refuses new upgradeable-loader (v3)
+    deployments: solana-test-validator still deploys through loader v3, and so must this node."""
+    full = FeatureSet.all_enabled()
+    off = Pubkey.from_string(DISABLE_NEW_LOADER_V3_DEPLOYMENTS)
+    return FeatureSet({k: v for k, v in full.active.items() if k != off}, set(full.inactive) | {off})
+
+
+DISABLE_NEW_LOADER_V3_DEPLOYMENTS = "EmhbpdVtZ2hWRGFWBDjn2i3SJD8Z36z4mpMcZJEnebnP"
+FEATURES = _feature_set()
+
+
+def first_signature(tx: VersionedTransaction, raw: bytes) -> str:
+    """The transaction id, read from the wire bytes (cheaper than tx.signatures, which copies them all)."""
+    return based58.b58encode(raw[1:65]).decode() if raw[0] < 0x80 else str(tx.signatures[0])
+
+
+class TxRejected(Exception):
+    """The transaction did not land. `err` is the TransactionError JSON, `meta` LiteSVM's metadata if it ran."""
+
+    def __init__(self, err: object, logs: Sequence[str] = (), units: Optional[int] = None, return_data=None):
+        super().__init__(txmeta.error_text(err))
+        self.err = err
+        self.logs = list(logs)
+        self.units = units
+        self.return_data = return_data
+
+
+class SignatureInvalid(Exception):
+    pass
+
+
+class TxRecord:
+    """One landed transaction. `core` is the compact form that is stored; `meta` (the RPC json meta) is built
+    from it on first use, since most transactions are never fetched again."""
+
+    __slots__ = ("signature", "slot", "index", "block_time", "raw", "account_keys", "loaded_writable",
+                 "loaded_readonly", "core", "version", "_meta")
+
+    def __init__(self, signature: str, slot: int, index: int, block_time: int, raw: bytes, account_keys: list[str],
+                 loaded_writable: list[str], loaded_readonly: list[str], core: dict, version: object) -> None:
+        self.signature = signature
+        self.slot = slot
+        self.index = index  # position in its block
+        self.block_time = block_time
+        self.raw = raw  # the VersionedTransaction as sent
+        self.account_keys = account_keys  # static keys, then loaded writable, then loaded readonly
+        self.loaded_writable = loaded_writable
+        self.loaded_readonly = loaded_readonly
+        self.core = core
+        self.version = version  # "legacy" or 0
+        self._meta: Optional[dict] = None
+
+    @property
+    def err(self):
+        return self.core["err"]
+
+    @property
+    def logs(self) -> list[str]:
+        return self.core["logs"]
+
+    @property
+    def meta(self) -> dict:
+        if self._meta is None:
+            self._meta = txmeta.rpc_meta(self.core, self.loaded_writable, self.loaded_readonly)
+        return self._meta
+
+
+@dataclass(slots=True)
+class Block:
+    slot: int
+    parent_slot: int
+    blockhash: str
+    previous_blockhash: str
+    block_time: int
+    signatures: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class PerfSample:
+    slot: int
+    num_transactions: int
+    num_slots: int
+    sample_period_secs: int
+
+
+class Listener:
+    """What PubSub hears from the bank; all methods are called in the bank's thread."""
+
+    def on_transaction(self, record: TxRecord, accounts: dict[str, Optional[Account]]) -> None: ...
+    def on_account(self, pubkey: str, account: Optional[Account]) -> None: ...
+    def on_slot(self, slot: int, parent: int, root: int) -> None: ...
+
+
+class Bank:
+    def __init__(
+        self,
+        genesis: GenesisConfig,
+        *,
+        per_tx_slots: bool = False,
+        now: Callable[[], float] = time.time,
+    ) -> None:
+        self.genesis = genesis
+        self.per_tx_slots = per_tx_slots
+        self._now = now
+        self.genesis_hash = genesis.fingerprint()
+        self.svm = (
+            LiteSVM.default()
+            .with_builtins(FEATURES)
+            .with_lamports(1_000_000 * 10**9)
+            .with_sysvars()
+            .with_precompiles(FEATURES)
+            .with_spl_programs()
+            .with_blockhash_check(False)  # the bank keeps its own 150-blockhash window
+            .with_sigverify(False)  # signatures are verified once, by the bank, before execution
+            .with_transaction_history(0)  # duplicates are detected against the bank's own history
+        )
+        self.epoch_schedule = EpochSchedule.without_warmup()
+        self.svm.set_epoch_schedule(self.epoch_schedule)
+        self.time_offset = 0  # seconds added to wall time by time travel
+        self.slot = 0
+        self.blockhash = self._derive_blockhash("genesis", 0)
+        self.recent_blockhashes: OrderedDict[str, int] = OrderedDict({self.blockhash: 0})
+        self._slot_hashes_dirty = True  # SlotHashes sysvar refreshed lazily (see _refresh_slot_hashes)
+        self.blocks: dict[int, Block] = {}
+        self.block_slots: list[int] = []  # sorted slots that produced a block
+        self.open_signatures: list[str] = []
+        self.history: dict[str, TxRecord] = {}
+        self.by_address: dict[str, list[tuple[int, int, str]]] = {}
+        self.owner_index: dict[str, set[str]] = {}
+        self.token_owner_index: dict[str, set[str]] = {}
+        self.token_delegate_index: dict[str, set[str]] = {}
+        self.token_mint_index: dict[str, set[str]] = {}
+        self._indexed: dict[str, tuple] = {}  # pubkey -> (owner, token owner, delegate, mint) as indexed
+        self._decimals: dict[str, int] = {}
+        self.perf_samples: list[PerfSample] = []
+        self._sample_start: tuple[int, float, int] = (0, now(), 0)
+        self.listeners: list[Listener] = []
+        self.pending_ops: list[tuple] = []
+        self.op_seq = 0
+        self.tx_count = 0
+        self._apply_genesis()
+        self._set_clock()
+
+    # ----- genesis and restore -------------------------------------------------------------------------------
+
+    def _apply_genesis(self) -> None:
+        for pid, path in self.genesis.all_programs():
+            self.svm.add_program_from_file(pid, path)
+            self._index(str(pid), self.svm.get_account(pid))
+        for addr, acct in self.genesis.accounts:
+            self.svm.set_account(addr, acct)
+            self._index(str(addr), acct)
+        faucet = FAUCET_KEYPAIR.pubkey()
+        if self.svm.get_account(faucet) is None:
+            self.svm.set_account(faucet, Account(FAUCET_LAMPORTS, b"", Pubkey.from_string(SYSTEM_PROGRAM)))
+        self._index(str(faucet), self.svm.get_account(faucet))
+        for p in _GENESIS_INDEXED:
+            pk = Pubkey.from_string(p)
+            self._index(p, self.svm.get_account(pk))
+
+    def restore(self, state) -> None:
+        """Loads what the ledger holds (see ledger.LedgerState) over the genesis state."""
+        # Data accounts first: LiteSVM compiles a loader-v3 program when its program account is set, and that
+        # needs the ProgramData account to be there already.
+        for pubkey, acct in sorted(state.accounts, key=lambda kv: kv[1].executable):
+            self.svm.set_account(Pubkey.from_string(pubkey), acct)
+            self._index(pubkey, acct if acct.lamports > 0 else None)
+        for b in state.blocks:
+            self.blocks[b.slot] = b
+            self.block_slots.append(b.slot)
+        self.block_slots.sort()
+        for rec in state.transactions:
+            self._remember(rec)
+        for rec in sorted(state.transactions, key=lambda r: (r.slot, r.index)):
+            if rec.slot not in self.blocks and rec.slot >= state.slot:
+                self.open_signatures.append(rec.signature)
+        self.tx_count = len(self.history)
+        self.time_offset = state.time_offset
+        self.slot = state.slot
+        self.blockhash = state.blockhash
+        self.recent_blockhashes = OrderedDict()
+        for b in self.blocks.values():
+            if b.slot >= self.slot - MAX_RECENT_BLOCKHASHES:
+                self.recent_blockhashes[b.blockhash] = b.slot
+        self.recent_blockhashes[self.blockhash] = self.slot
+        self._sample_start = (self.slot, self._now(), 0)
+        self._set_clock()
+
+    # ----- clock, slots, blockhashes -------------------------------------------------------------------------
+
+    def unix_time(self) -> int:
+        return int(self._now()) + self.time_offset
+
+    @staticmethod
+    def _derive_blockhash(prev: str, slot: int) -> str:
+        return str(Hash(hashlib.sha256(f"{prev}:{slot}".encode()).digest()))
+
+    def _set_clock(self) -> None:
+        epoch = self.epoch_schedule.get_epoch(self.slot)
+        self.svm.set_clock(
+            Clock(
+                slot=self.slot,
+                epoch_start_timestamp=self.unix_time(),
+                epoch=epoch,
+                leader_schedule_epoch=epoch + 1,
+                unix_timestamp=self.unix_time(),
+            )
+        )
+
+    def close_slot(self, *, next_slot: Optional[int] = None) -> None:
+        """Seals the open slot as a block and opens the next one (or `next_slot`, skipping the ones between)."""
+        now = self.unix_time()
+        prev_hash = self.blocks[self.block_slots[-1]].blockhash if self.block_slots else self.blockhash
+        block = Block(
+            slot=self.slot,
+            parent_slot=self.block_slots[-1] if self.block_slots else self.slot,
+            blockhash=self.blockhash,
+            previous_blockhash=prev_hash if self.block_slots else self.blockhash,
+            block_time=now,
+            signatures=self.open_signatures,
+        )
+        self.blocks[block.slot] = block
+        self.block_slots.append(block.slot)
+        self.open_signatures = []
+        self._sample(block)
+        new_slot = self.slot + 1 if next_slot is None else max(next_slot, self.slot + 1)
+        self.slot = new_slot
+        self.blockhash = self._derive_blockhash(block.blockhash, new_slot)
+        self.recent_blockhashes[self.blockhash] = new_slot
+        while self.recent_blockhashes:
+            oldest, s = next(iter(self.recent_blockhashes.items()))
+            if s >= new_slot - MAX_RECENT_BLOCKHASHES:
+                break
+            self.recent_blockhashes.popitem(last=False)
+        self._set_clock()
+        self._slot_hashes_dirty = True
+        self._op(("block", block, new_slot, self.blockhash, self.time_offset))
+        for listener in self.listeners:
+            listener.on_slot(block.slot, block.parent_slot, block.slot)
+
+    def _sample(self, block: Block) -> None:
+        start_slot, start_time, count = self._sample_start
+        count += len(block.signatures)
+        elapsed = self._now() - start_time
+        if elapsed >= 60:
+            self.perf_samples.append(PerfSample(block.slot, count, block.slot - start_slot + 1, 60))
+            del self.perf_samples[:-720]
+            self._sample_start = (block.slot + 1, self._now(), 0)
+        else:
+            self._sample_start = (start_slot, start_time, count)
+
+    def _refresh_slot_hashes(self) -> None:
+        """SlotHashes (newest first, at most 512) from the sealed blocks. Only the address-lookup-table program
+        reads it (from the sysvar cache, for a table's recent slot), so it is written just before such a
+        transaction rather than at every slot."""
+        recent = self.block_slots[-512:][::-1]
+        self.svm.set_slot_hashes([(s, Hash.from_string(self.blocks[s].blockhash)) for s in recent])
+        self._slot_hashes_dirty = False
+
+    def blockhash_slot(self, blockhash: str) -> Optional[int]:
+        return self.recent_blockhashes.get(blockhash)
+
+    def last_valid_block_height(self, blockhash_slot: int) -> int:
+        return blockhash_slot + MAX_RECENT_BLOCKHASHES
+
+    @property
+    def block_height(self) -> int:
+        # One block per slot: skipped slots (time travel) are not subtracted, so height tracks the slot.
+        return self.slot
+
+    def time_travel(self, *, slot: Optional[int] = None, epoch: Optional[int] = None,
+                    timestamp: Optional[int] = None, seconds: Optional[int] = None) -> None:
+        if epoch is not None:
+            slot = self.epoch_schedule.get_first_slot_in_epoch(epoch)
+        if seconds is not None:
+            self.time_offset += seconds
+            slot = self.slot + max(1, int(seconds * 1000 // 400)) if slot is None else slot
+        if timestamp is not None:
+            self.time_offset += timestamp - self.unix_time()
+        if slot is not None and slot <= self.slot:
+            raise ValueError(f"cannot travel back to slot {slot}: the current slot is {self.slot}")
+        if slot is not None:
+            self.close_slot(next_slot=slot)
+        else:
+            self._set_clock()
+            self._op(("meta", "time_offset", self.time_offset))
+
+    # ----- accounts and indexes ------------------------------------------------------------------------------
+
+    def get_account(self, pubkey: Pubkey) -> Optional[Account]:
+        acct = self.svm.get_account(pubkey)
+        if acct is None or (acct.lamports == 0 and not acct.data and not acct.executable):
+            return None
+        return acct
+
+    def known_accounts(self) -> list[str]:
+        """Every live account the indexes know of (LiteSVM itself cannot enumerate its accounts)."""
+        return list(self._indexed)
+
+    def decimals_of(self, mint: str) -> Optional[int]:
+        dec = self._decimals.get(mint)
+        if dec is None:
+            acct = self.svm.get_account(Pubkey.from_string(mint))
+            if acct is None:
+                return None
+            m = tokens.parse_mint(str(acct.owner), acct.data)
+            if m is None:
+                return None
+            dec = self._decimals[mint] = m.decimals
+        return dec
+
+    def _index(self, pubkey: str, acct: Optional[Account]) -> None:
+        if acct is None or acct.lamports == 0:
+            entry = None
+        elif acct.owner in txmeta.TOKEN_PROGRAM_KEYS:
+            entry = (str(acct.owner),) + txmeta.token_index_keys(acct.data)
+        else:
+            entry = (str(acct.owner), None, None, None)
+        self._set_index(pubkey, entry)
+
+    def _set_index(self, pubkey: str, new: Optional[tuple]) -> None:
+        """new: (owner, token owner, token delegate, token mint) or None for a closed account."""
+        old = self._indexed.get(pubkey)
+        if old == new:
+            return
+        if old is not None:
+            self.owner_index.get(old[0], set()).discard(pubkey)
+            if old[1]:
+                self.token_owner_index.get(old[1], set()).discard(pubkey)
+            if old[2]:
+                self.token_delegate_index.get(old[2], set()).discard(pubkey)
+            if old[3]:
+                self.token_mint_index.get(old[3], set()).discard(pubkey)
+        if new is None:
+            self._indexed.pop(pubkey, None)
+            return
+        self._indexed[pubkey] = new
+        self.owner_index.setdefault(new[0], set()).add(pubkey)
+        if new[1]:
+            self.token_owner_index.setdefault(new[1], set()).add(pubkey)
+        if new[2]:
+            self.token_delegate_index.setdefault(new[2], set()).add(pubkey)
+        if new[3]:
+            self.token_mint_index.setdefault(new[3], set()).add(pubkey)
+
+    def set_account(self, pubkey: Pubkey, acct: Account) -> None:
+        """Cheat code: overwrite an account outside any transaction (durable like everything else)."""
+        self.svm.set_account(pubkey, acct)
+        key = str(pubkey)
+        self._index(key, acct)
+        if str(acct.owner) in tokens.TOKEN_PROGRAMS:
+            self._decimals.pop(key, None)
+        self._op(("account", key, acct))
+        for listener in self.listeners:
+            listener.on_account(key, acct)
+
+    # ----- transactions --------------------------------------------------------------------------------------
+
+    def _op(self, op: tuple) -> int:
+        self.op_seq += 1
+        self.pending_ops.append(op)
+        return self.op_seq
+
+    def resolve_keys(self, msg, account_keys=None) -> tuple[list[str], list[str], list[str]]:
+        static = [str(k) for k in (account_keys if account_keys is not None else msg.account_keys)]
+        if isinstance(msg, Message) or not msg.address_table_lookups:
+            return static, [], []
+        writable, readonly = [], []
+        for lookup in msg.address_table_lookups:
+            table = self.svm.get_account(lookup.account_key)
+            if table is None:
+                raise TxRejected("AddressLookupTableNotFound")
+            data = bytes(table.data)
+            addrs = [str(Pubkey.from_bytes(data[i : i + 32])) for i in range(56, len(data) - 31, 32)]
+            try:
+                writable += [addrs[i] for i in bytes(lookup.writable_indexes)]
+                readonly += [addrs[i] for i in bytes(lookup.readonly_indexes)]
+            except IndexError:
+                raise TxRejected("InvalidAddressLookupTableIndex") from None
+        return static, writable, readonly
+
+    def check_blockhash(self, msg, instructions=None, account_keys=None) -> bool:
+        if str(msg.recent_blockhash) in self.recent_blockhashes:
+            return True
+        # Durable nonce transactions carry the nonce value instead: first instruction AdvanceNonceAccount.
+        instructions = msg.instructions if instructions is None else instructions
+        if instructions:
+            ix = instructions[0]
+            keys = msg.account_keys if account_keys is None else account_keys
+            if ix.program_id_index < len(keys) and str(keys[ix.program_id_index]) == SYSTEM_PROGRAM:
+                if bytes(ix.data[:4]) == _ADVANCE_NONCE_TAG:
+                    return True
+        return False
+
+    def verify_signatures(self, tx: VersionedTransaction, raw: Optional[bytes] = None) -> None:
+        """ed25519 over the message bytes as sent (slicing the wire bytes spares re-serializing the message)."""
+        if raw is None or raw[0] >= 0x80:
+            if not all(tx.verify_with_results()):
+                raise SignatureInvalid()
+            return
+        n = raw[0]
+        message = raw[1 + 64 * n :]
+        keys = tx.message.account_keys
+        if len(keys) < n:
+            raise SignatureInvalid()
+        for i in range(n):
+            if not Signature.from_bytes(raw[1 + 64 * i : 65 + 64 * i]).verify(keys[i], message):
+                raise SignatureInvalid()
+
+    def process(self, tx: VersionedTransaction, raw: bytes, *, preflight: bool,
+                sig: Optional[str] = None) -> Optional[TxRecord]:
+        """Executes a sanitized, signature-checked transaction.
+
+        Returns the record if it landed (possibly with an error, when preflight is off). Raises TxRejected if it
+        did not land and preflight was requested; returns None if it was dropped without preflight, as a real
+        validator silently drops a transaction it cannot process.
+        """
+        # solders getters copy out of Rust on every access: read each part of the message once.
+        sig = sig or first_signature(tx, raw)
+        if sig in self.history:
+            if preflight:
+                raise TxRejected("AlreadyProcessed")
+            return None
+        msg = tx.message
+        account_keys = msg.account_keys
+        instructions = msg.instructions
+        if not self.check_blockhash(msg, instructions, account_keys):
+            if preflight:
+                raise TxRejected("BlockhashNotFound")
+            return None
+        header = msg.header
+        static, lw, lr = self.resolve_keys(msg, account_keys)
+        if self._slot_hashes_dirty and ALT_PROGRAM in static:
+            self._refresh_slot_hashes()
+        keys = static + lw + lr if lw or lr else static
+        writable = txmeta.writable_flags(header, len(static), len(lw), len(lr))
+        pubkeys = [Pubkey.from_string(k) for k in keys] if lw or lr else account_keys
+        get = self.svm.get_account
+        pre = [get(pk) for pk in pubkeys]
+        result = self.svm.send_transaction(tx)
+        failed = isinstance(result, FailedTransactionMetadata)
+        meta_obj = result.meta() if failed else result
+        if failed:
+            err = txmeta.error_json(result)
+            payer_after = get(pubkeys[0])
+            charged = pre[0] is not None and (payer_after is None or payer_after.lamports != pre[0].lamports)
+            if not charged or preflight:
+                if charged:
+                    self.svm.set_account(pubkeys[0], pre[0])  # preflight would never have let it land
+                if preflight:
+                    raise TxRejected(
+                        err, meta_obj.logs(), meta_obj.compute_units_consumed(), txmeta.return_data_json(meta_obj)
+                    )
+                return None
+        else:
+            err = None
+        # One pass over the pre-state, then one over the writable keys' post-state (read-only accounts cannot
+        # change): balances, token balances and index entries all come from the same reads.
+        decimals_of = self.decimals_of
+        token_keys = txmeta.TOKEN_PROGRAM_KEYS
+        pre_lamports = [0] * len(pre)
+        pre_tok = []
+        for i, a in enumerate(pre):
+            if a is not None:
+                pre_lamports[i] = a.lamports
+                owner = a.owner
+                if owner in token_keys:
+                    row = txmeta.token_row(i, a.data, txmeta.key_str(owner), decimals_of)
+                    if row is not None:
+                        pre_tok.append(row)
+        post_lamports = list(pre_lamports)
+        post_tok = [r for r in pre_tok if not writable[r[0]]]
+        changed: dict[str, Optional[Account]] = {}
+        for i, w in enumerate(writable):
+            k = keys[i]
+            if not w:
+                if k not in self._indexed and pre[i] is not None:
+                    self._index(k, pre[i])
+                continue
+            a = get(pubkeys[i])
+            if a is None or a.lamports == 0:
+                post_lamports[i] = 0
+                changed[k] = None
+                self._set_index(k, None)
+                continue
+            post_lamports[i] = a.lamports
+            owner = a.owner
+            owner_s = txmeta.key_str(owner)
+            if owner in token_keys:
+                data = a.data
+                row = txmeta.token_row(i, data, owner_s, decimals_of)
+                if row is not None:
+                    post_tok.append(row)
+                entry = (owner_s,) + txmeta.token_index_keys(data)
+            else:
+                entry = (owner_s, None, None, None)
+            changed[k] = a
+            self._set_index(k, entry)
+        post_tok.sort()
+        inner = meta_obj.inner_instructions()
+        core = {
+            "err": err,
+            "fee": txmeta.fee_for(header, instructions, keys),
+            "pre": pre_lamports,
+            "post": post_lamports,
+            "preTok": pre_tok,
+            "postTok": post_tok,
+            "logs": meta_obj.logs(),
+            "inner": txmeta.inner_instructions_json(inner) if any(inner) else [],
+            "cu": meta_obj.compute_units_consumed(),
+            "rd": txmeta.return_data_json(meta_obj),
+        }
+        record = TxRecord(sig, self.slot, len(self.open_signatures), int(self._now()) + self.time_offset, raw, keys,
+                          lw, lr, core, "legacy" if isinstance(msg, Message) else 0)
+        self._remember(record)
+        self.open_signatures.append(sig)
+        self.tx_count += 1
+        self._op(("tx", record, changed))
+        for listener in self.listeners:
+            listener.on_transaction(record, changed)
+        if self.per_tx_slots:
+            self.close_slot()
+        return record
+
+    def _remember(self, rec: TxRecord) -> None:
+        self.history[rec.signature] = rec
+        entry = (rec.slot, rec.index, rec.signature)
+        for k in set(rec.account_keys):
+            lst = self.by_address.get(k)
+            if lst is None:
+                self.by_address[k] = [entry]
+            elif lst[-1] < entry:
+                lst.append(entry)
+            else:
+                bisect.insort(lst, entry)
+
+    def simulate(self, tx: VersionedTransaction):
+        """LiteSVM's simulation (no state change) plus the resolved keys; errors come back in the result."""
+        return self.svm.simulate_transaction(tx)
+
+    def airdrop(self, to: Pubkey, lamports: int) -> TxRecord:
+        """An ordinary faucet transfer, so the airdrop has a signature, history and metadata like any other."""
+        faucet = FAUCET_KEYPAIR
+        ix = transfer(TransferParams(from_pubkey=faucet.pubkey(), to_pubkey=to, lamports=lamports))
+        # A nonce-like memo of the op sequence keeps two equal airdrops in one slot from sharing a signature.
+        memo = Instruction(Pubkey.from_string("MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr"),
+                           f"airdrop {self.op_seq}:{self.tx_count}".encode(), [])
+        legacy = Transaction.new_signed_with_payer([ix, memo], faucet.pubkey(), [faucet], Hash.from_string(self.blockhash))
+        vtx = VersionedTransaction.from_legacy(legacy)
+        rec = self.process(vtx, bytes(vtx), preflight=True)
+        assert rec is not None
+        return rec
+
+    # ----- queries -------------------------------------------------------------------------------------------
+
+    def signatures_for(self, address: str, *, before: Optional[str], until: Optional[str], limit: int) -> list[TxRecord]:
+        entries = self.by_address.get(address, [])
+        hi = len(entries)
+        if before is not None:
+            rec = self.history.get(before)
+            if rec is None:
+                return []
+            hi = bisect.bisect_left(entries, (rec.slot, rec.index, rec.signature))
+        stop = None
+        if until is not None:
+            urec = self.history.get(until)
+            stop = (urec.slot, urec.index, urec.signature) if urec else None
+        out = []
+        i = hi - 1
+        while i >= 0 and len(out) < limit:
+            e = entries[i]
+            if stop is not None and e <= stop:
+                break
+            out.append(self.history[e[2]])
+            i -= 1
+        return out

@@ -1,0 +1,142 @@
+"""The ledger directory: restart and kill -9 keep accounts, history, signatures and the slot; reset starts over."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+from solana.rpc.api import Client
+from solders.keypair import Keypair
+from solders.system_program import TransferParams, transfer
+from solders.transaction import Transaction
+from spl.token.client import Token
+from spl.token.constants import TOKEN_PROGRAM_ID
+
+import localnet
+from localnet_rpc_helpers import rpc
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_restart_keeps_accounts_history_signatures_and_slot(tmp_path):
+    ledger = tmp_path / "ledger"
+    h = localnet.start_in_process(ledger_dir=ledger, cheats=True)
+    c = Client(h.rpc_url)
+    payer = Keypair()
+    c.confirm_transaction(c.request_airdrop(payer.pubkey(), 5 * 10**9).value)
+    token = Token.create_mint(c, payer, payer.pubkey(), 6, TOKEN_PROGRAM_ID)
+    ata = token.create_associated_token_account(payer.pubkey())
+    mint_sig = token.mint_to(ata, payer, 123_456).value
+    rpc(h.rpc_url, "surfnet_setAccount", [str(Keypair().pubkey()), {"lamports": 5}])
+    rpc(h.rpc_url, "surfnet_timeTravel", [{"absoluteSlot": 5000}])
+    slot, genesis = c.get_slot().value, c.get_genesis_hash().value
+    bal = c.get_balance(payer.pubkey()).value
+    sigs = [s.signature for s in c.get_signatures_for_address(payer.pubkey()).value]
+    bh = c.get_latest_blockhash().value.blockhash
+    h.stop()
+
+    h = localnet.start_in_process(ledger_dir=ledger, cheats=True)
+    try:
+        c = Client(h.rpc_url)
+        token = Token(c, token.pubkey, TOKEN_PROGRAM_ID, payer)
+        assert c.get_slot().value >= slot and c.get_genesis_hash().value == genesis
+        assert c.get_balance(payer.pubkey()).value == bal
+        assert [s.signature for s in c.get_signatures_for_address(payer.pubkey()).value] == sigs
+        assert c.get_transaction(mint_sig).value.transaction.meta.post_token_balances[0].ui_token_amount.amount == "123456"
+        assert token.get_balance(ata).value.amount == "123456"
+        assert [a.pubkey for a in token.get_accounts_by_owner(payer.pubkey()).value] == [ata]
+        # the blockhash window survived too: a transaction built before the restart still lands
+        ix = transfer(TransferParams(from_pubkey=payer.pubkey(), to_pubkey=Keypair().pubkey(), lamports=10**6))
+        tx = Transaction.new_signed_with_payer([ix], payer.pubkey(), [payer], bh)
+        assert c.send_transaction(tx).value == tx.signatures[0]
+        token.mint_to(ata, payer, 1)
+        assert token.get_balance(ata).value.amount == "123457"
+    finally:
+        h.stop()
+
+    localnet.ledger.Ledger.reset(ledger)
+    h = localnet.start_in_process(ledger_dir=ledger)
+    try:
+        c = Client(h.rpc_url)
+        assert c.get_balance(payer.pubkey()).value == 0 and c.get_slot().value < slot
+    finally:
+        h.stop()
+
+
+def _spawn(ledger: Path, port: int, data_dir: Path) -> subprocess.Popen:
+    env = dict(os.environ, SOLMETER_DATA_DIR=str(data_dir), PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "localnet", "start", "--ledger", str(ledger), "--rpc-port", str(port),
+         "--per-tx-slots", "--no-billing-program"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        if proc.poll() is not None:
+            raise AssertionError(f"node exited: {proc.stderr.read().decode()}")
+        try:
+            if httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "getHealth"}, timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    raise AssertionError("node did not start")
+
+
+def test_kill_minus_9_loses_nothing_a_client_was_told(tmp_path):
+    ledger, port = tmp_path / "ledger", _free_port()
+    proc = _spawn(ledger, port, tmp_path)
+    url = f"http://127.0.0.1:{port}"
+    c = Client(url, timeout=5)
+    payer, dest = Keypair(), Keypair().pubkey()
+    c.request_airdrop(payer.pubkey(), 10 * 10**9)
+    acked: list = []
+    stop = threading.Event()
+
+    def sender():
+        i = 0
+        while not stop.is_set():
+            i += 1
+            try:
+                bh = c.get_latest_blockhash().value.blockhash
+                ix = transfer(TransferParams(from_pubkey=payer.pubkey(), to_pubkey=dest, lamports=1_000_000 + i))
+                tx = Transaction.new_signed_with_payer([ix], payer.pubkey(), [payer], bh)
+                acked.append((c.send_transaction(tx).value, 1_000_000 + i))
+            except Exception:
+                return
+
+    t = threading.Thread(target=sender)
+    t.start()
+    while len(acked) < 40 and t.is_alive():
+        time.sleep(0.01)
+    os.kill(proc.pid, signal.SIGKILL)  # no flush, no shutdown hook
+    proc.wait()
+    stop.set()
+    t.join()
+    assert len(acked) >= 40
+    slot_hint = len(acked)
+
+    proc = _spawn(ledger, port, tmp_path)
+    try:
+        statuses = c.get_signature_statuses([s for s, _ in acked]).value
+        assert all(st is not None and st.err is None for st in statuses)
+        landed = c.get_balance(dest).value
+        told = sum(a for _, a in acked)
+        # every acknowledged transfer is there; at most the one in flight at the kill landed unacknowledged
+        assert landed == told or landed - told == 1_000_000 + len(acked) + 1
+        assert c.get_slot().value >= slot_hint
+        assert len(c.get_signatures_for_address(dest, limit=1000).value) in (len(acked), len(acked) + 1)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
