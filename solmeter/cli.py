@@ -122,8 +122,9 @@ _mount_groups()
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        app(args=argv, standalone_mode=False)
-        return 0
+        # Without standalone mode click returns a command's typer.Exit code instead of exiting.
+        rc = app(args=argv, standalone_mode=False)
+        return rc if isinstance(rc, int) else 0
     except SolmeterError as e:
         typer.echo(f"error: {e}", err=True)
         return 1

@@ -40,3 +40,11 @@ def test_keys_new_then_show(tmp_path, capsys):
     assert capsys.readouterr().out.strip() == pub
     assert main(["keys", "new", str(p)]) == 1
     assert "already exists" in capsys.readouterr().err
+
+
+def test_exit_codes_of_subcommands_reach_the_shell(tmp_path):
+    # A command that ends with typer.Exit(1) must make the process exit 1, not 0.
+    r = run("keys", "new", str(tmp_path / "k.json"))
+    assert r.returncode == 0
+    r = run("--config", str(tmp_path / "missing.toml"), "config", "show")
+    assert r.returncode == 1 and "does not exist" in r.stderr

@@ -1,0 +1,207 @@
+"""Ingest benchmark: events per second through the HTTP API into SQLite with dedup, in signed batches of
+1,000 events, p50/p99 latency per batch; baseline in the same run: a plain bulk insert (executemany) of
+the same rows into the same schema, no HTTP, validation or dedup.
+
+    .venv/bin/python bench/metering_ingest.py [--batches 100] [--batch-size 1000] [--runs 3]
+                                              [--workers 1] [--concurrency 1]
+
+The meter runs as a uvicorn subprocess (--workers processes, one SQLite file) on 127.0.0.1; this process
+signs and posts, --concurrency requests in flight."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from solders.keypair import Keypair
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from ledger.db import make_engine, migrate  # noqa: E402
+from metering.auth import sign_request  # noqa: E402
+from metering.events import GPU_HEARTBEAT  # noqa: E402
+from metering.ingest import insert_rows, parse_body, to_row  # noqa: E402
+from metering.models import dedup_key, key_hash  # noqa: E402
+from metering.rollup.usage import FAMILY  # noqa: E402
+from metering.registry import add_provider  # noqa: E402
+
+APP_MODULE = r'''
+import sys
+sys.path.insert(0, {root!r})
+from solders.keypair import Keypair
+from ledger.db import make_engine
+from metering.api import create_app
+from metering.config import MeterConfig
+from metering.events.limits import Limits
+app = create_app(make_engine({url!r}), MeterConfig(limits=Limits(max_batch=10_000)), Keypair.from_seed(bytes([7]) * 32))
+'''
+SERVER = r'''
+import sys, uvicorn
+sys.path.insert(0, {workdir!r})
+uvicorn.run("bench_meter_app:app", host="127.0.0.1", port={port}, workers={workers}, log_level="warning",
+            access_log=False)
+'''
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def proc_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process and its live children (Linux /proc): a figure that other
+    load on the machine does not inflate, unlike wall-clock throughput."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    kids = Path(f"/proc/{pid}/task/{pid}/children")
+    children = [int(c) for c in kids.read_text().split()] if kids.exists() else []
+    return own + sum(proc_cpu_s(c) for c in children)
+
+
+def make_batches(provider: Keypair, n_batches: int, size: int, now_ms: int) -> list[bytes]:
+    pk = str(provider.pubkey())
+    customers = [str(Keypair.from_seed(bytes([i + 10]) * 32).pubkey()) for i in range(10)]
+    out = []
+    t0 = now_ms - 3_600_000
+    for b in range(n_batches):
+        evs = []
+        for i in range(size):
+            k = b * size + i
+            lease = k % 500
+            t = t0 + (k // 500) * 30_000 % 3_000_000 + lease
+            evs.append({"specversion": "1.0", "id": f"L{lease}:hb:{k}", "source": f"/providers/{pk}/bench",
+                        "type": GPU_HEARTBEAT, "subject": customers[lease % 10],
+                        "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t // 1000)) + f".{t % 1000:03d}Z",
+                        "data": {"lease_id": f"L{lease}", "provider": pk, "gpu_class": "H100", "gpu_count": 8,
+                                 "interval_ms": 30_000}})
+        out.append(json.dumps(evs, separators=(",", ":")).encode())
+    return out
+
+
+def run_api(bodies: list[bytes], workdir: Path, provider: Keypair, workers: int = 1, concurrency: int = 1) -> dict:
+    from concurrent.futures import ThreadPoolExecutor
+
+    url = f"sqlite:///{workdir / 'api.db'}"
+    engine = make_engine(url)
+    migrate(engine)
+    add_provider(engine, str(provider.pubkey()), int(time.time() * 1000))
+    engine.dispose()
+    port = free_port()
+    (workdir / "bench_meter_app.py").write_text(APP_MODULE.format(root=str(ROOT), url=url))
+    proc = subprocess.Popen([sys.executable, "-c", SERVER.format(workdir=str(workdir), port=port, workers=workers)])
+    try:
+        client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60)
+        for _ in range(600):
+            try:
+                client.get("/healthz")
+                break
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        time.sleep(0.5 if workers > 1 else 0)  # let every worker finish starting
+        clients = [httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) for _ in range(concurrency)]
+
+        def post(i: int) -> float:
+            body = bodies[i]
+            h = sign_request(provider, "POST", "/v1/events/batch", body, int(time.time() * 1000))
+            h["content-type"] = "application/cloudevents-batch+json"
+            t = time.perf_counter()
+            r = clients[i % concurrency].post("/v1/events/batch", content=body, headers=h)
+            dt = time.perf_counter() - t
+            assert r.status_code == 200 and r.json()["accepted"] == body.count(b'"specversion"'), r.text[:300]
+            return dt
+
+        cpu0 = proc_cpu_s(proc.pid)
+        t_all = time.perf_counter()
+        with ThreadPoolExecutor(concurrency) as pool:
+            lat = list(pool.map(post, range(len(bodies))))
+        total = time.perf_counter() - t_all
+        server_cpu = proc_cpu_s(proc.pid) - cpu0
+        # replaying one batch: all duplicates (dedup is on the measured path, and it works)
+        h = sign_request(provider, "POST", "/v1/events/batch", bodies[0], int(time.time() * 1000))
+        r = client.post("/v1/events/batch", content=bodies[0], headers=h)
+        assert r.json()["duplicates"] == bodies[0].count(b'"specversion"')
+    finally:
+        proc.terminate()
+        proc.wait()
+    n = sum(b.count(b'"specversion"') for b in bodies)
+    lat.sort()
+    return {"events": n, "seconds": total, "events_per_s": n / total, "server_cpu_s": server_cpu,
+            "events_per_server_cpu_s": n / server_cpu if server_cpu else float("nan"),
+            "p50_ms": statistics.median(lat) * 1000,
+            "p99_ms": lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000}
+
+
+def run_bulk(bodies: list[bytes], workdir: Path, provider: Keypair) -> dict:  # noqa: ARG001
+    """The same rows, already validated, inserted with executemany in one transaction per batch."""
+    engine = make_engine(f"sqlite:///{workdir / 'bulk.db'}")
+    migrate(engine)
+    now = int(time.time() * 1000)
+    rows_per_batch = []
+    for body in bodies:
+        items = parse_body(body, batch=True, max_batch=100_000, max_body_bytes=1 << 30)
+        rows_per_batch.append([to_row(e, dedup_key(e.source, e.event_id),
+                                      key_hash(e.provider, e.customer, FAMILY[e.kind], e.resource), now) for e in items])
+    t = time.perf_counter()
+    c0 = time.process_time()
+    for rows in rows_per_batch:
+        with engine.begin() as conn:
+            insert_rows(conn, rows)
+    total = time.perf_counter() - t
+    cpu = time.process_time() - c0
+    n = sum(len(r) for r in rows_per_batch)
+    engine.dispose()
+    return {"events": n, "seconds": total, "events_per_s": n / total, "events_per_cpu_s": n / cpu}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--batches", type=int, default=100)
+    ap.add_argument("--batch-size", type=int, default=1000)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    ap.add_argument("--concurrency", type=int, default=1, help="requests in flight")
+    a = ap.parse_args()
+    provider = Keypair.from_seed(bytes([1]) * 32)
+    results = []
+    for run in range(a.runs):
+        bodies = make_batches(provider, a.batches, a.batch_size, int(time.time() * 1000))
+        with tempfile.TemporaryDirectory() as d:
+            api = run_api(bodies, Path(d), provider, a.workers, a.concurrency)
+            bulk = run_bulk(bodies, Path(d), provider)
+        results.append((api, bulk))
+        print(f"run {run + 1}: API {api['events_per_s']:,.0f} ev/s ({api['events_per_server_cpu_s']:,.0f} per server "
+              f"CPU-second; p50 {api['p50_ms']:.1f} ms, p99 {api['p99_ms']:.1f} ms "
+              f"per batch of {a.batch_size}); bulk insert {bulk['events_per_s']:,.0f} ev/s "
+              f"({bulk['events_per_cpu_s']:,.0f} per CPU-second); "
+              f"ratio {api['events_per_s'] / bulk['events_per_s']:.2f}", flush=True)
+    med = lambda xs: statistics.median(xs)  # noqa: E731
+    print(json.dumps({
+        "runs": a.runs, "events_per_run": results[0][0]["events"], "batch_size": a.batch_size,
+        "workers": a.workers, "concurrency": a.concurrency,
+        "api_events_per_s_median": round(med([r[0]["events_per_s"] for r in results])),
+        "api_events_per_server_cpu_s_median": round(med([r[0]["events_per_server_cpu_s"] for r in results])),
+        "api_p50_ms_median": round(med([r[0]["p50_ms"] for r in results]), 2),
+        "api_p99_ms_median": round(med([r[0]["p99_ms"] for r in results]), 2),
+        "bulk_insert_events_per_s_median": round(med([r[1]["events_per_s"] for r in results])),
+        "bulk_insert_events_per_cpu_s_median": round(med([r[1]["events_per_cpu_s"] for r in results])),
+        "ratio_api_over_bulk_median": round(med([r[0]["events_per_s"] / r[1]["events_per_s"] for r in results]), 3),
+        "cpus": os.cpu_count(),
+    }, indent=2))
+
+
+if __name__ == "__main__":
+    main()

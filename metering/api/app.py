@@ -1,0 +1,83 @@
+"""The app factory. Everything the app needs is passed in: engine, meter config, meter keypair, clock,
+escrow balance source; nothing is read from global configuration."""
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import TypeAdapter
+from solders.keypair import Keypair
+from sqlalchemy.engine import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..config import MeterConfig
+from ..escrow import EscrowBalance, NoEscrowBalance
+from ..events.envelope import CloudEvent
+from ..ingest import Ingestor
+from ..metrics import MeterMetrics
+from . import ingest_routes, read_routes
+
+
+def wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def create_app(engine: Engine, cfg: MeterConfig, meter: Keypair, *, clock: Callable[[], int] = wall_clock_ms,
+               escrow: EscrowBalance | None = None, metrics: MeterMetrics | None = None) -> FastAPI:
+    metrics = metrics or MeterMetrics()
+    app = FastAPI(
+        title="solmeter meter API",
+        version="1",
+        description="Signed usage ingestion (CloudEvents 1.0) and the read API: usage, receipts with "
+                    "signature and Merkle proof, batches, customer status and runway. Ingest requests are "
+                    "signed by the provider's Solana key: see the X-Solmeter-* headers.",
+    )
+    app.state.engine = engine
+    app.state.cfg = cfg
+    app.state.meter = meter
+    app.state.clock = clock
+    app.state.escrow = escrow or NoEscrowBalance()
+    app.state.metrics = metrics
+    app.state.ingestor = Ingestor(engine, cfg, metrics)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_req: Request, exc: RequestValidationError):
+        err = exc.errors()[0]
+        loc = [str(p) for p in err.get("loc", ())]
+        field = ".".join(loc[1:] if loc and loc[0] in ("query", "path", "header", "body") else loc) or "request"
+        return JSONResponse({"error": f"{field}: {err.get('msg')}", "field": field}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_req: Request, exc: StarletteHTTPException):
+        return JSONResponse({"error": str(exc.detail), "field": None}, status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))
+
+    app.include_router(ingest_routes.router)
+    app.include_router(read_routes.router)
+    _add_event_schemas(app)
+    return app
+
+
+def _add_event_schemas(app: FastAPI) -> None:
+    """Publish the CloudEvent models in the OpenAPI document (the ingest routes read the raw body, since
+    the signature covers its exact bytes, so FastAPI cannot infer the schema itself)."""
+    schema = TypeAdapter(CloudEvent).json_schema(ref_template="#/components/schemas/{model}")
+    defs = schema.pop("$defs", {})
+    base_openapi = app.openapi
+
+    def openapi():
+        if app.openapi_schema:
+            return app.openapi_schema
+        doc = base_openapi()
+        comps = doc.setdefault("components", {}).setdefault("schemas", {})
+        comps.update(defs)
+        comps["CloudEvent"] = schema
+        comps["CloudEventBatch"] = {"type": "array", "items": {"$ref": "#/components/schemas/CloudEvent"},
+                                    "minItems": 1}
+        app.openapi_schema = doc
+        return doc
+
+    app.openapi = openapi

@@ -1,0 +1,83 @@
+"""POST /v1/events (one CloudEvent) and /v1/events/batch (application/cloudevents-batch+json)."""
+from __future__ import annotations
+
+from typing import Optional
+
+from fastapi import APIRouter, Header, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from ..auth import AuthError, verify_request
+from ..ingest import BodyError, parse_body
+
+router = APIRouter(tags=["ingest"])
+
+_HEADERS_DOC = dict(
+    x_solmeter_pubkey=Header(None, description="base58 public key of the reporting provider"),
+    x_solmeter_timestamp=Header(None, description="unix milliseconds when the request was signed"),
+    x_solmeter_signature=Header(None, description="base58 ed25519 signature of METHOD\\nPATH\\nTIMESTAMP\\nhex(sha256(body))"),
+)
+_RESPONSES = {
+    200: {"description": "every event accepted or an identical duplicate (per-event results)"},
+    401: {"description": "signature missing, malformed, stale, replayed or wrong"},
+    403: {"description": "not a registered provider, another provider's usage, or a paused customer's new work"},
+    409: {"description": "an event's (source, id) is stored with a different payload; nothing written"},
+    413: {"description": "body or batch too large"},
+    422: {"description": "an event failed validation (the field is named); nothing written"},
+}
+
+
+def _body_schema(ref: str, content_types: list[str]) -> dict:
+    return {"requestBody": {"required": True, "content": {ct: {"schema": {"$ref": f"#/components/schemas/{ref}"}}
+                                                          for ct in content_types}}}
+
+
+async def _handle(request: Request, batch: bool) -> JSONResponse:
+    st = request.app.state
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > st.cfg.limits.max_body_bytes:  # refuse before reading it
+        return JSONResponse({"error": f"body: {declared} bytes exceeds the limit of {st.cfg.limits.max_body_bytes}",
+                             "field": "body"}, status_code=413)
+    raw = await request.body()
+    now = st.clock()
+    try:
+        signed = verify_request(request.headers, request.method, request.url.path, raw, now, st.cfg.signature_max_age_ms)
+    except AuthError as e:
+        st.metrics.requests_refused.labels(reason=e.field).inc()
+        return JSONResponse({"error": str(e), "field": e.field}, status_code=e.status)
+    lim = st.cfg.limits
+    try:
+        items = await run_in_threadpool(parse_body, raw, batch=batch, max_batch=lim.max_batch,
+                                        max_body_bytes=lim.max_body_bytes)
+    except BodyError as e:
+        st.metrics.requests_refused.labels(reason=e.field).inc()
+        return JSONResponse({"error": str(e), "field": e.field}, status_code=e.status)
+    try:
+        out = await run_in_threadpool(st.ingestor.ingest, signed, items, now)
+    except AuthError as e:
+        return JSONResponse({"error": str(e), "field": e.field}, status_code=e.status)
+    body = out.to_dict()
+    if not batch:
+        r = out.results[0]
+        body = {"status": r.status, "id": r.id, "source": r.source, **({"error": out.error, "field": out.field}
+                                                                        if out.error else {})}
+    return JSONResponse(body, status_code=out.status_code)
+
+
+@router.post("/v1/events", summary="Ingest one CloudEvent", responses=_RESPONSES,
+             openapi_extra=_body_schema("CloudEvent", ["application/cloudevents+json", "application/json"]))
+async def post_event(request: Request, x_solmeter_pubkey: Optional[str] = _HEADERS_DOC["x_solmeter_pubkey"],
+                     x_solmeter_timestamp: Optional[str] = _HEADERS_DOC["x_solmeter_timestamp"],
+                     x_solmeter_signature: Optional[str] = _HEADERS_DOC["x_solmeter_signature"]) -> JSONResponse:
+    """One usage event. Answers `accepted`, or `duplicate` for an identical replay (a no-op)."""
+    return await _handle(request, batch=False)
+
+
+@router.post("/v1/events/batch", summary="Ingest a batch of CloudEvents", responses=_RESPONSES,
+             openapi_extra=_body_schema("CloudEventBatch", ["application/cloudevents-batch+json", "application/json"]))
+async def post_batch(request: Request, x_solmeter_pubkey: Optional[str] = _HEADERS_DOC["x_solmeter_pubkey"],
+                     x_solmeter_timestamp: Optional[str] = _HEADERS_DOC["x_solmeter_timestamp"],
+                     x_solmeter_signature: Optional[str] = _HEADERS_DOC["x_solmeter_signature"]) -> JSONResponse:
+    """A batch, all or nothing: per event `accepted` / `duplicate`, or on refusal `rejected` / `conflict`
+    with the field and reason (and `valid` for the events that were fine but not written)."""
+    return await _handle(request, batch=True)

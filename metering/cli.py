@@ -1,0 +1,288 @@
+"""`solmeter meter ...`: run the meter (API + jobs) and administer it from the command line."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+app = typer.Typer(help="The metering service: signed usage ingestion, receipts, Merkle batches, read API.",
+                  no_args_is_help=True)
+providers_app = typer.Typer(help="Which provider keys may report usage.", no_args_is_help=True)
+customers_app = typer.Typer(help="Customer flags (paused).", no_args_is_help=True)
+prices_app = typer.Typer(help="The versioned price book.", no_args_is_help=True)
+app.add_typer(providers_app, name="providers")
+app.add_typer(customers_app, name="customers")
+app.add_typer(prices_app, name="prices")
+
+# Meter parameters: flags or SOLMETER_METER_* variables. Every process of one meter must use the same.
+WINDOW = typer.Option(60, "--window-s", envvar="SOLMETER_METER_WINDOW_S", min=1, help="Rollup window, seconds.")
+GRACE = typer.Option(30, "--grace-s", envvar="SOLMETER_METER_GRACE_S", min=0, help="Seal a window this long after it ends.")
+HB_TIMEOUT = typer.Option(90, "--heartbeat-timeout-s", envvar="SOLMETER_METER_HEARTBEAT_TIMEOUT_S", min=1,
+                          help="Longer gaps between GPU heartbeats are not billed.")
+SAMPLE_TIMEOUT = typer.Option(600, "--sample-timeout-s", envvar="SOLMETER_METER_SAMPLE_TIMEOUT_S", min=1,
+                              help="Longer gaps between storage samples are not billed.")
+BATCH_INTERVAL = typer.Option(600, "--batch-interval-s", envvar="SOLMETER_METER_BATCH_INTERVAL_S", min=1,
+                              help="Close a Merkle batch this often.")
+CONFIG_VERSION = typer.Option(1, "--config-version", envvar="SOLMETER_METER_CONFIG_VERSION", min=0,
+                              help="The on-chain Config.version in force; receipts are issued for it.")
+
+
+def _fail(msg: str) -> None:
+    typer.echo(f"error: {msg}", err=True)
+    raise typer.Exit(1)
+
+
+def _now() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def _settings():
+    from solmeter.config import load_settings
+
+    return load_settings()
+
+
+def _engine():
+    from ledger.db import make_engine, migrate
+
+    s = _settings()
+    if s.resolved_database_url.startswith("sqlite"):
+        s.ensure_data_dir()
+    engine = make_engine(s.resolved_database_url)
+    try:
+        migrate(engine)
+    except Exception as e:  # unreachable server, bad URL, ...: one line
+        _fail(f"database {engine.url.render_as_string(hide_password=True)}: {type(e).__name__}: {str(e).splitlines()[0]}")
+    return engine
+
+
+def _meter_config(window_s, grace_s, hb_s, sample_s, batch_s, config_version):
+    from .config import MeterConfig
+
+    return MeterConfig(program_id=_settings().resolved_program_id, config_version=config_version,
+                       window_ms=window_s * 1000, grace_ms=grace_s * 1000, heartbeat_timeout_ms=hb_s * 1000,
+                       sample_timeout_ms=sample_s * 1000, batch_interval_ms=batch_s * 1000)
+
+
+def _meter_keypair():
+    from solmeter.keys import load_or_create_keypair
+
+    return load_or_create_keypair(_settings().resolved_meter_keypair_path)
+
+
+@app.command()
+def serve(host: Optional[str] = typer.Option(None, help="Bind address (default: api_host setting)."),
+          port: Optional[int] = typer.Option(None, help="Port (default: api_port setting)."),
+          window_s: int = WINDOW, grace_s: int = GRACE, heartbeat_timeout_s: int = HB_TIMEOUT,
+          sample_timeout_s: int = SAMPLE_TIMEOUT, batch_interval_s: int = BATCH_INTERVAL,
+          config_version: int = CONFIG_VERSION,
+          jobs: bool = typer.Option(True, help="Also seal windows and build batches on a schedule.")) -> None:
+    """Run the meter API (ingest + read API + /metrics + /docs) and its sealing and batching jobs."""
+    import uvicorn
+
+    from .api import create_app
+    from .service import MeterJobs
+
+    s = _settings()
+    engine = _engine()
+    cfg = _meter_config(window_s, grace_s, heartbeat_timeout_s, sample_timeout_s, batch_interval_s, config_version)
+    meter = _meter_keypair()
+    application = create_app(engine, cfg, meter)
+    sched = MeterJobs(engine, cfg, meter, _now, application.state.metrics).start_scheduler() if jobs else None
+    h, p = host or s.api_host, port if port is not None else s.api_port
+    typer.echo(f"meter {meter.pubkey()} serving on http://{h}:{p} (docs at /docs, metrics at /metrics)", err=True)
+    try:
+        uvicorn.run(application, host=h, port=p, log_level="warning")
+    finally:
+        if sched:
+            sched.shutdown(wait=False)
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database schema (Alembic)."""
+    e = _engine()
+    typer.echo(f"schema up to date: {e.url.render_as_string(hide_password=True)}")
+
+
+@app.command()
+def seal(window_s: int = WINDOW, grace_s: int = GRACE, heartbeat_timeout_s: int = HB_TIMEOUT,
+         sample_timeout_s: int = SAMPLE_TIMEOUT, batch_interval_s: int = BATCH_INTERVAL,
+         config_version: int = CONFIG_VERSION,
+         batch: bool = typer.Option(False, "--batch", help="Also close a Merkle batch now.")) -> None:
+    """Seal every window that is due now, issue receipts, and optionally close a batch."""
+    from .service import MeterJobs
+
+    cfg = _meter_config(window_s, grace_s, heartbeat_timeout_s, sample_timeout_s, batch_interval_s, config_version)
+    rep = MeterJobs(_engine(), cfg, _meter_keypair(), _now).run_once(force_batch=batch)
+    typer.echo(f"sealed {rep.seal.windows} window(s): {rep.seal.events} event(s), {rep.seal.late_events} late, "
+               f"{rep.seal.receipts} receipt(s)")
+    if rep.batch:
+        typer.echo(f"batch {rep.batch.id}: {rep.batch.count} receipt(s), total {rep.batch.total}, root {rep.batch.root.hex()}")
+
+
+@app.command()
+def receipts(customer: Optional[str] = typer.Option(None, help="Customer public key."),
+             provider: Optional[str] = typer.Option(None, help="Provider public key."),
+             limit: int = typer.Option(50, min=1, max=1000),
+             as_json: bool = typer.Option(False, "--json", help="Full receipts with signature and proof.")) -> None:
+    """List receipts of a customer, a provider or a channel."""
+    from sqlalchemy import select
+
+    from .api.views import receipt_view
+    from .models import ReceiptRow
+
+    if not customer and not provider:
+        _fail("give --customer, --provider or both")
+    RR = ReceiptRow.__table__
+    q = select(RR).order_by(RR.c.customer, RR.c.provider, RR.c.seq.desc()).limit(limit)
+    if customer:
+        q = q.where(RR.c.customer == customer)
+    if provider:
+        q = q.where(RR.c.provider == provider)
+    with _engine().connect() as conn:
+        views = [receipt_view(conn, r) for r in conn.execute(q)]
+    if as_json:
+        typer.echo(json.dumps(views, indent=2))
+        return
+    if not views:
+        typer.echo("no receipts")
+    for v in views:
+        typer.echo(f"{v['customer'][:8]}.. {v['provider'][:8]}.. seq {v['seq']:>5} period {v['period_start']}-"
+                   f"{v['period_end']} cum_amount {v['cum_amount']} (+{v['new_amount']}) batch "
+                   f"{v['batch']['id'] if v['batch'] else '-'} id {v['receipt_id'][:16]}..")
+
+
+@app.command()
+def usage(customer: str = typer.Option(..., help="Customer public key."),
+          provider: Optional[str] = typer.Option(None, help="Only this provider."),
+          minutes: int = typer.Option(60, min=1, help="Look back this many minutes."),
+          heartbeat_timeout_s: int = HB_TIMEOUT, sample_timeout_s: int = SAMPLE_TIMEOUT) -> None:
+    """Live usage of a customer over the last minutes (not yet sealed usage included)."""
+    from sqlalchemy import select
+
+    from .models import UsageEvent
+    from .rollup.pricing import FAMILY_NAMES
+    from .rollup.usage import rollup_channels
+
+    UE = UsageEvent.__table__
+    end = _now()
+    start = end - minutes * 60_000
+    lookback = max(heartbeat_timeout_s, sample_timeout_s) * 1000
+    q = select(UE.c.customer, UE.c.provider, UE.c.kind, UE.c.resource, UE.c.rclass, UE.c.value, UE.c.t_ms,
+               UE.c.event_id).where(UE.c.customer == customer, UE.c.t_ms >= start - lookback, UE.c.t_ms < end)
+    if provider:
+        q = q.where(UE.c.provider == provider)
+    with _engine().connect() as conn:
+        rows = conn.execute(q).all()
+    per = rollup_channels(rows, end, heartbeat_timeout_ms=heartbeat_timeout_s * 1000,
+                          sample_timeout_ms=sample_timeout_s * 1000, start_ms=start)
+    if not per:
+        typer.echo("no usage in that range")
+    for (_, prov), cu in sorted(per.items()):
+        typer.echo(f"provider {prov}")
+        for (fam, cls), q_ in sorted(cu.quantities.items()):
+            name = FAMILY_NAMES[fam]
+            shown = (f"{q_ / 3_600_000:.3f} GPU-hours" if name == "gpu" else
+                     f"{q_ / 1000 / 3600 / (1 << 30):.6f} GiB-hours" if name == "storage" else f"{q_} bytes")
+            typer.echo(f"  {name:8} {cls:10} {shown}")
+        for g in cu.gaps:
+            typer.echo(f"  gap (not billed) {FAMILY_NAMES[g.family]} {g.resource}: {g.start_ms}..{g.end_ms}")
+
+
+@providers_app.command("add")
+def providers_add(pubkey: str = typer.Argument(..., help="Provider wallet public key (base58)."),
+                  name: str = typer.Option("", help="A label.")) -> None:
+    """Allow a provider key to report usage."""
+    from .registry import add_provider
+
+    try:
+        add_provider(_engine(), pubkey, _now(), name)
+    except ValueError as e:
+        _fail(str(e))
+    typer.echo(f"provider {pubkey} may report usage")
+
+
+@providers_app.command("remove")
+def providers_remove(pubkey: str = typer.Argument(..., help="Provider public key.")) -> None:
+    """Stop accepting usage from a provider (its past usage stays)."""
+    from .registry import deactivate_provider
+
+    if not deactivate_provider(_engine(), pubkey):
+        _fail(f"{pubkey} is not a registered provider")
+    typer.echo(f"provider {pubkey} deactivated")
+
+
+@providers_app.command("list")
+def providers_list() -> None:
+    """List registered providers."""
+    from .registry import list_providers
+
+    rows = list_providers(_engine())
+    if not rows:
+        typer.echo("no providers")
+    for r in rows:
+        typer.echo(f"{r['pubkey']}  {'active' if r['active'] else 'inactive':8}  {r['name']}")
+
+
+@customers_app.command("pause")
+def customers_pause(pubkey: str = typer.Argument(..., help="Customer public key."),
+                    reason: str = typer.Option("escrow exhausted", help="Shown by the status API.")) -> None:
+    """Mark a customer paused: agents and the meter bill no new work for it."""
+    from .registry import set_paused
+
+    try:
+        set_paused(_engine(), pubkey, True, _now(), reason)
+    except ValueError as e:
+        _fail(str(e))
+    typer.echo(f"customer {pubkey} paused")
+
+
+@customers_app.command("resume")
+def customers_resume(pubkey: str = typer.Argument(..., help="Customer public key.")) -> None:
+    """Clear a customer's paused flag."""
+    from .registry import set_paused
+
+    try:
+        set_paused(_engine(), pubkey, False, _now())
+    except ValueError as e:
+        _fail(str(e))
+    typer.echo(f"customer {pubkey} resumed")
+
+
+@prices_app.command("set")
+def prices_set(path: Path = typer.Argument(..., help="Price book, JSON or YAML: version, gpu/storage/egress "
+                                                      "tables of {class: {unit_price, per}}."),
+               effective_from_ms: Optional[int] = typer.Option(None, help="Unix ms; default now.")) -> None:
+    """Publish a new price-book version (versions only go up)."""
+    import yaml
+
+    from .prices import publish_price_book
+    from .rollup.pricing import PriceBook
+
+    try:
+        data = yaml.safe_load(path.read_text())
+        book = PriceBook.from_dict(data if isinstance(data, dict) else {})
+        publish_price_book(_engine(), book, effective_from_ms if effective_from_ms is not None else _now(), _now())
+    except FileNotFoundError:
+        _fail(f"price book {path}: does not exist")
+    except (yaml.YAMLError, ValueError) as e:
+        _fail(f"price book {path}: {str(e).splitlines()[0]}")
+    typer.echo(f"price book version {book.version} published")
+
+
+@prices_app.command("show")
+def prices_show() -> None:
+    """Print every price-book version (the built-in default applies while there is none)."""
+    from .prices import list_price_books
+    from .rollup.pricing import DEFAULT_PRICE_BOOK
+
+    with _engine().connect() as conn:
+        books = list_price_books(conn)
+    if not books:
+        typer.echo(f"built-in default: {DEFAULT_PRICE_BOOK.to_json()}")
+    for b in books:
+        typer.echo(f"version {b['version']} from {b['effective_from_ms']}: {b['prices']}")

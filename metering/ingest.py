@@ -1,0 +1,308 @@
+"""Ingestion: signed, validated events into the database, deduplicated on (source, id).
+
+A request is one transaction: the request signature (replay protection), the dedup look-up and the
+inserts commit together or not at all. A batch is all-or-nothing: if any event is rejected, nothing of
+the batch is written and every event's outcome is reported (`valid`, for an event that was fine but not
+written because another one was not). An identical replay of a stored event is a `duplicate` (a no-op);
+the same (source, id) with a different payload is a `conflict` (HTTP 409)."""
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, delete, exists, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from .auth import AuthError, SignedRequest
+from .config import MeterConfig
+from .events import EventRejected, Kind, ValidEvent, validate_batch_fast, validate_event
+from .metrics import MeterMetrics
+from .models import RequestSignature, UsageEvent, dedup_key, key_hash
+from .rollup.usage import FAMILY
+from .registry import is_active_provider, paused_customers
+
+UE = UsageEvent.__table__
+RS = RequestSignature.__table__
+TYPE_NAMES = {1: "gpu_heartbeat", 2: "gpu_stop", 3: "storage_sample", 4: "egress"}
+
+
+class BodyError(Exception):
+    """The request body as a whole is unusable (HTTP 400 / 413)."""
+
+    def __init__(self, field: str, reason: str, status: int = 400):
+        super().__init__(f"{field}: {reason}")
+        self.field, self.reason, self.status = field, reason, status
+
+
+def parse_body(raw: bytes, *, batch: bool, max_batch: int, max_body_bytes: int) -> list[ValidEvent | EventRejected]:
+    """Decode and validate a single event or a batch. Per-event problems come back as EventRejected items."""
+    if len(raw) > max_body_bytes:
+        raise BodyError("body", f"{len(raw)} bytes exceeds the limit of {max_body_bytes}", 413)
+    if batch:
+        fast = validate_batch_fast(raw)
+        if fast is not None:
+            if len(fast) > max_batch:
+                raise BodyError("body", f"batch of {len(fast)} events exceeds the limit of {max_batch}", 413)
+            if not fast:
+                raise BodyError("body", "empty batch")
+            return fast
+    try:
+        obj = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise BodyError("body", f"not valid JSON ({e})") from None
+    if not batch:
+        if not isinstance(obj, dict):
+            raise BodyError("body", "a single event is a JSON object (send arrays to the batch endpoint)")
+        obj = [obj]
+    elif not isinstance(obj, list):
+        raise BodyError("body", "a batch is a JSON array of events")
+    if len(obj) > max_batch:
+        raise BodyError("body", f"batch of {len(obj)} events exceeds the limit of {max_batch}", 413)
+    if not obj:
+        raise BodyError("body", "empty batch")
+    out: list[ValidEvent | EventRejected] = []
+    for item in obj:
+        try:
+            out.append(validate_event(item))
+        except EventRejected as e:
+            out.append(e)
+    return out
+
+
+ROW_COLS = ("dedup_key", "key_hash", "source", "event_id", "kind", "customer", "provider", "resource", "rclass",
+            "value", "t_ms", "received_ms", "payload_hash", "body")
+
+
+def to_row(e: ValidEvent, dk: bytes, kh: int, now_ms: int) -> tuple:
+    """The usage_events row of a validated event, in ROW_COLS order."""
+    return (dk, kh, e.source, e.event_id, e.kind, e.customer, e.provider, e.resource, e.rclass, e.value, e.t_ms,
+            now_ms, e.payload_hash, e.body)
+
+
+def _ph(conn) -> str:
+    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
+
+
+def insert_rows(conn, rows: list[tuple]) -> None:
+    """executemany straight through the driver: the hot path of ingestion (SQLAlchemy's per-row parameter
+    processing would cost as much as SQLite's own work here)."""
+    ph = _ph(conn)
+    conn.exec_driver_sql(f"INSERT INTO usage_events ({', '.join(ROW_COLS)}) VALUES ({', '.join([ph] * len(ROW_COLS))})",
+                         rows)
+
+
+@dataclass
+class EventResult:
+    index: int
+    id: str | None
+    source: str | None
+    status: str  # accepted | duplicate | rejected | conflict | valid (fine, but the batch was not written)
+    field: str | None = None
+    reason: str | None = None
+    code: int = 200  # the HTTP status this event alone would get
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {"index": self.index, "id": self.id, "source": self.source, "status": self.status}
+        if self.field:
+            d["field"] = self.field
+        if self.reason:
+            d["reason"] = self.reason
+        return d
+
+
+@dataclass
+class IngestOutcome:
+    status_code: int
+    results: list[EventResult]
+    accepted: int = 0
+    duplicates: int = 0
+    error: str | None = None
+    field: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"accepted": self.accepted, "duplicates": self.duplicates,
+                             "results": [r.to_dict() for r in self.results]}
+        if self.error:
+            d["error"] = self.error
+            d["field"] = self.field
+        return d
+
+
+class _Rollback(Exception):
+    def __init__(self, outcome: IngestOutcome):
+        self.outcome = outcome
+
+
+def _raw_ident(item) -> tuple[str | None, str | None]:
+    if isinstance(item, ValidEvent):
+        return item.event_id, item.source
+    return None, None
+
+
+class Ingestor:
+    def __init__(self, engine: Engine, cfg: MeterConfig, metrics: MeterMetrics | None = None):
+        self.engine = engine
+        self.cfg = cfg
+        self.metrics = metrics or MeterMetrics()
+        # SQLite has one writer; threads of this process queue on a lock instead of in SQLite's busy
+        # handler, which sleeps in growing steps and turns contention into latency spikes.
+        self._write_lock = threading.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
+
+    def ingest(self, signed: SignedRequest, items: list[ValidEvent | EventRejected], now_ms: int) -> IngestOutcome:
+        """Store a validated request's events. Raises AuthError for replayed signatures or unknown providers."""
+        provider = signed.pubkey
+        lim = self.cfg.limits
+        problems: list[EventResult | None] = [None] * len(items)
+        src_prefix = f"/providers/{provider}"
+        for i, ev in enumerate(items):
+            if isinstance(ev, EventRejected):
+                problems[i] = EventResult(i, None, None, "rejected", ev.field, ev.reason, ev.status)
+            elif ev.provider != provider:
+                problems[i] = EventResult(i, ev.event_id, ev.source, "rejected", "data.provider",
+                                          f"{ev.provider} is not the signing provider {provider}: a provider reports only its own usage", 403)
+            elif ev.source != src_prefix and not ev.source.startswith(src_prefix + "/"):
+                problems[i] = EventResult(i, ev.event_id, ev.source, "rejected", "source",
+                                          f"must be {src_prefix} or below it (the signing provider's namespace)", 403)
+            elif ev.t_ms > now_ms + lim.max_future_skew_ms:
+                problems[i] = EventResult(i, ev.event_id, ev.source, "rejected", "time",
+                                          f"{ev.t_ms - now_ms} ms in the future (limit {lim.max_future_skew_ms} ms)", 422)
+            elif ev.t_ms < now_ms - lim.lateness_bound_ms:
+                problems[i] = EventResult(i, ev.event_id, ev.source, "rejected", "time",
+                                          f"{now_ms - ev.t_ms} ms old, past the lateness bound of {lim.lateness_bound_ms} ms", 422)
+        for attempt in range(3):
+            try:
+                with self._write_lock:
+                    results, new_rows = self._transaction(signed, items, problems, now_ms)
+                break
+            except _Rollback as rb:
+                self._count_rejections(rb.outcome)
+                return rb.outcome
+            except AuthError as e:
+                self.metrics.requests_refused.labels(reason=e.field).inc()
+                raise
+            except IntegrityError:
+                # PostgreSQL: a concurrent request stored one of these events between our dedup look-up and
+                # our insert. The transaction was rolled back whole; look again (it is now a duplicate).
+                if attempt == 2:
+                    raise
+        acc = len(new_rows)
+        m = self.metrics
+        per_kind: dict[int, int] = {}
+        for r in new_rows:
+            per_kind[r[4]] = per_kind.get(r[4], 0) + 1
+        for k, n in per_kind.items():
+            m.accepted.labels(type=TYPE_NAMES[k]).inc(n)
+        if new_rows:  # per batch, not per event: the oldest event's lag is what alerting needs
+            m.ingest_lag.observe(max(0, now_ms - min(r[10] for r in new_rows)) / 1000)
+        if len(results) - acc:
+            m.duplicates.inc(len(results) - acc)
+        return IngestOutcome(200, results, acc, len(results) - acc)
+
+    def _transaction(self, signed: SignedRequest, items, problems, now_ms: int):
+        provider = signed.pubkey
+        with self.engine.begin() as conn:
+            self._record_signature(conn, signed, now_ms)
+            if not is_active_provider(conn, provider):
+                raise AuthError("X-Solmeter-Pubkey", f"{provider} is not a registered provider", 403)
+            if any(problems):
+                raise _Rollback(self._failed(items, problems))
+            valid: list[ValidEvent] = items  # type: ignore[assignment]
+            self._check_paused(conn, valid, problems)
+            if any(problems):
+                raise _Rollback(self._failed(items, problems))
+            results, new_rows = self._dedup(conn, valid, now_ms)
+            if any(r.status == "conflict" for r in results):
+                raise _Rollback(self._failed(items, [r if r.status == "conflict" else None for r in results]))
+            if new_rows:
+                insert_rows(conn, new_rows)
+        return results, new_rows
+
+    def _record_signature(self, conn, signed: SignedRequest, now_ms: int) -> None:
+        conn.execute(delete(RS).where(RS.c.seen_ms < now_ms - 2 * self.cfg.signature_max_age_ms))
+        if conn.execute(select(RS.c.signature).where(RS.c.signature == signed.signature)).first():
+            raise AuthError("X-Solmeter-Signature", "replayed: this signature was already used")
+        try:
+            with conn.begin_nested():
+                conn.execute(RS.insert().values(signature=signed.signature, pubkey=signed.pubkey, seen_ms=now_ms))
+        except IntegrityError:  # a concurrent request with the same signature won the race
+            raise AuthError("X-Solmeter-Signature", "replayed: this signature was already used") from None
+
+    def _check_paused(self, conn, evs: list[ValidEvent], problems: list) -> None:
+        paused = paused_customers(conn, {e.customer for e in evs if e.kind == Kind.GPU_HEARTBEAT})
+        if not paused:
+            return
+        known: dict[tuple, bool] = {}
+        for i, e in enumerate(evs):
+            if e.kind != Kind.GPU_HEARTBEAT or e.customer not in paused:
+                continue
+            k = (e.provider, e.customer, e.resource)
+            if k not in known:
+                known[k] = bool(conn.execute(select(exists().where(and_(
+                    UE.c.key_hash == key_hash(e.provider, e.customer, 1, e.resource), UE.c.provider == e.provider,
+                    UE.c.customer == e.customer, UE.c.kind.in_((1, 2)), UE.c.resource == e.resource)))).scalar())
+            if not known[k]:
+                problems[i] = EventResult(i, e.event_id, e.source, "rejected", "subject",
+                                          f"customer {e.customer} is paused ({paused[e.customer] or 'escrow exhausted'}): no new work is billed", 403)
+
+    def _dedup(self, conn, evs: list[ValidEvent], now_ms: int):
+        dks = [dedup_key(e.source, e.event_id) for e in evs]
+        uniq = list(dict.fromkeys(dks))
+        stored: dict[bytes, bytes] = {}
+        idents = {(e.source, e.event_id) for e in evs}
+        ph = _ph(conn)
+        for k in range(0, len(uniq), 900):
+            chunk = uniq[k:k + 900]
+            for dk, h, src, eid in conn.exec_driver_sql(
+                    "SELECT dedup_key, payload_hash, source, event_id FROM usage_events WHERE dedup_key IN "
+                    f"({', '.join([ph] * len(chunk))})", tuple(chunk)):
+                # a different (source, id) under the same 128-bit key would be a hash collision: refuse it
+                stored[bytes(dk)] = bytes(h) if (src, eid) in idents else b"collision"
+        results: list[EventResult] = []
+        rows: list[dict] = []
+        khs: dict[tuple, int] = {}
+        for i, e in enumerate(evs):
+            key = dks[i]
+            h = stored.get(key)
+            if h is None:
+                stored[key] = e.payload_hash
+                kk = (e.provider, e.customer, FAMILY[e.kind], e.resource)
+                kh = khs.get(kk)
+                if kh is None:
+                    kh = khs[kk] = key_hash(*kk)
+                rows.append(to_row(e, key, kh, now_ms))
+                results.append(EventResult(i, e.event_id, e.source, "accepted"))
+            elif h == e.payload_hash:
+                results.append(EventResult(i, e.event_id, e.source, "duplicate"))
+            else:
+                results.append(EventResult(i, e.event_id, e.source, "conflict", "id",
+                                           "this (source, id) was already stored with a different payload", 409))
+        return results, rows
+
+    @staticmethod
+    def _failed(items, problems: list[EventResult | None]) -> IngestOutcome:
+        results = []
+        for i, item in enumerate(items):
+            p = problems[i]
+            if p is not None:
+                results.append(p)
+            else:
+                eid, src = _raw_ident(item)
+                results.append(EventResult(i, eid, src, "valid", None, "not written: another event of the batch was refused"))
+        bad = [p for p in problems if p is not None]
+        codes = {p.code for p in bad}
+        status = 403 if 403 in codes else 422 if 422 in codes else max(codes)
+        first = bad[0]
+        n = len(bad)
+        msg = f"{first.field}: {first.reason}" + (f" (and {n - 1} more refused events)" if n > 1 else "")
+        if len(items) > 1:
+            msg = f"event {first.index}: {msg}; nothing of the batch was written"
+        return IngestOutcome(status, results, 0, 0, msg, first.field)
+
+    def _count_rejections(self, outcome: IngestOutcome) -> None:
+        for r in outcome.results:
+            if r.status in ("rejected", "conflict"):
+                self.metrics.rejected.labels(reason=r.field or "event").inc()

@@ -1,0 +1,21 @@
+"""Prometheus metrics of one meter instance (its own registry, so several apps can live in one process)."""
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+class MeterMetrics:
+    def __init__(self, registry: CollectorRegistry | None = None):
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.accepted = Counter("solmeter_events_accepted", "Usage events accepted and stored", ["type"], registry=r)
+        self.duplicates = Counter("solmeter_events_duplicate", "Identical replays answered as duplicates", registry=r)
+        self.rejected = Counter("solmeter_events_rejected", "Usage events rejected", ["reason"], registry=r)
+        self.requests_refused = Counter("solmeter_ingest_requests_refused", "Ingest requests refused before their events were looked at",
+                                        ["reason"], registry=r)
+        self.ingest_lag = Histogram("solmeter_ingest_lag_seconds", "Receive time minus the oldest event time, per accepted request",
+                                    buckets=(0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600, 21600, 86400), registry=r)
+        self.seal_lag = Gauge("solmeter_seal_lag_seconds", "Meter clock minus the end of the last sealed window", registry=r)
+        self.receipts = Counter("solmeter_receipts_issued", "Receipts issued", registry=r)
+        self.batches = Counter("solmeter_batches_built", "Merkle batches built", registry=r)
+        self.pending_events = Gauge("solmeter_events_unsealed", "Accepted events not yet sealed into a window", registry=r)

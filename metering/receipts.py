@@ -1,0 +1,281 @@
+"""Sealing windows and issuing receipts.
+
+`Sealer.seal_due(now)` seals every window that ended more than the grace period ago, in time order,
+one transaction per window. For each window it takes the events not yet sealed with time before the
+window's end (on-time ones and late ones of already sealed windows), recomputes the usage of every
+lease / bucket / resource they touch from ALL of that key's events (a pure function of the event set),
+sums the channel's cumulative quantities, prices them (cumulative line items) and issues the channel's
+next receipt: seq + 1, chained to the previous receipt id, with the detail hash and the meter's
+signature. Late usage shows as `adjustment` on the lines of that next receipt; a signed receipt is
+never rewritten. A receipt is issued for the on-chain config version in force (`MeterConfig.config_version`).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from solders.keypair import Keypair
+from solders.pubkey import Pubkey
+from sqlalchemy import select, update
+from sqlalchemy.engine import Connection, Engine
+
+from contracts.receipt import ZERO_HASH, Receipt, receipt_id
+
+from .config import MeterConfig
+from .metrics import MeterMetrics
+from .models import KeyUsage, MeterState, ReceiptRow, Seal, UsageEvent, key_hash
+from .prices import price_book_at
+from .rollup.pricing import DEFAULT_PRICE_BOOK, FAMILY_NAMES, Line, PriceBook, price_lines
+from .rollup.usage import FAMILY, STORAGE_SAMPLE, Carry, Point, advance, carry_of, key_usage
+
+UE, KU, MS, RR, SE = (UsageEvent.__table__, KeyUsage.__table__, MeterState.__table__, ReceiptRow.__table__,
+                      Seal.__table__)
+FAMILY_KINDS = {1: (1, 2), 3: (3,), 4: (4,)}
+DETAIL_VERSION = 1
+
+
+def canonical_json(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
+def detail_hash(detail_json: str) -> bytes:
+    return hashlib.sha256(detail_json.encode()).digest()
+
+
+@dataclass
+class SealReport:
+    windows: int = 0
+    events: int = 0
+    late_events: int = 0
+    receipts: int = 0
+    sealed_through_ms: int | None = None
+
+
+def _state(conn: Connection) -> tuple[int | None, int]:
+    row = conn.execute(select(MS.c.sealed_through_ms, MS.c.last_seal_id).where(MS.c.id == 1).with_for_update()).first()
+    if row is None:
+        conn.execute(MS.insert().values(id=1, sealed_through_ms=None, last_seal_id=0))
+        return None, 0
+    return row[0], row[1]
+
+
+def last_receipt(conn: Connection, customer: str, provider: str):
+    return conn.execute(select(RR).where(RR.c.customer == customer, RR.c.provider == provider)
+                        .order_by(RR.c.seq.desc()).limit(1)).first()
+
+
+class Sealer:
+    def __init__(self, engine: Engine, cfg: MeterConfig, meter: Keypair, metrics: MeterMetrics | None = None,
+                 default_prices: PriceBook = DEFAULT_PRICE_BOOK):
+        self.engine, self.cfg, self.meter = engine, cfg, meter
+        self.metrics = metrics or MeterMetrics()
+        self.default_prices = default_prices
+        self.program_id = Pubkey.from_string(cfg.program_id)
+
+    def due_end(self, now_ms: int) -> int:
+        W = self.cfg.window_ms
+        return (now_ms - self.cfg.grace_ms) // W * W
+
+    def seal_due(self, now_ms: int) -> SealReport:
+        W = self.cfg.window_ms
+        due_end = self.due_end(now_ms)
+        report = SealReport()
+        with self.engine.connect() as conn:
+            sealed_through = conn.execute(select(MS.c.sealed_through_ms).where(MS.c.id == 1)).scalar()
+            starts = sorted(r[0] * W for r in conn.execute(
+                select((UE.c.t_ms // W).label("w")).where(UE.c.seal_id.is_(None), UE.c.t_ms < due_end).distinct()))
+        if sealed_through is not None:
+            late = [s for s in starts if s < sealed_through]
+            starts = [s for s in starts if s >= sealed_through]
+            if late and not starts and due_end > sealed_through:
+                starts = [due_end - W]  # late events alone: they ride on the latest due window
+        for s in starts:
+            self._seal_window(s, s + W, now_ms, report)
+        if due_end > (report.sealed_through_ms or sealed_through or due_end - 1):
+            with self.engine.begin() as conn:
+                st, _ = _state(conn)
+                if st is None or st < due_end:
+                    # Empty windows up to due_end are sealed too: an event arriving for them now is late.
+                    conn.execute(update(MS).where(MS.c.id == 1).values(sealed_through_ms=due_end))
+            report.sealed_through_ms = due_end
+        self.metrics.seal_lag.set(max(0, now_ms - (report.sealed_through_ms or due_end)) / 1000)
+        return report
+
+    def _seal_window(self, start: int, end: int, now_ms: int, report: SealReport) -> None:
+        with self.engine.begin() as conn:
+            sealed_through, last_id = _state(conn)
+            if sealed_through is not None and sealed_through >= end:
+                return  # another replica sealed it meanwhile
+            sid = last_id + 1
+            conn.execute(SE.insert().values(id=sid, window_start_ms=start, window_end_ms=end, sealed_ms=now_ms,
+                                            events=0, late_events=0, receipts=0))
+            # Mark and read in one statement: an event committed concurrently (PostgreSQL) is either in
+            # this seal and processed here, or left for the next one; never marked without being rolled up.
+            pending = conn.execute(update(UE).where(UE.c.seal_id.is_(None), UE.c.t_ms < end).values(seal_id=sid)
+                                   .returning(UE.c.customer, UE.c.provider, UE.c.kind, UE.c.resource, UE.c.t_ms,
+                                              UE.c.value, UE.c.rclass, UE.c.event_id)).all()
+            late_cut = sealed_through if sealed_through is not None else start
+            keys: dict[tuple, list[Point]] = {}
+            late_keys: set[tuple] = set()
+            first_t: dict[tuple[str, str], int] = {}
+            n_late = 0
+            for c, p, k, res, t, v, cls, eid in pending:
+                key = (c, p, FAMILY[k], res)
+                keys.setdefault(key, []).append(Point(t, k, v, cls, eid))
+                ch = (c, p)
+                if t < first_t.get(ch, end):
+                    first_t[ch] = t
+                if t < late_cut:
+                    late_keys.add(key)
+                    n_late += 1
+            period: dict[tuple[str, str], dict[tuple[int, str], int]] = {}
+            gaps: dict[tuple[str, str], list] = {}
+            self._roll_keys(conn, keys, late_keys, end, late_cut, period, gaps)
+            n_receipts = 0
+            for ch in sorted(period):
+                if self._issue(conn, ch, sid, start, end, first_t[ch], period[ch], gaps.get(ch, []), now_ms):
+                    n_receipts += 1
+            conn.execute(update(SE).where(SE.c.id == sid).values(events=len(pending), late_events=n_late,
+                                                                  receipts=n_receipts))
+            conn.execute(update(MS).where(MS.c.id == 1).values(sealed_through_ms=end, last_seal_id=sid))
+        report.windows += 1
+        report.events += len(pending)
+        report.late_events += n_late
+        report.receipts += n_receipts
+        report.sealed_through_ms = end
+        self.metrics.receipts.inc(n_receipts)
+
+    def _kw(self) -> dict:
+        return dict(heartbeat_timeout_ms=self.cfg.heartbeat_timeout_ms, sample_timeout_ms=self.cfg.sample_timeout_ms)
+
+    def _roll_keys(self, conn, keys: dict, late_keys: set, end: int, late_cut: int, period: dict, gaps: dict) -> None:
+        """Bring every touched key's usage through `end`. A key whose new events all lie in the window is
+        extended from its stored carry (no history read); a key with late events is recomputed from all of
+        its events. Both give what the pure rollup over the whole event set gives."""
+        ph = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        hashes = {k: key_hash(k[1], k[0], k[2], k[3]) for k in keys}
+        stored: dict[tuple, dict[str, int]] = {}
+        states: dict[tuple, Carry] = {}
+        hl = sorted(set(hashes.values()))
+        for i in range(0, len(hl), 900):
+            chunk = tuple(hl[i:i + 900])
+            marks = ", ".join([ph] * len(chunk))
+            for c, p, k, res, cls, q in conn.exec_driver_sql(
+                    f"SELECT customer, provider, kind, resource, rclass, quantity FROM meter_key_usage "
+                    f"WHERE key_hash IN ({marks})", chunk):
+                stored.setdefault((c, p, k, res), {})[cls] = int(q)
+            for c, p, k, res, last, stopped in conn.exec_driver_sql(
+                    f"SELECT customer, provider, kind, resource, last, stopped FROM meter_key_state "
+                    f"WHERE key_hash IN ({marks})", chunk):
+                states[(c, p, k, res)] = Carry(tuple(json.loads(last)) if last else None, bool(stopped))
+        kw = self._kw()
+        usage_rows, state_rows, gone = [], [], []
+        for key in sorted(keys):
+            c, p, fam, res = key
+            before = stored.get(key, {})
+            if key in late_keys:
+                pts = [Point(*r) for r in conn.execute(
+                    select(UE.c.t_ms, UE.c.kind, UE.c.value, UE.c.rclass, UE.c.event_id)
+                    .where(UE.c.key_hash == hashes[key], UE.c.provider == p, UE.c.customer == c,
+                           UE.c.kind.in_(FAMILY_KINDS[fam]), UE.c.resource == res, UE.c.t_ms < end))]
+                full = key_usage(fam, pts, end, **kw)
+                new, key_gaps = full.quantities, [g for g in full.gaps if g[1] >= late_cut]
+                before = key_usage(fam, pts, late_cut, **kw).quantities  # the late part shows as adjustment
+                carry = carry_of(fam, pts, end)
+            else:
+                delta, carry = advance(fam, states.get(key, Carry()), keys[key], end, start_ms=late_cut, **kw)
+                new = dict(before)
+                for cls, q in delta.quantities.items():
+                    new[cls] = new.get(cls, 0) + q
+                key_gaps = delta.gaps
+            per = period.setdefault((c, p), {})
+            for cls, q in new.items():
+                d = q - before.get(cls, 0)
+                if d:
+                    per[(fam, cls)] = per.get((fam, cls), 0) + d
+            gaps.setdefault((c, p), []).extend(
+                {"family": FAMILY_NAMES[fam], "resource": res, "start_ms": a, "end_ms": b} for a, b in key_gaps)
+            gone.append((hashes[key], c, p, fam, res))
+            usage_rows += [(c, p, fam, res, cls, str(q), end, hashes[key]) for cls, q in sorted(new.items())]
+            state_rows.append((c, p, fam, res, hashes[key], json.dumps(list(carry.last)) if carry.last else None,
+                               carry.stopped, end))
+        where = f"key_hash = {ph} AND customer = {ph} AND provider = {ph} AND kind = {ph} AND resource = {ph}"
+        conn.exec_driver_sql(f"DELETE FROM meter_key_usage WHERE {where}", gone)
+        conn.exec_driver_sql(f"DELETE FROM meter_key_state WHERE {where}", gone)
+        if usage_rows:
+            conn.exec_driver_sql("INSERT INTO meter_key_usage (customer, provider, kind, resource, rclass, quantity, "
+                                 f"through_ms, key_hash) VALUES ({', '.join([ph] * 8)})", usage_rows)
+        conn.exec_driver_sql("INSERT INTO meter_key_state (customer, provider, kind, resource, key_hash, last, stopped, "
+                             f"through_ms) VALUES ({', '.join([ph] * 8)})", state_rows)
+
+    def _issue(self, conn, ch, sid, start, end, first_t, period_raw, gaps, now_ms) -> bool:
+        customer, provider = ch
+        W = self.cfg.window_ms
+        cum_raw: dict[tuple[int, str], int] = {}
+        for fam, cls, q in conn.execute(select(KU.c.kind, KU.c.rclass, KU.c.quantity)
+                                        .where(KU.c.customer == customer, KU.c.provider == provider)):
+            cum_raw[(fam, cls)] = cum_raw.get((fam, cls), 0) + q
+        cumulative: dict[tuple[str, str], int] = {}
+        period: dict[tuple[str, str], int] = {}
+        for (fam, cls), q in cum_raw.items():
+            name = FAMILY_NAMES[fam]
+            pr = period_raw.get((fam, cls), 0)
+            if fam == STORAGE_SAMPLE:  # byte-ms are kept exact; receipts bill whole byte-seconds of the total
+                cumulative[(name, cls)] = q // 1000
+                period[(name, cls)] = q // 1000 - (q - pr) // 1000
+            else:
+                cumulative[(name, cls)] = q
+                period[(name, cls)] = pr
+        prev = last_receipt(conn, customer, provider)
+        prev_lines: dict[tuple[str, str], Line] = {}
+        if prev is not None:
+            for d in json.loads(prev.detail)["lines"]:
+                ln = Line.from_dict(d)
+                prev_lines[(ln.family, ln.rclass)] = ln
+        book = price_book_at(conn, end - 1, self.default_prices)  # the version in force during the window
+        lines = price_lines(prev_lines, cumulative, period, book)
+        if prev is not None and all(
+                prev_lines.get((ln.family, ln.rclass)) is not None
+                and (prev_lines[(ln.family, ln.rclass)].cumulative, prev_lines[(ln.family, ln.rclass)].amount)
+                == (ln.cumulative, ln.amount) for ln in lines):
+            return False  # nothing billable changed: no receipt
+        seq = prev.seq + 1 if prev is not None else 1
+        period_start = prev.period_end if prev is not None else (first_t // W * W) // 1000
+        gaps = sorted(gaps, key=lambda g: (g["family"], g["resource"], g["start_ms"], g["end_ms"]))
+        detail = {
+            "detail_version": DETAIL_VERSION,
+            "program_id": self.cfg.program_id,
+            "config_version": self.cfg.config_version,
+            "customer": customer,
+            "provider": provider,
+            "seq": seq,
+            "period_start": period_start,
+            "period_end": end // 1000,
+            "price_book_version": book.version,
+            "lines": [ln.to_dict() for ln in lines],
+            "gaps": gaps,
+        }
+        detail_json = canonical_json(detail)
+        cum = {"gpu": 0, "storage": 0, "egress": 0}
+        for ln in lines:
+            cum[ln.family] += ln.cumulative
+        cum_amount = sum(ln.amount for ln in lines)
+        r = Receipt(
+            program_id=self.program_id, config_version=self.cfg.config_version,
+            customer=Pubkey.from_string(customer), provider=Pubkey.from_string(provider), seq=seq,
+            period_start=period_start, period_end=end // 1000, cum_gpu_ms=cum["gpu"],
+            cum_byte_seconds=cum["storage"], cum_egress_bytes=cum["egress"], cum_amount=cum_amount,
+            prev_receipt_id=bytes(prev.receipt_id) if prev is not None else ZERO_HASH,
+            detail_hash=detail_hash(detail_json))
+        enc = r.encode()
+        rid = receipt_id(enc)
+        sig = self.meter.sign_message(rid)
+        conn.execute(RR.insert().values(
+            customer=customer, provider=provider, seq=seq, receipt_id=rid, encoding=enc, signature=bytes(sig),
+            meter_pubkey=str(self.meter.pubkey()), config_version=self.cfg.config_version,
+            period_start=period_start, period_end=end // 1000, cum_amount=cum_amount,
+            new_amount=cum_amount - (prev.cum_amount if prev is not None else 0), detail=detail_json,
+            seal_id=sid, created_ms=now_ms, batch_id=None, batch_index=None))
+        return True

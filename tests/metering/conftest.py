@@ -1,0 +1,65 @@
+import pytest
+from fastapi.testclient import TestClient
+from solders.keypair import Keypair
+
+from ledger.db import make_engine, migrate
+from meter_helpers import Clock, EventFactory, Poster
+from metering.api import create_app
+from metering.config import MeterConfig
+from metering.registry import add_provider
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def cfg():
+    return MeterConfig(window_ms=60_000, grace_ms=10_000, heartbeat_timeout_ms=90_000, sample_timeout_ms=600_000)
+
+
+@pytest.fixture
+def engine(tmp_path):
+    e = make_engine(f"sqlite:///{tmp_path / 'meter.db'}")
+    migrate(e)
+    yield e
+    e.dispose()
+
+
+@pytest.fixture
+def meter_kp():
+    return Keypair.from_seed(bytes([7]) * 32)
+
+
+@pytest.fixture
+def provider_kp(engine, clock):
+    kp = Keypair.from_seed(bytes([1]) * 32)
+    add_provider(engine, str(kp.pubkey()), clock(), "test provider")
+    return kp
+
+
+@pytest.fixture
+def customer():
+    return str(Keypair.from_seed(bytes([2]) * 32).pubkey())
+
+
+@pytest.fixture
+def ev(provider_kp, customer):
+    return EventFactory(provider_kp, customer)
+
+
+@pytest.fixture
+def app(engine, cfg, meter_kp, clock):
+    return create_app(engine, cfg, meter_kp, clock=clock)
+
+
+@pytest.fixture
+def client(app):
+    with TestClient(app) as c:
+        yield c
+
+
+@pytest.fixture
+def poster(client, clock, provider_kp):
+    return Poster(client, clock, provider_kp)

@@ -1,0 +1,121 @@
+"""The meter and agent commands end to end: a real `solmeter meter serve` process, the storage agent
+posting to it, sealing and batching from the CLI, and one-line errors."""
+import json
+import os
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+from solders.pubkey import Pubkey
+from solders.signature import Signature
+
+from contracts.merkle import verify_proof
+from meter_helpers import free_port
+from typer.testing import CliRunner
+
+from solmeter.cli import app
+
+CUSTOMER = "4yCvCumrTMguA31fHcDAUieoyUsAtQwMMgyp1LPCkCnq"
+
+
+def run(args, capsys):
+    # Through Typer's standalone mode, as the console script runs it (exit codes included).
+    r = CliRunner().invoke(app, args)
+    if r.exception and not isinstance(r.exception, SystemExit):
+        raise r.exception
+    return r.exit_code, r.stdout, r.stderr
+
+
+@pytest.fixture
+def env(isolated_env, monkeypatch):
+    data = isolated_env / "data"
+    monkeypatch.setenv("SOLMETER_DATA_DIR", str(data))
+    return data
+
+
+def test_serve_agent_seal_receipts(env, capsys, tmp_path):
+    code, pk, _ = run(["keys", "new", str(env / "id.json")], capsys)
+    assert code == 0
+    pk = pk.strip()
+    assert run(["meter", "providers", "add", pk, "--name", "p1"], capsys)[0] == 0
+    code, out, _ = run(["meter", "providers", "list"], capsys)
+    assert pk in out and "active" in out
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "solmeter.cli", "meter", "serve", "--port", str(port), "--no-jobs",
+                             "--window-s", "1", "--grace-s", "0"], env=os.environ.copy(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(url + "/healthz").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert proc.poll() is None, proc.stderr.read().decode()
+            assert time.monotonic() < deadline, "meter did not start"
+            time.sleep(0.1)
+        bucket = tmp_path / "bucket"
+        bucket.mkdir()
+        (bucket / "f").write_bytes(b"z" * 100_000)
+        for _ in range(2):
+            code, _, err = run(["agent", "storage", f"bk={bucket}", "--customer", CUSTOMER, "--api", url, "--once"], capsys)
+            assert code == 0, err
+            assert "1 sample(s); sent 1 new" in err
+            time.sleep(0.05)
+        jobs = tmp_path / "jobs.json"
+        jobs.write_text(json.dumps({"leases": [{"lease_id": "job-1", "customer": CUSTOMER, "gpu_class": "H100",
+                                                "gpu_count": 2, "gpu_indices": [0, 1]}]}))
+        code, _, err = run(["agent", "gpu", "--jobs", str(jobs), "--api", url, "--fake-telemetry", "--once"], capsys)
+        assert code == 0, err
+        assert "telemetry: fake GPU telemetry" in err and "1 heartbeat(s), 0 stop(s); sent 1 new" in err
+        code, out, _ = run(["meter", "usage", "--customer", CUSTOMER], capsys)
+        assert code == 0 and "storage" in out and "STANDARD" in out
+        time.sleep(1.1)  # let the second sample's 1-second window end
+        code, out, err = run(["meter", "seal", "--window-s", "1", "--grace-s", "0", "--batch"], capsys)
+        assert code == 0, err
+        assert "receipt(s)" in out and "batch 1:" in out
+        code, out, _ = run(["meter", "receipts", "--customer", CUSTOMER, "--json"], capsys)
+        receipts = json.loads(out)
+        assert receipts and receipts[0]["cum_byte_seconds"] > 0
+        r = receipts[0]
+        rid = bytes.fromhex(r["receipt_id"])
+        assert Signature.from_string(r["signature"]).verify(Pubkey.from_string(r["meter_pubkey"]), rid)
+        assert verify_proof(rid, [bytes.fromhex(h) for h in r["proof"]], bytes.fromhex(r["batch"]["root"]))
+        served = httpx.get(f"{url}/v1/receipts/{r['receipt_id']}").json()
+        assert served["signature"] == r["signature"]
+        assert "solmeter_events_accepted_total" in httpx.get(url + "/metrics").text
+    finally:
+        proc.terminate()
+        proc.wait(20)
+
+
+def test_errors_are_one_line(env, capsys, tmp_path):
+    code, _, err = run(["meter", "providers", "add", "not-a-key"], capsys)
+    assert code == 1 and err.count("\n") == 1 and "not a base58" in err
+    code, _, err = run(["meter", "receipts"], capsys)
+    assert code == 1 and err.strip() == "error: give --customer, --provider or both"
+    bad = tmp_path / "prices.yaml"
+    bad.write_text("version: 0\n")
+    code, _, err = run(["meter", "prices", "set", str(bad)], capsys)
+    assert code == 1 and err.count("\n") == 1 and "version" in err
+    code, _, err = run(["agent", "storage", "x", "--customer", "nope", "--once"], capsys)
+    assert code == 1 and err.count("\n") == 1 and "--customer" in err
+    run(["keys", "new", str(env / "id.json")], capsys)
+    jobs = tmp_path / "jobs.json"
+    jobs.write_text("{broken")
+    code, _, err = run(["agent", "gpu", "--jobs", str(jobs), "--api", "http://127.0.0.1:9", "--once"], capsys)
+    assert code == 1 and "jobs file" in err.splitlines()[-1]
+
+
+def test_prices_set_and_show(env, capsys, tmp_path):
+    book = tmp_path / "prices.yaml"
+    book.write_text("version: 2\ngpu:\n  H100: {unit_price: 3000000, per: 3600000}\n")
+    assert run(["meter", "prices", "set", str(book)], capsys)[0] == 0
+    code, out, _ = run(["meter", "prices", "show"], capsys)
+    assert code == 0 and "version 2" in out and "3000000" in out
+    code, _, err = run(["meter", "prices", "set", str(book)], capsys)
+    assert code == 1 and "not above" in err
