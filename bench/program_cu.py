@@ -5,8 +5,10 @@ when a channel settles after 1, 10, 100 and 1,000 receipts (the batches that com
 
 Runs the real program and the real SPL Token in LiteSVM. The baseline, measured in the same run, is a
 plain SPL Token TransferChecked signed by a wallet (what moving tokens costs without the program).
-Figures are the median over --runs fresh deployments; CU are deterministic up to PDA bump searches in
-the token program, so the runs mostly agree."""
+Figures are the median over --runs fresh deployments; CU are deterministic up to the canonical-bump
+proofs of accounts created (one derivation per bump above the canonical one: seed-dependent), so the
+runs mostly agree. --pairs fresh channels measure that spread: a settle that creates Channel + Epoch +
+ProviderEpoch itself, against [prepare_settle, settle] where settle creates nothing."""
 from __future__ import annotations
 
 import argparse
@@ -27,6 +29,17 @@ LAMPORTS_PER_SIGNATURE = 5000
 def ok(r):
     assert r.ok, r.logs
     return r
+
+
+def program_cu(r, program_id) -> list[int]:
+    """CU of each top-level instruction of the program in a transaction, from its logs."""
+    out, depth = [], 0
+    for line in r.logs:
+        if line.endswith(" invoke [1]"):
+            depth = 1
+        if line.startswith(f"Program {program_id} consumed ") and depth == 1:
+            out.append(int(line.split(" consumed ")[1].split(" of ")[0]))
+    return out
 
 
 def one_run() -> tuple[dict[str, int], dict[int, dict], int]:
@@ -59,6 +72,11 @@ def one_run() -> tuple[dict[str, int], dict[int, dict], int]:
         wallet=c.pubkey, provider_wallet=p.pubkey, limit_per_epoch=2**64 - 1)], [c.kp])).compute_units
     cu["set_channel_limit"] = ok(h.send([prog.set_channel_limit(
         wallet=c.pubkey, provider_wallet=p.pubkey, limit_per_epoch=2**64 - 2)], [c.kp])).compute_units
+    q = d.provider()
+    cu["prepare_settle (creates channel, epoch, provider epoch)"] = ok(h.send([prog.prepare_settle(
+        payer=h.payer.pubkey(), customer_wallet=c.pubkey, provider_wallet=q.pubkey, epoch=1)], [h.payer])).compute_units
+    cu["prepare_settle (all exist)"] = ok(h.send([prog.prepare_settle(
+        payer=h.payer.pubkey(), customer_wallet=c.pubkey, provider_wallet=q.pubkey, epoch=1)], [h.payer])).compute_units
     cu["fund_epoch (creates epoch)"] = ok(h.send([prog.fund_epoch(funder=c.pubkey, epoch=0, source=ctok, mint=m,
                                                                   amount=1_000_000)], [c.kp])).compute_units
 
@@ -106,11 +124,42 @@ def one_run() -> tuple[dict[str, int], dict[int, dict], int]:
     fees = {}
     for n in (1, 10, 100, 1000):
         fees[n] = fee_run(n)
+        fees[n]["prepared_settle_cu"] = fee_run(n, prepared=True)["settle_cu"]
     return cu, fees, baseline
 
 
-def fee_run(n: int) -> dict:
-    """A channel accrues n receipts; the meter commits them in one batch, the crank settles once."""
+def spread(pairs: int) -> dict:
+    """First settlements of `pairs` fresh channels, each in a fresh epoch (so Channel, Epoch and
+    ProviderEpoch are all new), with a 2,048-receipt batch (proof depth 11, the most a legacy
+    transaction carries): settle alone creating all three, and settle after prepare_settle."""
+    import hashlib
+
+    d = deploy(epoch_length=60, settlement_window=30, withdrawal_delay=60)
+    h = d.h
+    filler = [hashlib.sha256(i.to_bytes(4, "little")).digest() for i in range(2047)]
+    alone, prep, after = [], [], []
+    for i in range(pairs):
+        for flow in ("alone", "prepared"):
+            c, p = d.customer(deposit=10**9), d.provider()
+            rs = receipt_chain(d, c.pubkey, p.pubkey, [1000])
+            idx, tree, r = post_batch(d, rs, extra_ids=filler)
+            ok(r)
+            h.set_time(h.now() + 60)  # a fresh epoch: its Epoch does not exist yet
+            kw = dict(payer=h.payer.pubkey(), batch_index=idx, receipt=rs[0], proof=tree.proof(0),
+                      payout=p.token_account, treasury=d.treasury, mint=d.mint, epoch=h.current_epoch())
+            if flow == "alone":
+                alone.append(ok(h.send([d.program.settle(**kw)], [h.payer])).compute_units)
+            else:
+                a, b = program_cu(ok(h.send(d.program.prepared_settle(**kw), [h.payer])), h.program_id)
+                prep.append(a)
+                after.append(b)
+    d.conservation()
+    return {"alone": alone, "prepare": prep, "after": after}
+
+
+def fee_run(n: int, prepared: bool = False) -> dict:
+    """A channel accrues n receipts; the meter commits them in one batch, the crank settles once (with
+    prepare_settle in front, in the same transaction, when `prepared`)."""
     d = deploy()
     c, p = d.customer(deposit=10**12), d.provider()
     rs = receipt_chain(d, c.pubkey, p.pubkey, [1000 * i for i in range(1, n + 1)])
@@ -118,7 +167,13 @@ def fee_run(n: int) -> dict:
     idx, tree, r = post_batch(d, rs)
     ok(r)
     batch_rent = d.h.svm.get_balance(d.program.batch_address(idx))
-    s = ok(settle(d, idx, tree, n - 1, rs[-1], p.token_account))
+    if prepared:
+        kw = dict(payer=d.h.payer.pubkey(), batch_index=idx, receipt=rs[-1], proof=tree.proof(n - 1),
+                  payout=p.token_account, treasury=d.treasury, mint=d.mint, epoch=d.h.current_epoch())
+        s = ok(d.h.send(d.program.prepared_settle(**kw), [d.h.payer]))
+        s.compute_units = program_cu(s, d.h.program_id)[1]
+    else:
+        s = ok(settle(d, idx, tree, n - 1, rs[-1], p.token_account))
     meter_spent = meter0 - d.h.svm.get_balance(d.meter.pubkey())
     crank_spent = crank0 - d.h.svm.get_balance(d.h.payer.pubkey())
     fees = 2 * LAMPORTS_PER_SIGNATURE  # one signature on post_batch, one on settle
@@ -135,6 +190,7 @@ def fee_run(n: int) -> dict:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--pairs", type=int, default=200, help="fresh channels for the first-settlement spread")
     args = ap.parse_args()
     runs = []
     for i in range(args.runs):
@@ -148,13 +204,27 @@ def main() -> int:
     for n in names:
         v = statistics.median(r[0][n] for r in runs)
         print(f"| {n} | {v:,.0f} | {v / baseline:.1f} |")
-    print("\n| receipts per settlement | fee lamports per receipt | settle CU | rent held by the batch account |")
-    print("|---:|---:|---:|---:|")
+    print("\n| receipts per settlement | fee lamports per receipt | settle CU (alone: creates 3 accounts) |"
+          " settle CU (after prepare_settle) | rent held by the batch account |")
+    print("|---:|---:|---:|---:|---:|")
     for n in (1, 10, 100, 1000):
         f = statistics.median(r[1][n]["fees_per_receipt"] for r in runs)
         cu = statistics.median(r[1][n]["settle_cu"] for r in runs)
+        pcu = statistics.median(r[1][n]["prepared_settle_cu"] for r in runs)
         rent = runs[0][1][n]["batch_rent"]
-        print(f"| {n:,} | {f:,.1f} | {cu:,.0f} | {rent:,} |")
+        print(f"| {n:,} | {f:,.1f} | {cu:,.0f} | {pcu:,.0f} | {rent:,} |")
+    sp = spread(args.pairs)
+    print(f"\nFirst settlement of {args.pairs} fresh channels, each creating Channel + Epoch + ProviderEpoch,"
+          " proof depth 11:\n")
+    print("| flow | median CU | p99 CU | max CU | share above 30,000 |")
+    print("|---|---:|---:|---:|---:|")
+    for name, xs in (("settle alone (creates the three accounts)", sp["alone"]),
+                     ("prepare_settle (creates them)", sp["prepare"]),
+                     ("settle after prepare_settle", sp["after"])):
+        xs = sorted(xs)
+        p99 = xs[min(len(xs) - 1, int(0.99 * len(xs)))]
+        above = sum(x > 30_000 for x in xs) / len(xs)
+        print(f"| {name} | {statistics.median(xs):,.0f} | {p99:,} | {xs[-1]:,} | {above:.1%} |")
     return 0
 
 

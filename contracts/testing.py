@@ -269,11 +269,14 @@ class Party:
         return self.kp.pubkey()
 
 
-def deploy(h: Optional[Harness] = None, start_ts: int = GENESIS_TS, **overrides: int) -> Deployment:
-    """A Harness with the program initialized (clock at `start_ts`, which becomes genesis_ts)."""
+def deploy(h: Optional[Harness] = None, start_ts: int = GENESIS_TS, admin: Optional[Keypair] = None,
+           **overrides: int) -> Deployment:
+    """A Harness with the program initialized (clock at `start_ts`, which becomes genesis_ts). `admin`
+    must be the upgrade authority when the program was deployed through the upgradeable loader."""
     h = h or Harness()
     h.set_time(start_ts)
-    admin, meter, arbiter, mint_auth = h.new_wallet(), h.new_wallet(), h.new_wallet(), h.new_wallet()
+    admin = admin or h.new_wallet()
+    meter, arbiter, mint_auth = h.new_wallet(), h.new_wallet(), h.new_wallet()
     mint = h.create_mint(mint_auth.pubkey())
     treasury = h.create_token_account(mint, admin.pubkey())
     params = {**DEFAULT_PARAMS, **overrides}

@@ -16,6 +16,7 @@ from contracts.receipt import RECEIPT_LEN, Receipt
 from .idl import coder, idl_json
 
 SYSTEM_PROGRAM_ID = Pubkey.from_string("11111111111111111111111111111111")
+BPF_LOADER_UPGRADEABLE_ID = Pubkey.from_string("BPFLoaderUpgradeab1e11111111111111111111111")
 TOKEN_PROGRAM_ID = Pubkey.from_string("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA")
 
 
@@ -94,6 +95,11 @@ class BillingProgram:
     def rewards_address(self) -> Pubkey:
         return pda.rewards(self.program_id)[0]
 
+    def program_data_address(self) -> Pubkey:
+        """The program's ProgramData account under the upgradeable loader (holds the upgrade
+        authority that initialize requires as admin)."""
+        return Pubkey.find_program_address([bytes(self.program_id)], BPF_LOADER_UPGRADEABLE_ID)[0]
+
     # ---- admin ----------------------------------------------------------------------------------
     def initialize(
         self,
@@ -117,7 +123,8 @@ class BillingProgram:
         return self.build(
             "initialize",
             dict(admin=admin, config=config, mint=mint, treasury=treasury, rewards_vault=rewards,
-                 system_program=SYSTEM_PROGRAM_ID, token_program=TOKEN_PROGRAM_ID),
+                 system_program=SYSTEM_PROGRAM_ID, token_program=TOKEN_PROGRAM_ID, program=self.program_id,
+                 program_data=self.program_data_address()),
             dict(fee_bps=fee_bps, burn_bps=burn_bps, min_stake=min_stake, withdrawal_delay=withdrawal_delay,
                  settlement_window=settlement_window, unstake_cooldown=unstake_cooldown,
                  contest_window=contest_window, epoch_length=epoch_length, meter=meter, arbiter=arbiter,
@@ -293,6 +300,33 @@ class BillingProgram:
             dict(receipt=list(enc), proof=[list(s) for s in proof], channel_bump=cb, epoch_bump=eb,
                  provider_epoch_bump=peb),
         )
+
+    def prepare_settle(self, *, payer: Pubkey, customer_wallet: Pubkey, provider_wallet: Pubkey,
+                       epoch: int) -> Instruction:
+        """Create whichever of the Channel, Epoch and ProviderEpoch that `settle` writes for this pair
+        in `epoch` is missing (idempotent, permissionless; `payer` pays the rent). Sent in front of
+        `settle` in the same transaction, it keeps settle itself free of account creation."""
+        channel, cb = pda.channel(self.program_id, customer_wallet, provider_wallet)
+        ep, eb = pda.epoch(self.program_id, epoch)
+        pe, peb = pda.provider_epoch(self.program_id, provider_wallet, epoch)
+        return self.build(
+            "prepare_settle",
+            dict(payer=payer, config=self.config_address(), customer=self.customer_address(customer_wallet),
+                 provider=self.provider_address(provider_wallet), channel=channel, epoch=ep, provider_epoch=pe,
+                 system_program=SYSTEM_PROGRAM_ID),
+            dict(epoch=epoch, channel_bump=cb, epoch_bump=eb, provider_epoch_bump=peb),
+        )
+
+    def prepared_settle(self, **settle_kwargs: Any) -> list[Instruction]:
+        """[prepare_settle, settle] for one transaction: the same keyword arguments as `settle`."""
+        ix = self.settle(**settle_kwargs)
+        enc = bytes(settle_kwargs["receipt"].encode() if isinstance(settle_kwargs["receipt"], Receipt)
+                    else settle_kwargs["receipt"])
+        cust = settle_kwargs.get("customer_wallet") or Pubkey(enc[56:88])
+        prov = settle_kwargs.get("provider_wallet") or Pubkey(enc[88:120])
+        prep = self.prepare_settle(payer=settle_kwargs["payer"], customer_wallet=cust, provider_wallet=prov,
+                                   epoch=settle_kwargs["epoch"])
+        return [prep, ix]
 
     # ---- rewards --------------------------------------------------------------------------------
     def fund_epoch(self, *, funder: Pubkey, epoch: int, source: Pubkey, mint: Pubkey, amount: int) -> Instruction:

@@ -29,23 +29,24 @@ SEEDS = {
 }
 
 CHECKS = {
-    "initialize": "admin signs and pays; config and rewards_vault are uncreated and equal create_program_address of their seeds with the given canonical bumps; mint is an initialized SPL mint; treasury is a token account of that mint; fee_bps + burn_bps <= 2000; settlement_window > 0, withdrawal_delay > settlement_window, unstake_cooldown >= 0, contest_window > 0, epoch_length > 0. Sets version 1, genesis_ts = Clock.unix_timestamp, meter registered with since_version 1. Creates the rewards vault (authority: Config PDA).",
+    "initialize": "program is this program's account. If it is owned by the upgradeable loader, program_data must be the ProgramData address it names (WrongPda) and its upgrade authority must be Some(admin) (else NotUpgradeAuthority: an immutable or v4-loaded program cannot be initialized); owned by loader v1/v2 (genesis-loaded only), no authority is required. admin signs and pays; config and rewards_vault are uncreated and equal create_program_address of their seeds with the given canonical bumps; mint is an initialized SPL mint; treasury is a token account of that mint; fee_bps + burn_bps <= 2000; settlement_window > 0, withdrawal_delay > settlement_window, unstake_cooldown >= 0, contest_window > 0, epoch_length > 0. Sets version 1, genesis_ts = Clock.unix_timestamp, meter registered with since_version 1. Creates the rewards vault (authority: Config PDA).",
     "update_config": "admin signs and equals config.admin. Each Some field is applied; add_meter appends (since_version = new version; no-op if present; MeterListFull at 4); remove_meter swap-removes (NotAMeter if absent). The result must pass the initialize bounds. version += 1 on every call. While paused, the call must set paused = false, otherwise Paused.",
     "register_customer": "not paused; wallet signs and pays; mint == config.mint; customer and escrow uncreated at their PDAs (canonical bumps checked). Creates the escrow token account with authority = Config PDA.",
     "deposit": "not paused; wallet signs and equals customer.wallet; escrow == customer.escrow; mint == config.mint; source is a token account of the mint owned by wallet; amount > 0. TransferChecked source -> escrow signed by wallet.",
     "request_withdrawal": "not paused; wallet signs and equals customer.wallet; amount > 0. Records amount and Clock time (replacing any earlier request).",
     "withdraw": "not paused; wallet signs and equals customer.wallet; escrow == customer.escrow; destination is a token account of the mint owned by wallet; a request exists and now >= requested_at + withdrawal_delay. Pays min(requested, escrow balance) > 0 signed by the Config PDA; clears the request.",
-    "set_channel_limit": "not paused; wallet signs, pays, equals customer.wallet; provider is a Provider account. Creates the Channel on first use (PDA proven by the CreateAccount signature, canonical bump checked), else channel.customer/provider must match. Sets limit_per_epoch.",
+    "set_channel_limit": "not paused; wallet signs, pays, equals customer.wallet; provider is a Provider account. Creates the Channel on first use (PDA proven by the CreateAccount signature, canonical bump checked; no limit), else channel.customer/provider must match. A due pending limit is applied first (see Channel limits). limit >= the limit in force: limit_per_epoch = limit at once, any pending decrease cancelled. limit < the limit in force: pending_limit = limit, pending_limit_at = now + settlement_window (replacing any pending decrease). ChannelLimitSet carries the time it takes effect.",
     "configure_auto_top_up": "not paused; wallet signs and equals customer.wallet; source is a token account of the mint owned by wallet. amount 0 disables (source cleared).",
     "top_up": "permissionless; not paused; auto top-up configured; source == customer.top_up_source, of the mint, owned by customer.wallet; escrow balance < threshold. Pulls min(top_up_amount, delegated_amount if the delegate is the Config PDA else 0, source balance) > 0 (else NoAllowance) with the Config PDA as SPL delegate.",
     "register_provider": "not paused; wallet signs and pays; mint == config.mint; payout is a token account of the mint owned by wallet; provider and stake_vault uncreated at their PDAs (canonical bumps checked). Creates the stake vault with authority = Config PDA.",
     "stake": "not paused; wallet signs and equals provider.wallet; stake_vault == provider.stake_vault; source of the mint owned by wallet; amount > 0.",
-    "request_unstake": "not paused; wallet signs and equals provider.wallet; amount > 0. Stake stays in the vault (slashable) until withdraw_stake.",
-    "withdraw_stake": "not paused; wallet signs and equals provider.wallet; destination of the mint owned by wallet; a request exists; now >= requested_at + unstake_cooldown; unclaimed_epochs == 0, or == 1 with last_revenue_epoch == current epoch (closed epochs must be claimed first). Pays min(requested, vault balance - pending_slash) > 0.",
+    "request_unstake": "not paused; wallet signs and equals provider.wallet; amount > 0; now + 2 x unstake_cooldown does not overflow. Records amount and time (replacing any earlier request). UnstakeRequested carries available_at = now + cooldown and expires_at = now + 2 x cooldown. Stake stays in the vault (slashable) until withdraw_stake.",
+    "withdraw_stake": "not paused; wallet signs and equals provider.wallet; destination of the mint owned by wallet; a request exists; now >= requested_at + unstake_cooldown (else CooldownNotElapsed) and now <= requested_at + 2 x unstake_cooldown (else UnstakeRequestExpired: request again; cooldown as configured now); unclaimed_epochs == 0, or == 1 with last_revenue_epoch == current epoch (closed epochs must be claimed first). Pays min(requested, vault balance - pending_slash) > 0.",
     "post_batch": "not paused; meter signs and pays and is one of config.meters; count > 0; batch is uncreated at PDA [\"batch\", config.batch_count] (canonical bump). Stores root, count, total, meter, config_version = config.version, posted_at; config.batch_count += 1.",
-    "settle": "permissionless; not paused. Receipt: 248 bytes valid per the encoding rules; program_id == this program; config_version == batch.config_version; batch.meter still in config.meters with since_version <= batch.config_version (else MeterRetired). customer.wallet == receipt.customer and provider.wallet == receipt.provider; escrow == customer.escrow, payout == provider.payout, treasury == config.treasury, mint == config.mint. The proof leads from receipt_id to batch.root. Channel (created on demand, canonical bump) matches the pair; seq > last_seq; cum_amount > settled_amount; if seq == last_seq + 1 (and last_seq > 0) prev_receipt_id == last_receipt_id. amount = cum_amount - settled_amount; spent in this epoch + amount <= limit_per_epoch; escrow balance >= amount (else EscrowUnderfunded, nothing changes). fee = floor(amount * fee_bps / 10000), burned = floor(amount * burn_bps / 10000), provider_amount = amount - fee - burned: Transfer fee -> treasury, Burn from escrow, Transfer provider_amount -> payout, all signed by the Config PDA. Epoch and ProviderEpoch of the current epoch (created on demand, canonical bumps) get revenue += amount; a new ProviderEpoch increments provider.unclaimed_epochs.",
+    "settle": "permissionless; not paused. Receipt: 248 bytes valid per the encoding rules; program_id == this program; config_version == batch.config_version; batch.meter still in config.meters with since_version <= batch.config_version (else MeterRetired). customer.wallet == receipt.customer and provider.wallet == receipt.provider; escrow == customer.escrow, payout == provider.payout, treasury == config.treasury, mint == config.mint. The proof leads from receipt_id to batch.root. Channel (created on demand if missing, canonical bump; see prepare_settle) matches the pair; seq > last_seq; cum_amount > settled_amount; if seq == last_seq + 1 (and last_seq > 0) prev_receipt_id == last_receipt_id. amount = cum_amount - settled_amount; spent in this epoch + amount <= the limit in force now (a pending decrease counts once pending_limit_at is reached and is then stored as limit_per_epoch); escrow balance >= amount (else EscrowUnderfunded, nothing changes). fee = floor(amount * fee_bps / 10000), burned = floor(amount * burn_bps / 10000), provider_amount = amount - fee - burned: Transfer fee -> treasury, Burn from escrow, Transfer provider_amount -> payout, all signed by the Config PDA. Epoch and ProviderEpoch of the current epoch (created on demand if missing, canonical bumps) get revenue += amount; the first revenue of a ProviderEpoch increments provider.unclaimed_epochs and sets last_revenue_epoch.",
+    "prepare_settle": "permissionless, idempotent; not paused; payer signs and pays (rent of what is created); customer and provider are registered (Customer / Provider accounts); epoch >= current epoch (else EpochClosed). Creates whichever of Channel (no limit), Epoch and ProviderEpoch (no revenue; not counted as unclaimed) is missing, each at its canonical PDA, and checks the existing ones (channel of this pair: ReceiptChannelMismatch; epoch / provider epoch of this number and provider: WrongPda). SettlementPrepared says which were created. Sent in front of settle (same transaction, or once per channel and epoch), it keeps account creation out of settle.",
     "fund_epoch": "not paused; funder signs and pays; source of the mint owned by funder; amount > 0; epoch >= current epoch (closed epochs cannot be funded). Creates the Epoch on demand (canonical bump); reward_pool += amount; tokens go to the rewards vault.",
-    "claim_rewards": "not paused; wallet signs and equals provider.wallet; payout == provider.payout; the ProviderEpoch and Epoch are of this provider and epoch; epoch < current epoch; not yet claimed; stake vault balance - provider.pending_slash >= min_stake. reward = floor(reward_pool * revenue / total_revenue) (0 if no revenue); epoch.claimed + reward <= reward_pool. Marks claimed; unclaimed_epochs -= 1.",
+    "claim_rewards": "not paused; wallet signs and equals provider.wallet; payout == provider.payout; the ProviderEpoch and Epoch are of this provider and epoch; epoch < current epoch; not yet claimed; stake vault balance - provider.pending_slash >= min_stake. reward = floor(reward_pool * revenue / total_revenue) (0 if no revenue); epoch.claimed + reward <= reward_pool. Marks claimed; unclaimed_epochs -= 1 if the epoch had revenue.",
     "propose_slash": "not paused; admin signs, pays, equals config.admin; beneficiary is a token account of the mint; amount > 0; pending_slash + amount <= stake vault balance; slash uncreated at PDA [\"slash\", provider wallet, provider.slash_count] (canonical bump). contest_deadline = now + contest_window; pending_slash += amount; slash_count += 1.",
     "contest_slash": "accepted while paused (the contest window keeps running, and the admin who proposes slashes holds the pause switch); wallet signs and equals provider.wallet == slash.provider; state Proposed; now <= contest_deadline. State becomes Contested with the provider's evidence hash.",
     "resolve_slash": "not paused; arbiter signs and equals config.arbiter; state Contested. uphold: Upheld; else Rejected and pending_slash -= amount.",
@@ -87,11 +88,14 @@ is larger. Revenue credited to an epoch is the gross settled amount (fee and bur
 
 ## PDAs and bumps
 Every account stores its bump. Instructions that create a PDA account take the bump as an argument and the
-program checks `create_program_address(seeds ++ [bump])` (or, for accounts created on demand in settle and
-set_channel_limit, relies on the CreateAccount CPI, which only succeeds when the seeds sign for exactly that
-address). The bump must also be the canonical one (what find_program_address returns): at creation the
-program checks that no higher bump derives a valid PDA of the same seeds (WrongPda otherwise), so each set
-of seeds has exactly one account. The program never searches for a bump. Existing state accounts are
+program checks that the address is `create_program_address(seeds ++ [bump])` (or, for accounts created on
+demand in settle, prepare_settle, set_channel_limit and fund_epoch, relies on the CreateAccount CPI, which
+only succeeds when the seeds sign for exactly that address). The bump must also be the canonical one (what
+find_program_address returns): at creation the program checks that no higher bump derives a valid PDA of
+the same seeds (WrongPda otherwise), so each set of seeds has exactly one account. The program computes
+create_program_address itself, exactly as the runtime does: `sha256(seeds || bump || program_id ||
+"ProgramDerivedAddress")`, refused when those 32 bytes decompress to an edwards25519 point (sol_sha256 +
+sol_curve_validate_point: ~330 CU per derivation instead of 1,500). The program never searches for a bump. Existing state accounts are
 identified by owner (this program), exact size, discriminator, and the keys stored in them (e.g.
 customer.wallet, channel.customer), which is equivalent because the program creates each type only at its
 canonical PDA. Integers in seeds are u64 little-endian; wallets are 32-byte public keys.
@@ -136,6 +140,51 @@ its batch was posted under, and the batch's meter must still be registered (a re
 stops all its unsettled batches). A failed check or an underfunded escrow fails the whole transaction: no
 account changes. request_withdrawal starts a delay longer than the settlement window, so receipts issued
 before the request stay payable; withdraw then pays at most what is left.
+
+## Channel limits
+`limit_per_epoch` caps the gross amount settled on a channel per epoch (`spent_in_epoch` counts the epoch
+`spent_epoch` of the settle time; u64::MAX = no limit, the value of a new Channel). A customer raises its
+limit with immediate effect, but a decrease takes effect only `config.settlement_window` seconds after
+set_channel_limit (`pending_limit`, `pending_limit_at`), like a withdrawal: receipts issued under the old
+limit stay payable for the window the crank is given to settle them, so a customer cannot use the service
+and then refuse payment by lowering its limit (security review finding 5). The rule is in wall-clock time
+and independent of epochs: a decrease requested late in epoch N is still pending at the start of N+1 until
+its time, and once in force it counts everything already settled in the current epoch. settle and
+set_channel_limit both apply a due pending limit before using the limit; everyone else (the meter, which
+should stop new work at the lower of the two limits) reads `limit_per_epoch` and, if `pending_limit_at != 0`,
+`pending_limit` from `pending_limit_at` on.
+
+## Unstaking
+request_unstake(amount) records a request; withdraw_stake honours it only in the window
+`[requested_at + unstake_cooldown, requested_at + 2 x unstake_cooldown]` (the configured cooldown at the time
+of withdrawal). Before: CooldownNotElapsed. After: UnstakeRequestExpired, the stake stays bonded and the
+provider must request again. A request can therefore not be kept armed to leave at a moment of the
+provider's choosing (e.g. right after misbehaving, before a slash is proposed): every exit is announced a
+full cooldown ahead by an UnstakeRequested event whose window is at most one cooldown long (security review
+finding 6). With unstake_cooldown = 0 the window is the request's own second (request and withdraw in one
+transaction).
+
+## Who may initialize
+initialize is the only instruction without an existing authority, and the Config it creates (admin, mint,
+treasury, meter, arbiter) decides everything after it. A first-caller-wins initialize would let anyone
+watching a deployment take the Config between the deploy and the operator's initialize (security review
+finding 8). So initialize receives the program's own account and its ProgramData account: under the
+upgradeable loader (how `solana program deploy` and `solmeter operator init` deploy) the admin must be the
+upgrade authority recorded in ProgramData, i.e. the deployer; the upgrade authority and the admin can
+both be handed over afterwards (loader SetAuthority, update_config new_admin). An immutable program
+(authority None) or a program under another loader (v4) is refused, so initialize before making a
+program immutable. A program owned by loader v1/v2 carries no authority; those loaders no longer accept
+deployments on public clusters, so such a program exists only in a genesis built by whoever runs the
+cluster (solana-test-validator --bpf-program, LiteSVM add_program, the embedded localnet); only there does
+the first caller still initialize. Nobody can make our program id look loader-v2-owned elsewhere: the
+runtime loads the program account by its key, and the program checks that key.
+
+## Settling without account creation
+settle creates the Channel, Epoch and ProviderEpoch it writes when they are missing (compatibility), but
+each creation costs a CreateAccount CPI plus the canonical-bump proof (one derivation per higher bump,
+seed-dependent). `prepare_settle` creates them ahead: a crank that sends `[prepare_settle, settle]` in one
+transaction (client: `BillingProgram.prepared_settle(**settle_kwargs)`), or prepares each channel and epoch
+once, keeps every settle free of creations: 20.0k-21.9k CU for proofs of 0-11 levels (docs/bench-program.md).
 """
 
 

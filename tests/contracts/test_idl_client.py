@@ -16,9 +16,9 @@ from contracts.testing import deploy, post_batch, receipt_chain, settle
 def test_idl_parses_with_anchorpy_and_lists_everything():
     idl = Idl.from_json(IDL_PATH.read_text())
     coder = Coder(idl)
-    assert len(idl.instructions) == 21
+    assert len(idl.instructions) == 22
     assert {a.name for a in idl.accounts} == set(ACCOUNT_NAMES)
-    assert len(idl.events) == 21
+    assert len(idl.events) == 22
     codes = [e.code for e in idl.errors]
     assert codes == list(range(6000, 6000 + len(codes)))
     # the instruction coder round-trips

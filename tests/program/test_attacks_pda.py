@@ -130,7 +130,8 @@ def test_second_config_cannot_be_initialized(d):
         ix = d.program.build(
             "initialize",
             dict(admin=att.pubkey(), config=c_pda[0], mint=d.mint, treasury=att_ta, rewards_vault=r_pda[0],
-                 system_program=SYSTEM_PROGRAM_ID, token_program=TOKEN_PROGRAM_ID),
+                 system_program=SYSTEM_PROGRAM_ID, token_program=TOKEN_PROGRAM_ID, program=d.h.program_id,
+                 program_data=d.program.program_data_address()),
             dict(fee_bps=0, burn_bps=0, min_stake=0, withdrawal_delay=2, settlement_window=1, unstake_cooldown=0,
                  contest_window=1, epoch_length=1, meter=att.pubkey(), arbiter=att.pubkey(),
                  config_bump=c_pda[1], rewards_bump=r_pda[1]))

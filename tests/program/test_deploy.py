@@ -24,6 +24,6 @@ def test_deployed_through_loader_v3_runs():
     acc = svm.get_account(program.pubkey())
     assert acc.executable and acc.owner == LOADER_V3
     assert svm.get_account(programdata_address(program.pubkey())) is not None
-    d = deploy(h)
+    d = deploy(h, admin=h.payer)  # the deployer (upgrade authority) initializes
     assert d.h.config().version == 1
-    assert d.h.config().admin == d.admin.pubkey()
+    assert d.h.config().admin == h.payer.pubkey()

@@ -52,6 +52,8 @@ def world():
             (prog.request_withdrawal(wallet=c2.pubkey, amount=5), [c2.kp]),
             (prog.set_channel_limit(wallet=c.pubkey, provider_wallet=p.pubkey, limit_per_epoch=9), [c.kp]),
             (prog.configure_auto_top_up(wallet=c.pubkey, source=c.token_account, threshold=1, amount=1), [c.kp]),
+            (prog.prepare_settle(payer=d.h.payer.pubkey(), customer_wallet=c2.pubkey, provider_wallet=p.pubkey,
+                                 epoch=0), [d.h.payer]),
         ]
         _world.update(d=d, keys=keys, signers=signers, vaults=vaults, wallets=wallets, legit=legit)
     return _world

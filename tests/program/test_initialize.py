@@ -86,7 +86,8 @@ def test_substituted_config_pda_fails():
                               arbiter=Pubkey.new_unique(), **DEFAULT_PARAMS)
     accounts = {"admin": admin.pubkey(), "config": Pubkey.new_unique(), "mint": mint, "treasury": treasury,
                 "rewards_vault": h.program.rewards_address(),
-                "system_program": ix.accounts[5].pubkey, "token_program": ix.accounts[6].pubkey}
+                "system_program": ix.accounts[5].pubkey, "token_program": ix.accounts[6].pubkey,
+                "program": h.program_id, "program_data": h.program.program_data_address()}
     args = dict(DEFAULT_PARAMS, meter=Pubkey.new_unique(), arbiter=Pubkey.new_unique(),
                 config_bump=pda.config(h.program_id)[1], rewards_bump=pda.rewards(h.program_id)[1])
     r = h.send([h.program.build("initialize", accounts, args)], [admin])

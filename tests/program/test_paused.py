@@ -27,6 +27,8 @@ def test_paused_blocks_everything_except_unpause(d):
         "post_batch": ([prog.post_batch(meter=d.meter.pubkey(), index=1, root=bytes(32), count=1, total=0)], [d.meter]),
         "settle": ([prog.settle(payer=d.h.payer.pubkey(), batch_index=idx, receipt=rs[0], proof=tree.proof(0),
                                 payout=p.token_account, treasury=d.treasury, mint=m, epoch=0)], [d.h.payer]),
+        "prepare_settle": ([prog.prepare_settle(payer=d.h.payer.pubkey(), customer_wallet=c.pubkey,
+                                                provider_wallet=p.pubkey, epoch=0)], [d.h.payer]),
         "fund_epoch": ([prog.fund_epoch(funder=p.pubkey, epoch=0, source=p.token_account, mint=m, amount=1)], [p.kp]),
         "claim_rewards": ([prog.claim_rewards(wallet=p.pubkey, epoch=0, payout=p.token_account, mint=m)], [p.kp]),
         "propose_slash": ([prog.propose_slash(admin=d.admin.pubkey(), provider_wallet=p.pubkey, index=0, amount=1,

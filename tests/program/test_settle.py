@@ -114,6 +114,7 @@ def test_beyond_channel_limit_fails(d, chan):
     c, p = chan
     assert d.h.send([d.program.set_channel_limit(wallet=c.pubkey, provider_wallet=p.pubkey, limit_per_epoch=150_000)],
                     [c.kp]).ok
+    d.h.set_time(d.h.now() + d.params["settlement_window"])  # a lowered limit applies after the window
     rs = receipt_chain(d, c.pubkey, p.pubkey, [100_000, 200_000])
     idx, tree, _ = post_batch(d, rs)
     assert settle(d, idx, tree, 0, rs[0], p.token_account).ok

@@ -77,3 +77,71 @@ def test_stake_slashable_during_cooldown(d):
     r = d.h.send([d.program.execute_slash(provider_wallet=p.pubkey, index=0, beneficiary=d.treasury, mint=d.mint)],
                  [d.h.payer])
     assert r.ok and d.h.token_balance(d.treasury) == 1_500_000
+
+
+# ---- security review finding 6: an unstake request expires one cooldown after it matures ----------
+
+def test_armed_unstake_request_expires_and_the_stake_stays_bonded(d):
+    # Given a provider that requested an unstake and let the request mature without using it
+    p = d.provider(stake=2_000_000)
+    cooldown = d.params["unstake_cooldown"]
+    assert _req(d, p, 2_000_000).ok
+    requested_at = d.h.now()
+    # When, long after (e.g. right after misbehaving, before any slash is proposed), it tries to leave
+    d.h.set_time(requested_at + 2 * cooldown + 1)
+    vault = d.program.stake_address(p.pubkey)
+    watched = [vault, p.token_account, d.program.provider_address(p.pubkey)]
+    before = d.h.snapshot(watched)
+    r = _wd(d, p)
+    # Then the request has expired: nothing moves, the stake stays bonded and slashable
+    assert not r.ok and r.error.name == "UnstakeRequestExpired"
+    assert d.h.snapshot(watched) == before
+    # and leaving needs a fresh request, which gives the operator a full cooldown of notice again
+    assert _req(d, p, 2_000_000).ok
+    assert _wd(d, p).error.name == "CooldownNotElapsed"
+    d.h.set_time(d.h.now() + cooldown)
+    assert _wd(d, p).ok and d.h.token_balance(vault) == 0
+
+
+def test_unstake_request_is_usable_until_exactly_two_cooldowns(d):
+    # Given two providers with requests made at the same time
+    a, b = d.provider(stake=1_000), d.provider(stake=1_000)
+    cooldown = d.params["unstake_cooldown"]
+    t0 = d.h.now()
+    assert _req(d, a, 1_000).ok
+    r = _req(d, b, 1_000)
+    assert r.event("UnstakeRequested").available_at == t0 + cooldown
+    assert r.event("UnstakeRequested").expires_at == t0 + 2 * cooldown
+    # When one withdraws at the last second of the window and the other one second later
+    d.h.set_time(t0 + 2 * cooldown)
+    assert _wd(d, a).ok
+    d.h.set_time(t0 + 2 * cooldown + 1)
+    # Then only the first succeeds
+    assert _wd(d, b).error.name == "UnstakeRequestExpired"
+
+
+def test_zero_cooldown_request_and_withdraw_in_one_transaction():
+    from contracts.testing import deploy
+    d = deploy(unstake_cooldown=0)
+    p = d.provider(stake=1_000)
+    # Given no cooldown, the window is the request's own second: request and withdraw together
+    r = d.h.send([d.program.request_unstake(wallet=p.pubkey, amount=400),
+                  d.program.withdraw_stake(wallet=p.pubkey, destination=p.token_account, mint=d.mint)], [p.kp])
+    assert r.ok and r.event("StakeWithdrawn").amount == 400
+    # a request kept for later is refused once its second has passed
+    assert _req(d, p, 100).ok
+    d.h.set_time(d.h.now() + 1)
+    assert _wd(d, p).error.name == "UnstakeRequestExpired"
+    d.conservation()
+
+
+def test_expiry_follows_the_cooldown_in_force(d):
+    # Given a matured request, When the admin lengthens the cooldown, Then the window is recomputed
+    # from the request time with the new cooldown (the same rule the maturity check uses)
+    p = d.provider(stake=1_000)
+    cooldown = d.params["unstake_cooldown"]
+    t0 = d.h.now()
+    assert _req(d, p, 1_000).ok
+    assert d.h.send([d.program.update_config(admin=d.admin.pubkey(), unstake_cooldown=2 * cooldown)], [d.admin]).ok
+    d.h.set_time(t0 + 2 * cooldown + 1)  # expired under the old cooldown, mature under the new one
+    assert _wd(d, p).ok

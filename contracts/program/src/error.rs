@@ -112,6 +112,10 @@ pub enum Error {
     InsufficientFunds = 6051,
     /// The clock is before the config's genesis timestamp
     ClockBeforeGenesis = 6052,
+    /// The unstake request expired (usable only until requested_at + 2 x unstake_cooldown): request again
+    UnstakeRequestExpired = 6053,
+    /// initialize of an upgradeable program must be signed by its upgrade authority as admin
+    NotUpgradeAuthority = 6054,
 }
 
 impl Error {
@@ -170,6 +174,8 @@ impl Error {
             Error::ProofTooLong => "ProofTooLong",
             Error::InsufficientFunds => "InsufficientFunds",
             Error::ClockBeforeGenesis => "ClockBeforeGenesis",
+            Error::UnstakeRequestExpired => "UnstakeRequestExpired",
+            Error::NotUpgradeAuthority => "NotUpgradeAuthority",
         }
     }
 }

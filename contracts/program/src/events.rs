@@ -48,7 +48,9 @@ event!(WithdrawalRequested, b"event:WithdrawalRequested" {
     wallet: Pubkey, amount: U64, requested_at: I64, available_at: I64,
 });
 event!(Withdrawn, b"event:Withdrawn" { wallet: Pubkey, amount: U64, escrow_balance: U64 });
-event!(ChannelLimitSet, b"event:ChannelLimitSet" { customer: Pubkey, provider: Pubkey, limit_per_epoch: U64 });
+event!(ChannelLimitSet, b"event:ChannelLimitSet" {
+    customer: Pubkey, provider: Pubkey, limit_per_epoch: U64, effective_at: I64,
+});
 event!(AutoTopUpConfigured, b"event:AutoTopUpConfigured" {
     wallet: Pubkey, source: Pubkey, threshold: U64, amount: U64,
 });
@@ -58,7 +60,7 @@ event!(ProviderRegistered, b"event:ProviderRegistered" {
 });
 event!(Staked, b"event:Staked" { wallet: Pubkey, amount: U64, stake_balance: U64 });
 event!(UnstakeRequested, b"event:UnstakeRequested" {
-    wallet: Pubkey, amount: U64, requested_at: I64, available_at: I64,
+    wallet: Pubkey, amount: U64, requested_at: I64, available_at: I64, expires_at: I64,
 });
 event!(StakeWithdrawn, b"event:StakeWithdrawn" { wallet: Pubkey, amount: U64, stake_balance: U64 });
 event!(BatchPosted, b"event:BatchPosted" {
@@ -78,3 +80,7 @@ event!(SlashProposed, b"event:SlashProposed" {
 event!(SlashContested, b"event:SlashContested" { provider: Pubkey, index: U64, evidence_hash: Hash });
 event!(SlashResolved, b"event:SlashResolved" { provider: Pubkey, index: U64, upheld: Flag });
 event!(SlashExecuted, b"event:SlashExecuted" { provider: Pubkey, index: U64, amount: U64, beneficiary: Pubkey });
+event!(SettlementPrepared, b"event:SettlementPrepared" {
+    customer: Pubkey, provider: Pubkey, epoch: U64, channel_created: Flag, epoch_created: Flag,
+    provider_epoch_created: Flag,
+});

@@ -71,7 +71,11 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Re
     e.claimed.set(claimed);
     pe.claimed = 1;
     pe.reward.set(reward);
-    p.unclaimed_epochs.set(sub(p.unclaimed_epochs.get(), 1)?);
+    // Only epochs with revenue were counted as unclaimed (settle); an empty one opened by
+    // prepare_settle can be claimed (for nothing) without touching the count.
+    if pe.revenue.get() > 0 {
+        p.unclaimed_epochs.set(sub(p.unclaimed_epochs.get(), 1)?);
+    }
 
     emit(&RewardsClaimed {
         discriminator: RewardsClaimed::DISCRIMINATOR,

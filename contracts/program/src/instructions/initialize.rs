@@ -1,6 +1,15 @@
 //! initialize: create the Config PDA and the rewards vault. Accounts: admin (signer, writable, pays),
 //! config (writable, PDA ["config"]), mint, treasury (token account of mint), rewards_vault (writable,
-//! PDA ["rewards"]), system_program, token_program.
+//! PDA ["rewards"]), system_program, token_program, program (this program's account), program_data
+//! (its ProgramData account under the upgradeable loader; any account otherwise).
+//!
+//! Who may initialize: the Config (admin, mint, treasury, meter) goes to the first caller, so between
+//! deployment and initialize anyone could take it. Under the upgradeable loader the admin must
+//! therefore be the program's upgrade authority (read from ProgramData), i.e. whoever deployed it.
+//! A program owned by loader v1/v2 has no authority; such programs cannot be deployed on public
+//! clusters any more and exist only in a genesis (test validator, LiteSVM, the embedded localnet),
+//! whose owner controls the whole cluster anyway, so there the first caller still initializes. Any
+//! other owner (loader v4, an immutable v3 program without authority) is refused.
 
 use super::common::{create_state, now, require_payer, require_system_program};
 use super::update_config::validate;
@@ -11,14 +20,50 @@ use crate::sdk::account::{require_uninitialized, require_writable, AccountInfo};
 use crate::sdk::borsh::Reader;
 use crate::sdk::cpi::SignerSeed;
 use crate::sdk::log::emit;
-use crate::sdk::pubkey::{Pubkey, TOKEN_PROGRAM_ID};
+use crate::sdk::pubkey::{keq, Pubkey, BPF_LOADER_DEPRECATED_ID, BPF_LOADER_ID, BPF_LOADER_UPGRADEABLE_ID, TOKEN_PROGRAM_ID};
 use crate::sdk::system::CreateAccount;
 use crate::sdk::token::{mint_decimals, require_token_program, InitializeAccount3, TokenAccount, TOKEN_ACCOUNT_LEN};
 use crate::state::config::MeterKey;
 use crate::state::Config;
 
+/// The admin controls this deployment (see the module doc).
+#[inline(never)]
+fn require_deployer(admin: &AccountInfo, program: &AccountInfo, program_data: &AccountInfo, program_id: &Pubkey) -> Result<(), Error> {
+    if !keq(program.key(), program_id) {
+        return Err(Error::WrongProgram);
+    }
+    if program.is_owned_by(&BPF_LOADER_ID) || program.is_owned_by(&BPF_LOADER_DEPRECATED_ID) {
+        return Ok(());
+    }
+    if !program.is_owned_by(&BPF_LOADER_UPGRADEABLE_ID) {
+        return Err(Error::NotUpgradeAuthority);
+    }
+    // UpgradeableLoaderState (bincode): Program = u32 tag 2 + programdata address; ProgramData =
+    // u32 tag 3 + slot u64 + Option<Pubkey> upgrade authority (tag byte + 32 bytes).
+    let pd = program.data();
+    if pd.len() < 36 || pd[..4] != [2, 0, 0, 0] {
+        return Err(Error::NotUpgradeAuthority);
+    }
+    let mut expected = [0u8; 32];
+    expected.copy_from_slice(&pd[4..36]);
+    if !keq(program_data.key(), &expected) || !program_data.is_owned_by(&BPF_LOADER_UPGRADEABLE_ID) {
+        return Err(Error::WrongPda);
+    }
+    let d = program_data.data();
+    if d.len() < 45 || d[..4] != [3, 0, 0, 0] || d[12] != 1 {
+        return Err(Error::NotUpgradeAuthority);
+    }
+    let mut authority = [0u8; 32];
+    authority.copy_from_slice(&d[13..45]);
+    if !keq(&authority, admin.key()) {
+        return Err(Error::NotUpgradeAuthority);
+    }
+    Ok(())
+}
+
 pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Result<(), Error> {
-    let [admin, config, mint, treasury, rewards_vault, system_program, token_program, ..] = accounts else {
+    let [admin, config, mint, treasury, rewards_vault, system_program, token_program, program, program_data, ..] = accounts
+    else {
         return Err(Error::NotEnoughAccounts);
     };
     let mut r = Reader::new(data);
@@ -37,6 +82,7 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Re
     r.finish()?;
 
     require_payer(admin)?;
+    require_deployer(admin, program, program_data, program_id)?;
     require_system_program(system_program)?;
     require_token_program(token_program)?;
     require_writable(config)?;

@@ -16,6 +16,7 @@ pub mod execute_slash;
 pub mod fund_epoch;
 pub mod initialize;
 pub mod post_batch;
+pub mod prepare_settle;
 pub mod propose_slash;
 pub mod register_customer;
 pub mod register_provider;
@@ -51,6 +52,7 @@ const PROPOSE_SLASH: u64 = d(b"global:propose_slash");
 const CONTEST_SLASH: u64 = d(b"global:contest_slash");
 const RESOLVE_SLASH: u64 = d(b"global:resolve_slash");
 const EXECUTE_SLASH: u64 = d(b"global:execute_slash");
+const PREPARE_SETTLE: u64 = d(b"global:prepare_settle");
 
 pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Result<(), Error> {
     if data.len() < 8 {
@@ -81,6 +83,7 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Re
         CONTEST_SLASH => contest_slash::process(program_id, accounts, args),
         RESOLVE_SLASH => resolve_slash::process(program_id, accounts, args),
         EXECUTE_SLASH => execute_slash::process(program_id, accounts, args),
+        PREPARE_SETTLE => prepare_settle::process(program_id, accounts, args),
         _ => Err(Error::UnknownInstruction),
     }
 }

@@ -1,6 +1,9 @@
 //! request_unstake: start the unstake cooldown for `amount`. The stake stays in the vault, and
 //! slashable, until withdraw_stake. A new request replaces the previous one and restarts the
-//! cooldown. Accounts: wallet (signer), config, provider (writable). Args: amount.
+//! cooldown. The request is usable only during one further cooldown after it matures (withdraw_stake
+//! refuses it after requested_at + 2 x cooldown), so a request cannot be kept armed to leave at a
+//! moment of the provider's choosing: the operator always gets a cooldown's notice of an exit.
+//! Accounts: wallet (signer), config, provider (writable). Args: amount.
 
 use super::common::{active_config, after, now};
 use crate::error::Error;
@@ -27,7 +30,9 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Re
         return Err(Error::ZeroAmount);
     }
     let t = now();
-    let available_at = after(t, cfg.unstake_cooldown.get())?;
+    let cooldown = cfg.unstake_cooldown.get();
+    let available_at = after(t, cooldown)?;
+    let expires_at = after(available_at, cooldown)?;
     p.unstake_amount.set(amount);
     p.unstake_requested_at.set(t);
 
@@ -37,6 +42,7 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Re
         amount: u64le(amount),
         requested_at: i64le(t),
         available_at: i64le(available_at),
+        expires_at: i64le(expires_at),
     });
     Ok(())
 }

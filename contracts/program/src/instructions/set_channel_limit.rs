@@ -1,12 +1,17 @@
 //! set_channel_limit: the customer caps what may settle on one channel per epoch (u64::MAX = no
-//! limit). Creates the Channel if it does not exist yet. Accounts: wallet (signer, writable, pays),
-//! config, customer, provider, channel (writable, PDA ["channel", customer wallet, provider wallet]),
-//! system_program. Args: limit_per_epoch, channel_bump.
+//! limit). Creates the Channel if it does not exist yet (with no limit). A raise (or keeping the
+//! limit in force) applies at once and cancels a pending decrease; a decrease applies only after
+//! config.settlement_window, like a withdrawal, so that receipts already issued under the old limit
+//! stay payable: otherwise a customer could use the service, set the limit to 0 before the crank
+//! settles, and withdraw after the delay. A new decrease replaces a pending one and restarts the
+//! wait. Accounts: wallet (signer, writable, pays), config, customer, provider, channel (writable,
+//! PDA ["channel", customer wallet, provider wallet]), system_program. Args: limit_per_epoch,
+//! channel_bump.
 
-use super::common::{active_config, require_payer, require_system_program};
+use super::common::{active_config, after, now, require_payer, require_system_program};
 use super::settle::{open_channel, ChannelKeys};
 use crate::error::Error;
-use crate::events::{u64le, ChannelLimitSet};
+use crate::events::{i64le, u64le, ChannelLimitSet};
 use crate::sdk::account::{load, require_key, AccountInfo};
 use crate::sdk::borsh::Reader;
 use crate::sdk::log::{emit, Event};
@@ -23,19 +28,31 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Re
     r.finish()?;
 
     require_payer(wallet)?;
-    active_config(config, program_id)?;
+    let cfg = active_config(config, program_id)?;
     require_system_program(system_program)?;
     let c = load::<Customer>(customer, program_id)?;
     require_key(wallet, &c.wallet, Error::Unauthorized)?;
     let p = load::<Provider>(provider, program_id)?;
     let ch = open_channel(wallet, channel, &ChannelKeys { customer: &c.wallet, provider: &p.wallet, bump: channel_bump }, program_id)?;
-    ch.limit_per_epoch.set(limit);
+    let t = now();
+    let effective_at = if limit >= ch.limit_at(t) {
+        ch.limit_per_epoch.set(limit);
+        ch.pending_limit.set(0);
+        ch.pending_limit_at.set(0);
+        t
+    } else {
+        let at = after(t, cfg.settlement_window.get())?;
+        ch.pending_limit.set(limit);
+        ch.pending_limit_at.set(at);
+        at
+    };
 
     emit(&ChannelLimitSet {
         discriminator: ChannelLimitSet::DISCRIMINATOR,
         customer: c.wallet,
         provider: p.wallet,
         limit_per_epoch: u64le(limit),
+        effective_at: i64le(effective_at),
     });
     Ok(())
 }

@@ -5,6 +5,9 @@
 //! number of receipts, because amounts are cumulative. All or nothing: every check runs before the
 //! first token moves, and a failing CPI fails the whole transaction.
 //!
+//! Channel / Epoch / ProviderEpoch are created on demand when missing (compatibility); a crank that
+//! sends prepare_settle first keeps settle free of creations and within its CU target.
+//!
 //! Accounts: payer (signer, writable; pays for Channel / Epoch / ProviderEpoch created on demand),
 //! config, batch, customer (writable), escrow (writable), provider (writable), payout (writable),
 //! treasury (writable), mint (writable, for the burn), channel (writable), epoch (writable),
@@ -103,18 +106,19 @@ pub fn open_epoch(payer: &AccountInfo, epoch: &AccountInfo, key: &EpochKey, prog
     Ok(e)
 }
 
-/// The ProviderEpoch of (provider wallet, epoch): loaded and matched, or created; `created` tells
-/// the caller to count it as a new unclaimed epoch.
+/// The ProviderEpoch of (provider wallet, epoch): loaded and matched, or created (with no revenue;
+/// settle counts it as an unclaimed epoch when its first revenue arrives).
 #[inline(never)]
-fn open_provider_epoch(
+pub fn open_provider_epoch(
     payer: &AccountInfo,
     pe: &AccountInfo,
     key: &EpochKey,
     program_id: &Pubkey,
-) -> Result<(&'static mut ProviderEpoch, bool), Error> {
+) -> Result<&'static mut ProviderEpoch, Error> {
     let wallet = key.wallet;
     require_writable(pe)?;
     if is_uncreated(pe) {
+        require_payer(payer)?;
         // PDA proven by the CreateAccount signature, canonical bump as in open_channel. (Deriving
         // uniqueness from provider.last_revenue_epoch instead would let anyone settle first into a
         // non-canonical ProviderEpoch and make the canonical one uncreatable for the epoch.)
@@ -126,13 +130,13 @@ fn open_provider_epoch(
         p.provider = *wallet;
         p.epoch.set(key.number);
         p.bump = key.bump;
-        return Ok((p, true));
+        return Ok(p);
     }
     let p = load_mut::<ProviderEpoch>(pe, program_id)?;
     if !keq(&p.provider, wallet) || p.epoch.get() != key.number {
         return Err(Error::WrongPda);
     }
-    Ok((p, false))
+    Ok(p)
 }
 
 pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Result<(), Error> {
@@ -217,7 +221,8 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Re
     let ep = epoch_at(cfg, t)?;
     let spent = if ch.spent_epoch.get() == ep { ch.spent_in_epoch.get() } else { 0 };
     let spent_after = add(spent, amount)?;
-    if spent_after > ch.limit_per_epoch.get() {
+    // The limit in force now: a lowered limit counts only once its settlement window has passed.
+    if spent_after > ch.limit_at(t) {
         return Err(Error::ChannelLimitExceeded);
     }
 
@@ -250,9 +255,12 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Re
     let e = open_epoch(payer, epoch, &key, program_id)?;
     e.total_revenue.set(add(e.total_revenue.get(), amount)?);
     let pkey = EpochKey { number: ep, bump: provider_epoch_bump, wallet: &p.wallet };
-    let (pe, created) = open_provider_epoch(payer, provider_epoch, &pkey, program_id)?;
+    let pe = open_provider_epoch(payer, provider_epoch, &pkey, program_id)?;
+    // An epoch becomes unclaimed with its first revenue, not with its account: prepare_settle lets
+    // anyone create a ProviderEpoch, and an empty one must not hold back the provider's unstake.
+    let first_revenue = pe.revenue.get() == 0;
     pe.revenue.set(add(pe.revenue.get(), amount)?);
-    if created {
+    if first_revenue {
         p.unclaimed_epochs.set(add(p.unclaimed_epochs.get(), 1)?);
         if ep > p.last_revenue_epoch.get() {
             p.last_revenue_epoch.set(ep);

@@ -1,5 +1,9 @@
 //! withdraw_stake: after the cooldown, and once every closed epoch with revenue has been claimed,
-//! pay the requested amount from the stake vault, leaving pending slashes in it. Accounts: wallet
+//! pay the requested amount from the stake vault, leaving pending slashes in it. The request is
+//! usable in [requested_at + cooldown, requested_at + 2 x cooldown] (cooldown as configured now);
+//! after that it has expired and the provider must request again (the stake stays bonded): a
+//! request kept armed indefinitely would let the provider leave right after misbehaving, before a
+//! slash can be proposed, and the cooldown would no longer give notice. Accounts: wallet
 //! (signer), config, provider (writable), stake_vault (writable), destination (writable, token account
 //! of the mint owned by wallet), mint, token_program.
 
@@ -33,8 +37,13 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Re
         return Err(Error::UnstakeNotRequested);
     }
     let t = now();
-    if t < after(p.unstake_requested_at.get(), cfg.unstake_cooldown.get())? {
+    let cooldown = cfg.unstake_cooldown.get();
+    let available_at = after(p.unstake_requested_at.get(), cooldown)?;
+    if t < available_at {
         return Err(Error::CooldownNotElapsed);
+    }
+    if t > after(available_at, cooldown)? {
+        return Err(Error::UnstakeRequestExpired);
     }
     // Only the current (open) epoch may remain unclaimed: the one unclaimed epoch is the current one
     // exactly when it is the latest epoch with revenue, since open epochs cannot be claimed.

@@ -29,6 +29,8 @@ extern "C" {
         program_id: *const u8,
         address: *mut u8,
     ) -> u64;
+    /// 0 when the 32 bytes at `point` are a valid point of the curve `curve_id` (0 = edwards25519).
+    pub fn sol_curve_validate_point(curve_id: u64, point: *const u8, result: *mut u8) -> u64;
     pub fn sol_invoke_signed_c(
         instruction: *const u8,
         account_infos: *const u8,

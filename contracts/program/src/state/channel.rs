@@ -1,11 +1,11 @@
 //! Channel: one per (customer wallet, provider wallet). Seeds ["channel", customer, provider].
-//! Created by the first settle or by the customer's set_channel_limit.
+//! Created by the first settle, by prepare_settle, or by the customer's set_channel_limit.
 
 use super::Hash;
 use crate::sdk::account::State;
 use crate::sdk::hash::discriminator;
 use crate::sdk::pubkey::Pubkey;
-use crate::sdk::types::U64;
+use crate::sdk::types::{I64, U64};
 
 #[repr(C)]
 pub struct Channel {
@@ -22,6 +22,25 @@ pub struct Channel {
     /// Epoch that `spent_in_epoch` counts for.
     pub spent_epoch: U64,
     pub spent_in_epoch: U64,
+    /// A lowered limit waiting to take effect (meaningful only while pending_limit_at != 0).
+    pub pending_limit: U64,
+    /// When pending_limit takes effect: set_channel_limit time + config.settlement_window (0 = none).
+    pub pending_limit_at: I64,
+}
+
+impl Channel {
+    /// The per-epoch limit in force at `now`. A pending decrease that is due is applied here (and
+    /// cleared), so every reader sees the same limit whether or not anyone wrote it in between.
+    #[inline(always)]
+    pub fn limit_at(&mut self, now: i64) -> u64 {
+        let at = self.pending_limit_at.get();
+        if at != 0 && now >= at {
+            self.limit_per_epoch = self.pending_limit;
+            self.pending_limit.set(0);
+            self.pending_limit_at.set(0);
+        }
+        self.limit_per_epoch.get()
+    }
 }
 
 impl State for Channel {
