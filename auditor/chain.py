@@ -1,0 +1,210 @@
+"""Reading the chain through JSON-RPC only (solana-py's Client): accounts by PDA, the program's events by
+the signature history of its accounts, and the deployed program's bytes.
+
+Requests go out here; events are found and decoded by contracts/client (parse_events follows the invoke
+stack, so only the program's own `Program data:` lines count); decode.py turns accounts into views.
+Failed transactions are skipped: their logs may show events, but their state changes were rolled back.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Sequence
+
+from solana.exceptions import SolanaRpcException
+from solana.rpc.api import Client
+from solana.rpc.commitment import Commitment
+from solana.rpc.types import MemcmpOpts
+from solders.pubkey import Pubkey
+from solders.signature import Signature
+from solders.sysvar import CLOCK
+
+from contracts import pda
+from contracts.client import parse_events
+
+from .errors import ChainReadError
+from .program import (LOADER_V1, LOADER_V2, UPGRADEABLE_LOADER, DeployedProgram, parse_programdata,
+                      programdata_address)
+
+PAGE = 1000  # getSignaturesForAddress's maximum page
+TOKEN_PROGRAM = Pubkey.from_string("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA")
+
+
+@dataclass(frozen=True)
+class ChainEvent:
+    signature: str
+    slot: int
+    block_time: int | None
+    name: str
+    data: Any  # the decoded fields (contracts.client: anchorpy Container, snake_case attributes)
+    index: int  # position among the program's events in that transaction
+
+
+class ChainReader:
+    """One RPC endpoint and one program id. Every method is a read; nothing here signs or sends."""
+
+    def __init__(self, client: Client, program_id: Pubkey, commitment: Commitment | str = "confirmed",
+                 progress: Callable[[str], None] | None = None):
+        self.client = client
+        self.program_id = program_id
+        self.commitment = Commitment(commitment) if isinstance(commitment, str) else commitment
+        self.progress = progress or (lambda _m: None)
+        self._tx_cache: dict[str, tuple[int, int | None, list[str]] | None] = {}
+
+    @classmethod
+    def connect(cls, rpc_url: str, program_id: Pubkey, commitment: str = "confirmed", timeout: float = 30,
+                progress: Callable[[str], None] | None = None) -> "ChainReader":
+        return cls(Client(rpc_url, timeout=timeout), program_id, commitment, progress)
+
+    def _call(self, what: str, fn, *args, **kw):
+        try:
+            resp = fn(*args, **kw)
+        except SolanaRpcException as e:
+            cause = e.__cause__ or e
+            raise ChainReadError(f"RPC {what} failed: {type(cause).__name__}: {cause}".rstrip(": ")) from None
+        except Exception as e:  # httpx errors, malformed answers
+            raise ChainReadError(f"RPC {what} failed: {type(e).__name__}: {e}") from None
+        if hasattr(resp, "message") and not hasattr(resp, "value"):  # an RPC error object
+            raise ChainReadError(f"RPC {what} failed: {resp.message}")
+        return resp
+
+    # --- accounts ------------------------------------------------------------------------------------------
+
+    def account(self, address: Pubkey, *, owned: bool = True) -> bytes | None:
+        """The account's data, or None if it does not exist. With `owned`, an account that exists but is
+        not owned by the program is an error (a look-alike is never read as program state)."""
+        resp = self._call(f"getAccountInfo {address}", self.client.get_account_info, address,
+                          commitment=self.commitment)
+        acc = resp.value
+        if acc is None:
+            return None
+        if owned and acc.owner != self.program_id:
+            raise ChainReadError(f"account {address} is owned by {acc.owner}, not the program {self.program_id}")
+        return bytes(acc.data)
+
+    def account_info(self, address: Pubkey):
+        return self._call(f"getAccountInfo {address}", self.client.get_account_info, address,
+                          commitment=self.commitment).value
+
+    def program_accounts(self, discriminator: bytes) -> list[tuple[Pubkey, bytes]]:
+        """Every account of the program whose data starts with `discriminator`."""
+        resp = self._call("getProgramAccounts", self.client.get_program_accounts, self.program_id,
+                          commitment=self.commitment, encoding="base64",
+                          filters=[MemcmpOpts(offset=0, bytes=_b58(discriminator))])
+        return [(a.pubkey, bytes(a.account.data)) for a in resp.value]
+
+    def config_address(self) -> Pubkey:
+        return pda.config(self.program_id)[0]
+
+    def batch_address(self, index: int) -> Pubkey:
+        return pda.batch(self.program_id, index)[0]
+
+    def channel_address(self, customer: Pubkey, provider: Pubkey) -> Pubkey:
+        return pda.channel(self.program_id, customer, provider)[0]
+
+    def epoch_address(self, n: int) -> Pubkey:
+        return pda.epoch(self.program_id, n)[0]
+
+    def provider_epoch_address(self, provider: Pubkey, n: int) -> Pubkey:
+        return pda.provider_epoch(self.program_id, provider, n)[0]
+
+    def token_balance(self, address: Pubkey) -> int | None:
+        """The amount held by an SPL token account (None when the account does not exist)."""
+        acc = self.account_info(address)
+        if acc is None:
+            return None
+        if acc.owner != TOKEN_PROGRAM or len(acc.data) < 72:
+            raise ChainReadError(f"{address} is not an SPL token account")
+        return int.from_bytes(bytes(acc.data)[64:72], "little")
+
+    def unix_timestamp(self) -> int:
+        """The cluster's Clock sysvar unix_timestamp (what the program sees as now)."""
+        acc = self.account_info(CLOCK)
+        if acc is None or len(acc.data) < 40:
+            raise ChainReadError("the Clock sysvar cannot be read")
+        return int.from_bytes(bytes(acc.data)[32:40], "little", signed=True)
+
+    # --- history -------------------------------------------------------------------------------------------
+
+    def signatures(self, address: Pubkey, limit: int | None = None) -> list[tuple[str, int]]:
+        """(signature, slot) of every SUCCESSFUL transaction that touched `address`, oldest first."""
+        out: list[tuple[str, int]] = []
+        before: Signature | None = None
+        while True:
+            resp = self._call(f"getSignaturesForAddress {address}", self.client.get_signatures_for_address,
+                              address, before=before, limit=PAGE, commitment=self.commitment)
+            page = resp.value
+            out.extend((str(s.signature), s.slot) for s in page if s.err is None)
+            if len(page) < PAGE or (limit is not None and len(out) >= limit):
+                break
+            before = page[-1].signature
+            self.progress(f"read {len(out)} signatures of {address}")
+        out.reverse()
+        return out
+
+    def transaction_logs(self, signature: str) -> tuple[int, int | None, list[str]] | None:
+        """(slot, block time, log messages) of a transaction, or None when the node does not have it."""
+        if signature in self._tx_cache:
+            return self._tx_cache[signature]
+        resp = self._call(f"getTransaction {signature}", self.client.get_transaction,
+                          Signature.from_string(signature), encoding="json", commitment=self.commitment,
+                          max_supported_transaction_version=0)
+        tx = resp.value
+        if tx is None:
+            got = None
+        else:
+            meta = tx.transaction.meta
+            if meta is None or meta.err is not None:
+                got = None
+            else:
+                got = (tx.slot, tx.block_time, list(meta.log_messages or []))
+        self._tx_cache[signature] = got
+        return got
+
+    def events(self, addresses: Sequence[Pubkey], limit: int | None = None) -> Iterator[ChainEvent]:
+        """The program's events from every successful transaction that touched any of `addresses`, in
+        chain order (slot, then the order the signature history lists them), each transaction once."""
+        seen: dict[str, int] = {}
+        for a in addresses:
+            for sig, slot in self.signatures(a, limit):
+                seen.setdefault(sig, slot)
+        ordered = sorted(seen.items(), key=lambda kv: kv[1])
+        for n, (sig, _slot) in enumerate(ordered, 1):
+            if n % 200 == 0:
+                self.progress(f"read {n}/{len(ordered)} transactions")
+            got = self.transaction_logs(sig)
+            if got is None:
+                continue
+            slot, bt, logs = got
+            for i, ev in enumerate(parse_events(logs, self.program_id)):
+                yield ChainEvent(sig, slot, bt, ev.name, ev.data, i)
+
+    # --- the program itself --------------------------------------------------------------------------------
+
+    def deployed_program(self) -> DeployedProgram:
+        acc = self.account_info(self.program_id)
+        if acc is None:
+            raise ChainReadError(f"no program account at {self.program_id}")
+        if not acc.executable:
+            raise ChainReadError(f"{self.program_id} is not an executable account")
+        if acc.owner == UPGRADEABLE_LOADER:
+            pd = programdata_address(bytes(acc.data))
+            pd_acc = self.account_info(pd)
+            if pd_acc is None:
+                raise ChainReadError(f"the ProgramData account {pd} of {self.program_id} does not exist")
+            return parse_programdata(self.program_id, pd, bytes(pd_acc.data))
+        if acc.owner in (LOADER_V2, LOADER_V1):
+            return DeployedProgram(self.program_id, acc.owner, bytes(acc.data))
+        raise ChainReadError(f"{self.program_id} is owned by {acc.owner}, not a BPF loader this audit reads")
+
+
+_B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+
+
+def _b58(b: bytes) -> str:
+    """Base58 of a short byte string (memcmp filters take base58; solders only encodes 32-byte keys)."""
+    n = int.from_bytes(b, "big")
+    out = ""
+    while n:
+        n, r = divmod(n, 58)
+        out = _B58[r] + out
+    return "1" * (len(b) - len(b.lstrip(b"\0"))) + out

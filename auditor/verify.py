@@ -1,0 +1,142 @@
+"""Whole verifications, still pure: everything read from the chain is passed in as views.
+
+These are the Python API of the auditor (`from auditor.verify import verify_receipt`); audits.py calls them
+after reading the chain, and tests call them directly with views they build.
+"""
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+from solders.pubkey import Pubkey
+
+from contracts.receipt import Receipt, ReceiptEncodingError
+
+from . import checks as C
+from .receipt_file import SignedReceipt
+from .result import Check, failed, skipped, verdict
+from .views import BatchView, ChannelView, ConfigHistory, EpochView, SettlementView
+
+
+def verify_receipt(
+    sr: SignedReceipt,
+    history: ConfigHistory,
+    batch: BatchView | None,
+    *,
+    program_id: Pubkey | None = None,
+    prev: Receipt | None = None,
+    channel: ChannelView | None = None,
+    settlements: Sequence[SettlementView] | None = None,
+) -> list[Check]:
+    """A receipt: signed by a meter key registered for its config version, committed in `batch` (the
+    on-chain batch the caller resolved for it, None when the chain has none), linked to the previous
+    receipt (when given), and whether the chain has settled it."""
+    r = sr.receipt
+    try:
+        rid = r.receipt_id
+    except ReceiptEncodingError as e:  # a hand-built value out of range: no canonical bytes, nothing to verify
+        return [failed("receipt.encoding", f"the receipt has no canonical encoding: {e}")]
+    out: list[Check] = []
+    if program_id is not None:
+        out.append(C.check_receipt_program(r, program_id))
+    if sr.claimed_id is not None:
+        out.append(verdict("receipt.id", sr.claimed_id == rid,
+                           "the stated receipt id is sha256 of the canonical encoding",
+                           f"the stated receipt id {sr.claimed_id.hex()[:16]}… is not sha256 of the encoding "
+                           f"({rid.hex()[:16]}…)"))
+    out.append(C.check_signature(rid, sr.signature, sr.meter))
+    out.append(C.check_meter_registered(sr.meter, r.config_version, history))
+    if sr.batch is None and batch is None:
+        out.append(skipped("receipt.inclusion", "the receipt names no batch: not (yet) committed on-chain"))
+    elif batch is None:
+        out.append(failed("receipt.inclusion", f"the receipt names batch {sr.batch}, which is not on-chain"))
+    else:
+        out.append(C.check_inclusion(rid, sr.proof, batch))
+        if batch.config_version is not None and batch.config_version != r.config_version:
+            out.append(failed("receipt.batch_version", f"batch {batch.index} was posted under config version "
+                                                       f"{batch.config_version}, the receipt names {r.config_version}"))
+    if prev is not None:
+        out.extend(Check(f"receipt.{c.name.split('.', 1)[1]}" if c.name != "chain.channel" else "receipt.channel",
+                         c.status, c.detail, "link to previous") for c in C.check_link(prev, r))
+    if settlements is not None or channel is not None:
+        mine = [s for s in (settlements or []) if s.customer == r.customer and s.provider == r.provider]
+        out.append(C.check_settled(r, rid, channel, mine))
+    return out
+
+
+def verify_channel(
+    receipts: Sequence[SignedReceipt],
+    history: ConfigHistory,
+    batch_for: Callable[[SignedReceipt], BatchView | None],
+    settlements: Sequence[SettlementView],
+    channel: ChannelView | None,
+    *,
+    program_id: Pubkey | None = None,
+) -> list[Check]:
+    """A channel: its receipts from seq 1 (signatures, keys, inclusion), the hash chain, and every settlement
+    on-chain (moved = cumulative - previously settled, split per the config in force), then the account."""
+    out: list[Check] = []
+    ordered = sorted(receipts, key=lambda s: s.receipt.seq)
+    out.extend(C.check_chain([s.receipt for s in ordered], from_seq_one=True))
+    per_receipt = [(f"seq {sr.receipt.seq}", verify_receipt(sr, history, batch_for(sr), program_id=program_id))
+                   for sr in ordered]
+    out.extend(aggregate(per_receipt))
+    by_seq = {s.receipt.seq: s.receipt for s in ordered}
+    if ordered and channel is not None:
+        top = ordered[-1].receipt.seq
+        out.append(verdict("chain.covers_settled", top >= channel.last_seq,
+                           f"the receipts supplied (to seq {top}) cover everything settled (seq {channel.last_seq})",
+                           f"the chain settled up to seq {channel.last_seq}, but receipts were supplied only up to "
+                           f"seq {top}: settled receipts are being withheld"))
+    out.extend(C.check_channel_settlements(settlements, by_seq, channel, history))
+    return out
+
+
+def aggregate(per_subject: Sequence[tuple[str, Sequence[Check]]], show: int = 3) -> list[Check]:
+    """One check per name over many subjects (e.g. every receipt of a channel), so a report stays readable:
+    it fails when any subject fails and then names the first few, with their own details."""
+    names: dict[str, list[tuple[str, Check]]] = {}
+    for subj, checks in per_subject:
+        for c in checks:
+            names.setdefault(c.name, []).append((subj, c))
+    out = []
+    for name, items in names.items():
+        bad = [(s, c) for s, c in items if c.failed]
+        good = sum(c.status == "pass" for _, c in items)
+        skip = [(s, c) for s, c in items if c.status == "skip"]
+        if bad:
+            more = f" (and {len(bad) - show} more)" if len(bad) > show else ""
+            out.append(failed(name, f"{len(bad)} of {len(items)} fail: "
+                                    + "; ".join(f"{s}: {c.detail}" for s, c in bad[:show]) + more))
+        elif good:
+            tail = f"; {len(skip)} not checked ({skip[0][0]}: {skip[0][1].detail})" if skip else ""
+            out.append(Check(name, "pass", f"holds for all {good} receipts checked{tail}"))
+        else:
+            out.append(skipped(name, f"{skip[0][0]}: {skip[0][1].detail}" + (
+                f" (and {len(skip) - 1} more)" if len(skip) > 1 else "")))
+    return out
+
+
+def verify_batch(batch: BatchView, receipts: Sequence[SignedReceipt], history: ConfigHistory,
+                 amounts: Sequence[int] | None) -> list[Check]:
+    """A batch: recompute the root from its receipts, their count and total; and each receipt signed by a
+    meter key registered for its config version."""
+    out = C.check_batch(batch, [s.receipt_id for s in receipts], amounts)
+    bad_sig = [s.receipt.seq for s in receipts if not s.signature.verify(s.meter, s.receipt_id)]
+    out.append(verdict("batch.signatures", not bad_sig, f"all {len(receipts)} receipt signatures verify",
+                       f"{len(bad_sig)} receipt signature(s) do not verify", f"batch {batch.index}"))
+    unreg = [s for s in receipts if C.check_meter_registered(s.meter, s.receipt.config_version, history).failed]
+    out.append(verdict("batch.meter_keys", not unreg,
+                       "every receipt is signed by a meter key registered for its config version",
+                       f"{len(unreg)} receipt(s) signed by a key not registered for their config version",
+                       f"batch {batch.index}"))
+    if batch.meter is not None:
+        cfg = history.get(batch.config_version) if batch.config_version is not None else None
+        keys = cfg.meter_keys if cfg else frozenset().union(*(v.meter_keys for v in history.versions.values()))
+        out.append(verdict("batch.poster", batch.meter in keys,
+                           f"posted by registered meter key {batch.meter}",
+                           f"posted by {batch.meter}, which is not a registered meter key", f"batch {batch.index}"))
+    return out
+
+
+def verify_epoch(epoch: EpochView, settled_revenue: dict[Pubkey, int] | None = None) -> list[Check]:
+    return C.check_epoch(epoch, settled_revenue)
