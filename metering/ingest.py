@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from .auth import AuthError, SignedRequest
 from .config import MeterConfig
 from .events import EventRejected, Kind, ValidEvent, validate_batch_fast, validate_event
+from .events.fast import validate_batch_msgspec
 from .metrics import MeterMetrics
 from .models import RequestSignature, UsageEvent, dedup_key, key_hash
 from .rollup.usage import FAMILY
@@ -43,7 +44,10 @@ def parse_body(raw: bytes, *, batch: bool, max_batch: int, max_body_bytes: int) 
     if len(raw) > max_body_bytes:
         raise BodyError("body", f"{len(raw)} bytes exceeds the limit of {max_body_bytes}", 413)
     if batch:
-        fast = validate_batch_fast(raw)
+        # msgspec first (about 3x cheaper); anything unusual goes to pydantic, the schema of record
+        fast = validate_batch_msgspec(raw)
+        if fast is None:
+            fast = validate_batch_fast(raw)
         if fast is not None:
             if len(fast) > max_batch:
                 raise BodyError("body", f"batch of {len(fast)} events exceeds the limit of {max_batch}", 413)
@@ -214,10 +218,13 @@ class Ingestor:
             self._check_paused(conn, valid, problems)
             if any(problems):
                 raise _Rollback(self._failed(items, problems))
-            results, new_rows = self._dedup(conn, valid, now_ms)
+            if conn.dialect.name == "sqlite":
+                results, new_rows = self._insert_then_dedup(conn, valid, now_ms)
+            else:
+                results, new_rows = self._dedup(conn, valid, now_ms)
             if any(r.status == "conflict" for r in results):
                 raise _Rollback(self._failed(items, [r if r.status == "conflict" else None for r in results]))
-            if new_rows:
+            if new_rows and conn.dialect.name != "sqlite":
                 insert_rows(conn, new_rows)
         return results, new_rows
 
@@ -247,6 +254,52 @@ class Ingestor:
             if not known[k]:
                 problems[i] = EventResult(i, e.event_id, e.source, "rejected", "subject",
                                           f"customer {e.customer} is paused ({paused[e.customer] or 'escrow exhausted'}): no new work is billed", 403)
+
+    def _insert_then_dedup(self, conn, evs: list[ValidEvent], now_ms: int):
+        """SQLite: insert everything with ON CONFLICT DO NOTHING and look at stored rows only when some
+        insert did nothing (the common all-new batch costs no dedup look-up at all). The write lock is held
+        (BEGIN IMMEDIATE), so the rows with an id above the previous maximum are exactly ours; a conflict
+        raises and the whole transaction rolls back."""
+        khs: dict[tuple, int] = {}
+        dks, rows = [], []
+        for e in evs:
+            kk = (e.provider, e.customer, FAMILY[e.kind], e.resource)
+            kh = khs.get(kk)
+            if kh is None:
+                kh = khs[kk] = key_hash(*kk)
+            dk = dedup_key(e.source, e.event_id)
+            dks.append(dk)
+            rows.append(to_row(e, dk, kh, now_ms))
+        dbapi = conn.connection.dbapi_connection
+        max_id = conn.exec_driver_sql("SELECT max(id) FROM usage_events").scalar() or 0
+        before = dbapi.total_changes
+        conn.exec_driver_sql(f"INSERT INTO usage_events ({', '.join(ROW_COLS)}) VALUES ({', '.join(['?'] * len(ROW_COLS))}) "
+                             "ON CONFLICT (dedup_key) DO NOTHING", rows)
+        if dbapi.total_changes - before == len(rows):
+            return [EventResult(i, e.event_id, e.source, "accepted") for i, e in enumerate(evs)], rows
+        stored: dict[bytes, tuple] = {}
+        uniq = list(dict.fromkeys(dks))
+        for k in range(0, len(uniq), 900):
+            chunk = uniq[k:k + 900]
+            for rid, dk, h, src, eid in conn.exec_driver_sql(
+                    "SELECT id, dedup_key, payload_hash, source, event_id FROM usage_events WHERE dedup_key IN "
+                    f"({', '.join(['?'] * len(chunk))})", tuple(chunk)):
+                stored[bytes(dk)] = (rid > max_id, bytes(h), src, eid)
+        results: list[EventResult] = []
+        new_rows: list[tuple] = []
+        seen: set[bytes] = set()
+        for i, e in enumerate(evs):
+            new, h, src, eid = stored[dks[i]]
+            if new and dks[i] not in seen:  # the first of the batch with this key is the one inserted
+                results.append(EventResult(i, e.event_id, e.source, "accepted"))
+                new_rows.append(rows[i])
+            elif (src, eid) == (e.source, e.event_id) and h == e.payload_hash:
+                results.append(EventResult(i, e.event_id, e.source, "duplicate"))
+            else:  # a different payload, or (odds ~2^-128) another (source, id) under the same key
+                results.append(EventResult(i, e.event_id, e.source, "conflict", "id",
+                                           "this (source, id) was already stored with a different payload", 409))
+            seen.add(dks[i])
+        return results, new_rows
 
     def _dedup(self, conn, evs: list[ValidEvent], now_ms: int):
         dks = [dedup_key(e.source, e.event_id) for e in evs]

@@ -132,6 +132,11 @@ sibling hashes from the leaf upwards, skipping carried levels; at most 32 elemen
 leaf(receipt_id). settle verifies by folding `node(h, sibling)` from `leaf(receipt_id)` and comparing with
 batch.root.
 
+A batch lists the receipt ids issued in one batch interval, in issue order. Its `count` is the number of
+receipts and its `total` is the amount newly billed by them: the sum over its receipts of `cum_amount` minus
+the `cum_amount` of the same channel's previous receipt (0 before seq 1). The program stores both as posted
+(they are the meter's claim); the auditor recomputes them from the receipts (`solmeter audit batch`).
+
 ## Settlement semantics
 A channel is (customer wallet, provider wallet). settle pays `cum_amount - channel.settled_amount` and then
 sets settled_amount = cum_amount, last_seq = seq, last_receipt_id = receipt_id; hence any number of receipts
