@@ -1,0 +1,156 @@
+"""`solmeter customer ...`: a customer's escrow, limits, top-ups, status, usage and receipts."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ledger.cli_common import chain, deployment, fmt, keypair, one_line_errors, parse_amount
+
+app = typer.Typer(help="Customer: register, fund the escrow, cap spending, see usage and receipts.",
+                  no_args_is_help=True)
+KEYPAIR = typer.Option(None, "--keypair", "-k", help="Customer wallet keypair (default: the global keypair).")
+
+
+@app.command()
+@one_line_errors
+def register(kp: Optional[Path] = KEYPAIR) -> None:
+    """Create the customer's on-chain account and escrow vault."""
+    from ledger.ops import roles
+
+    w = keypair(kp)
+    sig = roles.register_customer(chain(), deployment(), w)
+    typer.echo(f"registered customer {w.pubkey()} ({sig})")
+
+
+@app.command()
+@one_line_errors
+def deposit(amount: str = typer.Argument(..., help="Tokens to move into escrow, e.g. 25 or 0.5."),
+            kp: Optional[Path] = KEYPAIR) -> None:
+    """Move tokens from the customer's token account into its escrow (resumes a paused customer)."""
+    from ledger.ops import roles
+
+    dep = deployment()
+    units = parse_amount(amount, dep.decimals)
+    sig = roles.deposit(chain(), dep, keypair(kp), units)
+    typer.echo(f"deposited {fmt(units, dep.decimals)} ({sig})")
+
+
+@app.command("request-withdrawal")
+@one_line_errors
+def request_withdrawal(amount: str = typer.Argument(..., help="Tokens to withdraw after the delay."),
+                       kp: Optional[Path] = KEYPAIR) -> None:
+    """Ask to withdraw unspent escrow; it becomes available after the withdrawal delay."""
+    from ledger.ops import roles
+
+    dep = deployment()
+    units = parse_amount(amount, dep.decimals)
+    sig = roles.request_withdrawal(chain(), dep, keypair(kp), units)
+    typer.echo(f"withdrawal of {fmt(units, dep.decimals)} requested ({sig})")
+
+
+@app.command()
+@one_line_errors
+def withdraw(kp: Optional[Path] = KEYPAIR) -> None:
+    """Withdraw the requested amount once the delay has passed."""
+    from ledger.ops import roles
+
+    sig = roles.withdraw(chain(), deployment(), keypair(kp))
+    typer.echo(f"withdrawn ({sig})")
+
+
+@app.command("set-limit")
+@one_line_errors
+def set_limit(provider: str = typer.Argument(..., help="Provider wallet public key."),
+              amount: str = typer.Argument(..., help="Most tokens this provider may be paid per epoch."),
+              kp: Optional[Path] = KEYPAIR) -> None:
+    """Cap what one provider can be paid from this escrow per epoch."""
+    from solders.pubkey import Pubkey
+
+    from ledger.ops import roles
+
+    dep = deployment()
+    units = parse_amount(amount, dep.decimals)
+    sig = roles.set_limit(chain(), dep, keypair(kp), Pubkey.from_string(provider), units)
+    typer.echo(f"limit {fmt(units, dep.decimals)} per epoch for {provider} ({sig})")
+
+
+@app.command("auto-top-up")
+@one_line_errors
+def auto_top_up(threshold: str = typer.Option(..., help="Top up when the escrow falls below this many tokens."),
+                amount: str = typer.Option(..., help="Tokens to pull per top-up."),
+                allowance: str = typer.Option(..., help="Total the crank may ever pull (SPL allowance)."),
+                kp: Optional[Path] = KEYPAIR) -> None:
+    """Let the permissionless crank refill the escrow from the wallet, within an allowance."""
+    from ledger.ops import roles
+
+    dep = deployment()
+    d = dep.decimals
+    sig = roles.auto_top_up(chain(), dep, keypair(kp), parse_amount(threshold, d), parse_amount(amount, d),
+                            parse_amount(allowance, d))
+    typer.echo(f"auto top-up configured ({sig})")
+
+
+@app.command()
+@one_line_errors
+def status(kp: Optional[Path] = KEYPAIR, as_json: bool = typer.Option(False, "--json", help="Machine-readable.")) -> None:
+    """Escrow, wallet, totals, paused flag and runway."""
+    from dataclasses import asdict
+
+    from ledger.cli_common import db
+    from ledger.engine.pause import LedgerEscrowBalance
+    from ledger.ops import roles
+
+    dep = deployment()
+    w = keypair(kp)
+    st = roles.customer_status(chain(), dep, w.pubkey())
+    out = asdict(st)
+    try:
+        from metering.status import customer_status
+
+        import time
+
+        engine, sf = db()
+        escrow = LedgerEscrowBalance(sf)  # read before the meter opens its connection
+        with engine.connect() as conn:
+            out["meter"] = customer_status(conn, str(w.pubkey()), time.time_ns() // 1_000_000, escrow)
+    except Exception as e:  # the meter database may live elsewhere: the chain part still stands
+        out["meter"] = {"unavailable": str(e).splitlines()[0]}
+    if as_json:
+        typer.echo(json.dumps(out, indent=2))
+        return
+    d = dep.decimals
+    typer.echo(f"customer   {st.wallet} ({'registered' if st.registered else 'not registered'})")
+    typer.echo(f"escrow     {fmt(st.escrow, d)}   wallet {fmt(st.wallet_tokens, d)}")
+    typer.echo(f"deposited  {fmt(st.total_deposited, d)}   settled {fmt(st.total_settled, d)}")
+    if st.withdrawal_requested:
+        typer.echo(f"withdrawal requested {fmt(st.withdrawal_requested, d)}")
+    if st.top_up_amount:
+        typer.echo(f"auto top-up {fmt(st.top_up_amount, d)} below {fmt(st.top_up_threshold, d)}")
+    m = out["meter"]
+    if "paused" in m:
+        runway = m.get("runway_seconds")
+        typer.echo(f"paused     {'yes: ' + (m.get('paused_reason') or '') if m['paused'] else 'no'}")
+        typer.echo(f"runway     {'%.1f h' % (runway / 3600) if runway is not None else m.get('runway_note') or '-'}")
+
+
+@app.command()
+@one_line_errors
+def usage(kp: Optional[Path] = KEYPAIR, minutes: int = typer.Option(60, min=1, help="Look back this many minutes.")) -> None:
+    """Usage as it accrues (from the meter's database)."""
+    from metering import cli as meter_cli
+
+    meter_cli.usage(customer=str(keypair(kp).pubkey()), provider=None, minutes=minutes, heartbeat_timeout_s=90,
+                    sample_timeout_s=600)
+
+
+@app.command()
+@one_line_errors
+def receipts(kp: Optional[Path] = KEYPAIR, limit: int = typer.Option(50, min=1, max=1000),
+             as_json: bool = typer.Option(False, "--json", help="Full receipts with signature and proof.")) -> None:
+    """The customer's signed receipts, newest first."""
+    from metering import cli as meter_cli
+
+    meter_cli.receipts(customer=str(keypair(kp).pubkey()), provider=None, limit=limit, as_json=as_json)

@@ -1,0 +1,37 @@
+"""`solmeter demo`: run the end-to-end demonstration (embedded localnet, SQLite, simulated hours)."""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+app = typer.Typer(help="Run the end-to-end demo: deploy, 3 providers, 5 customers, a few simulated hours.",
+                  invoke_without_command=True)
+
+
+@app.callback()
+def demo(ctx: typer.Context,
+         hours: float = typer.Option(3.0, min=1.0, max=24.0, help="Simulated hours of usage."),
+         workdir: Optional[Path] = typer.Option(None, help="Keep the localnet ledger and SQLite here "
+                                                           "(default: a new temporary directory)."),
+         as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON.")) -> None:
+    """Deploy on the embedded localnet and run GPU jobs and storage through the real agents and API."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from ledger.demo import render, run_demo
+
+    try:
+        res = run_demo(workdir, hours=hours, progress=(lambda m: None) if as_json else typer.echo)
+    except Exception as e:
+        typer.echo(f"error: demo failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}", err=True)
+        raise typer.Exit(1)
+    if as_json:
+        typer.echo(json.dumps(asdict(res), indent=2))
+    else:
+        typer.echo("")
+        typer.echo(render(res))
+    if not (res.reconcile_ok and res.audit_ok):
+        raise typer.Exit(1)

@@ -1,0 +1,271 @@
+"""The engine's jobs. Each takes the job lease (for renewals on long runs) and returns a small summary.
+Order of a pass: follow the chain, accrue receipts, post batches, settle channels, top up, fund epochs,
+apply pauses, reconcile."""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Optional
+
+from solders.keypair import Keypair
+from solders.pubkey import Pubkey
+from sqlalchemy import func, select
+
+from contracts.client import BillingProgram, decode_account_as
+
+from . import accrual, pause
+from .actions import ConfigCache, FundEpochAction, PostBatchAction, SettleAction, TopUpAction
+from .chain import Chain
+from .executor import Executor, Fault, _no_fault
+from .follower import Follower, FollowerContext
+from .intents import IntentStore
+from .lease import Lease
+from .models import Intent
+from .reconcile import reconcile
+from .service import JobSpec
+
+# Program errors after which a settlement is retried once the cause may have gone away.
+_RETRY_WHEN_FUNDED = ("EscrowUnderfunded",)
+_RETRY_NEXT_EPOCH = ("ChannelLimitExceeded",)
+_RETRY_ALWAYS = ("WrongPda", "expired")  # epoch rolled between build and execution, or an expired send
+
+
+@dataclass
+class Engine:
+    session_factory: object
+    chain: Chain
+    program: BillingProgram
+    payer: Keypair
+    meter: Optional[Keypair] = None
+    funder: Optional[Keypair] = None
+    epoch_emission: int = 0
+    fault: Fault = _no_fault
+    settle_chunk: int = 64
+    intervals_ms: dict = field(default_factory=lambda: {
+        "follow_chain": 1_000, "accrue_receipts": 1_000, "post_batches": 2_000, "settle_channels": 2_000,
+        "top_up": 5_000, "fund_epochs": 10_000, "apply_pauses": 2_000, "reconcile": 15_000})
+
+    def __post_init__(self) -> None:
+        self.config = ConfigCache(self.chain, self.program)
+        actions = [SettleAction(self.program, self.config, self.payer.pubkey()), TopUpAction(self.program, self.config)]
+        if self.meter is not None:
+            actions.append(PostBatchAction(self.program, self.meter))
+        if self.funder is not None:
+            actions.append(FundEpochAction(self.program, self.config, self.funder))
+        self.executor = Executor(self.session_factory, self.chain, self.payer, actions, fault=self.fault,
+                                 poll_interval_s=0.05, confirm_polls=100)
+        self.intents = IntentStore(self.session_factory)
+        self.follower = Follower(self.session_factory, self.chain, FollowerContext(self.program.program_id))
+        self.last_recon: list = []
+        self.escrow_view = pause.LedgerEscrowBalance(self.session_factory, refresh=False)
+
+    # ---- jobs -----------------------------------------------------------------------------------------
+
+    def follow_chain(self, lease: Lease | None = None) -> int:
+        return self.follower.run(renew=lease.renew if lease else None)
+
+    def accrue_receipts(self, lease: Lease | None = None) -> int:
+        return accrual.accrue_receipts(self.session_factory)
+
+    def _resume_open(self, kind: str) -> dict:
+        ids = [i.id for i in self.intents.open([kind])]
+        return self.executor.drive_many(ids) if ids else {}
+
+    def post_batches(self, lease: Lease | None = None) -> int:
+        """Post the meter's batches in order; the chain index is the Config's batch_count."""
+        if self.meter is None:
+            return 0
+        from metering.models import Batch
+
+        posted = 0
+        for out in self._resume_open("post_batch").values():
+            posted += out.state == "confirmed"
+        while True:
+            if self.intents.open(["post_batch"]):
+                return posted  # one in flight: the next run resolves it before posting the next
+            with self.session_factory() as s:
+                done_ids = {json.loads(p)["batch_id"] for (p,) in s.execute(
+                    select(Intent.payload).where(Intent.kind == "post_batch", Intent.state == "confirmed"))}
+                row = s.execute(select(Batch).where(Batch.posted_signature.is_(None),
+                                                    Batch.id.notin_(done_ids) if done_ids else True)
+                                .order_by(Batch.id).limit(1)).scalar_one_or_none()
+            if row is None:
+                return posted
+            index = int(self.config.get(fresh=True).batch_count)
+            intent = self.intents.record(f"post_batch:{row.id}", "post_batch", str(row.id),
+                                         {"batch_id": row.id, "index": index, "root": bytes(row.root).hex(),
+                                          "count": row.count, "total": int(row.total)})
+            out = self.executor.drive(intent.id)
+            if out.state == "failed":
+                return posted  # reported in the intent; an operator looks at it
+            posted += out.state == "confirmed"
+            if lease:
+                lease.renew()
+
+    def _chain_batch_index(self) -> dict[int, int]:
+        with self.session_factory() as s:
+            rows = s.execute(select(Intent.payload).where(Intent.kind == "post_batch", Intent.state == "confirmed")).all()
+        return {json.loads(p)["batch_id"]: json.loads(p)["index"] for (p,) in rows}
+
+    def settle_channels(self, lease: Lease | None = None) -> dict:
+        """The crank: per channel, settle up to the newest receipt whose batch is on-chain, one
+        transaction per channel (cumulative amounts make that all-or-nothing)."""
+        from metering.batches import proof_for
+        from metering.models import ReceiptRow
+
+        summary = {"confirmed": 0, "failed": 0, "skipped_underfunded": 0, "in_flight": 0}
+        for out in self._resume_open("settle").values():
+            summary["confirmed" if out.state == "confirmed" else "failed" if out.state == "failed" else "in_flight"] += 1
+        index_of = self._chain_batch_index()
+        if not index_of:
+            return summary
+        with self.session_factory() as s:
+            latest = (select(ReceiptRow.customer, ReceiptRow.provider, func.max(ReceiptRow.seq).label("seq"))
+                      .where(ReceiptRow.batch_id.in_(list(index_of))).group_by(ReceiptRow.customer, ReceiptRow.provider)
+                      .subquery())
+            rows = s.execute(select(ReceiptRow).join(latest, (ReceiptRow.customer == latest.c.customer)
+                                                     & (ReceiptRow.provider == latest.c.provider)
+                                                     & (ReceiptRow.seq == latest.c.seq))
+                             .order_by(ReceiptRow.customer, ReceiptRow.provider)).scalars().all()
+        channels = [(r, self.program.channel_address(Pubkey.from_string(r.customer), Pubkey.from_string(r.provider)))
+                    for r in rows]
+        onchain = self._multiple(["Channel"] * len(channels), [a for _, a in channels])
+        escrows = self._escrow_balances({r.customer for r, _ in channels})
+        todo = []
+        owed_by_customer: dict[str, int] = {}
+        for (r, _addr), ch in zip(channels, onchain):
+            last_seq = int(ch.last_seq) if ch is not None else 0
+            settled = int(ch.settled_amount) if ch is not None else 0
+            if r.seq <= last_seq or int(r.cum_amount) <= settled:
+                continue
+            owed = int(r.cum_amount) - settled
+            # All or nothing per channel: do not send what the escrow cannot pay (the customer is paused
+            # by apply_pauses and this channel is settled after the next deposit).
+            already = owed_by_customer.get(r.customer, 0)
+            if escrows.get(r.customer, 0) < already + owed:
+                summary["skipped_underfunded"] += 1
+                continue
+            owed_by_customer[r.customer] = already + owed
+            key = f"settle:{r.customer}:{r.provider}:{r.seq}"
+            existing = self.intents.by_key(key)
+            if existing is not None and existing.state == "failed":
+                if not self._retryable(existing):
+                    continue
+                self.intents.reopen(existing.id, "retry: " + existing.error[:200])
+            with self.session_factory() as s:
+                proof = proof_for(s.connection(), r.batch_id, r.batch_index)
+            intent = self.intents.record(key, "settle", f"{r.customer}:{r.provider}",
+                                         {"customer": r.customer, "provider": r.provider, "seq": r.seq,
+                                          "cum_amount": int(r.cum_amount), "receipt": bytes(r.encoding).hex(),
+                                          "proof": [p.hex() for p in proof], "batch_index": index_of[r.batch_id]})
+            todo.append(intent.id)
+        for i in range(0, len(todo), self.settle_chunk):
+            outs = self.executor.drive_many(todo[i:i + self.settle_chunk], fresh=True)
+            for o in outs.values():
+                summary["confirmed" if o.state == "confirmed" else "failed" if o.state == "failed" else "in_flight"] += 1
+            if lease:
+                lease.renew()
+        return summary
+
+    def _retryable(self, intent: Intent) -> bool:
+        err = intent.error or ""
+        if any(e in err for e in _RETRY_ALWAYS + _RETRY_WHEN_FUNDED):
+            return True
+        if any(e in err for e in _RETRY_NEXT_EPOCH):
+            cfg = self.config.get()
+            failed_epoch = (intent.updated_ms // 1000 - int(cfg.genesis_ts)) // int(cfg.epoch_length)
+            return self.config.current_epoch() > failed_epoch
+        return False
+
+    def _multiple(self, names: list[str], addresses: list[Pubkey]) -> list:
+        out = []
+        client = getattr(self.chain, "_client", None)
+        for i in range(0, len(addresses), 100):
+            chunk = addresses[i:i + 100]
+            if client is not None:
+                vals = self.chain._call(client.get_multiple_accounts, chunk).value
+                datas = [None if v is None else bytes(v.data) for v in vals]
+            else:
+                datas = [self.chain.account_data(a) for a in chunk]
+            out += [None if d is None else decode_account_as(n, d) for n, d in zip(names[i:i + 100], datas)]
+        return out
+
+    def _escrow_balances(self, customers: set[str]) -> dict[str, int]:
+        out = {}
+        for c in customers:
+            out[c] = self.chain.token_balance(self.program.escrow_address(Pubkey.from_string(c))) or 0
+        return out
+
+    def top_up(self, lease: Lease | None = None) -> int:
+        """Permissionless top-up crank for customers below their threshold who granted an allowance."""
+        from ledger.accounting import Kind
+        from ledger.accounting.store import balances_in
+
+        for _ in self._resume_open("top_up").values():
+            pass
+        with self.session_factory() as s:
+            customers = sorted({a.owner for a in balances_in(s, kind=Kind.CUSTOMER_ESCROW)}
+                               | {a.owner for a in balances_in(s, kind=Kind.CUSTOMER_RECEIVABLE)})
+        addrs = [self.program.customer_address(Pubkey.from_string(c)) for c in customers]
+        accounts = self._multiple(["Customer"] * len(addrs), addrs)
+        sent = 0
+        for c, acct in zip(customers, accounts):
+            if acct is None or int(acct.top_up_amount) == 0 or int(acct.top_up_threshold) == 0:
+                continue
+            bal = self.chain.token_balance(self.program.escrow_address(Pubkey.from_string(c))) or 0
+            if bal >= int(acct.top_up_threshold):
+                continue
+            src = acct.top_up_source
+            data = self.chain.account_data(src)
+            if not data or len(data) < 165:
+                continue
+            delegated = int.from_bytes(data[121:129], "little") if data[72:76] != b"\0\0\0\0" else 0
+            src_balance = int.from_bytes(data[64:72], "little")
+            if delegated == 0 or src_balance == 0:
+                continue  # nothing the crank may pull: the customer stays paused until it deposits
+            key = f"top_up:{c}:{int(acct.total_deposited)}"
+            intent = self.intents.record(key, "top_up", c, {"customer": c, "source": str(src),
+                                                            "total_deposited": int(acct.total_deposited)})
+            if intent.state == "failed":  # the conditions were just re-checked: the cause (allowance) changed
+                self.intents.reopen(intent.id, "retry: " + intent.error[:200])
+            out = self.executor.drive(intent.id)
+            sent += out.state == "confirmed"
+        return sent
+
+    def fund_epochs(self, lease: Lease | None = None) -> int:
+        """Fund the current epoch's reward pool with the configured emission, once per epoch."""
+        if self.funder is None or self.epoch_emission <= 0:
+            return 0
+        for _ in self._resume_open("fund_epoch").values():
+            pass
+        ep = self.config.current_epoch()
+        intent = self.intents.record(f"fund_epoch:{ep}", "fund_epoch", str(ep), {"epoch": ep, "amount": self.epoch_emission})
+        if intent.state in ("confirmed", "failed"):
+            return 0
+        return int(self.executor.drive(intent.id).state == "confirmed")
+
+    def apply_pauses(self, lease: Lease | None = None) -> dict:
+        return pause.apply_pauses(self.session_factory, time.time_ns() // 1_000_000, self.escrow_view)
+
+    def reconcile(self, lease: Lease | None = None) -> list:
+        self.last_recon = reconcile(self.session_factory, self.chain, self.program, store=True)
+        return self.last_recon
+
+    # ---- wiring ---------------------------------------------------------------------------------------
+
+    def job_specs(self) -> list[JobSpec]:
+        names = ["follow_chain", "accrue_receipts", "post_batches", "settle_channels", "top_up", "fund_epochs",
+                 "apply_pauses", "reconcile"]
+        return [JobSpec(n, self.intervals_ms[n], getattr(self, n), (getattr(self, n).__doc__ or n).split("\n")[0])
+                for n in names]
+
+    def crank_once(self) -> dict:
+        """One full pass of every job, in order, in this process (no leases): the demo's and tests' crank.
+        The chain is followed again after settling so that the pauses and the reconciliation see it."""
+        out = {}
+        for spec in self.job_specs():
+            if spec.name == "apply_pauses":
+                out["follow_chain"] = self.follow_chain(None)
+            out[spec.name] = spec.fn(None)
+        return out

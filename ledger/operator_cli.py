@@ -1,0 +1,304 @@
+"""`solmeter operator ...`: deploy and initialize, set prices and fees, fund epochs, slashes, and run the
+service (meter API + meter jobs + settlement engine)."""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ledger.cli_common import (chain, db, deployment, deployment_path, fmt, keypair, one_line_errors, parse_amount,
+                               settings)
+
+app = typer.Typer(help="Operator: deploy, initialize, prices, fees, epochs, slashes, and `serve` (API + jobs).",
+                  no_args_is_help=True)
+KEYPAIR = typer.Option(None, "--keypair", "-k", help="Admin keypair (default: the global keypair).")
+
+try:  # the price book belongs to the meter; the operator manages it from here too
+    from metering.cli import prices_app
+
+    app.add_typer(prices_app, name="prices", help="The versioned price book (set / show).")
+except ImportError:  # pragma: no cover
+    pass
+
+
+def _is_local(url: str) -> bool:
+    return "127.0.0.1" in url or "localhost" in url
+
+
+@app.command()
+@one_line_errors
+def init(program_keypair: Optional[Path] = typer.Option(None, help="Program keypair for a deployment where the "
+                                                                     "program is missing (default: the dev key)."),
+         mint: Optional[str] = typer.Option(None, help="Existing token mint; by default a new one is created."),
+         fee_bps: int = typer.Option(250, min=0, max=2000, help="Treasury fee, basis points of each settlement."),
+         burn_bps: int = typer.Option(50, min=0, max=2000, help="Burned share, basis points of each settlement."),
+         min_stake: str = typer.Option("1", help="Minimum provider stake, tokens."),
+         epoch_length_s: int = typer.Option(86_400, min=1, help="Epoch length, seconds."),
+         withdrawal_delay_s: int = typer.Option(7_200, min=1, help="Customer withdrawal delay, seconds."),
+         settlement_window_s: int = typer.Option(3_600, min=1, help="Settlement window, seconds (< withdrawal delay)."),
+         unstake_cooldown_s: int = typer.Option(86_400, min=1, help="Unstake cooldown, seconds."),
+         contest_window_s: int = typer.Option(3_600, min=1, help="Slash contest window, seconds."),
+         decimals: int = typer.Option(6, min=0, max=9, help="Decimals of a newly created mint."),
+         arbiter: Optional[str] = typer.Option(None, help="Arbiter public key for contested slashes (default: admin)."),
+         kp: Optional[Path] = KEYPAIR) -> None:
+    """Deploy the program where missing, create the token (localnet), initialize, register the meter key."""
+    from solders.pubkey import Pubkey
+
+    import contracts
+    from solmeter.keys import load_keypair, load_or_create_keypair
+    from ledger.ops.bootstrap import airdrop
+    from ledger.ops.deployment import InitParams, deploy_program, initialize, program_present
+
+    s = settings()
+    c = chain()
+    say = lambda m: typer.echo(f"  {m}")  # noqa: E731
+    admin_path = kp or s.resolved_keypair_path
+    if not Path(admin_path).expanduser().exists() and _is_local(c.url):
+        say(f"creating admin keypair {admin_path}")
+    admin = load_or_create_keypair(admin_path) if _is_local(c.url) else keypair(kp)
+    if _is_local(c.url) and c.lamports(admin.pubkey()) < 1_000_000_000:
+        say("airdropping SOL to the admin (localnet faucet)")
+        airdrop(c, admin.pubkey())
+    meter = load_or_create_keypair(s.resolved_meter_keypair_path)
+    program_id = Pubkey.from_string(s.resolved_program_id)
+    if not program_present(c, program_id):
+        pk = load_keypair(program_keypair or contracts.PROGRAM_KEYPAIR)
+        if pk.pubkey() != program_id:
+            raise ValueError(f"program keypair {pk.pubkey()} does not match program id {program_id}")
+        deploy_program(c, admin, pk, contracts.PROGRAM_SO, progress=say)
+    params = InitParams(fee_bps=fee_bps, burn_bps=burn_bps, min_stake=parse_amount(min_stake, decimals),
+                        withdrawal_delay=withdrawal_delay_s, settlement_window=settlement_window_s,
+                        unstake_cooldown=unstake_cooldown_s, contest_window=contest_window_s,
+                        epoch_length=epoch_length_s, decimals=decimals)
+    dep = initialize(c, admin, program_id=program_id, meter=meter.pubkey(),
+                     arbiter=Pubkey.from_string(arbiter) if arbiter else None,
+                     mint=Pubkey.from_string(mint) if mint else None, params=params, progress=say)
+    dep.save(deployment_path())
+    db()  # create / migrate the database
+    typer.echo(f"initialized program {dep.program_id}: mint {dep.mint}, treasury {dep.treasury}, meter {dep.meter}")
+    typer.echo(f"deployment written to {deployment_path()}")
+
+
+@app.command()
+@one_line_errors
+def fees(fee_bps: Optional[int] = typer.Option(None, min=0, max=2000, help="New treasury fee, basis points."),
+         burn_bps: Optional[int] = typer.Option(None, min=0, max=2000, help="New burn share, basis points."),
+         kp: Optional[Path] = KEYPAIR) -> None:
+    """Show the fee and burn shares, or change them (bounded on-chain; bumps the config version)."""
+    from ledger.ops import roles
+    from ledger.ops.deployment import read_config
+
+    dep, c = deployment(), chain()
+    if fee_bps is not None or burn_bps is not None:
+        sig = roles.set_fees(c, dep, keypair(kp), fee_bps, burn_bps)
+        typer.echo(f"updated ({sig})")
+    cfg = read_config(c, dep.program)
+    typer.echo(f"fee {int(cfg.fee_bps)} bps, burn {int(cfg.burn_bps)} bps, config version {int(cfg.version)}")
+
+
+@app.command("fund-epoch")
+@one_line_errors
+def fund_epoch(amount: str = typer.Argument(..., help="Reward tokens for the epoch."),
+               epoch: Optional[int] = typer.Option(None, min=0, help="Epoch (default: the current one)."),
+               kp: Optional[Path] = KEYPAIR) -> None:
+    """Fund an epoch's reward pool from the admin's token account."""
+    from ledger.ops import roles
+
+    dep, c = deployment(), chain()
+    ep = roles.current_epoch(c, dep) if epoch is None else epoch
+    units = parse_amount(amount, dep.decimals)
+    sig = roles.fund_epoch(c, dep, keypair(kp), ep, units)
+    typer.echo(f"funded epoch {ep} with {fmt(units, dep.decimals)} ({sig})")
+
+
+@app.command("propose-slash")
+@one_line_errors
+def propose_slash(provider: str = typer.Argument(..., help="Provider wallet public key."),
+                  amount: str = typer.Option(..., help="Tokens of stake to slash."),
+                  evidence: str = typer.Option(..., help="Evidence: a 64-hex sha256, or text that is hashed."),
+                  beneficiary: Optional[str] = typer.Option(None, help="Token account receiving the stake "
+                                                                       "(default: the treasury)."),
+                  kp: Optional[Path] = KEYPAIR) -> None:
+    """Propose a slash; the provider may contest it within the contest window."""
+    from solders.pubkey import Pubkey
+
+    from ledger.ops import roles
+
+    dep = deployment()
+    units = parse_amount(amount, dep.decimals)
+    sig, index = roles.propose_slash(chain(), dep, keypair(kp), Pubkey.from_string(provider), units, evidence,
+                                     Pubkey.from_string(beneficiary) if beneficiary else None)
+    typer.echo(f"slash {index} of {provider} proposed: {fmt(units, dep.decimals)} ({sig})")
+
+
+@app.command("resolve-slash")
+@one_line_errors
+def resolve_slash(provider: str = typer.Argument(..., help="Provider wallet public key."),
+                  index: int = typer.Argument(..., min=0, help="Slash index."),
+                  uphold: bool = typer.Option(..., "--uphold/--reject", help="Uphold or reject the contested slash."),
+                  kp: Optional[Path] = typer.Option(None, "--keypair", "-k", help="Arbiter keypair.")) -> None:
+    """The arbiter decides a contested slash."""
+    from solders.pubkey import Pubkey
+
+    from ledger.ops import roles
+
+    sig = roles.resolve_slash(chain(), deployment(), keypair(kp), Pubkey.from_string(provider), index, uphold)
+    typer.echo(f"slash {index} {'upheld' if uphold else 'rejected'} ({sig})")
+
+
+@app.command("execute-slash")
+@one_line_errors
+def execute_slash(provider: str = typer.Argument(..., help="Provider wallet public key."),
+                  index: int = typer.Argument(..., min=0, help="Slash index."),
+                  kp: Optional[Path] = KEYPAIR) -> None:
+    """Execute an uncontested (after the window) or upheld slash."""
+    from solders.pubkey import Pubkey
+
+    from ledger.ops import roles
+
+    sig = roles.execute_slash(chain(), deployment(), keypair(kp), Pubkey.from_string(provider), index)
+    typer.echo(f"slash {index} executed ({sig})")
+
+
+@app.command()
+@one_line_errors
+def mint(wallet: str = typer.Argument(..., help="Wallet to receive tokens (its token account is created)."),
+         amount: str = typer.Argument(..., help="Tokens to mint."),
+         kp: Optional[Path] = KEYPAIR) -> None:
+    """Mint tokens to a wallet (localnet / test mints whose authority is the admin)."""
+    from solders.pubkey import Pubkey
+
+    from ledger.ops import token
+
+    dep = deployment()
+    admin = keypair(kp)
+    units = parse_amount(amount, dep.decimals)
+    sig = token.mint_to(chain(), admin, admin, dep.mint_key, Pubkey.from_string(wallet), units, dep.decimals)
+    typer.echo(f"minted {fmt(units, dep.decimals)} to {wallet} ({sig})")
+
+
+def _engine(sf, emission: int = 0):
+    from solmeter.keys import load_or_create_keypair
+
+    from ledger.engine.jobs import Engine
+
+    s = settings()
+    dep = deployment()
+    admin = keypair()
+    meter = load_or_create_keypair(s.resolved_meter_keypair_path)
+    return Engine(sf, chain(), dep.program, payer=admin, meter=meter, funder=admin if emission else None,
+                  epoch_emission=emission)
+
+
+@app.command()
+@one_line_errors
+def crank() -> None:
+    """Run every settlement job once, now: follow the chain, accrue, post batches, settle, top up, reconcile."""
+    _, sf = db()
+    out = _engine(sf).crank_once()
+    for k, v in out.items():
+        typer.echo(f"{k:16} {v if not hasattr(v, 'differences') else ('ok' if v.ok else [str(d) for d in v])}")
+
+
+@app.command()
+@one_line_errors
+def reconcile(as_json: bool = typer.Option(False, "--json", help="Machine-readable.")) -> None:
+    """Compare the ledger with the chain account by account; exit status 1 on any difference."""
+    from ledger.engine.reconcile import reconcile as run
+
+    _, sf = db()
+    eng = _engine(sf)
+    eng.follow_chain()
+    res = run(sf, eng.chain, eng.program, store=True)
+    if as_json:
+        typer.echo(json.dumps({"checked": res.checked, "differences": [d.__dict__ for d in res.differences]}))
+    else:
+        typer.echo(f"{res.checked} figures checked, {len(res.differences)} difference(s)")
+        for d in res.differences:
+            typer.echo(f"  {d}")
+    if not res.ok:
+        raise typer.Exit(1)
+
+
+@app.command("ledger")
+@one_line_errors
+def ledger_balances(as_json: bool = typer.Option(False, "--json", help="Machine-readable.")) -> None:
+    """Balances of every ledger account and the trial balance of both books."""
+    from ledger.accounting import Ledger
+
+    _, sf = db()
+    led = Ledger(sf)
+    dec = deployment().decimals
+    bal = led.balances()
+    tb = led.trial_balance()
+    if as_json:
+        typer.echo(json.dumps({"balances": {a.code: v for a, v in sorted(bal.items())},
+                               "trial_balance": {b.value: v for b, v in tb.items()}}, indent=2))
+        return
+    for a, v in sorted(bal.items()):
+        typer.echo(f"{a.code:100} {fmt(v, dec):>20}")
+    typer.echo("trial balance: " + ", ".join(f"{b.value} {v}" for b, v in tb.items()))
+
+
+@app.command()
+@one_line_errors
+def jobs() -> None:
+    """State of the engine's jobs (leases, failures, back-off) and of its intents."""
+    from ledger.engine.intents import IntentStore
+    from ledger.engine.lease import Leases
+
+    _, sf = db()
+    now = time.time_ns() // 1_000_000
+    for l in Leases(sf, "cli").status():
+        due = max(0, l.next_due_ms - now)
+        typer.echo(f"{l.name:16} runs {l.runs:6} failures {l.failures:3} next in {due / 1000:6.1f} s "
+                   f"{'held by ' + l.holder if l.holder else ''} {l.last_error[:80]}")
+    typer.echo("intents: " + ", ".join(f"{k} {v}" for k, v in sorted(IntentStore(sf).counts().items())))
+
+
+@app.command()
+@one_line_errors
+def serve(host: Optional[str] = typer.Option(None, help="API bind address (default: api_host setting)."),
+          port: Optional[int] = typer.Option(None, help="API port (default: api_port setting)."),
+          epoch_emission: str = typer.Option("0", help="Reward tokens to fund each new epoch with (0: none)."),
+          window_s: int = typer.Option(60, min=1, help="Meter rollup window, seconds."),
+          batch_interval_s: int = typer.Option(600, min=1, help="Close a Merkle batch this often, seconds.")) -> None:
+    """Run the meter API, the meter's jobs and the settlement engine's jobs until interrupted."""
+    import uvicorn
+
+    from metering.api.app import create_app
+    from metering.config import MeterConfig
+    from metering.service import MeterJobs
+    from solmeter.keys import load_or_create_keypair
+
+    from ledger.engine.service import Service
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    s = settings()
+    engine, sf = db()
+    dep = deployment()
+    meter = load_or_create_keypair(s.resolved_meter_keypair_path)
+    from ledger.ops.deployment import read_config
+
+    # Receipts are issued for the config version in force on-chain (settle rejects any other).
+    version = int(read_config(chain(), dep.program).version)
+    cfg = MeterConfig(program_id=dep.program_id, config_version=version, window_ms=window_s * 1000,
+                      batch_interval_ms=batch_interval_s * 1000)
+    eng = _engine(sf, parse_amount(epoch_emission, dep.decimals) if epoch_emission not in ("0", "") else 0)
+    eng.escrow_view.refresh()
+    svc = Service(sf, eng.job_specs())
+    meter_jobs = MeterJobs(engine, cfg, meter, lambda: time.time_ns() // 1_000_000)
+    sched = meter_jobs.start_scheduler()
+    svc.start()
+    typer.echo(f"serving the meter API on http://{host or s.api_host}:{port or s.api_port} with settlement jobs "
+               f"against {eng.chain.url}")
+    try:
+        uvicorn.run(create_app(engine, cfg, meter, escrow=eng.escrow_view), host=host or s.api_host,
+                    port=port or s.api_port, log_level="warning")
+    finally:
+        svc.shutdown(wait=False)
+        sched.shutdown(wait=False)

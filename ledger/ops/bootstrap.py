@@ -1,0 +1,69 @@
+"""Stand up a whole deployment on a cluster with a faucet (the localnet): program initialized, the token
+created, providers registered and staked, customers registered and funded. Used by the demo, the
+end-to-end tests and the benchmark."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from solders.keypair import Keypair
+from solders.pubkey import Pubkey
+
+from ledger.engine.chain import RpcChain
+
+from . import roles, token
+from .deployment import Deployment, InitParams, initialize
+from .tx import OpError
+
+
+@dataclass
+class World:
+    dep: Deployment
+    admin: Keypair
+    meter: Keypair
+    providers: list[Keypair] = field(default_factory=list)
+    customers: list[Keypair] = field(default_factory=list)
+
+
+def airdrop(chain: RpcChain, who: Pubkey, lamports: int = 10_000_000_000, timeout_s: float = 30) -> None:
+    sig = chain.airdrop(who, lamports)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        st = chain.signature_statuses([sig])[0]
+        if st is not None:
+            if st.err:
+                raise OpError(f"airdrop to {who} failed: {st.err}")
+            return
+        time.sleep(0.05)
+    raise OpError(f"airdrop to {who} not confirmed within {timeout_s:.0f} s")
+
+
+def bootstrap(chain: RpcChain, *, program_id: Pubkey, n_providers: int, n_customers: int, wallet_tokens: int,
+              stake: int, deposit: int, params: InitParams = InitParams(), admin: Keypair | None = None,
+              meter: Keypair | None = None, progress=lambda msg: None) -> World:
+    admin = admin or Keypair()
+    meter = meter or Keypair()
+    for k in (admin, meter):
+        airdrop(chain, k.pubkey())
+    dep = initialize(chain, admin, program_id=program_id, meter=meter.pubkey(), params=params, progress=progress)
+    world = World(dep, admin, meter)
+    mint = dep.mint_key
+    for i in range(n_providers):
+        kp = Keypair()
+        airdrop(chain, kp.pubkey())
+        token.mint_to(chain, admin, admin, mint, kp.pubkey(), wallet_tokens, dep.decimals)
+        roles.register_provider(chain, dep, kp)
+        if stake:
+            roles.stake(chain, dep, kp, stake)
+        world.providers.append(kp)
+        progress(f"provider {i + 1}/{n_providers} {kp.pubkey()} registered, staked {stake}")
+    for i in range(n_customers):
+        kp = Keypair()
+        airdrop(chain, kp.pubkey())
+        token.mint_to(chain, admin, admin, mint, kp.pubkey(), wallet_tokens, dep.decimals)
+        roles.register_customer(chain, dep, kp)
+        if deposit:
+            roles.deposit(chain, dep, kp, deposit)
+        world.customers.append(kp)
+        progress(f"customer {i + 1}/{n_customers} {kp.pubkey()} registered, deposited {deposit}")
+    return world

@@ -1,0 +1,136 @@
+"""A deployment of the billing program: where it is and which mint, treasury and keys it uses. Written by
+`solmeter operator init` to <data_dir>/deployment.json and read by every other role command."""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from solders.keypair import Keypair
+from solders.pubkey import Pubkey
+
+from contracts.client import BillingProgram, decode_account_as
+
+from ledger.engine.chain import RpcChain
+
+from . import token
+from .tx import OpError, send
+
+FILE_NAME = "deployment.json"
+
+
+@dataclass(frozen=True)
+class Deployment:
+    program_id: str
+    mint: str
+    decimals: int
+    treasury: str
+    admin: str
+    meter: str
+    arbiter: str
+    rpc_url: str = ""
+
+    @property
+    def program(self) -> BillingProgram:
+        return BillingProgram(Pubkey.from_string(self.program_id))
+
+    @property
+    def mint_key(self) -> Pubkey:
+        return Pubkey.from_string(self.mint)
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(self), indent=2) + "\n")
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: Path) -> "Deployment":
+        try:
+            return cls(**json.loads(Path(path).read_text()))
+        except FileNotFoundError:
+            raise OpError(f"no deployment at {path}: run `solmeter operator init` first") from None
+        except (ValueError, TypeError) as e:
+            raise OpError(f"{path} is not a solmeter deployment file: {e}") from None
+
+
+@dataclass(frozen=True)
+class InitParams:
+    fee_bps: int = 250
+    burn_bps: int = 50
+    min_stake: int = 1_000_000
+    withdrawal_delay: int = 7_200       # seconds; longer than the settlement window
+    settlement_window: int = 3_600
+    unstake_cooldown: int = 86_400
+    contest_window: int = 3_600
+    epoch_length: int = 86_400
+    decimals: int = 6
+
+
+def read_config(chain: RpcChain, program: BillingProgram) -> Any:
+    data = chain.account_data(program.config_address())
+    if data is None:
+        raise OpError(f"program {program.program_id} is not initialized on this cluster (no Config account)")
+    return decode_account_as("Config", data)
+
+
+def read_account(chain: RpcChain, name: str, address: Pubkey) -> Any | None:
+    data = chain.account_data(address)
+    return None if data is None else decode_account_as(name, data)
+
+
+def program_present(chain: RpcChain, program_id: Pubkey) -> bool:
+    v = chain._call(chain._client.get_account_info, program_id).value
+    return v is not None and v.executable
+
+
+def initialize(chain: RpcChain, admin: Keypair, *, program_id: Pubkey, meter: Pubkey, arbiter: Pubkey | None = None,
+               mint: Pubkey | None = None, mint_authority: Keypair | None = None, params: InitParams = InitParams(),
+               progress=lambda msg: None) -> Deployment:
+    """Create the token (when no mint is given), the treasury account and the Config. Idempotent: an
+    already initialized program is read back instead."""
+    if not program_present(chain, program_id):
+        raise OpError(f"program {program_id} is not deployed on {chain.url}: deploy the .so first "
+                      f"(the embedded localnet preloads it)")
+    program = BillingProgram(program_id)
+    existing = chain.account_data(program.config_address())
+    if existing is not None:
+        cfg = decode_account_as("Config", existing)
+        progress("program already initialized; reading its Config")
+        return Deployment(str(program_id), str(cfg.mint), int(cfg.decimals), str(cfg.treasury), str(cfg.admin),
+                          str(cfg.meters[0].key), str(cfg.arbiter), chain.url)
+    decimals = params.decimals
+    if mint is None:
+        mint_kp = Keypair()
+        progress(f"creating token mint {mint_kp.pubkey()} ({decimals} decimals)")
+        token.create_mint(chain, admin, mint_kp, decimals=decimals, authority=(mint_authority or admin).pubkey())
+        mint = mint_kp.pubkey()
+    treasury_kp = Keypair()
+    treasury = treasury_kp.pubkey()
+    progress(f"creating treasury token account {treasury} (owned by the admin, apart from its wallet)")
+    token.create_token_account(chain, admin, treasury_kp, mint, admin.pubkey())
+    progress("initializing the program")
+    ix = program.initialize(admin=admin.pubkey(), mint=mint, treasury=treasury, meter=meter,
+                            arbiter=arbiter or admin.pubkey(), fee_bps=params.fee_bps, burn_bps=params.burn_bps,
+                            min_stake=params.min_stake, withdrawal_delay=params.withdrawal_delay,
+                            settlement_window=params.settlement_window, unstake_cooldown=params.unstake_cooldown,
+                            contest_window=params.contest_window, epoch_length=params.epoch_length)
+    send(chain, admin, [ix], what="initialize")
+    return Deployment(str(program_id), str(mint), decimals, str(treasury), str(admin.pubkey()), str(meter),
+                      str(arbiter or admin.pubkey()), chain.url)
+
+
+def deploy_program(chain: RpcChain, payer: Keypair, program: Keypair, so_path: Path, progress=lambda msg: None) -> None:
+    """Deploy the program's ELF through the upgradeable loader (buffer, chunked writes, deploy)."""
+    from contracts.deploy_local import deploy_transactions
+
+    try:
+        elf = Path(so_path).read_bytes()
+    except FileNotFoundError:
+        raise OpError(f"program binary {so_path} does not exist: run `solmeter contracts build`") from None
+    txs = deploy_transactions(elf, payer, program, chain.rent_exempt)
+    for i, (ixs, signers) in enumerate(txs):
+        send(chain, payer, ixs, signers, what=f"deploy step {i + 1}/{len(txs)}")
+        if i % 10 == 0 or i == len(txs) - 1:
+            progress(f"deploying program {program.pubkey()}: {i + 1}/{len(txs)} transactions")

@@ -1,0 +1,167 @@
+"""The role commands through the real `solmeter` CLI against the embedded localnet: operator init, a
+customer and a provider doing their part, the crank, reconcile; and bad input as one clear line."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from ledger_helpers import start_node
+
+
+@pytest.fixture
+def cli(isolated_env, monkeypatch):
+    from solmeter.cli import app
+
+    node = start_node(isolated_env / "chain")
+    monkeypatch.setenv("SOLMETER_RPC_URL", node.rpc_url)
+    monkeypatch.setenv("SOLMETER_DATA_DIR", str(isolated_env / "data"))
+    runner = CliRunner()
+
+    def run(*args, ok=True):
+        res = runner.invoke(app, list(args), catch_exceptions=False)
+        if ok:
+            assert res.exit_code == 0, res.output
+        return res
+    run.node = node
+    run.dir = isolated_env
+    yield run
+    node.stop()
+
+
+def _wallet(cli, name: str):
+    from solders.keypair import Keypair
+
+    from ledger.engine.chain import RpcChain
+    from ledger.ops.bootstrap import airdrop
+    from solmeter.keys import write_keypair
+
+    kp = Keypair()
+    path = cli.dir / f"{name}.json"
+    write_keypair(path, kp)
+    airdrop(RpcChain(cli.node.rpc_url), kp.pubkey())
+    return kp, str(path)
+
+
+def test_every_role_through_the_cli(cli):
+    out = cli("operator", "init", "--fee-bps", "300", "--burn-bps", "100").output
+    assert "initialized program" in out
+    assert "fee 300 bps, burn 100 bps" in cli("operator", "fees").output
+    cust, cpath = _wallet(cli, "customer")
+    prov, ppath = _wallet(cli, "provider")
+    cli("operator", "mint", str(cust.pubkey()), "100")
+    cli("operator", "mint", str(prov.pubkey()), "50")
+    cli("customer", "register", "-k", cpath)
+    assert "deposited 25.500000" in cli("customer", "deposit", "25.5", "-k", cpath).output
+    res = cli("customer", "set-limit", str(prov.pubkey()), "10", "-k", cpath, ok=False)
+    assert res.exit_code == 1 and "is not registered" in res.output
+    cli("provider", "register", "-k", ppath)
+    cli("customer", "set-limit", str(prov.pubkey()), "10", "-k", cpath)
+    cli("provider", "stake", "5", "-k", ppath)
+    st = json.loads(cli("customer", "status", "--json", "-k", cpath).output)
+    assert st["escrow"] == 25_500_000 and st["wallet_tokens"] == 74_500_000
+    pst = json.loads(cli("provider", "status", "--json", "-k", ppath).output)
+    assert pst["stake"] == 5_000_000
+    cli("customer", "request-withdrawal", "1", "-k", cpath)
+    res = cli("customer", "withdraw", "-k", cpath, ok=False)  # the delay has not passed
+    assert res.exit_code == 1 and "WithdrawalDelayNotElapsed" in res.output and "Traceback" not in res.output
+    out = cli("operator", "propose-slash", str(prov.pubkey()), "--amount", "2", "--evidence", "double billing").output
+    assert "slash 0" in out
+    cli("provider", "contest-slash", "0", "--evidence", "logs show otherwise", "-k", ppath)
+    cli("operator", "resolve-slash", str(prov.pubkey()), "0", "--uphold")
+    cli("operator", "execute-slash", str(prov.pubkey()), "0")
+    pst = json.loads(cli("provider", "status", "--json", "-k", ppath).output)
+    assert pst["stake"] == 3_000_000 and pst["slashes"][0]["state"] == "executed"
+    cli("operator", "crank")
+    assert "0 difference(s)" in cli("operator", "reconcile").output
+    bal = json.loads(cli("operator", "ledger", "--json").output)
+    assert bal["trial_balance"] == {"custody": 0, "obligation": 0}
+    assert bal["balances"][f"customer_escrow:{cust.pubkey()}"] == 25_500_000
+    assert bal["balances"]["treasury_fees"] == 2_000_000  # the slashed stake
+
+
+@pytest.mark.parametrize("args,needle", [
+    (("customer", "deposit", "1.0000001"), "more than 6 decimal places"),
+    (("customer", "deposit", "0"), "positive"),
+    (("customer", "deposit", "abc"), "not a number"),
+    (("customer", "status", "-k", "/nonexistent/wallet.json"), "keypair file"),
+    (("provider", "stake", "1", "-k", "/nonexistent/wallet.json"), "does not exist"),
+])
+def test_bad_input_is_one_clear_line(cli, args, needle):
+    cli("operator", "init")
+    res = cli(*args, ok=False)
+    assert res.exit_code == 1
+    lines = [l for l in res.output.splitlines() if l.strip()]
+    assert len(lines) == 1 and needle in lines[0], res.output
+
+
+def test_commands_need_a_deployment_first(cli):
+    res = cli("customer", "deposit", "1", ok=False)
+    assert res.exit_code == 1 and "operator init" in res.output
+
+
+def test_operator_serve_runs_the_api_and_the_jobs(cli, isolated_env):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    from ledger_helpers import free_port
+
+    cli("operator", "init")
+    port = free_port()
+    env = {**os.environ}
+    proc = subprocess.Popen([sys.executable, "-m", "solmeter.cli", "operator", "serve", "--port", str(port)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        ok = False
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/v1/customers/11111111111111111111111111111111/status", timeout=2)
+                if r.status_code == 200:
+                    ok = True
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        assert ok, proc.stdout.read() if proc.poll() is not None else "API did not answer"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            out = cli("operator", "jobs").output
+            if "follow_chain" in out and " runs      0" not in out.split("follow_chain")[1].split("\n")[0]:
+                break
+            time.sleep(0.3)
+        assert "follow_chain" in out and "failures   0" in out.split("follow_chain")[1].split("\n")[0], out
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def test_operator_init_deploys_the_program_where_it_is_missing(isolated_env, monkeypatch):
+    import localnet
+    from localnet.genesis import default_config
+    from typer.testing import CliRunner
+
+    from ledger_helpers import free_port
+    from solmeter.cli import app
+
+    node = localnet.start_in_process(ledger_dir=isolated_env / "bare", port=free_port(), ws_port=free_port(),
+                                     genesis=default_config(preload_billing=False))
+    try:
+        monkeypatch.setenv("SOLMETER_RPC_URL", node.rpc_url)
+        monkeypatch.setenv("SOLMETER_DATA_DIR", str(isolated_env / "data"))
+        res = CliRunner().invoke(app, ["operator", "init"], catch_exceptions=False)
+        assert res.exit_code == 0, res.output
+        assert "deploying program" in res.output and "initialized program" in res.output
+        again = CliRunner().invoke(app, ["operator", "init"], catch_exceptions=False)  # idempotent
+        assert again.exit_code == 0 and "already initialized" in again.output
+    finally:
+        node.stop()
