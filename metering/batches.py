@@ -17,7 +17,9 @@ from contracts.merkle import MerkleTree, verify_proof
 from .models import Batch, ReceiptRow
 
 BT, RR = Batch.__table__, ReceiptRow.__table__
-MAX_BATCH_RECEIPTS = 1 << 16  # proofs stay at most 16 hashes, well inside the program's limit
+# A legacy settle transaction (1,232 bytes) has room for a proof of at most 11 hashes (PROTOCOL.md), so a batch
+# holds at most 2^11 receipts; more receipts in one interval become several batches.
+MAX_BATCH_RECEIPTS = 1 << 11
 
 
 @dataclass(frozen=True)

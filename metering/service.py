@@ -43,8 +43,9 @@ class MeterJobs:
         seal = self.sealer.seal_due(now)
         batch = None
         if force_batch or self.batch_due(now):
-            batch = build_batch(self.engine, str(self.meter.pubkey()), now)
-            if batch:
+            # Every pending receipt is batched now, in batches of at most MAX_BATCH_RECEIPTS.
+            while (built := build_batch(self.engine, str(self.meter.pubkey()), now)) is not None:
+                batch = built
                 self.metrics.batches.inc()
         return JobsReport(seal, batch)
 

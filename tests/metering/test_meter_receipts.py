@@ -202,3 +202,35 @@ def test_signatures_verify_with_an_independent_ed25519_tool(engine, cfg, meter_k
     h = sign_request(provider_kp, "POST", "/v1/events/batch", b"[]", 123)
     sig = bytes(Signature.from_string(h["X-Solmeter-Signature"]))
     assert openssl_verify(bytes(provider_kp.pubkey()), canonical_message("POST", "/v1/events/batch", 123, b"[]"), sig)
+
+
+def test_an_interval_with_more_receipts_than_a_batch_holds_becomes_several_batches(
+        engine, cfg, meter_kp, ev, provider_kp, monkeypatch):
+    # Given more pending receipts than one batch may hold (the cap keeps proofs short enough for settle)
+    import metering.batches as batches
+    from metering.service import MeterJobs
+
+    assert batches.MAX_BATCH_RECEIPTS == 2048  # 2^11: an 11-hash proof is the most a settle transaction fits
+    monkeypatch.setattr(batches, "MAX_BATCH_RECEIPTS", 2)
+    ing, sealer = setup(engine, cfg, meter_kp)
+    from meter_helpers import EventFactory
+    from solders.keypair import Keypair
+    evs = []
+    for i in range(5):
+        f = EventFactory(provider_kp, str(Keypair.from_seed(bytes([20 + i]) * 32).pubkey()))
+        evs += [f.hb(f"L{i}", BASE + t, 1) for t in (0, 30_000)]
+    ingest_direct(ing, str(provider_kp.pubkey()), evs, T0)
+    jobs = MeterJobs(engine, cfg, meter_kp, clock=lambda: BASE + W + cfg.grace_ms)
+    # When the batch job runs once
+    jobs.run_once(force_batch=True)
+    # Then every receipt is in a batch of at most two, and each proof verifies against its own batch
+    rows = receipts(engine)
+    assert len(rows) == 5 and all(r.batch_id is not None for r in rows)
+    sizes = {}
+    for r in rows:
+        sizes[r.batch_id] = sizes.get(r.batch_id, 0) + 1
+    assert sorted(sizes.values()) == [1, 2, 2]
+    with engine.connect() as c:
+        for r in rows:
+            b = batches.get_batch(c, r.batch_id)
+            assert verify_proof(bytes(r.receipt_id), proof_for(c, b.id, r.batch_index), b.root)
