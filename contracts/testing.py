@@ -332,3 +332,14 @@ def settle(d: Deployment, batch_index: int, tree, leaf: int, receipt, provider_p
                           payout=provider_payout, treasury=d.treasury, mint=d.mint,
                           epoch=overrides.pop("epoch") if "epoch" in overrides else d.h.current_epoch(), **overrides)
     return d.h.send([ix], [payer])
+
+
+def with_account(ix: Instruction, pos: int, key: Pubkey, signer: Optional[bool] = None,
+                 writable: Optional[bool] = None) -> Instruction:
+    """`ix` with account `pos` replaced by `key` (signer / writable flags kept unless given): how the
+    tests substitute an account or drop a signature the client would have set."""
+    metas = list(ix.accounts)
+    m = metas[pos]
+    metas[pos] = AccountMeta(key, m.is_signer if signer is None else signer,
+                             m.is_writable if writable is None else writable)
+    return Instruction(ix.program_id, ix.data, metas)

@@ -219,16 +219,20 @@ def render() -> str:
     return json.dumps(build_idl(), indent=2) + "\n"
 
 
-def main(argv: list[str]) -> int:
-    text = render()
+def write_or_check(out: Path, text: str, argv: list[str], module: str) -> int:
+    """Write a generated file, or with --check in argv exit 1 if the file on disk is not `text`."""
     if "--check" in argv:
-        if not OUT.exists() or OUT.read_text() != text:
-            print(f"{OUT} is stale: run python -m contracts.idl.generate", file=sys.stderr)
+        if not out.exists() or out.read_text() != text:
+            print(f"{out} is stale: run python -m {module}", file=sys.stderr)
             return 1
         return 0
-    OUT.write_text(text)
-    print(f"wrote {OUT}")
+    out.write_text(text)
+    print(f"wrote {out}")
     return 0
+
+
+def main(argv: list[str]) -> int:
+    return write_or_check(OUT, render(), argv, "contracts.idl.generate")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import hashlib
 import sys
 from pathlib import Path
 
-from contracts.idl.generate import build_idl
+from contracts.idl.generate import build_idl, write_or_check
 
 OUT = Path(__file__).resolve().parents[2] / "PROTOCOL.md"
 
@@ -263,15 +263,7 @@ def render() -> str:
 
 
 def main(argv: list[str]) -> int:
-    text = render()
-    if "--check" in argv:
-        if not OUT.exists() or OUT.read_text() != text:
-            print(f"{OUT} is stale: run python -m contracts.idl.protocol", file=sys.stderr)
-            return 1
-        return 0
-    OUT.write_text(text)
-    print(f"wrote {OUT}")
-    return 0
+    return write_or_check(OUT, render(), argv, "contracts.idl.protocol")
 
 
 if __name__ == "__main__":

@@ -4,11 +4,11 @@ account, an attacker's token account, a look-alike owned by another program, an 
 type, the same account twice), and asserts the exact error and that no account changed. Tokens are
 conserved after every test (the `d` fixture). docs/security-review.md maps each check to its case."""
 import pytest
-from solders.instruction import AccountMeta, Instruction
+from solders.instruction import Instruction
 from solders.pubkey import Pubkey
 
 from contracts.client.instructions import SYSTEM_PROGRAM_ID, TOKEN_PROGRAM_ID
-from contracts.testing import post_batch, receipt_chain, settle
+from contracts.testing import post_batch, receipt_chain, settle, with_account
 
 from ._slash_helpers import contest, execute, propose, resolve
 
@@ -64,13 +64,9 @@ class World:
 
     def attack(self, ix, signers, pos, key, error, writable=None, signer=None):
         """Send `ix` with account `pos` replaced by `key`; assert `error` and that nothing changed."""
-        metas = list(ix.accounts)
-        m = metas[pos]
-        metas[pos] = AccountMeta(key, m.is_signer if signer is None else signer,
-                                 m.is_writable if writable is None else writable)
         watched = self.watched()
         before = self.d.h.snapshot(watched)
-        r = self.d.h.send([Instruction(ix.program_id, ix.data, metas)], signers, payer=self.d.h.payer)
+        r = self.d.h.send([with_account(ix, pos, key, signer, writable)], signers, payer=self.d.h.payer)
         assert not r.ok, f"attack succeeded: account {pos} -> {key}"
         assert r.error is not None and r.error.name == error, (pos, r.error, r.logs[-4:])
         assert self.d.h.snapshot(watched) == before, "a failed instruction changed state"
@@ -341,9 +337,7 @@ def test_initialize_mint_and_programs_are_checked():
     for pos, key, err in ((2, ta, "WrongMint"),            # a token account is not a mint
                           (3, mint, "WrongTokenAccount"),  # a mint is not a treasury token account
                           (5, TOKEN_PROGRAM_ID, "WrongProgram"), (6, Pubkey.new_unique(), "WrongProgram")):
-        metas = list(ix.accounts)
-        metas[pos] = AccountMeta(key, metas[pos].is_signer, metas[pos].is_writable)
-        r = h.send([Instruction(ix.program_id, ix.data, metas)], [admin])
+        r = h.send([with_account(ix, pos, key)], [admin])
         assert not r.ok and r.error.name == err, (pos, r.error)
         assert not h.exists(h.program.config_address())
     assert h.send([ix], [admin]).ok

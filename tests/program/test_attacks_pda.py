@@ -8,7 +8,6 @@ each creation path refuses any other bump with WrongPda and moves nothing.
 Before the fix (security review G, finding 1) the first two tests were full exploits: a replayed
 receipt paid twice through a second Channel, and a second Config let anyone propose, uphold and then
 execute (through the real Config) a slash of any provider's stake to their own token account."""
-from solders.instruction import AccountMeta, Instruction
 from solders.pubkey import Pubkey
 
 from contracts import pda

@@ -4,7 +4,7 @@ clamped payouts that would be zero, and a clock before genesis."""
 import pytest
 from solders.instruction import AccountMeta, Instruction
 
-from contracts.testing import make_receipt, post_batch, receipt_chain, settle
+from contracts.testing import make_receipt, post_batch, receipt_chain, settle, with_account
 
 from ._slash_helpers import contest, propose
 
@@ -18,10 +18,7 @@ def world(d):
 
 def _unsigned(d, ix, pos):
     """`ix` with account `pos` not signing, sent by the harness payer alone."""
-    metas = list(ix.accounts)
-    m = metas[pos]
-    metas[pos] = AccountMeta(m.pubkey, False, m.is_writable)
-    return d.h.send([Instruction(ix.program_id, ix.data, metas)], [d.h.payer])
+    return d.h.send([with_account(ix, pos, ix.accounts[pos].pubkey, signer=False)], [d.h.payer])
 
 
 def test_every_authority_must_sign(d, world):
@@ -69,9 +66,7 @@ def test_initialize_admin_must_sign():
     mint = h.create_mint(admin.pubkey())
     ix = h.program.initialize(admin=admin.pubkey(), mint=mint, treasury=h.create_token_account(mint, admin.pubkey()),
                               meter=admin.pubkey(), arbiter=admin.pubkey(), **DEFAULT_PARAMS)
-    metas = list(ix.accounts)
-    metas[0] = AccountMeta(admin.pubkey(), False, True)
-    r = h.send([Instruction(ix.program_id, ix.data, metas)], [h.payer])
+    r = h.send([with_account(ix, 0, admin.pubkey(), False, True)], [h.payer])
     assert not r.ok and r.error.name == "MissingSignature"
     assert not h.exists(h.program.config_address())
 

@@ -1,5 +1,5 @@
 """contest_slash: the provider itself, within the contest window."""
-from solders.instruction import AccountMeta, Instruction
+from contracts.testing import with_account
 
 from ._slash_helpers import contest, execute, propose
 
@@ -29,9 +29,7 @@ def test_another_provider_cannot_contest(d):
     assert propose(d, p).ok
     q = d.provider(stake=1)
     ix = d.program.contest_slash(wallet=q.pubkey, index=0, evidence_hash=bytes(32))
-    metas = list(ix.accounts)
-    metas[3] = AccountMeta(d.program.slash_address(p.pubkey, 0), False, True)
-    r = d.h.send([Instruction(ix.program_id, ix.data, metas)], [q.kp])
+    r = d.h.send([with_account(ix, 3, d.program.slash_address(p.pubkey, 0), False, True)], [q.kp])
     assert not r.ok and r.error.name == "Unauthorized"
 
 

@@ -1,3 +1,5 @@
+from contracts.testing import with_account
+
 from .conftest import unchanged
 
 U64_MAX = 2**64 - 1
@@ -46,10 +48,7 @@ def test_substituted_escrow_fails(d):
     c1 = d.customer(wallet_tokens=100)
     c2 = d.customer()
     ix = d.program.deposit(wallet=c1.pubkey, source=c1.token_account, mint=d.mint, amount=10)
-    metas = list(ix.accounts)
-    from solders.instruction import AccountMeta, Instruction
-    metas[3] = AccountMeta(d.program.escrow_address(c2.pubkey), False, True)
-    r = d.h.send([Instruction(ix.program_id, ix.data, metas)], [c1.kp])
+    r = d.h.send([with_account(ix, 3, d.program.escrow_address(c2.pubkey), False, True)], [c1.kp])
     assert not r.ok and r.error.name == "WrongTokenAccount"
 
 

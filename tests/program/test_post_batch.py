@@ -1,6 +1,3 @@
-from solders.pubkey import Pubkey
-
-from contracts import pda
 from contracts.testing import post_batch, receipt_chain
 
 

@@ -3,10 +3,8 @@ canonical bumps only, idempotent and permissionless; settle after it creates not
 stays under the 30,000 CU target whatever the PDA seeds (review item: first settle at 30.6k-33.5k CU)."""
 import hashlib
 
-from solders.instruction import AccountMeta, Instruction
-
 from contracts import pda
-from contracts.testing import post_batch, receipt_chain, settle
+from contracts.testing import post_batch, receipt_chain, settle, with_account
 
 from .conftest import unchanged
 from .test_attacks_pda import non_canonical
@@ -108,9 +106,7 @@ def test_prepare_checks_existing_accounts_and_parties(d, chan):
     assert _prep(d, other, p).ok
     # an existing channel of another pair in the channel slot
     ix = prog.prepare_settle(payer=d.h.payer.pubkey(), customer_wallet=c.pubkey, provider_wallet=p.pubkey, epoch=0)
-    metas = list(ix.accounts)
-    metas[4] = AccountMeta(prog.channel_address(other.pubkey, p.pubkey), False, True)
-    r = d.h.send([Instruction(ix.program_id, ix.data, metas)], [d.h.payer])
+    r = d.h.send([with_account(ix, 4, prog.channel_address(other.pubkey, p.pubkey), False, True)], [d.h.payer])
     assert not r.ok and r.error.name == "ReceiptChannelMismatch"
     # an unregistered wallet as customer (its Customer PDA holds nothing)
     ghost = d.h.new_wallet()
@@ -124,9 +120,7 @@ def test_prepare_checks_existing_accounts_and_parties(d, chan):
     # an existing Epoch of another number in the epoch slot
     assert _prep(d, c, p, epoch=1).ok
     ix = prog.prepare_settle(payer=d.h.payer.pubkey(), customer_wallet=c.pubkey, provider_wallet=p.pubkey, epoch=2)
-    metas = list(ix.accounts)
-    metas[5] = AccountMeta(prog.epoch_address(1), False, True)
-    r = d.h.send([Instruction(ix.program_id, ix.data, metas)], [d.h.payer])
+    r = d.h.send([with_account(ix, 5, prog.epoch_address(1), False, True)], [d.h.payer])
     assert not r.ok and r.error.name in ("WrongPda", "CpiFailed")
 
 

@@ -1,5 +1,4 @@
 """propose_slash: admin only, amount bounded by the unencumbered stake, PDA indexed by slash_count."""
-from solders.instruction import AccountMeta, Instruction
 
 from ._slash_helpers import propose
 

@@ -1,5 +1,5 @@
 """request_unstake: records the amount and time; the stake stays in the vault."""
-from solders.instruction import AccountMeta, Instruction
+from contracts.testing import with_account
 
 
 def test_request_records_and_stake_stays(d):
@@ -20,7 +20,5 @@ def test_zero_and_foreign_signer_refused(d):
     assert not r.ok and r.error.name == "ZeroAmount"
     other = d.h.new_wallet()
     ix = d.program.request_unstake(wallet=p.pubkey, amount=1)
-    metas = list(ix.accounts)
-    metas[0] = AccountMeta(other.pubkey(), True, False)
-    r = d.h.send([Instruction(ix.program_id, ix.data, metas)], [other])
+    r = d.h.send([with_account(ix, 0, other.pubkey(), True, False)], [other])
     assert not r.ok and r.error.name == "Unauthorized"

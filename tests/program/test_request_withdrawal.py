@@ -1,5 +1,5 @@
 """request_withdrawal: records the amount and time; a new request restarts the delay."""
-from solders.instruction import AccountMeta, Instruction
+from contracts.testing import with_account
 
 
 def test_request_records_amount_and_time(d, chan):
@@ -25,7 +25,5 @@ def test_zero_and_foreign_signer_refused(d, chan):
     assert not r.ok and r.error.name == "ZeroAmount"
     other = d.h.new_wallet()
     ix = d.program.request_withdrawal(wallet=c.pubkey, amount=1)
-    metas = list(ix.accounts)
-    metas[0] = AccountMeta(other.pubkey(), True, False)
-    r = d.h.send([Instruction(ix.program_id, ix.data, metas)], [other])
+    r = d.h.send([with_account(ix, 0, other.pubkey(), True, False)], [other])
     assert not r.ok and r.error.name == "Unauthorized"

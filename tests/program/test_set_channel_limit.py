@@ -1,8 +1,6 @@
 """set_channel_limit: raises apply at once, decreases after config.settlement_window (security review
 finding 5: a customer must not be able to refuse receipts already issued by lowering its limit)."""
-from solders.instruction import AccountMeta, Instruction
-
-from contracts.testing import post_batch, receipt_chain, settle
+from contracts.testing import post_batch, receipt_chain, settle, with_account
 
 from .conftest import unchanged
 
@@ -39,9 +37,7 @@ def test_customer_sets_limit_creating_channel(d, chan):
 def test_provider_cannot_set_customer_limit(d, chan):
     c, p = chan
     ix = d.program.set_channel_limit(wallet=c.pubkey, provider_wallet=p.pubkey, limit_per_epoch=0)
-    metas = list(ix.accounts)
-    metas[0] = AccountMeta(p.pubkey, True, True)
-    r = d.h.send([Instruction(ix.program_id, ix.data, metas)], [p.kp])
+    r = d.h.send([with_account(ix, 0, p.pubkey, True, True)], [p.kp])
     assert not r.ok and r.error.name == "Unauthorized"
 
 

@@ -1,7 +1,6 @@
 """settle: receipt + proof against a posted batch pays cumulative minus already-settled."""
-from solders.instruction import AccountMeta, Instruction
 
-from contracts.testing import make_receipt, post_batch, receipt_chain, settle
+from contracts.testing import make_receipt, post_batch, receipt_chain, settle, with_account
 
 from .conftest import unchanged
 
@@ -61,12 +60,17 @@ def test_replayed_receipt_fails(d, chan):
     unchanged(d, _accounts(d, c, p), before)
 
 
+def _settle_after(d, p, r1, r2):
+    """Post r1 and r2 in one batch and settle r1 (which must succeed): the result of settling r2."""
+    idx, tree, _ = post_batch(d, [r1, r2])
+    assert settle(d, idx, tree, 0, r1, p.token_account).ok
+    return settle(d, idx, tree, 1, r2, p.token_account)
+
+
 def test_lower_cumulative_fails(d, chan):
     c, p = chan
     r1, r2 = receipt_chain(d, c.pubkey, p.pubkey, [500_000, 400_000])
-    idx, tree, _ = post_batch(d, [r1, r2])
-    assert settle(d, idx, tree, 0, r1, p.token_account).ok
-    r = settle(d, idx, tree, 1, r2, p.token_account)
+    r = _settle_after(d, p, r1, r2)
     assert not r.ok and r.error.name == "CumulativeNotIncreasing"
 
 
@@ -141,9 +145,7 @@ def test_broken_hash_chain_fails(d, chan):
     c, p = chan
     r1 = make_receipt(d, c.pubkey, p.pubkey, 1, 100, bytes(32))
     r2 = make_receipt(d, c.pubkey, p.pubkey, 2, 200, b"\x07" * 32)
-    idx, tree, _ = post_batch(d, [r1, r2])
-    assert settle(d, idx, tree, 0, r1, p.token_account).ok
-    r = settle(d, idx, tree, 1, r2, p.token_account)
+    r = _settle_after(d, p, r1, r2)
     assert not r.ok and r.error.name == "BrokenHashChain"
 
 
@@ -166,9 +168,7 @@ def test_receipt_of_another_program_fails(d, chan):
 
 
 def _with(ix, pos, key, writable=True):
-    metas = list(ix.accounts)
-    metas[pos] = AccountMeta(key, False, writable)
-    return Instruction(ix.program_id, ix.data, metas)
+    return with_account(ix, pos, key, False, writable)
 
 
 def test_substituted_treasury_payout_and_mint_fail(d, chan):

@@ -1,4 +1,5 @@
 """stake: tokens from the provider's own account into its stake vault."""
+from contracts.testing import with_account
 
 
 def test_stake_event_and_wrong_signer(d):
@@ -7,8 +8,5 @@ def test_stake_event_and_wrong_signer(d):
     assert r.ok and r.event("Staked").stake_balance == 400
     other = d.provider(wallet_tokens=1_000)
     ix = d.program.stake(wallet=other.pubkey, source=other.token_account, mint=d.mint, amount=1)
-    from solders.instruction import AccountMeta, Instruction
-    metas = list(ix.accounts)
-    metas[2] = AccountMeta(d.program.provider_address(p.pubkey), False, False)
-    r = d.h.send([Instruction(ix.program_id, ix.data, metas)], [other.kp])
+    r = d.h.send([with_account(ix, 2, d.program.provider_address(p.pubkey), False, False)], [other.kp])
     assert not r.ok and r.error.name == "Unauthorized"

@@ -1,5 +1,5 @@
 """withdraw: only after the withdrawal delay, at most what is left, to the customer's own account."""
-from contracts.testing import post_batch, receipt_chain, settle
+from contracts.testing import post_batch, receipt_chain, settle, with_account
 
 from .conftest import unchanged
 
@@ -62,10 +62,7 @@ def test_other_wallet_cannot_withdraw(d, chan):
     thief = d.h.new_wallet()
     ta = d.fund(thief, 0)
     ix = d.program.withdraw(wallet=c.pubkey, destination=ta, mint=d.mint)
-    from solders.instruction import AccountMeta, Instruction
-    metas = list(ix.accounts)
-    metas[0] = AccountMeta(thief.pubkey(), True, False)
-    r = d.h.send([Instruction(ix.program_id, ix.data, metas)], [thief])
+    r = d.h.send([with_account(ix, 0, thief.pubkey(), True, False)], [thief])
     assert not r.ok and r.error.name == "Unauthorized"
     # and the customer cannot withdraw into someone else's token account
     r = d.h.send([d.program.withdraw(wallet=c.pubkey, destination=ta, mint=d.mint)], [c.kp])

@@ -5,30 +5,26 @@
 //! stake_vault, provider_epoch (writable), epoch (writable), rewards_vault (writable), payout
 //! (writable), mint, token_program. Args: epoch.
 
-use super::common::{active_config, config_seeds, epoch_at, now};
+use super::common::{epoch_at, now, own_account_mut, signed_config, transfer_out};
 use crate::error::Error;
 use crate::events::{u64le, RewardsClaimed};
-use crate::sdk::account::{load_mut, require_key, require_signer, require_writable, AccountInfo};
+use crate::sdk::account::{load_mut, require_key, require_writable, AccountInfo};
 use crate::sdk::borsh::Reader;
 use crate::sdk::log::{emit, Event};
 use crate::sdk::math::{add, mul_div_floor, sub};
 use crate::sdk::pubkey::{keq, Pubkey};
-use crate::sdk::token::{require_token_program, TokenAccount, TransferChecked};
+use crate::sdk::token::{require_token_program, TokenAccount};
 use crate::state::{Epoch, Provider, ProviderEpoch};
 
 pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Result<(), Error> {
     let [wallet, config, provider, stake_vault, provider_epoch, epoch, rewards_vault, payout, mint, token_program, ..] = accounts else {
         return Err(Error::NotEnoughAccounts);
     };
-    let mut r = Reader::new(data);
-    let number = r.u64()?;
-    r.finish()?;
+    let number = Reader::only_u64(data)?;
 
-    require_signer(wallet)?;
-    let cfg = active_config(config, program_id)?;
+    let cfg = signed_config(wallet, config, program_id)?;
     require_token_program(token_program)?;
-    let p = load_mut::<Provider>(provider, program_id)?;
-    require_key(wallet, &p.wallet, Error::Unauthorized)?;
+    let p = own_account_mut::<Provider>(wallet, provider, program_id)?;
     require_key(stake_vault, &p.stake_vault, Error::WrongTokenAccount)?;
     require_key(payout, &p.payout, Error::WrongTokenAccount)?;
     require_writable(payout)?;
@@ -64,9 +60,7 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Re
         return Err(Error::InsufficientFunds);
     }
     if reward > 0 {
-        let bump = [cfg.bump];
-        TransferChecked { from: rewards_vault, mint, to: payout, authority: config, amount: reward, decimals: cfg.decimals }
-            .invoke(&config_seeds(&bump))?;
+        transfer_out(config, rewards_vault, mint, payout, reward, cfg)?;
     }
     e.claimed.set(claimed);
     pe.claimed = 1;

@@ -2,12 +2,15 @@
 
 use crate::error::Error;
 use crate::pda;
-use crate::sdk::account::{init, load, require_uninitialized, require_writable, AccountInfo, State};
+use crate::sdk::account::{
+    init, load, require_key, require_signer, require_uninitialized, require_writable, AccountInfo, State,
+};
 use crate::sdk::clock::unix_timestamp;
 use crate::sdk::cpi::SignerSeed;
-use crate::sdk::pubkey::{keq, Pubkey, SYSTEM_PROGRAM_ID};
+use crate::sdk::pubkey::{keq, Pubkey, SYSTEM_PROGRAM_ID, TOKEN_PROGRAM_ID};
 use crate::sdk::system::CreateAccount;
-use crate::state::Config;
+use crate::sdk::token::{InitializeAccount3, TransferChecked, TOKEN_ACCOUNT_LEN};
+use crate::state::{Config, Customer, Provider};
 
 /// The Config account, checked (owner, type) and not paused. Only one account of type Config can
 /// exist: initialize creates it at the ["config"] PDA and nothing else creates one, so owner and
@@ -18,6 +21,28 @@ pub fn active_config(a: &AccountInfo, program_id: &Pubkey) -> Result<&'static mu
     if cfg.paused != 0 {
         return Err(Error::Paused);
     }
+    Ok(cfg)
+}
+
+/// Opening checks of an instruction a wallet signs: the signature, then the active Config.
+#[inline(always)]
+pub fn signed_config(wallet: &AccountInfo, config: &AccountInfo, program_id: &Pubkey) -> Result<&'static mut Config, Error> {
+    require_signer(wallet)?;
+    active_config(config, program_id)
+}
+
+/// Opening checks of an instruction that creates accounts: the payer (writable signer), the active
+/// Config, the System program.
+#[inline(always)]
+pub fn creation_config(
+    payer: &AccountInfo,
+    config: &AccountInfo,
+    system_program: &AccountInfo,
+    program_id: &Pubkey,
+) -> Result<&'static mut Config, Error> {
+    require_payer(payer)?;
+    let cfg = active_config(config, program_id)?;
+    require_system_program(system_program)?;
     Ok(cfg)
 }
 
@@ -88,4 +113,122 @@ pub fn create_state<T: State>(
 #[inline(always)]
 pub fn is_uncreated(a: &AccountInfo) -> bool {
     a.data_len() == 0 && keq(a.owner(), &SYSTEM_PROGRAM_ID)
+}
+
+/// What register_customer / register_provider create for a wallet: its state account at
+/// [prefix, wallet] and its vault at [vault_prefix, wallet].
+pub struct Registration<'a> {
+    pub account: &'a AccountInfo,
+    pub prefix: &'a [u8],
+    pub bump: u8,
+    pub vault: &'a AccountInfo,
+    pub vault_prefix: &'a [u8],
+    pub vault_bump: u8,
+}
+
+/// Check both addresses and create the state account (returned for the caller to fill in) and the
+/// vault: a token account of `mint` whose token authority is the Config PDA. `wallet` pays.
+#[inline(always)]
+pub fn register<T: State>(
+    wallet: &AccountInfo,
+    config: &AccountInfo,
+    mint: &AccountInfo,
+    r: &Registration,
+    program_id: &Pubkey,
+) -> Result<&'static mut T, Error> {
+    require_writable(r.account)?;
+    require_writable(r.vault)?;
+    require_uninitialized(r.vault)?;
+    pda::of_wallet(r.prefix, r.account.key(), wallet.key(), r.bump, program_id)?;
+    pda::of_wallet(r.vault_prefix, r.vault.key(), wallet.key(), r.vault_bump, program_id)?;
+
+    let b = [r.bump];
+    let seeds = [SignerSeed::of(r.prefix), SignerSeed::of(wallet.key()), SignerSeed::of(&b)];
+    let state = create_state::<T>(wallet, r.account, &seeds, program_id)?;
+    let vb = [r.vault_bump];
+    let vseeds = [SignerSeed::of(r.vault_prefix), SignerSeed::of(wallet.key()), SignerSeed::of(&vb)];
+    CreateAccount { payer: wallet, new_account: r.vault, space: TOKEN_ACCOUNT_LEN, owner: &TOKEN_PROGRAM_ID, seeds: &vseeds }
+        .invoke()?;
+    InitializeAccount3 { account: r.vault, mint, owner: config.key() }.invoke()?;
+    Ok(state)
+}
+
+/// A Customer or Provider: the state account of one wallet.
+pub trait WalletAccount: State {
+    fn wallet(&self) -> &Pubkey;
+}
+
+impl WalletAccount for Customer {
+    #[inline(always)]
+    fn wallet(&self) -> &Pubkey {
+        &self.wallet
+    }
+}
+
+impl WalletAccount for Provider {
+    #[inline(always)]
+    fn wallet(&self) -> &Pubkey {
+        &self.wallet
+    }
+}
+
+/// `a`, loaded writable, as the Customer/Provider of `wallet` (whose signature was checked).
+#[inline(always)]
+pub fn own_account_mut<T: WalletAccount>(wallet: &AccountInfo, a: &AccountInfo, program_id: &Pubkey) -> Result<&'static mut T, Error> {
+    require_writable(a)?;
+    own_account::<T>(wallet, a, program_id)
+}
+
+/// `a` as the Customer/Provider of `wallet` (whose signature was checked).
+#[inline(always)]
+pub fn own_account<T: WalletAccount>(wallet: &AccountInfo, a: &AccountInfo, program_id: &Pubkey) -> Result<&'static mut T, Error> {
+    let x = load::<T>(a, program_id)?;
+    require_key(wallet, x.wallet(), Error::Unauthorized)?;
+    Ok(x)
+}
+
+/// A vault an instruction moves tokens in or out of: the one the account records (`expected`),
+/// writable, and the mint account is the Config's.
+#[inline(always)]
+pub fn require_vault(vault: &AccountInfo, expected: &Pubkey, mint: &AccountInfo, cfg: &Config) -> Result<(), Error> {
+    require_key(vault, expected, Error::WrongTokenAccount)?;
+    require_writable(vault)?;
+    require_key(mint, &cfg.mint, Error::WrongMint)
+}
+
+#[inline(always)]
+pub fn require_nonzero(amount: u64) -> Result<(), Error> {
+    if amount == 0 {
+        return Err(Error::ZeroAmount);
+    }
+    Ok(())
+}
+
+/// Move `amount` (non-zero) from a token account of the signer `wallet` into `vault`.
+#[inline(always)]
+pub fn transfer_in(
+    wallet: &AccountInfo,
+    source: &AccountInfo,
+    mint: &AccountInfo,
+    vault: &AccountInfo,
+    amount: u64,
+    cfg: &Config,
+) -> Result<(), Error> {
+    require_nonzero(amount)?;
+    TransferChecked { from: source, mint, to: vault, authority: wallet, amount, decimals: cfg.decimals }.invoke(&[])
+}
+
+/// Move `amount` out of `from`, signed by the Config PDA: the token authority of every vault, and
+/// the delegate of an auto top-up source.
+#[inline(always)]
+pub fn transfer_out(
+    config: &AccountInfo,
+    from: &AccountInfo,
+    mint: &AccountInfo,
+    to: &AccountInfo,
+    amount: u64,
+    cfg: &Config,
+) -> Result<(), Error> {
+    let bump = [cfg.bump];
+    TransferChecked { from, mint, to, authority: config, amount, decimals: cfg.decimals }.invoke(&config_seeds(&bump))
 }

@@ -3,10 +3,10 @@
 //! amount per top-up. amount 0 turns auto top-up off. Accounts: wallet (signer), config, customer
 //! (writable), source (token account of the mint owned by wallet). Args: threshold, amount.
 
-use super::common::active_config;
+use super::common::{own_account_mut, signed_config};
 use crate::error::Error;
 use crate::events::{u64le, AutoTopUpConfigured};
-use crate::sdk::account::{load_mut, require_key, require_signer, AccountInfo};
+use crate::sdk::account::AccountInfo;
 use crate::sdk::borsh::Reader;
 use crate::sdk::log::{emit, Event};
 use crate::sdk::pubkey::Pubkey;
@@ -22,10 +22,8 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Re
     let amount = r.u64()?;
     r.finish()?;
 
-    require_signer(wallet)?;
-    let cfg = active_config(config, program_id)?;
-    let c = load_mut::<Customer>(customer, program_id)?;
-    require_key(wallet, &c.wallet, Error::Unauthorized)?;
+    let cfg = signed_config(wallet, config, program_id)?;
+    let c = own_account_mut::<Customer>(wallet, customer, program_id)?;
     TokenAccount::load(source)?.require(&cfg.mint, wallet.key())?;
     c.top_up_source = if amount == 0 { [0u8; 32] } else { *source.key() };
     c.top_up_threshold.set(threshold);

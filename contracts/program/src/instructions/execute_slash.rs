@@ -3,7 +3,7 @@
 //! balance. Accounts: config, provider (writable), slash (writable), stake_vault (writable),
 //! beneficiary (writable), mint, token_program.
 
-use super::common::{active_config, config_seeds, now};
+use super::common::{active_config, now, transfer_out};
 use crate::error::Error;
 use crate::events::{u64le, SlashExecuted};
 use crate::sdk::account::{load_mut, require_key, require_writable, AccountInfo};
@@ -11,7 +11,7 @@ use crate::sdk::borsh::Reader;
 use crate::sdk::log::{emit, Event};
 use crate::sdk::math::sub;
 use crate::sdk::pubkey::{keq, Pubkey};
-use crate::sdk::token::{require_token_program, TokenAccount, TransferChecked};
+use crate::sdk::token::{require_token_program, TokenAccount};
 use crate::state::slash::{SLASH_EXECUTED, SLASH_PROPOSED, SLASH_UPHELD};
 use crate::state::{Provider, Slash};
 
@@ -46,9 +46,7 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Re
     let want = s.amount.get();
     let amount = if want < balance { want } else { balance };
     if amount > 0 {
-        let bump = [cfg.bump];
-        TransferChecked { from: stake_vault, mint, to: beneficiary, authority: config, amount, decimals: cfg.decimals }
-            .invoke(&config_seeds(&bump))?;
+        transfer_out(config, stake_vault, mint, beneficiary, amount, cfg)?;
     }
     s.state = SLASH_EXECUTED;
     p.pending_slash.set(sub(p.pending_slash.get(), want)?);

@@ -4,11 +4,11 @@
 //! rewards_vault (writable), source (writable, token account of the mint owned by funder), mint,
 //! system_program, token_program. Args: epoch, amount, epoch_bump.
 
-use super::common::{active_config, epoch_at, now, require_payer, require_system_program};
+use super::common::{creation_config, epoch_at, now, require_nonzero, require_vault};
 use super::settle::{open_epoch, EpochKey};
 use crate::error::Error;
 use crate::events::{u64le, EpochFunded};
-use crate::sdk::account::{require_key, require_writable, AccountInfo};
+use crate::sdk::account::AccountInfo;
 use crate::sdk::borsh::Reader;
 use crate::sdk::log::{emit, Event};
 use crate::sdk::math::add;
@@ -25,17 +25,11 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Re
     let epoch_bump = r.u8()?;
     r.finish()?;
 
-    require_payer(funder)?;
-    let cfg = active_config(config, program_id)?;
-    require_system_program(system_program)?;
+    let cfg = creation_config(funder, config, system_program, program_id)?;
     require_token_program(token_program)?;
-    require_key(rewards_vault, &cfg.rewards_vault, Error::WrongTokenAccount)?;
-    require_writable(rewards_vault)?;
-    require_key(mint, &cfg.mint, Error::WrongMint)?;
+    require_vault(rewards_vault, &cfg.rewards_vault, mint, cfg)?;
     TokenAccount::load(source)?.require(&cfg.mint, funder.key())?;
-    if amount == 0 {
-        return Err(Error::ZeroAmount);
-    }
+    require_nonzero(amount)?;
     if number < epoch_at(cfg, now())? {
         return Err(Error::EpochClosed);
     }

@@ -8,7 +8,7 @@
 //! epoch (writable), provider_epoch (writable), system_program.
 //! Args: epoch, channel_bump, epoch_bump, provider_epoch_bump.
 
-use super::common::{active_config, epoch_at, is_uncreated, now, require_payer, require_system_program};
+use super::common::{creation_config, epoch_at, is_uncreated, now};
 use super::settle::{open_channel, open_epoch, open_provider_epoch, ChannelKeys, EpochKey};
 use crate::error::Error;
 use crate::events::{u64le, SettlementPrepared};
@@ -29,9 +29,7 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Re
     let provider_epoch_bump = r.u8()?;
     r.finish()?;
 
-    require_payer(payer)?;
-    let cfg = active_config(config, program_id)?;
-    require_system_program(system_program)?;
+    let cfg = creation_config(payer, config, system_program, program_id)?;
     // Accounts only for registered parties: a Channel's keys come from their accounts.
     let c = load::<Customer>(customer, program_id)?;
     let p = load::<Provider>(provider, program_id)?;

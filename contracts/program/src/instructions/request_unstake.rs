@@ -5,10 +5,10 @@
 //! moment of the provider's choosing: the operator always gets a cooldown's notice of an exit.
 //! Accounts: wallet (signer), config, provider (writable). Args: amount.
 
-use super::common::{active_config, after, now};
+use super::common::{after, now, own_account_mut, require_nonzero, signed_config};
 use crate::error::Error;
 use crate::events::{i64le, u64le, UnstakeRequested};
-use crate::sdk::account::{load_mut, require_key, require_signer, AccountInfo};
+use crate::sdk::account::AccountInfo;
 use crate::sdk::borsh::Reader;
 use crate::sdk::log::{emit, Event};
 use crate::sdk::pubkey::Pubkey;
@@ -18,17 +18,11 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Re
     let [wallet, config, provider, ..] = accounts else {
         return Err(Error::NotEnoughAccounts);
     };
-    let mut r = Reader::new(data);
-    let amount = r.u64()?;
-    r.finish()?;
+    let amount = Reader::only_u64(data)?;
 
-    require_signer(wallet)?;
-    let cfg = active_config(config, program_id)?;
-    let p = load_mut::<Provider>(provider, program_id)?;
-    require_key(wallet, &p.wallet, Error::Unauthorized)?;
-    if amount == 0 {
-        return Err(Error::ZeroAmount);
-    }
+    let cfg = signed_config(wallet, config, program_id)?;
+    let p = own_account_mut::<Provider>(wallet, provider, program_id)?;
+    require_nonzero(amount)?;
     let t = now();
     let cooldown = cfg.unstake_cooldown.get();
     let available_at = after(t, cooldown)?;

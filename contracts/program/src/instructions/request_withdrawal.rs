@@ -3,10 +3,10 @@
 //! replaces the previous one and restarts the delay. Accounts: wallet (signer), config, customer
 //! (writable). Args: amount.
 
-use super::common::{active_config, after, now};
+use super::common::{after, now, own_account_mut, require_nonzero, signed_config};
 use crate::error::Error;
 use crate::events::{i64le, u64le, WithdrawalRequested};
-use crate::sdk::account::{load_mut, require_key, require_signer, AccountInfo};
+use crate::sdk::account::AccountInfo;
 use crate::sdk::borsh::Reader;
 use crate::sdk::log::{emit, Event};
 use crate::sdk::pubkey::Pubkey;
@@ -16,17 +16,11 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Re
     let [wallet, config, customer, ..] = accounts else {
         return Err(Error::NotEnoughAccounts);
     };
-    let mut r = Reader::new(data);
-    let amount = r.u64()?;
-    r.finish()?;
+    let amount = Reader::only_u64(data)?;
 
-    require_signer(wallet)?;
-    let cfg = active_config(config, program_id)?;
-    let c = load_mut::<Customer>(customer, program_id)?;
-    require_key(wallet, &c.wallet, Error::Unauthorized)?;
-    if amount == 0 {
-        return Err(Error::ZeroAmount);
-    }
+    let cfg = signed_config(wallet, config, program_id)?;
+    let c = own_account_mut::<Customer>(wallet, customer, program_id)?;
+    require_nonzero(amount)?;
     let t = now();
     let available_at = after(t, cfg.withdrawal_delay.get())?;
     c.withdrawal_amount.set(amount);

@@ -8,11 +8,11 @@
 //! PDA ["channel", customer wallet, provider wallet]), system_program. Args: limit_per_epoch,
 //! channel_bump.
 
-use super::common::{active_config, after, now, require_payer, require_system_program};
+use super::common::{after, creation_config, now, own_account};
 use super::settle::{open_channel, ChannelKeys};
 use crate::error::Error;
 use crate::events::{i64le, u64le, ChannelLimitSet};
-use crate::sdk::account::{load, require_key, AccountInfo};
+use crate::sdk::account::{load, AccountInfo};
 use crate::sdk::borsh::Reader;
 use crate::sdk::log::{emit, Event};
 use crate::sdk::pubkey::Pubkey;
@@ -27,11 +27,8 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Re
     let channel_bump = r.u8()?;
     r.finish()?;
 
-    require_payer(wallet)?;
-    let cfg = active_config(config, program_id)?;
-    require_system_program(system_program)?;
-    let c = load::<Customer>(customer, program_id)?;
-    require_key(wallet, &c.wallet, Error::Unauthorized)?;
+    let cfg = creation_config(wallet, config, system_program, program_id)?;
+    let c = own_account::<Customer>(wallet, customer, program_id)?;
     let p = load::<Provider>(provider, program_id)?;
     let ch = open_channel(wallet, channel, &ChannelKeys { customer: &c.wallet, provider: &p.wallet, bump: channel_bump }, program_id)?;
     let t = now();

@@ -14,7 +14,7 @@
 //! provider_epoch (writable), system_program, token_program.
 //! Args: receipt [u8; 248], proof Vec<[u8; 32]>, channel_bump, epoch_bump, provider_epoch_bump.
 
-use super::common::{active_config, config_seeds, create_state, epoch_at, is_uncreated, now, require_payer, require_system_program};
+use super::common::{config_seeds, create_state, creation_config, epoch_at, is_uncreated, now, require_payer};
 use crate::error::Error;
 use crate::events::{u64le, Settled};
 use crate::merkle::{self, MAX_PROOF_LEN};
@@ -157,9 +157,7 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Re
     let provider_epoch_bump = r.u8()?;
     r.finish()?;
 
-    require_payer(payer)?;
-    let cfg = active_config(config, program_id)?;
-    require_system_program(system_program)?;
+    let cfg = creation_config(payer, config, system_program, program_id)?;
     require_token_program(token_program)?;
     let bt = load::<Batch>(batch, program_id)?;
 

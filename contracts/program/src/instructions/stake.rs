@@ -2,37 +2,28 @@
 //! (signer), config, provider, stake_vault (writable), source (writable, token account of the mint
 //! owned by wallet), mint, token_program. Args: amount.
 
-use super::common::active_config;
+use super::common::{own_account, require_vault, signed_config, transfer_in};
 use crate::error::Error;
 use crate::events::{u64le, Staked};
-use crate::sdk::account::{load, require_key, require_signer, require_writable, AccountInfo};
+use crate::sdk::account::AccountInfo;
 use crate::sdk::borsh::Reader;
 use crate::sdk::log::{emit, Event};
 use crate::sdk::pubkey::Pubkey;
-use crate::sdk::token::{require_token_program, TokenAccount, TransferChecked};
+use crate::sdk::token::{require_token_program, TokenAccount};
 use crate::state::Provider;
 
 pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Result<(), Error> {
     let [wallet, config, provider, stake_vault, source, mint, token_program, ..] = accounts else {
         return Err(Error::NotEnoughAccounts);
     };
-    let mut r = Reader::new(data);
-    let amount = r.u64()?;
-    r.finish()?;
+    let amount = Reader::only_u64(data)?;
 
-    require_signer(wallet)?;
-    let cfg = active_config(config, program_id)?;
+    let cfg = signed_config(wallet, config, program_id)?;
     require_token_program(token_program)?;
-    let p = load::<Provider>(provider, program_id)?;
-    require_key(wallet, &p.wallet, Error::Unauthorized)?;
-    require_key(stake_vault, &p.stake_vault, Error::WrongTokenAccount)?;
-    require_writable(stake_vault)?;
-    require_key(mint, &cfg.mint, Error::WrongMint)?;
+    let p = own_account::<Provider>(wallet, provider, program_id)?;
+    require_vault(stake_vault, &p.stake_vault, mint, cfg)?;
     TokenAccount::load(source)?.require(&cfg.mint, wallet.key())?;
-    if amount == 0 {
-        return Err(Error::ZeroAmount);
-    }
-    TransferChecked { from: source, mint, to: stake_vault, authority: wallet, amount, decimals: cfg.decimals }.invoke(&[])?;
+    transfer_in(wallet, source, mint, stake_vault, amount, cfg)?;
 
     emit(&Staked {
         discriminator: Staked::DISCRIMINATOR,

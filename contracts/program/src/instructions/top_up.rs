@@ -4,15 +4,15 @@
 //! allowance too, so the crank can never take more than the customer approved. Accounts: config,
 //! customer (writable), escrow (writable), source (writable), mint, token_program.
 
-use super::common::{active_config, config_seeds};
+use super::common::{active_config, require_vault, transfer_out};
 use crate::error::Error;
 use crate::events::{u64le, ToppedUp};
-use crate::sdk::account::{load_mut, require_key, require_writable, AccountInfo};
+use crate::sdk::account::{load_mut, require_key, AccountInfo};
 use crate::sdk::borsh::Reader;
 use crate::sdk::log::{emit, Event};
 use crate::sdk::math::add;
 use crate::sdk::pubkey::{is_zero, keq, Pubkey};
-use crate::sdk::token::{require_token_program, TokenAccount, TransferChecked};
+use crate::sdk::token::{require_token_program, TokenAccount};
 use crate::state::Customer;
 
 pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Result<(), Error> {
@@ -24,9 +24,7 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Re
     let cfg = active_config(config, program_id)?;
     require_token_program(token_program)?;
     let c = load_mut::<Customer>(customer, program_id)?;
-    require_key(escrow, &c.escrow, Error::WrongTokenAccount)?;
-    require_writable(escrow)?;
-    require_key(mint, &cfg.mint, Error::WrongMint)?;
+    require_vault(escrow, &c.escrow, mint, cfg)?;
     if is_zero(&c.top_up_source) || c.top_up_amount.get() == 0 {
         return Err(Error::TopUpNotConfigured);
     }
@@ -51,9 +49,8 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Re
     if amount == 0 {
         return Err(Error::NoAllowance);
     }
-    let bump = [cfg.bump];
-    TransferChecked { from: source, mint, to: escrow, authority: config, amount, decimals: cfg.decimals }
-        .invoke(&config_seeds(&bump))?;
+    // The Config PDA signs as the delegate of the customer's allowance.
+    transfer_out(config, source, mint, escrow, amount, cfg)?;
     c.total_deposited.set(add(c.total_deposited.get(), amount)?);
 
     emit(&ToppedUp {

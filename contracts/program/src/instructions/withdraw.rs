@@ -3,14 +3,14 @@
 //! (signer), config, customer (writable), escrow (writable), destination (writable, token account of
 //! the mint owned by wallet), mint, token_program.
 
-use super::common::{active_config, after, config_seeds, now};
+use super::common::{after, now, own_account_mut, require_vault, signed_config, transfer_out};
 use crate::error::Error;
 use crate::events::{u64le, Withdrawn};
-use crate::sdk::account::{load_mut, require_key, require_signer, require_writable, AccountInfo};
+use crate::sdk::account::AccountInfo;
 use crate::sdk::borsh::Reader;
 use crate::sdk::log::{emit, Event};
 use crate::sdk::pubkey::Pubkey;
-use crate::sdk::token::{require_token_program, TokenAccount, TransferChecked};
+use crate::sdk::token::{require_token_program, TokenAccount};
 use crate::state::Customer;
 
 pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Result<(), Error> {
@@ -19,14 +19,10 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Re
     };
     Reader::new(data).finish()?;
 
-    require_signer(wallet)?;
-    let cfg = active_config(config, program_id)?;
+    let cfg = signed_config(wallet, config, program_id)?;
     require_token_program(token_program)?;
-    let c = load_mut::<Customer>(customer, program_id)?;
-    require_key(wallet, &c.wallet, Error::Unauthorized)?;
-    require_key(escrow, &c.escrow, Error::WrongTokenAccount)?;
-    require_writable(escrow)?;
-    require_key(mint, &cfg.mint, Error::WrongMint)?;
+    let c = own_account_mut::<Customer>(wallet, customer, program_id)?;
+    require_vault(escrow, &c.escrow, mint, cfg)?;
     TokenAccount::load(destination)?.require(&cfg.mint, wallet.key())?;
     let requested = c.withdrawal_amount.get();
     if requested == 0 {
@@ -40,9 +36,7 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Re
     if amount == 0 {
         return Err(Error::InsufficientFunds);
     }
-    let bump = [cfg.bump];
-    TransferChecked { from: escrow, mint, to: destination, authority: config, amount, decimals: cfg.decimals }
-        .invoke(&config_seeds(&bump))?;
+    transfer_out(config, escrow, mint, destination, amount, cfg)?;
     c.withdrawal_amount.set(0);
     c.withdrawal_requested_at.set(0);
 

@@ -7,14 +7,14 @@
 //! (signer), config, provider (writable), stake_vault (writable), destination (writable, token account
 //! of the mint owned by wallet), mint, token_program.
 
-use super::common::{active_config, after, config_seeds, epoch_at, now};
+use super::common::{after, epoch_at, now, own_account_mut, require_vault, signed_config, transfer_out};
 use crate::error::Error;
 use crate::events::{u64le, StakeWithdrawn};
-use crate::sdk::account::{load_mut, require_key, require_signer, require_writable, AccountInfo};
+use crate::sdk::account::AccountInfo;
 use crate::sdk::borsh::Reader;
 use crate::sdk::log::{emit, Event};
 use crate::sdk::pubkey::Pubkey;
-use crate::sdk::token::{require_token_program, TokenAccount, TransferChecked};
+use crate::sdk::token::{require_token_program, TokenAccount};
 use crate::state::Provider;
 
 pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Result<(), Error> {
@@ -23,14 +23,10 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Re
     };
     Reader::new(data).finish()?;
 
-    require_signer(wallet)?;
-    let cfg = active_config(config, program_id)?;
+    let cfg = signed_config(wallet, config, program_id)?;
     require_token_program(token_program)?;
-    let p = load_mut::<Provider>(provider, program_id)?;
-    require_key(wallet, &p.wallet, Error::Unauthorized)?;
-    require_key(stake_vault, &p.stake_vault, Error::WrongTokenAccount)?;
-    require_writable(stake_vault)?;
-    require_key(mint, &cfg.mint, Error::WrongMint)?;
+    let p = own_account_mut::<Provider>(wallet, provider, program_id)?;
+    require_vault(stake_vault, &p.stake_vault, mint, cfg)?;
     TokenAccount::load(destination)?.require(&cfg.mint, wallet.key())?;
     let requested = p.unstake_amount.get();
     if requested == 0 {
@@ -59,9 +55,7 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Re
     if amount == 0 {
         return Err(Error::InsufficientFunds);
     }
-    let bump = [cfg.bump];
-    TransferChecked { from: stake_vault, mint, to: destination, authority: config, amount, decimals: cfg.decimals }
-        .invoke(&config_seeds(&bump))?;
+    transfer_out(config, stake_vault, mint, destination, amount, cfg)?;
     p.unstake_amount.set(0);
     p.unstake_requested_at.set(0);
 

@@ -83,4 +83,13 @@ impl<'a> Reader<'a> {
             Err(Error::InvalidInstructionData)
         }
     }
+
+    /// Instruction data that is exactly one u64 (an amount, an epoch number).
+    #[inline(always)]
+    pub fn only_u64(data: &'a [u8]) -> Result<u64, Error> {
+        let mut r = Reader::new(data);
+        let v = r.u64()?;
+        r.finish()?;
+        Ok(v)
+    }
 }
