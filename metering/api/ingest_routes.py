@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from typing import Optional
 
+import msgspec
+
 from fastapi import APIRouter, Header, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from ..auth import AuthError, verify_request
 from ..ingest import BodyError, parse_body
@@ -32,43 +34,52 @@ def _body_schema(ref: str, content_types: list[str]) -> dict:
                                                           for ct in content_types}}}
 
 
-async def _handle(request: Request, batch: bool) -> JSONResponse:
+def _json(body: dict, status: int) -> Response:
+    # msgspec writes the 1,000 per-event results of a batch ~5x faster than the stdlib encoder
+    return Response(msgspec.json.encode(body), status_code=status, media_type="application/json")
+
+
+def _parse_and_ingest(st, raw: bytes, batch: bool, signed, now: int) -> Response:
+    """Parsing, validation and the transaction in one worker-thread hop (they are all CPU or DB work)."""
+    lim = st.cfg.limits
+    try:
+        items = parse_body(raw, batch=batch, max_batch=lim.max_batch, max_body_bytes=lim.max_body_bytes)
+    except BodyError as e:
+        st.metrics.requests_refused.labels(reason=e.field).inc()
+        return _json({"error": str(e), "field": e.field}, e.status)
+    try:
+        out = st.ingestor.ingest(signed, items, now)
+    except AuthError as e:
+        return _json({"error": str(e), "field": e.field}, e.status)
+    body = out.to_dict()
+    if not batch:
+        r = out.results[0]
+        body = {"status": r.status, "id": r.id, "source": r.source, **({"error": out.error, "field": out.field}
+                                                                        if out.error else {})}
+    return _json(body, out.status_code)
+
+
+async def _handle(request: Request, batch: bool) -> Response:
     st = request.app.state
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > st.cfg.limits.max_body_bytes:  # refuse before reading it
-        return JSONResponse({"error": f"body: {declared} bytes exceeds the limit of {st.cfg.limits.max_body_bytes}",
-                             "field": "body"}, status_code=413)
+        return _json({"error": f"body: {declared} bytes exceeds the limit of {st.cfg.limits.max_body_bytes}",
+                      "field": "body"}, 413)
     raw = await request.body()
     now = st.clock()
     try:
         signed = verify_request(request.headers, request.method, request.url.path, raw, now, st.cfg.signature_max_age_ms)
     except AuthError as e:
         st.metrics.requests_refused.labels(reason=e.field).inc()
-        return JSONResponse({"error": str(e), "field": e.field}, status_code=e.status)
-    lim = st.cfg.limits
-    try:
-        items = await run_in_threadpool(parse_body, raw, batch=batch, max_batch=lim.max_batch,
-                                        max_body_bytes=lim.max_body_bytes)
-    except BodyError as e:
-        st.metrics.requests_refused.labels(reason=e.field).inc()
-        return JSONResponse({"error": str(e), "field": e.field}, status_code=e.status)
-    try:
-        out = await run_in_threadpool(st.ingestor.ingest, signed, items, now)
-    except AuthError as e:
-        return JSONResponse({"error": str(e), "field": e.field}, status_code=e.status)
-    body = out.to_dict()
-    if not batch:
-        r = out.results[0]
-        body = {"status": r.status, "id": r.id, "source": r.source, **({"error": out.error, "field": out.field}
-                                                                        if out.error else {})}
-    return JSONResponse(body, status_code=out.status_code)
+        return _json({"error": str(e), "field": e.field}, e.status)
+    return await run_in_threadpool(_parse_and_ingest, st, raw, batch, signed, now)
 
 
 @router.post("/v1/events", summary="Ingest one CloudEvent", responses=_RESPONSES,
              openapi_extra=_body_schema("CloudEvent", ["application/cloudevents+json", "application/json"]))
 async def post_event(request: Request, x_solmeter_pubkey: Optional[str] = _HEADERS_DOC["x_solmeter_pubkey"],
                      x_solmeter_timestamp: Optional[str] = _HEADERS_DOC["x_solmeter_timestamp"],
-                     x_solmeter_signature: Optional[str] = _HEADERS_DOC["x_solmeter_signature"]) -> JSONResponse:
+                     x_solmeter_signature: Optional[str] = _HEADERS_DOC["x_solmeter_signature"]) -> Response:
     """One usage event. Answers `accepted`, or `duplicate` for an identical replay (a no-op)."""
     return await _handle(request, batch=False)
 
@@ -77,7 +88,7 @@ async def post_event(request: Request, x_solmeter_pubkey: Optional[str] = _HEADE
              openapi_extra=_body_schema("CloudEventBatch", ["application/cloudevents-batch+json", "application/json"]))
 async def post_batch(request: Request, x_solmeter_pubkey: Optional[str] = _HEADERS_DOC["x_solmeter_pubkey"],
                      x_solmeter_timestamp: Optional[str] = _HEADERS_DOC["x_solmeter_timestamp"],
-                     x_solmeter_signature: Optional[str] = _HEADERS_DOC["x_solmeter_signature"]) -> JSONResponse:
+                     x_solmeter_signature: Optional[str] = _HEADERS_DOC["x_solmeter_signature"]) -> Response:
     """A batch, all or nothing: per event `accepted` / `duplicate`, or on refusal `rejected` / `conflict`
     with the field and reason (and `valid` for the events that were fine but not written)."""
     return await _handle(request, batch=True)
