@@ -173,7 +173,11 @@ def run_demo(workdir: Path | None = None, *, hours: float = 3.0, progress: Calla
         for p in w.providers:
             add_provider(engine, str(p.pubkey()), clock())
         app = create_app(engine, cfg, meter, clock=clock, escrow=eng.escrow_view)
-        meter_jobs = MeterJobs(engine, cfg, meter, clock)
+        from ledger.ops.deployment import read_config
+
+        # The meter follows the chain's config version: an update_config needs no restart.
+        meter_jobs = MeterJobs(engine, cfg, meter, clock,
+                               config_version_source=lambda: int(read_config(chain, dep.program).version))
         P, C = w.providers, [str(c.pubkey()) for c in w.customers]
         res.paused_customer = C[4]
 
@@ -205,6 +209,10 @@ def run_demo(workdir: Path | None = None, *, hours: float = 3.0, progress: Calla
                     meter_jobs.run_once()
                 if minute == 60 and tick % 2 == 0:  # a second job starts for customer 3, on provider 2
                     jobs[1].current.append(Lease("job-c3-finetune", C[2], "L40S", 4))
+                if minute == 75 and tick % 2 == 0:  # update_config bumps the version: no meter restart needed
+                    roles.set_fees(chain, dep, admin, 300, None)
+                    say(f"  operator raised the fee to 300 bps (config version "
+                        f"{int(read_config(chain, dep.program).version)}); the meter follows it")
                 if minute == 120 and tick % 2 == 0:
                     jobs[0].current = [l for l in jobs[0].current if l.lease_id != "job-c2-infer"]
                 if tick % 60 == 0:  # every 30 simulated minutes: the chain catches up and the crank runs

@@ -284,14 +284,17 @@ def serve(host: Optional[str] = typer.Option(None, help="API bind address (defau
     meter = load_or_create_keypair(s.resolved_meter_keypair_path)
     from ledger.ops.deployment import read_config
 
-    # Receipts are issued for the config version in force on-chain (settle rejects any other).
-    version = int(read_config(chain(), dep.program).version)
+    # Receipts are issued for the config version in force on-chain (settle rejects any other); the meter's
+    # jobs re-read it on every run, so an update_config needs no restart.
+    rpc = chain()
+    version = int(read_config(rpc, dep.program).version)
     cfg = MeterConfig(program_id=dep.program_id, config_version=version, window_ms=window_s * 1000,
                       batch_interval_ms=batch_interval_s * 1000)
     eng = _engine(sf, parse_amount(epoch_emission, dep.decimals) if epoch_emission not in ("0", "") else 0)
     eng.escrow_view.refresh()
     svc = Service(sf, eng.job_specs())
-    meter_jobs = MeterJobs(engine, cfg, meter, lambda: time.time_ns() // 1_000_000)
+    meter_jobs = MeterJobs(engine, cfg, meter, lambda: time.time_ns() // 1_000_000,
+                           config_version_source=lambda: int(read_config(rpc, dep.program).version))
     sched = meter_jobs.start_scheduler()
     svc.start()
     typer.echo(f"serving the meter API on http://{host or s.api_host}:{port or s.api_port} with settlement jobs "

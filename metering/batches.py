@@ -44,10 +44,22 @@ def _info(row) -> BatchInfo:
                      row.posted_signature, row.posted_ms)
 
 
-def build_batch(engine: Engine, meter_pubkey: str, now_ms: int) -> BatchInfo | None:
-    """Close a batch over every receipt not yet batched (None when there is none)."""
+def build_batch(engine: Engine, meter_pubkey: str, now_ms: int, config_version: int | None = None) -> BatchInfo | None:
+    """Close a batch over the receipts not yet batched, in issue order (None when there is none).
+
+    A batch holds receipts of ONE config version: the program stamps a batch with the version in force when
+    it is posted and settles only receipts of that version. With `config_version` (the version in force)
+    only its receipts are batched; older ones stay unbatched, superseded by their reissue under the new
+    version (receipts.Sealer.carry_over). Without it, the version of the oldest unbatched receipt."""
     with engine.begin() as conn:
-        rows = conn.execute(select(RR.c.id, RR.c.receipt_id, RR.c.new_amount).where(RR.c.batch_id.is_(None))
+        version = config_version
+        if version is None:
+            version = conn.execute(select(RR.c.config_version).where(RR.c.batch_id.is_(None)).order_by(RR.c.id)
+                                   .limit(1)).scalar()
+            if version is None:
+                return None
+        rows = conn.execute(select(RR.c.id, RR.c.receipt_id, RR.c.new_amount)
+                            .where(RR.c.batch_id.is_(None), RR.c.config_version == version)
                             .order_by(RR.c.id).limit(MAX_BATCH_RECEIPTS).with_for_update()).all()
         if not rows:
             return None

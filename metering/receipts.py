@@ -7,18 +7,24 @@ lease / bucket / resource they touch from ALL of that key's events (a pure funct
 sums the channel's cumulative quantities, prices them (cumulative line items) and issues the channel's
 next receipt: seq + 1, chained to the previous receipt id, with the detail hash and the meter's
 signature. Late usage shows as `adjustment` on the lines of that next receipt; a signed receipt is
-never rewritten. A receipt is issued for the on-chain config version in force (`MeterConfig.config_version`).
+never rewritten.
+
+A receipt is issued for the on-chain config version in force, which the caller passes to `seal_due` (the
+default is `MeterConfig.config_version`). settle accepts a receipt only under the version its batch was
+posted with, so when the version moves on `carry_over(version)` reissues the newest receipt of every channel
+still on an older version: seq + 1, the same cumulative quantities and amount, chained to it, an empty
+period at its end and no new usage. The old receipts stay as they were.
 """
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from contracts.receipt import ZERO_HASH, Receipt, receipt_id
@@ -78,7 +84,9 @@ class Sealer:
         W = self.cfg.window_ms
         return (now_ms - self.cfg.grace_ms) // W * W
 
-    def seal_due(self, now_ms: int) -> SealReport:
+    def seal_due(self, now_ms: int, config_version: int | None = None) -> SealReport:
+        """Seal due windows; receipts are issued for `config_version` (default: the configured one)."""
+        version = self.cfg.config_version if config_version is None else config_version
         W = self.cfg.window_ms
         due_end = self.due_end(now_ms)
         report = SealReport()
@@ -92,7 +100,7 @@ class Sealer:
             if late and not starts and due_end > sealed_through:
                 starts = [due_end - W]  # late events alone: they ride on the latest due window
         for s in starts:
-            self._seal_window(s, s + W, now_ms, report)
+            self._seal_window(s, s + W, now_ms, report, version)
         if due_end > (report.sealed_through_ms or sealed_through or due_end - 1):
             with self.engine.begin() as conn:
                 st, _ = _state(conn)
@@ -103,7 +111,7 @@ class Sealer:
         self.metrics.seal_lag.set(max(0, now_ms - (report.sealed_through_ms or due_end)) / 1000)
         return report
 
-    def _seal_window(self, start: int, end: int, now_ms: int, report: SealReport) -> None:
+    def _seal_window(self, start: int, end: int, now_ms: int, report: SealReport, version: int) -> None:
         with self.engine.begin() as conn:
             sealed_through, last_id = _state(conn)
             if sealed_through is not None and sealed_through >= end:
@@ -135,7 +143,7 @@ class Sealer:
             self._roll_keys(conn, keys, late_keys, end, late_cut, period, gaps)
             n_receipts = 0
             for ch in sorted(period):
-                if self._issue(conn, ch, sid, start, end, first_t[ch], period[ch], gaps.get(ch, []), now_ms):
+                if self._issue(conn, ch, sid, start, end, first_t[ch], period[ch], gaps.get(ch, []), now_ms, version):
                     n_receipts += 1
             conn.execute(update(SE).where(SE.c.id == sid).values(events=len(pending), late_events=n_late,
                                                                   receipts=n_receipts))
@@ -210,7 +218,7 @@ class Sealer:
         conn.exec_driver_sql("INSERT INTO meter_key_state (customer, provider, kind, resource, key_hash, last, stopped, "
                              f"through_ms) VALUES ({', '.join([ph] * 8)})", state_rows)
 
-    def _issue(self, conn, ch, sid, start, end, first_t, period_raw, gaps, now_ms) -> bool:
+    def _issue(self, conn, ch, sid, start, end, first_t, period_raw, gaps, now_ms, version) -> bool:
         customer, provider = ch
         W = self.cfg.window_ms
         cum_raw: dict[tuple[int, str], int] = {}
@@ -244,28 +252,38 @@ class Sealer:
         seq = prev.seq + 1 if prev is not None else 1
         period_start = prev.period_end if prev is not None else (first_t // W * W) // 1000
         gaps = sorted(gaps, key=lambda g: (g["family"], g["resource"], g["start_ms"], g["end_ms"]))
+        self._write(conn, customer, provider, prev, version, seq, period_start, end // 1000, book.version, lines,
+                    gaps, sid, now_ms)
+        return True
+
+    def _write(self, conn, customer: str, provider: str, prev, version: int, seq: int, period_start: int,
+               period_end: int, price_book_version: int, lines: list[Line], gaps: list, sid: int,
+               now_ms: int, note: str | None = None) -> None:
+        """Encode, sign and insert one receipt (the single place a receipt row is written)."""
         detail = {
             "detail_version": DETAIL_VERSION,
             "program_id": self.cfg.program_id,
-            "config_version": self.cfg.config_version,
+            "config_version": version,
             "customer": customer,
             "provider": provider,
             "seq": seq,
             "period_start": period_start,
-            "period_end": end // 1000,
-            "price_book_version": book.version,
+            "period_end": period_end,
+            "price_book_version": price_book_version,
             "lines": [ln.to_dict() for ln in lines],
             "gaps": gaps,
         }
+        if note is not None:
+            detail["note"] = note
         detail_json = canonical_json(detail)
         cum = {"gpu": 0, "storage": 0, "egress": 0}
         for ln in lines:
             cum[ln.family] += ln.cumulative
         cum_amount = sum(ln.amount for ln in lines)
         r = Receipt(
-            program_id=self.program_id, config_version=self.cfg.config_version,
+            program_id=self.program_id, config_version=version,
             customer=Pubkey.from_string(customer), provider=Pubkey.from_string(provider), seq=seq,
-            period_start=period_start, period_end=end // 1000, cum_gpu_ms=cum["gpu"],
+            period_start=period_start, period_end=period_end, cum_gpu_ms=cum["gpu"],
             cum_byte_seconds=cum["storage"], cum_egress_bytes=cum["egress"], cum_amount=cum_amount,
             prev_receipt_id=bytes(prev.receipt_id) if prev is not None else ZERO_HASH,
             detail_hash=detail_hash(detail_json))
@@ -274,8 +292,33 @@ class Sealer:
         sig = self.meter.sign_message(rid)
         conn.execute(RR.insert().values(
             customer=customer, provider=provider, seq=seq, receipt_id=rid, encoding=enc, signature=bytes(sig),
-            meter_pubkey=str(self.meter.pubkey()), config_version=self.cfg.config_version,
-            period_start=period_start, period_end=end // 1000, cum_amount=cum_amount,
+            meter_pubkey=str(self.meter.pubkey()), config_version=version,
+            period_start=period_start, period_end=period_end, cum_amount=cum_amount,
             new_amount=cum_amount - (prev.cum_amount if prev is not None else 0), detail=detail_json,
             seal_id=sid, created_ms=now_ms, batch_id=None, batch_index=None))
-        return True
+
+    def stale_channels(self, conn: Connection, version: int) -> list:
+        """The newest receipt of every channel whose newest receipt is of a version older than `version`."""
+        latest = (select(RR.c.customer, RR.c.provider, func.max(RR.c.seq).label("seq"))
+                  .group_by(RR.c.customer, RR.c.provider).subquery())
+        return conn.execute(select(RR).join(latest, (RR.c.customer == latest.c.customer)
+                                             & (RR.c.provider == latest.c.provider) & (RR.c.seq == latest.c.seq))
+                            .where(RR.c.config_version < version)
+                            .order_by(RR.c.customer, RR.c.provider)).all()
+
+    def carry_over(self, version: int, now_ms: int) -> int:
+        """Reissue, under `version`, the newest receipt of every channel still on an older version (one
+        transaction; idempotent: a channel already on `version` is left alone). Returns how many."""
+        with self.engine.begin() as conn:
+            # Locking the state row serialises with sealing (row lock on PostgreSQL, write lock on SQLite); a
+            # reissued receipt belongs to no window and records the latest seal it follows.
+            _, last_seal = _state(conn)
+            stale = self.stale_channels(conn, version)
+            for prev in stale:
+                d = json.loads(prev.detail)
+                lines = [replace(Line.from_dict(x), quantity=0, adjustment=0) for x in d["lines"]]
+                self._write(conn, prev.customer, prev.provider, prev, version, prev.seq + 1, prev.period_end,
+                            prev.period_end, d["price_book_version"], lines, [], last_seal, now_ms,
+                            note=f"reissued for config version {version}")
+        self.metrics.receipts.inc(len(stale))
+        return len(stale)

@@ -24,14 +24,31 @@ BT = Batch.__table__
 class JobsReport:
     seal: SealReport
     batch: BatchInfo | None
+    config_version: int = 0
+    carried_over: int = 0  # receipts reissued under config_version (channels left on an older version)
 
 
 class MeterJobs:
+    """`config_version_source` tells the version in force on-chain (read each run: every update_config
+    bumps it, and settle takes a receipt only under its batch's version). Without one the configured
+    `cfg.config_version` is used. If the source fails, the run fails and is retried: no receipt is issued
+    for a version that may be stale."""
+
     def __init__(self, engine: Engine, cfg: MeterConfig, meter: Keypair, clock: Callable[[], int],
-                 metrics: MeterMetrics | None = None):
+                 metrics: MeterMetrics | None = None, config_version_source: Callable[[], int] | None = None):
         self.engine, self.cfg, self.meter, self.clock = engine, cfg, meter, clock
         self.metrics = metrics or MeterMetrics()
         self.sealer = Sealer(engine, cfg, meter, self.metrics)
+        self.config_version_source = config_version_source
+        self._carried_for: int | None = None  # the version every channel was last brought up to
+
+    def config_version(self) -> int:
+        if self.config_version_source is None:
+            return self.cfg.config_version
+        v = self.config_version_source()
+        if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+            raise ValueError(f"config version source returned {v!r}, not a non-negative integer")
+        return v
 
     def batch_due(self, now_ms: int) -> bool:
         with self.engine.connect() as conn:
@@ -40,14 +57,21 @@ class MeterJobs:
 
     def run_once(self, force_batch: bool = False) -> JobsReport:
         now = self.clock()
-        seal = self.sealer.seal_due(now)
+        version = self.config_version()
+        seal = self.sealer.seal_due(now, version)
+        carried = 0
+        if version != self._carried_for:
+            # Once per version seen (and at start): channels whose newest receipt is of an older version
+            # get it reissued under this one, so that everything owed stays settleable.
+            carried = self.sealer.carry_over(version, now)
+            self._carried_for = version
         batch = None
         if force_batch or self.batch_due(now):
             # Every pending receipt is batched now, in batches of at most MAX_BATCH_RECEIPTS.
-            while (built := build_batch(self.engine, str(self.meter.pubkey()), now)) is not None:
+            while (built := build_batch(self.engine, str(self.meter.pubkey()), now, version)) is not None:
                 batch = built
                 self.metrics.batches.inc()
-        return JobsReport(seal, batch)
+        return JobsReport(seal, batch, version, carried)
 
     def start_scheduler(self):
         """Run the jobs in a background thread: sealing a few times per window, batching on its interval."""
@@ -62,6 +86,9 @@ class MeterJobs:
     def _tick(self) -> None:
         try:
             rep = self.run_once()
+            if rep.carried_over:
+                log.info("config version %d: reissued %d channel(s)' newest receipt", rep.config_version,
+                         rep.carried_over)
             if rep.seal.receipts or rep.batch:
                 log.info("sealed %d window(s), %d receipt(s)%s", rep.seal.windows, rep.seal.receipts,
                          f"; batch {rep.batch.id} of {rep.batch.count}" if rep.batch else "")

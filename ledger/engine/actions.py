@@ -114,6 +114,36 @@ class SettleAction:
         return None  # the Settled event reaches the ledger through the follower
 
 
+class PrepareSettleAction:
+    """prepare_settle for one channel and epoch, as its own small transaction ahead of settle: it creates
+    whichever of Channel, Epoch and ProviderEpoch is missing, so that settle itself creates nothing (its
+    cheap path) while its transaction keeps every byte for the Merkle proof."""
+
+    kind = "prepare_settle"
+
+    def __init__(self, program: BillingProgram, payer: Pubkey) -> None:
+        self.program = program
+        self.payer = payer
+
+    def addresses(self, customer: str, provider: str, epoch: int) -> list[Pubkey]:
+        c, p = Pubkey.from_string(customer), Pubkey.from_string(provider)
+        return [self.program.channel_address(c, p), self.program.epoch_address(epoch),
+                self.program.provider_epoch_address(p, epoch)]
+
+    def instructions(self, payload: dict):
+        ix = self.program.prepare_settle(payer=self.payer, customer_wallet=Pubkey.from_string(payload["customer"]),
+                                         provider_wallet=Pubkey.from_string(payload["provider"]),
+                                         epoch=payload["epoch"])
+        return [ix], []
+
+    def done(self, chain: Chain, payload: dict) -> bool:
+        return all(chain.account_data(a) is not None
+                   for a in self.addresses(payload["customer"], payload["provider"], payload["epoch"]))
+
+    def on_confirmed(self, session, intent, signature) -> None:
+        return None
+
+
 class TopUpAction:
     kind = "top_up"
 

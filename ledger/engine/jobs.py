@@ -10,16 +10,16 @@ from typing import Optional
 
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from contracts.client import BillingProgram, decode_account_as
 
 from . import accrual, pause
-from .actions import ConfigCache, FundEpochAction, PostBatchAction, SettleAction, TopUpAction
+from .actions import ConfigCache, FundEpochAction, PostBatchAction, PrepareSettleAction, SettleAction, TopUpAction
 from .chain import Chain
 from .executor import Executor, Fault, _no_fault
 from .follower import Follower, FollowerContext
-from .intents import IntentStore
+from .intents import IntentStore, record_in
 from .lease import Lease
 from .models import Intent
 from .reconcile import reconcile
@@ -29,6 +29,9 @@ from .service import JobSpec
 _RETRY_WHEN_FUNDED = ("EscrowUnderfunded",)
 _RETRY_NEXT_EPOCH = ("ChannelLimitExceeded",)
 _RETRY_ALWAYS = ("WrongPda", "expired")  # epoch rolled between build and execution, or an expired send
+# The error of a post_batch intent refused before sending: its receipts are of another config version than
+# the chain's (the meter reissues them under the new version; this batch is never posted).
+STALE_BATCH = "stale config version"
 
 
 @dataclass
@@ -48,7 +51,9 @@ class Engine:
 
     def __post_init__(self) -> None:
         self.config = ConfigCache(self.chain, self.program)
-        actions = [SettleAction(self.program, self.config, self.payer.pubkey()), TopUpAction(self.program, self.config)]
+        self.prepare = PrepareSettleAction(self.program, self.payer.pubkey())
+        actions = [SettleAction(self.program, self.config, self.payer.pubkey()), TopUpAction(self.program, self.config),
+                   self.prepare]
         if self.meter is not None:
             actions.append(PostBatchAction(self.program, self.meter))
         if self.funder is not None:
@@ -59,6 +64,7 @@ class Engine:
         self.follower = Follower(self.session_factory, self.chain, FollowerContext(self.program.program_id))
         self.last_recon: list = []
         self.escrow_view = pause.LedgerEscrowBalance(self.session_factory, refresh=False)
+        self._batch_versions: dict[int, int] = {}  # chain batch index -> its config version (immutable)
 
     # ---- jobs -----------------------------------------------------------------------------------------
 
@@ -81,18 +87,29 @@ class Engine:
         posted = 0
         for out in self._resume_open("post_batch").values():
             posted += out.state == "confirmed"
+        from metering.models import ReceiptRow
+
         while True:
             if self.intents.open(["post_batch"]):
                 return posted  # one in flight: the next run resolves it before posting the next
             with self.session_factory() as s:
-                done_ids = {json.loads(p)["batch_id"] for (p,) in s.execute(
-                    select(Intent.payload).where(Intent.kind == "post_batch", Intent.state == "confirmed"))}
+                done_ids = {json.loads(p)["batch_id"] for (p, state, err) in s.execute(
+                    select(Intent.payload, Intent.state, Intent.error).where(Intent.kind == "post_batch"))
+                    if state == "confirmed" or (state == "failed" and err.startswith(STALE_BATCH))}
                 row = s.execute(select(Batch).where(Batch.posted_signature.is_(None),
                                                     Batch.id.notin_(done_ids) if done_ids else True)
                                 .order_by(Batch.id).limit(1)).scalar_one_or_none()
+                versions = set() if row is None else {v for (v,) in s.execute(
+                    select(ReceiptRow.config_version).where(ReceiptRow.batch_id == row.id).distinct())}
             if row is None:
                 return posted
-            index = int(self.config.get(fresh=True).batch_count)
+            cfg = self.config.get(fresh=True)
+            index, version = int(cfg.batch_count), int(cfg.version)
+            if versions != {version}:
+                # The program would stamp this batch with `version` and settle none of its receipts.
+                self._refuse_batch(row.id, f"{STALE_BATCH}: receipts of version(s) "
+                                           f"{', '.join(map(str, sorted(versions)))}, the chain is at {version}")
+                continue
             intent = self.intents.record(f"post_batch:{row.id}", "post_batch", str(row.id),
                                          {"batch_id": row.id, "index": index, "root": bytes(row.root).hex(),
                                           "count": row.count, "total": int(row.total)})
@@ -102,6 +119,31 @@ class Engine:
             posted += out.state == "confirmed"
             if lease:
                 lease.renew()
+
+    def _refuse_batch(self, batch_id: int, reason: str) -> None:
+        """Never post this batch. Its receipts are released from it (they name no batch again: nothing
+        on-chain ever will hold them, and the meter batches only receipts of the version in force), all in
+        one transaction with the failed intent that says why, so a crash leaves nothing half done."""
+        from metering.models import ReceiptRow
+
+        with self.session_factory.begin() as s:
+            intent = record_in(s, f"post_batch:{batch_id}", "post_batch", str(batch_id),
+                               {"batch_id": batch_id, "refused": True})
+            if intent.state != "pending" or intent.attempts != 0:
+                return  # sent before: the executor resolves it, this batch is not ours to release
+            self.intents.finish_in(s, intent.id, "failed", reason)
+            s.execute(update(ReceiptRow).where(ReceiptRow.batch_id == batch_id)
+                      .values(batch_id=None, batch_index=None))
+
+    def _batch_config_versions(self, indices: set[int]) -> dict[int, int]:
+        """The config version each posted batch was stamped with on-chain (read once: batches never change)."""
+        missing = sorted(i for i in indices if i not in self._batch_versions)
+        if missing:
+            accts = self._multiple(["Batch"] * len(missing), [self.program.batch_address(i) for i in missing])
+            for i, b in zip(missing, accts):
+                if b is not None:
+                    self._batch_versions[i] = int(b.config_version)
+        return {i: self._batch_versions[i] for i in indices if i in self._batch_versions}
 
     def _chain_batch_index(self) -> dict[int, int]:
         with self.session_factory() as s:
@@ -114,7 +156,9 @@ class Engine:
         from metering.batches import proof_for
         from metering.models import ReceiptRow
 
-        summary = {"confirmed": 0, "failed": 0, "skipped_underfunded": 0, "in_flight": 0}
+        summary = {"confirmed": 0, "failed": 0, "skipped_underfunded": 0, "in_flight": 0, "skipped_stale_version": 0,
+                   "prepared": 0}
+        self._resume_open("prepare_settle")
         for out in self._resume_open("settle").values():
             summary["confirmed" if out.state == "confirmed" else "failed" if out.state == "failed" else "in_flight"] += 1
         index_of = self._chain_batch_index()
@@ -132,12 +176,19 @@ class Engine:
                     for r in rows]
         onchain = self._multiple(["Channel"] * len(channels), [a for _, a in channels])
         escrows = self._escrow_balances({r.customer for r, _ in channels})
+        batch_versions = self._batch_config_versions({index_of[r.batch_id] for r, _ in channels})
         todo = []
+        need_prepare: list[tuple[str, str, bool]] = []  # (customer, provider, channel exists)
         owed_by_customer: dict[str, int] = {}
         for (r, _addr), ch in zip(channels, onchain):
             last_seq = int(ch.last_seq) if ch is not None else 0
             settled = int(ch.settled_amount) if ch is not None else 0
             if r.seq <= last_seq or int(r.cum_amount) <= settled:
+                continue
+            if batch_versions.get(index_of[r.batch_id]) != int(r.config_version):
+                # Posted under another version than the receipt's (update_config landed in between): settle
+                # would refuse it. The meter reissues the receipt under the new version; that one settles.
+                summary["skipped_stale_version"] += 1
                 continue
             owed = int(r.cum_amount) - settled
             # All or nothing per channel: do not send what the escrow cannot pay (the customer is paused
@@ -160,6 +211,8 @@ class Engine:
                                           "cum_amount": int(r.cum_amount), "receipt": bytes(r.encoding).hex(),
                                           "proof": [p.hex() for p in proof], "batch_index": index_of[r.batch_id]})
             todo.append(intent.id)
+            need_prepare.append((r.customer, r.provider, ch is not None))
+        summary["prepared"] = self._prepare_settlements(need_prepare, lease)
         for i in range(0, len(todo), self.settle_chunk):
             outs = self.executor.drive_many(todo[i:i + self.settle_chunk], fresh=True)
             for o in outs.values():
@@ -167,6 +220,36 @@ class Engine:
             if lease:
                 lease.renew()
         return summary
+
+    def _prepare_settlements(self, pairs: list[tuple[str, str, bool]], lease: Lease | None) -> int:
+        """Before settling: one prepare_settle transaction per channel whose Channel, Epoch or ProviderEpoch
+        of the current epoch is missing (looked up with getMultipleAccounts), as intents keyed
+        `prepare_settle:<c>:<p>:<epoch>` (idempotent on-chain and off). A failed or unconfirmed prepare does
+        not hold the settle back: settle creates what is still missing itself, at a higher compute cost."""
+        if not pairs:
+            return 0
+        epoch = self.config.current_epoch()
+        shared = [self.program.epoch_address(epoch)] + sorted(
+            {self.program.provider_epoch_address(Pubkey.from_string(p), epoch) for _, p, _ in pairs}, key=bytes)
+        present = dict(zip(shared, self._exists(shared)))
+        todo = []
+        for customer, provider, channel_exists in pairs:
+            pe = self.program.provider_epoch_address(Pubkey.from_string(provider), epoch)
+            if channel_exists and present[shared[0]] and present[pe]:
+                continue
+            intent = self.intents.record(f"prepare_settle:{customer}:{provider}:{epoch}", "prepare_settle",
+                                         f"{customer}:{provider}",
+                                         {"customer": customer, "provider": provider, "epoch": epoch})
+            if intent.state in ("pending", "sent"):
+                todo.append(intent.id)
+        prepared = 0
+        for i in range(0, len(todo), self.settle_chunk):
+            # fresh: the accounts were just looked up (a resumed, already sent prepare is resolved as usual)
+            outs = self.executor.drive_many(todo[i:i + self.settle_chunk], fresh=True)
+            prepared += sum(o.state == "confirmed" for o in outs.values())
+            if lease:
+                lease.renew()
+        return prepared
 
     def _retryable(self, intent: Intent) -> bool:
         err = intent.error or ""
@@ -178,18 +261,24 @@ class Engine:
             return self.config.current_epoch() > failed_epoch
         return False
 
-    def _multiple(self, names: list[str], addresses: list[Pubkey]) -> list:
-        out = []
+    def _datas(self, addresses: list[Pubkey]) -> list[bytes | None]:
+        """Account data of many addresses: getMultipleAccounts, 100 at a time (None: no account)."""
+        out: list[bytes | None] = []
         client = getattr(self.chain, "_client", None)
         for i in range(0, len(addresses), 100):
             chunk = addresses[i:i + 100]
             if client is not None:
                 vals = self.chain._call(client.get_multiple_accounts, chunk).value
-                datas = [None if v is None else bytes(v.data) for v in vals]
+                out += [None if v is None else bytes(v.data) for v in vals]
             else:
-                datas = [self.chain.account_data(a) for a in chunk]
-            out += [None if d is None else decode_account_as(n, d) for n, d in zip(names[i:i + 100], datas)]
+                out += [self.chain.account_data(a) for a in chunk]
         return out
+
+    def _exists(self, addresses: list[Pubkey]) -> list[bool]:
+        return [d is not None for d in self._datas(addresses)]
+
+    def _multiple(self, names: list[str], addresses: list[Pubkey]) -> list:
+        return [None if d is None else decode_account_as(n, d) for n, d in zip(names, self._datas(addresses))]
 
     def _escrow_balances(self, customers: set[str]) -> dict[str, int]:
         out = {}
