@@ -1,6 +1,7 @@
 """`solmeter meter ...`: run the meter (API + jobs) and administer it from the command line."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -67,6 +68,14 @@ def _meter_config(window_s, grace_s, hb_s, sample_s, batch_s, config_version):
                        sample_timeout_ms=sample_s * 1000, batch_interval_ms=batch_s * 1000)
 
 
+def _first_version(source) -> int:
+    """The version in force now; an unreachable cluster or uninitialized program is one clear line."""
+    try:
+        return source()
+    except Exception as e:
+        _fail(f"cannot read the on-chain config version: {e} (or pass --no-follow-chain --config-version N)")
+
+
 def _meter_keypair():
     from solmeter.keys import load_or_create_keypair
 
@@ -79,6 +88,10 @@ def serve(host: Optional[str] = typer.Option(None, help="Bind address (default: 
           window_s: int = WINDOW, grace_s: int = GRACE, heartbeat_timeout_s: int = HB_TIMEOUT,
           sample_timeout_s: int = SAMPLE_TIMEOUT, batch_interval_s: int = BATCH_INTERVAL,
           config_version: int = CONFIG_VERSION,
+          follow_chain: bool = typer.Option(
+              True, help="Issue receipts for the config version in force on-chain, re-read from the Config "
+                         "account (rpc_url, program_id settings) on every run; --no-follow-chain uses "
+                         "--config-version."),
           jobs: bool = typer.Option(True, help="Also seal windows and build batches on a schedule.")) -> None:
     """Run the meter API (ingest + read API + /metrics + /docs) and its sealing and batching jobs."""
     import uvicorn
@@ -90,8 +103,15 @@ def serve(host: Optional[str] = typer.Option(None, help="Bind address (default: 
     engine = _engine()
     cfg = _meter_config(window_s, grace_s, heartbeat_timeout_s, sample_timeout_s, batch_interval_s, config_version)
     meter = _meter_keypair()
+    source = None
+    if follow_chain:
+        from .chain_version import config_version_reader
+
+        source = config_version_reader(s.resolved_rpc_url, s.resolved_program_id)
+        cfg = dataclasses.replace(cfg, config_version=_first_version(source))
     application = create_app(engine, cfg, meter)
-    sched = MeterJobs(engine, cfg, meter, _now, application.state.metrics).start_scheduler() if jobs else None
+    sched = (MeterJobs(engine, cfg, meter, _now, application.state.metrics, config_version_source=source)
+             .start_scheduler() if jobs else None)
     h, p = host or s.api_host, port if port is not None else s.api_port
     typer.echo(f"meter {meter.pubkey()} serving on http://{h}:{p} (docs at /docs, metrics at /metrics)", err=True)
     try:

@@ -43,7 +43,7 @@ def test_serve_agent_seal_receipts(env, capsys, tmp_path):
     code, out, _ = run(["meter", "providers", "list"], capsys)
     assert pk in out and "active" in out
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "solmeter.cli", "meter", "serve", "--port", str(port), "--no-jobs",
+    proc = subprocess.Popen([sys.executable, "-m", "solmeter.cli", "meter", "serve", "--port", str(port), "--no-jobs", "--no-follow-chain",
                              "--window-s", "1", "--grace-s", "0"], env=os.environ.copy(),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
@@ -119,3 +119,14 @@ def test_prices_set_and_show(env, capsys, tmp_path):
     assert code == 0 and "version 2" in out and "3000000" in out
     code, _, err = run(["meter", "prices", "set", str(book)], capsys)
     assert code == 1 and "not above" in err
+
+
+def test_serve_following_an_unreachable_chain_fails_in_one_line(env):
+    # Given no cluster at the configured URL, When the meter is asked to follow the chain's config version
+    r = subprocess.run([sys.executable, "-m", "solmeter.cli", "--url", f"http://127.0.0.1:{free_port()}", "meter",
+                        "serve", "--port", str(free_port())], env=os.environ.copy(), capture_output=True, text=True,
+                       timeout=60)
+    # Then it refuses to start with one line saying why and what to do instead
+    assert r.returncode == 1
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot read the on-chain config version" in lines[0] and "--no-follow-chain" in lines[0]
