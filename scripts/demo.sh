@@ -16,5 +16,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 echo "== pip: installing solmeter into .venv"
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q -e .
+pip_log=$(mktemp)
+.venv/bin/python -m pip install -q -e . >"$pip_log" 2>&1 || { cat "$pip_log"; exit 1; }
+rm -f "$pip_log"
 exec .venv/bin/solmeter demo "$@"

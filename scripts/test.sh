@@ -23,7 +23,9 @@ fi
 echo "== pip: installing solmeter with the dev extra into .venv"
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q -e '.[dev]'
+pip_log=$(mktemp)
+.venv/bin/python -m pip install -q -e '.[dev]' >"$pip_log" 2>&1 || { cat "$pip_log"; exit 1; }
+rm -f "$pip_log"
 
 # A throw-away PostgreSQL cluster on a private port and socket, for the tests marked `postgres`.
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
