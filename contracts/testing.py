@@ -311,17 +311,21 @@ def receipt_chain(d: Deployment, customer: Pubkey, provider: Pubkey, amounts: Se
     return out
 
 
-def post_batch(d: Deployment, receipts: Sequence[Any], meter: Optional[Keypair] = None, extra_ids: Sequence[bytes] = ()):
-    """Post a batch over `receipts` (+ filler ids); returns (batch index, MerkleTree, TxResult)."""
+def post_batch(d: Deployment, receipts: Sequence[Any], meter: Optional[Keypair] = None, extra_ids: Sequence[bytes] = (),
+               config_version: Optional[int] = None):
+    """Post a batch over `receipts` (+ filler ids); returns (batch index, MerkleTree, TxResult).
+    `config_version` defaults to the config's current version (what an up-to-date meter names)."""
     from contracts.merkle import MerkleTree
 
     ids = [r.receipt_id for r in receipts] + list(extra_ids)
     tree = MerkleTree(ids)
-    index = d.h.config().batch_count
+    cfg = d.h.config()
+    index = cfg.batch_count
     total = sum(r.cum_amount for r in receipts)
     meter = meter or d.meter
+    version = cfg.version if config_version is None else config_version
     res = d.h.send([d.program.post_batch(meter=meter.pubkey(), index=index, root=tree.root, count=len(ids),
-                                         total=total)], [meter])
+                                         total=total, config_version=version)], [meter])
     return index, tree, res
 
 

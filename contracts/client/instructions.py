@@ -253,14 +253,18 @@ class BillingProgram:
         )
 
     # ---- meter and crank ------------------------------------------------------------------------
-    def post_batch(self, *, meter: Pubkey, index: int, root: bytes, count: int, total: int) -> Instruction:
+    def post_batch(self, *, meter: Pubkey, index: int, root: bytes, count: int, total: int,
+                   config_version: int) -> Instruction:
+        """Commit a batch. `config_version` is the config version its receipts carry: the program refuses
+        the batch (StaleConfigVersion) when Config.version has moved on, so a batch is never stamped with
+        a version its receipts do not hold."""
         batch, bump = pda.batch(self.program_id, index)
         if len(root) != 32:
             raise InstructionBuildError("root must be 32 bytes")
         return self.build(
             "post_batch",
             dict(meter=meter, config=self.config_address(), batch=batch, system_program=SYSTEM_PROGRAM_ID),
-            dict(root=list(root), count=count, total=total, batch_bump=bump),
+            dict(root=list(root), count=count, total=total, batch_bump=bump, config_version=config_version),
         )
 
     def settle(

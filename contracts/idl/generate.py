@@ -95,7 +95,7 @@ INSTRUCTIONS: list[tuple[str, list[dict], list[tuple[str, object]]]] = [
      []),
     ("post_batch",
      [A("meter", True, True), A("config", True), A("batch", True), A("system_program")],
-     [("root", HASH), ("count", U64), ("total", U64), ("batch_bump", U8)]),
+     [("root", HASH), ("count", U64), ("total", U64), ("batch_bump", U8), ("config_version", U64)]),
     ("settle",
      [A("payer", True, True), A("config"), A("batch"), A("customer", True), A("escrow", True),
       A("provider", True), A("payout", True), A("treasury", True), A("mint", True), A("channel", True),

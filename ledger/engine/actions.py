@@ -3,7 +3,7 @@ shows it done (so a crash or a second replica never causes a second payment)."""
 from __future__ import annotations
 
 import time
-from typing import Optional
+from typing import Callable, Optional
 
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
@@ -52,15 +52,26 @@ class ConfigCache:
 
 
 class PostBatchAction:
+    """post_batch names the config version of the batch's receipts: if an update_config lands after the
+    crank checked it, the program refuses the batch (StaleConfigVersion) rather than stamping it with a
+    version none of its receipts carry."""
+
     kind = "post_batch"
 
-    def __init__(self, program: BillingProgram, meter: Keypair) -> None:
+    def __init__(self, program: BillingProgram, meter: Keypair,
+                 receipts_version: Optional[Callable[[int], int]] = None) -> None:
         self.program = program
         self.meter = meter
+        # For intents recorded before payloads carried the version: the version of the batch's receipts.
+        self.receipts_version = receipts_version
 
     def instructions(self, payload: dict):
+        version = payload.get("config_version")
+        if version is None:
+            version = self.receipts_version(payload["batch_id"]) if self.receipts_version else 0
         ix = self.program.post_batch(meter=self.meter.pubkey(), index=payload["index"],
-                                     root=bytes.fromhex(payload["root"]), count=payload["count"], total=payload["total"])
+                                     root=bytes.fromhex(payload["root"]), count=payload["count"],
+                                     total=payload["total"], config_version=version)
         return [ix], [self.meter]
 
     def done(self, chain: Chain, payload: dict) -> bool:

@@ -4,6 +4,7 @@ apply pauses, reconcile."""
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Optional
@@ -13,6 +14,7 @@ from solders.pubkey import Pubkey
 from sqlalchemy import func, select, update
 
 from contracts.client import BillingProgram, decode_account_as
+from contracts.client.errors import error_code
 
 from . import accrual, pause
 from .actions import ConfigCache, FundEpochAction, PostBatchAction, PrepareSettleAction, SettleAction, TopUpAction
@@ -32,6 +34,9 @@ _RETRY_ALWAYS = ("WrongPda", "expired")  # epoch rolled between build and execut
 # The error of a post_batch intent refused before sending: its receipts are of another config version than
 # the chain's (the meter reissues them under the new version; this batch is never posted).
 STALE_BATCH = "stale config version"
+# The program's refusal of a post_batch whose config version is no longer Config.version (an update_config
+# landed between the crank's check and the post): handled like the check above.
+_STALE_ON_CHAIN = "StaleConfigVersion"
 
 
 @dataclass
@@ -55,7 +60,7 @@ class Engine:
         actions = [SettleAction(self.program, self.config, self.payer.pubkey()), TopUpAction(self.program, self.config),
                    self.prepare]
         if self.meter is not None:
-            actions.append(PostBatchAction(self.program, self.meter))
+            actions.append(PostBatchAction(self.program, self.meter, self._receipts_version))
         if self.funder is not None:
             actions.append(FundEpochAction(self.program, self.config, self.funder))
         self.executor = Executor(self.session_factory, self.chain, self.payer, actions, fault=self.fault,
@@ -85,8 +90,10 @@ class Engine:
         from metering.models import Batch
 
         posted = 0
-        for out in self._resume_open("post_batch").values():
+        for intent_id, out in self._resume_open("post_batch").items():
             posted += out.state == "confirmed"
+            if out.state == "failed":
+                self._release_if_refused_as_stale(intent_id)
         from metering.models import ReceiptRow
 
         while True:
@@ -112,9 +119,11 @@ class Engine:
                 continue
             intent = self.intents.record(f"post_batch:{row.id}", "post_batch", str(row.id),
                                          {"batch_id": row.id, "index": index, "root": bytes(row.root).hex(),
-                                          "count": row.count, "total": int(row.total)})
+                                          "count": row.count, "total": int(row.total), "config_version": version})
             out = self.executor.drive(intent.id)
             if out.state == "failed":
+                if self._release_if_refused_as_stale(intent.id):
+                    continue  # update_config landed after the check above: the program refused the batch
                 return posted  # reported in the intent; an operator looks at it
             posted += out.state == "confirmed"
             if lease:
@@ -134,6 +143,34 @@ class Engine:
             self.intents.finish_in(s, intent.id, "failed", reason)
             s.execute(update(ReceiptRow).where(ReceiptRow.batch_id == batch_id)
                       .values(batch_id=None, batch_index=None))
+
+    def _release_if_refused_as_stale(self, intent_id: int) -> bool:
+        """A failed post_batch the program refused with StaleConfigVersion: nothing went on-chain, so release
+        its receipts (the meter reissues them under the new version) and say so in the intent, in one
+        transaction, exactly as when the crank's own check refuses a batch. False for any other failure."""
+        from metering.models import ReceiptRow
+
+        with self.session_factory.begin() as s:
+            intent = s.get(Intent, intent_id)
+            if intent is None or intent.state != "failed" or not _is_stale_refusal(intent.error or ""):
+                return False
+            payload = json.loads(intent.payload)
+            self.intents.finish_in(s, intent.id, "failed",
+                                   f"{STALE_BATCH}: the program refused the batch (config version "
+                                   f"{payload.get('config_version', '?')} is no longer current) | {intent.error}")
+            s.execute(update(ReceiptRow).where(ReceiptRow.batch_id == payload["batch_id"])
+                      .values(batch_id=None, batch_index=None))
+        return True
+
+    def _receipts_version(self, batch_id: int) -> int:
+        """The one config version of a batch's receipts (0, which no Config holds, if they mix or are gone:
+        the program then refuses the batch as stale)."""
+        from metering.models import ReceiptRow
+
+        with self.session_factory() as s:
+            versions = {v for (v,) in s.execute(select(ReceiptRow.config_version)
+                                                .where(ReceiptRow.batch_id == batch_id).distinct())}
+        return int(versions.pop()) if len(versions) == 1 else 0
 
     def _batch_config_versions(self, indices: set[int]) -> dict[int, int]:
         """The config version each posted batch was stamped with on-chain (read once: batches never change)."""
@@ -358,3 +395,12 @@ class Engine:
                 out["follow_chain"] = self.follow_chain(None)
             out[spec.name] = spec.fn(None)
         return out
+
+
+def _is_stale_refusal(error: str) -> bool:
+    """Whether a failed transaction's error text is the program's StaleConfigVersion, however it surfaced:
+    by name in the logs, as the preflight's hex custom error, or as a landed InstructionError's Custom(n)."""
+    code = error_code(_STALE_ON_CHAIN)
+    return (re.search(rf"\b{_STALE_ON_CHAIN}\b", error) is not None
+            or re.search(rf"custom program error: {code:#x}\b", error, re.IGNORECASE) is not None
+            or re.search(rf"Custom\({code}\)", error) is not None)

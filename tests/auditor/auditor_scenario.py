@@ -111,10 +111,13 @@ class Deployed:
     arbiter: Keypair | None = None
     customer_ta: Pubkey | None = None
 
-    def post_batch(self, meter: Keypair, root: bytes, count: int, total: int) -> int:
-        index = _config(self.ch, self.prog).batch_count
-        self.ch.send([self.prog.post_batch(meter=meter.pubkey(), index=index, root=root, count=count, total=total)],
-                     [meter])
+    def post_batch(self, meter: Keypair, root: bytes, count: int, total: int, config_version: int | None = None) -> int:
+        """Post as the crank does; `config_version` (the receipts' version) defaults to the current one."""
+        cfg = _config(self.ch, self.prog)
+        index = cfg.batch_count
+        version = cfg.version if config_version is None else config_version
+        self.ch.send([self.prog.post_batch(meter=meter.pubkey(), index=index, root=root, count=count, total=total,
+                                           config_version=version)], [meter])
         return index
 
     def settle(self, batch_index: int, receipt, proof) -> tuple[str, int]:

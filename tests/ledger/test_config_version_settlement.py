@@ -2,7 +2,8 @@
 
 The meter reads the chain's version every run (MeterJobs' config_version_source); receipts issued under the
 old version are carried over, batches never mix versions, the crank never posts a stale batch nor sends a
-settlement that cannot pass, and every channel still settles to its full cumulative amount. The crank sends
+settlement that cannot pass (and when update_config lands between its check and its post, the program refuses
+the post with StaleConfigVersion), and every channel still settles to its full cumulative amount. The crank sends
 prepare_settle as its own transaction only when a Channel / Epoch / ProviderEpoch is missing, so that
 every settle runs on its cheap path."""
 from __future__ import annotations
@@ -218,32 +219,44 @@ def test_a_batch_posted_before_the_change_settles_and_the_carry_over_adds_nothin
     assert_audits_clean(x, engine, node.rpc_url)
 
 
-def test_a_batch_that_lands_after_the_change_is_not_settled_from_and_the_carry_over_is(engine, world):
+@pytest.mark.parametrize("named_version", [True, False], ids=["payload-names-version", "legacy-payload"])
+def test_an_update_config_between_the_check_and_the_post_is_refused_on_chain_and_everything_settles(
+        node, engine, world, named_version):
     x = world
     eng, jobs = x["eng"], x["jobs"]
     usage(x)
     first = jobs.run_once(force_batch=True)
+    v1 = version(x)
     owed = {k: int(r.cum_amount) for k, r in newest(engine).items()}
-    # Given the crank recorded its post_batch intent under the old version (then crashed) ...
+    # Given the crank checked the version and recorded its post_batch intent under it (then crashed before
+    # sending; a legacy intent, recorded before payloads named the version, takes its receipts' version) ...
     cfg = read_config(x["chain"], x["program"])
-    intent = eng.intents.record(f"post_batch:{first.batch.id}", "post_batch", str(first.batch.id),
-                                {"batch_id": first.batch.id, "index": int(cfg.batch_count),
-                                 "root": first.batch.root.hex(), "count": first.batch.count,
-                                 "total": first.batch.total})
-    # ... and the fee changed before the restarted crank resumed it: the batch lands stamped with the new version
+    payload = {"batch_id": first.batch.id, "index": int(cfg.batch_count), "root": first.batch.root.hex(),
+               "count": first.batch.count, "total": first.batch.total}
+    if named_version:
+        payload["config_version"] = v1
+    intent = eng.intents.record(f"post_batch:{first.batch.id}", "post_batch", str(first.batch.id), payload)
+    # ... and the fee changed before the restarted crank sent it
     roles.set_fees(x["chain"], x["w"].dep, x["w"].admin, 300, None)
+    assert version(x) == v1 + 1
     out = eng.crank_once()
-    assert eng.intents.get(intent.id).state == "confirmed" and out["post_batches"] == 1
-    # Then no settlement is sent from it (settle would refuse its receipts) ...
-    assert out["settle_channels"]["skipped_stale_version"] == 2 and out["settle_channels"]["confirmed"] == 0
+    # Then the program refuses the batch (StaleConfigVersion): nothing lands, the intent fails saying why
+    refused = eng.intents.get(intent.id)
+    assert refused.state == "failed" and out["post_batches"] == 0, refused.error
+    assert refused.error.startswith(STALE_BATCH) and "0x17a7" in refused.error, refused.error  # 6055
+    assert int(read_config(x["chain"], x["program"]).batch_count) == 0
+    assert all(r.batch_id is None for r in receipts(engine))  # released for the meter to reissue
     assert eng.intents.all("settle") == []
-    # ... and once the meter has carried the channels over, they settle in full
-    assert jobs.run_once(force_batch=True).carried_over == 2
+    # ... and once the meter has carried the channels over, they settle in full and the auditor is satisfied
+    second = jobs.run_once(force_batch=True)
+    assert second.carried_over == 2 and second.config_version == v1 + 1
     out = eng.crank_once()
-    assert out["settle_channels"]["confirmed"] == 2
+    assert out["post_batches"] == 1 and out["settle_channels"]["confirmed"] == 2
+    assert out["settle_channels"]["failed"] == 0
     for (c, p), amount in owed.items():
         assert int(channel(x, c, p).settled_amount) == amount
     assert_books_clean(x, engine)
+    assert_audits_clean(x, engine, node.rpc_url)
 
 
 class Crash(Exception):

@@ -198,7 +198,8 @@ def test_batch_and_slash_need_canonical_bumps(d):
     alt_b = non_canonical(pda.seeds_batch(0), d.h.program_id)
     ix = prog.build("post_batch", dict(meter=d.meter.pubkey(), config=prog.config_address(), batch=alt_b[0],
                                        system_program=SYSTEM_PROGRAM_ID),
-                    dict(root=[1] * 32, count=1, total=0, batch_bump=alt_b[1]))
+                    dict(root=[1] * 32, count=1, total=0, batch_bump=alt_b[1],
+                         config_version=d.h.config().version))
     r = d.h.send([ix], [d.meter])
     assert not r.ok and r.error.name == "WrongPda"
     alt_s = non_canonical(pda.seeds_slash(p.pubkey, 0), d.h.program_id)

@@ -39,7 +39,8 @@ def test_every_authority_must_sign(d, world):
         "stake": prog.stake(wallet=p.pubkey, source=p.token_account, mint=m, amount=1),
         "request_unstake": prog.request_unstake(wallet=p.pubkey, amount=1),
         "withdraw_stake": prog.withdraw_stake(wallet=p.pubkey, destination=p.token_account, mint=m),
-        "post_batch": prog.post_batch(meter=d.meter.pubkey(), index=0, root=bytes(32), count=1, total=0),
+        "post_batch": prog.post_batch(meter=d.meter.pubkey(), index=0, root=bytes(32), count=1, total=0,
+                                      config_version=d.h.config().version),
         "fund_epoch": prog.fund_epoch(funder=c.pubkey, epoch=0, source=c.token_account, mint=m, amount=1),
         "claim_rewards": prog.claim_rewards(wallet=p.pubkey, epoch=0, payout=p.token_account, mint=m),
         "propose_slash": prog.propose_slash(admin=d.admin.pubkey(), provider_wallet=p.pubkey, index=1, amount=1,
@@ -100,9 +101,10 @@ def _refused_receipt(d, c, p, enc, error, proof=None):
 
     rid = hashlib.sha256(enc).digest()
     tree = MerkleTree([rid])
-    idx = d.h.config().batch_count
-    assert d.h.send([d.program.post_batch(meter=d.meter.pubkey(), index=idx, root=tree.root, count=1, total=0)],
-                    [d.meter]).ok
+    cfg = d.h.config()
+    idx = cfg.batch_count
+    assert d.h.send([d.program.post_batch(meter=d.meter.pubkey(), index=idx, root=tree.root, count=1, total=0,
+                                          config_version=cfg.version)], [d.meter]).ok
     escrow = d.program.escrow_address(c.pubkey)
     before = d.h.snapshot([escrow, p.token_account, d.treasury])
     ix = d.program.settle(payer=d.h.payer.pubkey(), batch_index=idx, receipt=enc, proof=proof or tree.proof(0),
@@ -192,7 +194,8 @@ def test_zero_amounts_and_remaining_key_checks(d, world):
     metas[2] = AccountMeta(prog.customer_address(other.pubkey), False, True)
     cases.append(([Instruction(cfg_ix.program_id, cfg_ix.data, metas)], [c.kp], "Unauthorized"))
     # post_batch with the Config read-only (batch_count must be written)
-    pb = prog.post_batch(meter=d.meter.pubkey(), index=0, root=bytes(32), count=1, total=0)
+    pb = prog.post_batch(meter=d.meter.pubkey(), index=0, root=bytes(32), count=1, total=0,
+                         config_version=d.h.config().version)
     metas = list(pb.accounts)
     metas[1] = AccountMeta(metas[1].pubkey, False, False)
     cases.append(([Instruction(pb.program_id, pb.data, metas)], [d.meter], "NotWritable"))

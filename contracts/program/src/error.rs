@@ -116,6 +116,8 @@ pub enum Error {
     UnstakeRequestExpired = 6053,
     /// initialize of an upgradeable program must be signed by its upgrade authority as admin
     NotUpgradeAuthority = 6054,
+    /// post_batch: the config version the batch was built for is not the current config version
+    StaleConfigVersion = 6055,
 }
 
 impl Error {
@@ -176,6 +178,7 @@ impl Error {
             Error::ClockBeforeGenesis => "ClockBeforeGenesis",
             Error::UnstakeRequestExpired => "UnstakeRequestExpired",
             Error::NotUpgradeAuthority => "NotUpgradeAuthority",
+            Error::StaleConfigVersion => "StaleConfigVersion",
         }
     }
 }

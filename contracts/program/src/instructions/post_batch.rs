@@ -1,6 +1,9 @@
 //! post_batch: a registered meter commits the Merkle root of a batch of receipt ids. The batch index
 //! is config.batch_count. Accounts: meter (signer, writable, pays), config (writable), batch
-//! (writable, PDA ["batch", index]), system_program. Args: root, count, total, batch_bump.
+//! (writable, PDA ["batch", index]), system_program. Args: root, count, total, batch_bump,
+//! config_version. The meter names the config version its receipts carry: an update_config landing
+//! between the meter's read of Config and this instruction would otherwise stamp the batch with the
+//! new version while its receipts hold the old one, and such a batch could never settle.
 
 use super::common::{active_config, create_state, now, require_payer, require_system_program};
 use crate::error::Error;
@@ -23,6 +26,7 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Re
     let count = r.u64()?;
     let total = r.u64()?;
     let batch_bump = r.u8()?;
+    let config_version = r.u64()?;
     r.finish()?;
 
     require_payer(meter)?;
@@ -34,6 +38,9 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Re
     }
     if count == 0 {
         return Err(Error::EmptyBatch);
+    }
+    if config_version != cfg.version.get() {
+        return Err(Error::StaleConfigVersion);
     }
     let index = cfg.batch_count.get();
     pda::batch(batch.key(), index, batch_bump, program_id)?;
