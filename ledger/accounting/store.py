@@ -16,7 +16,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from .chart import Account, Book, Kind, NORMAL_SIGN
-from .errors import PostingConflict, UnbalancedTransaction
+from .errors import LedgerError, PostingConflict, UnbalancedTransaction
 from .models import LedgerAccount, LedgerEntry, LedgerTransaction
 from .posting import Posting
 
@@ -34,7 +34,7 @@ def _insert(session: Session, table):
     elif dialect == "sqlite":
         from sqlalchemy.dialects.sqlite import insert
     else:  # pragma: no cover - only the two supported backends
-        raise NotImplementedError(f"unsupported database dialect {dialect}")
+        raise LedgerError(f"unsupported database {dialect!r}: solmeter's ledger runs on SQLite or PostgreSQL")
     return insert(table)
 
 
