@@ -112,3 +112,13 @@ def explorer_link(kind: str, value: str, rpc_url: str) -> str:
     from urllib.parse import quote
 
     return f"https://explorer.solana.com/{kind}/{value}?cluster=custom&customUrl={quote(rpc_url, safe='')}"
+
+
+def send_amount(op, amount: str, kp: Path | None, message: str) -> None:
+    """The shape of every "wallet moves AMOUNT" command: parse the amount in the mint's decimals, sign with the
+    wallet's keypair, send `op(chain, deployment, keypair, units)`, print `message` with {amount} and the
+    transaction signature."""
+    dep = deployment()
+    units = parse_amount(amount, dep.decimals)
+    sig = op(chain(), dep, keypair(kp), units)
+    typer.echo(f"{message.format(amount=fmt(units, dep.decimals))} ({sig})")

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from ledger.cli_common import chain, deployment, fmt, keypair, one_line_errors, parse_amount
+from ledger.cli_common import chain, deployment, fmt, keypair, one_line_errors, parse_amount, send_amount
 
 app = typer.Typer(help="Customer: register, fund the escrow, cap spending, see usage and receipts.",
                   no_args_is_help=True)
@@ -32,10 +32,7 @@ def deposit(amount: str = typer.Argument(..., help="Tokens to move into escrow, 
     """Move tokens from the customer's token account into its escrow (resumes a paused customer)."""
     from ledger.ops import roles
 
-    dep = deployment()
-    units = parse_amount(amount, dep.decimals)
-    sig = roles.deposit(chain(), dep, keypair(kp), units)
-    typer.echo(f"deposited {fmt(units, dep.decimals)} ({sig})")
+    send_amount(roles.deposit, amount, kp, "deposited {amount}")
 
 
 @app.command("request-withdrawal")
@@ -45,10 +42,7 @@ def request_withdrawal(amount: str = typer.Argument(..., help="Tokens to withdra
     """Ask to withdraw unspent escrow; it becomes available after the withdrawal delay."""
     from ledger.ops import roles
 
-    dep = deployment()
-    units = parse_amount(amount, dep.decimals)
-    sig = roles.request_withdrawal(chain(), dep, keypair(kp), units)
-    typer.echo(f"withdrawal of {fmt(units, dep.decimals)} requested ({sig})")
+    send_amount(roles.request_withdrawal, amount, kp, "withdrawal of {amount} requested")
 
 
 @app.command()

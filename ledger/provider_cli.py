@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from ledger.cli_common import chain, deployment, fmt, keypair, one_line_errors, parse_amount
+from ledger.cli_common import chain, deployment, fmt, keypair, one_line_errors, send_amount
 
 app = typer.Typer(help="Provider: register, stake, claim epoch rewards, unstake, contest a slash.",
                   no_args_is_help=True)
@@ -32,10 +32,7 @@ def stake(amount: str = typer.Argument(..., help="Tokens to bond."), kp: Optiona
     """Bond tokens as stake."""
     from ledger.ops import roles
 
-    dep = deployment()
-    units = parse_amount(amount, dep.decimals)
-    sig = roles.stake(chain(), dep, keypair(kp), units)
-    typer.echo(f"staked {fmt(units, dep.decimals)} ({sig})")
+    send_amount(roles.stake, amount, kp, "staked {amount}")
 
 
 @app.command("request-unstake")
@@ -45,10 +42,7 @@ def request_unstake(amount: str = typer.Argument(..., help="Tokens to unbond aft
     """Start the unstake cooldown (the stake stays slashable meanwhile)."""
     from ledger.ops import roles
 
-    dep = deployment()
-    units = parse_amount(amount, dep.decimals)
-    sig = roles.request_unstake(chain(), dep, keypair(kp), units)
-    typer.echo(f"unstake of {fmt(units, dep.decimals)} requested ({sig})")
+    send_amount(roles.request_unstake, amount, kp, "unstake of {amount} requested")
 
 
 @app.command("withdraw-stake")

@@ -48,22 +48,17 @@ def bootstrap(chain: RpcChain, *, program_id: Pubkey, n_providers: int, n_custom
     dep = initialize(chain, admin, program_id=program_id, meter=meter.pubkey(), params=params, progress=progress)
     world = World(dep, admin, meter)
     mint = dep.mint_key
-    for i in range(n_providers):
-        kp = Keypair()
-        airdrop(chain, kp.pubkey())
-        token.mint_to(chain, admin, admin, mint, kp.pubkey(), wallet_tokens, dep.decimals)
-        roles.register_provider(chain, dep, kp)
-        if stake:
-            roles.stake(chain, dep, kp, stake)
-        world.providers.append(kp)
-        progress(f"provider {i + 1}/{n_providers} {kp.pubkey()} registered, staked {stake}")
-    for i in range(n_customers):
-        kp = Keypair()
-        airdrop(chain, kp.pubkey())
-        token.mint_to(chain, admin, admin, mint, kp.pubkey(), wallet_tokens, dep.decimals)
-        roles.register_customer(chain, dep, kp)
-        if deposit:
-            roles.deposit(chain, dep, kp, deposit)
-        world.customers.append(kp)
-        progress(f"customer {i + 1}/{n_customers} {kp.pubkey()} registered, deposited {deposit}")
+    # (role, how many, register, bond / fund, amount, where the keys go, the verb for progress)
+    plan = (("provider", n_providers, roles.register_provider, roles.stake, stake, world.providers, "staked"),
+            ("customer", n_customers, roles.register_customer, roles.deposit, deposit, world.customers, "deposited"))
+    for role, n, register, fund, amount, out, verb in plan:
+        for i in range(n):
+            kp = Keypair()
+            airdrop(chain, kp.pubkey())
+            token.mint_to(chain, admin, admin, mint, kp.pubkey(), wallet_tokens, dep.decimals)
+            register(chain, dep, kp)
+            if amount:
+                fund(chain, dep, kp, amount)
+            out.append(kp)
+            progress(f"{role} {i + 1}/{n} {kp.pubkey()} registered, {verb} {amount}")
     return world

@@ -54,12 +54,17 @@ def get_token_accounts_by_delegate(ctx: Ctx, p: Params):
     return _by_index(ctx, p, ctx.bank.token_delegate_index)
 
 
-def _token_account(ctx: Ctx, pk: Pubkey) -> tokens.TokenAccount:
+def _parsed(ctx: Ctx, pk: Pubkey, parse, what: str):
+    """The account at `pk` through a token-layout parser, or the validator's invalid-param error."""
     acct = ctx.bank.get_account(pk)
-    ta = None if acct is None else tokens.parse_token_account(str(acct.owner), bytes(acct.data))
-    if ta is None:
-        raise InvalidParams("Invalid param: not a Token account")
-    return ta
+    out = None if acct is None else parse(str(acct.owner), bytes(acct.data))
+    if out is None:
+        raise InvalidParams(f"Invalid param: not a Token {what}")
+    return out
+
+
+def _token_account(ctx: Ctx, pk: Pubkey) -> tokens.TokenAccount:
+    return _parsed(ctx, pk, tokens.parse_token_account, "account")
 
 
 @method("getTokenAccountBalance")
@@ -74,11 +79,7 @@ def get_token_account_balance(ctx: Ctx, p: Params):
 
 
 def _mint(ctx: Ctx, pk: Pubkey) -> tokens.Mint:
-    acct = ctx.bank.get_account(pk)
-    m = None if acct is None else tokens.parse_mint(str(acct.owner), bytes(acct.data))
-    if m is None:
-        raise InvalidParams("Invalid param: not a Token mint")
-    return m
+    return _parsed(ctx, pk, tokens.parse_mint, "mint")
 
 
 @method("getTokenSupply")
