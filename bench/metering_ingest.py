@@ -3,10 +3,13 @@
 the same rows into the same schema, no HTTP, validation or dedup.
 
     .venv/bin/python bench/metering_ingest.py [--batches 100] [--batch-size 1000] [--runs 3]
-                                              [--workers 1] [--concurrency 1]
+                                              [--workers N] [--concurrency C] [--breakdown]
 
-The meter runs as a uvicorn subprocess (--workers processes, one SQLite file) on 127.0.0.1; this process
-signs and posts, --concurrency requests in flight."""
+The meter runs as `solmeter meter serve --workers N --no-jobs` does (default: one worker process per
+core, one SQLite file) on 127.0.0.1; this process is the providers: C keep-alive connections (default
+2 per worker), each posting its next batch as soon as the previous one is answered. Requests are signed
+before the clock starts (providers sign on their own machines), so the client's CPU share stays small; it
+is reported per event beside the server's."""
 from __future__ import annotations
 
 import argparse
@@ -27,28 +30,21 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ledger.db import make_engine, migrate  # noqa: E402
+from metering.api.workers import SPEC_ENV, serve_spec  # noqa: E402
 from metering.auth import sign_request  # noqa: E402
+from metering.config import MeterConfig  # noqa: E402
+from metering.events.limits import Limits  # noqa: E402
 from metering.events import GPU_HEARTBEAT  # noqa: E402
 from metering.ingest import insert_rows, parse_body, to_row  # noqa: E402
 from metering.models import dedup_key, key_hash  # noqa: E402
 from metering.rollup.usage import FAMILY  # noqa: E402
 from metering.registry import add_provider  # noqa: E402
 
-APP_MODULE = r'''
-import sys
-sys.path.insert(0, {root!r})
-from solders.keypair import Keypair
-from ledger.db import make_engine
-from metering.api import create_app
-from metering.config import MeterConfig
-from metering.events.limits import Limits
-app = create_app(make_engine({url!r}), MeterConfig(limits=Limits(max_batch=10_000)), Keypair.from_seed(bytes([7]) * 32))
-'''
 SERVER = r'''
 import sys, uvicorn
-sys.path.insert(0, {workdir!r})
-uvicorn.run("bench_meter_app:app", host="127.0.0.1", port={port}, workers={workers}, log_level="warning",
-            access_log=False)
+sys.path.insert(0, {root!r})
+uvicorn.run("metering.api.workers:app", factory=True, host="127.0.0.1", port={port}, workers={workers},
+            log_level="warning", access_log=False)
 '''
 
 
@@ -60,6 +56,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _children(pid: int) -> list[int]:
+    kids = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(c) for c in kids.read_text().split()] if kids.exists() else []
+
+
 def proc_cpu_s(pid: int) -> float:
     """User + system CPU seconds of a process and its live children (Linux /proc): a figure that other
     load on the machine does not inflate, unlike wall-clock throughput."""
@@ -68,9 +69,7 @@ def proc_cpu_s(pid: int) -> float:
     except FileNotFoundError:
         return 0.0
     own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    kids = Path(f"/proc/{pid}/task/{pid}/children")
-    children = [int(c) for c in kids.read_text().split()] if kids.exists() else []
-    return own + sum(proc_cpu_s(c) for c in children)
+    return own + sum(proc_cpu_s(c) for c in _children(pid))
 
 
 def make_batches(provider: Keypair, n_batches: int, size: int, now_ms: int) -> list[bytes]:
@@ -102,8 +101,18 @@ def run_api(bodies: list[bytes], workdir: Path, provider: Keypair, workers: int 
     add_provider(engine, str(provider.pubkey()), int(time.time() * 1000))
     engine.dispose()
     port = free_port()
-    (workdir / "bench_meter_app.py").write_text(APP_MODULE.format(root=str(ROOT), url=url))
-    proc = subprocess.Popen([sys.executable, "-c", SERVER.format(workdir=str(workdir), port=port, workers=workers)])
+    # The meter as `solmeter meter serve --workers N --no-jobs` runs it (metering.api.workers), batches of
+    # up to 10,000 allowed
+    meter_key = workdir / "meter.json"
+    meter_key.write_text(json.dumps(list(bytes(Keypair.from_seed(bytes([7]) * 32)))))
+    run_dir = workdir / "run"
+    run_dir.mkdir()
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(run_dir),
+           SPEC_ENV: serve_spec(MeterConfig(limits=Limits(max_batch=10_000)), database_url=url,
+                                meter_keypair_path=str(meter_key), rpc_url="http://127.0.0.1:8899",
+                                program_id=MeterConfig().program_id, follow_chain=False, jobs=False,
+                                run_dir=str(run_dir))}
+    proc = subprocess.Popen([sys.executable, "-c", SERVER.format(root=str(ROOT), port=port, workers=workers)], env=env)
     try:
         client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60)
         for _ in range(600):
@@ -112,26 +121,47 @@ def run_api(bodies: list[bytes], workdir: Path, provider: Keypair, workers: int 
                 break
             except httpx.HTTPError:
                 time.sleep(0.05)
-        time.sleep(0.5 if workers > 1 else 0)  # let every worker finish starting
-        clients = [httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) for _ in range(concurrency)]
+        # let every worker finish starting (uvicorn's supervisor is the parent of the workers)
+        deadline = time.monotonic() + 60
+        while workers > 1 and len(_children(proc.pid)) < workers and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5 if workers > 1 else 0)
+        # The load generator stays light, so that the two cores measure the meter: requests are signed
+        # before the clock starts (a provider signs on its own machine) and sent over keep-alive
+        # connections with the standard library's http.client, one per concurrent provider.
+        import http.client
+        import threading
+
+        now = int(time.time() * 1000)
+        signed = []
+        for body in bodies:
+            h = sign_request(provider, "POST", "/v1/events/batch", body, now)
+            h["content-type"] = "application/cloudevents-batch+json"
+            signed.append((body, h))
+        local = threading.local()
 
         def post(i: int) -> float:
-            body = bodies[i]
-            h = sign_request(provider, "POST", "/v1/events/batch", body, int(time.time() * 1000))
-            h["content-type"] = "application/cloudevents-batch+json"
+            body, h = signed[i]
+            conn = getattr(local, "conn", None)
+            if conn is None:
+                conn = local.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
             t = time.perf_counter()
-            r = clients[i % concurrency].post("/v1/events/batch", content=body, headers=h)
+            conn.request("POST", "/v1/events/batch", body=body, headers=h)
+            r = conn.getresponse()
+            content = r.read()
             dt = time.perf_counter() - t
             # msgspec: the stdlib decoder of the 1,000 per-event results would take CPU from the server here
-            assert r.status_code == 200 and msgspec.json.decode(r.content)["accepted"] == body.count(b'"specversion"'), r.text[:300]
+            assert r.status == 200 and msgspec.json.decode(content)["accepted"] == body.count(b'"specversion"'), content[:300]
             return dt
 
         cpu0 = proc_cpu_s(proc.pid)
+        client_cpu0 = time.process_time()
         t_all = time.perf_counter()
         with ThreadPoolExecutor(concurrency) as pool:
             lat = list(pool.map(post, range(len(bodies))))
         total = time.perf_counter() - t_all
         server_cpu = proc_cpu_s(proc.pid) - cpu0
+        client_cpu = time.process_time() - client_cpu0
         # replaying one batch: all duplicates (dedup is on the measured path, and it works)
         h = sign_request(provider, "POST", "/v1/events/batch", bodies[0], int(time.time() * 1000))
         r = client.post("/v1/events/batch", content=bodies[0], headers=h)
@@ -143,6 +173,7 @@ def run_api(bodies: list[bytes], workdir: Path, provider: Keypair, workers: int 
     lat.sort()
     return {"events": n, "seconds": total, "events_per_s": n / total, "server_cpu_s": server_cpu,
             "events_per_server_cpu_s": n / server_cpu if server_cpu else float("nan"),
+            "client_cpu_us_per_event": client_cpu / n * 1e6,
             "p50_ms": statistics.median(lat) * 1000,
             "p99_ms": lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000}
 
@@ -212,10 +243,13 @@ def main() -> None:
     ap.add_argument("--batches", type=int, default=100)
     ap.add_argument("--batch-size", type=int, default=1000)
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
-    ap.add_argument("--concurrency", type=int, default=1, help="requests in flight")
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                    help="meter worker processes (`meter serve --workers`; default: one per core)")
+    ap.add_argument("--concurrency", type=int, default=0,
+                    help="requests in flight, one connection each, as concurrent providers (default: 2 per worker)")
     ap.add_argument("--breakdown", action="store_true", help="also measure server CPU per event by stage, in-process")
     a = ap.parse_args()
+    a.concurrency = a.concurrency or 2 * a.workers
     provider = Keypair.from_seed(bytes([1]) * 32)
     results = []
     for run in range(a.runs):
@@ -226,7 +260,7 @@ def main() -> None:
         results.append((api, bulk))
         print(f"run {run + 1}: API {api['events_per_s']:,.0f} ev/s ({api['events_per_server_cpu_s']:,.0f} per server "
               f"CPU-second; p50 {api['p50_ms']:.1f} ms, p99 {api['p99_ms']:.1f} ms "
-              f"per batch of {a.batch_size}); bulk insert {bulk['events_per_s']:,.0f} ev/s "
+              f"per batch of {a.batch_size}; client {api['client_cpu_us_per_event']:.1f} CPU-us/event); bulk insert {bulk['events_per_s']:,.0f} ev/s "
               f"({bulk['events_per_cpu_s']:,.0f} per CPU-second); "
               f"ratio {api['events_per_s'] / bulk['events_per_s']:.2f}", flush=True)
     med = lambda xs: statistics.median(xs)  # noqa: E731

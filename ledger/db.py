@@ -31,6 +31,10 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     # WAL lets readers (the read API) run beside the single writer; NORMAL sync is durable across
     # process crashes in WAL mode. busy_timeout makes concurrent writers wait instead of failing.
     cur = dbapi_conn.cursor()
+    # 8 KiB pages (a new file only; an existing database keeps its size): a batch of 1,000 events dirties
+    # leaves all over the random-keyed dedup index, and every dirty page is one WAL frame at commit, so
+    # fewer, larger pages cut the commit's writes (bench/metering_ingest.py: ~20% less CPU per event).
+    cur.execute("PRAGMA page_size=8192")
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")

@@ -92,7 +92,9 @@ def serve(host: Optional[str] = typer.Option(None, help="Bind address (default: 
               True, help="Issue receipts for the config version in force on-chain, re-read from the Config "
                          "account (rpc_url, program_id settings) on every run; --no-follow-chain uses "
                          "--config-version."),
-          jobs: bool = typer.Option(True, help="Also seal windows and build batches on a schedule.")) -> None:
+          jobs: bool = typer.Option(True, help="Also seal windows and build batches on a schedule."),
+          workers: int = typer.Option(1, min=1, max=64, help="Worker processes: ingestion is CPU-bound, so one "
+                                      "per core (the jobs run in one of them; /metrics sums all).")) -> None:
     """Run the meter API (ingest + read API + /metrics + /docs) and its sealing and batching jobs."""
     import uvicorn
 
@@ -109,16 +111,47 @@ def serve(host: Optional[str] = typer.Option(None, help="Bind address (default: 
 
         source = config_version_reader(s.resolved_rpc_url, s.resolved_program_id)
         cfg = dataclasses.replace(cfg, config_version=_first_version(source))
+    h, p = host or s.api_host, port if port is not None else s.api_port
+    if workers > 1:
+        engine.dispose()
+        _serve_workers(cfg, s, engine.url.render_as_string(hide_password=False), follow_chain, jobs, h, p, workers,
+                       str(meter.pubkey()))
+        return
     application = create_app(engine, cfg, meter)
     sched = (MeterJobs(engine, cfg, meter, _now, application.state.metrics, config_version_source=source)
              .start_scheduler() if jobs else None)
-    h, p = host or s.api_host, port if port is not None else s.api_port
     typer.echo(f"meter {meter.pubkey()} serving on http://{h}:{p} (docs at /docs, metrics at /metrics)", err=True)
     try:
         uvicorn.run(application, host=h, port=p, log_level="warning")
     finally:
         if sched:
             sched.shutdown(wait=False)
+
+
+def _serve_workers(cfg, s, database_url: str, follow_chain: bool, jobs: bool, host: str, port: int, workers: int,
+                   meter_pubkey: str) -> None:
+    import os
+    import shutil
+    import tempfile
+
+    import uvicorn
+
+    from .api.workers import SPEC_ENV, serve_spec
+
+    run_dir = tempfile.mkdtemp(prefix="solmeter-meter-")
+    # Read by prometheus_client when a worker imports it: counters live in files under it, summed by /metrics.
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = run_dir
+    os.environ[SPEC_ENV] = serve_spec(cfg, database_url=database_url,
+                                      meter_keypair_path=str(s.resolved_meter_keypair_path), rpc_url=s.resolved_rpc_url,
+                                      program_id=s.resolved_program_id, follow_chain=follow_chain, jobs=jobs,
+                                      run_dir=run_dir)
+    typer.echo(f"meter {meter_pubkey} serving on http://{host}:{port} with {workers} worker processes "
+               "(docs at /docs, metrics at /metrics)", err=True)
+    try:
+        uvicorn.run("metering.api.workers:app", factory=True, host=host, port=port, workers=workers,
+                    log_level="warning")
+    finally:
+        shutil.rmtree(run_dir, ignore_errors=True)
 
 
 @app.command()
@@ -182,9 +215,8 @@ def usage(customer: str = typer.Option(..., help="Customer public key."),
           minutes: int = typer.Option(60, min=1, help="Look back this many minutes."),
           heartbeat_timeout_s: int = HB_TIMEOUT, sample_timeout_s: int = SAMPLE_TIMEOUT) -> None:
     """Live usage of a customer over the last minutes (not yet sealed usage included)."""
-    from sqlalchemy import select
-
     from .models import UsageEvent
+    from .queries import customer_events
     from .rollup.pricing import FAMILY_NAMES
     from .rollup.usage import rollup_channels
 
@@ -192,10 +224,8 @@ def usage(customer: str = typer.Option(..., help="Customer public key."),
     end = _now()
     start = end - minutes * 60_000
     lookback = max(heartbeat_timeout_s, sample_timeout_s) * 1000
-    q = select(UE.c.customer, UE.c.provider, UE.c.kind, UE.c.resource, UE.c.rclass, UE.c.value, UE.c.t_ms,
-               UE.c.event_id).where(UE.c.customer == customer, UE.c.t_ms >= start - lookback, UE.c.t_ms < end)
-    if provider:
-        q = q.where(UE.c.provider == provider)
+    q = customer_events(customer, provider, start - lookback, end, UE.c.customer, UE.c.provider, UE.c.kind,
+                        UE.c.resource, UE.c.rclass, UE.c.value, UE.c.t_ms, UE.c.event_id)
     with _engine().connect() as conn:
         rows = conn.execute(q).all()
     per = rollup_channels(rows, end, heartbeat_timeout_ms=heartbeat_timeout_s * 1000,

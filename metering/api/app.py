@@ -2,6 +2,7 @@
 escrow balance source; nothing is read from global configuration."""
 from __future__ import annotations
 
+import threading
 import time
 from typing import Callable
 
@@ -42,6 +43,7 @@ def create_app(engine: Engine, cfg: MeterConfig, meter: Keypair, *, clock: Calla
     app.state.escrow = escrow or NoEscrowBalance()
     app.state.metrics = metrics
     app.state.ingestor = Ingestor(engine, cfg, metrics)
+    app.state.ingest_lock = threading.Lock()  # see ingest_routes._handle
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_req: Request, exc: RequestValidationError):

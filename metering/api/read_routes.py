@@ -5,12 +5,14 @@ from typing import Optional
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import func, select
 
 from ..batches import batch_receipt_ids, get_batch, list_batches
 from ..events.envelope import _pubkey
+from ..metrics import exposition
 from ..models import MeterState, ReceiptRow, UsageEvent
+from ..queries import customer_events
 from ..rollup.pricing import FAMILY_NAMES, UNITS
 from ..rollup.usage import rollup_channels
 from ..status import customer_status
@@ -72,9 +74,7 @@ def usage(request: Request,
     st = request.app.state
     cfg = st.cfg
     lookback = max(cfg.heartbeat_timeout_ms, cfg.sample_timeout_ms)
-    q = select(UE).where(UE.c.customer == customer, UE.c.t_ms >= max(0, start_ms - lookback), UE.c.t_ms < end_ms)
-    if provider:
-        q = q.where(UE.c.provider == provider)
+    q = customer_events(customer, provider, max(0, start_ms - lookback), end_ms)
     with st.engine.connect() as conn:
         rows = conn.execute(q.order_by(UE.c.t_ms, UE.c.id)).all()
     # Intervals are billed to the window of their end event; a stop before the look-back (a lease that
@@ -163,7 +163,7 @@ def metrics(request: Request) -> Response:
     with st.engine.connect() as conn:
         st.metrics.pending_events.set(conn.execute(select(func.count()).select_from(UE)
                                                    .where(UE.c.seal_id.is_(None))).scalar() or 0)
-    return Response(generate_latest(st.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(exposition(st.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
 @router.get("/healthz", tags=["meter"], summary="Liveness and database reachability")
