@@ -5,8 +5,8 @@ the same rows into the same schema, no HTTP, validation or dedup.
     .venv/bin/python bench/metering_ingest.py [--batches 100] [--batch-size 1000] [--runs 3]
                                               [--workers N] [--concurrency C] [--breakdown]
 
-The meter runs as `solmeter meter serve --workers N --no-jobs` does (default: one worker process per
-core, one SQLite file) on 127.0.0.1; this process is the providers: C keep-alive connections (default
+The meter runs as `solmeter meter serve --workers N --no-jobs` does (default: N = one ingest process
+per core behind the HTTP process, one SQLite file) on 127.0.0.1; this process is the providers: C keep-alive connections (default
 2 per worker), each posting its next batch as soon as the previous one is answered. Requests are signed
 before the clock starts (providers sign on their own machines), so the client's CPU share stays small; it
 is reported per event beside the server's."""
@@ -30,10 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ledger.db import make_engine, migrate  # noqa: E402
-from metering.api.workers import SPEC_ENV, serve_spec  # noqa: E402
 from metering.auth import sign_request  # noqa: E402
-from metering.config import MeterConfig  # noqa: E402
-from metering.events.limits import Limits  # noqa: E402
 from metering.events import GPU_HEARTBEAT  # noqa: E402
 from metering.ingest import insert_rows, parse_body, to_row  # noqa: E402
 from metering.models import dedup_key, key_hash  # noqa: E402
@@ -43,8 +40,16 @@ from metering.registry import add_provider  # noqa: E402
 SERVER = r'''
 import sys, uvicorn
 sys.path.insert(0, {root!r})
-uvicorn.run("metering.api.workers:app", factory=True, host="127.0.0.1", port={port}, workers={workers},
-            log_level="warning", access_log=False)
+from solders.keypair import Keypair
+from ledger.db import make_engine
+from metering.api import create_app
+from metering.config import MeterConfig
+from metering.events.limits import Limits
+
+if __name__ == "__main__":  # the ingest pool spawns processes that import this module
+    app = create_app(make_engine({url!r}), MeterConfig(limits=Limits(max_batch=10_000)),
+                     Keypair.from_seed(bytes([7]) * 32), ingest_processes={procs})
+    uvicorn.run(app, host="127.0.0.1", port={port}, log_level="warning", access_log=False)
 '''
 
 
@@ -101,18 +106,11 @@ def run_api(bodies: list[bytes], workdir: Path, provider: Keypair, workers: int 
     add_provider(engine, str(provider.pubkey()), int(time.time() * 1000))
     engine.dispose()
     port = free_port()
-    # The meter as `solmeter meter serve --workers N --no-jobs` runs it (metering.api.workers), batches of
-    # up to 10,000 allowed
-    meter_key = workdir / "meter.json"
-    meter_key.write_text(json.dumps(list(bytes(Keypair.from_seed(bytes([7]) * 32)))))
-    run_dir = workdir / "run"
-    run_dir.mkdir()
-    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(run_dir),
-           SPEC_ENV: serve_spec(MeterConfig(limits=Limits(max_batch=10_000)), database_url=url,
-                                meter_keypair_path=str(meter_key), rpc_url="http://127.0.0.1:8899",
-                                program_id=MeterConfig().program_id, follow_chain=False, jobs=False,
-                                run_dir=str(run_dir))}
-    proc = subprocess.Popen([sys.executable, "-c", SERVER.format(root=str(ROOT), port=port, workers=workers)], env=env)
+    # The meter as `solmeter meter serve --workers N --no-jobs` runs it: one HTTP process and, for N > 1,
+    # a pool of N ingest processes; batches of up to 10,000 allowed
+    server = workdir / "bench_meter_server.py"
+    server.write_text(SERVER.format(root=str(ROOT), url=url, port=port, procs=workers if workers > 1 else 0))
+    proc = subprocess.Popen([sys.executable, str(server)])
     try:
         client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60)
         for _ in range(600):
@@ -121,11 +119,7 @@ def run_api(bodies: list[bytes], workdir: Path, provider: Keypair, workers: int 
                 break
             except httpx.HTTPError:
                 time.sleep(0.05)
-        # let every worker finish starting (uvicorn's supervisor is the parent of the workers)
-        deadline = time.monotonic() + 60
-        while workers > 1 and len(_children(proc.pid)) < workers and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(0.5 if workers > 1 else 0)
+        # (the ingest pool has started: create_app waits for its processes)
         # The load generator stays light, so that the two cores measure the meter: requests are signed
         # before the clock starts (a provider signs on its own machine) and sent over keep-alive
         # connections with the standard library's http.client, one per concurrent provider.
@@ -244,9 +238,9 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=1000)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                    help="meter worker processes (`meter serve --workers`; default: one per core)")
+                    help="meter ingest processes (`meter serve --workers`; default: one per core)")
     ap.add_argument("--concurrency", type=int, default=0,
-                    help="requests in flight, one connection each, as concurrent providers (default: 2 per worker)")
+                    help="requests in flight, one connection each, as concurrent providers (default: 2 per process)")
     ap.add_argument("--breakdown", action="store_true", help="also measure server CPU per event by stage, in-process")
     a = ap.parse_args()
     a.concurrency = a.concurrency or 2 * a.workers

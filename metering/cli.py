@@ -93,8 +93,8 @@ def serve(host: Optional[str] = typer.Option(None, help="Bind address (default: 
                          "account (rpc_url, program_id settings) on every run; --no-follow-chain uses "
                          "--config-version."),
           jobs: bool = typer.Option(True, help="Also seal windows and build batches on a schedule."),
-          workers: int = typer.Option(1, min=1, max=64, help="Worker processes: ingestion is CPU-bound, so one "
-                                      "per core (the jobs run in one of them; /metrics sums all).")) -> None:
+          workers: int = typer.Option(1, min=1, max=64, help="Ingest processes: parsing and storing usage is "
+                                      "CPU-bound, so one per core; each request goes to the next free one.")) -> None:
     """Run the meter API (ingest + read API + /metrics + /docs) and its sealing and batching jobs."""
     import uvicorn
 
@@ -112,46 +112,16 @@ def serve(host: Optional[str] = typer.Option(None, help="Bind address (default: 
         source = config_version_reader(s.resolved_rpc_url, s.resolved_program_id)
         cfg = dataclasses.replace(cfg, config_version=_first_version(source))
     h, p = host or s.api_host, port if port is not None else s.api_port
-    if workers > 1:
-        engine.dispose()
-        _serve_workers(cfg, s, engine.url.render_as_string(hide_password=False), follow_chain, jobs, h, p, workers,
-                       str(meter.pubkey()))
-        return
-    application = create_app(engine, cfg, meter)
+    application = create_app(engine, cfg, meter, ingest_processes=workers if workers > 1 else 0)
     sched = (MeterJobs(engine, cfg, meter, _now, application.state.metrics, config_version_source=source)
              .start_scheduler() if jobs else None)
-    typer.echo(f"meter {meter.pubkey()} serving on http://{h}:{p} (docs at /docs, metrics at /metrics)", err=True)
+    procs = f", {workers} ingest processes" if workers > 1 else ""
+    typer.echo(f"meter {meter.pubkey()} serving on http://{h}:{p}{procs} (docs at /docs, metrics at /metrics)", err=True)
     try:
         uvicorn.run(application, host=h, port=p, log_level="warning")
     finally:
         if sched:
             sched.shutdown(wait=False)
-
-
-def _serve_workers(cfg, s, database_url: str, follow_chain: bool, jobs: bool, host: str, port: int, workers: int,
-                   meter_pubkey: str) -> None:
-    import os
-    import shutil
-    import tempfile
-
-    import uvicorn
-
-    from .api.workers import SPEC_ENV, serve_spec
-
-    run_dir = tempfile.mkdtemp(prefix="solmeter-meter-")
-    # Read by prometheus_client when a worker imports it: counters live in files under it, summed by /metrics.
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = run_dir
-    os.environ[SPEC_ENV] = serve_spec(cfg, database_url=database_url,
-                                      meter_keypair_path=str(s.resolved_meter_keypair_path), rpc_url=s.resolved_rpc_url,
-                                      program_id=s.resolved_program_id, follow_chain=follow_chain, jobs=jobs,
-                                      run_dir=run_dir)
-    typer.echo(f"meter {meter_pubkey} serving on http://{host}:{port} with {workers} worker processes "
-               "(docs at /docs, metrics at /metrics)", err=True)
-    try:
-        uvicorn.run("metering.api.workers:app", factory=True, host=host, port=port, workers=workers,
-                    log_level="warning")
-    finally:
-        shutil.rmtree(run_dir, ignore_errors=True)
 
 
 @app.command()

@@ -1,18 +1,7 @@
 """Prometheus metrics of one meter instance (its own registry, so several apps can live in one process)."""
 from __future__ import annotations
 
-import os
-
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
-
-
-def exposition(registry: CollectorRegistry) -> bytes:
-    """The text format of /metrics: this registry, or with several worker processes
-    (PROMETHEUS_MULTIPROC_DIR set) the sum of every worker's values."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
-    return generate_latest(registry)
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
 class MeterMetrics:
@@ -26,10 +15,7 @@ class MeterMetrics:
                                         ["reason"], registry=r)
         self.ingest_lag = Histogram("solmeter_ingest_lag_seconds", "Receive time minus the oldest event time, per accepted request",
                                     buckets=(0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600, 21600, 86400), registry=r)
-        # multiprocess_mode: with `meter serve --workers N` the latest value set by any worker is the one shown
-        self.seal_lag = Gauge("solmeter_seal_lag_seconds", "Meter clock minus the end of the last sealed window", registry=r,
-                              multiprocess_mode="mostrecent")
+        self.seal_lag = Gauge("solmeter_seal_lag_seconds", "Meter clock minus the end of the last sealed window", registry=r)
         self.receipts = Counter("solmeter_receipts_issued", "Receipts issued", registry=r)
         self.batches = Counter("solmeter_batches_built", "Merkle batches built", registry=r)
-        self.pending_events = Gauge("solmeter_events_unsealed", "Accepted events not yet sealed into a window", registry=r,
-                                    multiprocess_mode="mostrecent")
+        self.pending_events = Gauge("solmeter_events_unsealed", "Accepted events not yet sealed into a window", registry=r)

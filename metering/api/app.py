@@ -27,7 +27,10 @@ def wall_clock_ms() -> int:
 
 
 def create_app(engine: Engine, cfg: MeterConfig, meter: Keypair, *, clock: Callable[[], int] = wall_clock_ms,
-               escrow: EscrowBalance | None = None, metrics: MeterMetrics | None = None) -> FastAPI:
+               escrow: EscrowBalance | None = None, metrics: MeterMetrics | None = None,
+               ingest_processes: int = 0) -> FastAPI:
+    """`ingest_processes` > 0: parse and store ingest requests in a pool of that many processes (see
+    ingest_pool); 0: in this process."""
     metrics = metrics or MeterMetrics()
     app = FastAPI(
         title="solmeter meter API",
@@ -43,7 +46,16 @@ def create_app(engine: Engine, cfg: MeterConfig, meter: Keypair, *, clock: Calla
     app.state.escrow = escrow or NoEscrowBalance()
     app.state.metrics = metrics
     app.state.ingestor = Ingestor(engine, cfg, metrics)
-    app.state.ingest_lock = threading.Lock()  # see ingest_routes._handle
+    app.state.ingest_lock = threading.Lock()  # see ingest_routes._one_at_a_time
+    app.state.ingest_pool = None
+    if ingest_processes:
+        from .ingest_pool import IngestPool
+
+        app.state.ingest_pool = IngestPool(engine.url.render_as_string(hide_password=False), cfg, ingest_processes)
+
+        @app.on_event("shutdown")
+        def _close_pool() -> None:
+            app.state.ingest_pool.close()
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_req: Request, exc: RequestValidationError):

@@ -5,12 +5,11 @@ from typing import Optional
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import func, select
 
 from ..batches import batch_receipt_ids, get_batch, list_batches
 from ..events.envelope import _pubkey
-from ..metrics import exposition
 from ..models import MeterState, ReceiptRow, UsageEvent
 from ..queries import customer_events
 from ..rollup.pricing import FAMILY_NAMES, UNITS
@@ -163,7 +162,7 @@ def metrics(request: Request) -> Response:
     with st.engine.connect() as conn:
         st.metrics.pending_events.set(conn.execute(select(func.count()).select_from(UE)
                                                    .where(UE.c.seal_id.is_(None))).scalar() or 0)
-    return Response(exposition(st.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(st.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
 @router.get("/healthz", tags=["meter"], summary="Liveness and database reachability")
