@@ -221,7 +221,7 @@ def _sqlite_file(engine: Engine) -> str | None:
 
 
 class SqliteWriteLock:
-    """One writer at a time across the threads AND processes (uvicorn workers) serving one SQLite file.
+    """One writer at a time across the threads AND processes (the ingest pool) writing one SQLite file.
     flock blocks in the kernel and wakes the next writer as soon as the lock is released; SQLite's own
     busy handler would sleep in growing steps (1, 2, 5, 10 ... 100 ms) and turn contention into latency."""
 
@@ -290,7 +290,7 @@ class Ingestor:
             elif ev.t_ms < now_ms - lim.lateness_bound_ms:
                 problems[i] = EventResult(i, ev.event_id, ev.source, "rejected", "time",
                                           f"{now_ms - ev.t_ms} ms old, past the lateness bound of {lim.lateness_bound_ms} ms", 422)
-        # Rows are built before the write lock: with several worker processes, one parses and hashes
+        # Rows are built before the write lock: with several ingest processes, one parses and hashes
         # while another writes.
         prepared = None if any(problems) else self._prepare(items, now_ms)  # type: ignore[arg-type]
         for attempt in range(3):
