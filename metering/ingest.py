@@ -22,12 +22,13 @@ from .config import MeterConfig
 from .events import EventRejected, Kind, ValidEvent, validate_batch_fast, validate_event
 from .events.fast import validate_batch_msgspec
 from .metrics import MeterMetrics
-from .models import RequestSignature, UsageEvent, dedup_key, key_hash
+from .models import RequestSignature, UsageEvent, UsageKey, dedup_key, key_hash
 from .rollup.usage import FAMILY
 from .registry import is_active_provider, paused_customers
 
 UE = UsageEvent.__table__
 RS = RequestSignature.__table__
+UK = UsageKey.__table__
 TYPE_NAMES = {1: "gpu_heartbeat", 2: "gpu_stop", 3: "storage_sample", 4: "egress"}
 
 
@@ -400,10 +401,10 @@ class Ingestor:
             if e.kind != Kind.GPU_HEARTBEAT or e.customer not in paused:
                 continue
             k = (e.provider, e.customer, e.resource)
-            if k not in known:
-                known[k] = bool(conn.execute(select(exists().where(and_(
-                    UE.c.key_hash == key_hash(e.provider, e.customer, 1, e.resource), UE.c.provider == e.provider,
-                    UE.c.customer == e.customer, UE.c.kind.in_((1, 2)), UE.c.resource == e.resource)))).scalar())
+            if k not in known:  # a lease seen before has its key (committed with its first event)
+                known[k] = conn.execute(select(UK.c.key_hash).where(
+                    UK.c.customer == e.customer, UK.c.provider == e.provider, UK.c.family == FAMILY[Kind.GPU_HEARTBEAT],
+                    UK.c.resource == e.resource)).first() is not None
             if not known[k]:
                 problems[i] = EventResult(i, e.event_id, e.source, "rejected", "subject",
                                           f"customer {e.customer} is paused ({paused[e.customer] or 'escrow exhausted'}): no new work is billed", 403)

@@ -54,8 +54,9 @@ class UsageEvent(Base):
 
     Indexes are kept small because they dominate the cost of ingestion: dedup is a unique index on a
     16-byte hash of (source, id) (collision odds ~2^-128 per pair, and a hit still compares source and
-    id); a key's events are found by a 64-bit hash of (provider, customer, family, resource) plus time;
-    unsealed events by a partial index that holds only them. There is no per-event customer index: a
+    id); a key's SEALED events are found by a 64-bit hash of (provider, customer, family, resource) plus
+    time, in a partial index the sealer fills (ingestion does not touch it); unsealed events by a partial
+    index that holds only them (a window or two of events). There is no per-event customer index: a
     customer's events are found through its keys (`meter_usage_keys`), one row per lease / bucket /
     resource instead of one index entry per event (that index was a quarter of SQLite's cost per event)."""
 
@@ -78,7 +79,10 @@ class UsageEvent(Base):
     seal_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     __table_args__ = (
         UniqueConstraint("dedup_key", name="uq_usage_events_dedup_key"),
-        Index("ix_usage_events_key", "key_hash", "t_ms"),
+        # sealed events only: ingestion never writes it (one entry per event of each active lease was a
+        # leaf page per lease per commit); the sealer adds a window's entries when it marks them sealed
+        Index("ix_usage_events_key", "key_hash", "t_ms", sqlite_where=text("seal_id IS NOT NULL"),
+              postgresql_where=text("seal_id IS NOT NULL")),
         Index("ix_usage_events_unsealed", "t_ms", sqlite_where=text("seal_id IS NULL"),
               postgresql_where=text("seal_id IS NULL")),
     )

@@ -186,8 +186,9 @@ class Sealer:
             if key in late_keys:
                 pts = [Point(*r) for r in conn.execute(
                     select(UE.c.t_ms, UE.c.kind, UE.c.value, UE.c.rclass, UE.c.event_id)
-                    .where(UE.c.key_hash == hashes[key], UE.c.provider == p, UE.c.customer == c,
-                           UE.c.kind.in_(FAMILY_KINDS[fam]), UE.c.resource == res, UE.c.t_ms < end))]
+                    .where(UE.c.key_hash == hashes[key], UE.c.seal_id.is_not(None), UE.c.provider == p,
+                           UE.c.customer == c, UE.c.kind.in_(FAMILY_KINDS[fam]), UE.c.resource == res,
+                           UE.c.t_ms < end))]  # every event before `end` is sealed now (the UPDATE above)
                 full = key_usage(fam, pts, end, **kw)
                 new, key_gaps = full.quantities, [g for g in full.gaps if g[1] >= late_cut]
                 before = key_usage(fam, pts, late_cut, **kw).quantities  # the late part shows as adjustment

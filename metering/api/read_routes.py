@@ -75,7 +75,7 @@ def usage(request: Request,
     lookback = max(cfg.heartbeat_timeout_ms, cfg.sample_timeout_ms)
     q = customer_events(customer, provider, max(0, start_ms - lookback), end_ms)
     with st.engine.connect() as conn:
-        rows = conn.execute(q.order_by(UE.c.t_ms, UE.c.id)).all()
+        rows = sorted(conn.execute(q).all(), key=lambda r: (r.t_ms, r.id))
     # Intervals are billed to the window of their end event; a stop before the look-back (a lease that
     # ended) is not visible here, which only matters for heartbeats after a stop (never billed anyway).
     per = rollup_channels(((r.customer, r.provider, r.kind, r.resource, r.rclass, r.value, r.t_ms, r.event_id)
