@@ -24,10 +24,17 @@ from localnet_rpc_helpers import rpc
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def _free_port_pair() -> int:
+    """A port P with P and P + 1 free right now (the node serves JSON-RPC on P and PubSub on P + 1)."""
+    while True:
+        with socket.socket() as a, socket.socket() as b:
+            a.bind(("127.0.0.1", 0))
+            port = a.getsockname()[1]
+            try:
+                b.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+            return port
 
 
 def test_restart_keeps_accounts_history_signatures_and_slot(tmp_path):
@@ -75,29 +82,38 @@ def test_restart_keeps_accounts_history_signatures_and_slot(tmp_path):
         h.stop()
 
 
-def _spawn(ledger: Path, port: int, data_dir: Path) -> subprocess.Popen:
+def _spawn(ledger: Path, data_dir: Path) -> tuple[subprocess.Popen, str]:
+    """Start `localnet start` as a subprocess on free ports; (process, RPC URL). Another process can take
+    a port between our check and the node's bind (ephemeral client ports are drawn from the same range):
+    then the node exits with "address already in use" and we start it again on other ports."""
     env = dict(os.environ, SOLMETER_DATA_DIR=str(data_dir), PYTHONPATH=str(ROOT))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "localnet", "start", "--ledger", str(ledger), "--rpc-port", str(port),
-         "--per-tx-slots", "--no-billing-program"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(600):
-        if proc.poll() is not None:
-            raise AssertionError(f"node exited: {proc.stderr.read().decode()}")
-        try:
-            if httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "getHealth"}, timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    raise AssertionError("node did not start")
+    for _attempt in range(10):
+        port = _free_port_pair()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "localnet", "start", "--ledger", str(ledger), "--rpc-port", str(port),
+             "--per-tx-slots", "--no-billing-program"],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(600):
+            if proc.poll() is not None:
+                err = proc.stderr.read().decode()
+                if "address already in use" in err:
+                    break
+                raise AssertionError(f"node exited: {err}")
+            try:
+                if httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "getHealth"}, timeout=1).status_code == 200:
+                    return proc, url
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        else:
+            raise AssertionError("node did not start")
+    raise AssertionError("no free ports for the node in 10 attempts")
 
 
 def test_kill_minus_9_loses_nothing_a_client_was_told(tmp_path):
-    ledger, port = tmp_path / "ledger", _free_port()
-    proc = _spawn(ledger, port, tmp_path)
-    url = f"http://127.0.0.1:{port}"
+    ledger = tmp_path / "ledger"
+    proc, url = _spawn(ledger, tmp_path)
     c = Client(url, timeout=5)
     payer, dest = Keypair(), Keypair().pubkey()
     c.request_airdrop(payer.pubkey(), 10 * 10**9)
@@ -127,7 +143,8 @@ def test_kill_minus_9_loses_nothing_a_client_was_told(tmp_path):
     assert len(acked) >= 40
     slot_hint = len(acked)
 
-    proc = _spawn(ledger, port, tmp_path)
+    proc, url = _spawn(ledger, tmp_path)  # the same ledger, maybe other ports
+    c = Client(url, timeout=5)
     try:
         statuses = c.get_signature_statuses([s for s, _ in acked]).value
         assert all(st is not None and st.err is None for st in statuses)
