@@ -6,8 +6,8 @@ the same rows into the same schema, no HTTP, validation or dedup.
                                               [--workers N] [--concurrency C] [--breakdown]
 
 The meter runs as `solmeter meter serve --workers N --no-jobs` does (default: N = one ingest process
-per core behind the HTTP process, one SQLite file) on 127.0.0.1; this process is the providers: C keep-alive connections (default
-2 per worker), each posting its next batch as soon as the previous one is answered. Requests are signed
+per core behind the HTTP process, one SQLite file) on 127.0.0.1; this process is the providers: C
+keep-alive connections (default 2 per ingest process), each posting its next batch as soon as the previous one is answered. Requests are signed
 before the clock starts (providers sign on their own machines), so the client's CPU share stays small; it
 is reported per event beside the server's."""
 from __future__ import annotations

@@ -8,12 +8,14 @@ the same (source, id) with a different payload is a `conflict` (HTTP 409)."""
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
+import os
 import threading
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from sqlalchemy import and_, delete, exists, select
+from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -233,13 +235,11 @@ class SqliteWriteLock:
         self._pid = 0
 
     def _file(self) -> int:
-        import os
         if self._fd is None or self._pid != os.getpid():  # a forked worker opens its own description
             self._fd, self._pid = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600), os.getpid()
         return self._fd
 
     def __enter__(self):
-        import fcntl
         self._thread_lock.acquire()
         try:
             fcntl.flock(self._file(), fcntl.LOCK_EX)
@@ -249,7 +249,6 @@ class SqliteWriteLock:
         return self
 
     def __exit__(self, *exc):
-        import fcntl
         try:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
         finally:
@@ -356,7 +355,7 @@ class Ingestor:
             if conn.dialect.name == "sqlite":
                 results, new_rows = self._insert_then_dedup(conn, valid, *prepared)
             else:
-                results, new_rows = self._dedup(conn, valid, now_ms)
+                results, new_rows = self._dedup(conn, valid, *prepared)
             if not isinstance(results, AllAccepted) and any(r.status == "conflict" for r in results):
                 raise _Rollback(self._failed(items, [r if r.status == "conflict" else None for r in results]))
             if new_rows and conn.dialect.name != "sqlite":
@@ -447,8 +446,8 @@ class Ingestor:
             seen.add(dks[i])
         return results, new_rows
 
-    def _dedup(self, conn, evs: list[ValidEvent], now_ms: int):
-        dks = [dedup_key(e.source, e.event_id) for e in evs]
+    def _dedup(self, conn, evs: list[ValidEvent], dks: list[bytes], rows: list[tuple]):
+        """PostgreSQL: look the batch's keys up, then (the caller) insert the new rows."""
         uniq = list(dict.fromkeys(dks))
         stored: dict[bytes, bytes] = {}
         idents = {(e.source, e.event_id) for e in evs}
@@ -461,25 +460,20 @@ class Ingestor:
                 # a different (source, id) under the same 128-bit key would be a hash collision: refuse it
                 stored[bytes(dk)] = bytes(h) if (src, eid) in idents else b"collision"
         results: list[EventResult] = []
-        rows: list[dict] = []
-        khs: dict[tuple, int] = {}
+        new_rows: list[tuple] = []
         for i, e in enumerate(evs):
             key = dks[i]
             h = stored.get(key)
             if h is None:
                 stored[key] = e.payload_hash
-                kk = (e.provider, e.customer, FAMILY[e.kind], e.resource)
-                kh = khs.get(kk)
-                if kh is None:
-                    kh = khs[kk] = key_hash(*kk)
-                rows.append(to_row(e, key, kh, now_ms))
+                new_rows.append(rows[i])
                 results.append(EventResult(i, e.event_id, e.source, "accepted"))
             elif h == e.payload_hash:
                 results.append(EventResult(i, e.event_id, e.source, "duplicate"))
             else:
                 results.append(EventResult(i, e.event_id, e.source, "conflict", "id",
                                            "this (source, id) was already stored with a different payload", 409))
-        return results, rows
+        return results, new_rows
 
     @staticmethod
     def _failed(items, problems: list[EventResult | None]) -> IngestOutcome:

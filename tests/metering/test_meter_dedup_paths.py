@@ -37,7 +37,7 @@ def test_insert_first_dedup_matches_lookup_first(engine, cfg, ev, provider_kp, p
     items = parse_body(__import__("json").dumps(events).encode(), batch=True, max_batch=100, max_body_bytes=1 << 20)
     with engine.connect() as conn:  # the look-up-first path, rolled back
         with conn.begin() as tx:
-            ref, rows = ing._dedup(conn, items, T0)
+            ref, rows = ing._dedup(conn, items, *ing._prepare(items, T0))
             if rows:
                 insert_rows(conn, rows)
             tx.rollback()
