@@ -6,7 +6,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from anchorpy import Program, Provider, Wallet
+from anchorpy import Idl, Program, Provider, Wallet
 from solana.rpc.api import Client
 from solana.rpc.async_api import AsyncClient
 from solana.rpc.core import RPCException
@@ -22,7 +22,6 @@ if not Path(contracts.PROGRAM_SO).exists():  # pragma: no cover - the build is c
     pytest.fail(f"the billing program build {contracts.PROGRAM_SO} is missing", pytrace=False)
 
 from contracts.client import BillingProgram, parse_events  # noqa: E402
-from contracts.client.idl import idl  # noqa: E402
 
 
 def test_initialize_and_fetch_config_with_anchorpy(tmp_path):
@@ -46,7 +45,7 @@ def test_initialize_and_fetch_config_with_anchorpy(tmp_path):
 
         async def fetch():
             async with AsyncClient(h.rpc_url) as ac:
-                program = Program(idl(), bp.program_id, Provider(ac, Wallet(admin)))
+                program = Program(Idl.from_json(contracts.IDL_PATH.read_text()), bp.program_id, Provider(ac, Wallet(admin)))
                 cfg = await program.account["Config"].fetch(bp.config_address())
                 every = await program.account["Config"].all()
                 return cfg, every
