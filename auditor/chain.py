@@ -35,7 +35,7 @@ class ChainEvent:
     slot: int
     block_time: int | None
     name: str
-    data: Any  # the decoded fields (contracts.client: anchorpy Container, snake_case attributes)
+    data: Any  # the decoded fields (contracts.client.gen: a frozen dataclass, snake_case attributes)
     index: int  # position among the program's events in that transaction
 
 
