@@ -25,21 +25,10 @@ from chain import RpcClient  # noqa: E402
 from localnet.solana_py import SplToken, SyncAsyncClient  # noqa: E402
 
 
-def run_own(url: str, key, calls: int) -> float:
-    with RpcClient(url) as c:
+def per_call(client, key, calls: int) -> float:
+    """Seconds per call of `calls` alternating getAccountInfo / getLatestBlockhash; closes the client."""
+    with client as c:
         c.get_slot()  # connection up
-        t0 = time.perf_counter()
-        for i in range(calls):
-            if i % 2:
-                c.get_latest_blockhash()
-            else:
-                c.get_account_info(key)
-        return (time.perf_counter() - t0) / calls
-
-
-def run_solana_py(url: str, key, calls: int) -> float:
-    with SyncAsyncClient(url) as c:
-        c.get_slot()
         t0 = time.perf_counter()
         for i in range(calls):
             if i % 2:
@@ -61,8 +50,8 @@ def main() -> int:
         key = token.create_associated_token_account(payer.pubkey())
         own, spy = [], []
         for _ in range(a.runs):
-            own.append(run_own(h.rpc_url, key, a.calls))
-            spy.append(run_solana_py(h.rpc_url, key, a.calls))
+            own.append(per_call(RpcClient(h.rpc_url), key, a.calls))
+            spy.append(per_call(SyncAsyncClient(h.rpc_url), key, a.calls))
     mo, ms = statistics.median(own), statistics.median(spy)
     print(f"own chain.RpcClient         {mo * 1e6:8.1f} us/call (median of {a.runs} x {a.calls})")
     print(f"solana-py AsyncClient, sync {ms * 1e6:8.1f} us/call  ratio {ms / mo:.2f}x")
