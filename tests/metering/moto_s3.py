@@ -64,6 +64,9 @@ class MotoS3:
         return self._post("seed", {"bucket": bucket, "count": count, "classes": classes, "prefix": prefix,
                                    "size_mod": size_mod, "start": start})
 
+    def clear(self, bucket: str, storage_class: str) -> int:
+        return self._post("clear", {"bucket": bucket, "storage_class": storage_class})["deleted"]
+
     def user(self, name: str, policy: str | None = READ_POLICY) -> tuple[str, str]:
         d = self._post("user", {"name": name, "policy": policy})
         return d["key"], d["secret"]
@@ -108,10 +111,15 @@ def _serve(auth: bool) -> None:
                 s3.put_object(b, f"{prefix}{i:07d}", b"x" * (i % mod + 1), storage=classes[i % len(classes)])
             totals: dict[str, list[int]] = {}
             for k in s3.buckets[b].keys.values():
-                t = totals.setdefault(k.storage_class or "STANDARD", [0, 0])
+                t = totals.setdefault(k.storage_class, [0, 0])
                 t[0] += k.size
                 t[1] += 1
             return totals
+        if path == "/_test/clear":  # delete a bucket's objects of one storage class
+            gone = [n for n, k in s3.buckets[body["bucket"]].keys.items() if k.storage_class == body["storage_class"]]
+            for n in gone:
+                s3.delete_object(body["bucket"], n)
+            return {"deleted": len(gone)}
         if path == "/_test/user":
             iam.create_user("us-east-1", body["name"])
             if body["policy"]:
