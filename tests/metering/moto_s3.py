@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from urllib.parse import parse_qs
 
@@ -36,7 +37,9 @@ class MotoS3:
 
     def start(self) -> "MotoS3":
         args = [sys.executable, str(Path(__file__).resolve())] + (["--auth"] if self.auth else [])
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        # stdin is a pipe the child watches: when this process goes, however it goes, the server goes too
+        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                     text=True)
         line = self.proc.stdout.readline()  # blocks until the child listens (or dies: empty line)
         if not line.startswith("PORT "):
             self.proc.kill()
@@ -48,6 +51,9 @@ class MotoS3:
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(20)
+        if self.proc:
+            self.proc.stdin.close()
+            self.proc.stdout.close()
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -158,6 +164,7 @@ def _serve(auth: bool) -> None:
         return moto_app(environ, start_response)
 
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=MotoRequestHandler)
+    threading.Thread(target=lambda: (sys.stdin.read(), os._exit(0)), daemon=True).start()  # parent gone: EOF
     print(f"PORT {server.server_port}", flush=True)
     server.serve_forever()
 
