@@ -98,6 +98,10 @@ class RpcClient:
     def get_slot(self) -> int:
         return self.call(Q.get_slot(self.commitment)).value
 
+    def get_genesis_hash(self) -> Hash:
+        """The cluster's identity: devnet, testnet and mainnet-beta each have their own."""
+        return self.call(Q.get_genesis_hash()).value
+
     # ----- transactions ----------------------------------------------------------------------------------------
 
     def send_raw_transaction(self, tx: bytes, *, skip_preflight: bool = False) -> Signature:
@@ -106,6 +110,10 @@ class RpcClient:
 
     def send_transaction(self, tx: Transaction | VersionedTransaction, *, skip_preflight: bool = False) -> Signature:
         return self.send_raw_transaction(bytes(tx), skip_preflight=skip_preflight)
+
+    def simulate_transaction(self, tx: Transaction | VersionedTransaction) -> Any:
+        """RpcSimulateTransactionResult (err, logs, units_consumed) of an unsigned or signed transaction."""
+        return self.call(Q.simulate_transaction(tx, self.commitment)).value
 
     def request_airdrop(self, pubkey: Pubkey, lamports: int) -> Signature:
         return self.call(Q.request_airdrop(pubkey, lamports, self.commitment)).value

@@ -11,10 +11,11 @@ from solders.pubkey import Pubkey
 from solders.rpc import responses as R
 from solders.rpc.config import (RpcAccountInfoConfig, RpcContextConfig, RpcProgramAccountsConfig,
                                 RpcRequestAirdropConfig, RpcSendTransactionConfig, RpcSignaturesForAddressConfig,
-                                RpcSignatureStatusConfig, RpcTransactionConfig)
+                                RpcSignatureStatusConfig, RpcSimulateTransactionConfig, RpcTransactionConfig)
 from solders.rpc.filter import Memcmp
 from solders.rpc import requests as Q
 from solders.signature import Signature
+from solders.transaction import Transaction, VersionedTransaction
 from solders.transaction_status import UiTransactionEncoding
 
 MAX_SIGNATURE_STATUSES = 256  # getSignatureStatuses' limit per call
@@ -83,6 +84,10 @@ def get_slot(commitment: CommitmentLevel, id: int = 0) -> Request:
     return Request(Q.GetSlot(RpcContextConfig(commitment), id=id), R.GetSlotResp)
 
 
+def get_genesis_hash(id: int = 0) -> Request:
+    return Request(Q.GetGenesisHash(id=id), R.GetGenesisHashResp)
+
+
 def get_minimum_balance_for_rent_exemption(size: int, commitment: CommitmentLevel, id: int = 0) -> Request:
     return Request(Q.GetMinimumBalanceForRentExemption(size, commitment, id=id),
                    R.GetMinimumBalanceForRentExemptionResp)
@@ -110,6 +115,15 @@ def send_raw_transaction(tx: bytes, preflight_commitment: CommitmentLevel, *, sk
                          id: int = 0) -> Request:
     cfg = RpcSendTransactionConfig(skip_preflight=skip_preflight, preflight_commitment=preflight_commitment)
     return Request(Q.SendRawTransaction(bytes(tx), cfg, id=id), R.SendTransactionResp)
+
+
+def simulate_transaction(tx: Transaction | VersionedTransaction, commitment: CommitmentLevel, id: int = 0) -> Request:
+    """Simulate without checking signatures, on the node's newest blockhash (what a compute-unit estimate
+    needs: the transaction need not be signed yet, nor its blockhash still valid)."""
+    cfg = RpcSimulateTransactionConfig(sig_verify=False, replace_recent_blockhash=True, commitment=commitment)
+    if isinstance(tx, VersionedTransaction):
+        return Request(Q.SimulateVersionedTransaction(tx, cfg, id=id), R.SimulateTransactionResp)
+    return Request(Q.SimulateLegacyTransaction(tx, cfg, id=id), R.SimulateTransactionResp)
 
 
 def request_airdrop(pubkey: Pubkey, lamports: int, commitment: CommitmentLevel, id: int = 0) -> Request:

@@ -10,6 +10,9 @@ from typing import Optional
 
 import typer
 
+from ledger import deploy_cli
+from ledger.ops.cluster import identify
+from ledger.ops.program_deploy import sol
 from ledger.cli_common import (chain, db, deployment, deployment_path, fmt, keypair, one_line_errors, parse_amount,
                                settings)
 
@@ -24,15 +27,14 @@ try:  # the price book belongs to the meter; the operator manages it from here t
 except ImportError:  # pragma: no cover
     pass
 
-
-def _is_local(url: str) -> bool:
-    return "127.0.0.1" in url or "localhost" in url
+deploy_cli.register(app)  # upgrade, buffers list|close
 
 
 @app.command()
 @one_line_errors
-def init(program_keypair: Optional[Path] = typer.Option(None, help="Program keypair for a deployment where the "
-                                                                     "program is missing (default: the dev key)."),
+def init(program_keypair: Optional[Path] = typer.Option(None, help="Program keypair, to deploy the program where it "
+                                                                     "is missing (required off the localnet; the "
+                                                                     "committed dev key is for the localnet only)."),
          mint: Optional[str] = typer.Option(None, help="Existing token mint; by default a new one is created."),
          fee_bps: int = typer.Option(250, min=0, max=2000, help="Treasury fee, basis points of each settlement."),
          burn_bps: int = typer.Option(50, min=0, max=2000, help="Burned share, basis points of each settlement."),
@@ -44,42 +46,45 @@ def init(program_keypair: Optional[Path] = typer.Option(None, help="Program keyp
          contest_window_s: int = typer.Option(3_600, min=1, help="Slash contest window, seconds."),
          decimals: int = typer.Option(6, min=0, max=9, help="Decimals of a newly created mint."),
          arbiter: Optional[str] = typer.Option(None, help="Arbiter public key for contested slashes (default: admin)."),
-         kp: Optional[Path] = KEYPAIR) -> None:
-    """Deploy the program where missing, create the token (localnet), initialize, register the meter key."""
+         kp: Optional[Path] = KEYPAIR, url: Optional[str] = deploy_cli.URL, price: int = deploy_cli.CU_PRICE,
+         limit: Optional[int] = deploy_cli.CU_LIMIT, concurrency: int = deploy_cli.CONCURRENCY,
+         max_len: Optional[int] = deploy_cli.MAX_LEN) -> None:
+    """Deploy the program where missing, create the token, initialize, register the meter key."""
     from solders.pubkey import Pubkey
 
-    import contracts
-    from solmeter.keys import load_keypair, load_or_create_keypair
+    from solmeter.keys import load_or_create_keypair
     from ledger.ops.bootstrap import airdrop
-    from ledger.ops.deployment import InitParams, deploy_program, initialize, program_present
+    from ledger.ops.deployment import InitParams, initialize
 
+    deploy_cli.use_url(url)
     s = settings()
     c = chain()
+    cluster = identify(c)
     say = lambda m: typer.echo(f"  {m}")  # noqa: E731
     admin_path = kp or s.resolved_keypair_path
-    if not Path(admin_path).expanduser().exists() and _is_local(c.url):
+    if not Path(admin_path).expanduser().exists() and cluster.local:
         say(f"creating admin keypair {admin_path}")
-    admin = load_or_create_keypair(admin_path) if _is_local(c.url) else keypair(kp)
-    if _is_local(c.url) and c.lamports(admin.pubkey()) < 1_000_000_000:
+    admin = load_or_create_keypair(admin_path) if cluster.local else keypair(kp)
+    if cluster.local and c.lamports(admin.pubkey()) < 1_000_000_000:
         say("airdropping SOL to the admin (localnet faucet)")
         airdrop(c, admin.pubkey())
     meter = load_or_create_keypair(s.resolved_meter_keypair_path)
-    program_id = Pubkey.from_string(s.resolved_program_id)
-    if not program_present(c, program_id):
-        pk = load_keypair(program_keypair or contracts.PROGRAM_KEYPAIR)
-        if pk.pubkey() != program_id:
-            raise ValueError(f"program keypair {pk.pubkey()} does not match program id {program_id}")
-        deploy_program(c, admin, pk, contracts.PROGRAM_SO, progress=say)
+    opts = deploy_cli.options(price, limit, concurrency, max_len)
+    program_id = deploy_cli.program_for_init(c, cluster, admin, program_keypair, opts)
     params = InitParams(fee_bps=fee_bps, burn_bps=burn_bps, min_stake=parse_amount(min_stake, decimals),
                         withdrawal_delay=withdrawal_delay_s, settlement_window=settlement_window_s,
                         unstake_cooldown=unstake_cooldown_s, contest_window=contest_window_s,
                         epoch_length=epoch_length_s, decimals=decimals)
+    before = c.lamports(admin.pubkey())
     dep = initialize(c, admin, program_id=program_id, meter=meter.pubkey(),
                      arbiter=Pubkey.from_string(arbiter) if arbiter else None,
-                     mint=Pubkey.from_string(mint) if mint else None, params=params, progress=say)
+                     mint=Pubkey.from_string(mint) if mint else None, params=params, progress=say,
+                     budget=opts.budget)
     dep.save(deployment_path())
     db()  # create / migrate the database
     typer.echo(f"initialized program {dep.program_id}: mint {dep.mint}, treasury {dep.treasury}, meter {dep.meter}")
+    typer.echo(f"  cost {sol(before - c.lamports(admin.pubkey()))} SOL (token mint, treasury and Config rent, fees)")
+    typer.echo(f"  {cluster.explorer('address', dep.program_id)}")
     typer.echo(f"deployment written to {deployment_path()}")
 
 

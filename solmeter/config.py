@@ -29,6 +29,8 @@ MONIKERS = {
     "testnet": "https://api.testnet.solana.com",
     "mainnet-beta": "https://api.mainnet-beta.solana.com",
 }
+# the Solana CLI's short forms (`-u d`, `-ul`, ...) and `localhost`
+SHORT_MONIKERS = {"d": "devnet", "t": "testnet", "m": "mainnet-beta", "l": "localnet", "localhost": "localnet"}
 _SOLANA_KEYS = {"json_rpc_url": "rpc_url", "websocket_url": "ws_url", "keypair_path": "keypair_path",
                 "commitment": "commitment"}
 _config_file: contextvars.ContextVar[Path | None] = contextvars.ContextVar("solmeter_config_file", default=None)
@@ -126,11 +128,12 @@ class Settings(BaseSettings):
     @field_validator("rpc_url")
     @classmethod
     def _check_url(cls, v: str) -> str:
+        v = SHORT_MONIKERS.get(v, v)
         if v in MONIKERS or v == "localnet":
             return v
         u = urlparse(v)
         if u.scheme not in ("http", "https") or not u.netloc:
-            raise ValueError("must be localnet, devnet, testnet, mainnet-beta or an http(s) URL")
+            raise ValueError("must be localnet, devnet, testnet, mainnet-beta (or l, d, t, m) or an http(s) URL")
         return v
 
     # Derived values: computed, never stored twice.

@@ -17,7 +17,8 @@ from solders.sysvar import CLOCK
 from chain import ChainError, ChainUnavailable, RpcClient, TxRejected
 from chain.client import LEVEL_NAMES, confirmation_level
 
-__all__ = ["Chain", "ChainError", "ChainUnavailable", "RpcChain", "SigStatus", "TxInfo", "TxRejected"]
+__all__ = ["Chain", "ChainError", "ChainUnavailable", "ProgramAccount", "RpcChain", "SigStatus", "Simulation", "TxInfo",
+           "TxRejected"]
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,20 @@ class SigStatus:
     slot: int
     err: Optional[str]  # None: the transaction succeeded
     confirmation: str   # processed | confirmed | finalized
+
+
+@dataclass(frozen=True)
+class Simulation:
+    err: object  # the solders TransactionError, None when the transaction would succeed
+    logs: tuple[str, ...]
+    units: int  # compute units consumed
+
+
+@dataclass(frozen=True)
+class ProgramAccount:
+    address: Pubkey
+    lamports: int
+    data: bytes
 
 
 @dataclass(frozen=True)
@@ -86,6 +101,19 @@ class RpcChain:
     def program_present(self, program_id: Pubkey) -> bool:
         v = self.client.get_account_info(program_id)
         return v is not None and v.executable
+
+    def program_accounts(self, program_id: Pubkey, *, memcmp: Sequence[tuple[int, bytes]] = (),
+                         data_size: Optional[int] = None) -> list[ProgramAccount]:
+        return [ProgramAccount(k, a.lamports, bytes(a.data))
+                for k, a in self.client.get_program_accounts(program_id, memcmp=memcmp, data_size=data_size)]
+
+    def genesis_hash(self) -> str:
+        return str(self.client.get_genesis_hash())
+
+    def simulate(self, tx) -> Simulation:
+        """Simulate a (possibly unsigned) transaction on the newest blockhash."""
+        v = self.client.simulate_transaction(tx)
+        return Simulation(v.err, tuple(v.logs or ()), int(v.units_consumed or 0))
 
     def rent_exempt(self, size: int) -> int:
         return self.client.get_minimum_balance_for_rent_exemption(size)

@@ -15,6 +15,7 @@ from contracts.client import BillingProgram, decode_account_as
 from ledger.engine.chain import RpcChain
 
 from . import token
+from .budget import NO_BUDGET, ComputeBudget
 from .tx import OpError, send
 
 FILE_NAME = "deployment.json"
@@ -86,12 +87,12 @@ def program_present(chain: RpcChain, program_id: Pubkey) -> bool:
 
 def initialize(chain: RpcChain, admin: Keypair, *, program_id: Pubkey, meter: Pubkey, arbiter: Pubkey | None = None,
                mint: Pubkey | None = None, mint_authority: Keypair | None = None, params: InitParams = InitParams(),
-               progress=lambda msg: None) -> Deployment:
+               progress=lambda msg: None, budget: ComputeBudget = NO_BUDGET) -> Deployment:
     """Create the token (when no mint is given), the treasury account and the Config. Idempotent: an
     already initialized program is read back instead."""
     if not program_present(chain, program_id):
-        raise OpError(f"program {program_id} is not deployed on {chain.url}: deploy the .so first "
-                      f"(the embedded localnet preloads it)")
+        raise OpError(f"program {program_id} is not deployed on {chain.url}: deploy it first "
+                      f"(`solmeter operator init --program-keypair ...`; the embedded localnet preloads it)")
     program = BillingProgram(program_id)
     existing = chain.account_data(program.config_address())
     if existing is not None:
@@ -103,33 +104,20 @@ def initialize(chain: RpcChain, admin: Keypair, *, program_id: Pubkey, meter: Pu
     if mint is None:
         mint_kp = Keypair()
         progress(f"creating token mint {mint_kp.pubkey()} ({decimals} decimals)")
-        token.create_mint(chain, admin, mint_kp, decimals=decimals, authority=(mint_authority or admin).pubkey())
+        token.create_mint(chain, admin, mint_kp, decimals=decimals, authority=(mint_authority or admin).pubkey(),
+                          budget=budget)
         mint = mint_kp.pubkey()
     treasury_kp = Keypair()
     treasury = treasury_kp.pubkey()
     progress(f"creating treasury token account {treasury} (owned by the admin, apart from its wallet)")
-    token.create_token_account(chain, admin, treasury_kp, mint, admin.pubkey())
+    token.create_token_account(chain, admin, treasury_kp, mint, admin.pubkey(), budget=budget)
     progress("initializing the program")
     ix = program.initialize(admin=admin.pubkey(), mint=mint, treasury=treasury, meter=meter,
                             arbiter=arbiter or admin.pubkey(), fee_bps=params.fee_bps, burn_bps=params.burn_bps,
                             min_stake=params.min_stake, withdrawal_delay=params.withdrawal_delay,
                             settlement_window=params.settlement_window, unstake_cooldown=params.unstake_cooldown,
                             contest_window=params.contest_window, epoch_length=params.epoch_length)
-    send(chain, admin, [ix], what="initialize")
+    send(chain, admin, [ix], what="initialize", budget=budget)
     return Deployment(str(program_id), str(mint), decimals, str(treasury), str(admin.pubkey()), str(meter),
                       str(arbiter or admin.pubkey()), chain.url)
 
-
-def deploy_program(chain: RpcChain, payer: Keypair, program: Keypair, so_path: Path, progress=lambda msg: None) -> None:
-    """Deploy the program's ELF through the upgradeable loader (buffer, chunked writes, deploy)."""
-    from contracts.deploy_local import deploy_transactions
-
-    try:
-        elf = Path(so_path).read_bytes()
-    except FileNotFoundError:
-        raise OpError(f"program binary {so_path} does not exist: run `solmeter contracts build`") from None
-    txs = deploy_transactions(elf, payer, program, chain.rent_exempt)
-    for i, (ixs, signers) in enumerate(txs):
-        send(chain, payer, ixs, signers, what=f"deploy step {i + 1}/{len(txs)}")
-        if i % 10 == 0 or i == len(txs) - 1:
-            progress(f"deploying program {program.pubkey()}: {i + 1}/{len(txs)} transactions")

@@ -12,6 +12,7 @@ from spl.token.models import ApproveCheckedParams, InitializeAccountParams, Init
 
 from ledger.engine.chain import RpcChain
 
+from .budget import NO_BUDGET, ComputeBudget
 from .tx import send
 
 MINT_LEN = 82
@@ -26,13 +27,14 @@ def create_ata_ix(payer: Pubkey, owner: Pubkey, mint: Pubkey) -> Instruction:
     return create_idempotent_associated_token_account(payer, owner, mint)
 
 
-def create_mint(chain: RpcChain, payer: Keypair, mint: Keypair, *, decimals: int, authority: Pubkey) -> str:
+def create_mint(chain: RpcChain, payer: Keypair, mint: Keypair, *, decimals: int, authority: Pubkey,
+                budget: ComputeBudget = NO_BUDGET) -> str:
     rent = chain.rent_exempt(MINT_LEN)
     ixs = [create_account(CreateAccountParams(from_pubkey=payer.pubkey(), to_pubkey=mint.pubkey(), lamports=rent,
                                               space=MINT_LEN, owner=TOKEN_PROGRAM_ID)),
            initialize_mint(InitializeMintParams(decimals=decimals, program_id=TOKEN_PROGRAM_ID, mint=mint.pubkey(),
                                                 mint_authority=authority, freeze_authority=None))]
-    return send(chain, payer, ixs, [mint], what="create mint")
+    return send(chain, payer, ixs, [mint], what="create mint", budget=budget)
 
 
 def mint_to(chain: RpcChain, payer: Keypair, authority: Keypair, mint: Pubkey, owner: Pubkey, amount: int,
@@ -49,7 +51,8 @@ def approve_ix(owner: Pubkey, source: Pubkey, delegate: Pubkey, mint: Pubkey, am
                                                 delegate=delegate, owner=owner, amount=amount, decimals=decimals))
 
 
-def create_token_account(chain: RpcChain, payer: Keypair, account: Keypair, mint: Pubkey, owner: Pubkey) -> str:
+def create_token_account(chain: RpcChain, payer: Keypair, account: Keypair, mint: Pubkey, owner: Pubkey,
+                         budget: ComputeBudget = NO_BUDGET) -> str:
     """A token account at a fresh address (not the owner's associated one): e.g. the treasury, kept apart
     from the admin's own wallet so that the ledger can reconcile it exactly."""
     rent = chain.rent_exempt(ACCOUNT_LEN)
@@ -57,4 +60,4 @@ def create_token_account(chain: RpcChain, payer: Keypair, account: Keypair, mint
                                               space=ACCOUNT_LEN, owner=TOKEN_PROGRAM_ID)),
            initialize_account(InitializeAccountParams(program_id=TOKEN_PROGRAM_ID, account=account.pubkey(), mint=mint,
                                                       owner=owner))]
-    return send(chain, payer, ixs, [account], what="create token account")
+    return send(chain, payer, ixs, [account], what="create token account", budget=budget)
