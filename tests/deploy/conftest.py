@@ -6,6 +6,8 @@ SBPF v0-v2 deployments) once the committed program is SBPF v3, mainnet's while i
 (test_rehearsal_devnet.py) always runs on devnet's."""
 from __future__ import annotations
 
+import socket
+
 import pytest
 from solders.keypair import Keypair
 from solders.litesvm import LiteSVM
@@ -46,3 +48,9 @@ def funded(chain: RpcChain, sol: int = 10) -> Keypair:
     kp = Keypair()
     airdrop(chain, kp.pubkey(), sol * 10**9)
     return kp
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
