@@ -43,8 +43,9 @@ class Svm:
         self.svm.set_account(key, Account(lamports, bytes(size), self.program_id, False, 0))
         return key
 
-    def run(self, data: bytes, writable: list[Pubkey] = ()) -> Outcome:
-        ix = Instruction(self.program_id, data, [AccountMeta(k, False, True) for k in writable])
+    def run(self, data: bytes, writable: list[Pubkey] = (), readonly: list[Pubkey] = ()) -> Outcome:
+        metas = [AccountMeta(k, False, True) for k in writable] + [AccountMeta(k, False, False) for k in readonly]
+        ix = Instruction(self.program_id, data, metas)
         self.svm.expire_blockhash()
         tx = Transaction([self.payer], Message([ix], self.payer.pubkey()), self.svm.latest_blockhash())
         result = self.svm.send_transaction(tx)
