@@ -116,7 +116,10 @@ def _refusal_v0(insn: Insn) -> str | None:
     if cls == CLS_JMP32:
         return (f"32-bit jump {name} (opcode {op:#04x}, cpu v3/v4): SBPF v0 has no JMP32 class; "
                 f"compile for cpu v2 or v1")
-    return _refusal_common(insn, "v0")
+    reason = _refusal_common(insn, "v0")
+    if reason is None and cls in (CLS_LDX, CLS_ST, CLS_STX):
+        return _stack_refusal(insn)
+    return reason
 
 
 def _refusal_v3(insn: Insn) -> str | None:
@@ -161,8 +164,10 @@ def _refusal_v3(insn: Insn) -> str | None:
 def _stack_refusal(insn: Insn) -> str | None:
     """An access through r10 outside the function's own frame, [r10 - 4096, r10).
 
-    SBPF v0 separates frames by unmapped 4 KiB gaps, so such an access faulted; v3 frames are contiguous,
-    so it would silently read or overwrite the caller's (or the next callee's) frame.
+    SBPF v3 frames are contiguous, so such an access silently reads or overwrites the caller's (or the
+    next callee's) frame. v0 separates frames by unmapped 4 KiB gaps only where the runtime enables them:
+    Agave 4.1 (solders 0.29) does and faults, Agave 2.2's LiteSVM (solders 0.26) does not, and the write
+    lands on the caller (test_sbpf_semantics.py shows both). Refused for both versions.
     """
     base = insn.src if insn.opcode & 0x07 == CLS_LDX else insn.dst
     if base != FRAME_POINTER:
@@ -171,8 +176,8 @@ def _stack_refusal(insn: Insn) -> str | None:
     if -STACK_FRAME_SIZE <= insn.off and insn.off + width <= 0:
         return None
     return (f"stack access {mnemonic(insn)} at r10{insn.off:+d} outside the function's {STACK_FRAME_SIZE}-byte "
-            f"frame: SBPF v3 has no gaps between stack frames, so it would reach another function's frame "
-            f"where v0 faulted")
+            f"frame: SBPF v3 has no gaps between stack frames (v0 only where the runtime enables them), so it "
+            f"would silently reach another function's frame")
 
 
 def _refusal_common(insn: Insn, version: str) -> str | None:
