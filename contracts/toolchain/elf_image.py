@@ -180,10 +180,10 @@ def write_image(image: Image) -> bytes:
     return bytes(out)
 
 
-Section = tuple  # (name, type, flags, addr, offset, size, link, info, align, entsize)
+SectionHeader = tuple  # (name, type, flags, addr, offset, size, link, info, align, entsize)
 
 
-def append_section_headers(out: bytearray, sections: list[Section]) -> int:
+def append_section_headers(out: bytearray, sections: list[SectionHeader]) -> int:
     """Append .shstrtab and the section header table (`sections` plus .shstrtab, last); return e_shoff.
 
     The loaders read program headers; section headers are for tools (objdump, pyelftools, explorers).

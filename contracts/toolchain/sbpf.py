@@ -96,11 +96,12 @@ def refusal(insn: Insn, version: int = 3) -> str | None:
     `lddw`'s second slot is not passed here (the caller skips it); `call` is checked by the relinker,
     which knows whether a relocation names its target.
     """
-    if version == 0:
-        return _refusal_v0(insn)
-    if version == 3:
-        return _refusal_v3(insn)
-    raise ValueError(f"unsupported SBPF version {version}: expected one of {SUPPORTED_VERSIONS}")
+    if version not in SUPPORTED_VERSIONS:
+        raise ValueError(f"unsupported SBPF version {version}: expected one of {SUPPORTED_VERSIONS}")
+    reason = _refusal_v0(insn) if version == 0 else _refusal_v3(insn)
+    if reason is None and insn.opcode & 0x07 in (CLS_LDX, CLS_ST, CLS_STX):
+        return _stack_refusal(insn)
+    return reason
 
 
 def _refusal_v0(insn: Insn) -> str | None:
@@ -116,10 +117,7 @@ def _refusal_v0(insn: Insn) -> str | None:
     if cls == CLS_JMP32:
         return (f"32-bit jump {name} (opcode {op:#04x}, cpu v3/v4): SBPF v0 has no JMP32 class; "
                 f"compile for cpu v2 or v1")
-    reason = _refusal_common(insn, "v0")
-    if reason is None and cls in (CLS_LDX, CLS_ST, CLS_STX):
-        return _stack_refusal(insn)
-    return reason
+    return _refusal_common(insn, "v0")
 
 
 def _refusal_v3(insn: Insn) -> str | None:
@@ -134,20 +132,7 @@ def _refusal_v3(insn: Insn) -> str | None:
             return (f"32-bit ALU instruction {name} (opcode {op:#04x}): SBPF v3 sign-extends the 32-bit result "
                     f"of add32/sub32/mul32 where eBPF zero-extends it (only SBPF v2 zero-extends); "
                     f"compile without alu32 (cpu v2)")
-        if base in (0x30, 0x90) and insn.off != 0:
-            kind = "sdiv32" if base == 0x30 else "smod32"
-            return (f"signed division {kind} (opcode {op:#04x} with off={insn.off}, cpu v4): SBPF v3 "
-                    f"ignores the offset and divides UNSIGNED; avoid signed division")
-        if base == 0xB0 and insn.off != 0:
-            return (f"sign-extending move movsx32 (opcode {op:#04x} with off={insn.off}, cpu v4): SBPF v3 "
-                    f"runs it as a plain mov32")
-        if base == 0x80:
-            return None if op == 0x84 and insn.off == 0 else f"malformed neg32 (opcode {op:#04x})"
-        if base in _ALU32_ZERO_EXTENDED:
-            if insn.off != 0:
-                return f"{name} (opcode {op:#04x}) with a non-zero offset field ({insn.off}) is a v4 form"
-            return None
-        return f"unknown ALU opcode {op:#04x}"
+        return _alu_refusal(insn, "v3", "32", _ALU32_ZERO_EXTENDED)
     if cls == CLS_JMP32:
         if op & 0xF0 == 0x00:
             return (f"gotol / ja32 (opcode {op:#04x}, cpu v4): SBPF v3 has no long jump; "
@@ -155,10 +140,7 @@ def _refusal_v3(insn: Insn) -> str | None:
         if op in _JMP32_CONDITIONAL:
             return None
         return f"unknown 32-bit jump opcode {op:#04x}"
-    reason = _refusal_common(insn, "v3")
-    if reason is None and cls in (CLS_LDX, CLS_ST, CLS_STX):
-        return _stack_refusal(insn)
-    return reason
+    return _refusal_common(insn, "v3")
 
 
 def _stack_refusal(insn: Insn) -> str | None:
@@ -180,29 +162,34 @@ def _stack_refusal(insn: Insn) -> str | None:
             f"would silently reach another function's frame")
 
 
+def _alu_refusal(insn: Insn, version: str, bits: str, accepted: set[int]) -> str | None:
+    """ALU64 (bits "") or v3's ALU32 (bits "32"): the v4 forms hidden in the offset field, neg, the rest."""
+    op, base = insn.opcode, insn.opcode & 0xF0
+    if base in (0x30, 0x90) and insn.off != 0:
+        kind = ("sdiv" if base == 0x30 else "smod") + bits
+        return (f"signed division {kind} (opcode {op:#04x} with off={insn.off}, cpu v4): SBPF {version} "
+                f"ignores the offset and divides UNSIGNED; compile for cpu v2 and avoid signed division")
+    if base == 0xB0 and insn.off != 0:
+        return (f"sign-extending move movsx{bits} (opcode {op:#04x} with off={insn.off}, cpu v4): SBPF {version} "
+                f"runs it as a plain mov{bits}; compile for cpu v2")
+    if base == 0x80:  # neg has no register form
+        return None if op & 0x08 == 0 and insn.off == 0 else f"malformed neg{bits} (opcode {op:#04x})"
+    if base in accepted:
+        if insn.off != 0:
+            return f"{mnemonic(insn)} (opcode {op:#04x}) with a non-zero offset field ({insn.off}) is a v4 form"
+        return None
+    return f"unknown ALU{bits or '64'} opcode {op:#04x}"
+
+
 def _refusal_common(insn: Insn, version: str) -> str | None:
     """The classes both versions run alike: ALU64, memory, lddw, 64-bit jumps."""
     op = insn.opcode
     cls = op & 0x07
     name = mnemonic(insn)
     if cls == CLS_ALU64:
-        base = op & 0xF0
-        if base == 0xD0:
+        if op & 0xF0 == 0xD0:
             return f"bswap (opcode {op:#04x}, cpu v4) does not exist in SBPF {version}; compile for cpu v2"
-        if base in (0x30, 0x90) and insn.off != 0:
-            kind = "sdiv" if base == 0x30 else "smod"
-            return (f"signed division {kind} (opcode {op:#04x} with off={insn.off}, cpu v4): SBPF {version} "
-                    f"ignores the offset and divides UNSIGNED; compile for cpu v2 and avoid signed division")
-        if base == 0xB0 and insn.off != 0:
-            return (f"sign-extending move movsx (opcode {op:#04x} with off={insn.off}, cpu v4): SBPF {version} "
-                    f"runs it as a plain mov; compile for cpu v2")
-        if base == 0x80:
-            return None if op == 0x87 and insn.off == 0 else f"malformed neg (opcode {op:#04x})"
-        if base in _ALU64_TWO_FORMS:
-            if insn.off != 0:
-                return f"{name} (opcode {op:#04x}) with a non-zero offset field ({insn.off}) is a v4 form"
-            return None
-        return f"unknown ALU64 opcode {op:#04x}"
+        return _alu_refusal(insn, version, "", _ALU64_TWO_FORMS)
     if cls == CLS_LDX:
         if op in _MEM_LOADS:
             return None
