@@ -1,5 +1,7 @@
-"""Reading the chain through JSON-RPC only (solana-py's Client): accounts by PDA, the program's events by
-the signature history of its accounts, and the deployed program's bytes.
+"""Reading the chain through JSON-RPC only: accounts by PDA, the program's events by the signature history of
+its accounts, and the deployed program's bytes. The auditor keeps this reader of its own on purpose (it reads
+public data only, with its own error type and no code path shared with the operator's engine), but on the
+project's one RPC library (chain.RpcClient).
 
 Requests go out here; events are found and decoded by contracts/client (parse_events follows the invoke
 stack, so only the program's own `Program data:` lines count); decode.py turns accounts into views.
@@ -10,13 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Sequence
 
-from solana.exceptions import SolanaRpcException
-from solana.rpc.api import Client
-from solana.rpc.commitment import Commitment
-from solana.rpc.types import MemcmpOpts
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 from solders.sysvar import CLOCK
+
+from chain import ChainError, RpcClient
 
 from contracts import pda
 from contracts.client import parse_events
@@ -35,46 +35,36 @@ class ChainEvent:
     slot: int
     block_time: int | None
     name: str
-    data: Any  # the decoded fields (contracts.client: anchorpy Container, snake_case attributes)
+    data: Any  # the decoded fields (contracts.client.gen: a frozen dataclass, snake_case attributes)
     index: int  # position among the program's events in that transaction
 
 
 class ChainReader:
     """One RPC endpoint and one program id. Every method is a read; nothing here signs or sends."""
 
-    def __init__(self, client: Client, program_id: Pubkey, commitment: Commitment | str = "confirmed",
-                 progress: Callable[[str], None] | None = None):
-        self.client = client
+    def __init__(self, client: RpcClient, program_id: Pubkey, progress: Callable[[str], None] | None = None):
+        self.client = client  # its commitment is the reader's
         self.program_id = program_id
-        self.commitment = Commitment(commitment) if isinstance(commitment, str) else commitment
         self.progress = progress or (lambda _m: None)
         self._tx_cache: dict[str, tuple[int, int | None, list[str]] | None] = {}
 
     @classmethod
     def connect(cls, rpc_url: str, program_id: Pubkey, commitment: str = "confirmed", timeout: float = 30,
                 progress: Callable[[str], None] | None = None) -> "ChainReader":
-        return cls(Client(rpc_url, timeout=timeout), program_id, commitment, progress)
+        return cls(RpcClient(rpc_url, commitment=commitment, timeout=timeout), program_id, progress)
 
     def _call(self, what: str, fn, *args, **kw):
         try:
-            resp = fn(*args, **kw)
-        except SolanaRpcException as e:
-            cause = e.__cause__ or e
-            raise ChainReadError(f"RPC {what} failed: {type(cause).__name__}: {cause}".rstrip(": ")) from None
-        except Exception as e:  # httpx errors, malformed answers
-            raise ChainReadError(f"RPC {what} failed: {type(e).__name__}: {e}") from None
-        if hasattr(resp, "message") and not hasattr(resp, "value"):  # an RPC error object
-            raise ChainReadError(f"RPC {what} failed: {resp.message}")
-        return resp
+            return fn(*args, **kw)
+        except ChainError as e:
+            raise ChainReadError(f"RPC {what} failed: {e}") from None
 
     # --- accounts ------------------------------------------------------------------------------------------
 
     def account(self, address: Pubkey, *, owned: bool = True) -> bytes | None:
         """The account's data, or None if it does not exist. With `owned`, an account that exists but is
         not owned by the program is an error (a look-alike is never read as program state)."""
-        resp = self._call(f"getAccountInfo {address}", self.client.get_account_info, address,
-                          commitment=self.commitment)
-        acc = resp.value
+        acc = self.account_info(address)
         if acc is None:
             return None
         if owned and acc.owner != self.program_id:
@@ -82,15 +72,13 @@ class ChainReader:
         return bytes(acc.data)
 
     def account_info(self, address: Pubkey):
-        return self._call(f"getAccountInfo {address}", self.client.get_account_info, address,
-                          commitment=self.commitment).value
+        return self._call(f"getAccountInfo {address}", self.client.get_account_info, address)
 
     def program_accounts(self, discriminator: bytes) -> list[tuple[Pubkey, bytes]]:
         """Every account of the program whose data starts with `discriminator`."""
-        resp = self._call("getProgramAccounts", self.client.get_program_accounts, self.program_id,
-                          commitment=self.commitment, encoding="base64",
-                          filters=[MemcmpOpts(offset=0, bytes=_b58(discriminator))])
-        return [(a.pubkey, bytes(a.account.data)) for a in resp.value]
+        got = self._call("getProgramAccounts", self.client.get_program_accounts, self.program_id,
+                         memcmp=[(0, discriminator)])
+        return [(key, bytes(acc.data)) for key, acc in got]
 
     def config_address(self) -> Pubkey:
         return pda.config(self.program_id)[0]
@@ -130,9 +118,8 @@ class ChainReader:
         out: list[tuple[str, int]] = []
         before: Signature | None = None
         while True:
-            resp = self._call(f"getSignaturesForAddress {address}", self.client.get_signatures_for_address,
-                              address, before=before, limit=PAGE, commitment=self.commitment)
-            page = resp.value
+            page = self._call(f"getSignaturesForAddress {address}", self.client.get_signatures_for_address,
+                              address, before=before, limit=PAGE)
             out.extend((str(s.signature), s.slot) for s in page if s.err is None)
             if len(page) < PAGE or (limit is not None and len(out) >= limit):
                 break
@@ -145,10 +132,7 @@ class ChainReader:
         """(slot, block time, log messages) of a transaction, or None when the node does not have it."""
         if signature in self._tx_cache:
             return self._tx_cache[signature]
-        resp = self._call(f"getTransaction {signature}", self.client.get_transaction,
-                          Signature.from_string(signature), encoding="json", commitment=self.commitment,
-                          max_supported_transaction_version=0)
-        tx = resp.value
+        tx = self._call(f"getTransaction {signature}", self.client.get_transaction, Signature.from_string(signature))
         if tx is None:
             got = None
         else:
@@ -195,16 +179,3 @@ class ChainReader:
         if acc.owner in (LOADER_V2, LOADER_V1):
             return DeployedProgram(self.program_id, acc.owner, bytes(acc.data))
         raise ChainReadError(f"{self.program_id} is owned by {acc.owner}, not a BPF loader this audit reads")
-
-
-_B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-
-
-def _b58(b: bytes) -> str:
-    """Base58 of a short byte string (memcmp filters take base58; solders only encodes 32-byte keys)."""
-    n = int.from_bytes(b, "big")
-    out = ""
-    while n:
-        n, r = divmod(n, 58)
-        out = _B58[r] + out
-    return "1" * (len(b) - len(b.lstrip(b"\0"))) + out

@@ -1,5 +1,5 @@
-"""Account and event bytes -> the auditor's views, through B's decoders (contracts/client, anchorpy's
-coders over the committed IDL). This is the one module that knows field names of the program's state."""
+"""Account and event bytes -> the auditor's views, through the program's generated decoders
+(contracts/client/gen, generated from the program source). This is the one module that knows field names of the program's state."""
 from __future__ import annotations
 
 import hashlib

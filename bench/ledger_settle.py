@@ -23,7 +23,6 @@ sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).res
 
 from solders.keypair import Keypair  # noqa: E402
 from solders.pubkey import Pubkey  # noqa: E402
-from solders.signature import Signature  # noqa: E402
 from solders.system_program import TransferParams, transfer  # noqa: E402
 
 SHAPES = {10: (5, 2), 100: (20, 5), 1000: (50, 20)}  # channels -> (customers, providers)
@@ -99,7 +98,7 @@ def one_run(channels: int, workdir: Path) -> dict:
         sigs = [i.signature for i in eng.intents.all() if i.state == "confirmed"]
         fees, cus = 0, []
         for s in sigs:
-            tx = chain._client.get_transaction(Signature.from_string(s), max_supported_transaction_version=0).value
+            tx = chain.client.get_transaction(s)
             fees += tx.transaction.meta.fee
             if tx.transaction.meta.compute_units_consumed is not None:
                 cus.append(tx.transaction.meta.compute_units_consumed)

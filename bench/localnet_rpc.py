@@ -25,14 +25,18 @@ import time
 from pathlib import Path
 
 import httpx
-from solana.rpc.api import Client
 from solders.keypair import Keypair
 from solders.litesvm import LiteSVM
 from solders.pubkey import Pubkey
+from solders.system_program import CreateAccountParams, create_account
 from solders.transaction import Transaction
-from spl.token.client import Token
 from spl.token.constants import TOKEN_PROGRAM_ID
-from spl.token.instructions import TransferCheckedParams, get_associated_token_address, transfer_checked
+from spl.token.instructions import (create_associated_token_account, get_associated_token_address, initialize_mint,
+                                    mint_to, transfer_checked)
+from spl.token.models import InitializeMintParams, MintToParams, TransferCheckedParams
+
+from localnet.solana_py import SplToken as Token
+from localnet.solana_py import SyncAsyncClient as Client
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -126,10 +130,6 @@ def setup(url: str, n_payers: int):
 
 def raw_litesvm_tps(n: int, n_payers: int) -> float:
     """The same SPL transfers straight into an in-process LiteSVM (sigverify and blockhash check on)."""
-    from spl.token.instructions import (InitializeMintParams, MintToParams, create_associated_token_account,
-                                        initialize_mint, mint_to)
-    from solders.system_program import CreateAccountParams, create_account
-
     svm = LiteSVM()
     boss = Keypair()
     svm.airdrop(boss.pubkey(), 1000 * 10**9)

@@ -3,8 +3,9 @@ when a channel settles after 1, 10, 100 and 1,000 receipts (the batches that com
 
     .venv/bin/python bench/program_cu.py [--runs 3]
 
-Runs the real program and the real SPL Token in LiteSVM. The baseline, measured in the same run, is a
-plain SPL Token TransferChecked signed by a wallet (what moving tokens costs without the program).
+Runs the real program in solders 0.29's LiteSVM on the mainnet feature set (its default), where the SPL Token
+program id runs p-token. The baseline, measured in the same run, is a plain TransferChecked signed by a wallet
+(what moving tokens costs without the program). Targets (issue 12): settle <= 12,000 CU, post_batch <= 3,000.
 Figures are the median over --runs fresh deployments; CU are deterministic up to the canonical-bump
 proofs of accounts created (one derivation per bump above the canonical one: seed-dependent), so the
 runs mostly agree. --pairs fresh channels measure that spread: a settle that creates Channel + Epoch +
@@ -157,6 +158,19 @@ def spread(pairs: int) -> dict:
     return {"alone": alone, "prepare": prep, "after": after}
 
 
+def post_batch_spread(n: int) -> list[int]:
+    """post_batch of `n` consecutive batches (indexes 0..n-1): its CU depends on the index's seeds (one
+    derivation per bump above the canonical one in the creation's canonical-bump proof)."""
+    d = deploy()
+    c, p = d.customer(), d.provider()
+    rs = receipt_chain(d, c.pubkey, p.pubkey, [1000])
+    out = []
+    for _ in range(n):
+        _, _, r = post_batch(d, rs)
+        out.append(ok(r).compute_units)
+    return out
+
+
 def fee_run(n: int, prepared: bool = False) -> dict:
     """A channel accrues n receipts; the meter commits them in one batch, the crank settles once (with
     prepare_settle in front, in the same transaction, when `prepared`)."""
@@ -213,6 +227,10 @@ def main() -> int:
         pcu = statistics.median(r[1][n]["prepared_settle_cu"] for r in runs)
         rent = runs[0][1][n]["batch_rent"]
         print(f"| {n:,} | {f:,.1f} | {cu:,.0f} | {pcu:,.0f} | {rent:,} |")
+    pb = sorted(post_batch_spread(args.pairs))
+    print(f"\npost_batch of {args.pairs} consecutive batches: median {statistics.median(pb):,.0f} CU, min {pb[0]:,}, "
+          f"p99 {pb[min(len(pb) - 1, int(0.99 * len(pb)))]:,}, max {pb[-1]:,}, "
+          f"share above 3,000: {sum(x > 3000 for x in pb) / len(pb):.1%}")
     sp = spread(args.pairs)
     print(f"\nFirst settlement of {args.pairs} fresh channels, each creating Channel + Epoch + ProviderEpoch,"
           " proof depth 11:\n")

@@ -75,23 +75,10 @@ def deploy_transactions(
     return txs
 
 
-# Feature gate `disable_new_loader_v3_deployments`: LiteSVM() in solders 0.26 activates it, which makes
-# DeployWithMaxDataLen fail with "Unsupported instruction". Found by bisecting FeatureSet.all_enabled().
-DISABLE_NEW_LOADER_V3_DEPLOYMENTS = Pubkey.from_string("EmhbpdVtZ2hWRGFWBDjn2i3SJD8Z36z4mpMcZJEnebnP")
-
-
 def deployable_litesvm():
-    """A LiteSVM with every feature active except the gate that forbids loader-v3 deployments."""
-    from solders.litesvm import FeatureSet, LiteSVM
+    """A LiteSVM on the mainnet feature set (solders 0.29's default), where an SBPF v0 program still deploys
+    through the upgradeable loader (SIMD-0500 and `disable_new_loader_v3_deployments` are inactive there;
+    devnet's set refuses it, see localnet/features)."""
+    from solders.litesvm import LiteSVM
 
-    fs = FeatureSet.all_enabled()
-    active = {k: v for k, v in fs.active.items() if k != DISABLE_NEW_LOADER_V3_DEPLOYMENTS}
-    fs = FeatureSet(active, set(fs.inactive) | {DISABLE_NEW_LOADER_V3_DEPLOYMENTS})
-    return (
-        LiteSVM.default()
-        .with_builtins(fs)
-        .with_lamports(10**18)
-        .with_sysvars()
-        .with_precompiles(fs)
-        .with_spl_programs()
-    )
+    return LiteSVM()

@@ -29,6 +29,7 @@ from contracts.client import (
     parse_events,
 )
 
+BPF_LOADER_2 = Pubkey.from_string("BPFLoader2111111111111111111111111111111111")
 LAMPORTS_PER_SOL = 1_000_000_000
 TOKEN_ACCOUNT_LEN = 165
 MINT_LEN = 82
@@ -69,7 +70,9 @@ class Harness:
 
     def __post_init__(self) -> None:
         if self.load_program:
-            self.svm.add_program(self.program_id, PROGRAM_SO.read_bytes())
+            # Genesis-style, under loader v2 (no upgrade authority), as the localnet preloads it; LiteSVM's
+            # add_program would put it under the upgradeable loader with no authority.
+            self.svm.add_program_with_loader(self.program_id, PROGRAM_SO.read_bytes(), BPF_LOADER_2)
         self.program = BillingProgram(self.program_id)
         self.payer = self.new_wallet()
         self.minted: dict[Pubkey, int] = {}

@@ -119,7 +119,7 @@ def run_demo(workdir: Path | None = None, *, hours: float = 3.0, progress: Calla
     from metering.agents.gpu import GpuAgent
     from metering.agents.jobs import Lease, StaticJobSource
     from metering.agents.spool import Spool
-    from metering.agents.storage import Bucket, StorageAgent
+    from metering.agents.storage import Bucket, DirectorySource, StorageAgent
     from metering.agents.telemetry import NoGpu
     from metering.api.app import create_app
     from metering.config import MeterConfig
@@ -193,7 +193,7 @@ def run_demo(workdir: Path | None = None, *, hours: float = 3.0, progress: Calla
                 d = workdir / "buckets" / name
                 d.mkdir(parents=True, exist_ok=True)
                 (d / "blob.bin").write_bytes(b"\x5a" * (mib << 20))
-                buckets.append(Bucket(name, d, cust))
+                buckets.append(Bucket(name, DirectorySource(d), cust))
             storage = StorageAgent(P[1], buckets, Spool(workdir / "spool-storage"), MeterClient(api.url, P[1], clock=clock),
                                    clock=clock)
             ticks = int(hours * 120)

@@ -6,6 +6,7 @@ foreground with `run_forever`.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gc
 import signal
 import threading
@@ -63,12 +64,18 @@ def start_in_process(
     genesis: Optional[GenesisConfig] = None,
     host: str = "127.0.0.1",
     ws_port: Optional[int] = None,
+    features: Optional[str] = None,
 ) -> Handle:
     """Starts a node on a background thread and returns once it accepts connections.
 
     port=0 picks free ports (RPC and PubSub). slot_ms='per-tx' (or None) closes a slot per transaction, which
     makes tests deterministic; an int advances slots in real time. genesis defaults to default_config().
+    features (devnet, mainnet, all) overrides the genesis' feature set (default: devnet).
     """
+    if genesis is None:
+        genesis = default_config()
+    if features is not None:
+        genesis = dataclasses.replace(genesis, features=features)
     config = NodeConfig(
         host=host,
         port=port,
@@ -76,7 +83,7 @@ def start_in_process(
         ledger_dir=Path(ledger_dir) if ledger_dir is not None else None,
         slot_ms=None if slot_ms in (None, "per-tx") else int(slot_ms),
         cheats=cheats,
-        genesis=genesis if genesis is not None else default_config(),
+        genesis=genesis,
     )
     loop = asyncio.new_event_loop()
     ready = threading.Event()

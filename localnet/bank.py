@@ -20,7 +20,6 @@ from solders.clock import Clock
 from solders.epoch_schedule import EpochSchedule
 from solders.hash import Hash
 from solders.instruction import Instruction
-from solders.litesvm import FeatureSet, LiteSVM
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 from solders.system_program import TransferParams, transfer
@@ -29,6 +28,7 @@ from solders.message import Message
 from solders.transaction_metadata import FailedTransactionMetadata
 
 from . import tokens, txmeta
+from .features import new_svm
 from .genesis import FAUCET_KEYPAIR, FAUCET_LAMPORTS, GenesisConfig
 
 MAX_RECENT_BLOCKHASHES = 150
@@ -45,16 +45,7 @@ _GENESIS_INDEXED = (
 _ADVANCE_NONCE_TAG = (4).to_bytes(4, "little")
 
 
-def _feature_set() -> FeatureSet:
-    """Every feature on, as LiteSVM's default, except the one that refuses new upgradeable-loader (v3)
-    deployments: solana-test-validator still deploys through loader v3, and so must this node."""
-    full = FeatureSet.all_enabled()
-    off = Pubkey.from_string(DISABLE_NEW_LOADER_V3_DEPLOYMENTS)
-    return FeatureSet({k: v for k, v in full.active.items() if k != off}, set(full.inactive) | {off})
-
-
-DISABLE_NEW_LOADER_V3_DEPLOYMENTS = "EmhbpdVtZ2hWRGFWBDjn2i3SJD8Z36z4mpMcZJEnebnP"
-FEATURES = _feature_set()
+BPF_LOADER_2 = Pubkey.from_string("BPFLoader2111111111111111111111111111111111")
 
 
 def first_signature(tx: VersionedTransaction, raw: bytes) -> str:
@@ -151,13 +142,9 @@ class Bank:
         self.per_tx_slots = per_tx_slots
         self._now = now
         self.genesis_hash = genesis.fingerprint()
+        self.features = genesis.features
         self.svm = (
-            LiteSVM.default()
-            .with_builtins(FEATURES)
-            .with_lamports(1_000_000 * 10**9)
-            .with_sysvars()
-            .with_precompiles(FEATURES)
-            .with_spl_programs()
+            new_svm(genesis.features, 1_000_000 * 10**9)
             .with_blockhash_check(False)  # the bank keeps its own 150-blockhash window
             .with_sigverify(False)  # signatures are verified once, by the bank, before execution
             .with_transaction_history(0)  # duplicates are detected against the bank's own history
@@ -193,7 +180,10 @@ class Bank:
 
     def _apply_genesis(self) -> None:
         for pid, path in self.genesis.all_programs():
-            self.svm.add_program_from_file(pid, path)
+            # Under BPF loader v2, as solana-test-validator's --bpf-program: executable, no upgrade authority.
+            # Genesis state, not a deployment, so SIMD-0500 (which refuses deploying v0-v2) does not apply:
+            # on devnet the programs deployed before it keep running, and so do these.
+            self.svm.add_program_with_loader(pid, path.read_bytes(), BPF_LOADER_2)
             self._index(str(pid), self.svm.get_account(pid))
         for addr, acct in self.genesis.accounts:
             self.svm.set_account(addr, acct)
@@ -548,7 +538,7 @@ class Bank:
         inner = meta_obj.inner_instructions()
         core = {
             "err": err,
-            "fee": txmeta.fee_for(header, instructions, keys),
+            "fee": meta_obj.fee(),  # what the runtime charged: signatures, precompile signatures, priority fee
             "pre": pre_lamports,
             "post": post_lamports,
             "preTok": pre_tok,

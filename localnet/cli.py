@@ -54,6 +54,9 @@ def start(
     cheats: bool = typer.Option(False, "--cheats", help="Enable surfnet_* cheat codes (time travel, set account)."),
     no_billing: bool = typer.Option(False, "--no-billing-program", help="Do not preload the billing program."),
     reset: bool = typer.Option(False, "--reset", help="Delete the ledger first and start from genesis."),
+    features: str = typer.Option("devnet", "--features",
+                                 help="Cluster feature set: devnet (default, the cluster users deploy to), mainnet "
+                                      "or all (localnet/features/clusters.json)."),
 ) -> None:
     """Run the validator in the foreground until Ctrl-C.
 
@@ -62,6 +65,7 @@ def start(
     address from the file). The billing program (contracts/build/solmeter_billing.so) is preloaded when built.
     """
     from . import NodeConfig, run_forever
+    from .features import describe
     from .genesis import GenesisError, default_config
     from .ledger import Ledger, LedgerError
 
@@ -70,7 +74,8 @@ def start(
     ledger_dir = (ledger or s.resolved_ledger_dir).expanduser()
     try:
         genesis = default_config(bpf_programs=tuple(pairs["--bpf-program"]),
-                                 account_files=tuple(pairs["--account"]), preload_billing=not no_billing)
+                                 account_files=tuple(pairs["--account"]), preload_billing=not no_billing,
+                                 features=features)
     except GenesisError as e:
         _fail(str(e))
     if reset:
@@ -91,7 +96,8 @@ def start(
     def ready(node) -> None:
         programs = ", ".join(str(p) for p, _ in genesis.all_programs()) or "none"
         typer.echo(f"localnet ready: rpc {node.rpc_url}  ws {node.ws_url}  slot {node.bank.slot}  "
-                   f"transactions {node.bank.tx_count}  programs: {programs}", err=True)
+                   f"transactions {node.bank.tx_count}  features: {describe(genesis.features)}  programs: {programs}",
+                   err=True)
 
     try:
         run_forever(config, on_ready=ready)

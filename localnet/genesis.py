@@ -1,5 +1,6 @@
 """Genesis like solana-test-validator's: SPL programs LiteSVM ships, the billing program when its build exists,
-`--bpf-program ID SO` and `--account ADDR FILE.json` (the `solana account --output json` format), a faucet."""
+`--bpf-program ID SO` and `--account ADDR FILE.json` (the `solana account --output json` format), a faucet, and
+the cluster feature set it runs (`--features devnet|mainnet|all`)."""
 from __future__ import annotations
 
 import base64
@@ -14,6 +15,8 @@ import zstandard
 from solders.account import Account
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
+
+from .features import DEFAULT_FEATURES, FEATURE_SETS
 
 FAUCET_LAMPORTS = 500_000_000 * 1_000_000_000
 # The faucet key is derived, not random, so a restarted ledger keeps signing airdrops with the same payer.
@@ -30,7 +33,12 @@ class GenesisConfig:
     accounts: tuple[tuple[Pubkey, Account], ...] = ()
     billing_program: Optional[tuple[Pubkey, Path]] = None
     slots_per_epoch: int = 432_000
+    features: str = DEFAULT_FEATURES  # devnet | mainnet | all (localnet/features)
     extra: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.features not in FEATURE_SETS:
+            raise GenesisError(f"--features {self.features!r}: choose one of {', '.join(FEATURE_SETS)}")
 
     def all_programs(self) -> list[tuple[Pubkey, Path]]:
         progs = list(self.programs)
@@ -43,6 +51,7 @@ class GenesisConfig:
         """Genesis hash: stable for a given configuration, so getGenesisHash is stable across restarts."""
         h = hashlib.sha256(b"solmeter-localnet-genesis-v1")
         h.update(str(self.slots_per_epoch).encode())
+        h.update(self.features.encode())
         for pid, _path in self.all_programs():
             h.update(bytes(pid))
         for addr, acct in self.accounts:
@@ -58,6 +67,7 @@ def default_config(
     bpf_programs: tuple[tuple[str, str], ...] = (),
     account_files: tuple[tuple[str, str], ...] = (),
     preload_billing: bool = True,
+    features: str = DEFAULT_FEATURES,
 ) -> GenesisConfig:
     """Builds a genesis configuration from CLI-style arguments, validating each one."""
     programs = []
@@ -77,7 +87,8 @@ def default_config(
             billing = (Pubkey.from_string(contracts.DEFAULT_PROGRAM_ID), Path(contracts.PROGRAM_SO))
         except ImportError:  # the validator also runs outside the solmeter checkout
             billing = None
-    return GenesisConfig(programs=tuple(programs), accounts=tuple(accounts), billing_program=billing)
+    return GenesisConfig(programs=tuple(programs), accounts=tuple(accounts), billing_program=billing,
+                         features=features)
 
 
 def _pubkey(text: str, what: str) -> Pubkey:

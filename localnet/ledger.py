@@ -62,6 +62,7 @@ def _lock(directory: Path):
 @dataclass
 class LedgerState:
     genesis_hash: Optional[str] = None
+    features: Optional[str] = None  # the feature set it was created with (None: a ledger older than --features)
     slot: int = 0
     blockhash: str = ""
     time_offset: int = 0
@@ -114,6 +115,7 @@ class Ledger:
         if int(meta.get("schema", "0")) != SCHEMA_VERSION:
             raise LedgerError(f"ledger {self.path} has schema {meta.get('schema')}, expected {SCHEMA_VERSION}")
         st.genesis_hash = meta["genesis_hash"]
+        st.features = meta.get("features")
         st.slot = int(meta["slot"])
         st.blockhash = meta["blockhash"]
         st.time_offset = int(meta.get("time_offset", "0"))
@@ -137,13 +139,13 @@ class Ledger:
             )
         return st
 
-    def init_genesis(self, genesis_hash: str, slot: int, blockhash: str) -> None:
+    def init_genesis(self, genesis_hash: str, slot: int, blockhash: str, features: str) -> None:
         with self._lock:
             c = self._conn
             c.execute("BEGIN IMMEDIATE")
             try:
                 for k, v in (("schema", SCHEMA_VERSION), ("genesis_hash", genesis_hash), ("slot", slot),
-                             ("blockhash", blockhash), ("time_offset", 0)):
+                             ("blockhash", blockhash), ("time_offset", 0), ("features", features)):
                     c.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (k, str(v)))
                 c.execute("COMMIT")
             except BaseException:

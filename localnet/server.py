@@ -21,7 +21,7 @@ from websockets.asyncio.server import serve as ws_serve
 
 from .bank import Bank
 from .genesis import GenesisConfig
-from .ledger import Ledger
+from .ledger import Ledger, LedgerError
 from .pubsub import PubSub
 from .rpc import Ctx, Dispatcher
 
@@ -56,8 +56,13 @@ class Node:
             if self.ledger is not None:
                 state = self.ledger.load()
                 if state.empty:
-                    self.ledger.init_genesis(self.bank.genesis_hash, self.bank.slot, self.bank.blockhash)
+                    self.ledger.init_genesis(self.bank.genesis_hash, self.bank.slot, self.bank.blockhash,
+                                             config.genesis.features)
                 else:
+                    if (state.features or config.genesis.features) != config.genesis.features:
+                        raise LedgerError(
+                            f"ledger {config.ledger_dir} was created with --features {state.features}: start it with "
+                            f"--features {state.features}, or start from genesis with --reset")
                     self.bank.genesis_hash = state.genesis_hash
                     self.bank.restore(state)
         except BaseException:

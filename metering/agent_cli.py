@@ -32,12 +32,16 @@ def _common(api: Optional[str], spool: Optional[Path], name: str):
     return kp, MeterClient(url, kp), Spool(spool or s.data_dir.expanduser() / "spool" / name), url
 
 
-def _loop(tick, interval_s: int, once: bool, describe) -> None:
+def _spooled(rep) -> int:
+    return 2 if rep.flush and rep.flush.remaining else 0
+
+
+def _loop(tick, interval_s: int, once: bool, describe, exit_code=_spooled) -> None:
     while True:
         rep = tick()
         typer.echo(describe(rep), err=True)
         if once:
-            raise typer.Exit(2 if rep.flush and rep.flush.remaining else 0)
+            raise typer.Exit(exit_code(rep))
         time.sleep(interval_s)
 
 
@@ -83,27 +87,63 @@ def gpu(jobs: Path = typer.Option(..., "--jobs", help="JSON file listing running
 
 
 @app.command()
-def storage(paths: list[str] = typer.Argument(..., help="Bucket directories, as PATH or NAME=PATH."),
+def storage(paths: list[str] = typer.Argument(..., help="Buckets: directories (PATH) and S3 buckets "
+                                                       "(s3://BUCKET[/PREFIX]), each optionally NAME=..."),
             customer: str = typer.Option(..., help="Customer public key the buckets belong to."),
-            storage_class: str = typer.Option("STANDARD", "--class", help="Storage class of these buckets."),
+            storage_class: str = typer.Option("STANDARD", "--class", help="Storage class of the directory buckets "
+                                              "(an S3 bucket reports each class its objects are stored in)."),
+            endpoint_url: Optional[str] = typer.Option(None, "--endpoint-url", help="S3-compatible endpoint "
+                                                       "(MinIO, Ceph, R2, ...); default: AWS, or AWS_ENDPOINT_URL."),
+            profile: Optional[str] = typer.Option(None, "--profile", help="AWS profile of the shared credentials "
+                                                  "and config files (default: AWS_PROFILE or default)."),
+            region: Optional[str] = typer.Option(None, "--region", help="S3 region (default: AWS_REGION or the "
+                                                 "profile's)."),
+            s3_timeout_s: float = typer.Option(60.0, "--s3-timeout-s", min=1, max=600,
+                                               help="Timeout of one S3 request (connect: at most 10 s)."),
+            s3_attempts: int = typer.Option(3, "--s3-attempts", min=1, max=10,
+                                            help="Tries per S3 request, the first included (with backoff)."),
             api: Optional[str] = API, spool: Optional[Path] = SPOOL,
             interval_s: int = typer.Option(60, "--interval-s", min=1, max=3600, help="Sampling interval."),
             once: bool = ONCE) -> None:
-    """Sample allocated bytes of bucket directories on an interval and report them."""
-    from .agents.storage import Bucket, StorageAgent
+    """Sample the bytes of buckets per storage class on an interval and report them. A bucket that cannot be
+    read completely gets no sample that tick (the meter reports the gap); --once exits 3 then."""
+    from .agents.storage import Bucket, DirectorySource, StorageAgent, class_problem, name_problem
     from .events.envelope import _pubkey
 
     try:
         _pubkey(customer)
     except ValueError:
         _fail(f"--customer {customer!r} is not a base58 Solana public key")
-    buckets = []
+    if (why := class_problem(storage_class)):
+        _fail(f"--class {storage_class!r}: {why}")
+    s3_opts = dict(endpoint_url=endpoint_url, profile=profile, region=region, attempts=s3_attempts,
+                   connect_timeout_s=min(10.0, s3_timeout_s), read_timeout_s=s3_timeout_s)
+    buckets, client = [], None
     for p in paths:
-        name, _, path = p.rpartition("=") if "=" in p else ("", "", p)
-        path_ = Path(path).expanduser()
-        buckets.append(Bucket(name or path_.resolve().name or "root", path_, customer, storage_class))
-    kp, client, sp, url = _common(api, spool, "storage")
+        name, path = ("", p) if p.startswith("s3://") or "=" not in p else p.split("=", 1)
+        if path.startswith("s3://"):
+            # botocore takes ~0.3 s to import: only an agent given an S3 bucket loads it.
+            from .agents.s3 import S3ConfigError, S3Listing, S3Location, S3Options, s3_client
+
+            try:
+                loc = S3Location.parse(path)
+                client = client or s3_client(S3Options(**s3_opts))
+            except S3ConfigError as e:
+                _fail(str(e))
+            source = S3Listing(loc, client)
+            name = name or f"{loc.bucket}/{loc.prefix}".rstrip("/")
+        else:
+            path_ = Path(path).expanduser()
+            source = DirectorySource(path_, storage_class)
+            name = name or path_.resolve().name or "root"
+        if (why := name_problem(name, source.reports_classes)):
+            _fail(f"bucket name {name!r} (of {p!r}): {why}; give NAME=...")
+        if any(b.name == name for b in buckets):
+            _fail(f"bucket name {name!r} is given twice: name them apart with NAME=...")
+        buckets.append(Bucket(name, source, customer))
+    kp, mclient, sp, url = _common(api, spool, "storage")
     typer.echo(f"storage agent {kp.pubkey()} -> {url}; {len(buckets)} bucket(s); spool {sp.dir}", err=True)
-    agent = StorageAgent(kp, buckets, sp, client)
+    agent = StorageAgent(kp, buckets, sp, mclient)
     _loop(agent.tick, interval_s, once, lambda r: f"{r.samples} sample(s)"
-          + (f", missing: {', '.join(r.missing)}" if r.missing else "") + f"; {_flush_text(r.flush)}")
+          + (f", not read: {'; '.join(f'{where} ({why})' for where, why in r.unread)}" if r.unread else "")
+          + f"; {_flush_text(r.flush)}", lambda r: _spooled(r) or (3 if r.unread else 0))

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from typing import Callable
 
-from solana.rpc.api import Client
 from solders.pubkey import Pubkey
+
+from chain import ChainError, RpcClient
 
 from contracts import pda
 from contracts.client.decode import decode_account_as
@@ -22,14 +23,14 @@ class ConfigNotFound(RuntimeError):
 
 
 def config_version_reader(rpc_url: str, program_id: str, *, timeout_s: float = 10.0) -> Callable[[], int]:
-    client = Client(rpc_url, timeout=timeout_s)
+    client = RpcClient(rpc_url, timeout=timeout_s)
     program = Pubkey.from_string(program_id)
     address, _ = pda.config(program)
 
     def read() -> int:
         try:
-            info = client.get_account_info(address).value
-        except Exception as e:  # transport errors of any kind: say where and what
+            info = client.get_account_info(address)
+        except ChainError as e:
             raise ChainUnreachable(f"cannot read {address} from {rpc_url}: {type(e).__name__} {e}".rstrip()) from e
         if info is None:
             raise ConfigNotFound(f"no Config account {address} for program {program} at {rpc_url}: "

@@ -1,5 +1,5 @@
-"""Decoding of every account and event of the program, with anchorpy's coders over the IDL.
-Decoded values are anchorpy Containers with snake_case attributes (`config.fee_bps`)."""
+"""Decoding of every account and event of the program, with the generated classes (contracts/client/gen).
+Decoded values are frozen dataclasses with snake_case attributes (`config.fee_bps`); `[u8; N]` fields are bytes."""
 from __future__ import annotations
 
 import base64
@@ -9,9 +9,11 @@ from typing import Any, Iterable
 
 from solders.pubkey import Pubkey
 
-from .idl import coder
+from .borsh import BorshError
+from .gen import accounts as gen_accounts
+from .gen import events as gen_events
 
-ACCOUNT_NAMES = ("Config", "Customer", "Provider", "Channel", "Batch", "Epoch", "ProviderEpoch", "Slash")
+ACCOUNT_NAMES = tuple(gen_accounts.ACCOUNTS)
 
 
 class DecodeError(ValueError):
@@ -20,15 +22,14 @@ class DecodeError(ValueError):
 
 def decode_account(data: bytes) -> tuple[str, Any]:
     """(account type name, decoded fields) of program-owned account data."""
-    c = coder().accounts
-    disc = bytes(data[:8])
-    name = c.discriminator_to_acc_name.get(disc)
-    if name is None:
+    data = bytes(data)
+    cls = gen_accounts.BY_DISCRIMINATOR.get(data[:8])
+    if cls is None:
         raise DecodeError("unknown account discriminator")
     try:
-        return name, c.decode(bytes(data))
-    except Exception as e:  # construct raises its own hierarchy
-        raise DecodeError(f"{name}: {e}") from e
+        return cls.__name__, cls.decode(data)
+    except BorshError as e:
+        raise DecodeError(f"{cls.__name__}: {e}") from e
 
 
 def decode_account_as(name: str, data: bytes) -> Any:
@@ -40,24 +41,24 @@ def decode_account_as(name: str, data: bytes) -> Any:
 
 def account_size(name: str) -> int:
     """Size in bytes of an account type, discriminator included (= LEN in state/*.rs)."""
-    from anchorpy.coder.common import _account_size
-    from .idl import idl
-
-    acc = next(a for a in idl().accounts if a.name == name)
-    return 8 + _account_size(idl(), acc)
+    return gen_accounts.ACCOUNTS[name].SIZE
 
 
 @dataclass(frozen=True)
 class Event:
     name: str
-    data: Any
+    data: Any  # the generated event class (contracts/client/gen/events.py)
 
 
 def decode_event(raw: bytes) -> Event:
-    ev = coder().events.parse(raw)
-    if ev is None:
+    raw = bytes(raw)
+    cls = gen_events.BY_DISCRIMINATOR.get(raw[:8])
+    if cls is None:
         raise DecodeError("unknown event discriminator")
-    return Event(ev.name, ev.data)
+    try:
+        return Event(cls.__name__, cls.decode(raw))
+    except BorshError as e:
+        raise DecodeError(f"{cls.__name__}: {e}") from e
 
 
 def parse_events(logs: Iterable[str], program_id: Pubkey) -> list[Event]:

@@ -1,11 +1,11 @@
-"""The program's errors (from the IDL) and how to find one in a failed transaction."""
+"""The program's errors (generated from error.rs) and how to find one in a failed transaction."""
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from typing import Iterable, Optional
 
-from .idl import idl_json
+from .gen.errors import ERRORS
 
 _CUSTOM = re.compile(r"custom program error: 0x([0-9a-fA-F]+)")
 
@@ -20,21 +20,25 @@ class ProgramError:
         return f"{self.name} ({self.code}): {self.msg}"
 
 
+_BY_CODE = {code: ProgramError(code, name, msg) for code, name, msg in ERRORS}
+_BY_NAME = {e.name: e for e in _BY_CODE.values()}
+
+
 def errors_by_code() -> dict[int, ProgramError]:
-    return {e["code"]: ProgramError(e["code"], e["name"], e["msg"]) for e in idl_json()["errors"]}
+    return dict(_BY_CODE)
 
 
 def errors_by_name() -> dict[str, ProgramError]:
-    return {e.name: e for e in errors_by_code().values()}
+    return dict(_BY_NAME)
 
 
 def error_code(name: str) -> int:
     """The numeric code of the error called `name` (KeyError if there is none)."""
-    return errors_by_name()[name].code
+    return _BY_NAME[name].code
 
 
 def error_from_code(code: int) -> Optional[ProgramError]:
-    return errors_by_code().get(code)
+    return _BY_CODE.get(code)
 
 
 def error_from_logs(logs: Iterable[str]) -> Optional[ProgramError]:

@@ -1,34 +1,31 @@
 """Pure builders of the program's instructions: a typed method per instruction, returning a solders
-Instruction encoded with anchorpy's instruction coder over the committed IDL. No I/O here; PDAs and
-their bumps come from contracts/pda.py (the single Python implementation of the seeds)."""
+Instruction encoded by the generated instruction classes (contracts/client/gen/instructions.py). No I/O here;
+PDAs and their bumps come from contracts/pda.py (the single Python implementation of the seeds)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Sequence, Union
 
-from pyheck import snake
-from solders.instruction import AccountMeta, Instruction
+from solders.instruction import Instruction
 from solders.pubkey import Pubkey
 
 from contracts import DEFAULT_PROGRAM_ID, pda
 from contracts.receipt import RECEIPT_LEN, Receipt
 
-from .idl import coder, idl_json
+from .base import InstructionBuildError
+from .borsh import BorshError
+from .gen.instructions import INSTRUCTIONS, InstructionArgs
 
 SYSTEM_PROGRAM_ID = Pubkey.from_string("11111111111111111111111111111111")
 BPF_LOADER_UPGRADEABLE_ID = Pubkey.from_string("BPFLoaderUpgradeab1e11111111111111111111111")
 TOKEN_PROGRAM_ID = Pubkey.from_string("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA")
 
 
-class InstructionBuildError(ValueError):
-    """An instruction was asked for with missing or out-of-range inputs."""
-
-
-def _ix_spec(name: str) -> dict:
-    for ix in idl_json()["instructions"]:
-        if snake(ix["name"]) == name:
-            return ix
-    raise InstructionBuildError(f"the program has no instruction {name!r}")
+def _ix_class(name: str) -> type[InstructionArgs]:
+    cls = INSTRUCTIONS.get(name)
+    if cls is None:
+        raise InstructionBuildError(f"the program has no instruction {name!r}")
+    return cls
 
 
 def epoch_at(genesis_ts: int, epoch_length: int, unix_timestamp: int) -> int:
@@ -48,18 +45,14 @@ class BillingProgram:
     def build(self, name: str, accounts: Mapping[str, Pubkey], args: Mapping[str, Any]) -> Instruction:
         """Encode instruction `name` with `args` (snake_case) and accounts by snake_case name, in
         the IDL's order with the IDL's signer/writable flags."""
-        spec = _ix_spec(name)
-        metas = []
-        for a in spec["accounts"]:
-            key = snake(a["name"])
-            if key not in accounts:
-                raise InstructionBuildError(f"{name}: account {key!r} is missing")
-            metas.append(AccountMeta(accounts[key], is_signer=a["isSigner"], is_writable=a["isMut"]))
-        expected = {snake(a["name"]) for a in spec["args"]}
+        cls = _ix_class(name)
+        expected = {n for n, _ in cls.FIELDS}
         if set(args) != expected:
             raise InstructionBuildError(f"{name}: args {sorted(args)} differ from {sorted(expected)}")
-        data = coder().instruction.encode(name, dict(args))
-        return Instruction(self.program_id, data, metas)
+        try:
+            return cls(**args).instruction(self.program_id, accounts)
+        except BorshError as e:
+            raise InstructionBuildError(f"{name}: {e}") from e
 
     # ---- addresses ------------------------------------------------------------------------------
     def config_address(self) -> Pubkey:

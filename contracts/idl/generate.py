@@ -1,12 +1,17 @@
-"""Generate the program's IDL (legacy Anchor format, as anchorpy 0.21 reads it).
+"""Generate the program's IDL in both formats and the typed Python client, from the Rust source.
 
 Accounts, types, events and errors are read from the Rust source (state/*.rs, events.rs, error.rs), so
-the IDL cannot drift from the layouts the program reads and writes in place. Instructions (their
+nothing generated can drift from the layouts the program reads and writes in place. Instructions (their
 account lists and arguments) are declared here, once; the program's own files document the same
-order, and the LiteSVM tests exercise every instruction through the client built on this IDL.
+order, and the LiteSVM tests exercise every instruction through the client generated from this table.
 
-    .venv/bin/python -m contracts.idl.generate          # rewrites contracts/idl/solmeter_billing.json
-    .venv/bin/python -m contracts.idl.generate --check  # exits 1 if the committed IDL is stale
+Outputs (all committed, all checked by a test):
+- contracts/idl/solmeter_billing.json: the legacy Anchor IDL (what anchorpy 0.21 reads);
+- contracts/idl/anchor/solmeter_billing.json: the Anchor 0.30+ IDL, spec 0.1.0 (Anchor TS, Codama, Explorer);
+- contracts/client/gen/*.py: one typed class per account, defined type, event and instruction.
+
+    .venv/bin/python -m contracts.idl.generate          # rewrites every output
+    .venv/bin/python -m contracts.idl.generate --check  # exits 1 if any committed output is stale
 """
 from __future__ import annotations
 
@@ -14,6 +19,8 @@ import json
 import re
 import sys
 from pathlib import Path
+
+from contracts.idl import anchor_idl, client_gen
 
 SRC = Path(__file__).resolve().parents[1] / "program" / "src"
 OUT = Path(__file__).resolve().parent / "solmeter_billing.json"
@@ -221,18 +228,33 @@ def render() -> str:
 
 def write_or_check(out: Path, text: str, argv: list[str], module: str) -> int:
     """Write a generated file, or with --check in argv exit 1 if the file on disk is not `text`."""
+    return write_or_check_all({out: text}, argv, module)
+
+
+def write_or_check_all(files: dict[Path, str], argv: list[str], module: str) -> int:
+    """Write generated files, or with --check in argv exit 1 if any file on disk is not its text."""
     if "--check" in argv:
-        if not out.exists() or out.read_text() != text:
-            print(f"{out} is stale: run python -m {module}", file=sys.stderr)
-            return 1
-        return 0
-    out.write_text(text)
-    print(f"wrote {out}")
+        stale = [p for p, text in files.items() if not p.exists() or p.read_text() != text]
+        for p in stale:
+            print(f"{p} is stale: run python -m {module}", file=sys.stderr)
+        return 1 if stale else 0
+    for p, text in files.items():
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text)
+        print(f"wrote {p}")
     return 0
 
 
+def outputs() -> dict[Path, str]:
+    """Every generated file and its text: both IDL formats and the typed client."""
+    idl = build_idl()
+    return {OUT: json.dumps(idl, indent=2) + "\n",
+            anchor_idl.OUT: json.dumps(anchor_idl.convert(idl), indent=2) + "\n",
+            **client_gen.render_all(idl)}
+
+
 def main(argv: list[str]) -> int:
-    return write_or_check(OUT, render(), argv, "contracts.idl.generate")
+    return write_or_check_all(outputs(), argv, "contracts.idl.generate")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import hashlib
 import sys
 from pathlib import Path
 
+from contracts.idl.client_gen import snake
 from contracts.idl.generate import build_idl, write_or_check
 
 OUT = Path(__file__).resolve().parents[2] / "PROTOCOL.md"
@@ -239,7 +240,6 @@ def render() -> str:
     out.append("Slash states: 0 Proposed, 1 Contested, 2 Upheld, 3 Rejected, 4 Executed.\n")
     out.append("## Instructions\n")
     for ix in idl["instructions"]:
-        from pyheck import snake
         name = snake(ix["name"])
         disc = hashlib.sha256(f"global:{name}".encode()).digest()[:8].hex()
         out.append(f"### {name} (`{disc}`)\n")

@@ -8,6 +8,7 @@ from typing import Callable, Optional
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from sqlalchemy import update
+from spl.token.instructions import get_associated_token_address
 from sqlalchemy.orm import Session
 
 from contracts.client import BillingProgram, decode_account_as, epoch_at
@@ -184,8 +185,6 @@ class FundEpochAction:
         self.funder = funder
 
     def instructions(self, payload: dict):
-        from spl.token.instructions import get_associated_token_address
-
         mint = self.config.get().mint
         ix = self.program.fund_epoch(funder=self.funder.pubkey(), epoch=payload["epoch"],
                                      source=get_associated_token_address(self.funder.pubkey(), mint), mint=mint,

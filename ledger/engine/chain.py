@@ -2,33 +2,22 @@
 
 Everything the engine decides is a function of what this interface returns, so the decision logic can be
 exercised against any implementation; the one used in production and in the end-to-end tests is RpcChain
-(solana-py's Client against the localnet or any RPC URL).
+(the project's chain.RpcClient against the localnet or any RPC URL). The errors are the chain layer's
+(chain/errors.py), re-exported here for the engine's callers.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Optional, Protocol, Sequence
 
-import httpx
 from solders.hash import Hash
 from solders.pubkey import Pubkey
-from solders.signature import Signature
+from solders.sysvar import CLOCK
 
+from chain import ChainError, ChainUnavailable, RpcClient, TxRejected
+from chain.client import LEVEL_NAMES, confirmation_level
 
-class ChainError(Exception):
-    """Base of the engine's chain errors."""
-
-
-class ChainUnavailable(ChainError):
-    """The RPC could not be reached or answered with a server error: back off and try again later."""
-
-
-class TxRejected(ChainError):
-    """The cluster refused the transaction (preflight simulation or program error): it will never land."""
-
-    def __init__(self, message: str, logs: Sequence[str] = ()) -> None:
-        super().__init__(message)
-        self.logs = list(logs)
+__all__ = ["Chain", "ChainError", "ChainUnavailable", "RpcChain", "SigStatus", "TxInfo", "TxRejected"]
 
 
 @dataclass(frozen=True)
@@ -66,143 +55,83 @@ def _err_text(err) -> Optional[str]:
 
 
 class RpcChain:
-    """Chain over JSON-RPC with solana-py. Transport failures and 5xx become ChainUnavailable."""
+    """Chain over JSON-RPC (chain.RpcClient). Transport failures and 5xx are ChainUnavailable; a refused
+    transaction is TxRejected with the simulation's logs."""
 
     def __init__(self, url: str, *, commitment: str = "confirmed", timeout: float = 10.0) -> None:
-        from solana.rpc.api import Client
-        from solana.rpc.commitment import Commitment
-
         self.url = url
-        self._commitment = Commitment(commitment)
-        self._client = Client(url, commitment=self._commitment, timeout=timeout)
-
-    def _call(self, fn, *args, **kw):
-        from solana.exceptions import SolanaRpcException
-        from solana.rpc.core import RPCException
-
-        try:
-            return fn(*args, **kw)
-        except (httpx.TransportError, SolanaRpcException, ConnectionError, OSError) as e:
-            raise ChainUnavailable(f"RPC {self.url} unreachable: {type(e).__name__}: {e}") from e
-        except httpx.HTTPStatusError as e:
-            raise ChainUnavailable(f"RPC {self.url} answered HTTP {e.response.status_code}") from e
-        except RPCException as e:
-            raise ChainError(f"RPC {self.url}: {e}") from e
+        self.client = RpcClient(url, commitment=commitment, timeout=timeout)
 
     def latest_blockhash(self) -> tuple[Hash, int]:
-        v = self._call(self._client.get_latest_blockhash).value
-        return v.blockhash, v.last_valid_block_height
+        return self.client.get_latest_blockhash()
 
     def block_height(self) -> int:
-        return self._call(self._client.get_block_height).value
+        return self.client.get_block_height()
 
     def signature_statuses(self, signatures: Sequence[str]) -> list[Optional[SigStatus]]:
-        out: list[Optional[SigStatus]] = []
-        sigs = [Signature.from_string(s) for s in signatures]
-        for i in range(0, len(sigs), 256):
-            resp = self._call(self._client.get_signature_statuses, sigs[i:i + 256], True)
-            for st in resp.value:
-                if st is None:
-                    out.append(None)
-                else:
-                    conf = str(st.confirmation_status).rsplit(".", 1)[-1].lower() if st.confirmation_status else "processed"
-                    out.append(SigStatus(st.slot, _err_text(st.err), conf))
-        return out
+        return [None if st is None else SigStatus(st.slot, _err_text(st.err), _confirmation(st))
+                for st in self.client.get_signature_statuses(signatures)]
 
     def send_raw(self, tx: bytes) -> str:
-        from solana.rpc.core import RPCException
-        from solana.rpc.types import TxOpts
-
-        try:
-            return str(self._call(self._client.send_raw_transaction, tx,
-                                  TxOpts(skip_preflight=False, preflight_commitment=self._commitment)).value)
-        except ChainError as e:
-            cause = e.__cause__
-            if isinstance(cause, RPCException):
-                data = getattr(cause.args[0], "data", None) if cause.args else None
-                logs = list(getattr(data, "logs", None) or [])
-                raise TxRejected(_rpc_message(cause), logs) from cause
-            raise
+        return str(self.client.send_raw_transaction(tx))
 
     def account_data(self, pubkey: Pubkey) -> Optional[bytes]:
-        v = self._call(self._client.get_account_info, pubkey).value
+        v = self.client.get_account_info(pubkey)
         return None if v is None else bytes(v.data)
 
+    def accounts_data(self, pubkeys: Sequence[Pubkey]) -> list[Optional[bytes]]:
+        """getMultipleAccounts, 100 keys a call."""
+        return [None if v is None else bytes(v.data) for v in self.client.get_multiple_accounts(pubkeys)]
+
+    def program_present(self, program_id: Pubkey) -> bool:
+        v = self.client.get_account_info(program_id)
+        return v is not None and v.executable
+
     def rent_exempt(self, size: int) -> int:
-        return self._call(self._client.get_minimum_balance_for_rent_exemption, size).value
+        return self.client.get_minimum_balance_for_rent_exemption(size)
 
     def lamports(self, pubkey: Pubkey) -> int:
-        return self._call(self._client.get_balance, pubkey).value
+        return self.client.get_balance(pubkey)
 
     def airdrop(self, pubkey: Pubkey, lamports: int) -> str:
-        return str(self._call(self._client.request_airdrop, pubkey, lamports).value)
+        return str(self.client.request_airdrop(pubkey, lamports))
 
     def unix_time(self) -> int:
         """The cluster's Clock: unix_timestamp of the Clock sysvar (what the program sees)."""
-        data = self.account_data(Pubkey.from_string("SysvarC1ock11111111111111111111111111111111"))
+        data = self.account_data(CLOCK)
         return int.from_bytes(data[32:40], "little", signed=True)
 
     def token_balance(self, token_account: Pubkey) -> Optional[int]:
-        v = self._call(self._client.get_account_info, token_account).value
+        v = self.client.get_account_info(token_account)
         if v is None or len(v.data) < 72:
             return None
         return int.from_bytes(bytes(v.data)[64:72], "little")  # SPL token account layout: amount at 64
 
     def program_signatures(self, address: Pubkey, *, until: Optional[str] = None, before: Optional[str] = None,
                            limit: int = 1000) -> list[tuple[str, int, bool]]:
-        resp = self._call(self._client.get_signatures_for_address, address,
-                          Signature.from_string(before) if before else None,
-                          Signature.from_string(until) if until else None, limit)
-        return [(str(r.signature), r.slot, r.err is not None) for r in resp.value]
+        page = self.client.get_signatures_for_address(address, before=before, until=until, limit=limit)
+        return [(str(r.signature), r.slot, r.err is not None) for r in page]
 
     def transactions(self, signatures: Sequence[str]) -> list[Optional[TxInfo]]:
         """Several getTransaction calls in one JSON-RPC batch request (one per signature when the
         endpoint refuses batches)."""
-        import json as _json
-
-        from solders.rpc.responses import GetTransactionResp
-
-        if len(signatures) <= 1:
-            return [self.transaction(s) for s in signatures]
-        body = [{"jsonrpc": "2.0", "id": i, "method": "getTransaction",
-                 "params": [s, {"encoding": "json", "commitment": str(self._commitment),
-                                "maxSupportedTransactionVersion": 0}]} for i, s in enumerate(signatures)]
-        try:
-            r = httpx.post(self.url, json=body, timeout=30)
-            r.raise_for_status()
-            items = r.json()
-            if not isinstance(items, list):
-                raise ValueError("not a batch answer")
-        except (httpx.HTTPError, ValueError):
-            return [self.transaction(s) for s in signatures]
-        by_id = {it.get("id"): it for it in items}
-        out: list[Optional[TxInfo]] = []
-        for i, s in enumerate(signatures):
-            it = by_id.get(i)
-            if it is None or "error" in it:
-                out.append(self.transaction(s))
-                continue
-            out.append(self._tx_info(s, GetTransactionResp.from_json(_json.dumps(it)).value))
-        return out
+        return [_tx_info(s, v) for s, v in zip(signatures, self.client.get_transactions(signatures))]
 
     def transaction(self, signature: str) -> Optional[TxInfo]:
-        resp = self._call(self._client.get_transaction, Signature.from_string(signature), "json",
-                          None, 0)
-        return self._tx_info(signature, resp.value)
-
-    def _tx_info(self, signature: str, v) -> Optional[TxInfo]:
-        if v is None:
-            return None
-        meta = v.transaction.meta
-        keys: tuple[str, ...] = ()
-        msg = getattr(v.transaction.transaction, "message", None)
-        if msg is not None and hasattr(msg, "account_keys"):
-            keys = tuple(str(k) for k in msg.account_keys)
-        return TxInfo(signature, v.slot, v.block_time, _err_text(meta.err if meta else None),
-                      tuple(meta.log_messages or []) if meta else (), keys)
+        return _tx_info(signature, self.client.get_transaction(signature))
 
 
-def _rpc_message(e: Exception) -> str:
-    arg = e.args[0] if e.args else e
-    msg = getattr(arg, "message", None) or str(arg)
-    return str(msg)
+def _confirmation(st) -> str:
+    return LEVEL_NAMES[confirmation_level(st)]
+
+
+def _tx_info(signature: str, v) -> Optional[TxInfo]:
+    if v is None:
+        return None
+    meta = v.transaction.meta
+    keys: tuple[str, ...] = ()
+    msg = getattr(v.transaction.transaction, "message", None)
+    if msg is not None and hasattr(msg, "account_keys"):
+        keys = tuple(str(k) for k in msg.account_keys)
+    return TxInfo(signature, v.slot, v.block_time, _err_text(meta.err if meta else None),
+                  tuple(meta.log_messages or []) if meta else (), keys)

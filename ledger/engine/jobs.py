@@ -299,17 +299,12 @@ class Engine:
         return False
 
     def _datas(self, addresses: list[Pubkey]) -> list[bytes | None]:
-        """Account data of many addresses: getMultipleAccounts, 100 at a time (None: no account)."""
-        out: list[bytes | None] = []
-        client = getattr(self.chain, "_client", None)
-        for i in range(0, len(addresses), 100):
-            chunk = addresses[i:i + 100]
-            if client is not None:
-                vals = self.chain._call(client.get_multiple_accounts, chunk).value
-                out += [None if v is None else bytes(v.data) for v in vals]
-            else:
-                out += [self.chain.account_data(a) for a in chunk]
-        return out
+        """Account data of many addresses: getMultipleAccounts, 100 at a time, where the chain has it (None: no
+        account)."""
+        many = getattr(self.chain, "accounts_data", None)
+        if many is not None:
+            return many(addresses)
+        return [self.chain.account_data(a) for a in addresses]
 
     def _exists(self, addresses: list[Pubkey]) -> list[bool]:
         return [d is not None for d in self._datas(addresses)]

@@ -81,8 +81,7 @@ def read_account(chain: RpcChain, name: str, address: Pubkey) -> Any | None:
 
 
 def program_present(chain: RpcChain, program_id: Pubkey) -> bool:
-    v = chain._call(chain._client.get_account_info, program_id).value
-    return v is not None and v.executable
+    return chain.program_present(program_id)
 
 
 def initialize(chain: RpcChain, admin: Keypair, *, program_id: Pubkey, meter: Pubkey, arbiter: Pubkey | None = None,

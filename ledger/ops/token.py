@@ -6,9 +6,9 @@ from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from solders.system_program import CreateAccountParams, create_account
 from spl.token.constants import TOKEN_PROGRAM_ID
-from spl.token.instructions import (ApproveCheckedParams, InitializeAccountParams, InitializeMintParams, MintToCheckedParams, approve_checked,
-                                    create_idempotent_associated_token_account, get_associated_token_address,
-                                    initialize_account, initialize_mint, mint_to_checked)
+from spl.token.instructions import (approve_checked, create_idempotent_associated_token_account,
+                                    get_associated_token_address, initialize_account, initialize_mint, mint_to_checked)
+from spl.token.models import ApproveCheckedParams, InitializeAccountParams, InitializeMintParams, MintToCheckedParams
 
 from ledger.engine.chain import RpcChain
 

@@ -14,8 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import httpx
-from solana.rpc.api import Client
-from solana.rpc.commitment import Confirmed
 from solders.keypair import Keypair
 from solders.message import Message
 from solders.pubkey import Pubkey
@@ -23,11 +21,12 @@ from solders.sysvar import CLOCK
 from solders.system_program import CreateAccountParams, create_account
 from solders.transaction import Transaction
 from spl.token.constants import TOKEN_PROGRAM_ID
-from spl.token.instructions import (InitializeAccountParams, InitializeMintParams, MintToParams,
-                                    initialize_account, initialize_mint, mint_to)
+from spl.token.instructions import initialize_account, initialize_mint, mint_to
+from spl.token.models import InitializeAccountParams, InitializeMintParams, MintToParams
 
 from auditor.receipt_file import SignedReceipt
 from auditor.sample import next_receipt
+from chain import RpcClient
 from contracts.client import BillingProgram, epoch_at
 from contracts.merkle import MerkleTree
 
@@ -39,7 +38,7 @@ FUNDED = 1_000_003
 @dataclass
 class Scenario:
     rpc_url: str
-    client: Client
+    client: RpcClient
     program: BillingProgram
     admin: Keypair
     meter_a: Keypair
@@ -59,24 +58,22 @@ class Scenario:
 class Chain:
     def __init__(self, rpc_url: str):
         self.url = rpc_url
-        self.client = Client(rpc_url, commitment=Confirmed, timeout=30)
+        self.client = RpcClient(rpc_url, commitment="confirmed", timeout=30)
 
     def send(self, ixs, signers) -> str:
-        bh = self.client.get_latest_blockhash().value.blockhash
+        bh, _ = self.client.get_latest_blockhash()
         msg = Message.new_with_blockhash(list(ixs), signers[0].pubkey(), bh)
         tx = Transaction(list(signers), msg, bh)
-        sig = self.client.send_transaction(tx).value
-        self.client.confirm_transaction(sig, commitment=Confirmed)
-        st = self.client.get_signature_statuses([sig]).value[0]
-        assert st is not None and st.err is None, f"transaction failed: {st}"
+        st = self.client.confirm(self.client.send_transaction(tx))
+        assert st.err is None, f"transaction failed: {st}"
+        sig = tx.signatures[0]
         return str(sig)
 
     def airdrop(self, kp: Keypair, sol: int = 10) -> None:
-        sig = self.client.request_airdrop(kp.pubkey(), sol * 10**9).value
-        self.client.confirm_transaction(sig, commitment=Confirmed)
+        self.client.confirm(self.client.request_airdrop(kp.pubkey(), sol * 10**9))
 
     def rent(self, n: int) -> int:
-        return self.client.get_minimum_balance_for_rent_exemption(n).value
+        return self.client.get_minimum_balance_for_rent_exemption(n)
 
     def token_account(self, payer: Keypair, mint: Pubkey, owner: Pubkey) -> Pubkey:
         acc = Keypair()
@@ -93,7 +90,7 @@ class Chain:
 
     def block_time(self) -> int:
         """unix_timestamp of the Clock sysvar (what the program sees)."""
-        data = bytes(self.client.get_account_info(CLOCK).value.data)
+        data = bytes(self.client.get_account_info(CLOCK).data)
         return int.from_bytes(data[32:40], "little", signed=True)
 
 
@@ -259,5 +256,5 @@ def run_slashes(d: Deployed) -> None:
 def _config(ch: Chain, prog: BillingProgram):
     from contracts.client import decode_account_as
 
-    return decode_account_as("Config", bytes(ch.client.get_account_info(prog.config_address()).value.data))
+    return decode_account_as("Config", bytes(ch.client.get_account_info(prog.config_address()).data))
 

@@ -398,22 +398,24 @@ def test_slash_state_edited_behind_the_program_is_caught(node, sc, facts):
     assert audit_provider(ChainFacts(reader), sc.provider.pubkey()).ok
 
 
-def test_program_deployed_through_the_upgradeable_loader(node, committed):
+def test_program_deployed_through_the_upgradeable_loader(tmp_path, committed):
     """`solana program deploy` style (buffer, writes, DeployWithMaxDataLen): the ProgramData account is read,
-    its zero padding beyond the ELF ignored, the upgrade authority and deploy slot reported."""
+    its zero padding beyond the ELF ignored, the upgrade authority and deploy slot reported. On a localnet with
+    mainnet's features: the committed program is SBPF v0, which devnet's set refuses to deploy (SIMD-0500)."""
     from contracts.deploy_local import deploy_transactions
 
-    chain = scenario.Chain(node.rpc_url)
-    payer, program = Keypair(), Keypair()
-    chain.airdrop(payer, 100)
-    for ixs, signers in deploy_transactions(committed.read_bytes(), payer, program, chain.rent):
-        chain.send(ixs, signers)
-    reader = ChainReader.connect(node.rpc_url, program.pubkey())
-    rep = audit_program(reader, committed, None)
+    with localnet.start_in_process(ledger_dir=tmp_path / "mainnet", features="mainnet") as node:
+        chain = scenario.Chain(node.rpc_url)
+        payer, program = Keypair(), Keypair()
+        chain.airdrop(payer, 100)
+        for ixs, signers in deploy_transactions(committed.read_bytes(), payer, program, chain.rent):
+            chain.send(ixs, signers)
+        reader = ChainReader.connect(node.rpc_url, program.pubkey())
+        rep = audit_program(reader, committed, None)
+        deployed = reader.deployed_program()
     assert rep.ok, rep.render()
     assert rep.facts["loader"] == "BPFLoaderUpgradeab1e11111111111111111111111"
     assert rep.facts["upgrade_authority"] == str(payer.pubkey()) and rep.facts["deploy_slot"] > 0
-    deployed = reader.deployed_program()
     assert len(deployed.elf) == 2 * len(committed.read_bytes())  # max_data_len: zero-padded for upgrades
     assert deployed.sha256 == elf_sha256(committed.read_bytes())
 

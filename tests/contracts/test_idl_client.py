@@ -1,36 +1,136 @@
-"""The committed IDL is what anchorpy 0.21 reads, is generated from the current Rust source, and the
-client built on it encodes every instruction and decodes every account and event the program writes."""
-import json
+"""Both committed IDL formats and the generated client are current (generated from the Rust source), agree with
+each other, and the client encodes every instruction and decodes every account and event the program writes."""
+import base64
+import hashlib
 
-from anchorpy import Idl
-from anchorpy.coder.coder import Coder
-from pyheck import snake
+import pytest
+from solders.pubkey import Pubkey
 
-from contracts import IDL_PATH
-from contracts.client import (ACCOUNT_NAMES, account_size, decode_account, decode_event, error_code,
-                              error_from_code, errors_by_code)
+from contracts import DEFAULT_PROGRAM_ID
+from contracts.client import (ACCOUNT_NAMES, BillingProgram, DecodeError, InstructionBuildError, account_size,
+                              decode_account, decode_event, error_code, error_from_code, errors_by_code)
+from contracts.client.gen import accounts as gen_accounts
+from contracts.client.gen import events as gen_events
+from contracts.client.gen import instructions as gen_ix
+from contracts.client.idl import anchor_idl_json, idl_json
 from contracts.idl import generate, protocol
 from contracts.testing import deploy, post_batch, receipt_chain, settle
 
 
-def test_idl_parses_with_anchorpy_and_lists_everything():
-    idl = Idl.from_json(IDL_PATH.read_text())
-    coder = Coder(idl)
-    assert len(idl.instructions) == 22
-    assert {a.name for a in idl.accounts} == set(ACCOUNT_NAMES)
-    assert len(idl.events) == 22
-    codes = [e.code for e in idl.errors]
-    assert codes == list(range(6000, 6000 + len(codes)))
-    # the instruction coder round-trips
-    raw = json.loads(IDL_PATH.read_text())
-    assert {snake(i["name"]) for i in raw["instructions"]} == set(coder.instruction.sighashes)
-    data = coder.instruction.encode("deposit", {"amount": 7})
-    assert coder.instruction.parse(data).data.amount == 7
+def _disc(pre: str) -> bytes:
+    return hashlib.sha256(pre.encode()).digest()[:8]
 
 
-def test_idl_and_protocol_are_current():
+def test_idl_client_and_protocol_are_current():
     assert generate.main(["--check"]) == 0
     assert protocol.main(["--check"]) == 0
+
+
+def test_a_stale_generated_file_is_reported(tmp_path, monkeypatch, capsys):
+    # Given the generator's outputs with one generated client file edited by hand
+    outputs = generate.outputs()
+    target = next(p for p in outputs if p.name == "accounts.py")
+    copy = {tmp_path / p.name: text for p, text in outputs.items()}
+    monkeypatch.setattr(generate, "outputs", lambda: copy)
+    assert generate.main([]) == 0
+    edited = copy[tmp_path / target.name].replace("SIZE: ClassVar[int] = ", "SIZE: ClassVar[int] = 1", 1)
+    (tmp_path / target.name).write_text(edited)
+    # Then --check names it
+    assert generate.main(["--check"]) == 1
+    assert "accounts.py is stale" in capsys.readouterr().err
+
+
+def test_legacy_idl_lists_everything_in_anchorpy_form():
+    idl = idl_json()
+    assert len(idl["instructions"]) == len(gen_ix.INSTRUCTIONS) == 22
+    assert {a["name"] for a in idl["accounts"]} == set(ACCOUNT_NAMES)
+    assert len(idl["events"]) == 22
+    codes = [e["code"] for e in idl["errors"]]
+    assert codes == list(range(6000, 6000 + len(codes)))
+    # anchorpy 0.21's dialect: camelCase names, isMut/isSigner, publicKey
+    deposit = next(i for i in idl["instructions"] if i["name"] == "deposit")
+    assert deposit["accounts"][0] == {"name": "wallet", "isMut": False, "isSigner": True}
+    assert any(f["type"] == "publicKey" for f in idl["accounts"][0]["type"]["fields"])
+
+
+def test_anchor_030_idl_matches_the_legacy_one():
+    new, old = anchor_idl_json(), idl_json()
+    assert new["address"] == DEFAULT_PROGRAM_ID
+    assert new["metadata"]["spec"] == "0.1.0" and new["metadata"]["name"] == old["name"]
+    assert [i["name"] for i in new["instructions"]] == list(gen_ix.INSTRUCTIONS)
+    for ix, cls in zip(new["instructions"], gen_ix.INSTRUCTIONS.values()):
+        assert bytes(ix["discriminator"]) == _disc(f"global:{ix['name']}") == cls.DISCRIMINATOR
+        assert [a["name"] for a in ix["accounts"]] == [a.name for a in cls.ACCOUNTS]
+        assert [bool(a.get("writable")) for a in ix["accounts"]] == [a.writable for a in cls.ACCOUNTS]
+        assert [bool(a.get("signer")) for a in ix["accounts"]] == [a.signer for a in cls.ACCOUNTS]
+        assert [a["name"] for a in ix["args"]] == [n for n, _ in cls.FIELDS]
+    types = {t["name"]: t for t in new["types"]}
+    for a in new["accounts"]:
+        assert bytes(a["discriminator"]) == _disc(f"account:{a['name']}")
+        assert [f["name"] for f in types[a["name"]]["type"]["fields"]] == \
+            [n for n, _ in gen_accounts.ACCOUNTS[a["name"]].FIELDS]
+    for e in new["events"]:
+        assert bytes(e["discriminator"]) == _disc(f"event:{e['name']}") and e["name"] in types
+    assert types["Config"]["type"]["fields"][0] == {"name": "admin", "type": "pubkey"}
+    meters = next(f for f in types["Config"]["type"]["fields"] if f["name"] == "meters")
+    assert meters["type"] == {"array": [{"defined": {"name": "MeterKey"}}, 4]}
+    assert new["errors"] == old["errors"]
+
+
+def test_instruction_encoding_known_answers():
+    # Vectors checked once against anchorpy 0.21's coder (the Anchor wire format), written out by hand here
+    prog = BillingProgram()
+    k = Pubkey.default()
+    ix = prog.deposit(wallet=k, source=k, mint=k, amount=7)
+    assert bytes(ix.data) == _disc("global:deposit") + (7).to_bytes(8, "little")
+    ix = prog.update_config(admin=k, fee_bps=5, paused=True)
+    assert bytes(ix.data).hex() == "1d9efcbf0a53db63" + "010500" + "00" * 10 + "0101"
+    proof = [bytes([1]) * 32, bytes([2]) * 32]
+    args = gen_ix.Settle(receipt=bytes(248), proof=proof, channel_bump=3, epoch_bump=4, provider_epoch_bump=5)
+    assert args.encode() == (_disc("global:settle") + bytes(248) + (2).to_bytes(4, "little") + proof[0] + proof[1]
+                             + bytes([3, 4, 5]))
+    assert gen_ix.Settle.decode(args.encode()) == args
+    # account flags in the program's order
+    assert [(m.pubkey, m.is_signer, m.is_writable) for m in ix.accounts] == [(k, True, False),
+                                                                             (prog.config_address(), False, True)]
+
+
+def test_bad_inputs_name_what_is_wrong():
+    prog = BillingProgram()
+    k = Pubkey.default()
+    with pytest.raises(InstructionBuildError, match="amount: 18446744073709551616 is out of range for u64"):
+        prog.deposit(wallet=k, source=k, mint=k, amount=2**64)
+    with pytest.raises(InstructionBuildError, match="amount: expected an integer"):
+        prog.deposit(wallet=k, source=k, mint=k, amount="7")
+    with pytest.raises(InstructionBuildError, match="evidence_hash: expected 32 bytes, got 31"):
+        prog.contest_slash(wallet=k, index=0, evidence_hash=bytes(31))
+    with pytest.raises(InstructionBuildError, match="account 'mint' is missing"):
+        prog.build("deposit", dict(wallet=k, config=k, customer=k, escrow=k, source=k, token_program=k),
+                   dict(amount=1))
+    with pytest.raises(InstructionBuildError, match="no instruction 'mint_free_tokens'"):
+        prog.build("mint_free_tokens", {}, {})
+    with pytest.raises(InstructionBuildError, match="args"):
+        prog.build("deposit", {}, dict(amount=1, extra=2))
+
+
+def test_decoding_refuses_what_is_not_an_account_or_event():
+    cfg = gen_accounts.ACCOUNTS["Epoch"](number=1, bump=2, reward_pool=3, total_revenue=4, claimed=5)
+    raw = cfg.encode()
+    assert decode_account(raw) == ("Epoch", cfg)
+    with pytest.raises(DecodeError, match="trailing"):
+        decode_account(raw + b"\0")
+    with pytest.raises(DecodeError, match="needs"):
+        decode_account(raw[:-1])
+    with pytest.raises(DecodeError, match="unknown account discriminator"):
+        decode_account(bytes(8) + raw[8:])
+    pe = gen_accounts.ACCOUNTS["ProviderEpoch"](provider=Pubkey.default(), epoch=0, bump=1, revenue=0, claimed=True,
+                                                reward=0)
+    bad = bytearray(pe.encode())
+    bad[8 + 32 + 8 + 1 + 8] = 2  # the `claimed` bool byte
+    with pytest.raises(DecodeError, match="bool byte 2"):
+        decode_account(bytes(bad))
+    with pytest.raises(DecodeError, match="unknown event discriminator"):
+        decode_event(bytes(16))
 
 
 def test_errors_table():
@@ -56,11 +156,13 @@ def test_every_account_and_event_decodes_from_the_program():
     for name, addr in addrs.items():
         raw = bytes(d.h.raw(addr).data)
         assert len(raw) == account_size(name)
-        kind, _ = decode_account(raw)
-        assert kind == name
+        kind, value = decode_account(raw)
+        assert kind == name and type(value) is gen_accounts.ACCOUNTS[name]
+        assert value.encode() == raw  # the generated layout is the program's, byte for byte
+    cfg = decode_account(bytes(d.h.raw(prog.config_address()).data))[1]
+    assert cfg.meters[0].key == d.meter.pubkey() and cfg.meters[0].since_version == 1
     # events: the raw "Program data:" payload decodes to the same event
-    import base64
     line = next(x for x in r.logs if x.startswith("Program data: "))
     ev = decode_event(base64.b64decode(line.split()[2]))
-    assert ev.name == "BatchPosted" and bytes(ev.data.root) == tree.root
+    assert ev.name == "BatchPosted" and type(ev.data) is gen_events.EVENTS["BatchPosted"] and ev.data.root == tree.root
     d.conservation()

@@ -121,12 +121,13 @@ def test_mul_div_agrees(rust):
 
 @pytest.mark.toolchain
 def test_discriminators_agree(rust):
-    from contracts.client.idl import idl_json
-    from pyheck import snake
-    idl = idl_json()
-    pre = [f"global:{snake(i['name'])}" for i in idl["instructions"]]
-    pre += [f"account:{a['name']}" for a in idl["accounts"]] + [f"event:{e['name']}" for e in idl["events"]]
+    from contracts.client.gen import accounts, events, instructions
+    pre = [f"global:{n}" for n in instructions.INSTRUCTIONS]
+    pre += [f"account:{n}" for n in accounts.ACCOUNTS] + [f"event:{n}" for n in events.EVENTS]
     assert rust([f"D {p}" for p in pre]) == [hashlib.sha256(p.encode()).digest()[:8].hex() for p in pre]
+    # and the generated classes carry exactly those discriminators
+    classes = [*instructions.INSTRUCTIONS.values(), *accounts.ACCOUNTS.values(), *events.EVENTS.values()]
+    assert [c.DISCRIMINATOR for c in classes] == [hashlib.sha256(p.encode()).digest()[:8] for p in pre]
 
 
 def test_pda_derivation_agrees_through_the_program():

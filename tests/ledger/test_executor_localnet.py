@@ -36,7 +36,7 @@ class TransferAction:
         return [ix], []
 
     def done(self, chain, payload):
-        data = chain._call(chain._client.get_balance, Pubkey.from_string(payload["to"])).value
+        data = chain.lamports(Pubkey.from_string(payload["to"]))
         return data >= payload["lamports"]
 
     def on_confirmed(self, session, intent, signature):
@@ -63,7 +63,7 @@ def node(tmp_path):
 def payer(node):
     kp = Keypair()
     chain = RpcChain(node.rpc_url)
-    chain._client.request_airdrop(kp.pubkey(), 10_000_000_000)
+    chain.airdrop(kp.pubkey(), 10_000_000_000)
     return kp
 
 
@@ -80,7 +80,7 @@ def _crash_at(point):
 
 
 def _balance(url, who: str) -> int:
-    return RpcChain(url)._client.get_balance(Pubkey.from_string(who)).value
+    return RpcChain(url).lamports(Pubkey.from_string(who))
 
 
 def test_an_intent_is_confirmed_once(session_factory, node, payer):

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from solana.rpc.api import Client
+from localnet.solana_py import SyncAsyncClient as Client
 from solana.rpc.commitment import Confirmed
 from solders.keypair import Keypair
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import struct
 import time
 
-from solana.rpc.api import Client
+from localnet.solana_py import SyncAsyncClient as Client
 from solders.keypair import Keypair
 from solders.sysvar import CLOCK
 

@@ -7,7 +7,7 @@ import struct
 from pathlib import Path
 
 import pytest
-from solana.rpc.api import Client
+from solana.rpc.core import RPCException
 from solders.instruction import AccountMeta, Instruction
 from solders.keypair import Keypair
 from solders.litesvm import LiteSVM
@@ -18,6 +18,7 @@ from solders.transaction import Transaction
 
 import contracts
 import localnet
+from localnet.solana_py import SyncAsyncClient as Client
 from localnet.genesis import GenesisError, default_config, load_account_file
 from localnet_rpc_helpers import rpc
 
@@ -28,8 +29,13 @@ MEMO_V2 = Pubkey.from_string("MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr")
 
 
 def _elf(program: Pubkey) -> bytes:
-    """A real SBF program to load: the SPL Memo builds LiteSVM ships."""
-    return bytes(LiteSVM().get_account(program).data)
+    """A real SBF program to load: the SPL builds LiteSVM ships (Token under the upgradeable loader: its ELF is
+    in the ProgramData account, after the 45-byte header)."""
+    svm = LiteSVM()
+    acct = svm.get_account(program)
+    if acct.owner == LOADER_V3:
+        return bytes(svm.get_account(Pubkey.from_bytes(bytes(acct.data)[4:36])).data)[45:]
+    return bytes(acct.data)
 
 
 def _memo_ix(program: Pubkey, signer: Keypair, text: bytes) -> Instruction:
@@ -111,8 +117,9 @@ def _write_buffer(c: Client, payer: Keypair, elf: bytes) -> Pubkey:
 
 
 def test_upgradeable_loader_deploy_upgrade_and_restart(tmp_path):
+    # Under mainnet's feature set an SBPF v0 program still deploys (devnet's refuses it: the test below)
     ledger = tmp_path / "ledger"
-    h = localnet.start_in_process(ledger_dir=ledger)
+    h = localnet.start_in_process(ledger_dir=ledger, features="mainnet")
     try:
         c = Client(h.rpc_url)
         payer = Keypair()
@@ -135,7 +142,7 @@ def test_upgradeable_loader_deploy_upgrade_and_restart(tmp_path):
         assert c.get_account_info(program.pubkey()).value.executable
         sig = _send(c, payer, [_memo_ix(program.pubkey(), payer, b"deployed v1")], [payer])
         logs = c.get_transaction(sig).value.transaction.meta.log_messages
-        assert any('Memo (len 11): "deployed v1"' in l for l in logs), logs
+        assert "Program log: deployed v1" in logs, logs
 
         buffer2 = _write_buffer(c, payer, v2)
         upgrade = Instruction(LOADER_V3, struct.pack("<I", 3), [
@@ -162,9 +169,45 @@ def test_upgradeable_loader_deploy_upgrade_and_restart(tmp_path):
         assert base64.b64decode(pd["data"]["parsed"]["info"]["data"][0])[:len(v2)] == v2
     finally:
         h.stop()
-    with localnet.start_in_process(ledger_dir=ledger) as h:  # the deployed program survives a restart
+    with localnet.start_in_process(ledger_dir=ledger, features="mainnet") as h:  # it survives a restart
         c = Client(h.rpc_url)
         tx = Transaction.new_signed_with_payer([_memo_ix(program.pubkey(), payer, b"after restart")], payer.pubkey(),
                                                [payer], c.get_latest_blockhash().value.blockhash)
         sim = c.simulate_transaction(tx).value
         assert "Program log: Error: Invalid instruction" in sim.logs, sim.logs
+
+
+def _deploy_ix(payer: Keypair, program: Pubkey, buffer: Pubkey, max_len: int) -> Instruction:
+    programdata, _ = Pubkey.find_program_address([bytes(program)], LOADER_V3)
+    return Instruction(LOADER_V3, struct.pack("<IQ", 2, max_len), [
+        AccountMeta(payer.pubkey(), True, True), AccountMeta(programdata, False, True),
+        AccountMeta(program, False, True), AccountMeta(buffer, False, True),
+        AccountMeta(RENT, False, False), AccountMeta(CLOCK, False, False),
+        AccountMeta(SYSTEM, False, False), AccountMeta(payer.pubkey(), True, False)])
+
+
+def test_devnet_features_refuse_an_sbpf_v0_deploy_as_devnet_does():
+    # Given the localnet on its default feature set (devnet's: SIMD-0500 active) and an SBPF v0 ELF
+    v0 = _elf(MEMO_V2)
+    assert int.from_bytes(v0[48:52], "little") == 0  # e_flags 0: SBPF v0
+    with localnet.start_in_process() as h:
+        assert h.node.bank.features == "devnet"
+        c = Client(h.rpc_url)
+        payer = Keypair()
+        c.confirm_transaction(c.request_airdrop(payer.pubkey(), 100 * 10**9).value)
+        buffer = _write_buffer(c, payer, v0)  # buffer writes still work, as on devnet
+        program = Keypair()
+        create = create_account(CreateAccountParams(
+            from_pubkey=payer.pubkey(), to_pubkey=program.pubkey(),
+            lamports=c.get_minimum_balance_for_rent_exemption(36).value, space=36, owner=LOADER_V3))
+        # When it is deployed through the upgradeable loader
+        with pytest.raises(RPCException) as exc:
+            _send(c, payer, [create, _deploy_ix(payer, program.pubkey(), buffer, 2 * len(v0))], [payer, program])
+        # Then DeployWithMaxDataLen fails with InvalidAccountData, and nothing was deployed
+        err = exc.value.args[0].data.err
+        assert "InvalidAccountData" in repr(err), err
+        assert c.get_account_info(program.pubkey()).value is None
+        # while the v0 programs at genesis keep running, as deployed v0 programs do on devnet
+        sig = _send(c, payer, [_memo_ix(MEMO_V2, payer, b"still runs")], [payer])
+        c.confirm_transaction(sig, sleep_seconds=0.05)
+        assert "Program log: still runs" in c.get_transaction(sig).value.transaction.meta.log_messages

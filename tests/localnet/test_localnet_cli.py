@@ -48,7 +48,7 @@ def test_reset_deletes_the_ledger(isolated_env, tmp_path):
 
     ledger = tmp_path / "ledger"
     with localnet.start_in_process(ledger_dir=ledger) as h:
-        from solana.rpc.api import Client
+        from localnet.solana_py import SyncAsyncClient as Client
         from solders.keypair import Keypair
 
         Client(h.rpc_url).request_airdrop(Keypair().pubkey(), 10**9)

@@ -11,11 +11,11 @@ import time
 from pathlib import Path
 
 import httpx
-from solana.rpc.api import Client
+from localnet.solana_py import SyncAsyncClient as Client
 from solders.keypair import Keypair
 from solders.system_program import TransferParams, transfer
 from solders.transaction import Transaction
-from spl.token.client import Token
+from localnet.solana_py import SplToken as Token
 from spl.token.constants import TOKEN_PROGRAM_ID
 
 import localnet
@@ -45,7 +45,7 @@ def test_restart_keeps_accounts_history_signatures_and_slot(tmp_path):
     c.confirm_transaction(c.request_airdrop(payer.pubkey(), 5 * 10**9).value)
     token = Token.create_mint(c, payer, payer.pubkey(), 6, TOKEN_PROGRAM_ID)
     ata = token.create_associated_token_account(payer.pubkey())
-    mint_sig = token.mint_to(ata, payer, 123_456).value
+    mint_sig = token.mint_to(ata, payer, 123_456)
     rpc(h.rpc_url, "surfnet_setAccount", [str(Keypair().pubkey()), {"lamports": 5}])
     rpc(h.rpc_url, "surfnet_timeTravel", [{"absoluteSlot": 5000}])
     slot, genesis = c.get_slot().value, c.get_genesis_hash().value

@@ -1,4 +1,5 @@
-"""SPL Token flows with spl.token.client.Token and the token/account queries wallets and explorers make."""
+"""SPL Token flows with spl.token 0.41's instructions sent through solana-py (localnet.solana_py.SplToken, in
+place of the Token client solana-py 0.40 removed) and the token/account queries wallets and explorers make."""
 from __future__ import annotations
 
 import base64
@@ -6,10 +7,10 @@ import json
 
 import pytest
 import zstandard
-from solana.rpc.types import MemcmpOpts, TokenAccountOpts
+from solana.rpc.models import MemcmpOpts, TokenAccountOpts
 from solders.keypair import Keypair
 from solders.rpc import responses as R
-from spl.token.client import Token
+from localnet.solana_py import SplToken as Token
 from spl.token.constants import TOKEN_PROGRAM_ID
 
 from localnet_rpc_helpers import rpc
@@ -29,7 +30,7 @@ def setup(client):
 
 def test_mint_ata_transfer_checked_and_balances(client, setup):
     payer, token, alice_ata, bob, bob_ata = setup
-    sig = token.transfer_checked(source=alice_ata, dest=bob_ata, owner=payer, amount=1_250_000, decimals=6).value
+    sig = token.transfer_checked(source=alice_ata, dest=bob_ata, owner=payer, amount=1_250_000, decimals=6)
     assert token.get_balance(bob_ata).value.amount == "1250000"
     assert token.get_balance(alice_ata).value.ui_amount_string == "3.75"
     assert client.get_token_supply(token.pubkey).value.amount == "5000000"

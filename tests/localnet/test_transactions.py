@@ -6,10 +6,10 @@ import base64
 import json
 
 import pytest
-from solana.rpc.api import Client
+from localnet.solana_py import SyncAsyncClient as Client
 from solana.rpc.async_api import AsyncClient
 from solana.rpc.core import RPCException
-from solana.rpc.types import TxOpts
+from solana.rpc.models import TxOpts
 from solders.hash import Hash
 from solders.instruction import Instruction
 from solders.keypair import Keypair

@@ -46,10 +46,10 @@ def test_web3js_client_against_localnet(web3_dir):
     assert out["version"]["solana-core"] == "2.2.0"
     assert out["epochSchedule"]["slotsPerEpoch"] == 432000
     assert out["airdrop"] == "ok"
-    assert out["balance"] == 12345 and out["parsedAccount"] == 12345
-    assert out["parsedTx"][0] == 5000 and out["tx"] == [12345, "legacy"]
+    assert out["balance"] == 1_000_000 and out["parsedAccount"] == 1_000_000
+    assert out["parsedTx"][0] == 5000 and out["tx"] == [1_000_000, "legacy"]
     assert out["sigs"] == [True] and out["statuses"] == "finalized"
     assert out["block"] == 1 and out["parsedBlock"] == 1 and out["blockTime"] == "number"
     assert out["simulate"] == [None, 2] and out["fee"] == 5000
     assert out["programAccounts"] is True
-    assert out["accountSub"] == 12346 and out["slotSub"] == "number" and out["logsSub"] > 0
+    assert out["accountSub"] == 1_000_001 and out["slotSub"] == "number" and out["logsSub"] > 0

@@ -10,7 +10,7 @@ from metering.agents.client import MeterClient, flush
 from metering.agents.gpu import GpuAgent
 from metering.agents.jobs import FileJobSource, JobSourceError, Lease, StaticJobSource
 from metering.agents.spool import Spool
-from metering.agents.storage import Bucket, StorageAgent, allocated_bytes
+from metering.agents.storage import Bucket, DirectorySource, StorageAgent, allocated_bytes
 from metering.agents.telemetry import FakeTelemetry, NoGpu, open_telemetry
 from metering.models import UsageEvent
 from metering.receipts import Sealer
@@ -116,10 +116,11 @@ def test_storage_agent_allocated_bytes_and_outage(server, engine, clock, provide
                                                        root / "sub"))
     assert nbytes == expect and nbytes < 1 << 20 and files == 3
     client = MeterClient(server.url, provider_kp, clock=clock)
-    agent = StorageAgent(provider_kp, [Bucket("bk", root, customer), Bucket("gone", tmp_path / "nope", customer)],
+    agent = StorageAgent(provider_kp, [Bucket("bk", DirectorySource(root), customer),
+                                       Bucket("gone", DirectorySource(tmp_path / "nope"), customer)],
                          Spool(tmp_path / "s"), client, clock=clock)
     t = agent.tick()
-    assert t.samples == 1 and t.missing == [str(tmp_path / "nope")] and t.flush.accepted == 1
+    assert t.samples == 1 and t.unread == [(str(tmp_path / "nope"), "no such directory")] and t.flush.accepted == 1
     server.stop()
     clock.t += 60_000
     assert agent.tick().flush.remaining == 1

@@ -281,11 +281,11 @@ def test_malformed_instructions(w):
 def test_no_two_account_types_can_be_confused():
     # Identity of an existing account is owner + exact size + discriminator: every type differs in both
     from contracts.client.decode import ACCOUNT_NAMES, account_size
-    from contracts.client.idl import coder
+    from contracts.client.gen.accounts import BY_DISCRIMINATOR
 
     sizes = {n: account_size(n) for n in ACCOUNT_NAMES}
     assert len(set(sizes.values())) == len(ACCOUNT_NAMES), sizes
-    discs = set(coder().accounts.discriminator_to_acc_name)
+    discs = set(BY_DISCRIMINATOR)
     assert len(discs) == len(ACCOUNT_NAMES)
     # and none of them is the size of an SPL token account (165) or mint (82)
     assert not {165, 82} & set(sizes.values())

@@ -7,13 +7,12 @@ import hashlib
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pyheck import snake
 from solders.instruction import AccountMeta, Instruction
 
-from contracts.client.idl import idl_json
+from contracts.client.gen.instructions import INSTRUCTIONS
 from contracts.testing import deploy, post_batch, receipt_chain
 
-IX_NAMES = [snake(i["name"]) for i in idl_json()["instructions"]]
+IX_NAMES = list(INSTRUCTIONS)
 DISCS = [hashlib.sha256(f"global:{n}".encode()).digest()[:8] for n in IX_NAMES]
 
 _world = {}

@@ -1,15 +1,18 @@
 """Anyone can send lamports to an address before the program creates an account there. The program
 still creates its accounts at such pre-funded PDAs (top-up, Allocate, Assign), so nobody can block the
-next batch, a channel, an epoch or a registration for a few lamports."""
+next batch, a channel, an epoch or a registration for the price of an empty account."""
 from solders.instruction import AccountMeta, Instruction
 from solders.pubkey import Pubkey
 
 from contracts.testing import post_batch, receipt_chain, settle
 
 SYSTEM = Pubkey.from_string("11111111111111111111111111111111")
+# The smallest gift the runtime lets land on a new address: rent exemption of an empty account (a smaller
+# one fails with InsufficientFundsForRent). Still below the rent of any program account, so the program tops up.
+EMPTY_ACCOUNT_RENT = 890_880
 
 
-def _gift(d, to, lamports=1):
+def _gift(d, to, lamports=EMPTY_ACCOUNT_RENT):
     ix = Instruction(SYSTEM, (2).to_bytes(4, "little") + lamports.to_bytes(8, "little"),
                      [AccountMeta(d.h.payer.pubkey(), True, True), AccountMeta(to, False, True)])
     assert d.h.send([ix], [d.h.payer]).ok

@@ -25,7 +25,7 @@ await step("airdrop", async () => {
 });
 let sig;
 await step("transfer", async () => {
-  const tx = new web3.Transaction().add(web3.SystemProgram.transfer({ fromPubkey: payer.publicKey, toPubkey: to.publicKey, lamports: 12345 }));
+  const tx = new web3.Transaction().add(web3.SystemProgram.transfer({ fromPubkey: payer.publicKey, toPubkey: to.publicKey, lamports: 1000000 }));
   sig = await web3.sendAndConfirmTransaction(conn, tx, [payer]);
   return sig;
 });
