@@ -24,16 +24,13 @@ from solders.transaction import Transaction
 from solders.transaction_metadata import FailedTransactionMetadata
 
 from contracts.deploy_local import deploy_transactions
+from localnet.features import new_svm
 from contracts.toolchain.syscalls import KNOWN_SYSCALLS, syscall_hash
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 ASM = FIXTURES / "asm"
 RUST_FIXTURE = FIXTURES / "rust_relocs"
 MEMO_PROGRAM = Pubkey.from_string("MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr")
-# SIMD-0500: DeployWithMaxDataLen / Upgrade of SBPF v0-v2 refused (active on devnet and testnet since
-# 2026-06-17, not yet on mainnet). Devnet's set here = mainnet's + this gate, as in
-# ../shared/notes/sbf-toolchain.md; the localnet's committed feature sets are the stack port's.
-SIMD_0500 = Pubkey.from_string("B8JJXCy5amZyWG9r7EnUYLwzXSXTxG7GZ1qZ1qggo83g")
 V3_SOLDERS = (0, 29)
 
 
@@ -50,18 +47,11 @@ def v3_runtime_missing() -> str | None:
             f"has solders {importlib.metadata.version('solders')}, whose Agave 2.2 LiteSVM refuses them")
 
 
-def cluster_features(cluster: str):
-    """The feature set of `cluster` ("mainnet" or "devnet") for LiteSVM().with_feature_set (solders >= 0.29)."""
-    features = LiteSVM.mainnet_feature_set()
-    if cluster == "devnet":
-        features.activate(SIMD_0500, 0)
-    elif cluster != "mainnet":
-        raise ValueError(f"unknown cluster {cluster!r}")
-    return features
-
-
 def cluster_svm(cluster: str | None) -> LiteSVM:
-    return LiteSVM() if cluster is None else LiteSVM().with_feature_set(cluster_features(cluster))
+    """LiteSVM() or, for "devnet" / "mainnet" / "all", the localnet's LiteSVM on that cluster's feature set
+    (localnet/features: derived from the Explorer's gate list; devnet's has SIMD-0500, which refuses v0-v2
+    deployments, and SIMD-0460's input regions; built so the runtime environment follows the set)."""
+    return LiteSVM() if cluster is None else new_svm(cluster, 10**18)
 
 
 @dataclass
