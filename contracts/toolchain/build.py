@@ -1,5 +1,5 @@
 """Build orchestration: find the Debian Rust toolchain, build `core` once (cached), compile the program
-crate to one BPF object, relink it into SBPF v0 and write the .so atomically.
+crate to one BPF object, relink it into SBPF v3 (or v0 on request) and write the .so atomically.
 
 Only the standard library and pyelftools are used, so scripts/build_program.py runs without the
 solmeter package installed. Reproducibility comes from: a fixed compiler (the cache key includes
@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Callable
 
 from .errors import BuildError, ToolchainMissing
-from .relink import RelinkReport, relink
+from .relink import DEFAULT_SBPF_VERSION, RelinkReport, relink
 from .target import BASE_TARGET, TARGET_NAME, derive_spec
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -147,7 +147,8 @@ class Sysroot:
 def ensure_core(tc: Toolchain, cache_dir: Path, log: Log = _silent) -> Sysroot:
     """A sysroot holding core (as LLVM bitcode) and an empty compiler_builtins, built once per key."""
     spec_text = _target_spec(tc)
-    key_src = "\n".join([CORE_RECIPE, tc.version_text, spec_text, " ".join(CORE_FLAGS), str(tc.library)])
+    key_src = "\n".join([CORE_RECIPE, TARGET_NAME, tc.version_text, spec_text, " ".join(CORE_FLAGS),
+                         str(tc.library)])
     key = hashlib.sha256(key_src.encode()).hexdigest()[:16]
     cache_dir = Path(cache_dir).resolve()
     spec = cache_dir / f"{key}-target" / f"{TARGET_NAME}.json"
@@ -234,8 +235,9 @@ def compile_object(tc: Toolchain, sysroot: Sysroot, crate_dir: Path, crate_name:
 
 def build_program(crate_dir: Path = PROGRAM_DIR, out: Path = DEFAULT_OUT, crate_name: str = PROGRAM_CRATE,
                   cache_dir: Path | None = None, rustc: str | None = None, log: Log = _silent,
-                  display_path: str | None = None) -> BuildResult:
-    """Build core (cached), compile the crate, relink to SBPF v0 and write `out` atomically."""
+                  display_path: str | None = None, sbpf_version: int = DEFAULT_SBPF_VERSION) -> BuildResult:
+    """Build core (cached), compile the crate, relink to SBPF `sbpf_version` (3, or 0 for loaders that
+    still take it) and write `out` atomically. The compiled object is the same for both versions."""
     tc = find_toolchain(rustc)
     cache = Path(cache_dir) if cache_dir else default_cache_dir()
     cache.mkdir(parents=True, exist_ok=True)
@@ -246,8 +248,8 @@ def build_program(crate_dir: Path = PROGRAM_DIR, out: Path = DEFAULT_OUT, crate_
         shown = display_path or _display_path(Path(crate_dir).resolve(), crate_name)
         log(f"compiling {shown} ({crate_name}, opt-level=3, fat LTO, cpu v2)")
         obj = compile_object(tc, sysroot, Path(crate_dir), crate_name, Path(tmp), log, display_path)
-        log("relinking to SBPF v0")
-        image, report = relink(obj.read_bytes())
+        log(f"relinking to SBPF v{sbpf_version}")
+        image, report = relink(obj.read_bytes(), sbpf_version)
     _atomic_write(Path(out), image)
     digest = hashlib.sha256(image).hexdigest()
     log(f"wrote {out} ({len(image)} bytes; .text {report.text_size} B, .rodata {report.rodata_size} B, "
@@ -256,12 +258,13 @@ def build_program(crate_dir: Path = PROGRAM_DIR, out: Path = DEFAULT_OUT, crate_
 
 
 def check_reproduces(committed: Path = DEFAULT_OUT, crate_dir: Path = PROGRAM_DIR, crate_name: str = PROGRAM_CRATE,
-                     cache_dir: Path | None = None, rustc: str | None = None,
-                     log: Log = _silent) -> tuple[BuildResult, bool]:
+                     cache_dir: Path | None = None, rustc: str | None = None, log: Log = _silent,
+                     sbpf_version: int = DEFAULT_SBPF_VERSION) -> tuple[BuildResult, bool]:
     """Rebuild into a temporary file and say whether it equals `committed` byte for byte (writes nothing)."""
     committed = Path(committed)
     with tempfile.TemporaryDirectory(prefix="sbf-check-") as tmp:
-        result = build_program(crate_dir, Path(tmp) / committed.name, crate_name, cache_dir, rustc, log)
+        result = build_program(crate_dir, Path(tmp) / committed.name, crate_name, cache_dir, rustc, log,
+                               sbpf_version=sbpf_version)
         same = committed.is_file() and committed.read_bytes() == result.path.read_bytes()
     return BuildResult(committed, result.sha256, result.size, result.core_from_cache, result.report), same
 

@@ -1,4 +1,5 @@
-"""Writes the SBPF v0 shared object the Solana loader accepts, from already-linked text and rodata.
+"""Writes the SBPF v0 shared object the Solana loader accepts, from already-linked text and rodata
+(elf_image_v3.py writes the v3 one; both share the dataclasses and helpers here).
 
 Layout (every file offset equals its virtual address, as the v0 loader requires):
 
@@ -28,6 +29,7 @@ DF_TEXTREL = 0x4
 STB_GLOBAL, STT_NOTYPE, STT_FUNC = 1, 0, 2
 
 EHDR_SIZE, PHDR_SIZE, SHDR_SIZE, SYM_SIZE, REL_SIZE, DYN_SIZE = 64, 56, 64, 24, 16, 16
+MM_PROGRAM_START = 0x1_0000_0000  # where the v0 loader maps the file (file offset == vaddr)
 
 
 def align(value: int, alignment: int) -> int:
@@ -36,16 +38,22 @@ def align(value: int, alignment: int) -> int:
 
 @dataclass
 class ImageLayout:
-    """Addresses chosen before the text is patched (calls and lddw need final addresses)."""
+    """Addresses chosen before the text is patched (calls and lddw need final addresses).
+
+    `*_addr` are file offsets, `*_vaddr` the addresses the program sees at run time (v0: the loader maps
+    the file at MM_PROGRAM_START, so vaddr = MM_PROGRAM_START + offset; v3: rodata at 0, code at 1<<32).
+    """
 
     text_addr: int
     rodata_addr: int
     rodata_align: int
+    text_vaddr: int = 0
+    rodata_vaddr: int = 0
 
 
 @dataclass
 class SyscallSite:
-    offset: int  # absolute file offset (== vaddr) of the `call` instruction
+    offset: int  # offset of the `call` instruction inside .text
     name: str
 
 
@@ -63,7 +71,8 @@ def plan_layout(text_size: int, rodata_align: int, has_rodata: bool) -> ImageLay
     text_addr = align(EHDR_SIZE + phnum * PHDR_SIZE, 8)
     rodata_align = max(rodata_align, 8)
     rodata_addr = align(text_addr + text_size, rodata_align)
-    return ImageLayout(text_addr, rodata_addr, rodata_align)
+    return ImageLayout(text_addr, rodata_addr, rodata_align, MM_PROGRAM_START + text_addr,
+                       MM_PROGRAM_START + rodata_addr)
 
 
 class _StrTab:
@@ -112,7 +121,7 @@ def write_image(image: Image) -> bytes:
 
     rel = bytearray()
     for site in sorted(image.syscall_sites, key=lambda s: s.offset):
-        rel += struct.pack("<QQ", site.offset, (sym_index[site.name] << 32) | R_BPF_64_32)
+        rel += struct.pack("<QQ", lay.text_addr + site.offset, (sym_index[site.name] << 32) | R_BPF_64_32)
 
     n_dyn = 4 + (4 if rel else 0) + 2  # the entries below, DT_FLAGS and DT_NULL included
     dynamic_addr = align(len(out), 8)
@@ -138,7 +147,6 @@ def write_image(image: Image) -> bytes:
         out += rel
     dyn_end = len(out)
 
-    shstr = _StrTab()
     sections = []  # (name, type, flags, addr, offset, size, link, info, align, entsize)
     sections.append(("", 0, 0, 0, 0, 0, 0, 0, 0, 0))
     sections.append((".text", SHT_PROGBITS, SHF_ALLOC | SHF_EXECINSTR, lay.text_addr, lay.text_addr,
@@ -157,17 +165,7 @@ def write_image(image: Image) -> bytes:
     if rel:
         sections.append((".rel.dyn", SHT_REL, SHF_ALLOC, rel_addr, rel_addr, len(rel), dynsym_idx, 0, 8,
                          REL_SIZE))
-    for s in sections:
-        shstr.add(s[0])
-    shstr.add(".shstrtab")
-    shstrtab_offset = len(out)
-    out += shstr.data
-    sections.append((".shstrtab", SHT_STRTAB, 0, 0, shstrtab_offset, len(shstr.data), 0, 0, 1, 0))
-    shoff = align(len(out), 8)
-    pad_to(shoff)
-    for name, typ, flags, addr, offset, size, link, info, salign, entsize in sections:
-        out += struct.pack("<IIQQQQIIQQ", shstr.index[name], typ, flags, addr, offset, size, link, info,
-                           salign, entsize)
+    shoff = append_section_headers(out, sections)
 
     # ---- headers -----------------------------------------------------------------------------------
     phdrs = [(PT_LOAD, PF_R | PF_X, *text_range)]
@@ -175,13 +173,45 @@ def write_image(image: Image) -> bytes:
         phdrs.append((PT_LOAD, PF_R, *rodata_range))
     phdrs.append((PT_LOAD, PF_R, dynamic_addr, dyn_end - dynamic_addr))
     phdrs.append((PT_DYNAMIC, PF_R, dynamic_addr, n_dyn * DYN_SIZE))
-    header = bytearray()
-    header += b"\x7fELF" + bytes([2, 1, 1, 0]) + bytes(8)  # 64-bit, little endian, version 1, SYSV ABI
-    header += struct.pack("<HHIQQQIHHHHHH", ET_DYN, EM_BPF, 1, lay.text_addr + image.entry_offset,
-                          EHDR_SIZE, shoff, 0, EHDR_SIZE, PHDR_SIZE, len(phdrs), SHDR_SIZE, len(sections),
-                          len(sections) - 1)
-    for ptype, flags, addr, size in phdrs:
-        header += struct.pack("<IIQQQQQQ", ptype, flags, addr, addr, addr, size, size, 8)
+    header = elf_header(0, lay.text_addr + image.entry_offset, [(t, f, a, a, a, n) for t, f, a, n in phdrs],
+                        shoff, len(sections) + 1)
     assert len(header) <= lay.text_addr, "program headers overlap .text"
     out[: len(header)] = header
     return bytes(out)
+
+
+SectionHeader = tuple  # (name, type, flags, addr, offset, size, link, info, align, entsize)
+
+
+def append_section_headers(out: bytearray, sections: list[SectionHeader]) -> int:
+    """Append .shstrtab and the section header table (`sections` plus .shstrtab, last); return e_shoff.
+
+    The loaders read program headers; section headers are for tools (objdump, pyelftools, explorers).
+    """
+    shstr = _StrTab()
+    for sec in sections:
+        shstr.add(sec[0])
+    shstr.add(".shstrtab")
+    shstrtab_offset = len(out)
+    out += shstr.data
+    table = [*sections, (".shstrtab", SHT_STRTAB, 0, 0, shstrtab_offset, len(shstr.data), 0, 0, 1, 0)]
+    shoff = align(len(out), 8)
+    out.extend(b"\0" * (shoff - len(out)))
+    for name, typ, flags, addr, offset, size, link, info, salign, entsize in table:
+        out += struct.pack("<IIQQQQIIQQ", shstr.index[name], typ, flags, addr, offset, size, link, info,
+                           salign, entsize)
+    return shoff
+
+
+def elf_header(e_flags: int, entry: int, phdrs: list[tuple[int, int, int, int, int, int]], shoff: int,
+               shnum: int) -> bytes:
+    """ELF header + program headers, each phdr (type, flags, offset, vaddr, paddr, size): filesz == memsz.
+
+    .shstrtab is the last section (e_shstrndx = shnum - 1), as append_section_headers writes it.
+    """
+    header = bytearray(b"\x7fELF" + bytes([2, 1, 1, 0]) + bytes(8))  # 64-bit, little endian, version 1, SYSV ABI
+    header += struct.pack("<HHIQQQIHHHHHH", ET_DYN, EM_BPF, 1, entry, EHDR_SIZE, shoff, e_flags, EHDR_SIZE,
+                          PHDR_SIZE, len(phdrs), SHDR_SIZE, shnum, shnum - 1)
+    for ptype, flags, offset, vaddr, paddr, size in phdrs:
+        header += struct.pack("<IIQQQQQQ", ptype, flags, offset, vaddr, paddr, size, size, 8)
+    return bytes(header)

@@ -14,7 +14,7 @@ class BuildError(ToolchainError):
 
 
 class RelinkError(ToolchainError):
-    """The object cannot be turned into an SBPF v0 program that runs as compiled.
+    """The object cannot be turned into an SBPF program (of the version asked for) that runs as compiled.
 
     `problems` holds every finding, each naming the function (or section) and the offset; the message
     is the first of them plus a count, so it fits one line.

@@ -401,10 +401,10 @@ def test_slash_state_edited_behind_the_program_is_caught(node, sc, facts):
 def test_program_deployed_through_the_upgradeable_loader(tmp_path, committed):
     """`solana program deploy` style (buffer, writes, DeployWithMaxDataLen): the ProgramData account is read,
     its zero padding beyond the ELF ignored, the upgrade authority and deploy slot reported. On a localnet with
-    mainnet's features: the committed program is SBPF v0, which devnet's set refuses to deploy (SIMD-0500)."""
+    devnet's features, which refuse SBPF v0-v2 deployments (SIMD-0500): the committed program is SBPF v3."""
     from contracts.deploy_local import deploy_transactions
 
-    with localnet.start_in_process(ledger_dir=tmp_path / "mainnet", features="mainnet") as node:
+    with localnet.start_in_process(ledger_dir=tmp_path / "devnet", features="devnet") as node:
         chain = scenario.Chain(node.rpc_url)
         payer, program = Keypair(), Keypair()
         chain.airdrop(payer, 100)

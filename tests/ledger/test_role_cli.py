@@ -153,9 +153,9 @@ def test_operator_init_deploys_the_program_where_it_is_missing(isolated_env, mon
     from ledger_helpers import free_port
     from solmeter.cli import app
 
-    # mainnet's feature set: the committed program is SBPF v0, which devnet's set refuses to deploy (SIMD-0500)
+    # devnet's feature set (SIMD-0500 refuses SBPF v0-v2 deployments): the committed program is SBPF v3
     node = localnet.start_in_process(ledger_dir=isolated_env / "bare", port=free_port(), ws_port=free_port(),
-                                     genesis=default_config(preload_billing=False, features="mainnet"))
+                                     genesis=default_config(preload_billing=False, features="devnet"))
     try:
         monkeypatch.setenv("SOLMETER_RPC_URL", node.rpc_url)
         monkeypatch.setenv("SOLMETER_DATA_DIR", str(isolated_env / "data"))

@@ -1,15 +1,19 @@
 """The program deployed through upgradeable-loader transactions (create buffer, write chunks,
-DeployWithMaxDataLen) runs: initialize succeeds against the deployed copy."""
+DeployWithMaxDataLen) runs: initialize succeeds against the deployed copy, on devnet's feature set (which
+refuses SBPF v0-v2 deployments, SIMD-0500: the committed program is SBPF v3) and on mainnet's."""
+import pytest
 from solders.keypair import Keypair
 
 from contracts import PROGRAM_SO
-from contracts.deploy_local import LOADER_V3, deploy_transactions, deployable_litesvm, programdata_address
+from contracts.deploy_local import LOADER_V3, deploy_transactions, programdata_address
 from contracts.testing import Harness, deploy
+from localnet.features import new_svm
 
 
-def test_deployed_through_loader_v3_runs():
-    # Given a LiteSVM whose feature set allows loader-v3 deployments, and the built program
-    svm = deployable_litesvm()
+@pytest.mark.parametrize("cluster", ["devnet", "mainnet"])
+def test_deployed_through_loader_v3_runs(cluster):
+    # Given a LiteSVM on the cluster's feature set, and the built program
+    svm = new_svm(cluster, 10**18)
     program = Keypair()
     h = Harness(program_id=program.pubkey(), svm=svm, load_program=False)
     elf = PROGRAM_SO.read_bytes()

@@ -1,6 +1,7 @@
 """`solmeter contracts build` and scripts/build_program.py: help text, progress, one-line errors."""
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -25,7 +26,7 @@ def test_help_lists_build():
 def test_build_help_is_real():
     result = runner.invoke(app, ["build", "--help"])
     assert result.exit_code == 0
-    for word in ("--check", "--out", "--cache-dir", "auditor"):
+    for word in ("--check", "--out", "--cache-dir", "--sbpf-version", "auditor"):
         assert word in result.output
 
 
@@ -56,10 +57,43 @@ def test_script_builds_and_prints_sha256(toolchain, tmp_path):
     proc = subprocess.run([sys.executable, str(SCRIPT), "--program-dir", str(RUST_FIXTURE), "--crate-name",
                            "rust_relocs", "--out", str(out)], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
-    import hashlib
     digest = hashlib.sha256(out.read_bytes()).hexdigest()
     assert proc.stdout.strip().splitlines()[-1] == f"sha256 {digest}  fixture.so"
+    assert "relinking to SBPF v3" in proc.stdout
+    assert out.read_bytes()[48:52] == (3).to_bytes(4, "little")  # e_flags
+
+
+@pytest.mark.toolchain
+def test_script_builds_v0_on_request(toolchain, tmp_path):
+    """--sbpf-version 0: the legacy format, for showing a loader that refuses it (devnet, SIMD-0500)."""
+    out = tmp_path / "legacy.so"
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--program-dir", str(RUST_FIXTURE), "--crate-name",
+                           "rust_relocs", "--out", str(out), "--sbpf-version", "0"], capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr
     assert "relinking to SBPF v0" in proc.stdout
+    assert out.read_bytes()[48:52] == bytes(4)
+
+
+def test_v0_without_out_is_refused_before_building(monkeypatch, tmp_path):
+    """The committed .so is v3: a v0 build must name its own file (checked before the toolchain is even looked
+    for, so this holds without rustc)."""
+    monkeypatch.setenv("SOLMETER_RUSTC", str(tmp_path / "no-rustc"))
+    for argv in (["build", "--sbpf-version", "0"], ["build", "--sbpf-version", "0", "--check"]):
+        result = runner.invoke(app, argv)
+        assert result.exit_code == 1
+        assert result.output.strip().splitlines() == [
+            "error: --sbpf-version 0 needs --out: solmeter_billing.so is the committed SBPF v3 program"]
+
+
+@pytest.mark.parametrize("value", ["1", "2", "4"])
+def test_unsupported_sbpf_version_is_one_clear_line(value, tmp_path):
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--sbpf-version", value, "--out", str(tmp_path / "x.so")],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [
+        f"error: --sbpf-version {value} is not supported: choose 0 or 3 (3 is what every cluster deploys)"]
+    assert not (tmp_path / "x.so").exists()
 
 
 @pytest.mark.toolchain

@@ -1,7 +1,8 @@
-"""The relinker refuses, naming function and offset, every form SBPF v0 would run differently.
+"""The relinker refuses, naming function and offset, every form the target SBPF version (v3 by default,
+or v0) would run differently or not at all, and accepts what that version runs like eBPF.
 
 The objects are committed (fixtures/asm/*.o, made from the .s beside them by make_fixtures.py), so these
-tests run without any toolchain.
+tests run without any toolchain or runtime.
 """
 from __future__ import annotations
 
@@ -14,33 +15,47 @@ from toolchain_support import ASM
 from contracts.toolchain import RelinkError, relink
 
 
-@pytest.mark.parametrize("form", ALL, ids=[f.name for f in ALL])
-def test_refused(form):
+REFUSALS = [(form, version) for form in ALL for version in sorted(form.refused_by)]
+ACCEPTANCES = [(form, version) for form in ALL for version in form.accepted_by]
+
+
+@pytest.mark.parametrize("form,version", REFUSALS, ids=[f"{f.name}-v{v}" for f, v in REFUSALS])
+def test_refused(form, version):
     with pytest.raises(RelinkError) as info:
-        relink((ASM / f"refused_{form.name}.o").read_bytes())
+        relink((ASM / f"refused_{form.name}.o").read_bytes(), version)
     message = str(info.value)
-    for word in form.expect:
+    for word in form.words(version):
         assert word in message, f"{word!r} missing from: {message}"
     assert "\n" not in message  # one line for the CLI
 
 
+@pytest.mark.parametrize("form,version", ACCEPTANCES, ids=[f"{f.name}-v{v}" for f, v in ACCEPTANCES])
+def test_accepted_where_that_version_runs_it_as_compiled(form, version):
+    """The other side of each version-specific refusal: a check that refused these would be too broad."""
+    image, _ = relink((ASM / f"refused_{form.name}.o").read_bytes(), version)
+    assert image[48:52] == version.to_bytes(4, "little")  # e_flags
+
+
 def test_every_instruction_form_has_a_fixture():
     assert {f.name for f in INSTRUCTION_FORMS} >= {
-        "alu32_add", "mov32", "jmp32", "sdiv", "smod", "movsx", "ldsx", "bswap", "atomic_add"}
+        "alu32_add", "sub32", "mul32", "mov32", "jmp32", "sdiv", "smod", "movsx", "ldsx", "bswap", "atomic_add",
+        "stack_below_frame", "unavailable_syscall", "unknown_syscall_hash"}
+    assert all(set(f.refused_by) | set(f.accepted_by) for f in ALL)
 
 
-def test_all_problems_are_listed():
+@pytest.mark.parametrize("version", [3, 0])
+def test_all_problems_are_listed(version):
     """Two refused functions in one object: the message counts the rest, `problems` holds each."""
     obj = bytearray((ASM / "relocs.o").read_bytes())
-    # Turn relocs.s's reachable `r0 += 1` in add_one and a `r0 = <imm>` in f0 into 32-bit forms.
+    # Turn relocs.s's reachable `r0 += 1` in add_one and `r0 -= ...` in place of a `r0 = <imm>` in f0
+    # into 32-bit forms both versions sign-extend (add32, sub32).
     text = bytes(obj)
     add = bytes([0x07, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00])
     mov = bytes([0xB7, 0x00, 0x00, 0x00, 0x02, 0x01, 0x00, 0x00])
-    for raw in (add, mov):
-        at = text.index(raw)
-        obj[at] = raw[0] & 0xF8 | 0x04  # ALU64 -> ALU (32-bit)
+    obj[text.index(add)] = 0x04  # add64 imm -> add32 imm
+    obj[text.index(mov)] = 0x14  # mov64 imm -> sub32 imm
     with pytest.raises(RelinkError) as info:
-        relink(bytes(obj))
+        relink(bytes(obj), version)
     assert len(info.value.problems) == 2
     assert "(and 1 more problem)" in str(info.value)
     assert any("function `add_one` at offset 0x8" in p for p in info.value.problems)

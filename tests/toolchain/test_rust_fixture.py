@@ -1,4 +1,5 @@
-"""A Rust crate built by the real pipeline (core bitcode + fat LTO + relinker) runs in LiteSVM.
+"""A Rust crate built by the real pipeline (core bitcode + fat LTO + relinker) runs in LiteSVM, as
+SBPF v3 (the default; solders >= 0.29) and as v0.
 
 The fixture (fixtures/rust_relocs) uses what rustc emits for the billing program's constructs: a
 function-pointer table and `&dyn` vtables (R_BPF_64_ABS64 in .data.rel.ro, callx), syscalls, strings in
@@ -26,8 +27,23 @@ def built(toolchain, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def svm(built):
-    return Svm(built.path.read_bytes())
+def built_v0(toolchain, tmp_path_factory):
+    out = tmp_path_factory.mktemp("rust") / "rust_relocs_v0.so"
+    return build_program(RUST_FIXTURE, out, "rust_relocs", sbpf_version=0)
+
+
+@pytest.fixture(scope="module", params=[3, 0], ids=["v3", "v0"])
+def svm(request):
+    if request.param == 3:
+        request.getfixturevalue("v3_runtime")
+        return Svm(request.getfixturevalue("built").path.read_bytes())
+    return Svm(request.getfixturevalue("built_v0").path.read_bytes())
+
+
+def test_both_versions_come_from_the_same_object(built, built_v0):
+    assert built.path.read_bytes()[48:52] == (3).to_bytes(4, "little")
+    assert built_v0.path.read_bytes()[48:52] == bytes(4)
+    assert built.report.text_size == built_v0.report.text_size and built.report.syscalls == built_v0.report.syscalls
 
 
 @pytest.mark.parametrize("op,a,b,expected", [
