@@ -1,12 +1,11 @@
-"""Fixtures of the deploy tests: a localnet without the billing program and without cheat codes (a program
-gets there only through the upgradeable loader, as on devnet), a funded operator, and the ELFs to deploy.
-
-The feature set is the strictest the committed program can be deployed under: devnet's (SIMD-0500 refuses
-SBPF v0-v2 deployments) once the committed program is SBPF v3, mainnet's while it is v0. The rehearsal
-(test_rehearsal_devnet.py) always runs on devnet's."""
+"""Fixtures of the deploy tests: a localnet on devnet's feature set (SIMD-0500: SBPF v0-v2 deployments refused)
+without the billing program and without cheat codes, so a program gets there only through the upgradeable
+loader, as on devnet; a funded operator; and the ELFs to deploy: the committed program (SBPF v3), a second v3
+program to upgrade to (the toolchain's relocation fixture, relinked), and an SBPF v0 one devnet refuses."""
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import pytest
 from solders.keypair import Keypair
@@ -15,21 +14,28 @@ from solders.pubkey import Pubkey
 
 import contracts
 import localnet
-from contracts.loader_v3 import LOADER_V3, sbpf_version
+from contracts.loader_v3 import LOADER_V3
+from contracts.toolchain.relink import relink
 from ledger.engine.chain import RpcChain
 from ledger.ops.bootstrap import airdrop
 from localnet.genesis import default_config
 
 ELF = contracts.PROGRAM_SO.read_bytes()
-FEATURES = "devnet" if sbpf_version(ELF) >= 3 else "mainnet"
+FEATURES = "devnet"
 MEMO = Pubkey.from_string("MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr")
+RELOCS_OBJECT = Path(__file__).resolve().parents[1] / "toolchain" / "fixtures" / "asm" / "relocs.o"
 
 
 def memo_elf() -> bytes:
-    """Another real program to upgrade to: the SPL Memo build LiteSVM ships (SBPF v0)."""
+    """An SBPF v0 program: the SPL Memo build LiteSVM ships."""
     acct = LiteSVM().get_account(MEMO)
     assert acct.owner != LOADER_V3
     return bytes(acct.data)
+
+
+def v3_elf() -> bytes:
+    """Another SBPF v3 program to upgrade to: it logs "hello relink" and succeeds on instruction data [2]."""
+    return relink(RELOCS_OBJECT.read_bytes(), 3)[0]
 
 
 def bare_node(ledger_dir, features: str = FEATURES, slot_ms="per-tx"):

@@ -20,7 +20,7 @@ from solders.pubkey import Pubkey
 from typer.testing import CliRunner
 
 import contracts
-from conftest import ELF, FEATURES, free_port, funded, memo_elf
+from conftest import ELF, free_port, funded, memo_elf, v3_elf
 from contracts import loader_v3
 from contracts.loader_v3 import LOADER_V3
 from deploy_proxy import RpcProxy
@@ -157,16 +157,17 @@ def test_upgrade_and_stale_buffers_through_the_cli(op):
     res = CliRunner().invoke(app, ["--url", op.chain.url, "operator", "upgrade", "-k", str(op.dir / "other.json")],
                              catch_exceptions=False)
     assert f"is {op.admin.pubkey()}, not {other.pubkey()}" in _one_line_error(res)
+    new = op.dir / "new.so"
+    new.write_bytes(v3_elf())
+    res = op("operator", "upgrade", "--program-so", str(new), "--compute-unit-price", "1000")
+    assert f"upgraded program {op.program.pubkey()}" in res.output and "SOL fees" in res.output
+    assert "https://explorer.solana.com/tx/" in res.output
+    assert deployed(op.chain, op.program.pubkey())[1].elf[:len(v3_elf())] == v3_elf()
     memo = op.dir / "memo.so"
     memo.write_bytes(memo_elf())
-    res = op("operator", "upgrade", "--program-so", str(memo), ok=FEATURES != "devnet")
-    if FEATURES == "devnet":  # an SBPF v0 build: refused by devnet's rules, in words, with the way back
-        line = _one_line_error(res)
-        assert "InvalidAccountData" in line and "SBPF v0" in line and "0x" not in line
-    else:
-        assert f"upgraded program {op.program.pubkey()}" in res.output and "SOL fees" in res.output
-        assert deployed(op.chain, op.program.pubkey())[1].elf[:len(memo_elf())] == memo_elf()
-    # Given two stale buffers (an abandoned upload and a refused one) ...
+    line = _one_line_error(op("operator", "upgrade", "--program-so", str(memo), ok=False))
+    assert "InvalidAccountData" in line and "SBPF v0" in line and "0x" not in line  # devnet's rules, in words
+    # Given two stale buffers (the refused upgrade's and an abandoned one) ...
     stale = Keypair()
     send(op.chain, op.admin, loader_v3.create_buffer(op.admin.pubkey(), stale.pubkey(), op.admin.pubkey(), 2048,
                                                      op.chain.rent_exempt(loader_v3.buffer_account_len(2048))), [stale])

@@ -10,7 +10,7 @@ import pytest
 from solders.instruction import AccountMeta, Instruction
 from solders.keypair import Keypair
 
-from conftest import ELF, FEATURES, bare_node, funded, memo_elf
+from conftest import ELF, bare_node, funded, memo_elf, v3_elf
 from contracts import loader_v3
 from contracts.loader_v3 import LOADER_V3, Buffer, ProgramData
 from deploy_proxy import RpcProxy
@@ -132,26 +132,29 @@ def test_upgrade_checks_the_authority_before_paying_anything(node):
     chain = RpcChain(node.rpc_url)
     owner, stranger, program = funded(chain), funded(chain), Keypair()
     Deployer(chain, owner).deploy(program, ELF)
-    new = memo_elf()
+    new = v3_elf()
     # When someone who is not the upgrade authority upgrades, then it is refused by name, nothing paid
     before = chain.lamports(stranger.pubkey())
     with pytest.raises(OpError, match=f"upgrade authority of program {program.pubkey()} is {owner.pubkey()}, "
                                       f"not {stranger.pubkey()}"):
         Deployer(chain, stranger).upgrade(program.pubkey(), new)
     assert chain.lamports(stranger.pubkey()) == before and buffers(chain, stranger.pubkey()) == []
-    if FEATURES == "devnet":  # the Memo build is SBPF v0: devnet's set refuses it (named, with what to do)
-        with pytest.raises(OpError, match="InvalidAccountData.*SBPF v0.*SIMD-0500.*buffers close"):
-            Deployer(chain, owner).upgrade(program.pubkey(), new)
-        return
     # When the authority upgrades, then the program runs the new bytes and only fees were paid
     out = Deployer(chain, owner).upgrade(program.pubkey(), new)
     assert out.cost == out.fees == FEE * (2 + out.upload.chunks_total + 1) and out.rent == 0
     assert _deployed_bytes(chain, program.pubkey())[:len(new)] == new
-    memo = Instruction(program.pubkey(), b"upgraded", [AccountMeta(owner.pubkey(), True, False)])
-    sig = send(chain, owner, [memo])
-    assert "Program log: upgraded" in chain.transaction(sig).logs  # the Memo program logs the memo
+    sig = send(chain, owner, [Instruction(program.pubkey(), b"\x02", [])])
+    assert "Program log: hello relink" in chain.transaction(sig).logs
     # and the same bytes again are nothing to do
     assert Deployer(chain, owner).upgrade(program.pubkey(), new) is None
+    # An SBPF v0 build is refused by devnet's rules, in words, with what to do and how to get the buffer's rent back
+    with pytest.raises(OpError) as refused:
+        Deployer(chain, owner).upgrade(program.pubkey(), memo_elf())
+    text = str(refused.value)
+    assert "upgrade rejected: instruction 0 (upgradeable loader): InvalidAccountData" in text and "0x" not in text
+    assert "the ELF is SBPF v0, which this cluster no longer deploys (SIMD-0500" in text
+    [left] = buffers(chain, owner.pubkey())
+    assert f"`solmeter operator buffers close {left.address}` returns its" in text
 
 
 def test_an_immutable_or_missing_program_is_refused_before_paying(node):
