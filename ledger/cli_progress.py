@@ -16,6 +16,7 @@ class ProgressBar:
         self.label = ""
         self._tty = False
         self._last_tenth = -1
+        self._printed = -1  # `done` when the last plain line was written
 
     def start(self, total: int, done: int, label: str) -> None:
         self.total, self.done, self.label = total, done, label
@@ -31,7 +32,7 @@ class ProgressBar:
     def finish(self) -> None:
         if self._tty:
             self.stream.write("\n")
-        elif self.done != self.total or self._last_tenth != 10:
+        elif self.done != self._printed:
             self._line()
         self.stream.flush()
 
@@ -39,6 +40,7 @@ class ProgressBar:
         return 100 if self.total == 0 else self.done * 100 // self.total
 
     def _line(self) -> None:
+        self._printed = self.done
         self.stream.write(f"  {self.label}: {self.done}/{self.total} {self.unit} written ({self._percent()}%)\n")
 
     def _show(self, force: bool = False) -> None:
