@@ -15,12 +15,11 @@ from solders.pubkey import Pubkey
 
 import contracts
 from contracts.loader_v3 import LOADER_V3
-from ledger.cli_common import chain, deployment_path, keypair, one_line_errors, settings
+from ledger.cli_common import chain, keypair, one_line_errors, settings
 from ledger.cli_progress import ProgressBar
 from ledger.engine.chain import RpcChain
 from ledger.ops.budget import NO_BUDGET, ComputeBudget
 from ledger.ops.cluster import Cluster, check_program_key, identify
-from ledger.ops.deployment import Deployment
 from ledger.ops.program_deploy import Deployer, DeployOptions, Outcome, buffers, deployed, sol, write_chunk_size
 from ledger.ops.tx import OpError
 from solmeter.keys import load_keypair
@@ -113,24 +112,19 @@ def program_for_init(c: RpcChain, cluster: Cluster, payer: Keypair, program_keyp
 
 def upgrade(program_so: Optional[Path] = PROGRAM_SO,
             program_id: Optional[str] = typer.Option(None, "--program-id", help="Program to upgrade (default: the "
-                                                     "deployment's, else the program_id setting)."),
+                                                     "program_id setting, else the deployment's)."),
             url: Optional[str] = URL, kp: Optional[Path] = KEYPAIR, price: int = CU_PRICE,
             limit: Optional[int] = CU_LIMIT, concurrency: int = CONCURRENCY) -> None:
     """Replace the deployed program's bytes (a buffer, then Upgrade); the upgrade authority is checked first."""
     use_url(url)
     c = chain()
     cluster = identify(c)
-    pid = Pubkey.from_string(program_id or _deployed_program_id())
+    pid = Pubkey.from_string(program_id or settings().resolved_program_id)
     out = _deployer(c, cluster, keypair(kp), options(price, limit, concurrency)).upgrade(pid, read_elf(program_so))
     if out is None:
         typer.echo(f"program {pid} already runs these bytes: nothing to do (nothing paid)")
         return
     report(cluster, "upgraded", out)
-
-
-def _deployed_program_id() -> str:
-    path = deployment_path()
-    return Deployment.load(path).program_id if path.exists() else settings().resolved_program_id
 
 
 @buffers_app.command("list")

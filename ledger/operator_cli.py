@@ -10,6 +10,7 @@ from typing import Optional
 
 import typer
 
+from contracts.client import account_size
 from ledger import deploy_cli
 from ledger.ops.cluster import identify
 from ledger.ops.program_deploy import sol
@@ -28,6 +29,7 @@ except ImportError:  # pragma: no cover
     pass
 
 deploy_cli.register(app)  # upgrade, buffers list|close
+METER_FLOAT = 100_000_000  # lamports below which the meter key is topped up (localnet) or a note says to fund it
 
 
 @app.command()
@@ -69,6 +71,9 @@ def init(program_keypair: Optional[Path] = typer.Option(None, help="Program keyp
         say("airdropping SOL to the admin (localnet faucet)")
         airdrop(c, admin.pubkey())
     meter = load_or_create_keypair(s.resolved_meter_keypair_path)
+    if cluster.local and c.lamports(meter.pubkey()) < METER_FLOAT:
+        say("airdropping SOL to the meter key (it pays the rent of each batch it posts)")
+        airdrop(c, meter.pubkey())
     opts = deploy_cli.options(price, limit, concurrency, max_len)
     program_id = deploy_cli.program_for_init(c, cluster, admin, program_keypair, opts)
     params = InitParams(fee_bps=fee_bps, burn_bps=burn_bps, min_stake=parse_amount(min_stake, decimals),
@@ -86,6 +91,9 @@ def init(program_keypair: Optional[Path] = typer.Option(None, help="Program keyp
     typer.echo(f"  cost {sol(before - c.lamports(admin.pubkey()))} SOL (token mint, treasury and Config rent, fees)")
     typer.echo(f"  {cluster.explorer('address', dep.program_id)}")
     typer.echo(f"deployment written to {deployment_path()}")
+    if c.lamports(meter.pubkey()) < METER_FLOAT:
+        typer.echo(f"note: the meter key {meter.pubkey()} has {sol(c.lamports(meter.pubkey()))} SOL; it pays the rent "
+                   f"of every Merkle batch it posts (about {sol(c.rent_exempt(account_size('Batch')))} SOL each): fund it")
 
 
 @app.command()

@@ -11,6 +11,7 @@ naming the file and the problem.
 from __future__ import annotations
 
 import contextvars
+import json
 import os
 import tomllib
 from pathlib import Path
@@ -29,6 +30,7 @@ MONIKERS = {
     "testnet": "https://api.testnet.solana.com",
     "mainnet-beta": "https://api.mainnet-beta.solana.com",
 }
+DEPLOYMENT_FILE = "deployment.json"  # written by `solmeter operator init` into the data directory
 # the Solana CLI's short forms (`-u d`, `-ul`, ...) and `localhost`
 SHORT_MONIKERS = {"d": "devnet", "t": "testnet", "m": "mainnet-beta", "l": "localnet", "localhost": "localnet"}
 _SOLANA_KEYS = {"json_rpc_url": "rpc_url", "websocket_url": "ws_url", "keypair_path": "keypair_path",
@@ -171,10 +173,28 @@ class Settings(BaseSettings):
         return (self.localnet_ledger_dir or self.data_dir / "localnet").expanduser()
 
     @property
+    def deployment_path(self) -> Path:
+        return self.data_dir.expanduser() / DEPLOYMENT_FILE
+
+    @property
     def resolved_program_id(self) -> str:
+        """The program_id setting, else the program `operator init` deployed from this data directory (its
+        deployment.json), else the localnet's development program."""
         from contracts import DEFAULT_PROGRAM_ID
 
-        return self.program_id or DEFAULT_PROGRAM_ID
+        if self.program_id:
+            return self.program_id
+        path = self.deployment_path
+        if not path.exists():
+            return DEFAULT_PROGRAM_ID
+        try:
+            pid = json.loads(path.read_text())["program_id"]
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise ConfigError(f"{path} is not a solmeter deployment file ({type(e).__name__}: {e}): fix or remove "
+                              f"it, or set program_id") from None
+        if not isinstance(pid, str):
+            raise ConfigError(f"{path}: program_id is not a string")
+        return pid
 
     def ensure_data_dir(self) -> Path:
         d = self.data_dir.expanduser()

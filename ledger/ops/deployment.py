@@ -11,6 +11,7 @@ from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
 from contracts.client import BillingProgram, decode_account_as
+from solmeter.config import DEPLOYMENT_FILE
 
 from ledger.engine.chain import RpcChain
 
@@ -18,7 +19,7 @@ from . import token
 from .budget import NO_BUDGET, ComputeBudget
 from .tx import OpError, send
 
-FILE_NAME = "deployment.json"
+FILE_NAME = DEPLOYMENT_FILE
 
 
 @dataclass(frozen=True)
