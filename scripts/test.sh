@@ -14,6 +14,8 @@ ls /usr/src/rustc-*/library >/dev/null 2>&1 || need_apt+=(rust-web-src)
 command -v llvm-mc-19 >/dev/null || need_apt+=(llvm-19)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
 "$PY" -c "import ensurepip" 2>/dev/null || need_apt+=(python3-venv)
+command -v node >/dev/null || need_apt+=(nodejs)
+command -v npm >/dev/null || need_apt+=(npm)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "== apt: installing ${need_apt[*]}"
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
@@ -26,6 +28,12 @@ echo "== pip: installing solmeter with the dev extra into .venv"
 pip_log=$(mktemp)
 .venv/bin/python -m pip install -q -e '.[dev]' >"$pip_log" 2>&1 || { cat "$pip_log"; exit 1; }
 rm -f "$pip_log"
+
+# The user-side clients of the compatibility tests (tests/clients): anchorpy 0.21.0 and its pins in a venv of
+# their own (.venv-anchorpy), @coral-xyz/anchor by `npm ci` (tests/clients/anchor-ts); reinstalled only when
+# their pins change.
+echo "== clients: anchorpy venv and @coral-xyz/anchor"
+.venv/bin/python tests/clients/client_venvs.py
 
 # A throw-away PostgreSQL cluster on a private port and socket, for the tests marked `postgres`.
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)

@@ -20,7 +20,7 @@ from solders.pubkey import Pubkey
 from typer.testing import CliRunner
 
 import contracts
-from conftest import ELF, free_port, funded, memo_elf, v3_elf
+from deploy_support import ELF, free_port, funded, memo_elf, v3_elf
 from contracts import loader_v3
 from contracts.loader_v3 import LOADER_V3
 from deploy_proxy import RpcProxy

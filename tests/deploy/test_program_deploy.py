@@ -10,7 +10,7 @@ import pytest
 from solders.instruction import AccountMeta, Instruction
 from solders.keypair import Keypair
 
-from conftest import ELF, bare_node, funded, memo_elf, v3_elf
+from deploy_support import ELF, bare_node, funded, memo_elf, v3_elf
 from contracts import loader_v3
 from contracts.loader_v3 import LOADER_V3, Buffer, ProgramData
 from deploy_proxy import RpcProxy

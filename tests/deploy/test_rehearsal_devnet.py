@@ -27,7 +27,7 @@ import httpx
 import pytest
 from solders.keypair import Keypair
 
-from conftest import bare_node, free_port
+from deploy_support import bare_node, free_port
 from contracts import loader_v3
 from deploy_proxy import RpcProxy
 from ledger.engine.chain import RpcChain
