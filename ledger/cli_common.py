@@ -10,6 +10,7 @@ import typer
 
 from ledger.accounting.errors import LedgerError
 from ledger.engine.chain import ChainError
+from ledger.ops.cluster import Cluster
 from ledger.ops.tx import OpError
 
 
@@ -108,10 +109,9 @@ def fmt(units: int, decimals: int) -> str:
 
 
 def explorer_link(kind: str, value: str, rpc_url: str) -> str:
-    """A Solana Explorer link to a transaction or address on a custom cluster URL."""
-    from urllib.parse import quote
-
-    return f"https://explorer.solana.com/{kind}/{value}?cluster=custom&customUrl={quote(rpc_url, safe='')}"
+    """A Solana Explorer link to a transaction or address on a custom cluster URL (ledger/ops/cluster.py
+    names devnet, testnet and mainnet-beta by their genesis hash instead)."""
+    return Cluster(rpc_url, genesis_hash="").explorer(kind, value)
 
 
 def send_amount(op, amount: str, kp: Path | None, message: str) -> None:

@@ -13,6 +13,7 @@ from solders.pubkey import Pubkey
 
 import localnet
 from contracts import DEFAULT_PROGRAM_ID
+from client_venvs import InstallError, anchor_ts_dir, anchorpy_python
 from ledger.engine.chain import RpcChain
 from ledger.ops import token
 from ledger.ops.bootstrap import airdrop
@@ -46,3 +47,22 @@ def world(tmp_path):
         yield World(node.rpc_url, node.ws_url, chain, dep, customer, path, 100_000_000)
     finally:
         node.stop()
+
+
+def _installed(install):
+    try:
+        return install()
+    except InstallError as e:
+        pytest.fail(str(e), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def anchorpy():
+    """The Python of the anchorpy venv (installed by scripts/test.sh; here when missing or stale)."""
+    return _installed(anchorpy_python)
+
+
+@pytest.fixture(scope="session")
+def anchor_ts():
+    """tests/clients/anchor-ts with its node_modules (npm ci)."""
+    return _installed(anchor_ts_dir)

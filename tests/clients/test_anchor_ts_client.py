@@ -7,28 +7,18 @@ from __future__ import annotations
 import json
 import subprocess
 
-import pytest
 from solders.pubkey import Pubkey
 
 import contracts
-from client_venvs import InstallError, anchor_ts_dir
 from contracts.client import decode_account_as, parse_events
 
 
-@pytest.fixture(scope="module")
-def client_dir():
-    try:
-        return anchor_ts_dir()
-    except InstallError as e:
-        pytest.fail(str(e), pytrace=False)
-
-
-def test_anchor_ts_registers_deposits_and_decodes_with_the_new_idl(client_dir, world):
-    lock = json.loads((client_dir / "package-lock.json").read_text())
+def test_anchor_ts_registers_deposits_and_decodes_with_the_new_idl(anchor_ts, world):
+    lock = json.loads((anchor_ts / "package-lock.json").read_text())
     assert lock["packages"]["node_modules/@coral-xyz/anchor"]["version"] == "0.32.1"
     amount = 12_345_678
     r = subprocess.run(["node", "client.mjs", world.rpc_url, world.ws_url, str(contracts.IDL_ANCHOR_PATH), str(world.customer_path),
-                        world.dep.mint, str(amount)], cwd=client_dir, capture_output=True, text=True, timeout=300)
+                        world.dep.mint, str(amount)], cwd=anchor_ts, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
     out = json.loads(r.stdout.strip().splitlines()[-1])
     wallet, program = world.customer.pubkey(), world.dep.program

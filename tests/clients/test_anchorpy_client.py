@@ -7,30 +7,21 @@ from __future__ import annotations
 import json
 import subprocess
 
-import pytest
 from solders.pubkey import Pubkey
 
 import contracts
-from client_venvs import HERE, InstallError, anchorpy_python
+from client_venvs import HERE
 from contracts.client import decode_account_as, parse_events
 
 SCRIPT = HERE / "anchorpy" / "billing_client.py"
 
 
-@pytest.fixture(scope="module")
-def python():
-    try:
-        return anchorpy_python()
-    except InstallError as e:
-        pytest.fail(str(e), pytrace=False)
-
-
-def test_anchorpy_registers_deposits_and_decodes_with_the_legacy_idl(python, world):
-    version = subprocess.run([str(python), "-c", "import importlib.metadata as m; print(m.version('anchorpy'), "
+def test_anchorpy_registers_deposits_and_decodes_with_the_legacy_idl(anchorpy, world):
+    version = subprocess.run([str(anchorpy), "-c", "import importlib.metadata as m; print(m.version('anchorpy'), "
                               "m.version('solana'), m.version('solders'))"], capture_output=True, text=True)
     assert version.stdout.split() == ["0.21.0", "0.36.6", "0.26.0"], version.stderr
     amount = 25_000_000
-    r = subprocess.run([str(python), str(SCRIPT), world.rpc_url, str(contracts.IDL_PATH), world.dep.program_id,
+    r = subprocess.run([str(anchorpy), str(SCRIPT), world.rpc_url, str(contracts.IDL_PATH), world.dep.program_id,
                         str(world.customer_path), world.dep.mint, str(amount)], capture_output=True, text=True,
                        timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]

@@ -5,8 +5,14 @@ program to upgrade to (the toolchain's relocation fixture, relinked), and an SBP
 (A module of its own, not conftest.py: tests/ has no packages, so `conftest` is not importable by name.)"""
 from __future__ import annotations
 
+import signal
 import socket
+import subprocess
+import time
 from pathlib import Path
+from typing import Callable
+
+import httpx
 
 from solders.keypair import Keypair
 from solders.litesvm import LiteSVM
@@ -53,3 +59,25 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def wait_until_up(proc: subprocess.Popen, probe: Callable[[], bool], timeout_s: float = 60) -> None:
+    """Until `probe()` holds (HTTP errors count as not yet); fails with the process's output if it exits."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        assert proc.poll() is None and time.monotonic() < deadline, proc.stdout.read() if proc.stdout else proc.args
+        try:
+            if probe():
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+
+
+def stop(proc: subprocess.Popen, timeout_s: float = 30) -> None:
+    """Ctrl-C, as a user stops a server; killed if it does not exit."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()

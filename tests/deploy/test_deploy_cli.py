@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import httpx
 import pytest
@@ -20,7 +19,7 @@ from solders.pubkey import Pubkey
 from typer.testing import CliRunner
 
 import contracts
-from deploy_support import ELF, free_port, funded, memo_elf, v3_elf
+from deploy_support import ELF, free_port, funded, memo_elf, stop, v3_elf, wait_until_up
 from contracts import loader_v3
 from contracts.loader_v3 import LOADER_V3
 from deploy_proxy import RpcProxy
@@ -198,17 +197,11 @@ def test_done_when_localnet_start_devnet_then_operator_init_by_url(isolated_env,
     env = {**os.environ, "SOLMETER_DATA_DIR": str(tmp_path / "data")}
     node = subprocess.Popen([sys.executable, "-m", "solmeter.cli", "localnet", "start", "--features", "devnet",
                              "--no-billing-program", "--rpc-port", str(port), "--ledger", str(tmp_path / "ledger")],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert node.poll() is None and time.monotonic() < deadline, node.stdout.read().decode()
-            try:
-                if httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "getHealth"}, timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+        wait_until_up(node, lambda: httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "getHealth"},
+                                               timeout=2).status_code == 200)
         res = subprocess.run([sys.executable, "-m", "solmeter.cli", "--url", url, "operator", "init"], env=env,
                              capture_output=True, text=True, timeout=300)
         out = res.stdout + res.stderr
@@ -220,8 +213,4 @@ def test_done_when_localnet_start_devnet_then_operator_init_by_url(isolated_env,
             loader_v3.programdata_address(Pubkey.from_string(contracts.DEFAULT_PROGRAM_ID)))
         assert acct is not None and acct.owner == LOADER_V3
     finally:
-        node.send_signal(signal.SIGINT)
-        try:
-            node.wait(30)
-        except subprocess.TimeoutExpired:
-            node.kill()
+        stop(node)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -27,7 +26,7 @@ import httpx
 import pytest
 from solders.keypair import Keypair
 
-from deploy_support import bare_node, free_port
+from deploy_support import bare_node, free_port, stop, wait_until_up
 from contracts import loader_v3
 from deploy_proxy import RpcProxy
 from ledger.engine.chain import RpcChain
@@ -135,14 +134,7 @@ def test_the_whole_flow_on_devnets_feature_set_through_rpc_only(devnet_url, tmp_
     meter = operator.background("meter", "serve", "--port", str(api_port), "--no-jobs", "--grace-s", "0")
     api = f"http://127.0.0.1:{api_port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert meter.poll() is None and time.monotonic() < deadline, meter.stdout.read()
-            try:
-                if httpx.get(f"{api}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+        wait_until_up(meter, lambda: httpx.get(f"{api}/healthz", timeout=2).status_code == 200)
         start = (time.time_ns() // 1_000_000) // MINUTE_MS * MINUTE_MS - 20 * MINUTE_MS
         lease = "rehearsal-job-1"
         beats = [{"specversion": "1.0", "id": f"{lease}:hb:{start + i * 30_000}",
@@ -169,9 +161,5 @@ def test_the_whole_flow_on_devnets_feature_set_through_rpc_only(devnet_url, tmp_
         assert "== 6 audits: all CLEAN" in report, report
         assert "ok   program.committed: the deployed program is the committed solmeter_billing.so" in report
     finally:
-        meter.send_signal(signal.SIGINT)
-        try:
-            meter.wait(20)
-        except subprocess.TimeoutExpired:
-            meter.kill()
+        stop(meter)
     assert "0 difference(s)" in operator("-k", admin_path, "operator", "reconcile")
