@@ -24,6 +24,7 @@ from solders.hash import Hash
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
+from chain.tx_errors import describe
 from contracts import loader_v3
 from contracts.loader_v3 import LOADER_V3, Buffer, LoaderLayoutError, ProgramData
 
@@ -252,7 +253,7 @@ class Deployer:
         blockhash, _ = self.chain.latest_blockhash()
         sim = self.chain.simulate(sign(self.payer, [*budget.instructions(), ix], (), blockhash))
         if sim.err is not None:
-            raise OpError(f"a buffer write would fail: {sim.err}")
+            raise OpError(f"a buffer write would fail: {describe(sim.err, sim.logs, [LOADER_V3])}")
         return budget.instructions(estimated_limit(sim.units))
 
     # --- the operations --------------------------------------------------------------------------------------

@@ -7,9 +7,11 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from solders.hash import Hash
 from solders.keypair import Keypair
 from solders.message import MessageV0
 from solders.pubkey import Pubkey
+from solders.signature import Signature
 from solders.system_program import TransferParams, transfer
 from solders.transaction import VersionedTransaction
 
@@ -139,3 +141,9 @@ def test_client_against_the_localnet(tmp_path):
         assert e.value.program_error is not None and e.value.program_error.name in str(e.value)
         with pytest.raises(ChainError, match="not confirmed within"):
             c.confirm(Keypair().sign_message(b"never sent"), timeout_s=0.2)
+        # the cluster's identity, and a simulation of an unsigned transaction on the node's newest blockhash
+        assert str(c.get_genesis_hash()) == str(h.node.bank.genesis_hash)
+        unsigned = VersionedTransaction.populate(MessageV0.try_compile(payer.pubkey(), [ix], [], Hash.default()),
+                                                 [Signature.default()])
+        sim = c.simulate_transaction(unsigned)
+        assert sim.err is None and sim.units_consumed == 150 and sim.logs[-1].endswith("success")

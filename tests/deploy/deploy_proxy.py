@@ -1,9 +1,11 @@
 """A JSON-RPC proxy in front of a localnet, for the failures a public RPC has and a localnet does not: HTTP
 429/503 answers, transactions accepted and then dropped (never forwarded, as a leader that loses them), a
-connection that hangs (an interrupted deploy), or a node that says it is devnet (genesis hash).
+connection that hangs (an interrupted deploy), or answers a localnet cannot give (devnet's genesis hash, a
+feature-gate account).
 
 `rule(method, request, seen)` decides per request (seen: how many requests of that method came before) and
-returns None to forward it, or an action: ("status", code), ("drop",), ("hang",), ("genesis", hash)."""
+returns None to forward it, or an action: ("status", code), ("drop",), ("hang",), ("result", value): the
+upstream's answer with its `result` replaced."""
 from __future__ import annotations
 
 import base64
@@ -69,7 +71,7 @@ class RpcProxy:
             seen = self.seen[method]
             self.seen[method] += 1
         action = self.rule(method, request, seen)
-        if action is None or action[0] == "genesis":
+        if action is None or action[0] == "result":
             out = self._http.post(self.upstream, content=body).content
             with self._lock:
                 self.forwarded[method] += 1

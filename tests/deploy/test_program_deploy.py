@@ -3,6 +3,7 @@ writes that survive HTTP 429/503 and dropped transactions without paying twice, 
 that resumes from its buffer, upgrades that check the authority before paying, and compute budgets."""
 from __future__ import annotations
 
+import base64
 import struct
 
 import based58
@@ -17,7 +18,7 @@ from deploy_proxy import RpcProxy
 from ledger.engine.chain import RpcChain
 from ledger.ops.budget import ComputeBudget
 from ledger.ops.buffer_writes import BufferWriter, WritePlan
-from ledger.ops.program_deploy import Deployer, DeployOptions, buffers, deployed
+from ledger.ops.program_deploy import FEATURE_PROGRAM, SIMD_0500, Deployer, DeployOptions, buffers, deployed
 from ledger.ops.tx import OpError, send
 
 FEE = 5_000  # lamports per signature
@@ -217,3 +218,26 @@ def test_a_buffer_write_refused_for_good_stops_the_upload_by_name(node):
                                       r"the signer is not the account's authority \[Incorrect buffer authority"):
         BufferWriter(chain, intruder, sleep=lambda s: None).write(plan)
     assert Buffer.parse(chain.account_data(buf.pubkey())).data == bytes(64)
+
+
+def test_a_cluster_whose_feature_account_says_simd_0500_refuses_old_sbpf_before_paying(node):
+    # Given an RPC that serves SIMD-0500's feature account as activated (as devnet's does; the localnet serves
+    # no feature accounts)
+    feature = {"lamports": 1, "owner": str(FEATURE_PROGRAM), "executable": False, "rentEpoch": 0, "space": 9,
+               "data": [base64.b64encode(b"\x01" + (1088 * 432_000).to_bytes(8, "little")).decode(), "base64"]}
+
+    def devnet_features(method, request, seen):
+        if method == "getAccountInfo" and request["params"][0] == str(SIMD_0500):
+            return ("result", {"context": {"slot": 1, "apiVersion": "2.2.0"}, "value": feature})
+        return None
+
+    with RpcProxy(node.rpc_url, devnet_features) as proxy:
+        chain = RpcChain(proxy.url)
+        payer = funded(chain)
+        before = chain.lamports(payer.pubkey())
+        # When an SBPF v0 ELF is deployed, then it is refused before any buffer is paid for
+        with pytest.raises(OpError, match=r"refuses to deploy SBPF v0 programs \(SIMD-0500 is active; nothing was paid\)"):
+            Deployer(chain, payer).deploy(Keypair(), memo_elf())
+        assert chain.lamports(payer.pubkey()) == before and buffers(chain, payer.pubkey()) == []
+        # while the committed SBPF v3 program deploys there
+        assert Deployer(chain, payer).deploy(Keypair(), ELF).upload.chunks_written > 0

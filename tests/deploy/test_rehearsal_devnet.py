@@ -79,7 +79,7 @@ def devnet_url(tmp_path):
     assert node.node.bank.features == "devnet"
 
     def devnet(method, request, seen):
-        return ("genesis", DEVNET_GENESIS) if method == "getGenesisHash" else None
+        return ("result", DEVNET_GENESIS) if method == "getGenesisHash" else None
 
     with RpcProxy(node.rpc_url, devnet) as proxy:
         yield proxy.url
