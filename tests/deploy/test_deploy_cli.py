@@ -36,13 +36,16 @@ DEVNET_GENESIS = next(h for h, n in GENESIS_HASHES.items() if n == "devnet")
 
 @pytest.fixture
 def op(isolated_env, node, monkeypatch):
-    """An operator with a funded keypair and a program keypair of its own, the CLI pointed at the node."""
+    """An operator with a funded keypair and a program keypair of its own, the CLI pointed at the node. (The
+    global flags and a command's -u export SOLMETER_* variables: set here first, monkeypatch restores them.)"""
     monkeypatch.setenv("SOLMETER_DATA_DIR", str(isolated_env / "data"))
     chain = RpcChain(node.rpc_url)
     admin, program = funded(chain, 20), Keypair()
     paths = {"admin": isolated_env / "op.json", "program": isolated_env / "program.json"}
     write_keypair(paths["admin"], admin)
     write_keypair(paths["program"], program)
+    monkeypatch.setenv("SOLMETER_RPC_URL", node.rpc_url)
+    monkeypatch.setenv("SOLMETER_KEYPAIR_PATH", str(paths["admin"]))
 
     def run(*args, ok=True, url=node.rpc_url):
         root = ["--url", url] if url else []  # url=None: the command's own --url/-u is in args
@@ -184,7 +187,8 @@ def test_upgrade_and_stale_buffers_through_the_cli(op):
     assert buffers(op.chain, op.admin.pubkey()) == [] and "0 buffer(s)" in op("operator", "buffers", "list").output
 
 
-def test_short_cluster_monikers(isolated_env):
+def test_short_cluster_monikers(isolated_env, monkeypatch):
+    monkeypatch.setenv("SOLMETER_RPC_URL", "localnet")  # -u exports it: restored after the test
     for flag, url in (("d", "https://api.devnet.solana.com"), ("t", "https://api.testnet.solana.com"),
                       ("m", "https://api.mainnet-beta.solana.com"), ("l", "http://127.0.0.1:8899")):
         res = CliRunner().invoke(app, ["-u", flag, "config", "show", "--json"], catch_exceptions=False)
