@@ -41,6 +41,9 @@ DEFAULT_PARAMS = dict(
     settlement_window=3600,
     unstake_cooldown=86_400,
     contest_window=3600,
+    resolution_window=86_400,
+    batch_retention=7 * 86_400,
+    update_delay=2 * 86_400,
     epoch_length=86_400,
 )
 GENESIS_TS = 1_700_000_000
@@ -254,6 +257,13 @@ class Deployment:
             r = self.h.send([self.program.stake(wallet=kp.pubkey(), source=ta, mint=self.mint, amount=stake)], [kp])
             assert r.ok, r.logs
         return Party(kp, ta)
+
+    def open_channel(self, customer: "Party", provider: "Party", limit_per_epoch: int = (1 << 64) - 1) -> TxResult:
+        """The customer opens its channel with the provider (its consent to be billed; no limit by default)."""
+        r = self.h.send([self.program.open_channel(wallet=customer.pubkey, provider_wallet=provider.pubkey,
+                                                   limit_per_epoch=limit_per_epoch)], [customer.kp])
+        assert r.ok, r.logs[-4:]
+        return r
 
     def conservation(self) -> None:
         self.h.assert_conservation(self.mint)

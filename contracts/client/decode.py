@@ -11,7 +11,7 @@ from solders.pubkey import Pubkey
 
 from .idl import coder
 
-ACCOUNT_NAMES = ("Config", "Customer", "Provider", "Channel", "Batch", "Epoch", "ProviderEpoch", "Slash")
+ACCOUNT_NAMES = ("Config", "Customer", "Provider", "Channel", "Batch", "Epoch", "ProviderEpoch", "Slash", "PriceBook")
 
 
 class DecodeError(ValueError):

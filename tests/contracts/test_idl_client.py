@@ -16,9 +16,9 @@ from contracts.testing import deploy, post_batch, receipt_chain, settle
 def test_idl_parses_with_anchorpy_and_lists_everything():
     idl = Idl.from_json(IDL_PATH.read_text())
     coder = Coder(idl)
-    assert len(idl.instructions) == 22
+    assert len(idl.instructions) == 27
     assert {a.name for a in idl.accounts} == set(ACCOUNT_NAMES)
-    assert len(idl.events) == 22
+    assert len(idl.events) == 26
     codes = [e.code for e in idl.errors]
     assert codes == list(range(6000, 6000 + len(codes)))
     # the instruction coder round-trips
@@ -43,16 +43,21 @@ def test_every_account_and_event_decodes_from_the_program():
     d = deploy()
     c = d.customer(deposit=1_000_000)
     p = d.provider(stake=2_000_000)
+    d.open_channel(c, p)
     rs = receipt_chain(d, c.pubkey, p.pubkey, [1_000])
     idx, tree, r = post_batch(d, rs)
     assert settle(d, idx, tree, 0, rs[0], p.token_account).ok
     assert d.h.send([d.program.propose_slash(admin=d.admin.pubkey(), provider_wallet=p.pubkey, index=0, amount=1,
                                              evidence_hash=bytes(32), beneficiary=d.treasury)], [d.admin]).ok
+    assert d.h.send([d.program.publish_price_book(admin=d.admin.pubkey(), version=1, sha256=bytes(32))],
+                    [d.admin]).ok
     prog = d.program
     addrs = {"Config": prog.config_address(), "Customer": prog.customer_address(c.pubkey),
              "Provider": prog.provider_address(p.pubkey), "Channel": prog.channel_address(c.pubkey, p.pubkey),
              "Batch": prog.batch_address(idx), "Epoch": prog.epoch_address(0),
-             "ProviderEpoch": prog.provider_epoch_address(p.pubkey, 0), "Slash": prog.slash_address(p.pubkey, 0)}
+             "ProviderEpoch": prog.provider_epoch_address(p.pubkey, 0), "Slash": prog.slash_address(p.pubkey, 0),
+             "PriceBook": prog.price_book_address(1)}
+    assert set(addrs) == set(ACCOUNT_NAMES)
     for name, addr in addrs.items():
         raw = bytes(d.h.raw(addr).data)
         assert len(raw) == account_size(name)

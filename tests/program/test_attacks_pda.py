@@ -12,7 +12,7 @@ from solders.pubkey import Pubkey
 
 from contracts import pda
 from contracts.client.instructions import SYSTEM_PROGRAM_ID, TOKEN_PROGRAM_ID
-from contracts.testing import post_batch, receipt_chain, settle
+from contracts.testing import DEFAULT_PARAMS, post_batch, receipt_chain, settle
 
 from .conftest import unchanged
 
@@ -39,10 +39,10 @@ def _settle_ix(d, idx, tree, receipt, payout, channel=None, epoch=None, provider
         "settle",
         dict(payer=d.h.payer.pubkey(), config=prog.config_address(), batch=prog.batch_address(idx),
              customer=prog.customer_address(cw), escrow=prog.escrow_address(cw), provider=prog.provider_address(pw),
-             payout=payout, treasury=d.treasury, mint=d.mint, channel=ch[0], epoch=e[0], provider_epoch=pe[0],
-             system_program=SYSTEM_PROGRAM_ID, token_program=TOKEN_PROGRAM_ID),
-        dict(receipt=list(receipt.encode()), proof=[list(s) for s in tree.proof(0)], channel_bump=ch[1],
-             epoch_bump=e[1], provider_epoch_bump=pe[1]),
+             stake_vault=prog.stake_address(pw), payout=payout, treasury=d.treasury, mint=d.mint, channel=ch[0],
+             epoch=e[0], provider_epoch=pe[0], system_program=SYSTEM_PROGRAM_ID, token_program=TOKEN_PROGRAM_ID),
+        dict(receipt=list(receipt.encode()), proof=[list(s) for s in tree.proof(0)], epoch_bump=e[1],
+             provider_epoch_bump=pe[1]),
     )
 
 
@@ -62,10 +62,11 @@ def test_settled_receipt_cannot_be_paid_again_through_a_second_channel(d, chan):
     alt = non_canonical(pda.seeds_channel(c.pubkey, p.pubkey), d.h.program_id)
     addrs = _money(d, c, p) + [alt[0]]
     before = d.h.snapshot(addrs)
-    # When anyone settles the same receipt against a Channel created at a non-canonical bump
+    # When anyone settles the same receipt against a Channel at a non-canonical bump
     r = d.h.send([_settle_ix(d, idx, tree, rs[0], p.token_account, channel=alt)], [d.h.payer])
-    # Then it fails with WrongPda, no second channel exists and no token moved
-    assert not r.ok and r.error.name == "WrongPda", r.logs[-4:]
+    # Then it fails (settle creates no Channel: only the customer opens one, at the canonical PDA), no
+    # second channel exists and no token moved
+    assert not r.ok and r.error.name == "ChannelNotOpened", r.logs[-4:]
     unchanged(d, addrs, before)
     assert not d.h.exists(alt[0])
 
@@ -131,9 +132,8 @@ def test_second_config_cannot_be_initialized(d):
             dict(admin=att.pubkey(), config=c_pda[0], mint=d.mint, treasury=att_ta, rewards_vault=r_pda[0],
                  system_program=SYSTEM_PROGRAM_ID, token_program=TOKEN_PROGRAM_ID, program=d.h.program_id,
                  program_data=d.program.program_data_address()),
-            dict(fee_bps=0, burn_bps=0, min_stake=0, withdrawal_delay=2, settlement_window=1, unstake_cooldown=0,
-                 contest_window=1, epoch_length=1, meter=att.pubkey(), arbiter=att.pubkey(),
-                 config_bump=c_pda[1], rewards_bump=r_pda[1]))
+            dict(DEFAULT_PARAMS, meter=att.pubkey(), arbiter=att.pubkey(), config_bump=c_pda[1],
+                 rewards_bump=r_pda[1]))
         r = d.h.send([ix], [att])
         # Then it fails: WrongPda for a non-canonical bump, AlreadyInitialized for the existing PDAs
         assert not r.ok and r.error.name in ("WrongPda", "AlreadyInitialized"), r.logs[-4:]
@@ -149,7 +149,7 @@ def test_look_alike_config_of_another_program_cannot_propose_a_slash(d):
     att_ta = d.fund(att, 0)
     data = bytearray(d.h.raw(d.program.config_address()).data)
     data[8:40] = bytes(att.pubkey())   # admin
-    data[104:136] = bytes(att.pubkey())  # arbiter
+    data[152:184] = bytes(att.pubkey())  # params.arbiter
     fake = Pubkey.new_unique()
     d.h._set(fake, bytes(data), SYSTEM_PROGRAM_ID)
     slash, bump = pda.slash(d.h.program_id, p.pubkey, 0)

@@ -14,6 +14,7 @@ def _fund(d, epoch, amount):
 
 
 def _revenue(d, c, p, amount):
+    d.open_channel(c, p)
     rs = receipt_chain(d, c.pubkey, p.pubkey, [amount])
     idx, tree, _ = post_batch(d, rs)
     assert settle(d, idx, tree, 0, rs[0], p.token_account).ok
@@ -71,11 +72,19 @@ def test_double_claim_fails(d, chan):
 
 
 def test_claim_needs_min_stake(d):
+    from ._slash_helpers import execute, propose
+
+    # Given a provider bonded with exactly the minimum when it earned revenue in a funded epoch
     c = d.customer(deposit=1_000_000)
-    p = d.provider(stake=d.params["min_stake"] - 1)
+    p = d.provider(stake=d.params["min_stake"])
     assert _fund(d, 0, 1_000).ok
     _revenue(d, c, p, 100_000)
+    # and slashed by one base unit before claiming
+    assert propose(d, p, amount=1).ok
+    d.h.set_time(d.h.now() + d.params["contest_window"] + 1)
+    assert execute(d, p).ok
     d.h.set_time(d.h.now() + d.params["epoch_length"])
+    # When it claims / Then StakeBelowMinimum
     r = _claim(d, p, 0)
     assert not r.ok and r.error.name == "StakeBelowMinimum"
 

@@ -132,6 +132,7 @@ def test_beyond_channel_limit_fails(d, chan):
 def test_underfunded_vault_fails_and_nothing_changes(d):
     c = d.customer(deposit=50_000)
     p = d.provider(stake=2_000_000)
+    d.open_channel(c, p)
     rs = receipt_chain(d, c.pubkey, p.pubkey, [50_001])
     idx, tree, _ = post_batch(d, rs)
     addrs = _accounts(d, c, p) + [d.program.epoch_address(0), d.program.provider_epoch_address(p.pubkey, 0)]
@@ -178,11 +179,11 @@ def test_substituted_treasury_payout_and_mint_fail(d, chan):
     ix = d.program.settle(payer=d.h.payer.pubkey(), batch_index=idx, receipt=rs[0], proof=tree.proof(0),
                           payout=p.token_account, treasury=d.treasury, mint=d.mint, epoch=0)
     thief = d.fund(d.h.new_wallet(), 0)
-    for pos in (6, 7):  # payout, treasury
-        r = d.h.send([_with(ix, pos, thief)], [d.h.payer])
+    for pos in (6, 7, 8):  # stake vault, payout, treasury
+        r = d.h.send([_with(ix, pos, thief, pos != 6)], [d.h.payer])
         assert not r.ok and r.error.name == "WrongTokenAccount"
     other_mint = d.h.create_mint(d.admin.pubkey())
-    r = d.h.send([_with(ix, 8, other_mint)], [d.h.payer])
+    r = d.h.send([_with(ix, 9, other_mint)], [d.h.payer])
     assert not r.ok and r.error.name == "WrongMint"
     # another customer's escrow
     c2 = d.customer(deposit=1_000_000)
@@ -202,6 +203,7 @@ def test_u64_edge_amounts(d):
     # products exceed 2^64 and take the 128-bit mul-div path
     c = d.customer(deposit=U64_MAX)
     p = d.provider()
+    d.open_channel(c, p)
     rs = receipt_chain(d, c.pubkey, p.pubkey, [U64_MAX])
     idx, tree, _ = post_batch(d, rs)
     r = settle(d, idx, tree, 0, rs[0], p.token_account)
@@ -220,7 +222,7 @@ def test_substituted_channel_epoch_addresses_fail_and_nothing_changes(d, chan):
     from solders.pubkey import Pubkey
     addrs = _accounts(d, c, p)
     before = d.h.snapshot(addrs)
-    for pos in (9, 10, 11):  # channel, epoch, provider_epoch: a fresh non-PDA address each
+    for pos in (10, 11, 12):  # channel, epoch, provider_epoch: a fresh non-PDA address each
         r = d.h.send([_with(ix, pos, Pubkey.new_unique())], [d.h.payer])
         assert not r.ok
         unchanged(d, addrs, before)

@@ -1,0 +1,169 @@
+"""Accounts created at an address nobody checked (issue 11, critical; security review finding 14).
+
+The program used to create the Channel, Epoch and ProviderEpoch it writes on demand and checked only
+that the bump was canonical, reasoning that CreateAccount needs the new account's signature and the
+runtime grants it only when the seeds derive the address. That is wrong: a caller who passes a keypair
+it holds in the account's slot and signs the transaction with it makes CreateAccount succeed at the
+keypair's address. Each test below is the exploit as an outsider would run it; against the program
+before the fix each one succeeded (money paid twice, a reward pool taken, an epoch claimed twice).
+Now every account the program creates or trusts has its address derived from its seeds and compared,
+so each attack fails and moves nothing. Conservation is checked after every test (the `d` fixture)."""
+from solders.keypair import Keypair
+
+from contracts.testing import post_batch, receipt_chain, settle, with_account
+
+from .conftest import open_channel, unchanged
+
+
+def _pos(ix_name, account):
+    """Index of `account` in instruction `ix_name`'s account list (from the IDL the client uses)."""
+    from contracts.client.idl import idl_json
+    from pyheck import snake
+
+    spec = next(i for i in idl_json()["instructions"] if snake(i["name"]) == ix_name)
+    return [snake(a["name"]) for a in spec["accounts"]].index(account)
+
+
+def _settle_ix(d, idx, tree, receipt, payout, leaf=0):
+    return d.program.settle(payer=d.h.payer.pubkey(), batch_index=idx, receipt=receipt, proof=tree.proof(leaf),
+                            payout=payout, treasury=d.treasury, mint=d.mint, epoch=d.h.current_epoch())
+
+
+def _fund(d, epoch, amount):
+    funder = d.h.new_wallet()
+    ta = d.fund(funder, amount)
+    r = d.h.send([d.program.fund_epoch(funder=funder.pubkey(), epoch=epoch, source=ta, mint=d.mint, amount=amount)],
+                 [funder])
+    assert r.ok, r.logs[-4:]
+
+
+def _claim(d, p, epoch, provider_epoch=None):
+    ix = d.program.claim_rewards(wallet=p.pubkey, epoch=epoch, payout=p.token_account, mint=d.mint)
+    if provider_epoch is not None:
+        ix = with_account(ix, _pos("claim_rewards", "provider_epoch"), provider_epoch)
+    return d.h.send([ix], [p.kp])
+
+
+def _money(d, *parties):
+    prog = d.program
+    out = [d.treasury, d.mint, prog.rewards_address(), prog.config_address()]
+    for x in parties:
+        out += [x.token_account, prog.escrow_address(x.pubkey), prog.stake_address(x.pubkey),
+                prog.customer_address(x.pubkey), prog.provider_address(x.pubkey)]
+    return out
+
+
+def test_settled_receipt_is_not_paid_again_through_a_keypair_channel(d, chan):
+    # Given a receipt already settled on its channel
+    c, p = chan
+    rs = receipt_chain(d, c.pubkey, p.pubkey, [1_000_000])
+    idx, tree, _ = post_batch(d, rs)
+    assert settle(d, idx, tree, 0, rs[0], p.token_account).ok
+    escrow_after_first = d.h.token_balance(d.program.escrow_address(c.pubkey))
+    # When anyone resends the settle with the Channel slot set to a fresh keypair it signs with
+    fake = Keypair()
+    watched = _money(d, c, p) + [d.program.channel_address(c.pubkey, p.pubkey), fake.pubkey()]
+    before = d.h.snapshot(watched)
+    ix = with_account(_settle_ix(d, idx, tree, rs[0], p.token_account), _pos("settle", "channel"), fake.pubkey(),
+                      signer=True)
+    r = d.h.send([ix], [d.h.payer, fake])
+    # Then nothing is paid again and no account exists at the keypair's address
+    assert not r.ok, "the settled receipt was paid a second time"
+    assert r.error is not None and r.error.name in ("WrongPda", "ChannelNotOpened"), r.logs[-4:]
+    unchanged(d, watched, before)
+    assert d.h.token_balance(d.program.escrow_address(c.pubkey)) == escrow_after_first
+    assert not d.h.exists(fake.pubkey())
+
+
+def test_customer_cannot_open_a_channel_at_a_keypair_address(d, chan):
+    # A second Channel of the pair at a keypair address would start at settled_amount 0 (and its own
+    # limit), so the customer's set_channel_limit derives and compares the address too.
+    c, p = chan
+    fake = Keypair()
+    ix = d.program.set_channel_limit(wallet=c.pubkey, provider_wallet=p.pubkey, limit_per_epoch=10)
+    ix = with_account(ix, _pos("set_channel_limit", "channel"), fake.pubkey(), signer=True)
+    r = d.h.send([ix], [c.kp, fake])
+    assert not r.ok and r.error is not None and r.error.name == "WrongPda", r.logs[-4:]
+    assert not d.h.exists(fake.pubkey())
+
+
+def test_keypair_epoch_cannot_take_the_reward_pool(d):
+    # Given a funded epoch, an honest provider with revenue in it, and an attacker provider
+    c = d.customer(deposit=10_000_000)
+    honest, attacker = d.provider(stake=1_000_000), d.provider(stake=1_000_000)
+    open_channel(d, c, honest)
+    open_channel(d, c, attacker)
+    _fund(d, 0, 1_000_000)
+    rs = receipt_chain(d, c.pubkey, honest.pubkey, [100_000])
+    idx, tree, _ = post_batch(d, rs)
+    assert settle(d, idx, tree, 0, rs[0], honest.token_account).ok
+    # When the attacker settles its own receipt into an Epoch at a keypair address it signs with
+    mine = receipt_chain(d, c.pubkey, attacker.pubkey, [100_000])
+    midx, mtree, _ = post_batch(d, mine)
+    fake = Keypair()
+    watched = _money(d, c, honest, attacker) + [d.program.epoch_address(0), fake.pubkey()]
+    before = d.h.snapshot(watched)
+    ix = with_account(_settle_ix(d, midx, mtree, mine[0], attacker.token_account), _pos("settle", "epoch"),
+                      fake.pubkey(), signer=True)
+    r = d.h.send([ix], [d.h.payer, fake])
+    # Then the settle fails and the real epoch is the only one
+    assert not r.ok, "revenue was credited to a second Epoch"
+    assert r.error is not None and r.error.name == "WrongPda", r.logs[-4:]
+    unchanged(d, watched, before)
+    assert not d.h.exists(fake.pubkey())
+    # and once settled properly the pool is shared pro rata: neither provider can take all of it
+    assert settle(d, midx, mtree, 0, mine[0], attacker.token_account).ok
+    d.h.set_time(d.h.now() + d.params["epoch_length"])
+    a, h = _claim(d, attacker, 0), _claim(d, honest, 0)
+    assert a.ok and h.ok, (a.logs[-4:], h.logs[-4:])
+    assert a.event("RewardsClaimed").amount == h.event("RewardsClaimed").amount == 500_000
+
+
+def test_keypair_provider_epoch_cannot_claim_an_epoch_twice(d, chan):
+    # Given a provider with revenue in a funded epoch
+    c, p = chan
+    _fund(d, 0, 1_000_000)
+    rs = receipt_chain(d, c.pubkey, p.pubkey, [100_000, 300_000])
+    idx, tree, _ = post_batch(d, rs)
+    assert settle(d, idx, tree, 0, rs[0], p.token_account).ok
+    # When it settles its next receipt into a ProviderEpoch at a keypair address it signs with
+    fake = Keypair()
+    watched = _money(d, c, p) + [d.program.provider_epoch_address(p.pubkey, 0), fake.pubkey()]
+    before = d.h.snapshot(watched)
+    ix = with_account(_settle_ix(d, idx, tree, rs[1], p.token_account, leaf=1), _pos("settle", "provider_epoch"),
+                      fake.pubkey(), signer=True)
+    r = d.h.send([ix], [d.h.payer, fake])
+    # Then it fails: no second ProviderEpoch of (provider, epoch) exists to claim from
+    assert not r.ok, "a second ProviderEpoch of the same provider and epoch was created"
+    assert r.error is not None and r.error.name == "WrongPda", r.logs[-4:]
+    unchanged(d, watched, before)
+    assert not d.h.exists(fake.pubkey())
+    # and the epoch is claimed once, for the whole pool (the only provider), and never again
+    assert settle(d, idx, tree, 1, rs[1], p.token_account).ok
+    d.h.set_time(d.h.now() + d.params["epoch_length"])
+    first = _claim(d, p, 0)
+    assert first.ok and first.event("RewardsClaimed").amount == 1_000_000
+    again = _claim(d, p, 0)
+    assert not again.ok and again.error.name == "AlreadyClaimed"
+
+
+def test_prepare_settle_and_fund_epoch_cannot_create_at_keypair_addresses(d, chan):
+    c, p = chan
+    prog = d.program
+    for name, ix, slot, signers in (
+        ("prepare_settle", prog.prepare_settle(payer=d.h.payer.pubkey(), customer_wallet=c.pubkey,
+                                               provider_wallet=p.pubkey, epoch=0), "epoch", [d.h.payer]),
+        ("prepare_settle", prog.prepare_settle(payer=d.h.payer.pubkey(), customer_wallet=c.pubkey,
+                                               provider_wallet=p.pubkey, epoch=0), "provider_epoch", [d.h.payer]),
+    ):
+        fake = Keypair()
+        r = d.h.send([with_account(ix, _pos(name, slot), fake.pubkey(), signer=True)], signers + [fake])
+        assert not r.ok and r.error is not None and r.error.name == "WrongPda", (slot, r.logs[-4:])
+        assert not d.h.exists(fake.pubkey())
+    funder = d.h.new_wallet()
+    src = d.fund(funder, 1_000)
+    fake = Keypair()
+    ix = prog.fund_epoch(funder=funder.pubkey(), epoch=0, source=src, mint=d.mint, amount=1_000)
+    r = d.h.send([with_account(ix, _pos("fund_epoch", "epoch"), fake.pubkey(), signer=True)], [funder, fake])
+    assert not r.ok and r.error is not None and r.error.name == "WrongPda", r.logs[-4:]
+    assert d.h.token_balance(src) == 1_000 and not d.h.exists(fake.pubkey())
