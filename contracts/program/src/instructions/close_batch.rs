@@ -15,7 +15,6 @@ use crate::pda::load_pda_mut;
 use crate::sdk::account::{require_key, require_signer, require_writable, AccountInfo};
 use crate::sdk::borsh::Reader;
 use crate::sdk::log::{emit, Event};
-use crate::sdk::math::add;
 use crate::sdk::pubkey::Pubkey;
 use crate::state::Batch;
 
@@ -35,7 +34,6 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Re
         return Err(Error::BatchRetained);
     }
     let lamports = batch.lamports();
-    let credited = add(meter.lamports(), lamports)?;
     emit(&BatchClosed {
         discriminator: BatchClosed::DISCRIMINATOR,
         index: bt.index,
@@ -43,14 +41,7 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Re
         meter: bt.meter,
         lamports: u64le(lamports),
     });
-    // SAFETY: both accounts are writable and the program owns `batch`, so the runtime accepts the
-    // lamport move (the total is unchanged). Zeroing the discriminator makes the account unloadable at
-    // once, even if a later instruction of the same transaction refunded it; with no lamports left the
-    // runtime removes it when the transaction ends.
-    unsafe {
-        core::ptr::write_unaligned(batch.data_ptr() as *mut u64, 0);
-        *batch.lamports_ptr() = 0;
-        *meter.lamports_ptr() = credited;
-    }
-    Ok(())
+    // SAFETY: meter and batch are writable (checked), distinct (the meter is a signer, the batch a PDA
+    // nobody can sign for) and the batch is this program's (load_pda_mut).
+    unsafe { batch.close_into(meter) }
 }
