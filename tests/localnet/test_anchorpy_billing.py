@@ -36,7 +36,8 @@ def test_initialize_and_fetch_config_with_anchorpy(tmp_path):
         ix = bp.initialize(admin=admin.pubkey(), mint=mint.pubkey, treasury=treasury, meter=Keypair().pubkey(),
                            arbiter=Keypair().pubkey(), fee_bps=250, burn_bps=100, min_stake=1_000_000,
                            withdrawal_delay=7200, settlement_window=3600, unstake_cooldown=3600,
-                           contest_window=3600, epoch_length=86400)
+                           contest_window=3600, resolution_window=86_400, batch_retention=7 * 86_400,
+                           update_delay=2 * 7200, epoch_length=86400)
         bh = c.get_latest_blockhash().value.blockhash
         sig = c.send_transaction(Transaction.new_signed_with_payer([ix], admin.pubkey(), [admin], bh)).value
         meta = c.get_transaction(sig).value.transaction.meta

@@ -167,3 +167,96 @@ def test_prepare_settle_and_fund_epoch_cannot_create_at_keypair_addresses(d, cha
     r = d.h.send([with_account(ix, _pos("fund_epoch", "epoch"), fake.pubkey(), signer=True)], [funder, fake])
     assert not r.ok and r.error is not None and r.error.name == "WrongPda", r.logs[-4:]
     assert d.h.token_balance(src) == 1_000 and not d.h.exists(fake.pubkey())
+
+
+def _plant(d, real):
+    """A copy of the program account at `real`, owned by the program, at a fresh non-PDA address: what
+    the old bug left behind on a deployment that ran it (an account created at a keypair's address)."""
+    from solders.pubkey import Pubkey
+
+    fake = Pubkey.new_unique()
+    d.h._set(fake, bytes(d.h.raw(real).data), d.h.program_id)
+    return fake
+
+
+def test_program_accounts_planted_at_keypair_addresses_are_refused_everywhere(d, chan):
+    # Given a settled receipt and, for every account type settle trusts, a look-alike owned by the
+    # program at an address that is not its PDA (exact bytes of the real one)
+    c, p = chan
+    _fund(d, 0, 1_000)
+    rs = receipt_chain(d, c.pubkey, p.pubkey, [1_000_000, 2_000_000])
+    idx, tree, _ = post_batch(d, rs)
+    assert settle(d, idx, tree, 0, rs[0], p.token_account).ok
+    prog = d.program
+    planted = {"config": prog.config_address(), "batch": prog.batch_address(idx),
+               "customer": prog.customer_address(c.pubkey), "provider": prog.provider_address(p.pubkey),
+               "channel": prog.channel_address(c.pubkey, p.pubkey), "epoch": prog.epoch_address(0),
+               "provider_epoch": prog.provider_epoch_address(p.pubkey, 0)}
+    planted = {slot: _plant(d, real) for slot, real in planted.items()}
+    watched = _money(d, c, p) + list(planted.values())
+    before = d.h.snapshot(watched)
+    # When the settled receipt (or, for the epoch accounts, which settle reads last, the next one) is sent
+    # with any one of them in its slot
+    for slot, fake in planted.items():
+        leaf = 1 if slot in ("epoch", "provider_epoch") else 0
+        ix = with_account(_settle_ix(d, idx, tree, rs[leaf], p.token_account, leaf=leaf), _pos("settle", slot), fake)
+        r = d.h.send([ix], [d.h.payer])
+        # Then the address check refuses it (a planted Channel would start the pair over) and nothing moves
+        assert not r.ok and r.error is not None and r.error.name == "WrongPda", (slot, r.logs[-3:])
+        unchanged(d, watched, before)
+    # and a planted ProviderEpoch cannot claim the epoch a second time
+    d.h.set_time(d.h.now() + d.params["epoch_length"])
+    assert _claim(d, p, 0).ok
+    r = _claim(d, p, 0, provider_epoch=planted["provider_epoch"])
+    assert not r.ok and r.error.name == "WrongPda"
+
+
+def test_channel_of_an_older_layout_is_refused(d, chan):
+    # A Channel written by an earlier build (145 bytes: before pending_limit / pending_limit_at) at the
+    # real PDA: identity includes the exact size, so it is not read past its end
+    c, p = chan
+    addr = d.program.channel_address(c.pubkey, p.pubkey)
+    d.h._set(addr, bytes(d.h.raw(addr).data)[:145], d.h.program_id)
+    rs = receipt_chain(d, c.pubkey, p.pubkey, [1_000])
+    idx, tree, _ = post_batch(d, rs)
+    before = d.h.snapshot(_money(d, c, p) + [addr])
+    r = settle(d, idx, tree, 0, rs[0], p.token_account)
+    assert not r.ok and r.error.name == "WrongAccountType", r.logs[-3:]
+    unchanged(d, _money(d, c, p) + [addr], before)
+
+
+def test_registration_vaults_are_derived_and_compared(d):
+    # The escrow / stake vault a registration creates must sit at its canonical PDA: a keypair in the
+    # vault slot (signing for itself) or a non-canonical bump is refused, nothing is created
+    from contracts import pda
+    from contracts.client.instructions import SYSTEM_PROGRAM_ID, TOKEN_PROGRAM_ID
+
+    from .test_attacks_pda import non_canonical
+
+    prog, pid = d.program, d.h.program_id
+    for name, seeds_of, vault_slot in (("register_customer", pda.seeds_escrow, "escrow"),
+                                       ("register_provider", pda.seeds_stake, "stake_vault")):
+        w = d.h.new_wallet()
+        payout = d.fund(w, 0)
+        alt = non_canonical(seeds_of(w.pubkey()), pid)
+        fake = Keypair()
+        for addr, bump, signers in ((alt[0], alt[1], [w]), (fake.pubkey(), None, [w, fake])):
+            if name == "register_customer":
+                account, ab = pda.customer(pid, w.pubkey())
+                accs = dict(wallet=w.pubkey(), config=prog.config_address(), customer=account, escrow=addr,
+                            mint=d.mint, system_program=SYSTEM_PROGRAM_ID, token_program=TOKEN_PROGRAM_ID)
+                canon = pda.escrow(pid, w.pubkey())[1]
+                args = dict(customer_bump=ab, escrow_bump=canon if bump is None else bump)
+            else:
+                account, ab = pda.provider(pid, w.pubkey())
+                accs = dict(wallet=w.pubkey(), config=prog.config_address(), provider=account, stake_vault=addr,
+                            payout=payout, mint=d.mint, system_program=SYSTEM_PROGRAM_ID,
+                            token_program=TOKEN_PROGRAM_ID)
+                canon = pda.stake(pid, w.pubkey())[1]
+                args = dict(provider_bump=ab, stake_bump=canon if bump is None else bump)
+            ix = prog.build(name, accs, args)
+            if bump is None:
+                ix = with_account(ix, _pos(name, vault_slot), addr, signer=True)
+            r = d.h.send([ix], signers)
+            assert not r.ok and r.error is not None and r.error.name == "WrongPda", (name, r.logs[-3:])
+            assert not d.h.exists(addr) and not d.h.exists(account)
