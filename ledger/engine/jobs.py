@@ -37,6 +37,9 @@ _RETRY_ALWAYS = ("WrongPda", "expired")  # epoch rolled between build and execut
 # settlement is a permanent failure until the customer opens the channel (then it is retried once).
 NOT_OPENED = "ChannelNotOpened"
 log = logging.getLogger(__name__)
+DEFAULT_INTERVALS_MS = {
+    "follow_chain": 1_000, "accrue_receipts": 1_000, "post_batches": 2_000, "settle_channels": 2_000,
+    "close_batches": 60_000, "top_up": 5_000, "fund_epochs": 10_000, "apply_pauses": 2_000, "reconcile": 15_000}
 # The error of a post_batch intent refused before sending: its receipts are of another config version than
 # the chain's (the meter reissues them under the new version; this batch is never posted).
 STALE_BATCH = "stale config version"
@@ -56,11 +59,10 @@ class Engine:
     epoch_emission: int = 0
     fault: Fault = _no_fault
     settle_chunk: int = 64
-    intervals_ms: dict = field(default_factory=lambda: {
-        "follow_chain": 1_000, "accrue_receipts": 1_000, "post_batches": 2_000, "settle_channels": 2_000,
-        "close_batches": 60_000, "top_up": 5_000, "fund_epochs": 10_000, "apply_pauses": 2_000, "reconcile": 15_000})
+    intervals_ms: dict = field(default_factory=dict)  # per job; jobs not named run at DEFAULT_INTERVALS_MS
 
     def __post_init__(self) -> None:
+        self.intervals_ms = {**DEFAULT_INTERVALS_MS, **self.intervals_ms}
         self.config = ConfigCache(self.chain, self.program)
         self.prepare = PrepareSettleAction(self.program, self.payer.pubkey())
         self.settle_action = SettleAction(self.program, self.config, self.payer.pubkey())
@@ -208,8 +210,10 @@ class Engine:
         index_of = self._chain_batch_index()
         if not index_of:
             return summary
-        # Treasury and payout accounts can change (set_treasury / set_payout): read them once per run.
+        # Treasury and payout accounts can change (set_treasury / set_payout): read them once per run, and
+        # the clock's epoch with them (a settle built for a past epoch fails WrongPda and waits a run).
         self.config.get(fresh=True)
+        self.config.current_epoch(max_age_s=0)
         self.settle_action.forget_payouts()
         with self.session_factory() as s:
             latest = (select(ReceiptRow.customer, ReceiptRow.provider, func.max(ReceiptRow.seq).label("seq"))
@@ -294,7 +298,7 @@ class Engine:
                     r.customer, r.provider, r.seq, r.provider)
 
     def _prepare_settlements(self, pairs: list[tuple[str, str]], lease: Lease | None) -> int:
-        """Before settling: one prepare_settle transaction per channel whose Epoch or ProviderEpoch of the
+        """Before settling: one prepare_settle transaction per provider whose Epoch or ProviderEpoch of the
         current epoch is missing (looked up with getMultipleAccounts), as intents keyed
         `prepare_settle:<c>:<p>:<epoch>` (idempotent on-chain and off). A failed or unconfirmed prepare does
         not hold the settle back: settle creates what is still missing itself, at a higher compute cost.
@@ -306,10 +310,12 @@ class Engine:
             {self.program.provider_epoch_address(Pubkey.from_string(p), epoch) for _, p in pairs}, key=bytes)
         present = dict(zip(shared, self._exists(shared)))
         todo = []
+        prepared_for: set[str] = set()  # Epoch and ProviderEpoch are per provider and epoch: one prepare each
         for customer, provider in pairs:
             pe = self.program.provider_epoch_address(Pubkey.from_string(provider), epoch)
-            if present[shared[0]] and present[pe]:
+            if (present[shared[0]] and present[pe]) or provider in prepared_for:
                 continue
+            prepared_for.add(provider)
             intent = self.intents.record(f"prepare_settle:{customer}:{provider}:{epoch}", "prepare_settle",
                                          f"{customer}:{provider}",
                                          {"customer": customer, "provider": provider, "epoch": epoch})
