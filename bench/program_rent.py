@@ -56,7 +56,8 @@ def one(receipts: int, per_batch: int) -> dict:
     left = sum(h.svm.get_balance(prog.batch_address(i)) for i in indexes)
     assert refunded == batch_rent and left == 0
     d.conservation()
-    return {"batches": len(indexes), "batch_rent": batch_rent, "per_pair": per_pair, "one_batch": one_batch}
+    return {"batches": len(indexes), "batch_rent": batch_rent, "per_pair": per_pair, "one_batch": one_batch,
+            "left": left}
 
 
 def main() -> int:
@@ -71,7 +72,7 @@ def main() -> int:
           " Channel + Epoch + ProviderEpoch (per pair, not per receipt) |")
     print("|---:|---:|---:|---:|---:|")
     for k, r in rows:
-        print(f"| {k:,} | {r['batches']:,} | {r['batch_rent'] / n:,.1f} | 0 | {r['per_pair']:,} |")
+        print(f"| {k:,} | {r['batches']:,} | {r['batch_rent'] / n:,.1f} | {r['left'] / n:,.1f} | {r['per_pair']:,} |")
     return 0
 
 
