@@ -27,18 +27,11 @@ from ledger.ops.deployment import InitParams, read_config
 from metering.models import ReceiptRow
 from metering.service import MeterJobs
 
-from ledger_helpers import MeterSim, start_node
+from ledger_helpers import MeterSim
 
 PROGRAM = Pubkey.from_string(DEFAULT_PROGRAM_ID)
 TOKENS = 10**6
 SETTLE_CU_BUDGET = 30_000
-
-
-@pytest.fixture
-def node(tmp_path):
-    h = start_node(tmp_path / "chain")
-    yield h
-    h.stop()
 
 
 @pytest.fixture

@@ -53,6 +53,18 @@ def _money(d, *parties):
     return out
 
 
+def _refused_with_keypair(d, ix, ix_name, slot, watched, errors, signers=None):
+    """Send `ix` with account `slot` replaced by a fresh keypair that signs; assert one of `errors`,
+    that nothing in `watched` changed and that no account exists at the keypair's address."""
+    fake = Keypair()
+    before = d.h.snapshot(watched + [fake.pubkey()])
+    r = d.h.send([with_account(ix, _pos(ix_name, slot), fake.pubkey(), signer=True)], (signers or [d.h.payer]) + [fake])
+    assert not r.ok, f"{ix_name} accepted a keypair as its {slot}"
+    assert r.error is not None and r.error.name in errors, (slot, r.logs[-4:])
+    unchanged(d, watched + [fake.pubkey()], before)
+    assert not d.h.exists(fake.pubkey())
+
+
 def test_settled_receipt_is_not_paid_again_through_a_keypair_channel(d, chan):
     # Given a receipt already settled on its channel
     c, p = chan
@@ -61,30 +73,20 @@ def test_settled_receipt_is_not_paid_again_through_a_keypair_channel(d, chan):
     assert settle(d, idx, tree, 0, rs[0], p.token_account).ok
     escrow_after_first = d.h.token_balance(d.program.escrow_address(c.pubkey))
     # When anyone resends the settle with the Channel slot set to a fresh keypair it signs with
-    fake = Keypair()
-    watched = _money(d, c, p) + [d.program.channel_address(c.pubkey, p.pubkey), fake.pubkey()]
-    before = d.h.snapshot(watched)
-    ix = with_account(_settle_ix(d, idx, tree, rs[0], p.token_account), _pos("settle", "channel"), fake.pubkey(),
-                      signer=True)
-    r = d.h.send([ix], [d.h.payer, fake])
     # Then nothing is paid again and no account exists at the keypair's address
-    assert not r.ok, "the settled receipt was paid a second time"
-    assert r.error is not None and r.error.name in ("WrongPda", "ChannelNotOpened"), r.logs[-4:]
-    unchanged(d, watched, before)
+    _refused_with_keypair(d, _settle_ix(d, idx, tree, rs[0], p.token_account), "settle", "channel",
+                          _money(d, c, p) + [d.program.channel_address(c.pubkey, p.pubkey)],
+                          ("WrongPda", "ChannelNotOpened"))
     assert d.h.token_balance(d.program.escrow_address(c.pubkey)) == escrow_after_first
-    assert not d.h.exists(fake.pubkey())
 
 
 def test_customer_cannot_open_a_channel_at_a_keypair_address(d, chan):
     # A second Channel of the pair at a keypair address would start at settled_amount 0 (and its own
     # limit), so the customer's set_channel_limit derives and compares the address too.
     c, p = chan
-    fake = Keypair()
     ix = d.program.set_channel_limit(wallet=c.pubkey, provider_wallet=p.pubkey, limit_per_epoch=10)
-    ix = with_account(ix, _pos("set_channel_limit", "channel"), fake.pubkey(), signer=True)
-    r = d.h.send([ix], [c.kp, fake])
-    assert not r.ok and r.error is not None and r.error.name == "WrongPda", r.logs[-4:]
-    assert not d.h.exists(fake.pubkey())
+    _refused_with_keypair(d, ix, "set_channel_limit", "channel", [d.program.channel_address(c.pubkey, p.pubkey)],
+                          ("WrongPda",), signers=[c.kp])
 
 
 def test_keypair_epoch_cannot_take_the_reward_pool(d):
@@ -100,17 +102,9 @@ def test_keypair_epoch_cannot_take_the_reward_pool(d):
     # When the attacker settles its own receipt into an Epoch at a keypair address it signs with
     mine = receipt_chain(d, c.pubkey, attacker.pubkey, [100_000])
     midx, mtree, _ = post_batch(d, mine)
-    fake = Keypair()
-    watched = _money(d, c, honest, attacker) + [d.program.epoch_address(0), fake.pubkey()]
-    before = d.h.snapshot(watched)
-    ix = with_account(_settle_ix(d, midx, mtree, mine[0], attacker.token_account), _pos("settle", "epoch"),
-                      fake.pubkey(), signer=True)
-    r = d.h.send([ix], [d.h.payer, fake])
     # Then the settle fails and the real epoch is the only one
-    assert not r.ok, "revenue was credited to a second Epoch"
-    assert r.error is not None and r.error.name == "WrongPda", r.logs[-4:]
-    unchanged(d, watched, before)
-    assert not d.h.exists(fake.pubkey())
+    _refused_with_keypair(d, _settle_ix(d, midx, mtree, mine[0], attacker.token_account), "settle", "epoch",
+                          _money(d, c, honest, attacker) + [d.program.epoch_address(0)], ("WrongPda",))
     # and once settled properly the pool is shared pro rata: neither provider can take all of it
     assert settle(d, midx, mtree, 0, mine[0], attacker.token_account).ok
     d.h.set_time(d.h.now() + d.params["epoch_length"])
@@ -127,17 +121,9 @@ def test_keypair_provider_epoch_cannot_claim_an_epoch_twice(d, chan):
     idx, tree, _ = post_batch(d, rs)
     assert settle(d, idx, tree, 0, rs[0], p.token_account).ok
     # When it settles its next receipt into a ProviderEpoch at a keypair address it signs with
-    fake = Keypair()
-    watched = _money(d, c, p) + [d.program.provider_epoch_address(p.pubkey, 0), fake.pubkey()]
-    before = d.h.snapshot(watched)
-    ix = with_account(_settle_ix(d, idx, tree, rs[1], p.token_account, leaf=1), _pos("settle", "provider_epoch"),
-                      fake.pubkey(), signer=True)
-    r = d.h.send([ix], [d.h.payer, fake])
     # Then it fails: no second ProviderEpoch of (provider, epoch) exists to claim from
-    assert not r.ok, "a second ProviderEpoch of the same provider and epoch was created"
-    assert r.error is not None and r.error.name == "WrongPda", r.logs[-4:]
-    unchanged(d, watched, before)
-    assert not d.h.exists(fake.pubkey())
+    _refused_with_keypair(d, _settle_ix(d, idx, tree, rs[1], p.token_account, leaf=1), "settle", "provider_epoch",
+                          _money(d, c, p) + [d.program.provider_epoch_address(p.pubkey, 0)], ("WrongPda",))
     # and the epoch is claimed once, for the whole pool (the only provider), and never again
     assert settle(d, idx, tree, 1, rs[1], p.token_account).ok
     d.h.set_time(d.h.now() + d.params["epoch_length"])
@@ -150,23 +136,13 @@ def test_keypair_provider_epoch_cannot_claim_an_epoch_twice(d, chan):
 def test_prepare_settle_and_fund_epoch_cannot_create_at_keypair_addresses(d, chan):
     c, p = chan
     prog = d.program
-    for name, ix, slot, signers in (
-        ("prepare_settle", prog.prepare_settle(payer=d.h.payer.pubkey(), customer_wallet=c.pubkey,
-                                               provider_wallet=p.pubkey, epoch=0), "epoch", [d.h.payer]),
-        ("prepare_settle", prog.prepare_settle(payer=d.h.payer.pubkey(), customer_wallet=c.pubkey,
-                                               provider_wallet=p.pubkey, epoch=0), "provider_epoch", [d.h.payer]),
-    ):
-        fake = Keypair()
-        r = d.h.send([with_account(ix, _pos(name, slot), fake.pubkey(), signer=True)], signers + [fake])
-        assert not r.ok and r.error is not None and r.error.name == "WrongPda", (slot, r.logs[-4:])
-        assert not d.h.exists(fake.pubkey())
+    prep = prog.prepare_settle(payer=d.h.payer.pubkey(), customer_wallet=c.pubkey, provider_wallet=p.pubkey, epoch=0)
+    for slot in ("epoch", "provider_epoch"):
+        _refused_with_keypair(d, prep, "prepare_settle", slot, [prog.epoch_address(0)], ("WrongPda",))
     funder = d.h.new_wallet()
     src = d.fund(funder, 1_000)
-    fake = Keypair()
     ix = prog.fund_epoch(funder=funder.pubkey(), epoch=0, source=src, mint=d.mint, amount=1_000)
-    r = d.h.send([with_account(ix, _pos("fund_epoch", "epoch"), fake.pubkey(), signer=True)], [funder, fake])
-    assert not r.ok and r.error is not None and r.error.name == "WrongPda", r.logs[-4:]
-    assert d.h.token_balance(src) == 1_000 and not d.h.exists(fake.pubkey())
+    _refused_with_keypair(d, ix, "fund_epoch", "epoch", [src, prog.rewards_address()], ("WrongPda",), signers=[funder])
 
 
 def _plant(d, real):

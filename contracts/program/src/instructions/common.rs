@@ -8,7 +8,7 @@ use crate::sdk::cpi::SignerSeed;
 use crate::sdk::pubkey::{keq, Pubkey, SYSTEM_PROGRAM_ID, TOKEN_PROGRAM_ID};
 use crate::sdk::system::CreateAccount;
 use crate::sdk::token::{InitializeAccount3, TokenAccount, TransferChecked, TOKEN_ACCOUNT_LEN};
-use crate::state::{Channel, Config, Customer, Provider};
+use crate::state::{Channel, Config, Customer, Provider, Slash};
 
 /// The Config account, checked (owner, type, address = ["config", its bump]) and not paused.
 #[inline(always)]
@@ -213,6 +213,18 @@ pub fn opened_channel(channel: &AccountInfo, customer: &Pubkey, provider: &Pubke
         return Err(Error::ReceiptChannelMismatch);
     }
     Ok(ch)
+}
+
+/// A Provider and one of its Slashes, both writable and at their PDAs (WrongPda when the slash is
+/// another provider's).
+#[inline(always)]
+pub fn provider_slash(provider: &AccountInfo, slash: &AccountInfo, program_id: &Pubkey) -> Result<(&'static mut Provider, &'static mut Slash), Error> {
+    let p = load_pda_mut::<Provider>(provider, program_id)?;
+    let s = load_pda_mut::<Slash>(slash, program_id)?;
+    if !keq(&s.provider, &p.wallet) {
+        return Err(Error::WrongPda);
+    }
+    Ok((p, s))
 }
 
 /// Stake in the provider's vault that no pending slash reserves (the caller has checked that

@@ -4,18 +4,16 @@
 //! balance. Accounts: config, provider (writable), slash (writable), stake_vault (writable),
 //! beneficiary (writable), mint, token_program.
 
-use super::common::{active_config, now, transfer_out};
+use super::common::{active_config, now, provider_slash, transfer_out};
 use crate::error::Error;
 use crate::events::{u64le, SlashExecuted};
-use crate::pda::load_pda_mut;
 use crate::sdk::account::{require_key, require_writable, AccountInfo};
 use crate::sdk::borsh::Reader;
 use crate::sdk::log::{emit, Event};
 use crate::sdk::math::sub;
-use crate::sdk::pubkey::{keq, Pubkey};
+use crate::sdk::pubkey::Pubkey;
 use crate::sdk::token::{require_token_program, TokenAccount};
 use crate::state::slash::{SLASH_EXECUTED, SLASH_PROPOSED, SLASH_UPHELD};
-use crate::state::{Provider, Slash};
 
 pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Result<(), Error> {
     let [config, provider, slash, stake_vault, beneficiary, mint, token_program, ..] = accounts else {
@@ -25,11 +23,7 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Re
 
     let cfg = active_config(config, program_id)?;
     require_token_program(token_program)?;
-    let p = load_pda_mut::<Provider>(provider, program_id)?;
-    let s = load_pda_mut::<Slash>(slash, program_id)?;
-    if !keq(&s.provider, &p.wallet) {
-        return Err(Error::WrongPda);
-    }
+    let (p, s) = provider_slash(provider, slash, program_id)?;
     require_key(stake_vault, &p.stake_vault, Error::WrongTokenAccount)?;
     require_key(beneficiary, &s.beneficiary, Error::WrongTokenAccount)?;
     require_writable(stake_vault)?;

@@ -4,17 +4,15 @@
 //! after resolve_deadline (resolve_slash is accepted up to it inclusive, so the two never overlap).
 //! Accounts: config, provider (writable), slash (writable).
 
-use super::common::{active_config, now};
+use super::common::{active_config, now, provider_slash};
 use crate::error::Error;
 use crate::events::SlashResolved;
-use crate::pda::load_pda_mut;
 use crate::sdk::account::AccountInfo;
 use crate::sdk::borsh::Reader;
 use crate::sdk::log::{emit, Event};
 use crate::sdk::math::sub;
-use crate::sdk::pubkey::{keq, Pubkey};
+use crate::sdk::pubkey::Pubkey;
 use crate::state::slash::{SLASH_CONTESTED, SLASH_REJECTED};
-use crate::state::{Provider, Slash};
 
 pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Result<(), Error> {
     let [config, provider, slash, ..] = accounts else {
@@ -23,11 +21,7 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Re
     Reader::new(data).finish()?;
 
     active_config(config, program_id)?;
-    let p = load_pda_mut::<Provider>(provider, program_id)?;
-    let s = load_pda_mut::<Slash>(slash, program_id)?;
-    if !keq(&s.provider, &p.wallet) {
-        return Err(Error::WrongPda);
-    }
+    let (p, s) = provider_slash(provider, slash, program_id)?;
     if s.state != SLASH_CONTESTED {
         return Err(Error::SlashWrongState);
     }

@@ -4,17 +4,15 @@
 //! already under way. A rejected slash releases its reserved amount. Accounts: arbiter (signer),
 //! config, provider (writable), slash (writable). Args: uphold.
 
-use super::common::{active_config, now};
+use super::common::{active_config, now, provider_slash};
 use crate::error::Error;
 use crate::events::SlashResolved;
-use crate::pda::load_pda_mut;
 use crate::sdk::account::{require_key, require_signer, AccountInfo};
 use crate::sdk::borsh::Reader;
 use crate::sdk::log::{emit, Event};
 use crate::sdk::math::sub;
-use crate::sdk::pubkey::{keq, Pubkey};
+use crate::sdk::pubkey::Pubkey;
 use crate::state::slash::{SLASH_CONTESTED, SLASH_REJECTED, SLASH_UPHELD};
-use crate::state::{Provider, Slash};
 
 pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Result<(), Error> {
     let [arbiter, config, provider, slash, ..] = accounts else {
@@ -26,11 +24,7 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Re
 
     require_signer(arbiter)?;
     active_config(config, program_id)?;
-    let p = load_pda_mut::<Provider>(provider, program_id)?;
-    let s = load_pda_mut::<Slash>(slash, program_id)?;
-    if !keq(&s.provider, &p.wallet) {
-        return Err(Error::WrongPda);
-    }
+    let (p, s) = provider_slash(provider, slash, program_id)?;
     require_key(arbiter, &s.arbiter, Error::NotArbiter)?;
     if s.state != SLASH_CONTESTED {
         return Err(Error::SlashWrongState);
