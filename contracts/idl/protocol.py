@@ -103,7 +103,7 @@ returns: no higher bump derives a valid PDA of the same seeds), WrongPda otherwi
 exactly one account. One exception, a Batch: its seeds are ["batch", config.batch_count] and post_batch
 advances batch_count in the same instruction (nothing else creates a Batch or lowers the count), so each
 index is created at most once whatever the bump, and post_batch checks the address for the meter's bump
-without the canonical-bump proof (that proof derives every higher bump, ~700 CU each; clients still send
+without the canonical-bump proof (that proof derives every higher bump, 346 CU each; clients still send
 the canonical bump). The program computes create_program_address itself, exactly as the runtime does:
 `sha256(seeds || bump || program_id || "ProgramDerivedAddress")`, refused when those 32 bytes decompress to
 an edwards25519 point (sol_sha256 + sol_curve_validate_point: ~330 CU per derivation instead of 1,500).

@@ -236,7 +236,7 @@ def _post_at(d, bump, addr, tree=None, total=0, keypair=None):
 
 def test_no_second_batch_per_index_whatever_the_bump(d):
     """post_batch checks the batch address against the meter's bump without the canonical-bump proof
-    (issue 12: the proof cost ~700 CU per bump above the canonical one). Uniqueness rests on the index
+    (issue 12: the proof cost 346 CU per bump above the canonical one). Uniqueness rests on the index
     instead: it is Config.batch_count, which the same instruction advances. So any valid bump is accepted
     once per index, and after that no bump of that index (nor a keypair) makes a second Batch."""
     prog, pid = d.program, d.h.program_id
