@@ -2,6 +2,7 @@
 each other, and the client encodes every instruction and decodes every account and event the program writes."""
 import base64
 import hashlib
+import importlib
 
 import pytest
 from solders.pubkey import Pubkey
@@ -10,11 +11,11 @@ from contracts import DEFAULT_PROGRAM_ID
 from contracts.client import (ACCOUNT_NAMES, BillingProgram, DecodeError, InstructionBuildError, account_size,
                               decode_account, decode_event, error_code, error_from_code, errors_by_code, parse_events)
 from contracts.client.gen import accounts as gen_accounts
-from contracts.client.gen import types as gen_types
 from contracts.client.gen import events as gen_events
 from contracts.client.gen import instructions as gen_ix
+from contracts.client.gen import types as gen_types
 from contracts.client.idl import anchor_idl_json, idl_json
-from contracts.idl import generate, protocol
+from contracts.idl import client_gen, generate, protocol
 from contracts.testing import deploy, post_batch, receipt_chain, settle
 
 
@@ -39,6 +40,34 @@ def test_a_stale_generated_file_is_reported(tmp_path, monkeypatch, capsys):
     # Then --check names it
     assert generate.main(["--check"]) == 1
     assert "accounts.py is stale" in capsys.readouterr().err
+
+
+def _struct(name, **fields):
+    return {"name": name, "type": {"kind": "struct", "fields": [{"name": k, "type": t} for k, t in fields.items()]}}
+
+
+def test_defined_types_as_fields_render_in_dependency_order_and_are_imported_where_used(tmp_path, monkeypatch):
+    # Given a type that nests another (declared after it), used directly by an account and inside an option by an
+    # event, as Config.params / ConfigUpdated.pending use Params
+    idl = {"types": [_struct("Outer", inner={"defined": "Inner"}, n="u64"), _struct("Inner", x="u8")],
+           "accounts": [_struct("Acc", outer={"defined": "Outer"})],
+           "events": [{"name": "Ev", "fields": [{"name": "maybe", "type": {"option": {"defined": "Inner"}}}]}],
+           "instructions": [], "errors": []}
+    types_src = client_gen.render_types(idl)
+    # Then Inner is defined before Outer (Outer's FIELDS holds the class), and each module imports what it names
+    assert types_src.index("class Inner(") < types_src.index("class Outer(")
+    assert "from .types import Outer" in client_gen.render_accounts(idl)
+    assert "from .types import Inner" in client_gen.render_events(idl)
+    assert "from .types" not in client_gen.render_instructions(idl)
+    # and the rendered module works: the nested struct round-trips
+    (tmp_path / "rendered_types.py").write_text(types_src.replace("from ..borsh", "from contracts.client.borsh"))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    rendered = importlib.import_module("rendered_types")
+    outer = rendered.Outer(inner=rendered.Inner(x=7), n=9)
+    assert rendered.Outer.from_bytes(outer.to_bytes()) == outer and len(outer.to_bytes()) == 9
+    # and types that refer to each other in a cycle are refused by name
+    with pytest.raises(ValueError, match="cycle: A -> B -> A"):
+        client_gen.render_types({"types": [_struct("A", b={"defined": "B"}), _struct("B", a={"defined": "A"})]})
 
 
 def test_legacy_idl_lists_everything_in_anchorpy_form():
