@@ -42,6 +42,8 @@ class ChainFacts:
         self._history: tuple[ConfigHistory, list] | None = None
         self._batches: dict[int, BatchView | None] = {}
         self._by_root: dict[bytes, BatchView] | None = None
+        self._config_events: list | None = None
+        self._closed: dict[int, BatchView] | None = None
 
     @property
     def program_id(self) -> Pubkey:
@@ -54,10 +56,32 @@ class ChainFacts:
             self._config = decode.config_view(data, addr) if data is not None else None
         return self._config
 
+    def config_events(self) -> list:
+        """The program's events of every transaction that touched the Config (read once): config changes,
+        and every post_batch and close_batch."""
+        if self._config_events is None:
+            self._config_events = list(self.reader.events([self.reader.config_address()]))
+        return self._config_events
+
+    def closed_batches(self) -> dict[int, BatchView]:
+        """Batches whose account was closed, as their BatchPosted event recorded them: only where a
+        BatchClosed event of the same index and root says the program closed it (an account that is merely
+        missing from what the RPC node answers is not taken for a closed batch)."""
+        if self._closed is None:
+            posted, closed = {}, set()
+            for ev in self.config_events():
+                if ev.name == "BatchPosted":
+                    posted[ev.data.index] = ev
+                elif ev.name == "BatchClosed":
+                    closed.add((ev.data.index, bytes(ev.data.root)))
+            self._closed = {i: decode.closed_batch_view(ev.data, ev.signature, self.reader.batch_address(i))
+                            for i, ev in posted.items() if (i, bytes(ev.data.root)) in closed}
+        return self._closed
+
     def history(self) -> tuple[ConfigHistory, list]:
         if self._history is None:
             changes = []
-            for ev in self.reader.events([self.reader.config_address()]):
+            for ev in self.config_events():
                 if (ch := decode.config_change(ev.name, ev.data, ev.signature, ev.slot)) is not None:
                     changes.append(ch)
             self._history = config_history(changes, self.config())
@@ -67,7 +91,8 @@ class ChainFacts:
         if index not in self._batches:
             addr = self.reader.batch_address(index)
             data = self.reader.account(addr)
-            self._batches[index] = decode.batch_view(data, addr) if data is not None else None
+            self._batches[index] = (decode.batch_view(data, addr) if data is not None
+                                    else self.closed_batches().get(index))
         return self._batches[index]
 
     def batch_with_root(self, root: bytes) -> BatchView | None:
@@ -77,6 +102,11 @@ class ChainFacts:
                 b = decode.batch_view(data, addr)
                 self._by_root[bytes(b.root)] = b
                 self._batches.setdefault(b.index, b)
+            live = {b.index for b in self._by_root.values()}
+            for b in self.closed_batches().values():
+                if b.index not in live:
+                    self._by_root.setdefault(bytes(b.root), b)
+                    self._batches.setdefault(b.index, b)
         return self._by_root.get(bytes(root))
 
     def all_batches(self) -> list[BatchView]:
@@ -225,6 +255,8 @@ def audit_batch(facts: ChainFacts, index: int, members: Sequence[SignedReceipt] 
         return rep.add(failed("batch.onchain", f"there is no batch {index} on-chain"))
     rep.facts.update(root=bytes(b.root).hex(), count=b.count, total=b.total, meter=str(b.meter),
                      batch_config_version=b.config_version)
+    if b.closed:
+        rep.facts["closed"] = f"account closed; root from the BatchPosted event of {b.posted_in}"
     if members is None:
         return rep.add(skipped("batch.root", "no receipts supplied: nothing to recompute the root from"))
     amounts, why = batch_amounts_verified(members, hist, lookup)
@@ -264,7 +296,9 @@ def audit_epoch(facts: ChainFacts, n: int) -> Report:
     claims: dict[Pubkey, int] = defaultdict(int)
     for ev in reader.events([addr]):
         name, f = ev.name, ev.data
-        if name == "Settled" and f.epoch == n:
+        # only settlements credited for rewards count (settle skips the epoch while the provider is
+        # below min_stake: Settled.rewarded is false)
+        if name == "Settled" and f.epoch == n and f.rewarded:
             revenue[f.provider] += f.amount
         elif name == "EpochFunded" and f.epoch == n:
             funded += f.amount

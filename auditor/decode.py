@@ -53,6 +53,13 @@ def batch_view(data: bytes, address: Any = "") -> BatchView:
                      config_version=a.config_version, address=str(address))
 
 
+def closed_batch_view(posted: Any, signature: str, address: Any = "") -> BatchView:
+    """A closed batch as its post_batch transaction's BatchPosted event recorded it."""
+    return BatchView(index=posted.index, root=_b(posted.root), count=posted.count, total=posted.total,
+                     meter=posted.meter, config_version=posted.config_version, address=str(address),
+                     posted_in=signature, closed=True)
+
+
 def channel_view(data: bytes, address: Any = "") -> ChannelView:
     a = _account("Channel", data, address)
     return ChannelView(customer=a.customer, provider=a.provider, settled_cumulative=a.settled_amount,
@@ -109,7 +116,8 @@ def slash_event(name: str, ev: Any, signature: str, block_time: int | None) -> S
         return None
     return SlashEvent(kind, ev.index, signature, block_time,
                       amount=getattr(ev, "amount", None), beneficiary=getattr(ev, "beneficiary", None),
-                      contest_deadline=getattr(ev, "contest_deadline", None), upheld=getattr(ev, "upheld", None))
+                      contest_deadline=getattr(ev, "contest_deadline", None), upheld=getattr(ev, "upheld", None),
+                      resolve_deadline=getattr(ev, "resolve_deadline", None), lapsed=getattr(ev, "lapsed", None))
 
 
 def customer_view(data: bytes, address: Any = "") -> CustomerView:

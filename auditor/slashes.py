@@ -3,8 +3,9 @@ what the events say, and the provider's pending slash is what is still open.
 
 Rules (PROTOCOL.md, propose/contest/resolve/execute_slash): a slash is proposed with an amount, a
 beneficiary and a contest deadline; the provider may contest it up to the deadline; only a contested slash
-is resolved (upheld or rejected); it is executed when upheld, or when still merely proposed after the
-deadline, paying at most the proposed amount to the proposed beneficiary; a rejected one never pays.
+is resolved (upheld or rejected) by the arbiter up to its resolve deadline, or lapses (rejected) after it;
+it is executed when upheld, or when still merely proposed after the deadline, paying at most the proposed
+amount to the proposed beneficiary; a rejected one never pays.
 """
 from __future__ import annotations
 
@@ -39,6 +40,12 @@ def replay_slash(events: Sequence[SlashEvent]) -> tuple[int | None, SlashEvent |
         elif e.name == "resolved":
             if state != CONTESTED:
                 bad.append(f"{where}: resolved while {SLASH_STATES[state]} (only a contested slash is resolved)")
+            deadline = proposal.resolve_deadline if proposal is not None else None
+            if None not in (e.block_time, deadline):
+                if e.lapsed and e.block_time <= deadline:
+                    bad.append(f"{where}: lapsed at {e.block_time}, before the arbiter's deadline {deadline}")
+                elif not e.lapsed and e.block_time > deadline:
+                    bad.append(f"{where}: resolved at {e.block_time}, after the arbiter's deadline {deadline}")
             state = UPHELD if e.upheld else REJECTED
         elif e.name == "executed":
             if state == PROPOSED:

@@ -57,6 +57,7 @@ class BatchView:
     config_version: int | None = None
     address: str = ""
     posted_in: str = ""  # signature of the post_batch transaction, when known
+    closed: bool = False  # the account was closed (close_batch): read from its BatchPosted event
 
 
 @dataclass(frozen=True)
@@ -173,6 +174,8 @@ class SlashEvent:
     beneficiary: Pubkey | None = None
     contest_deadline: int | None = None
     upheld: bool | None = None
+    resolve_deadline: int | None = None  # proposed: the arbiter's last second
+    lapsed: bool | None = None  # resolved: by lapse_slash after resolve_deadline, not by the arbiter
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ EPOCH = b"epoch"
 PROVIDER_EPOCH = b"provider_epoch"
 SLASH = b"slash"
 REWARDS = b"rewards"
+PRICE_BOOK = b"price_book"
 
 
 def _u64(n: int) -> bytes:
@@ -69,6 +70,10 @@ def seeds_rewards() -> list[bytes]:
     return [REWARDS]
 
 
+def seeds_price_book(version: int) -> list[bytes]:
+    return [PRICE_BOOK, _u64(version)]
+
+
 def find(seeds: list[bytes], program_id: Pubkey) -> tuple[Pubkey, int]:
     return Pubkey.find_program_address(seeds, program_id)
 
@@ -115,3 +120,7 @@ def slash(program_id: Pubkey, provider_wallet: Pubkey, index: int) -> tuple[Pubk
 
 def rewards(program_id: Pubkey) -> tuple[Pubkey, int]:
     return find(seeds_rewards(), program_id)
+
+
+def price_book(program_id: Pubkey, version: int) -> tuple[Pubkey, int]:
+    return find(seeds_price_book(version), program_id)

@@ -42,6 +42,9 @@ DEFAULT_PARAMS = dict(
     settlement_window=3600,
     unstake_cooldown=86_400,
     contest_window=3600,
+    resolution_window=86_400,
+    batch_retention=7 * 86_400,
+    update_delay=2 * 86_400,
     epoch_length=86_400,
 )
 GENESIS_TS = 1_700_000_000
@@ -195,6 +198,10 @@ class Harness:
     def raw(self, addr: Pubkey) -> Optional[Account]:
         return self.svm.get_account(addr)
 
+    def lamports(self, addr: Pubkey) -> int:
+        """Lamports at `addr`, 0 where no account exists (LiteSVM 0.29's get_balance answers None there)."""
+        return self.svm.get_balance(addr) or 0
+
     def current_epoch(self) -> int:
         c = self.config()
         return epoch_at(c.genesis_ts, c.epoch_length, self.now())
@@ -257,6 +264,13 @@ class Deployment:
             r = self.h.send([self.program.stake(wallet=kp.pubkey(), source=ta, mint=self.mint, amount=stake)], [kp])
             assert r.ok, r.logs
         return Party(kp, ta)
+
+    def open_channel(self, customer: "Party", provider: "Party", limit_per_epoch: int = (1 << 64) - 1) -> TxResult:
+        """The customer opens its channel with the provider (its consent to be billed; no limit by default)."""
+        r = self.h.send([self.program.open_channel(wallet=customer.pubkey, provider_wallet=provider.pubkey,
+                                                   limit_per_epoch=limit_per_epoch)], [customer.kp])
+        assert r.ok, r.logs[-4:]
+        return r
 
     def conservation(self) -> None:
         self.h.assert_conservation(self.mint)

@@ -55,12 +55,33 @@ def withdraw(kp: Optional[Path] = KEYPAIR) -> None:
     typer.echo(f"withdrawn ({sig})")
 
 
+@app.command("open-channel")
+@one_line_errors
+def open_channel(provider: str = typer.Argument(..., help="Provider wallet public key."),
+                 limit: Optional[str] = typer.Option(None, "--limit",
+                                                     help="Most tokens this provider may be paid per epoch "
+                                                          "(default: no cap)."),
+                 kp: Optional[Path] = KEYPAIR) -> None:
+    """Consent to be billed by a provider: open the on-chain channel (nothing settles on a pair you never opened)."""
+    from solders.pubkey import Pubkey
+
+    from contracts.client import U64_MAX
+    from ledger.ops import roles
+
+    dep = deployment()
+    units = U64_MAX if limit is None else parse_amount(limit, dep.decimals)
+    sig = roles.open_channel(chain(), dep, keypair(kp), Pubkey.from_string(provider), units)
+    cap = "no cap" if limit is None else f"at most {fmt(units, dep.decimals)} per epoch"
+    typer.echo(f"opened channel with {provider}, {cap} ({sig})")
+
+
 @app.command("set-limit")
 @one_line_errors
 def set_limit(provider: str = typer.Argument(..., help="Provider wallet public key."),
               amount: str = typer.Argument(..., help="Most tokens this provider may be paid per epoch."),
               kp: Optional[Path] = KEYPAIR) -> None:
-    """Cap what one provider can be paid from this escrow per epoch."""
+    """Cap what one provider can be paid from this escrow per epoch (opens the channel if needed; 0 stops
+    consent: a decrease takes effect after the settlement window, so receipts already issued stay payable)."""
     from solders.pubkey import Pubkey
 
     from ledger.ops import roles

@@ -22,6 +22,8 @@ from solders.pubkey import Pubkey
 
 TOKENS = 10**6  # 6 decimals
 MINUTE = 60_000
+# (customer index, provider index): the channels the demo's customers open, one per provider serving them
+DEMO_CHANNELS = ((0, 0), (1, 0), (0, 1), (2, 1), (3, 1), (4, 2))
 
 
 def _free_port() -> int:
@@ -150,9 +152,12 @@ def run_demo(workdir: Path | None = None, *, hours: float = 3.0, progress: Calla
         params = InitParams(fee_bps=250, burn_bps=50, min_stake=5 * TOKENS, withdrawal_delay=7_200,
                             settlement_window=3_600, unstake_cooldown=7_200, contest_window=1_800,
                             epoch_length=3_600)
+        # Each customer opens channels only with the providers that serve it (its consent on-chain):
+        # provider 1 runs jobs for customers 1 and 2, provider 2 for customers 3 and 4 and stores
+        # customers 1 and 3's buckets, provider 3 runs customer 5's sweep.
         w = bootstrap(chain, program_id=Pubkey.from_string(DEFAULT_PROGRAM_ID), n_providers=3, n_customers=5,
                       wallet_tokens=200 * TOKENS, stake=20 * TOKENS, deposit=0, params=params,
-                      progress=lambda m: say(f"  {m}"))
+                      channels=DEMO_CHANNELS, progress=lambda m: say(f"  {m}"))
         dep, admin, meter = w.dep, w.admin, w.meter
         token.mint_to(chain, admin, admin, dep.mint_key, admin.pubkey(), 1_000 * TOKENS, dep.decimals)
         deposits = [100, 100, 80, 60, 4]  # customer 5 can afford only minutes of its 8 GPUs

@@ -30,6 +30,7 @@ except ImportError:  # pragma: no cover
 
 deploy_cli.register(app)  # upgrade, buffers list|close
 METER_FLOAT = 100_000_000  # lamports below which the meter key is topped up (localnet) or a note says to fund it
+YEAR_S = 365 * 86_400  # the program's bound on every window and delay
 
 
 @app.command()
@@ -41,13 +42,24 @@ def init(program_keypair: Optional[Path] = typer.Option(None, help="Program keyp
          fee_bps: int = typer.Option(250, min=0, max=2000, help="Treasury fee, basis points of each settlement."),
          burn_bps: int = typer.Option(50, min=0, max=2000, help="Burned share, basis points of each settlement."),
          min_stake: str = typer.Option("1", help="Minimum provider stake, tokens."),
-         epoch_length_s: int = typer.Option(86_400, min=1, help="Epoch length, seconds."),
-         withdrawal_delay_s: int = typer.Option(7_200, min=1, help="Customer withdrawal delay, seconds."),
-         settlement_window_s: int = typer.Option(3_600, min=1, help="Settlement window, seconds (< withdrawal delay)."),
-         unstake_cooldown_s: int = typer.Option(86_400, min=1, help="Unstake cooldown, seconds."),
-         contest_window_s: int = typer.Option(3_600, min=1, help="Slash contest window, seconds."),
+         epoch_length_s: int = typer.Option(86_400, min=60, max=YEAR_S, help="Epoch length, seconds."),
+         withdrawal_delay_s: int = typer.Option(7_200, min=60, max=YEAR_S, help="Customer withdrawal delay, seconds."),
+         settlement_window_s: int = typer.Option(3_600, min=60, max=YEAR_S,
+                                                 help="Settlement window, seconds (< withdrawal delay)."),
+         unstake_cooldown_s: int = typer.Option(86_400, min=60, max=YEAR_S, help="Unstake cooldown, seconds."),
+         contest_window_s: int = typer.Option(3_600, min=60, max=YEAR_S, help="Slash contest window, seconds."),
+         resolution_window_s: int = typer.Option(86_400, min=60, max=YEAR_S,
+                                                 help="Arbiter's time to resolve a contested slash, seconds."),
+         batch_retention_s: int = typer.Option(7 * 86_400, min=60, max=YEAR_S,
+                                               help="Batches may be closed (rent back) this long after posting, "
+                                                    "seconds (>= withdrawal delay)."),
+         update_delay_s: Optional[int] = typer.Option(None, min=120, max=2 * YEAR_S,
+                                                      help="Delay before a change of windows, delays, min stake or "
+                                                           "arbiter takes effect, seconds (default and minimum: "
+                                                           "2 x max(withdrawal delay, unstake cooldown))."),
          decimals: int = typer.Option(6, min=0, max=9, help="Decimals of a newly created mint."),
-         arbiter: Optional[str] = typer.Option(None, help="Arbiter public key for contested slashes (default: admin)."),
+         arbiter: Optional[str] = typer.Option(None, help="Arbiter public key for contested slashes. Without it the "
+                                                          "admin is the arbiter and appeals are not independent."),
          kp: Optional[Path] = KEYPAIR, url: Optional[str] = deploy_cli.URL, price: int = deploy_cli.CU_PRICE,
          limit: Optional[int] = deploy_cli.CU_LIMIT, concurrency: int = deploy_cli.CONCURRENCY,
          max_len: Optional[int] = deploy_cli.MAX_LEN) -> None:
@@ -76,9 +88,15 @@ def init(program_keypair: Optional[Path] = typer.Option(None, help="Program keyp
         airdrop(c, meter.pubkey())
     opts = deploy_cli.options(price, limit, concurrency, max_len)
     program_id = deploy_cli.program_for_init(c, cluster, admin, program_keypair, opts)
+    if arbiter is None:
+        typer.echo(f"WARNING: no --arbiter given: the admin {admin.pubkey()} is the arbiter, so the admin judges "
+                   f"appeals against its own slashes (not independent); pass --arbiter KEY for a real deployment",
+                   err=True)
     params = InitParams(fee_bps=fee_bps, burn_bps=burn_bps, min_stake=parse_amount(min_stake, decimals),
                         withdrawal_delay=withdrawal_delay_s, settlement_window=settlement_window_s,
                         unstake_cooldown=unstake_cooldown_s, contest_window=contest_window_s,
+                        resolution_window=resolution_window_s, batch_retention=batch_retention_s,
+                        update_delay=update_delay_s or 2 * max(withdrawal_delay_s, unstake_cooldown_s),
                         epoch_length=epoch_length_s, decimals=decimals)
     before = c.lamports(admin.pubkey())
     dep = initialize(c, admin, program_id=program_id, meter=meter.pubkey(),
@@ -111,6 +129,20 @@ def fees(fee_bps: Optional[int] = typer.Option(None, min=0, max=2000, help="New 
         typer.echo(f"updated ({sig})")
     cfg = read_config(c, dep.program)
     typer.echo(f"fee {int(cfg.fee_bps)} bps, burn {int(cfg.burn_bps)} bps, config version {int(cfg.version)}")
+
+
+@app.command("set-treasury")
+@one_line_errors
+def set_treasury(treasury: str = typer.Argument(..., help="Token account of the mint that receives fees from now on."),
+                 kp: Optional[Path] = KEYPAIR) -> None:
+    """Send fees to another token account (e.g. after the treasury account was closed or frozen)."""
+    from solders.pubkey import Pubkey
+
+    from ledger.ops import roles
+
+    dep, c = deployment(), chain()
+    sig = roles.set_treasury(c, dep, keypair(kp), Pubkey.from_string(treasury))
+    typer.echo(f"treasury is now {treasury} ({sig}); update deployment.json's treasury if you keep one")
 
 
 @app.command("fund-epoch")

@@ -55,6 +55,17 @@ def withdraw_stake(kp: Optional[Path] = KEYPAIR) -> None:
     typer.echo(f"stake withdrawn ({sig})")
 
 
+@app.command("set-payout")
+@one_line_errors
+def set_payout(kp: Optional[Path] = KEYPAIR) -> None:
+    """Receive settlements and rewards on the wallet's associated token account from now on (e.g. after the
+    registered payout account was closed or frozen)."""
+    from ledger.ops import roles
+
+    sig = roles.set_payout(chain(), deployment(), keypair(kp))
+    typer.echo(f"payout account updated ({sig})")
+
+
 @app.command()
 @one_line_errors
 def claim(epoch: Optional[int] = typer.Option(None, min=0, help="Epoch to claim (default: the previous one)."),

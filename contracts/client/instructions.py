@@ -28,11 +28,21 @@ def _ix_class(name: str) -> type[InstructionArgs]:
     return cls
 
 
+U64_MAX = (1 << 64) - 1
+
+
 def epoch_at(genesis_ts: int, epoch_length: int, unix_timestamp: int) -> int:
     """Epoch number at `unix_timestamp`, exactly as the program computes it."""
     if unix_timestamp < genesis_ts:
         raise ValueError("timestamp before genesis")
     return (unix_timestamp - genesis_ts) // epoch_length
+
+
+def params_at(config: Any, unix_timestamp: int) -> Any:
+    """The protective parameters (arbiter, min_stake, windows, delays) of a decoded Config in force at
+    `unix_timestamp`, exactly as the program reads them: the staged `pending` set from `pending_at` on."""
+    at = int(config.pending_at)
+    return config.pending if at != 0 and unix_timestamp >= at else config.params
 
 
 @dataclass(frozen=True)
@@ -88,6 +98,9 @@ class BillingProgram:
     def rewards_address(self) -> Pubkey:
         return pda.rewards(self.program_id)[0]
 
+    def price_book_address(self, version: int) -> Pubkey:
+        return pda.price_book(self.program_id, version)[0]
+
     def program_data_address(self) -> Pubkey:
         """The program's ProgramData account under the upgradeable loader (holds the upgrade
         authority that initialize requires as admin)."""
@@ -109,6 +122,9 @@ class BillingProgram:
         settlement_window: int,
         unstake_cooldown: int,
         contest_window: int,
+        resolution_window: int,
+        batch_retention: int,
+        update_delay: int,
         epoch_length: int,
     ) -> Instruction:
         config, config_bump = pda.config(self.program_id)
@@ -120,8 +136,9 @@ class BillingProgram:
                  program_data=self.program_data_address()),
             dict(fee_bps=fee_bps, burn_bps=burn_bps, min_stake=min_stake, withdrawal_delay=withdrawal_delay,
                  settlement_window=settlement_window, unstake_cooldown=unstake_cooldown,
-                 contest_window=contest_window, epoch_length=epoch_length, meter=meter, arbiter=arbiter,
-                 config_bump=config_bump, rewards_bump=rewards_bump),
+                 contest_window=contest_window, resolution_window=resolution_window,
+                 batch_retention=batch_retention, update_delay=update_delay, epoch_length=epoch_length, meter=meter,
+                 arbiter=arbiter, config_bump=config_bump, rewards_bump=rewards_bump),
         )
 
     def update_config(
@@ -135,19 +152,41 @@ class BillingProgram:
         settlement_window: Optional[int] = None,
         unstake_cooldown: Optional[int] = None,
         contest_window: Optional[int] = None,
+        resolution_window: Optional[int] = None,
+        batch_retention: Optional[int] = None,
+        update_delay: Optional[int] = None,
         arbiter: Optional[Pubkey] = None,
         new_admin: Optional[Pubkey] = None,
         add_meter: Optional[Pubkey] = None,
         remove_meter: Optional[Pubkey] = None,
         paused: Optional[bool] = None,
     ) -> Instruction:
+        """Fees, the admin, meter keys and the pause flag change at once; the protective parameters
+        (min_stake, the windows and delays, arbiter) are staged and take effect `update_delay` later
+        (see `params_at`)."""
         return self.build(
             "update_config",
             dict(admin=admin, config=self.config_address()),
             dict(fee_bps=fee_bps, burn_bps=burn_bps, min_stake=min_stake, withdrawal_delay=withdrawal_delay,
                  settlement_window=settlement_window, unstake_cooldown=unstake_cooldown,
-                 contest_window=contest_window, arbiter=arbiter, new_admin=new_admin, add_meter=add_meter,
-                 remove_meter=remove_meter, paused=paused),
+                 contest_window=contest_window, resolution_window=resolution_window,
+                 batch_retention=batch_retention, update_delay=update_delay, arbiter=arbiter, new_admin=new_admin,
+                 add_meter=add_meter, remove_meter=remove_meter, paused=paused),
+        )
+
+    def set_treasury(self, *, admin: Pubkey, treasury: Pubkey) -> Instruction:
+        """Fees go to `treasury` (a token account of the mint, not a program vault) from now on."""
+        return self.build("set_treasury", dict(admin=admin, config=self.config_address(), treasury=treasury), {})
+
+    def publish_price_book(self, *, admin: Pubkey, version: int, sha256: bytes) -> Instruction:
+        """Commit price book `version` (above every published one) by the sha256 of its file."""
+        if len(sha256) != 32:
+            raise InstructionBuildError("a price book hash is 32 bytes")
+        book, bump = pda.price_book(self.program_id, version)
+        return self.build(
+            "publish_price_book",
+            dict(admin=admin, config=self.config_address(), price_book=book, system_program=SYSTEM_PROGRAM_ID),
+            dict(version=version, sha256=list(sha256), price_book_bump=bump),
         )
 
     # ---- customer -------------------------------------------------------------------------------
@@ -193,6 +232,12 @@ class BillingProgram:
                  provider=self.provider_address(provider_wallet), channel=channel, system_program=SYSTEM_PROGRAM_ID),
             dict(limit_per_epoch=limit_per_epoch, channel_bump=bump),
         )
+
+    def open_channel(self, *, wallet: Pubkey, provider_wallet: Pubkey, limit_per_epoch: int = U64_MAX) -> Instruction:
+        """The customer's consent to be billed by `provider_wallet`: set_channel_limit, which creates the
+        Channel (with `limit_per_epoch` in force at once) when it does not exist. Nothing settles on a
+        pair without it."""
+        return self.set_channel_limit(wallet=wallet, provider_wallet=provider_wallet, limit_per_epoch=limit_per_epoch)
 
     def configure_auto_top_up(self, *, wallet: Pubkey, source: Pubkey, threshold: int, amount: int) -> Instruction:
         return self.build(
@@ -245,6 +290,14 @@ class BillingProgram:
             {},
         )
 
+    def set_payout(self, *, wallet: Pubkey, payout: Pubkey) -> Instruction:
+        """Settlements and rewards go to `payout` (a token account of the mint owned by `wallet`)."""
+        return self.build(
+            "set_payout",
+            dict(wallet=wallet, config=self.config_address(), provider=self.provider_address(wallet), payout=payout),
+            {},
+        )
+
     # ---- meter and crank ------------------------------------------------------------------------
     def post_batch(self, *, meter: Pubkey, index: int, root: bytes, count: int, total: int,
                    config_version: int) -> Instruction:
@@ -259,6 +312,12 @@ class BillingProgram:
             dict(meter=meter, config=self.config_address(), batch=batch, system_program=SYSTEM_PROGRAM_ID),
             dict(root=list(root), count=count, total=total, batch_bump=bump, config_version=config_version),
         )
+
+    def close_batch(self, *, meter: Pubkey, index: int) -> Instruction:
+        """Close batch `index` (signed by the meter that posted it, after its retention) and return its
+        rent to the meter."""
+        return self.build("close_batch", dict(meter=meter, config=self.config_address(),
+                                              batch=self.batch_address(index)), {})
 
     def settle(
         self,
@@ -281,7 +340,7 @@ class BillingProgram:
             raise InstructionBuildError(f"a receipt encoding is {RECEIPT_LEN} bytes, got {len(enc)}")
         cust = customer_wallet or Pubkey(enc[56:88])
         prov = provider_wallet or Pubkey(enc[88:120])
-        channel, cb = pda.channel(self.program_id, cust, prov)
+        channel = self.channel_address(cust, prov)
         ep, eb = pda.epoch(self.program_id, epoch)
         pe, peb = pda.provider_epoch(self.program_id, prov, epoch)
         for s in proof:
@@ -291,19 +350,19 @@ class BillingProgram:
             "settle",
             dict(payer=payer, config=self.config_address(), batch=self.batch_address(batch_index),
                  customer=self.customer_address(cust), escrow=self.escrow_address(cust),
-                 provider=self.provider_address(prov), payout=payout, treasury=treasury, mint=mint,
-                 channel=channel, epoch=ep, provider_epoch=pe, system_program=SYSTEM_PROGRAM_ID,
-                 token_program=TOKEN_PROGRAM_ID),
-            dict(receipt=list(enc), proof=[list(s) for s in proof], channel_bump=cb, epoch_bump=eb,
-                 provider_epoch_bump=peb),
+                 provider=self.provider_address(prov), stake_vault=self.stake_address(prov), payout=payout,
+                 treasury=treasury, mint=mint, channel=channel, epoch=ep, provider_epoch=pe,
+                 system_program=SYSTEM_PROGRAM_ID, token_program=TOKEN_PROGRAM_ID),
+            dict(receipt=list(enc), proof=[list(s) for s in proof], epoch_bump=eb, provider_epoch_bump=peb),
         )
 
     def prepare_settle(self, *, payer: Pubkey, customer_wallet: Pubkey, provider_wallet: Pubkey,
                        epoch: int) -> Instruction:
-        """Create whichever of the Channel, Epoch and ProviderEpoch that `settle` writes for this pair
-        in `epoch` is missing (idempotent, permissionless; `payer` pays the rent). Sent in front of
-        `settle` in the same transaction, it keeps settle itself free of account creation."""
-        channel, cb = pda.channel(self.program_id, customer_wallet, provider_wallet)
+        """Create whichever of the Epoch and ProviderEpoch that `settle` writes for this pair in `epoch`
+        is missing (idempotent, permissionless; `payer` pays the rent); the customer must have opened the
+        Channel (else ChannelNotOpened). Sent in front of `settle` in the same transaction, it keeps
+        settle itself free of account creation."""
+        channel = self.channel_address(customer_wallet, provider_wallet)
         ep, eb = pda.epoch(self.program_id, epoch)
         pe, peb = pda.provider_epoch(self.program_id, provider_wallet, epoch)
         return self.build(
@@ -311,7 +370,7 @@ class BillingProgram:
             dict(payer=payer, config=self.config_address(), customer=self.customer_address(customer_wallet),
                  provider=self.provider_address(provider_wallet), channel=channel, epoch=ep, provider_epoch=pe,
                  system_program=SYSTEM_PROGRAM_ID),
-            dict(epoch=epoch, channel_bump=cb, epoch_bump=eb, provider_epoch_bump=peb),
+            dict(epoch=epoch, epoch_bump=eb, provider_epoch_bump=peb),
         )
 
     def prepared_settle(self, **settle_kwargs: Any) -> list[Instruction]:
@@ -381,5 +440,14 @@ class BillingProgram:
             dict(config=self.config_address(), provider=self.provider_address(provider_wallet),
                  slash=self.slash_address(provider_wallet, index), stake_vault=self.stake_address(provider_wallet),
                  beneficiary=beneficiary, mint=mint, token_program=TOKEN_PROGRAM_ID),
+            {},
+        )
+
+    def lapse_slash(self, *, provider_wallet: Pubkey, index: int) -> Instruction:
+        """Reject a contested slash its arbiter left unresolved past its resolve_deadline (permissionless)."""
+        return self.build(
+            "lapse_slash",
+            dict(config=self.config_address(), provider=self.provider_address(provider_wallet),
+                 slash=self.slash_address(provider_wallet, index)),
             {},
         )

@@ -61,6 +61,45 @@ def type_hint(t) -> str:
     return f"Optional[{type_hint(t['option'])}]"
 
 
+def defined_names(t) -> set[str]:
+    """Names of the defined types that a legacy IDL type refers to, at any depth (arrays, vecs, options)."""
+    if isinstance(t, str):
+        return set()
+    if "defined" in t:
+        return {t["defined"]}
+    if "array" in t:
+        return defined_names(t["array"][0])
+    return defined_names(t.get("vec") or t.get("option"))
+
+
+def _types_import(fields_lists) -> list[str]:
+    """`from .types import ...` for the defined types the fields use (a module whose FIELDS name them)."""
+    used = sorted({n for fields in fields_lists for f in fields for n in defined_names(f["type"])})
+    return [f"from .types import {', '.join(used)}"] if used else []
+
+
+def _dependency_order(types: list[dict]) -> list[dict]:
+    """Defined types with every type a struct's FIELDS name declared before it (FIELDS holds the class)."""
+    by_name = {t["name"]: t for t in types}
+    out: list[dict] = []
+    seen: set[str] = set()
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        if name in seen:
+            return
+        if name in path:
+            raise ValueError(f"defined types refer to each other in a cycle: {' -> '.join(path + (name,))}")
+        for f in by_name[name]["type"]["fields"]:
+            for dep in sorted(defined_names(f["type"])):
+                visit(dep, path + (name,))
+        seen.add(name)
+        out.append(by_name[name])
+
+    for t in types:
+        visit(t["name"], ())
+    return out
+
+
 def type_size(t, defined: dict[str, list[dict]]) -> int:
     if isinstance(t, str):
         return _SIZES[t]
@@ -100,7 +139,7 @@ def _typing_import(fields_lists) -> str:
 
 def render_types(idl: dict) -> str:
     body: list[str] = []
-    for t in idl["types"]:
+    for t in _dependency_order(idl["types"]):
         body += _class(t["name"], "Struct", f"Defined type {t['name']} (contracts/program/src/state).", [],
                        t["type"]["fields"])
     imports = ["from dataclasses import dataclass", _typing_import(t["type"]["fields"] for t in idl["types"]), "",
@@ -121,12 +160,9 @@ def render_accounts(idl: dict) -> str:
     body += ["", "", "ACCOUNTS: dict[str, type[Discriminated]] = {",
              *(f'    "{a["name"]}": {a["name"]},' for a in idl["accounts"]), "}",
              "BY_DISCRIMINATOR: dict[bytes, type[Discriminated]] = {c.DISCRIMINATOR: c for c in ACCOUNTS.values()}"]
-    used = sorted({f["type"]["array"][0]["defined"] for a in idl["accounts"] for f in a["type"]["fields"]
-                   if isinstance(f["type"], dict) and "array" in f["type"] and isinstance(f["type"]["array"][0], dict)})
     imports = ["from dataclasses import dataclass", _typing_import(a["type"]["fields"] for a in idl["accounts"]), "",
-               "from solders.pubkey import Pubkey", "", "from ..borsh import Discriminated"]
-    if used:
-        imports.append(f"from .types import {', '.join(used)}")
+               "from solders.pubkey import Pubkey", "", "from ..borsh import Discriminated",
+               *_types_import(a["type"]["fields"] for a in idl["accounts"])]
     return _module("The program's accounts: one class per account type, decoded with `Class.decode(data)`.",
                    imports, body)
 
@@ -141,7 +177,8 @@ def render_events(idl: dict) -> str:
              *(f'    "{e["name"]}": {e["name"]},' for e in idl["events"]), "}",
              "BY_DISCRIMINATOR: dict[bytes, type[Discriminated]] = {c.DISCRIMINATOR: c for c in EVENTS.values()}"]
     imports = ["from dataclasses import dataclass", _typing_import(e["fields"] for e in idl["events"]), "",
-               "from solders.pubkey import Pubkey", "", "from ..borsh import Discriminated"]
+               "from solders.pubkey import Pubkey", "", "from ..borsh import Discriminated",
+               *_types_import(e["fields"] for e in idl["events"])]
     return _module("The program's events: one class per event, decoded with `Class.decode(raw)`.", imports, body)
 
 
@@ -160,8 +197,9 @@ def render_instructions(idl: dict) -> str:
              *(f'    "{snake(i["name"])}": {pascal(snake(i["name"]))},' for i in idl["instructions"]), "}",
              "BY_DISCRIMINATOR: dict[bytes, type[InstructionArgs]] = {c.DISCRIMINATOR: c for c in "
              "INSTRUCTIONS.values()}"]
-    imports = ["from dataclasses import dataclass", _typing_import(i["args"] for i in idl["instructions"]), "", "from solders.pubkey import Pubkey", "",
-               "from ..base import AccountSpec, InstructionArgs"]
+    imports = ["from dataclasses import dataclass", _typing_import(i["args"] for i in idl["instructions"]), "",
+               "from solders.pubkey import Pubkey", "", "from ..base import AccountSpec, InstructionArgs",
+               *_types_import(i["args"] for i in idl["instructions"])]
     return _module("The program's instructions: one class per instruction; `Class(**args).instruction(program_id, "
                    "accounts)` builds it.", imports, body)
 

@@ -52,12 +52,14 @@ INSTRUCTIONS: list[tuple[str, list[dict], list[tuple[str, object]]]] = [
      [A("admin", True, True), A("config", True), A("mint"), A("treasury"), A("rewards_vault", True),
       A("system_program"), A("token_program"), A("program"), A("program_data")],
      [("fee_bps", U16), ("burn_bps", U16), ("min_stake", U64), ("withdrawal_delay", I64),
-      ("settlement_window", I64), ("unstake_cooldown", I64), ("contest_window", I64), ("epoch_length", I64),
+      ("settlement_window", I64), ("unstake_cooldown", I64), ("contest_window", I64), ("resolution_window", I64),
+      ("batch_retention", I64), ("update_delay", I64), ("epoch_length", I64),
       ("meter", PK), ("arbiter", PK), ("config_bump", U8), ("rewards_bump", U8)]),
     ("update_config",
      [A("admin", False, True), A("config", True)],
      [("fee_bps", opt(U16)), ("burn_bps", opt(U16)), ("min_stake", opt(U64)), ("withdrawal_delay", opt(I64)),
       ("settlement_window", opt(I64)), ("unstake_cooldown", opt(I64)), ("contest_window", opt(I64)),
+      ("resolution_window", opt(I64)), ("batch_retention", opt(I64)), ("update_delay", opt(I64)),
       ("arbiter", opt(PK)), ("new_admin", opt(PK)), ("add_meter", opt(PK)), ("remove_meter", opt(PK)),
       ("paused", opt(BOOL))]),
     ("register_customer",
@@ -105,14 +107,14 @@ INSTRUCTIONS: list[tuple[str, list[dict], list[tuple[str, object]]]] = [
      [("root", HASH), ("count", U64), ("total", U64), ("batch_bump", U8), ("config_version", U64)]),
     ("settle",
      [A("payer", True, True), A("config"), A("batch"), A("customer", True), A("escrow", True),
-      A("provider", True), A("payout", True), A("treasury", True), A("mint", True), A("channel", True),
-      A("epoch", True), A("provider_epoch", True), A("system_program"), A("token_program")],
-     [("receipt", {"array": ["u8", 248]}), ("proof", {"vec": HASH}), ("channel_bump", U8),
-      ("epoch_bump", U8), ("provider_epoch_bump", U8)]),
+      A("provider", True), A("stake_vault"), A("payout", True), A("treasury", True), A("mint", True),
+      A("channel", True), A("epoch", True), A("provider_epoch", True), A("system_program"), A("token_program")],
+     [("receipt", {"array": ["u8", 248]}), ("proof", {"vec": HASH}), ("epoch_bump", U8),
+      ("provider_epoch_bump", U8)]),
     ("prepare_settle",
      [A("payer", True, True), A("config"), A("customer"), A("provider"), A("channel", True), A("epoch", True),
       A("provider_epoch", True), A("system_program")],
-     [("epoch", U64), ("channel_bump", U8), ("epoch_bump", U8), ("provider_epoch_bump", U8)]),
+     [("epoch", U64), ("epoch_bump", U8), ("provider_epoch_bump", U8)]),
     ("fund_epoch",
      [A("funder", True, True), A("config"), A("epoch", True), A("rewards_vault", True), A("source", True),
       A("mint"), A("system_program"), A("token_program")],
@@ -135,6 +137,21 @@ INSTRUCTIONS: list[tuple[str, list[dict], list[tuple[str, object]]]] = [
      [A("config"), A("provider", True), A("slash", True), A("stake_vault", True), A("beneficiary", True),
       A("mint"), A("token_program")],
      []),
+    ("lapse_slash",
+     [A("config"), A("provider", True), A("slash", True)],
+     []),
+    ("set_treasury",
+     [A("admin", False, True), A("config", True), A("treasury")],
+     []),
+    ("set_payout",
+     [A("wallet", False, True), A("config"), A("provider", True), A("payout")],
+     []),
+    ("close_batch",
+     [A("meter", True, True), A("config"), A("batch", True)],
+     []),
+    ("publish_price_book",
+     [A("admin", True, True), A("config", True), A("price_book", True), A("system_program")],
+     [("version", U64), ("sha256", HASH), ("price_book_bump", U8)]),
 ]
 
 _SCALARS = {"Pubkey": PK, "U64": U64, "I64": I64, "U16": U16, "u8": U8, "Flag": BOOL, "Hash": HASH}
@@ -152,6 +169,8 @@ def _rust_type(t: str, consts: dict[str, int]):
     t = t.strip()
     if t in _SCALARS:
         return _SCALARS[t]
+    if re.fullmatch(r"[A-Z]\w*", t):  # a struct of state/ (e.g. Params), declared among the types
+        return {"defined": t}
     m = re.fullmatch(r"\[(\w+);\s*(\w+)\]", t)
     if m:
         inner, n = m.group(1), m.group(2)
@@ -203,7 +222,8 @@ def _errors() -> list[dict]:
 def build_idl() -> dict:
     consts = _consts()
     structs = _structs(consts)
-    account_names = {"Config", "Customer", "Provider", "Channel", "Batch", "Epoch", "ProviderEpoch", "Slash"}
+    account_names = {"Config", "Customer", "Provider", "Channel", "Batch", "Epoch", "ProviderEpoch", "Slash",
+                     "PriceBook"}
     accounts = [{"name": n, "type": {"kind": "struct", "fields": f}} for n, f in structs if n in account_names]
     types = [{"name": n, "type": {"kind": "struct", "fields": f}} for n, f in structs if n not in account_names]
     assert {a["name"] for a in accounts} == account_names, "an account struct is missing from state/"

@@ -27,31 +27,37 @@ SEEDS = {
     "Epoch": '["epoch", number u64 LE]',
     "ProviderEpoch": '["provider_epoch", provider wallet, number u64 LE]',
     "Slash": '["slash", provider wallet, index u64 LE]',
+    "PriceBook": '["price_book", version u64 LE]',
 }
 
 CHECKS = {
-    "initialize": "program is this program's account. If it is owned by the upgradeable loader, program_data must be the ProgramData address it names (WrongPda) and its upgrade authority must be Some(admin) (else NotUpgradeAuthority: an immutable or v4-loaded program cannot be initialized); owned by loader v1/v2 (genesis-loaded only), no authority is required. admin signs and pays; config and rewards_vault are uncreated and equal create_program_address of their seeds with the given canonical bumps; mint is an initialized SPL mint; treasury is a token account of that mint; fee_bps + burn_bps <= 2000; settlement_window > 0, withdrawal_delay > settlement_window, unstake_cooldown >= 0, contest_window > 0, epoch_length > 0. Sets version 1, genesis_ts = Clock.unix_timestamp, meter registered with since_version 1. Creates the rewards vault (authority: Config PDA).",
-    "update_config": "admin signs and equals config.admin. Each Some field is applied; add_meter appends (since_version = new version; no-op if present; MeterListFull at 4); remove_meter swap-removes (NotAMeter if absent). The result must pass the initialize bounds. version += 1 on every call. While paused, the call must set paused = false, otherwise Paused.",
-    "register_customer": "not paused; wallet signs and pays; mint == config.mint; customer and escrow uncreated at their PDAs (canonical bumps checked). Creates the escrow token account with authority = Config PDA.",
-    "deposit": "not paused; wallet signs and equals customer.wallet; escrow == customer.escrow; mint == config.mint; source is a token account of the mint owned by wallet; amount > 0. TransferChecked source -> escrow signed by wallet.",
-    "request_withdrawal": "not paused; wallet signs and equals customer.wallet; amount > 0. Records amount and Clock time (replacing any earlier request).",
-    "withdraw": "not paused; wallet signs and equals customer.wallet; escrow == customer.escrow; destination is a token account of the mint owned by wallet; a request exists and now >= requested_at + withdrawal_delay. Pays min(requested, escrow balance) > 0 signed by the Config PDA; clears the request.",
-    "set_channel_limit": "not paused; wallet signs, pays, equals customer.wallet; provider is a Provider account. Creates the Channel on first use (PDA proven by the CreateAccount signature, canonical bump checked; no limit), else channel.customer/provider must match. A due pending limit is applied first (see Channel limits). limit >= the limit in force: limit_per_epoch = limit at once, any pending decrease cancelled. limit < the limit in force: pending_limit = limit, pending_limit_at = now + settlement_window (replacing any pending decrease). ChannelLimitSet carries the time it takes effect.",
+    "initialize": "program is this program's account. If it is owned by the upgradeable loader, program_data must be the ProgramData address it names (WrongPda) and its upgrade authority must be Some(admin) (else NotUpgradeAuthority: an immutable or v4-loaded program cannot be initialized); owned by loader v1/v2 (genesis-loaded only), no authority is required. admin signs and pays; config and rewards_vault are uncreated and equal create_program_address of their seeds with the given canonical bumps; mint is an initialized SPL mint; treasury is a token account of that mint that is not a program vault (owner != the Config PDA); fee_bps + burn_bps <= 2000; the parameters satisfy the bounds of Parameters below and epoch_length is in [60 s, 365 days]. Sets version 1, genesis_ts = Clock.unix_timestamp, params from the arguments (nothing pending), price_book_version 0, meter registered with since_version 1. Creates the rewards vault (authority: Config PDA).",
+    "update_config": "admin signs and equals config.admin; config at its PDA. A due staged change is first promoted (params = pending). fee_bps, burn_bps, new_admin, add_meter, remove_meter and paused apply at once: add_meter appends (since_version = new version; no-op if present; MeterListFull at 4); remove_meter swap-removes (NotAMeter if absent); fee_bps + burn_bps <= 2000. The protective parameters (min_stake, withdrawal_delay, settlement_window, unstake_cooldown, contest_window, resolution_window, batch_retention, update_delay, arbiter) are staged: pending = (pending if any, else params) with the Some fields applied, checked against the bounds of Parameters, pending_at = now + params.update_delay (restarting any earlier wait). version += 1 on every call. While paused, the call must set paused = false, otherwise Paused. ConfigUpdated carries pending and pending_at.",
+    "register_customer": "not paused; wallet signs and pays; mint == config.mint; customer and escrow uncreated at their PDAs (create_program_address, canonical bumps). Creates the escrow token account with authority = Config PDA.",
+    "deposit": "not paused; wallet signs and equals customer.wallet (customer at its PDA); escrow == customer.escrow; mint == config.mint; source is a token account of the mint owned by wallet; amount > 0. TransferChecked source -> escrow signed by wallet.",
+    "request_withdrawal": "not paused; wallet signs and equals customer.wallet; amount > 0. Records amount and Clock time (replacing any earlier request). WithdrawalRequested carries available_at = now + withdrawal_delay and expires_at = now + 2 x withdrawal_delay (the delay in force now).",
+    "withdraw": "not paused; wallet signs and equals customer.wallet; escrow == customer.escrow; destination is a token account of the mint owned by wallet; a request exists; now >= requested_at + withdrawal_delay (else WithdrawalDelayNotElapsed) and now <= requested_at + 2 x withdrawal_delay (else WithdrawalRequestExpired: request again), with the delay in force now. Pays min(requested, escrow balance) > 0 signed by the Config PDA; clears the request.",
+    "set_channel_limit": "not paused; wallet signs, pays, equals customer.wallet; provider is a Provider account at its PDA. If the Channel does not exist this is the customer opening it (its consent, see Consent): the address must be create_program_address([\"channel\", customer wallet, provider wallet], channel_bump) with the canonical bump (WrongPda), and the Channel is created with limit_per_epoch = limit in force at once. Otherwise the Channel (at its PDA, of this pair) gets: a due pending limit applied first (see Channel limits); limit >= the limit in force: limit_per_epoch = limit at once, any pending decrease cancelled; limit < the limit in force: pending_limit = limit, pending_limit_at = now + settlement_window (replacing any pending decrease). ChannelLimitSet carries the time it takes effect and whether this call opened the channel.",
     "configure_auto_top_up": "not paused; wallet signs and equals customer.wallet; source is a token account of the mint owned by wallet. amount 0 disables (source cleared).",
-    "top_up": "permissionless; not paused; auto top-up configured; source == customer.top_up_source, of the mint, owned by customer.wallet; escrow balance < threshold. Pulls min(top_up_amount, delegated_amount if the delegate is the Config PDA else 0, source balance) > 0 (else NoAllowance) with the Config PDA as SPL delegate.",
-    "register_provider": "not paused; wallet signs and pays; mint == config.mint; payout is a token account of the mint owned by wallet; provider and stake_vault uncreated at their PDAs (canonical bumps checked). Creates the stake vault with authority = Config PDA.",
+    "top_up": "permissionless; not paused; customer at its PDA; auto top-up configured; source == customer.top_up_source, of the mint, owned by customer.wallet; escrow balance < threshold. Pulls min(top_up_amount, delegated_amount if the delegate is the Config PDA else 0, source balance) > 0 (else NoAllowance) with the Config PDA as SPL delegate.",
+    "register_provider": "not paused; wallet signs and pays; mint == config.mint; payout is a token account of the mint owned by wallet; provider and stake_vault uncreated at their PDAs (create_program_address, canonical bumps). Creates the stake vault with authority = Config PDA.",
     "stake": "not paused; wallet signs and equals provider.wallet; stake_vault == provider.stake_vault; source of the mint owned by wallet; amount > 0.",
     "request_unstake": "not paused; wallet signs and equals provider.wallet; amount > 0; now + 2 x unstake_cooldown does not overflow. Records amount and time (replacing any earlier request). UnstakeRequested carries available_at = now + cooldown and expires_at = now + 2 x cooldown. Stake stays in the vault (slashable) until withdraw_stake.",
-    "withdraw_stake": "not paused; wallet signs and equals provider.wallet; destination of the mint owned by wallet; a request exists; now >= requested_at + unstake_cooldown (else CooldownNotElapsed) and now <= requested_at + 2 x unstake_cooldown (else UnstakeRequestExpired: request again; cooldown as configured now); unclaimed_epochs == 0, or == 1 with last_revenue_epoch == current epoch (closed epochs must be claimed first). Pays min(requested, vault balance - pending_slash) > 0.",
-    "post_batch": "not paused; meter signs and pays and is one of config.meters; count > 0; the config_version argument equals config.version (else StaleConfigVersion: an update_config that landed after the meter built the batch refuses it instead of stamping receipts of the old version with the new one); batch is uncreated at PDA [\"batch\", config.batch_count] (canonical bump). Stores root, count, total, meter, config_version = config.version, posted_at; config.batch_count += 1.",
-    "settle": "permissionless; not paused. Receipt: 248 bytes valid per the encoding rules; program_id == this program; config_version == batch.config_version; batch.meter still in config.meters with since_version <= batch.config_version (else MeterRetired). customer.wallet == receipt.customer and provider.wallet == receipt.provider; escrow == customer.escrow, payout == provider.payout, treasury == config.treasury, mint == config.mint. The proof leads from receipt_id to batch.root. Channel (created on demand if missing, canonical bump; see prepare_settle) matches the pair; seq > last_seq; cum_amount > settled_amount; if seq == last_seq + 1 (and last_seq > 0) prev_receipt_id == last_receipt_id. amount = cum_amount - settled_amount; spent in this epoch + amount <= the limit in force now (a pending decrease counts once pending_limit_at is reached and is then stored as limit_per_epoch); escrow balance >= amount (else EscrowUnderfunded, nothing changes). fee = floor(amount * fee_bps / 10000), burned = floor(amount * burn_bps / 10000), provider_amount = amount - fee - burned: Transfer fee -> treasury, Burn from escrow, Transfer provider_amount -> payout, all signed by the Config PDA. Epoch and ProviderEpoch of the current epoch (created on demand if missing, canonical bumps) get revenue += amount; the first revenue of a ProviderEpoch increments provider.unclaimed_epochs and sets last_revenue_epoch.",
-    "prepare_settle": "permissionless, idempotent; not paused; payer signs and pays (rent of what is created); customer and provider are registered (Customer / Provider accounts); epoch >= current epoch (else EpochClosed). Creates whichever of Channel (no limit), Epoch and ProviderEpoch (no revenue; not counted as unclaimed) is missing, each at its canonical PDA, and checks the existing ones (channel of this pair: ReceiptChannelMismatch; epoch / provider epoch of this number and provider: WrongPda). SettlementPrepared says which were created. Sent in front of settle (same transaction, or once per channel and epoch), it keeps account creation out of settle.",
-    "fund_epoch": "not paused; funder signs and pays; source of the mint owned by funder; amount > 0; epoch >= current epoch (closed epochs cannot be funded). Creates the Epoch on demand (canonical bump); reward_pool += amount; tokens go to the rewards vault.",
-    "claim_rewards": "not paused; wallet signs and equals provider.wallet; payout == provider.payout; the ProviderEpoch and Epoch are of this provider and epoch; epoch < current epoch; not yet claimed; stake vault balance - provider.pending_slash >= min_stake. reward = floor(reward_pool * revenue / total_revenue) (0 if no revenue); epoch.claimed + reward <= reward_pool. Marks claimed; unclaimed_epochs -= 1 if the epoch had revenue.",
-    "propose_slash": "not paused; admin signs, pays, equals config.admin; beneficiary is a token account of the mint; amount > 0; pending_slash + amount <= stake vault balance; slash uncreated at PDA [\"slash\", provider wallet, provider.slash_count] (canonical bump). contest_deadline = now + contest_window; pending_slash += amount; slash_count += 1.",
-    "contest_slash": "accepted while paused (the contest window keeps running, and the admin who proposes slashes holds the pause switch); wallet signs and equals provider.wallet == slash.provider; state Proposed; now <= contest_deadline. State becomes Contested with the provider's evidence hash.",
-    "resolve_slash": "not paused; arbiter signs and equals config.arbiter; state Contested. uphold: Upheld; else Rejected and pending_slash -= amount.",
-    "execute_slash": "permissionless; not paused; beneficiary == slash.beneficiary; state Upheld, or Proposed with now > contest_deadline (else ContestWindowOpen / SlashWrongState). Pays min(amount, vault balance) from the stake vault; state Executed; pending_slash -= amount.",
+    "withdraw_stake": "not paused; wallet signs and equals provider.wallet; destination of the mint owned by wallet; a request exists; now >= requested_at + unstake_cooldown (else CooldownNotElapsed) and now <= requested_at + 2 x unstake_cooldown (else UnstakeRequestExpired: request again; cooldown in force now); unclaimed_epochs == 0, or == 1 with last_revenue_epoch == current epoch (closed epochs must be claimed first). Pays min(requested, vault balance - pending_slash) > 0.",
+    "post_batch": "not paused; meter signs and pays and is one of config.meters; count > 0; the config_version argument equals config.version (else StaleConfigVersion: an update_config that landed after the meter built the batch refuses it instead of stamping receipts of the old version with the new one); batch is uncreated at create_program_address([\"batch\", config.batch_count], batch_bump) (any valid bump: the index is used once, see PDAs and bumps; WrongPda otherwise). Stores root, count, total, meter (also the payer of its rent), config_version = config.version, posted_at; config.batch_count += 1.",
+    "settle": "permissionless; not paused; config, batch, customer, provider, channel (and epoch / provider_epoch when they exist) each at the PDA of its stored seeds and bump. Receipt: 248 bytes valid per the encoding rules; program_id == this program; config_version == batch.config_version; batch.meter still in config.meters with since_version <= batch.config_version (else MeterRetired). customer.wallet == receipt.customer and provider.wallet == receipt.provider; escrow == customer.escrow, stake_vault == provider.stake_vault, payout == provider.payout, treasury == config.treasury, mint == config.mint. The proof leads from receipt_id to batch.root. The Channel must exist (else ChannelNotOpened: the customer never consented) and be of the pair; seq > last_seq (else ReplayedReceipt); cum_amount > settled_amount (else CumulativeNotIncreasing); if seq == last_seq + 1 (and last_seq > 0) prev_receipt_id == last_receipt_id. amount = cum_amount - settled_amount; spent in this epoch + amount <= the limit in force now (a pending decrease counts once pending_limit_at is reached and is then stored as limit_per_epoch); escrow balance >= amount (else EscrowUnderfunded, nothing changes). fee = floor(amount * fee_bps / 10000), burned = floor(amount * burn_bps / 10000), provider_amount = amount - fee - burned: Transfer fee -> treasury, Burn from escrow, Transfer provider_amount -> payout, all signed by the Config PDA. rewarded = (stake vault balance - provider.pending_slash >= min_stake in force): only then do Epoch and ProviderEpoch of the current epoch (created on demand if missing, canonical bumps) get revenue += amount, the first revenue of a ProviderEpoch incrementing provider.unclaimed_epochs and setting last_revenue_epoch. Settled carries rewarded.",
+    "prepare_settle": "permissionless, idempotent; not paused; payer signs and pays (rent of what is created); customer and provider are registered (Customer / Provider accounts at their PDAs); the Channel of the pair exists (else ChannelNotOpened; prepare_settle never creates it); epoch >= current epoch (else EpochClosed). Creates whichever of Epoch and ProviderEpoch (no revenue; not counted as unclaimed) is missing, each at its canonical PDA (WrongPda otherwise), and checks the existing ones (at their PDAs, of this number and provider: WrongPda). SettlementPrepared says which were created. Sent in front of settle (same transaction, or once per channel and epoch), it keeps account creation out of settle.",
+    "fund_epoch": "not paused; funder signs and pays; rewards_vault == config.rewards_vault; source of the mint owned by funder; amount > 0; epoch >= current epoch (closed epochs cannot be funded). Creates the Epoch on demand at its canonical PDA (WrongPda otherwise); reward_pool += amount; tokens go to the rewards vault.",
+    "claim_rewards": "not paused; wallet signs and equals provider.wallet; payout == provider.payout; the ProviderEpoch and Epoch are at their PDAs and of this provider and epoch; epoch < current epoch; not yet claimed; stake vault balance - provider.pending_slash >= min_stake in force. reward = floor(reward_pool * revenue / total_revenue) (0 if no revenue); epoch.claimed + reward <= reward_pool. Marks claimed; unclaimed_epochs -= 1 if the epoch had revenue.",
+    "propose_slash": "not paused; admin signs, pays, equals config.admin; beneficiary is a token account of the mint; amount > 0; pending_slash + amount <= stake vault balance; slash uncreated at PDA [\"slash\", provider wallet, provider.slash_count] (canonical bump). Records on the Slash, from the parameters in force now: arbiter, contest_deadline = now + contest_window, resolve_deadline = contest_deadline + resolution_window. pending_slash += amount; slash_count += 1.",
+    "contest_slash": "accepted while paused (the contest window keeps running, and the admin who proposes slashes holds the pause switch); wallet signs and equals provider.wallet == slash.provider; slash at its PDA; state Proposed; now <= contest_deadline. State becomes Contested with the provider's evidence hash.",
+    "resolve_slash": "not paused; slash at its PDA, of this provider; the signer is slash.arbiter, the arbiter recorded when the slash was proposed (else NotArbiter; config's current arbiter does not matter); state Contested; now <= resolve_deadline (else ResolutionWindowClosed). uphold: Upheld; else Rejected and pending_slash -= amount.",
+    "execute_slash": "permissionless; not paused; beneficiary == slash.beneficiary; state Upheld, or Proposed with now > contest_deadline (else ContestWindowOpen / SlashWrongState; at the deadline second itself the provider may still contest, so the two never overlap). Pays min(amount, vault balance) from the stake vault; state Executed; pending_slash -= amount.",
+    "lapse_slash": "permissionless; not paused; slash at its PDA, of this provider; state Contested (else SlashWrongState); now > resolve_deadline (else ResolutionWindowOpen). State becomes Rejected and pending_slash -= amount: an appeal the arbiter does not judge in time is decided for the provider. Emits SlashResolved with upheld = false, lapsed = true.",
+    "set_treasury": "not paused; admin signs and equals config.admin; config at its PDA; treasury is a token account of config.mint that is not a program vault (same rule as initialize). config.treasury = treasury at once (fees are the operator's; each Slash records its own beneficiary).",
+    "set_payout": "not paused; wallet signs and equals provider.wallet; payout is a token account of config.mint owned by wallet (same rule as register_provider). provider.payout = payout at once (only the provider's own income goes there).",
+    "close_batch": "not paused; meter signs, is writable and equals batch.meter (the key that posted and paid for it; else Unauthorized); batch at its PDA; now >= batch.posted_at + batch_retention in force (else BatchRetained). Moves all the batch's lamports to the meter and zeroes its discriminator (the runtime removes the emptied account); no receipt of the batch can settle afterwards. BatchClosed carries index, root, meter and the lamports returned; the root also stays in the post_batch transaction's BatchPosted event.",
+    "publish_price_book": "not paused; admin signs, pays and equals config.admin; version > config.price_book_version (else PriceBookVersionNotIncreasing); price_book uncreated at PDA [\"price_book\", version] (canonical bump). Creates the PriceBook (version, sha256, published_at) and sets config.price_book_version = version. PriceBook accounts are never changed or closed.",
 }
 
 HEAD = """# solmeter billing program: protocol
@@ -88,18 +94,71 @@ All times are `Clock.unix_timestamp` seconds. `epoch(t) = (t - config.genesis_ts
 is larger. Revenue credited to an epoch is the gross settled amount (fee and burn included).
 
 ## PDAs and bumps
-Every account stores its bump. Instructions that create a PDA account take the bump as an argument and the
-program checks that the address is `create_program_address(seeds ++ [bump])` (or, for accounts created on
-demand in settle, prepare_settle, set_channel_limit and fund_epoch, relies on the CreateAccount CPI, which
-only succeeds when the seeds sign for exactly that address). The bump must also be the canonical one (what
-find_program_address returns): at creation the program checks that no higher bump derives a valid PDA of
-the same seeds (WrongPda otherwise), so each set of seeds has exactly one account. The program computes
-create_program_address itself, exactly as the runtime does: `sha256(seeds || bump || program_id ||
-"ProgramDerivedAddress")`, refused when those 32 bytes decompress to an edwards25519 point (sol_sha256 +
-sol_curve_validate_point: ~330 CU per derivation instead of 1,500). The program never searches for a bump. Existing state accounts are
-identified by owner (this program), exact size, discriminator, and the keys stored in them (e.g.
-customer.wallet, channel.customer), which is equivalent because the program creates each type only at its
-canonical PDA. Integers in seeds are u64 little-endian; wallets are 32-byte public keys.
+Every account stores its bump. The rule for every account the program creates or trusts: its address is
+derived from its seeds and compared, never inferred from who could sign a CPI (a caller can pass a keypair
+it holds in any account slot and sign the transaction with it, and CreateAccount then succeeds at the
+keypair's address). At creation the program checks `address == create_program_address(seeds ++ [bump])`
+with the bump from the arguments and that the bump is the canonical one (what find_program_address
+returns: no higher bump derives a valid PDA of the same seeds), WrongPda otherwise, so each set of seeds has
+exactly one account. One exception, a Batch: its seeds are ["batch", config.batch_count] and post_batch
+advances batch_count in the same instruction (nothing else creates a Batch or lowers the count), so each
+index is created at most once whatever the bump, and post_batch checks the address for the meter's bump
+without the canonical-bump proof (that proof derives every higher bump, 346 CU each; clients still send
+the canonical bump). The program computes create_program_address itself, exactly as the runtime does:
+`sha256(seeds || bump || program_id || "ProgramDerivedAddress")`, refused when those 32 bytes decompress to
+an edwards25519 point (sol_sha256 + sol_curve_validate_point: ~330 CU per derivation instead of 1,500).
+Every existing state account an instruction reads (Config, Customer, Provider, Channel, Batch, Epoch,
+ProviderEpoch, Slash, PriceBook) is checked by owner (this program), exact size, discriminator, and
+`address == sha256(its stored seeds || its stored bump || program_id || "ProgramDerivedAddress")` (~160 CU;
+the curve check adds nothing for an account that exists, since the program created it through the full
+check and nobody holds a private key for a hash output); then the keys stored in it are compared with the
+ones the instruction expects (e.g. channel.customer == customer.wallet). Token vaults (escrow, stake,
+rewards) are compared with the address their owner account stored when the program created them at their
+PDA; the treasury and payout accounts with the addresses stored in Config and Provider. The program never
+searches for a bump. Integers in seeds are u64 little-endian; wallets are 32-byte public keys.
+
+## Consent: nothing is billed on a channel the customer never opened
+A Channel exists only because its customer created it with set_channel_limit (the client's `open_channel`
+builds exactly that), an instruction the customer's wallet signs and pays for; settle and prepare_settle
+refuse a pair without a Channel (ChannelNotOpened) and never create one. The Channel is the customer's
+on-chain consent to be billed by that provider, with a per-epoch cap it chooses (u64::MAX = no cap). A
+customer withdraws consent by lowering the limit to 0; like every decrease it takes effect only a
+settlement window later, so receipts issued while consent stood stay payable. (What the meter bills under a
+channel, per lease, is decided off-chain by the customer's signed leases.)
+
+## Parameters and delayed changes
+`Config.params` holds the parameters that protect a counter-party of the admin: arbiter, min_stake,
+withdrawal_delay, settlement_window, unstake_cooldown, contest_window, resolution_window, batch_retention,
+update_delay. update_config does not change them in place: it stages the new set in `Config.pending`, in
+force from `pending_at = now + params.update_delay` on (every instruction reads the set in force at its
+Clock time: `pending` once `now >= pending_at`, else `params`; the next update_config promotes a due set
+into `params`). A new staged change builds on the one pending and restarts the wait. Fees, the admin key,
+meter keys and the pause flag apply at once: fees are bounded (fee + burn <= 20 %) and move with the
+config version that receipts, the ledger and the auditor key on; meter keys and pause are the operator's
+emergency levers. Bounds, checked at initialize and at every staging (InvalidConfig):
+
+| parameter | bound |
+|---|---|
+| settlement_window, unstake_cooldown, contest_window, resolution_window | 60 s <= value <= 365 days |
+| withdrawal_delay | settlement_window < value <= 365 days |
+| batch_retention | withdrawal_delay <= value <= 365 days |
+| update_delay | 2 x max(withdrawal_delay, unstake_cooldown) <= value <= 730 days |
+| epoch_length (initialize only) | 60 s <= value <= 365 days |
+| fee_bps + burn_bps | <= 2000 (FeeTooHigh) |
+
+update_delay >= 2 x the longest exit means that every customer and provider who sees a ConfigUpdated event
+staging a change has a full exit period to notice it and another to leave (withdraw, unstake) under the
+rules in force, before it applies. The upper bounds keep every `now + period` far from i64 overflow and
+refuse a delay that would lock customers or providers in for good (an i64::MAX withdrawal delay).
+
+## Withdrawals and unstaking expire
+request_withdrawal(amount) records a request; withdraw honours it only in the window
+`[requested_at + withdrawal_delay, requested_at + 2 x withdrawal_delay]` (the delay in force at the time of
+withdrawal). Before: WithdrawalDelayNotElapsed. After: WithdrawalRequestExpired, and the customer requests
+again. A request armed at deposit time (say for u64::MAX) therefore cannot be kept to leave at a moment of
+the customer's choosing, after receipts were issued and before they settle: every withdrawal is announced a
+full delay ahead (WithdrawalRequested carries available_at and expires_at), and the meter counts a pending
+request against what the escrow can pay while the window is open.
 
 ## Receipt encoding (normative; mirrors contracts/receipt.py and contracts/program/src/receipt.rs)
 Little-endian, fixed size 248 bytes:
@@ -145,12 +204,13 @@ settle in one transaction and a receipt can never be paid twice. The receipt mus
 its batch was posted under, and the batch's meter must still be registered (a removed, e.g. compromised, key
 stops all its unsettled batches). A failed check or an underfunded escrow fails the whole transaction: no
 account changes. request_withdrawal starts a delay longer than the settlement window, so receipts issued
-before the request stay payable; withdraw then pays at most what is left.
+before the request stay payable; withdraw then pays at most what is left, within the request's window.
 
 ## Channel limits
 `limit_per_epoch` caps the gross amount settled on a channel per epoch (`spent_in_epoch` counts the epoch
-`spent_epoch` of the settle time; u64::MAX = no limit, the value of a new Channel). A customer raises its
-limit with immediate effect, but a decrease takes effect only `config.settlement_window` seconds after
+`spent_epoch` of the settle time; u64::MAX = no limit). The limit the customer opens the Channel with is in
+force at once (nothing can have settled before). A customer raises its limit with immediate effect, but a
+decrease takes effect only `settlement_window` (in force) seconds after
 set_channel_limit (`pending_limit`, `pending_limit_at`), like a withdrawal: receipts issued under the old
 limit stay payable for the window the crank is given to settle them, so a customer cannot use the service
 and then refuse payment by lowering its limit (security review finding 5). The rule is in wall-clock time
@@ -167,8 +227,47 @@ of withdrawal). Before: CooldownNotElapsed. After: UnstakeRequestExpired, the st
 provider must request again. A request can therefore not be kept armed to leave at a moment of the
 provider's choosing (e.g. right after misbehaving, before a slash is proposed): every exit is announced a
 full cooldown ahead by an UnstakeRequested event whose window is at most one cooldown long (security review
-finding 6). With unstake_cooldown = 0 the window is the request's own second (request and withdraw in one
-transaction).
+finding 6). The cooldown is at least 60 s (Parameters).
+
+## Rewards need stake
+settle pays every valid receipt whatever the provider's stake, but credits the amount to the epoch's
+revenue (Epoch.total_revenue, ProviderEpoch.revenue: the basis of the reward share) only while the
+provider's unencumbered stake (stake vault balance minus pending slashes) is at least min_stake; Settled
+says which (`rewarded`). claim_rewards requires the same at claim time. A provider can thus not earn rewards
+on revenue made unbonded by staking the minimum only to claim (security review finding 7). An auditor sums
+only Settled events with `rewarded` when it checks an epoch's total revenue.
+
+## Slashes and the appeal
+propose_slash records on the Slash the arbiter in force and two deadlines: contest_deadline = now +
+contest_window and resolve_deadline = contest_deadline + resolution_window. The provider may contest up to
+contest_deadline inclusive; an uncontested slash is executable strictly after it (the two windows never
+share a second). Only the recorded arbiter may resolve a contested slash, up to resolve_deadline
+inclusive; after it anyone may let the contest lapse (lapse_slash), which rejects the slash and releases the
+reserved stake: an appeal nobody judges in time is decided for the provider. Since the arbiter and windows
+are fixed per slash and a change of them takes update_delay to apply, the admin (who proposes slashes)
+cannot make itself the judge of an appeal already under way or shorten a running window; it can at most
+name itself arbiter for future slashes, announced update_delay ahead (`solmeter operator init` warns when
+the arbiter is the admin: the appeal is then not independent).
+
+## Batch retention and closing
+A Batch account holds about 1.68M lamports of rent. Its meter (the key that posted it, which also paid the
+rent) may close it with close_batch once `posted_at + batch_retention` has passed (batch_retention >=
+withdrawal_delay > settlement_window: the crank has had its settlement window and more, and every customer's
+escrow backing a receipt of the batch stayed locked for as long). The rent goes back to the meter; after
+that no receipt of the batch can settle. Whether a receipt is still needed is knowable only off-chain (a
+later receipt of its channel supersedes it once settled), so the meter closes only batches none of whose
+receipts is the latest unsettled receipt of its channel; the crank's close_batches job applies that rule
+(ledger/engine). The batch's root stays verifiable from public data: the BatchPosted event of the
+post_batch transaction (in the Config's and the batch address's transaction history) carries index, root,
+count, total, meter and config version, and BatchClosed repeats index and root. The auditor reads a closed
+batch's root from its BatchPosted event. An index is never reused: post_batch always takes
+config.batch_count.
+
+## Price books on the record
+publish_price_book(version, sha256) lets the admin commit each price book version by the sha256 of its
+file: a PriceBook account at ["price_book", version] (never changed or closed) and Config.price_book_version
+= the latest version; versions strictly increase (PriceBookVersionNotIncreasing). The file itself is
+published off-chain; anyone can hash it and compare with the PriceBook of the version a receipt names.
 
 ## Who may initialize
 initialize is the only instruction without an existing authority, and the Config it creates (admin, mint,
@@ -186,11 +285,12 @@ the first caller still initialize. Nobody can make our program id look loader-v2
 runtime loads the program account by its key, and the program checks that key.
 
 ## Settling without account creation
-settle creates the Channel, Epoch and ProviderEpoch it writes when they are missing (compatibility), but
-each creation costs a CreateAccount CPI plus the canonical-bump proof (one derivation per higher bump,
-seed-dependent). `prepare_settle` creates them ahead: a crank that sends `[prepare_settle, settle]` in one
-transaction (client: `BillingProgram.prepared_settle(**settle_kwargs)`), or prepares each channel and epoch
-once, keeps every settle free of creations: 20.0k-21.9k CU for proofs of 0-11 levels (docs/bench-program.md).
+settle creates the Epoch and ProviderEpoch it credits when they are missing (compatibility; never the
+Channel), but each creation costs a CreateAccount CPI plus the canonical-bump proof (one derivation per
+higher bump, seed-dependent). `prepare_settle` creates them ahead: a crank that sends
+`[prepare_settle, settle]` in one transaction (client: `BillingProgram.prepared_settle(**settle_kwargs)`), or
+prepares each channel and epoch once, keeps every settle free of creations (figures in
+docs/bench-program.md).
 """
 
 

@@ -23,8 +23,9 @@ def _acct(chain: Chain, name: str, address: Pubkey):
 
 
 class ConfigCache:
-    """Config fields that do not change while the engine runs (mint, treasury, epoch schedule); the rest
-    is read fresh where it matters."""
+    """The Config as last read: the mint and the epoch schedule never change; the treasury can
+    (set_treasury), so the crank reads the Config fresh once per settlement run; the rest is read fresh where
+    it matters."""
 
     def __init__(self, chain: Chain, program: BillingProgram) -> None:
         self.chain = chain
@@ -98,6 +99,10 @@ class SettleAction:
         self.payer = payer
         self._payouts: dict[str, Pubkey] = {}
 
+    def forget_payouts(self) -> None:
+        """Read each provider's payout account again (a provider may change it: set_payout)."""
+        self._payouts.clear()
+
     def _payout(self, chain: Chain, provider: str) -> Pubkey:
         if provider not in self._payouts:
             p = _acct(chain, "Provider", self.program.provider_address(Pubkey.from_string(provider)))
@@ -128,8 +133,9 @@ class SettleAction:
 
 class PrepareSettleAction:
     """prepare_settle for one channel and epoch, as its own small transaction ahead of settle: it creates
-    whichever of Channel, Epoch and ProviderEpoch is missing, so that settle itself creates nothing (its
-    cheap path) while its transaction keeps every byte for the Merkle proof."""
+    whichever of Epoch and ProviderEpoch is missing, so that settle itself creates nothing (its cheap path)
+    while its transaction keeps every byte for the Merkle proof. The Channel must exist already: only the
+    customer opens it (the program refuses a pair without one: ChannelNotOpened)."""
 
     kind = "prepare_settle"
 
@@ -138,9 +144,8 @@ class PrepareSettleAction:
         self.payer = payer
 
     def addresses(self, customer: str, provider: str, epoch: int) -> list[Pubkey]:
-        c, p = Pubkey.from_string(customer), Pubkey.from_string(provider)
-        return [self.program.channel_address(c, p), self.program.epoch_address(epoch),
-                self.program.provider_epoch_address(p, epoch)]
+        p = Pubkey.from_string(provider)
+        return [self.program.epoch_address(epoch), self.program.provider_epoch_address(p, epoch)]
 
     def instructions(self, payload: dict):
         ix = self.program.prepare_settle(payer=self.payer, customer_wallet=Pubkey.from_string(payload["customer"]),
@@ -151,6 +156,26 @@ class PrepareSettleAction:
     def done(self, chain: Chain, payload: dict) -> bool:
         return all(chain.account_data(a) is not None
                    for a in self.addresses(payload["customer"], payload["provider"], payload["epoch"]))
+
+    def on_confirmed(self, session, intent, signature) -> None:
+        return None
+
+
+class CloseBatchAction:
+    """close_batch: the meter takes back a batch's rent once the batch is past its retention and no
+    longer needed (the job decides which: `Engine.close_batches`). Done when the Batch account is gone."""
+
+    kind = "close_batch"
+
+    def __init__(self, program: BillingProgram, meter: Keypair) -> None:
+        self.program = program
+        self.meter = meter
+
+    def instructions(self, payload: dict):
+        return [self.program.close_batch(meter=self.meter.pubkey(), index=payload["index"])], [self.meter]
+
+    def done(self, chain: Chain, payload: dict) -> bool:
+        return chain.account_data(self.program.batch_address(payload["index"])) is None
 
     def on_confirmed(self, session, intent, signature) -> None:
         return None

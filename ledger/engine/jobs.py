@@ -1,9 +1,10 @@
 """The engine's jobs. Each takes the job lease (for renewals on long runs) and returns a small summary.
-Order of a pass: follow the chain, accrue receipts, post batches, settle channels, top up, fund epochs,
+Order of a pass: follow the chain, accrue receipts, post batches, settle channels, close batches, top up, fund epochs,
 apply pauses, reconcile."""
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 from dataclasses import dataclass, field
@@ -13,11 +14,12 @@ from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from sqlalchemy import func, select, update
 
-from contracts.client import BillingProgram, decode_account_as
+from contracts.client import BillingProgram, decode_account_as, params_at
 from contracts.client.errors import error_code
 
 from . import accrual, pause
-from .actions import ConfigCache, FundEpochAction, PostBatchAction, PrepareSettleAction, SettleAction, TopUpAction
+from .actions import (CloseBatchAction, ConfigCache, FundEpochAction, PostBatchAction, PrepareSettleAction,
+                      SettleAction, TopUpAction)
 from .chain import Chain
 from .executor import Executor, Fault, _no_fault
 from .follower import Follower, FollowerContext
@@ -31,6 +33,13 @@ from .service import JobSpec
 _RETRY_WHEN_FUNDED = ("EscrowUnderfunded",)
 _RETRY_NEXT_EPOCH = ("ChannelLimitExceeded",)
 _RETRY_ALWAYS = ("WrongPda", "expired")  # epoch rolled between build and execution, or an expired send
+# A customer that never opened its channel with the provider has not consented to be billed by it: the
+# settlement is a permanent failure until the customer opens the channel (then it is retried once).
+NOT_OPENED = "ChannelNotOpened"
+log = logging.getLogger(__name__)
+DEFAULT_INTERVALS_MS = {
+    "follow_chain": 1_000, "accrue_receipts": 1_000, "post_batches": 2_000, "settle_channels": 2_000,
+    "close_batches": 60_000, "top_up": 5_000, "fund_epochs": 10_000, "apply_pauses": 2_000, "reconcile": 15_000}
 # The error of a post_batch intent refused before sending: its receipts are of another config version than
 # the chain's (the meter reissues them under the new version; this batch is never posted).
 STALE_BATCH = "stale config version"
@@ -50,17 +59,17 @@ class Engine:
     epoch_emission: int = 0
     fault: Fault = _no_fault
     settle_chunk: int = 64
-    intervals_ms: dict = field(default_factory=lambda: {
-        "follow_chain": 1_000, "accrue_receipts": 1_000, "post_batches": 2_000, "settle_channels": 2_000,
-        "top_up": 5_000, "fund_epochs": 10_000, "apply_pauses": 2_000, "reconcile": 15_000})
+    intervals_ms: dict = field(default_factory=dict)  # per job; jobs not named run at DEFAULT_INTERVALS_MS
 
     def __post_init__(self) -> None:
+        self.intervals_ms = {**DEFAULT_INTERVALS_MS, **self.intervals_ms}
         self.config = ConfigCache(self.chain, self.program)
         self.prepare = PrepareSettleAction(self.program, self.payer.pubkey())
-        actions = [SettleAction(self.program, self.config, self.payer.pubkey()), TopUpAction(self.program, self.config),
-                   self.prepare]
+        self.settle_action = SettleAction(self.program, self.config, self.payer.pubkey())
+        actions = [self.settle_action, TopUpAction(self.program, self.config), self.prepare]
         if self.meter is not None:
-            actions.append(PostBatchAction(self.program, self.meter, self._receipts_version))
+            actions += [PostBatchAction(self.program, self.meter, self._receipts_version),
+                        CloseBatchAction(self.program, self.meter)]
         if self.funder is not None:
             actions.append(FundEpochAction(self.program, self.config, self.funder))
         self.executor = Executor(self.session_factory, self.chain, self.payer, actions, fault=self.fault,
@@ -189,18 +198,23 @@ class Engine:
 
     def settle_channels(self, lease: Lease | None = None) -> dict:
         """The crank: per channel, settle up to the newest receipt whose batch is on-chain, one
-        transaction per channel (cumulative amounts make that all-or-nothing)."""
-        from metering.batches import proof_for
+        transaction per channel (cumulative amounts make that all-or-nothing). Pairs whose customer never
+        opened the channel are not sent at all (`_refuse_unopened`)."""
         from metering.models import ReceiptRow
 
         summary = {"confirmed": 0, "failed": 0, "skipped_underfunded": 0, "in_flight": 0, "skipped_stale_version": 0,
-                   "prepared": 0}
+                   "prepared": 0, "not_opened": 0}
         self._resume_open("prepare_settle")
         for out in self._resume_open("settle").values():
             summary["confirmed" if out.state == "confirmed" else "failed" if out.state == "failed" else "in_flight"] += 1
         index_of = self._chain_batch_index()
         if not index_of:
             return summary
+        # Treasury and payout accounts can change (set_treasury / set_payout): read them once per run, and
+        # the clock's epoch with them (a settle built for a past epoch fails WrongPda and waits a run).
+        self.config.get(fresh=True)
+        self.config.current_epoch(max_age_s=0)
+        self.settle_action.forget_payouts()
         with self.session_factory() as s:
             latest = (select(ReceiptRow.customer, ReceiptRow.provider, func.max(ReceiptRow.seq).label("seq"))
                       .where(ReceiptRow.batch_id.in_(list(index_of))).group_by(ReceiptRow.customer, ReceiptRow.provider)
@@ -215,11 +229,14 @@ class Engine:
         escrows = self._escrow_balances({r.customer for r, _ in channels})
         batch_versions = self._batch_config_versions({index_of[r.batch_id] for r, _ in channels})
         todo = []
-        need_prepare: list[tuple[str, str, bool]] = []  # (customer, provider, channel exists)
+        need_prepare: list[tuple[str, str]] = []
         owed_by_customer: dict[str, int] = {}
         for (r, _addr), ch in zip(channels, onchain):
-            last_seq = int(ch.last_seq) if ch is not None else 0
-            settled = int(ch.settled_amount) if ch is not None else 0
+            if ch is None:
+                self._refuse_unopened(r, self._settle_payload(r, index_of[r.batch_id]))
+                summary["not_opened"] += 1
+                continue
+            last_seq, settled = int(ch.last_seq), int(ch.settled_amount)
             if r.seq <= last_seq or int(r.cum_amount) <= settled:
                 continue
             if batch_versions.get(index_of[r.batch_id]) != int(r.config_version):
@@ -241,14 +258,10 @@ class Engine:
                 if not self._retryable(existing):
                     continue
                 self.intents.reopen(existing.id, "retry: " + existing.error[:200])
-            with self.session_factory() as s:
-                proof = proof_for(s.connection(), r.batch_id, r.batch_index)
             intent = self.intents.record(key, "settle", f"{r.customer}:{r.provider}",
-                                         {"customer": r.customer, "provider": r.provider, "seq": r.seq,
-                                          "cum_amount": int(r.cum_amount), "receipt": bytes(r.encoding).hex(),
-                                          "proof": [p.hex() for p in proof], "batch_index": index_of[r.batch_id]})
+                                         self._settle_payload(r, index_of[r.batch_id]))
             todo.append(intent.id)
-            need_prepare.append((r.customer, r.provider, ch is not None))
+            need_prepare.append((r.customer, r.provider))
         summary["prepared"] = self._prepare_settlements(need_prepare, lease)
         for i in range(0, len(todo), self.settle_chunk):
             outs = self.executor.drive_many(todo[i:i + self.settle_chunk], fresh=True)
@@ -258,22 +271,51 @@ class Engine:
                 lease.renew()
         return summary
 
-    def _prepare_settlements(self, pairs: list[tuple[str, str, bool]], lease: Lease | None) -> int:
-        """Before settling: one prepare_settle transaction per channel whose Channel, Epoch or ProviderEpoch
-        of the current epoch is missing (looked up with getMultipleAccounts), as intents keyed
+    def _settle_payload(self, r, batch_index: int) -> dict:
+        """What a settle intent needs to build its transaction: the receipt, its proof and batch."""
+        from metering.batches import proof_for
+
+        with self.session_factory() as s:
+            proof = proof_for(s.connection(), r.batch_id, r.batch_index)
+        return {"customer": r.customer, "provider": r.provider, "seq": r.seq, "cum_amount": int(r.cum_amount),
+                "receipt": bytes(r.encoding).hex(), "proof": [p.hex() for p in proof], "batch_index": batch_index}
+
+    def _refuse_unopened(self, r, payload: dict) -> None:
+        """The receipt's customer never opened its channel with the provider (no on-chain consent): send
+        nothing, record the settlement as failed with the reason, and say so once. It is retried once the
+        channel exists (`_retryable`)."""
+        key = f"settle:{r.customer}:{r.provider}:{r.seq}"
+        with self.session_factory.begin() as s:
+            intent = record_in(s, key, "settle", f"{r.customer}:{r.provider}", payload)
+            if intent.state != "pending" or intent.attempts != 0:
+                return  # already refused (said once), or sent before the chain view we hold
+            self.intents.finish_in(s, intent.id, "failed",
+                                   f"{NOT_OPENED}: customer {r.customer} has not opened its channel with provider "
+                                   f"{r.provider}; nothing is billed on it until the customer opens it "
+                                   f"(`solmeter customer open-channel {r.provider}`)")
+        log.warning("customer %s has not opened its channel with provider %s: receipt seq %s (and any later one) "
+                    "will not settle until the customer runs `solmeter customer open-channel %s`",
+                    r.customer, r.provider, r.seq, r.provider)
+
+    def _prepare_settlements(self, pairs: list[tuple[str, str]], lease: Lease | None) -> int:
+        """Before settling: one prepare_settle transaction per provider whose Epoch or ProviderEpoch of the
+        current epoch is missing (looked up with getMultipleAccounts), as intents keyed
         `prepare_settle:<c>:<p>:<epoch>` (idempotent on-chain and off). A failed or unconfirmed prepare does
-        not hold the settle back: settle creates what is still missing itself, at a higher compute cost."""
+        not hold the settle back: settle creates what is still missing itself, at a higher compute cost.
+        Every pair here has an open Channel (settle_channels sends nothing for the others)."""
         if not pairs:
             return 0
         epoch = self.config.current_epoch()
         shared = [self.program.epoch_address(epoch)] + sorted(
-            {self.program.provider_epoch_address(Pubkey.from_string(p), epoch) for _, p, _ in pairs}, key=bytes)
+            {self.program.provider_epoch_address(Pubkey.from_string(p), epoch) for _, p in pairs}, key=bytes)
         present = dict(zip(shared, self._exists(shared)))
         todo = []
-        for customer, provider, channel_exists in pairs:
+        prepared_for: set[str] = set()  # Epoch and ProviderEpoch are per provider and epoch: one prepare each
+        for customer, provider in pairs:
             pe = self.program.provider_epoch_address(Pubkey.from_string(provider), epoch)
-            if channel_exists and present[shared[0]] and present[pe]:
+            if (present[shared[0]] and present[pe]) or provider in prepared_for:
                 continue
+            prepared_for.add(provider)
             intent = self.intents.record(f"prepare_settle:{customer}:{provider}:{epoch}", "prepare_settle",
                                          f"{customer}:{provider}",
                                          {"customer": customer, "provider": provider, "epoch": epoch})
@@ -290,6 +332,8 @@ class Engine:
 
     def _retryable(self, intent: Intent) -> bool:
         err = intent.error or ""
+        if NOT_OPENED in err:
+            return True  # asked only for a channel that is open now (settle_channels skips the others)
         if any(e in err for e in _RETRY_ALWAYS + _RETRY_WHEN_FUNDED):
             return True
         if any(e in err for e in _RETRY_NEXT_EPOCH):
@@ -317,6 +361,60 @@ class Engine:
         for c in customers:
             out[c] = self.chain.token_balance(self.program.escrow_address(Pubkey.from_string(c))) or 0
         return out
+
+    def close_batches(self, lease: Lease | None = None) -> int:
+        """Close the meter's batches that are past their retention and no longer needed, rent back to it.
+
+        A batch is no longer needed when, for every channel with receipts in it, the newest of them is
+        settled on-chain (channel.last_seq >= its seq) or superseded by a later receipt of the channel in
+        a batch that is posted and still open: a cumulative receipt pays everything before it. A batch
+        holding a channel's newest unsettled receipt is kept however old it is (its rent stays locked
+        until the channel settles); the program enforces the retention, this job the rest."""
+        if self.meter is None:
+            return 0
+        from metering.models import ReceiptRow
+
+        for _ in self._resume_open("close_batch").values():
+            pass
+        index_of = self._chain_batch_index()
+        with self.session_factory() as s:
+            closed = {json.loads(p)["index"] for (p,) in s.execute(
+                select(Intent.payload).where(Intent.kind == "close_batch", Intent.state == "confirmed"))}
+            rows = s.execute(select(ReceiptRow.batch_id, ReceiptRow.customer, ReceiptRow.provider,
+                                    func.max(ReceiptRow.seq))
+                             .where(ReceiptRow.batch_id.in_(list(index_of)))
+                             .group_by(ReceiptRow.batch_id, ReceiptRow.customer, ReceiptRow.provider)).all()
+        open_ids = sorted(b for b, i in index_of.items() if i not in closed)
+        if not open_ids:
+            return 0
+        newest_in: dict[int, dict[tuple[str, str], int]] = {}
+        for batch_id, c, p, seq in rows:
+            newest_in.setdefault(batch_id, {})[(c, p)] = int(seq)
+        # the newest receipt of each channel in any open batch
+        newest_open: dict[tuple[str, str], int] = {}
+        for b in open_ids:
+            for pair, seq in newest_in.get(b, {}).items():
+                newest_open[pair] = max(newest_open.get(pair, 0), seq)
+        batches = self._multiple(["Batch"] * len(open_ids), [self.program.batch_address(index_of[b]) for b in open_ids])
+        now = self.chain.unix_time()
+        retention = int(params_at(self.config.get(fresh=True), now).batch_retention)
+        due = [(b, acct) for b, acct in zip(open_ids, batches)
+               if acct is not None and acct.meter == self.meter.pubkey() and int(acct.posted_at) + retention <= now]
+        pairs = sorted({pair for b, _ in due for pair in newest_in.get(b, {})})
+        chans = dict(zip(pairs, self._multiple(["Channel"] * len(pairs), [
+            self.program.channel_address(Pubkey.from_string(c), Pubkey.from_string(p)) for c, p in pairs])))
+        closed_now = 0
+        for b, acct in due:
+            needed = [pair for pair, seq in newest_in.get(b, {}).items()
+                      if (chans.get(pair) is None or int(chans[pair].last_seq) < seq) and newest_open[pair] <= seq]
+            if needed:
+                continue  # holds a channel's newest unsettled receipt: kept
+            intent = self.intents.record(f"close_batch:{index_of[b]}", "close_batch", str(index_of[b]),
+                                         {"batch_id": b, "index": index_of[b]})
+            closed_now += self.executor.drive(intent.id).state == "confirmed"
+            if lease:
+                lease.renew()
+        return closed_now
 
     def top_up(self, lease: Lease | None = None) -> int:
         """Permissionless top-up crank for customers below their threshold who granted an allowance."""
@@ -376,8 +474,8 @@ class Engine:
     # ---- wiring ---------------------------------------------------------------------------------------
 
     def job_specs(self) -> list[JobSpec]:
-        names = ["follow_chain", "accrue_receipts", "post_batches", "settle_channels", "top_up", "fund_epochs",
-                 "apply_pauses", "reconcile"]
+        names = ["follow_chain", "accrue_receipts", "post_batches", "settle_channels", "close_batches", "top_up",
+                 "fund_epochs", "apply_pauses", "reconcile"]
         return [JobSpec(n, self.intervals_ms[n], getattr(self, n), (getattr(self, n).__doc__ or n).split("\n")[0])
                 for n in names]
 

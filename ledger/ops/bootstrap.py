@@ -1,10 +1,12 @@
 """Stand up a whole deployment on a cluster with a faucet (the localnet): program initialized, the token
-created, providers registered and staked, customers registered and funded. Used by the demo, the
-end-to-end tests and the benchmark."""
+created, providers registered and staked, customers registered and funded, and each customer's channels
+opened with the providers it uses (its on-chain consent: nothing settles on a pair it never opened).
+Used by the demo, the end-to-end tests and the benchmark."""
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Iterable
 
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
@@ -40,12 +42,17 @@ def airdrop(chain: RpcChain, who: Pubkey, lamports: int = 10_000_000_000, timeou
 
 def bootstrap(chain: RpcChain, *, program_id: Pubkey, n_providers: int, n_customers: int, wallet_tokens: int,
               stake: int, deposit: int, params: InitParams = InitParams(), admin: Keypair | None = None,
-              meter: Keypair | None = None, progress=lambda msg: None) -> World:
+              meter: Keypair | None = None, arbiter: Pubkey | None = None,
+              channels: Iterable[tuple[int, int]] | None = None, progress=lambda msg: None) -> World:
+    """`channels`: the (customer index, provider index) pairs each customer opens; default every customer
+    with every provider. `arbiter` defaults to the admin (fine for a throw-away cluster, not for a real
+    deployment: see `solmeter operator init`)."""
     admin = admin or Keypair()
     meter = meter or Keypair()
     for k in (admin, meter):
         airdrop(chain, k.pubkey())
-    dep = initialize(chain, admin, program_id=program_id, meter=meter.pubkey(), params=params, progress=progress)
+    dep = initialize(chain, admin, program_id=program_id, meter=meter.pubkey(), arbiter=arbiter, params=params,
+                     progress=progress)
     world = World(dep, admin, meter)
     mint = dep.mint_key
     # (role, how many, register, bond / fund, amount, where the keys go, the verb for progress)
@@ -61,4 +68,10 @@ def bootstrap(chain: RpcChain, *, program_id: Pubkey, n_providers: int, n_custom
                 fund(chain, dep, kp, amount)
             out.append(kp)
             progress(f"{role} {i + 1}/{n} {kp.pubkey()} registered, {verb} {amount}")
+    pairs = ([(c, p) for c in range(n_customers) for p in range(n_providers)] if channels is None else list(channels))
+    for ci, customer in enumerate(world.customers):
+        providers = [world.providers[p].pubkey() for c, p in pairs if c == ci]
+        if providers:
+            roles.open_channels(chain, dep, customer, providers)
+            progress(f"customer {ci + 1} opened channels with {len(providers)} provider(s)")
     return world

@@ -10,7 +10,7 @@ from typing import Any
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
-from contracts.client import BillingProgram, decode_account_as
+from contracts.client import BillingProgram, decode_account_as, params_at
 from solmeter.config import DEPLOYMENT_FILE
 
 from ledger.engine.chain import RpcChain
@@ -59,6 +59,9 @@ class Deployment:
 
 @dataclass(frozen=True)
 class InitParams:
+    """initialize's parameters. Every window and delay is 60 s .. 365 days; withdrawal_delay >
+    settlement_window; batch_retention >= withdrawal_delay; update_delay >= 2 x max(withdrawal_delay,
+    unstake_cooldown) (PROTOCOL.md, Parameters; the program refuses anything else with InvalidConfig)."""
     fee_bps: int = 250
     burn_bps: int = 50
     min_stake: int = 1_000_000
@@ -66,6 +69,9 @@ class InitParams:
     settlement_window: int = 3_600
     unstake_cooldown: int = 86_400
     contest_window: int = 3_600
+    resolution_window: int = 86_400     # the arbiter's time to resolve a contested slash
+    batch_retention: int = 7 * 86_400   # a batch may be closed (rent back to the meter) this long after posting
+    update_delay: int = 2 * 86_400      # staged parameter changes take effect this long after update_config
     epoch_length: int = 86_400
     decimals: int = 6
 
@@ -100,7 +106,7 @@ def initialize(chain: RpcChain, admin: Keypair, *, program_id: Pubkey, meter: Pu
         cfg = decode_account_as("Config", existing)
         progress("program already initialized; reading its Config")
         return Deployment(str(program_id), str(cfg.mint), int(cfg.decimals), str(cfg.treasury), str(cfg.admin),
-                          str(cfg.meters[0].key), str(cfg.arbiter), chain.url)
+                          str(cfg.meters[0].key), str(params_at(cfg, chain.unix_time()).arbiter), chain.url)
     decimals = params.decimals
     if mint is None:
         mint_kp = Keypair()
@@ -117,7 +123,9 @@ def initialize(chain: RpcChain, admin: Keypair, *, program_id: Pubkey, meter: Pu
                             arbiter=arbiter or admin.pubkey(), fee_bps=params.fee_bps, burn_bps=params.burn_bps,
                             min_stake=params.min_stake, withdrawal_delay=params.withdrawal_delay,
                             settlement_window=params.settlement_window, unstake_cooldown=params.unstake_cooldown,
-                            contest_window=params.contest_window, epoch_length=params.epoch_length)
+                            contest_window=params.contest_window, resolution_window=params.resolution_window,
+                            batch_retention=params.batch_retention, update_delay=params.update_delay,
+                            epoch_length=params.epoch_length)
     send(chain, admin, [ix], what="initialize", budget=budget)
     return Deployment(str(program_id), str(mint), decimals, str(treasury), str(admin.pubkey()), str(meter),
                       str(arbiter or admin.pubkey()), chain.url)

@@ -8,13 +8,16 @@ from typing import Any
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
-from contracts.client import epoch_at
+from contracts.client import U64_MAX, epoch_at
 
 from ledger.engine.chain import RpcChain
 
 from . import token
 from .deployment import Deployment, read_account, read_config
 from .tx import OpError, send
+
+
+_CHANNELS_PER_TX = 8  # 4 shared + 2 per channel account keys stay well inside a 1,232-byte transaction
 
 
 def _positive(name: str, v: int) -> int:
@@ -69,12 +72,36 @@ def withdraw(chain: RpcChain, dep: Deployment, wallet: Keypair) -> str:
 
 
 def set_limit(chain: RpcChain, dep: Deployment, wallet: Keypair, provider: Pubkey, limit_per_epoch: int) -> str:
+    """Cap one channel per epoch; opens the channel (the customer's consent to be billed by `provider`)
+    when it is not open yet. A decrease of an open channel takes effect after the settlement window."""
     if limit_per_epoch < 0 or limit_per_epoch >= 1 << 64:
         raise OpError("limit must be in 0..2^64-1 base units per epoch")
     if read_account(chain, "Provider", dep.program.provider_address(provider)) is None:
         raise OpError(f"provider {provider} is not registered")
     return send(chain, wallet, [dep.program.set_channel_limit(wallet=wallet.pubkey(), provider_wallet=provider,
                                                               limit_per_epoch=limit_per_epoch)], what="set limit")
+
+
+def open_channel(chain: RpcChain, dep: Deployment, wallet: Keypair, provider: Pubkey,
+                 limit_per_epoch: int = U64_MAX) -> str:
+    """The customer's on-chain consent to be billed by `provider` (nothing settles on a pair it never
+    opened), with a per-epoch cap (default none)."""
+    if read_account(chain, "Channel", dep.program.channel_address(wallet.pubkey(), provider)) is not None:
+        raise OpError(f"the channel with provider {provider} is already open: use set-limit to change its cap")
+    return set_limit(chain, dep, wallet, provider, limit_per_epoch)
+
+
+def open_channels(chain: RpcChain, dep: Deployment, wallet: Keypair, providers: list[Pubkey],
+                  limit_per_epoch: int = U64_MAX) -> list[str]:
+    """open_channel for several providers, a few per transaction (each adds two accounts)."""
+    sigs = []
+    for i in range(0, len(providers), _CHANNELS_PER_TX):
+        chunk = providers[i:i + _CHANNELS_PER_TX]
+        sigs.append(send(chain, wallet, [dep.program.open_channel(wallet=wallet.pubkey(), provider_wallet=p,
+                                                                  limit_per_epoch=limit_per_epoch) for p in chunk],
+                         what=f"open {len(chunk)} channel(s)"))
+    return sigs
+
 
 
 def auto_top_up(chain: RpcChain, dep: Deployment, wallet: Keypair, threshold: int, amount: int, allowance: int) -> str:
@@ -148,6 +175,16 @@ def claim(chain: RpcChain, dep: Deployment, wallet: Keypair, epoch: int) -> str:
                                                           mint=dep.mint_key)], what=f"claim epoch {epoch}")
 
 
+def set_payout(chain: RpcChain, dep: Deployment, wallet: Keypair) -> str:
+    """Point settlements and rewards at the provider's associated token account (created if missing):
+    how a provider whose payout account was closed or frozen gets paid again."""
+    if read_account(chain, "Provider", dep.program.provider_address(wallet.pubkey())) is None:
+        raise OpError(f"provider {wallet.pubkey()} is not registered")
+    payout = token.ata(wallet.pubkey(), dep.mint_key)
+    return send(chain, wallet, [token.create_ata_ix(wallet.pubkey(), wallet.pubkey(), dep.mint_key),
+                                dep.program.set_payout(wallet=wallet.pubkey(), payout=payout)], what="set payout")
+
+
 def contest_slash(chain: RpcChain, dep: Deployment, wallet: Keypair, index: int, evidence: str) -> str:
     return send(chain, wallet, [dep.program.contest_slash(wallet=wallet.pubkey(), index=index,
                                                           evidence_hash=evidence_hash(evidence))],
@@ -181,6 +218,11 @@ def provider_status(chain: RpcChain, dep: Deployment, wallet: Pubkey) -> Provide
 def set_fees(chain: RpcChain, dep: Deployment, admin: Keypair, fee_bps: int | None, burn_bps: int | None) -> str:
     return send(chain, admin, [dep.program.update_config(admin=admin.pubkey(), fee_bps=fee_bps, burn_bps=burn_bps)],
                 what="update fees")
+
+
+def set_treasury(chain: RpcChain, dep: Deployment, admin: Keypair, treasury: Pubkey) -> str:
+    """Send fees to another token account of the mint (not a program vault) from now on."""
+    return send(chain, admin, [dep.program.set_treasury(admin=admin.pubkey(), treasury=treasury)], what="set treasury")
 
 
 def set_paused(chain: RpcChain, dep: Deployment, admin: Keypair, paused: bool) -> str:

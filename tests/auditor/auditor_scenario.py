@@ -150,11 +150,13 @@ def deploy(rpc_url: str, program_id: Pubkey, meter: Keypair, customer: Keypair |
     ch.send([prog.initialize(admin=admin.pubkey(), mint=mint, treasury=treasury, meter=meter.pubkey(),
                              arbiter=arbiter.pubkey(), fee_bps=FEE_BPS, burn_bps=BURN_BPS, min_stake=1_000_000,
                              withdrawal_delay=7200, settlement_window=3600, unstake_cooldown=86_400,
-                             contest_window=3600, epoch_length=EPOCH_LENGTH)], [admin])
+                             contest_window=3600, resolution_window=86_400, batch_retention=7 * 86_400,
+                             update_delay=2 * 86_400, epoch_length=EPOCH_LENGTH)], [admin])
     ch.send([prog.register_customer(wallet=customer.pubkey(), mint=mint)], [customer])
     ch.send([prog.deposit(wallet=customer.pubkey(), source=cust_ta, mint=mint, amount=40_000_000)], [customer])
     ch.send([prog.register_provider(wallet=provider.pubkey(), payout=payout, mint=mint)], [provider])
     ch.send([prog.stake(wallet=provider.pubkey(), source=payout, mint=mint, amount=1_500_000)], [provider])
+    ch.send([prog.open_channel(wallet=customer.pubkey(), provider_wallet=provider.pubkey())], [customer])
     ch.airdrop(arbiter)
     return Deployed(ch, prog, admin, customer, provider, mint, treasury, payout, admin_ta, arbiter, cust_ta)
 

@@ -223,7 +223,7 @@ def test_state_edited_behind_the_program_is_caught(node, sc, facts):
         assert failed(rep) == {"channel.settled"}
         # the fee in the Config account changed without an update_config: the event history disagrees
         cfg = bytearray(cfg_orig)
-        cfg[176:178] = (999).to_bytes(2, "little")
+        cfg[144:146] = (999).to_bytes(2, "little")  # fee_bps: after 8 + 4 x 32 (keys) + 8 (version) bytes
         _set_account(node, cfg_addr, bytes(cfg))
         assert failed(audit_receipt(ChainFacts(reader), sc.receipts[0])) == {"config.history"}
     finally:

@@ -17,8 +17,12 @@ def ev(name, t, index=0, **kw):
     return SlashEvent(name, index, f"sig-{name}-{t}", t, **kw)
 
 
+RESOLVE_BY = DEADLINE + 5_000
+
+
 def proposed(index=0, amount=500, t=0):
-    return ev("proposed", t, index, amount=amount, beneficiary=BEN, contest_deadline=DEADLINE)
+    return ev("proposed", t, index, amount=amount, beneficiary=BEN, contest_deadline=DEADLINE,
+              resolve_deadline=RESOLVE_BY)
 
 
 def account(index=0, amount=500, state=4):
@@ -31,6 +35,10 @@ HONEST = {
     "contested, upheld, executed early": ([proposed(), ev("contested", 10), ev("resolved", 20, upheld=True),
                                            ev("executed", 30, amount=400, beneficiary=BEN)], 4),
     "open": ([proposed()], 0),
+    "contested, resolved at the arbiter's last second": ([proposed(), ev("contested", 10),
+                                                          ev("resolved", RESOLVE_BY, upheld=True, lapsed=False)], 2),
+    "contested, lapsed after the arbiter's deadline": ([proposed(), ev("contested", 10),
+                                                        ev("resolved", RESOLVE_BY + 1, upheld=False, lapsed=True)], 3),
 }
 
 
@@ -55,6 +63,10 @@ BROKEN = {
     "executed twice": [proposed(), ev("executed", DEADLINE + 1, amount=500, beneficiary=BEN),
                        ev("executed", DEADLINE + 2, amount=500, beneficiary=BEN)],
     "step before the proposal": [ev("contested", 5), proposed(t=6)],
+    "resolved after the arbiter's deadline": [proposed(), ev("contested", 10),
+                                              ev("resolved", RESOLVE_BY + 1, upheld=True, lapsed=False)],
+    "lapsed while the arbiter could still resolve": [proposed(), ev("contested", 10),
+                                                     ev("resolved", RESOLVE_BY, upheld=False, lapsed=True)],
 }
 
 

@@ -2,18 +2,20 @@
 each other, and the client encodes every instruction and decodes every account and event the program writes."""
 import base64
 import hashlib
+import importlib
 
 import pytest
 from solders.pubkey import Pubkey
 
 from contracts import DEFAULT_PROGRAM_ID
 from contracts.client import (ACCOUNT_NAMES, BillingProgram, DecodeError, InstructionBuildError, account_size,
-                              decode_account, decode_event, error_code, error_from_code, errors_by_code)
+                              decode_account, decode_event, error_code, error_from_code, errors_by_code, parse_events)
 from contracts.client.gen import accounts as gen_accounts
 from contracts.client.gen import events as gen_events
 from contracts.client.gen import instructions as gen_ix
+from contracts.client.gen import types as gen_types
 from contracts.client.idl import anchor_idl_json, idl_json
-from contracts.idl import generate, protocol
+from contracts.idl import client_gen, generate, protocol
 from contracts.testing import deploy, post_batch, receipt_chain, settle
 
 
@@ -40,11 +42,39 @@ def test_a_stale_generated_file_is_reported(tmp_path, monkeypatch, capsys):
     assert "accounts.py is stale" in capsys.readouterr().err
 
 
+def _struct(name, **fields):
+    return {"name": name, "type": {"kind": "struct", "fields": [{"name": k, "type": t} for k, t in fields.items()]}}
+
+
+def test_defined_types_as_fields_render_in_dependency_order_and_are_imported_where_used(tmp_path, monkeypatch):
+    # Given a type that nests another (declared after it), used directly by an account and inside an option by an
+    # event, as Config.params / ConfigUpdated.pending use Params
+    idl = {"types": [_struct("Outer", inner={"defined": "Inner"}, n="u64"), _struct("Inner", x="u8")],
+           "accounts": [_struct("Acc", outer={"defined": "Outer"})],
+           "events": [{"name": "Ev", "fields": [{"name": "maybe", "type": {"option": {"defined": "Inner"}}}]}],
+           "instructions": [], "errors": []}
+    types_src = client_gen.render_types(idl)
+    # Then Inner is defined before Outer (Outer's FIELDS holds the class), and each module imports what it names
+    assert types_src.index("class Inner(") < types_src.index("class Outer(")
+    assert "from .types import Outer" in client_gen.render_accounts(idl)
+    assert "from .types import Inner" in client_gen.render_events(idl)
+    assert "from .types" not in client_gen.render_instructions(idl)
+    # and the rendered module works: the nested struct round-trips
+    (tmp_path / "rendered_types.py").write_text(types_src.replace("from ..borsh", "from contracts.client.borsh"))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    rendered = importlib.import_module("rendered_types")
+    outer = rendered.Outer(inner=rendered.Inner(x=7), n=9)
+    assert rendered.Outer.from_bytes(outer.to_bytes()) == outer and len(outer.to_bytes()) == 9
+    # and types that refer to each other in a cycle are refused by name
+    with pytest.raises(ValueError, match="cycle: A -> B -> A"):
+        client_gen.render_types({"types": [_struct("A", b={"defined": "B"}), _struct("B", a={"defined": "A"})]})
+
+
 def test_legacy_idl_lists_everything_in_anchorpy_form():
     idl = idl_json()
-    assert len(idl["instructions"]) == len(gen_ix.INSTRUCTIONS) == 22
+    assert len(idl["instructions"]) == len(gen_ix.INSTRUCTIONS) == 27
     assert {a["name"] for a in idl["accounts"]} == set(ACCOUNT_NAMES)
-    assert len(idl["events"]) == 22
+    assert len(idl["events"]) == 26
     codes = [e["code"] for e in idl["errors"]]
     assert codes == list(range(6000, 6000 + len(codes)))
     # anchorpy 0.21's dialect: camelCase names, isMut/isSigner, publicKey
@@ -74,6 +104,11 @@ def test_anchor_030_idl_matches_the_legacy_one():
     assert types["Config"]["type"]["fields"][0] == {"name": "admin", "type": "pubkey"}
     meters = next(f for f in types["Config"]["type"]["fields"] if f["name"] == "meters")
     assert meters["type"] == {"array": [{"defined": {"name": "MeterKey"}}, 4]}
+    # a defined type as a field, of an account and of an event
+    params = next(f for f in types["Config"]["type"]["fields"] if f["name"] == "params")
+    assert params["type"] == {"defined": {"name": "Params"}} and "Params" in types
+    pending = next(f for f in types["ConfigUpdated"]["type"]["fields"] if f["name"] == "pending")
+    assert pending["type"] == {"defined": {"name": "Params"}}
     assert new["errors"] == old["errors"]
 
 
@@ -84,11 +119,11 @@ def test_instruction_encoding_known_answers():
     ix = prog.deposit(wallet=k, source=k, mint=k, amount=7)
     assert bytes(ix.data) == _disc("global:deposit") + (7).to_bytes(8, "little")
     ix = prog.update_config(admin=k, fee_bps=5, paused=True)
-    assert bytes(ix.data).hex() == "1d9efcbf0a53db63" + "010500" + "00" * 10 + "0101"
+    assert bytes(ix.data).hex() == "1d9efcbf0a53db63" + "010500" + "00" * 13 + "0101"
     proof = [bytes([1]) * 32, bytes([2]) * 32]
-    args = gen_ix.Settle(receipt=bytes(248), proof=proof, channel_bump=3, epoch_bump=4, provider_epoch_bump=5)
+    args = gen_ix.Settle(receipt=bytes(248), proof=proof, epoch_bump=4, provider_epoch_bump=5)
     assert args.encode() == (_disc("global:settle") + bytes(248) + (2).to_bytes(4, "little") + proof[0] + proof[1]
-                             + bytes([3, 4, 5]))
+                             + bytes([4, 5]))
     assert gen_ix.Settle.decode(args.encode()) == args
     # account flags in the program's order
     assert [(m.pubkey, m.is_signer, m.is_writable) for m in ix.accounts] == [(k, True, False),
@@ -143,16 +178,23 @@ def test_every_account_and_event_decodes_from_the_program():
     d = deploy()
     c = d.customer(deposit=1_000_000)
     p = d.provider(stake=2_000_000)
+    d.open_channel(c, p)
     rs = receipt_chain(d, c.pubkey, p.pubkey, [1_000])
     idx, tree, r = post_batch(d, rs)
     assert settle(d, idx, tree, 0, rs[0], p.token_account).ok
     assert d.h.send([d.program.propose_slash(admin=d.admin.pubkey(), provider_wallet=p.pubkey, index=0, amount=1,
                                              evidence_hash=bytes(32), beneficiary=d.treasury)], [d.admin]).ok
+    assert d.h.send([d.program.publish_price_book(admin=d.admin.pubkey(), version=1, sha256=bytes(32))],
+                    [d.admin]).ok
+    staged = d.h.send([d.program.update_config(admin=d.admin.pubkey(), min_stake=5)], [d.admin])
+    assert staged.ok
     prog = d.program
     addrs = {"Config": prog.config_address(), "Customer": prog.customer_address(c.pubkey),
              "Provider": prog.provider_address(p.pubkey), "Channel": prog.channel_address(c.pubkey, p.pubkey),
              "Batch": prog.batch_address(idx), "Epoch": prog.epoch_address(0),
-             "ProviderEpoch": prog.provider_epoch_address(p.pubkey, 0), "Slash": prog.slash_address(p.pubkey, 0)}
+             "ProviderEpoch": prog.provider_epoch_address(p.pubkey, 0), "Slash": prog.slash_address(p.pubkey, 0),
+             "PriceBook": prog.price_book_address(1)}
+    assert set(addrs) == set(ACCOUNT_NAMES)
     for name, addr in addrs.items():
         raw = bytes(d.h.raw(addr).data)
         assert len(raw) == account_size(name)
@@ -161,6 +203,12 @@ def test_every_account_and_event_decodes_from_the_program():
         assert value.encode() == raw  # the generated layout is the program's, byte for byte
     cfg = decode_account(bytes(d.h.raw(prog.config_address()).data))[1]
     assert cfg.meters[0].key == d.meter.pubkey() and cfg.meters[0].since_version == 1
+    # the nested Params struct: in force and staged
+    assert type(cfg.params) is gen_types.Params and cfg.params.arbiter == d.arbiter.pubkey()
+    assert cfg.pending.min_stake == 5 and cfg.pending_at > 0 and cfg.params.min_stake != 5
+    # a defined type inside an event: ConfigUpdated.pending
+    updated = next(e for e in parse_events(staged.logs, prog.program_id) if e.name == "ConfigUpdated")
+    assert updated.data.pending == cfg.pending and updated.data.pending_at == cfg.pending_at
     # events: the raw "Program data:" payload decodes to the same event
     line = next(x for x in r.logs if x.startswith("Program data: "))
     ev = decode_event(base64.b64decode(line.split()[2]))

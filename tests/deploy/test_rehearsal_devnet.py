@@ -8,7 +8,7 @@ answers it too); every step is a `solmeter` command, except the provider's agent
 reports go to the meter's HTTP API as the agent sends them.
 
 operator: keys, funding, `operator init --program-keypair` (deploy + initialize), `meter providers add`,
-`operator mint`; provider: register, stake; customer: register, deposit; the meter (`solmeter meter serve`, its
+`operator mint`; provider: register, stake; customer: register, deposit, open-channel; the meter (`solmeter meter serve`, its
 own process) takes the agent's signed heartbeats; `meter seal --batch` issues receipts and a Merkle batch;
 `operator crank` posts the batch and settles; an auditor with its own settings runs `audit all` against the
 chain and the meter's API: every audit passes; `operator reconcile` finds the ledger equal to the chain."""
@@ -128,6 +128,9 @@ def test_the_whole_flow_on_devnets_feature_set_through_rpc_only(devnet_url, tmp_
     provider("provider", "stake", "5", "-k", prov_path)
     assert f"registered customer {cust.pubkey()}" in customer("customer", "register", "-k", cust_path)
     assert "deposited 40.000000" in customer("customer", "deposit", "40", "-k", cust_path)
+    # consent: nothing settles on a channel the customer never opened
+    assert f"opened channel with {prov.pubkey()}" in customer("customer", "open-channel", str(prov.pubkey()),
+                                                              "--limit", "20", "-k", cust_path)
 
     # --- usage through the meter: its API in its own process, the agent's signed heartbeats -----------------
     api_port = free_port()

@@ -11,6 +11,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from ledger.db import Base, make_engine, make_session_factory
+from ledger_helpers import start_node
 
 
 def _load_all_models() -> None:
@@ -62,3 +63,11 @@ def engine(db_url):
 @pytest.fixture
 def session_factory(engine):
     return make_session_factory(engine)
+
+
+@pytest.fixture
+def node(tmp_path):
+    """A fresh embedded localnet (the program preloaded) on free ports, stopped after the test."""
+    h = start_node(tmp_path / "chain")
+    yield h
+    h.stop()

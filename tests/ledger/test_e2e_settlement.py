@@ -16,17 +16,10 @@ from ledger.engine.jobs import Engine
 from ledger.ops.bootstrap import bootstrap
 from ledger.ops.deployment import InitParams
 
-from ledger_helpers import MeterSim, start_node
+from ledger_helpers import MeterSim
 
 PROGRAM = Pubkey.from_string(DEFAULT_PROGRAM_ID)
 TOKENS = 10**6
-
-
-@pytest.fixture
-def node(tmp_path):
-    h = start_node(tmp_path / "chain")
-    yield h
-    h.stop()
 
 
 @pytest.fixture

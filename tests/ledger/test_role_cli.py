@@ -166,3 +166,44 @@ def test_operator_init_deploys_the_program_where_it_is_missing(isolated_env, mon
         assert again.exit_code == 0 and "already initialized" in again.output
     finally:
         node.stop()
+
+
+def test_init_warns_once_when_the_admin_would_judge_its_own_slashes(cli):
+    # Given no --arbiter, the admin is the arbiter: init says so in one WARNING line
+    res = cli("operator", "init")
+    warnings = [line for line in res.output.splitlines() if line.startswith("WARNING")]
+    assert len(warnings) == 1 and "not independent" in warnings[0] and "--arbiter" in warnings[0]
+
+
+def test_init_with_an_arbiter_does_not_warn_and_records_it(cli):
+    from solders.keypair import Keypair
+
+    arbiter = Keypair().pubkey()
+    res = cli("operator", "init", "--arbiter", str(arbiter))
+    assert "WARNING" not in res.output
+    dep = json.loads((cli.dir / "data" / "deployment.json").read_text())
+    assert dep["arbiter"] == str(arbiter) and dep["arbiter"] != dep["admin"]
+
+
+def test_customer_opens_a_channel_once_with_an_optional_cap(cli):
+    from ledger.engine.chain import RpcChain
+    from ledger.ops.deployment import Deployment, read_account
+
+    cli("operator", "init", "--arbiter", "11111111111111111111111111111112")
+    cust, cpath = _wallet(cli, "customer")
+    prov, ppath = _wallet(cli, "provider")
+    other, opath = _wallet(cli, "other")
+    cli("operator", "mint", str(prov.pubkey()), "1")
+    cli("operator", "mint", str(other.pubkey()), "1")
+    cli("customer", "register", "-k", cpath)
+    cli("provider", "register", "-k", ppath)
+    cli("provider", "register", "-k", opath)
+    assert "no cap" in cli("customer", "open-channel", str(prov.pubkey()), "-k", cpath).output
+    assert "at most 2.500000 per epoch" in cli("customer", "open-channel", str(other.pubkey()), "--limit", "2.5",
+                                               "-k", cpath).output
+    dep = Deployment.load(cli.dir / "data" / "deployment.json")
+    ch = read_account(RpcChain(cli.node.rpc_url), "Channel", dep.program.channel_address(cust.pubkey(), other.pubkey()))
+    assert int(ch.limit_per_epoch) == 2_500_000
+    res = cli("customer", "open-channel", str(prov.pubkey()), "-k", cpath, ok=False)
+    lines = [line for line in res.output.splitlines() if line.strip()]
+    assert res.exit_code == 1 and len(lines) == 1 and "already open" in lines[0]

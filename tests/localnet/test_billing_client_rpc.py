@@ -35,7 +35,8 @@ def test_initialize_fetch_decode_and_refusal_over_rpc(tmp_path):
         ix = bp.initialize(admin=admin.pubkey(), mint=token.pubkey, treasury=treasury, meter=Keypair().pubkey(),
                            arbiter=Keypair().pubkey(), fee_bps=250, burn_bps=100, min_stake=1_000_000,
                            withdrawal_delay=7200, settlement_window=3600, unstake_cooldown=3600,
-                           contest_window=3600, epoch_length=86400)
+                           contest_window=3600, resolution_window=86_400, batch_retention=7 * 86_400,
+                           update_delay=2 * 7200, epoch_length=86400)
 
         def v0(ixs):
             bh = c.get_latest_blockhash().value.blockhash
@@ -54,6 +55,7 @@ def test_initialize_fetch_decode_and_refusal_over_rpc(tmp_path):
         cfg = gen.accounts.Config.decode(bytes(raw.data))
         assert raw.owner == bp.program_id and len(raw.data) == gen.accounts.Config.SIZE
         assert cfg.admin == admin.pubkey() and cfg.mint == token.pubkey and cfg.fee_bps == 250 and cfg.version == 1
+        assert cfg.params.min_stake == 1_000_000 and cfg.params.update_delay == 2 * 7200 and cfg.pending_at == 0
         disc = gen.accounts.Config.DISCRIMINATOR
         listed = c.get_program_accounts(bp.program_id, encoding="base64",
                                         filters=[MemcmpOpts(offset=0, bytes=base58(disc))]).value

@@ -12,11 +12,21 @@ def d():
     dep.conservation()
 
 
+U64_MAX = (1 << 64) - 1
+
+
+def open_channel(d, c, p, limit=U64_MAX):
+    """The customer `c` opens its channel with provider `p` (its on-chain consent to be billed)."""
+    return d.open_channel(c, p, limit)
+
+
 @pytest.fixture
 def chan(d):
-    """A customer with 10 tokens in escrow and a provider with 2 tokens staked."""
+    """A customer with 10 tokens in escrow and a provider with 2 tokens staked; the customer opened the
+    channel between them (no limit)."""
     c = d.customer(deposit=10_000_000)
     p = d.provider(stake=2_000_000)
+    open_channel(d, c, p)
     return c, p
 
 

@@ -28,6 +28,8 @@ class World:
         self.x_ta = d.fund(self.x, 1_000_000)
         self.other_mint = h.create_mint(d.mint_authority.pubkey())
         self.c_other_mint_ta = h.create_token_account(self.other_mint, self.c.pubkey)
+        d.open_channel(self.c, self.p)
+        d.open_channel(self.c2, self.p2)
         self.rs = receipt_chain(d, self.c.pubkey, self.p.pubkey, [1_000_000])
         self.idx, self.tree, r = post_batch(d, self.rs)
         assert r.ok
@@ -96,16 +98,19 @@ def test_settle_substitutions(w):
     w.attack(ix, s, 3, prog.provider_address(p.pubkey), "WrongAccountType")
     w.attack(ix, s, 4, prog.escrow_address(c2.pubkey), "WrongTokenAccount")
     w.attack(ix, s, 5, prog.provider_address(p2.pubkey), "ReceiptChannelMismatch")
-    w.attack(ix, s, 6, w.x_ta, "WrongTokenAccount")                # payout: attacker's account
-    w.attack(ix, s, 6, p2.token_account, "WrongTokenAccount")      # payout: another provider's
-    w.attack(ix, s, 6, prog.escrow_address(c.pubkey), "WrongTokenAccount")  # same account twice
-    w.attack(ix, s, 7, w.x_ta, "WrongTokenAccount")                # treasury replaced
-    w.attack(ix, s, 8, w.other_mint, "WrongMint")
-    w.attack(ix, s, 9, prog.channel_address(c2.pubkey, p.pubkey), "ReceiptChannelMismatch")
-    w.attack(ix, s, 10, prog.epoch_address(1), "WrongPda")         # Epoch of another number
-    w.attack(ix, s, 11, prog.provider_epoch_address(p2.pubkey, 0), "WrongPda")
-    w.attack(ix, s, 12, TOKEN_PROGRAM_ID, "WrongProgram")
-    w.attack(ix, s, 13, SYSTEM_PROGRAM_ID, "WrongProgram")
+    w.attack(ix, s, 6, prog.stake_address(p2.pubkey), "WrongTokenAccount")  # another provider's stake
+    w.attack(ix, s, 6, w.x_ta, "WrongTokenAccount")                # stake vault: attacker's account
+    w.attack(ix, s, 7, w.x_ta, "WrongTokenAccount")                # payout: attacker's account
+    w.attack(ix, s, 7, p2.token_account, "WrongTokenAccount")      # payout: another provider's
+    w.attack(ix, s, 7, prog.escrow_address(c.pubkey), "WrongTokenAccount")  # same account twice
+    w.attack(ix, s, 8, w.x_ta, "WrongTokenAccount")                # treasury replaced
+    w.attack(ix, s, 9, w.other_mint, "WrongMint")
+    w.attack(ix, s, 10, prog.channel_address(c2.pubkey, p.pubkey), "ReceiptChannelMismatch")
+    w.attack(ix, s, 10, prog.channel_address(c.pubkey, p2.pubkey), "ChannelNotOpened")  # never opened
+    w.attack(ix, s, 11, prog.epoch_address(1), "WrongPda")         # Epoch of another number
+    w.attack(ix, s, 12, prog.provider_epoch_address(p2.pubkey, 0), "WrongPda")
+    w.attack(ix, s, 13, TOKEN_PROGRAM_ID, "WrongProgram")
+    w.attack(ix, s, 14, SYSTEM_PROGRAM_ID, "WrongProgram")
     w.attack(ix, s, 4, prog.escrow_address(c.pubkey), "NotWritable", writable=False)
     w.attack(ix, s, 3, prog.customer_address(c.pubkey), "NotWritable", writable=False)
     w.ok(ix, s)
@@ -297,9 +302,10 @@ def test_system_and_token_program_substitution(w):
     fake = Pubkey.new_unique()
     k = d.h.new_wallet()
     src = d.fund(x, 10)
-    w.ok(prog.request_withdrawal(wallet=c.pubkey, amount=1), [c.kp])
     w.ok(prog.request_unstake(wallet=p.pubkey, amount=1), [p.kp])
-    d.h.set_time(d.h.now() + d.params["unstake_cooldown"] + d.params["epoch_length"])
+    d.h.set_time(d.h.now() + d.params["unstake_cooldown"] + d.params["epoch_length"] - d.params["withdrawal_delay"])
+    w.ok(prog.request_withdrawal(wallet=c.pubkey, amount=1), [c.kp])  # withdraw within its window
+    d.h.set_time(d.h.now() + d.params["withdrawal_delay"])
     cases = [  # (instruction, signers, positions of [system_program, token_program] that exist)
         (prog.register_customer(wallet=k.pubkey(), mint=d.mint), [k], (5, 6)),
         (prog.register_provider(wallet=k.pubkey(), payout=d.fund(k, 0), mint=d.mint), [k], (6, 7)),

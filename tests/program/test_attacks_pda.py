@@ -3,7 +3,9 @@ bumps; the program identifies existing accounts by owner, type and stored keys, 
 the same type and keys at another bump would be a second Config (another admin and arbiter), a second
 Channel of a pair (settled_amount back at zero), a second Customer, Provider, Epoch... Every creation
 therefore requires the canonical bump (the one find_program_address returns), and these tests prove
-each creation path refuses any other bump with WrongPda and moves nothing.
+each creation path refuses any other bump with WrongPda and moves nothing. The one exception is a Batch,
+whose seeds (its index, = Config.batch_count) are used for one creation only: any valid bump once per
+index, never a second batch of an index (`test_no_second_batch_per_index_whatever_the_bump`).
 
 Before the fix (security review G, finding 1) the first two tests were full exploits: a replayed
 receipt paid twice through a second Channel, and a second Config let anyone propose, uphold and then
@@ -11,8 +13,10 @@ execute (through the real Config) a slash of any provider's stake to their own t
 from solders.pubkey import Pubkey
 
 from contracts import pda
+from contracts.client.gen.instructions import INSTRUCTIONS
 from contracts.client.instructions import SYSTEM_PROGRAM_ID, TOKEN_PROGRAM_ID
-from contracts.testing import post_batch, receipt_chain, settle
+from contracts.merkle import MerkleTree
+from contracts.testing import DEFAULT_PARAMS, post_batch, receipt_chain, settle, with_account
 
 from .conftest import unchanged
 
@@ -39,10 +43,10 @@ def _settle_ix(d, idx, tree, receipt, payout, channel=None, epoch=None, provider
         "settle",
         dict(payer=d.h.payer.pubkey(), config=prog.config_address(), batch=prog.batch_address(idx),
              customer=prog.customer_address(cw), escrow=prog.escrow_address(cw), provider=prog.provider_address(pw),
-             payout=payout, treasury=d.treasury, mint=d.mint, channel=ch[0], epoch=e[0], provider_epoch=pe[0],
-             system_program=SYSTEM_PROGRAM_ID, token_program=TOKEN_PROGRAM_ID),
-        dict(receipt=list(receipt.encode()), proof=[list(s) for s in tree.proof(0)], channel_bump=ch[1],
-             epoch_bump=e[1], provider_epoch_bump=pe[1]),
+             stake_vault=prog.stake_address(pw), payout=payout, treasury=d.treasury, mint=d.mint, channel=ch[0],
+             epoch=e[0], provider_epoch=pe[0], system_program=SYSTEM_PROGRAM_ID, token_program=TOKEN_PROGRAM_ID),
+        dict(receipt=list(receipt.encode()), proof=[list(s) for s in tree.proof(0)], epoch_bump=e[1],
+             provider_epoch_bump=pe[1]),
     )
 
 
@@ -62,10 +66,11 @@ def test_settled_receipt_cannot_be_paid_again_through_a_second_channel(d, chan):
     alt = non_canonical(pda.seeds_channel(c.pubkey, p.pubkey), d.h.program_id)
     addrs = _money(d, c, p) + [alt[0]]
     before = d.h.snapshot(addrs)
-    # When anyone settles the same receipt against a Channel created at a non-canonical bump
+    # When anyone settles the same receipt against a Channel at a non-canonical bump
     r = d.h.send([_settle_ix(d, idx, tree, rs[0], p.token_account, channel=alt)], [d.h.payer])
-    # Then it fails with WrongPda, no second channel exists and no token moved
-    assert not r.ok and r.error.name == "WrongPda", r.logs[-4:]
+    # Then it fails (settle creates no Channel: only the customer opens one, at the canonical PDA), no
+    # second channel exists and no token moved
+    assert not r.ok and r.error.name == "ChannelNotOpened", r.logs[-4:]
     unchanged(d, addrs, before)
     assert not d.h.exists(alt[0])
 
@@ -131,9 +136,8 @@ def test_second_config_cannot_be_initialized(d):
             dict(admin=att.pubkey(), config=c_pda[0], mint=d.mint, treasury=att_ta, rewards_vault=r_pda[0],
                  system_program=SYSTEM_PROGRAM_ID, token_program=TOKEN_PROGRAM_ID, program=d.h.program_id,
                  program_data=d.program.program_data_address()),
-            dict(fee_bps=0, burn_bps=0, min_stake=0, withdrawal_delay=2, settlement_window=1, unstake_cooldown=0,
-                 contest_window=1, epoch_length=1, meter=att.pubkey(), arbiter=att.pubkey(),
-                 config_bump=c_pda[1], rewards_bump=r_pda[1]))
+            dict(DEFAULT_PARAMS, meter=att.pubkey(), arbiter=att.pubkey(), config_bump=c_pda[1],
+                 rewards_bump=r_pda[1]))
         r = d.h.send([ix], [att])
         # Then it fails: WrongPda for a non-canonical bump, AlreadyInitialized for the existing PDAs
         assert not r.ok and r.error.name in ("WrongPda", "AlreadyInitialized"), r.logs[-4:]
@@ -149,7 +153,7 @@ def test_look_alike_config_of_another_program_cannot_propose_a_slash(d):
     att_ta = d.fund(att, 0)
     data = bytearray(d.h.raw(d.program.config_address()).data)
     data[8:40] = bytes(att.pubkey())   # admin
-    data[104:136] = bytes(att.pubkey())  # arbiter
+    data[152:184] = bytes(att.pubkey())  # params.arbiter
     fake = Pubkey.new_unique()
     d.h._set(fake, bytes(data), SYSTEM_PROGRAM_ID)
     slash, bump = pda.slash(d.h.program_id, p.pubkey, 0)
@@ -192,16 +196,9 @@ def test_second_customer_or_provider_cannot_be_registered(d):
         assert not d.h.exists(a1[0]) and not d.h.exists(a2[0])
 
 
-def test_batch_and_slash_need_canonical_bumps(d):
+def test_slash_needs_its_canonical_bump(d):
     p = d.provider(stake=1_000)
     prog = d.program
-    alt_b = non_canonical(pda.seeds_batch(0), d.h.program_id)
-    ix = prog.build("post_batch", dict(meter=d.meter.pubkey(), config=prog.config_address(), batch=alt_b[0],
-                                       system_program=SYSTEM_PROGRAM_ID),
-                    dict(root=[1] * 32, count=1, total=0, batch_bump=alt_b[1],
-                         config_version=d.h.config().version))
-    r = d.h.send([ix], [d.meter])
-    assert not r.ok and r.error.name == "WrongPda"
     alt_s = non_canonical(pda.seeds_slash(p.pubkey, 0), d.h.program_id)
     ix = prog.build("propose_slash",
                     dict(admin=d.admin.pubkey(), config=prog.config_address(), provider=prog.provider_address(p.pubkey),
@@ -210,4 +207,92 @@ def test_batch_and_slash_need_canonical_bumps(d):
                     dict(amount=1, evidence_hash=[0] * 32, slash_bump=alt_s[1]))
     r = d.h.send([ix], [d.admin])
     assert not r.ok and r.error.name == "WrongPda"
-    assert d.h.config().batch_count == 0 and not d.h.exists(alt_b[0]) and not d.h.exists(alt_s[0])
+    assert not d.h.exists(alt_s[0])
+
+
+def _valid_bumps(seeds: list[bytes], program_id: Pubkey) -> dict[int, Pubkey]:
+    """Every bump that derives a PDA of `seeds` (about half of the 256), with its address."""
+    out = {}
+    for b in range(256):
+        try:
+            out[b] = Pubkey.create_program_address(seeds + [bytes([b])], program_id)
+        except Exception:  # on the curve: not a PDA
+            continue
+    return out
+
+
+def _post_at(d, bump, addr, tree=None, total=0, keypair=None):
+    """post_batch with `addr` (or `keypair`, signing for its slot) as the batch and `bump` as batch_bump;
+    the client always sends the canonical pair."""
+    prog = d.program
+    root, count = (tree.root, len(tree)) if tree is not None else (bytes([1]) * 32, 1)
+    ix = prog.build("post_batch", dict(meter=d.meter.pubkey(), config=prog.config_address(), batch=addr,
+                                       system_program=SYSTEM_PROGRAM_ID),
+                    dict(root=root, count=count, total=total, batch_bump=bump, config_version=d.h.config().version))
+    if keypair is None:
+        return d.h.send([ix], [d.meter])
+    return d.h.send([with_account(ix, 2, keypair.pubkey(), signer=True)], [d.meter, keypair])
+
+
+def test_no_second_batch_per_index_whatever_the_bump(d):
+    """post_batch checks the batch address against the meter's bump without the canonical-bump proof
+    (issue 12: the proof cost 346 CU per bump above the canonical one). Uniqueness rests on the index
+    instead: it is Config.batch_count, which the same instruction advances. So any valid bump is accepted
+    once per index, and after that no bump of that index (nor a keypair) makes a second Batch."""
+    prog, pid = d.program, d.h.program_id
+    bumps0 = _valid_bumps(pda.seeds_batch(0), pid)
+    alt0 = non_canonical(pda.seeds_batch(0), pid)
+    # Given batch 0 posted at a valid bump below the canonical one (the meter's choice: accepted)
+    r = _post_at(d, alt0[1], alt0[0])
+    assert r.ok, r.logs[-4:]
+    assert d.h.account(alt0[0])[1].index == 0 and d.h.config().batch_count == 1
+    # When index 0 is posted again at every other valid bump, the canonical one included
+    watched = [prog.config_address(), *bumps0.values()]
+    before = d.h.snapshot(watched)
+    for b, addr in bumps0.items():
+        if b != alt0[1]:
+            r = _post_at(d, b, addr)
+            # Then each is refused: the index is batch_count (now 1), whose seeds derive none of them
+            assert not r.ok and r.error.name == "WrongPda", (b, r.logs[-3:])
+    # and a keypair in the batch slot, signing for itself, is refused too
+    kp = d.h.new_wallet()
+    r = _post_at(d, pda.batch(pid, 1)[1], kp.pubkey(), keypair=kp)
+    assert not r.ok and r.error.name == "WrongPda"
+    unchanged(d, watched, before)
+    assert [b for b, a in bumps0.items() if d.h.exists(a)] == [alt0[1]]  # one Batch of index 0
+    # The next index at its canonical bump (what the client sends) lands; index 1 at another bump after it does not
+    idx, _, r = post_batch(d, receipt_chain(d, d.customer().pubkey, d.provider().pubkey, [1]))
+    assert r.ok and idx == 1
+    alt1 = non_canonical(pda.seeds_batch(1), pid)
+    r = _post_at(d, alt1[1], alt1[0])
+    assert not r.ok and r.error.name == "WrongPda" and not d.h.exists(alt1[0])
+    # Once batch 0 is closed its index stays used up, at every bump
+    d.h.set_time(d.h.now() + d.params["batch_retention"])
+    assert d.h.send([with_account(prog.close_batch(meter=d.meter.pubkey(), index=0), 2, alt0[0])], [d.meter]).ok
+    for b, addr in bumps0.items():
+        r = _post_at(d, b, addr)
+        assert not r.ok and r.error.name == "WrongPda"
+    assert not any(d.h.exists(a) for a in bumps0.values()) and d.h.config().batch_count == 2
+
+
+def test_a_batch_at_a_non_canonical_bump_pays_each_receipt_once(d):
+    """The bump gives the meter nothing: a batch at another valid bump settles only receipts under its
+    root, and only once (the Channel's seq and cumulative amount guard payment, not the batch address)."""
+    c, p = d.customer(deposit=1_000_000), d.provider(stake=DEFAULT_PARAMS["min_stake"])
+    d.open_channel(c, p)
+    rs = receipt_chain(d, c.pubkey, p.pubkey, [1_000, 3_000])
+    tree = MerkleTree([r.receipt_id for r in rs])
+    addr, bump = non_canonical(pda.seeds_batch(0), d.h.program_id)
+    assert _post_at(d, bump, addr, tree=tree, total=4_000).ok
+    slot = [a.name for a in INSTRUCTIONS["settle"].ACCOUNTS].index("batch")
+
+    def settle_at(leaf):
+        ix = d.program.settle(payer=d.h.payer.pubkey(), batch_index=0, receipt=rs[leaf], proof=tree.proof(leaf),
+                              payout=p.token_account, treasury=d.treasury, mint=d.mint, epoch=d.h.current_epoch())
+        return d.h.send([with_account(ix, slot, addr)], [d.h.payer])
+
+    assert settle_at(1).ok
+    assert d.h.account(d.program.channel_address(c.pubkey, p.pubkey))[1].settled_amount == 3_000
+    for leaf, error in ((1, "ReplayedReceipt"), (0, "ReplayedReceipt")):
+        r = settle_at(leaf)
+        assert not r.ok and r.error.name == error, r.logs[-3:]

@@ -13,6 +13,7 @@ from ._slash_helpers import contest, propose
 def world(d):
     c = d.customer(deposit=1_000_000, wallet_tokens=1_000_000)
     p = d.provider(stake=2_000_000, wallet_tokens=1_000_000)
+    d.open_channel(c, p)
     return c, p
 
 
@@ -138,13 +139,16 @@ def test_settle_before_genesis_is_refused(d, world):
 
 
 def test_deadline_arithmetic_overflow_is_refused(d, world):
-    # Given the longest delays the config accepts (i64::MAX seconds)
+    # Delays are bounded (365 days), so an i64::MAX delay is refused outright (it would lock every
+    # customer in); a deadline can then overflow only with a clock at the end of time.
     c, p = world
     big = 2**63 - 1
-    assert d.h.send([d.program.update_config(admin=d.admin.pubkey(), withdrawal_delay=big, unstake_cooldown=big,
-                                             contest_window=big)], [d.admin]).ok
+    for field in ("withdrawal_delay", "unstake_cooldown", "contest_window", "resolution_window", "update_delay"):
+        r = d.h.send([d.program.update_config(admin=d.admin.pubkey(), **{field: big})], [d.admin])
+        assert not r.ok and r.error.name == "InvalidConfig", field
     cust = d.program.customer_address(c.pubkey)
     before = d.h.snapshot([cust])
+    d.h.set_time(big - d.params["withdrawal_delay"] // 2)
     # When a deadline now + delay would overflow i64 / Then ArithmeticOverflow, nothing recorded
     r = d.h.send([d.program.request_withdrawal(wallet=c.pubkey, amount=1)], [c.kp])
     assert not r.ok and r.error.name == "ArithmeticOverflow"
@@ -159,10 +163,11 @@ def test_nothing_to_pay_is_refused(d, world):
     # withdraw from an empty escrow, withdraw_stake when the whole stake is reserved by a slash
     c, p = world
     e = d.customer(deposit=0)
-    assert d.h.send([d.program.request_withdrawal(wallet=e.pubkey, amount=5)], [e.kp]).ok
     assert d.h.send([d.program.request_unstake(wallet=p.pubkey, amount=2_000_000)], [p.kp]).ok
     assert propose(d, p, amount=2_000_000).ok and contest(d, p).ok
-    d.h.set_time(d.h.now() + max(d.params["withdrawal_delay"], d.params["unstake_cooldown"]))
+    d.h.set_time(d.h.now() + d.params["unstake_cooldown"] - d.params["withdrawal_delay"])
+    assert d.h.send([d.program.request_withdrawal(wallet=e.pubkey, amount=5)], [e.kp]).ok
+    d.h.set_time(d.h.now() + d.params["withdrawal_delay"])
     r = d.h.send([d.program.withdraw(wallet=e.pubkey, destination=e.token_account, mint=d.mint)], [e.kp])
     assert not r.ok and r.error.name == "InsufficientFunds"
     stake = d.program.stake_address(p.pubkey)

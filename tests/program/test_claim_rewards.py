@@ -14,6 +14,7 @@ def _fund(d, epoch, amount):
 
 
 def _revenue(d, c, p, amount):
+    d.open_channel(c, p)
     rs = receipt_chain(d, c.pubkey, p.pubkey, [amount])
     idx, tree, _ = post_batch(d, rs)
     assert settle(d, idx, tree, 0, rs[0], p.token_account).ok
@@ -71,11 +72,19 @@ def test_double_claim_fails(d, chan):
 
 
 def test_claim_needs_min_stake(d):
+    from ._slash_helpers import execute, propose
+
+    # Given a provider bonded with exactly the minimum when it earned revenue in a funded epoch
     c = d.customer(deposit=1_000_000)
-    p = d.provider(stake=d.params["min_stake"] - 1)
+    p = d.provider(stake=d.params["min_stake"])
     assert _fund(d, 0, 1_000).ok
     _revenue(d, c, p, 100_000)
+    # and slashed by one base unit before claiming
+    assert propose(d, p, amount=1).ok
+    d.h.set_time(d.h.now() + d.params["contest_window"] + 1)
+    assert execute(d, p).ok
     d.h.set_time(d.h.now() + d.params["epoch_length"])
+    # When it claims / Then StakeBelowMinimum
     r = _claim(d, p, 0)
     assert not r.ok and r.error.name == "StakeBelowMinimum"
 
@@ -110,3 +119,20 @@ def test_stake_reserved_by_a_pending_slash_does_not_count_toward_min_stake(d):
     assert resolve(d, p, uphold=False).ok
     r = _claim(d, p, 0)
     assert r.ok and r.event("RewardsClaimed").amount == 1_000
+
+
+def test_second_claim_is_refused_even_while_the_pool_could_pay_it(d):
+    # Given two providers with equal revenue in a funded epoch: a second claim by the first would
+    # still fit in the pool (half + half), so only the claimed flag can stop it taking the other's share
+    c = d.customer(deposit=10_000_000)
+    a, b = d.provider(stake=1_000_000), d.provider(stake=1_000_000)
+    assert _fund(d, 0, 1_000_000).ok
+    _revenue(d, c, a, 100_000)
+    _revenue(d, c, b, 100_000)
+    d.h.set_time(d.h.now() + d.params["epoch_length"])
+    assert _claim(d, a, 0).event("RewardsClaimed").amount == 500_000
+    before = d.h.snapshot([d.program.rewards_address(), a.token_account, d.program.epoch_address(0)])
+    r = _claim(d, a, 0)
+    assert not r.ok and r.error.name == "AlreadyClaimed"
+    assert d.h.snapshot([d.program.rewards_address(), a.token_account, d.program.epoch_address(0)]) == before
+    assert _claim(d, b, 0).event("RewardsClaimed").amount == 500_000

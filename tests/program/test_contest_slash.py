@@ -31,6 +31,12 @@ def test_another_provider_cannot_contest(d):
     ix = d.program.contest_slash(wallet=q.pubkey, index=0, evidence_hash=bytes(32))
     r = d.h.send([with_account(ix, 3, d.program.slash_address(p.pubkey, 0), False, True)], [q.kp])
     assert not r.ok and r.error.name == "Unauthorized"
+    # nor can anyone contest in the slashed provider's name (its Provider account, another signer): a
+    # stranger's contest would hand the decision to the arbiter against the provider's own choice
+    ix = d.program.contest_slash(wallet=p.pubkey, index=0, evidence_hash=bytes(32))
+    r = d.h.send([with_account(ix, 0, q.pubkey, True, False)], [q.kp])
+    assert not r.ok and r.error.name == "Unauthorized"
+    assert d.h.account(d.program.slash_address(p.pubkey, 0))[1].state == 0
 
 
 def test_pause_cannot_run_out_the_contest_window(d):

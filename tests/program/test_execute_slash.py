@@ -26,3 +26,22 @@ def test_beneficiary_must_be_the_proposed_one(d):
     thief = d.fund(d.h.new_wallet(), 0)
     r = execute(d, p, beneficiary=thief)
     assert not r.ok and r.error.name == "WrongTokenAccount"
+
+
+def test_contest_and_execute_windows_do_not_overlap(d):
+    # Given two uncontested proposals with the same deadline
+    from ._slash_helpers import contest
+
+    a, b = d.provider(stake=2_000_000), d.provider(stake=2_000_000)
+    assert propose(d, a).ok and propose(d, b).ok
+    deadline = d.h.account(d.program.slash_address(a.pubkey, 0))[1].contest_deadline
+    assert deadline == d.h.account(d.program.slash_address(b.pubkey, 0))[1].contest_deadline
+    # When the deadline second comes / Then execution is still refused and a contest still accepted
+    d.h.set_time(deadline)
+    r = execute(d, a)
+    assert not r.ok and r.error.name == "ContestWindowOpen"
+    assert d.h.token_balance(d.program.stake_address(a.pubkey)) == 2_000_000
+    assert contest(d, b).ok
+    # and one second later it executes (and a contest would come too late)
+    d.h.set_time(deadline + 1)
+    assert execute(d, a).ok

@@ -92,3 +92,28 @@ def test_substituted_config_pda_fails():
                 config_bump=pda.config(h.program_id)[1], rewards_bump=pda.rewards(h.program_id)[1])
     r = h.send([h.program.build("initialize", accounts, args)], [admin])
     assert not r.ok and r.error.name == "WrongPda"
+
+
+def test_every_period_is_bounded_at_initialize():
+    # issue 11: a period of a second is no window, and an i64::MAX withdrawal delay would lock every
+    # customer in; the same bounds as update_config (PROTOCOL.md, Parameters), plus the epoch length
+    year = 365 * 86_400
+    for bad in (dict(unstake_cooldown=0), dict(contest_window=59), dict(resolution_window=0),
+                dict(withdrawal_delay=2**63 - 1), dict(withdrawal_delay=year + 1, batch_retention=year + 1),
+                dict(epoch_length=0), dict(epoch_length=59), dict(epoch_length=year + 1),
+                dict(batch_retention=7_199), dict(update_delay=2 * 86_400 - 1)):
+        h, admin, mint, treasury = _fresh()
+        r = _init(h, admin, mint, treasury, **bad)
+        assert not r.ok and r.error.name == "InvalidConfig", bad
+        assert not h.exists(h.program.config_address())
+    h, admin, mint, treasury = _fresh()
+    assert _init(h, admin, mint, treasury, epoch_length=60, settlement_window=60, withdrawal_delay=61,
+                 unstake_cooldown=60, contest_window=60, resolution_window=60, batch_retention=61,
+                 update_delay=122).ok
+
+
+def test_treasury_must_not_be_a_program_vault():
+    h, admin, mint, _ = _fresh()
+    # a token account whose owner is the Config PDA would mix fees into balances the program accounts for
+    r = _init(h, admin, mint, h.create_token_account(mint, h.program.config_address()))
+    assert not r.ok and r.error.name == "WrongTokenAccount"

@@ -1,11 +1,14 @@
 """While paused, every instruction fails with Paused except update_config that unpauses and
 contest_slash (the contest window keeps running; see test_contest_slash)."""
+import hashlib
+
 from contracts.testing import post_batch, receipt_chain, settle
 
 
 def test_paused_blocks_everything_except_unpause(d):
     c = d.customer(deposit=1_000_000, wallet_tokens=1_000)
     p = d.provider(stake=2_000_000, wallet_tokens=1_000)
+    d.open_channel(c, p)
     rs = receipt_chain(d, c.pubkey, p.pubkey, [100])
     idx, tree, _ = post_batch(d, rs)
     assert d.h.send([d.program.update_config(admin=d.admin.pubkey(), paused=True)], [d.admin]).ok
@@ -36,6 +39,12 @@ def test_paused_blocks_everything_except_unpause(d):
                                               evidence_hash=bytes(32), beneficiary=d.treasury)], [d.admin]),
         "resolve_slash": ([prog.resolve_slash(arbiter=d.arbiter.pubkey(), provider_wallet=p.pubkey, index=0, uphold=True)], [d.arbiter]),
         "execute_slash": ([prog.execute_slash(provider_wallet=p.pubkey, index=0, beneficiary=d.treasury, mint=m)], [d.h.payer]),
+        "lapse_slash": ([prog.lapse_slash(provider_wallet=p.pubkey, index=0)], [d.h.payer]),
+        "set_treasury": ([prog.set_treasury(admin=d.admin.pubkey(), treasury=d.fund(d.admin, 0))], [d.admin]),
+        "set_payout": ([prog.set_payout(wallet=p.pubkey, payout=d.fund(p.kp, 0))], [p.kp]),
+        "close_batch": ([prog.close_batch(meter=d.meter.pubkey(), index=idx)], [d.meter]),
+        "publish_price_book": ([prog.publish_price_book(admin=d.admin.pubkey(), version=1,
+                                                        sha256=hashlib.sha256(b"book").digest())], [d.admin]),
     }
     from contracts.client.gen.instructions import INSTRUCTIONS
     assert set(attempts) == set(INSTRUCTIONS) - {"initialize", "contest_slash"}

@@ -28,10 +28,12 @@ def test_prefunded_batch_channel_epoch_and_escrow_are_still_created(d):
     d.h.track(d.mint, prog.escrow_address(kp.pubkey()))
     ta = d.fund(kp, 1_000_000)
     assert d.h.send([prog.deposit(wallet=kp.pubkey(), source=ta, mint=d.mint, amount=1_000_000)], [kp]).ok
-    p = d.provider()
+    p = d.provider(stake=d.params["min_stake"])
     for addr in (prog.batch_address(0), prog.channel_address(kp.pubkey(), p.pubkey), prog.epoch_address(0),
                  prog.provider_epoch_address(p.pubkey, 0)):
         _gift(d, addr)
+    r = d.h.send([prog.open_channel(wallet=kp.pubkey(), provider_wallet=p.pubkey)], [kp])  # the customer opens it
+    assert r.ok, r.logs
     rs = receipt_chain(d, kp.pubkey(), p.pubkey, [1_000])
     idx, tree, r = post_batch(d, rs)
     assert r.ok, r.logs

@@ -1,6 +1,7 @@
-"""prepare_settle: creates whichever of Channel / Epoch / ProviderEpoch settle would write is missing,
-canonical bumps only, idempotent and permissionless; settle after it creates nothing, so every settle
-stays under the 30,000 CU target whatever the PDA seeds (review item: first settle at 30.6k-33.5k CU)."""
+"""prepare_settle: creates whichever of Epoch / ProviderEpoch settle would write is missing, canonical
+bumps only, idempotent and permissionless; settle after it creates nothing, so every settle stays under
+the 30,000 CU target whatever the PDA seeds (review item: first settle at 30.6k-33.5k CU). The Channel is
+never created here: the customer opens it (consent), and a pair it never opened is refused."""
 import hashlib
 
 from contracts import pda
@@ -24,13 +25,13 @@ def _addrs(d, c, p, ep=0):
 
 def test_prepare_creates_what_is_missing_and_is_idempotent(d, chan):
     c, p = chan
-    # Given a pair that never settled, When anyone prepares its settlement
+    # Given a pair whose customer opened the channel and that never settled, When anyone prepares it
     stranger = d.h.new_wallet()
     r = _prep(d, c, p, payer=stranger)
-    # Then Channel (no limit), Epoch and an empty ProviderEpoch exist at the canonical addresses
+    # Then Epoch and an empty ProviderEpoch exist at the canonical addresses
     assert r.ok, r.logs
     ev = r.event("SettlementPrepared")
-    assert (ev.channel_created, ev.epoch_created, ev.provider_epoch_created) == (True, True, True)
+    assert (ev.epoch_created, ev.provider_epoch_created) == (True, True)
     ch_addr, e_addr, pe_addr = _addrs(d, c, p)
     assert d.h.account(ch_addr)[1].limit_per_epoch == 2**64 - 1
     assert d.h.account(e_addr)[1].number == 0
@@ -42,8 +43,19 @@ def test_prepare_creates_what_is_missing_and_is_idempotent(d, chan):
     r = _prep(d, c, p)
     assert r.ok
     ev = r.event("SettlementPrepared")
-    assert (ev.channel_created, ev.epoch_created, ev.provider_epoch_created) == (False, False, False)
+    assert (ev.epoch_created, ev.provider_epoch_created) == (False, False)
     unchanged(d, [ch_addr, e_addr, pe_addr], before)
+
+
+def test_prepare_refuses_a_channel_the_customer_never_opened(d):
+    # Given a registered customer and provider whose customer never opened their channel
+    c, p = d.customer(deposit=1_000_000), d.provider(stake=2_000_000)
+    addrs = _addrs(d, c, p)
+    before = d.h.snapshot(addrs)
+    # When anyone prepares a settlement for the pair / Then ChannelNotOpened and nothing is created
+    r = _prep(d, c, p, payer=d.h.new_wallet())
+    assert not r.ok and r.error.name == "ChannelNotOpened", r.logs[-3:]
+    unchanged(d, addrs, before)
 
 
 def test_settle_after_prepare_creates_nothing_and_stays_under_30k_cu(d, chan):
@@ -74,19 +86,17 @@ def test_prepare_refuses_non_canonical_bumps(d, chan):
     c, p = chan
     pid, prog = d.h.program_id, d.program
     ep = (0).to_bytes(8, "little")
-    canon = {"channel": pda.channel(pid, c.pubkey, p.pubkey), "epoch": pda.epoch(pid, 0),
-             "provider_epoch": pda.provider_epoch(pid, p.pubkey, 0)}
-    seeds = {"channel": [b"channel", bytes(c.pubkey), bytes(p.pubkey)], "epoch": [b"epoch", ep],
-             "provider_epoch": [b"provider_epoch", bytes(p.pubkey), ep]}
+    canon = {"epoch": pda.epoch(pid, 0), "provider_epoch": pda.provider_epoch(pid, p.pubkey, 0)}
+    seeds = {"epoch": [b"epoch", ep], "provider_epoch": [b"provider_epoch", bytes(p.pubkey), ep]}
     for name in canon:
         accs = {k: v for k, v in canon.items()}
         accs[name] = non_canonical(seeds[name], pid)
         ix = prog.build("prepare_settle",
                         dict(payer=d.h.payer.pubkey(), config=prog.config_address(), customer=prog.customer_address(c.pubkey),
-                             provider=prog.provider_address(p.pubkey), channel=accs["channel"][0], epoch=accs["epoch"][0],
-                             provider_epoch=accs["provider_epoch"][0], system_program=pda_system()),
-                        dict(epoch=0, channel_bump=accs["channel"][1], epoch_bump=accs["epoch"][1],
-                             provider_epoch_bump=accs["provider_epoch"][1]))
+                             provider=prog.provider_address(p.pubkey), channel=prog.channel_address(c.pubkey, p.pubkey),
+                             epoch=accs["epoch"][0], provider_epoch=accs["provider_epoch"][0],
+                             system_program=pda_system()),
+                        dict(epoch=0, epoch_bump=accs["epoch"][1], provider_epoch_bump=accs["provider_epoch"][1]))
         watched = [a for a, _ in accs.values()]
         before = d.h.snapshot(watched)
         r = d.h.send([ix], [d.h.payer])
@@ -103,6 +113,7 @@ def test_prepare_checks_existing_accounts_and_parties(d, chan):
     c, p = chan
     prog = d.program
     other = d.customer(deposit=0)
+    d.open_channel(other, p)
     assert _prep(d, other, p).ok
     # an existing channel of another pair in the channel slot
     ix = prog.prepare_settle(payer=d.h.payer.pubkey(), customer_wallet=c.pubkey, provider_wallet=p.pubkey, epoch=0)
@@ -129,6 +140,7 @@ def test_an_empty_provider_epoch_opened_by_a_stranger_does_not_hold_back_unstaki
     d = deploy(unstake_cooldown=60)
     c = d.customer(deposit=1_000_000)
     p = d.provider(stake=2_000_000)
+    d.open_channel(c, p)
     # Given a stranger opened this epoch's ProviderEpoch for the provider, which earns nothing in it
     assert _prep(d, c, p, payer=d.h.new_wallet()).ok
     # When the epoch closes and the provider (below min stake after the unstake) leaves
@@ -144,6 +156,7 @@ def test_an_empty_provider_epoch_opened_by_a_stranger_does_not_hold_back_unstaki
 def test_claiming_an_empty_provider_epoch_pays_nothing_and_keeps_the_count(d, chan):
     c, p = chan
     q = d.provider(stake=2_000_000)
+    d.open_channel(c, q)
     assert _prep(d, c, p).ok  # empty for p
     rs = receipt_chain(d, c.pubkey, q.pubkey, [100_000])
     idx, tree, _ = post_batch(d, rs)
@@ -156,7 +169,7 @@ def test_claiming_an_empty_provider_epoch_pays_nothing_and_keeps_the_count(d, ch
     assert r.ok and d.h.account(d.program.provider_address(q.pubkey))[1].unclaimed_epochs == 0
 
 
-def test_settle_still_creates_missing_accounts_for_callers_that_do_not_prepare(d, chan):
+def test_settle_still_creates_missing_epoch_accounts_for_callers_that_do_not_prepare(d, chan):
     c, p = chan
     rs = receipt_chain(d, c.pubkey, p.pubkey, [100_000])
     idx, tree, _ = post_batch(d, rs)

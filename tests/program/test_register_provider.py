@@ -20,3 +20,17 @@ def test_twice_fails(d):
     p = d.provider()
     r = d.h.send([d.program.register_provider(wallet=p.pubkey, payout=p.token_account, mint=d.mint)], [p.kp])
     assert not r.ok and r.error.name == "AlreadyInitialized"
+
+
+def test_payout_look_alike_owned_by_another_program_is_refused(d):
+    # A copy of a real token account's bytes in an account the SPL Token program does not own is no
+    # token account: settlements to it would fail (or go nowhere)
+    from solders.pubkey import Pubkey
+
+    kp = d.h.new_wallet()
+    real = d.fund(kp, 0)
+    fake = Pubkey.new_unique()
+    d.h._set(fake, bytes(d.h.raw(real).data), Pubkey.from_string("11111111111111111111111111111111"))
+    r = d.h.send([d.program.register_provider(wallet=kp.pubkey(), payout=fake, mint=d.mint)], [kp])
+    assert not r.ok and r.error.name == "WrongTokenAccount"
+    assert not d.h.exists(d.program.provider_address(kp.pubkey()))

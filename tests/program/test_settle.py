@@ -132,6 +132,7 @@ def test_beyond_channel_limit_fails(d, chan):
 def test_underfunded_vault_fails_and_nothing_changes(d):
     c = d.customer(deposit=50_000)
     p = d.provider(stake=2_000_000)
+    d.open_channel(c, p)
     rs = receipt_chain(d, c.pubkey, p.pubkey, [50_001])
     idx, tree, _ = post_batch(d, rs)
     addrs = _accounts(d, c, p) + [d.program.epoch_address(0), d.program.provider_epoch_address(p.pubkey, 0)]
@@ -178,11 +179,11 @@ def test_substituted_treasury_payout_and_mint_fail(d, chan):
     ix = d.program.settle(payer=d.h.payer.pubkey(), batch_index=idx, receipt=rs[0], proof=tree.proof(0),
                           payout=p.token_account, treasury=d.treasury, mint=d.mint, epoch=0)
     thief = d.fund(d.h.new_wallet(), 0)
-    for pos in (6, 7):  # payout, treasury
-        r = d.h.send([_with(ix, pos, thief)], [d.h.payer])
+    for pos in (6, 7, 8):  # stake vault, payout, treasury
+        r = d.h.send([_with(ix, pos, thief, pos != 6)], [d.h.payer])
         assert not r.ok and r.error.name == "WrongTokenAccount"
     other_mint = d.h.create_mint(d.admin.pubkey())
-    r = d.h.send([_with(ix, 8, other_mint)], [d.h.payer])
+    r = d.h.send([_with(ix, 9, other_mint)], [d.h.payer])
     assert not r.ok and r.error.name == "WrongMint"
     # another customer's escrow
     c2 = d.customer(deposit=1_000_000)
@@ -202,6 +203,7 @@ def test_u64_edge_amounts(d):
     # products exceed 2^64 and take the 128-bit mul-div path
     c = d.customer(deposit=U64_MAX)
     p = d.provider()
+    d.open_channel(c, p)
     rs = receipt_chain(d, c.pubkey, p.pubkey, [U64_MAX])
     idx, tree, _ = post_batch(d, rs)
     r = settle(d, idx, tree, 0, rs[0], p.token_account)
@@ -220,7 +222,7 @@ def test_substituted_channel_epoch_addresses_fail_and_nothing_changes(d, chan):
     from solders.pubkey import Pubkey
     addrs = _accounts(d, c, p)
     before = d.h.snapshot(addrs)
-    for pos in (9, 10, 11):  # channel, epoch, provider_epoch: a fresh non-PDA address each
+    for pos in (10, 11, 12):  # channel, epoch, provider_epoch: a fresh non-PDA address each
         r = d.h.send([_with(ix, pos, Pubkey.new_unique())], [d.h.payer])
         assert not r.ok
         unchanged(d, addrs, before)
@@ -231,3 +233,53 @@ def test_substituted_channel_epoch_addresses_fail_and_nothing_changes(d, chan):
     assert not r.ok
     unchanged(d, addrs, before)
     assert d.h.send([ix], [d.h.payer]).ok
+
+
+# ---- issue 11: cases where only the intended check stops the attack (mutation survivors) ----------
+
+def test_next_seq_with_an_equal_cumulative_amount_is_refused(d, chan):
+    # Given seq 1 settled at 500,000, and a hash-chained seq 2 that still says 500,000
+    c, p = chan
+    r1, r2 = receipt_chain(d, c.pubkey, p.pubkey, [500_000, 500_000])
+    idx, tree, _ = post_batch(d, [r1, r2])
+    assert settle(d, idx, tree, 0, r1, p.token_account).ok
+    before = d.h.snapshot(_accounts(d, c, p))
+    # When it is settled / Then CumulativeNotIncreasing: it pays nothing, so it must not advance the
+    # channel either (seq and last receipt id stay those of the receipt that was paid)
+    r = settle(d, idx, tree, 1, r2, p.token_account)
+    assert not r.ok and r.error.name == "CumulativeNotIncreasing", r.logs[-3:]
+    unchanged(d, _accounts(d, c, p), before)
+
+
+def test_forked_receipt_with_an_already_settled_seq_is_refused(d, chan):
+    # Given seq 2 settled, and a second, different seq-2 receipt (a fork: the meter reissued it after a
+    # crash) with a higher cumulative amount; only the seq check can refuse it (the hash chain is
+    # checked for seq == last + 1 only, and its cumulative amount does increase)
+    c, p = chan
+    r1, r2 = receipt_chain(d, c.pubkey, p.pubkey, [100_000, 200_000])
+    fork = make_receipt(d, c.pubkey, p.pubkey, 2, 300_000, r1.receipt_id, period_end=99_999)
+    idx, tree, _ = post_batch(d, [r1, r2, fork])
+    assert settle(d, idx, tree, 1, r2, p.token_account).ok
+    before = d.h.snapshot(_accounts(d, c, p))
+    r = settle(d, idx, tree, 2, fork, p.token_account)
+    assert not r.ok and r.error.name == "ReplayedReceipt", r.logs[-3:]
+    unchanged(d, _accounts(d, c, p), before)
+
+
+def test_batch_of_a_meter_posted_before_it_was_removed_and_re_added_does_not_settle(d, chan):
+    # Given a batch posted at config version 1 by the meter, then the meter removed (v2) and
+    # registered again (v3): its registration now starts at v3
+    c, p = chan
+    rs = receipt_chain(d, c.pubkey, p.pubkey, [100_000])
+    idx, tree, _ = post_batch(d, rs)
+    admin = d.admin
+    assert d.h.send([d.program.update_config(admin=admin.pubkey(), remove_meter=d.meter.pubkey())], [admin]).ok
+    assert d.h.send([d.program.update_config(admin=admin.pubkey(), add_meter=d.meter.pubkey())], [admin]).ok
+    m = d.h.config().meters[0]
+    assert m.key == d.meter.pubkey() and m.since_version == 3
+    before = d.h.snapshot(_accounts(d, c, p))
+    # When the old batch is settled / Then MeterRetired: what the key signed in its earlier term (e.g.
+    # while compromised) stays void
+    r = settle(d, idx, tree, 0, rs[0], p.token_account)
+    assert not r.ok and r.error.name == "MeterRetired", r.logs[-3:]
+    unchanged(d, _accounts(d, c, p), before)

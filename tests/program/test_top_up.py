@@ -43,3 +43,18 @@ def test_not_configured_and_other_source(d):
     other = d.customer(wallet_tokens=1_000)
     r = d.h.send([d.program.top_up(customer_wallet=c2.pubkey, source=other.token_account, mint=d.mint)], [d.h.payer])
     assert not r.ok and r.error.name == "WrongTokenAccount"
+
+
+def test_crank_pulls_only_from_the_configured_source_not_an_older_approved_one(d):
+    # Given a customer that moved its top-up source from account A to account B, and whose allowance on A
+    # to the Config PDA was never revoked (both accounts are the customer's own, of the mint)
+    c = _setup(d)  # source A = c.token_account, approved
+    b = d.fund(c.kp, 1_000_000)
+    assert d.h.send([d.program.configure_auto_top_up(wallet=c.pubkey, source=b, threshold=5_000_000,
+                                                     amount=2_000_000)], [c.kp]).ok
+    watched = [c.token_account, b, d.program.escrow_address(c.pubkey)]
+    before = d.h.snapshot(watched)
+    # When the crank names A / Then it is refused: only the configured source may be pulled from
+    r = d.h.send([d.program.top_up(customer_wallet=c.pubkey, source=c.token_account, mint=d.mint)], [d.h.payer])
+    assert not r.ok and r.error.name == "WrongTokenAccount"
+    assert d.h.snapshot(watched) == before

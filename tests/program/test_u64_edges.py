@@ -20,6 +20,7 @@ def test_rewards_with_u64_max_pool_and_revenue():
                     [funder]).ok
     big = (U64_MAX - 10_000_000) // 3
     for p, amt in ((p1, big), (p2, 2 * big)):
+        d.open_channel(c, p)
         rs = receipt_chain(d, c.pubkey, p.pubkey, [amt])
         idx, tree, _ = post_batch(d, rs)
         assert settle(d, idx, tree, 0, rs[0], p.token_account).ok
@@ -59,6 +60,7 @@ def test_u64_max_requests_are_clamped_or_refused(d, chan):
 def test_cumulative_u64_max_after_partial_settlement(d):
     c = d.customer(deposit=U64_MAX - 50_000_000)
     p = d.provider()
+    d.open_channel(c, p)
     rs = receipt_chain(d, c.pubkey, p.pubkey, [1, U64_MAX - 50_000_000])
     idx, tree, _ = post_batch(d, rs)
     assert settle(d, idx, tree, 0, rs[0], p.token_account).ok

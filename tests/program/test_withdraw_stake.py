@@ -50,6 +50,7 @@ def test_revenue_in_open_epoch_does_not_block_but_closed_does():
     d = deploy(unstake_cooldown=60)
     c = d.customer(deposit=1_000_000)
     p = d.provider(stake=2_000_000)
+    d.open_channel(c, p)
     rs = receipt_chain(d, c.pubkey, p.pubkey, [100_000, 200_000])
     idx, tree, _ = post_batch(d, rs)
     assert settle(d, idx, tree, 0, rs[0], p.token_account).ok  # revenue in the open epoch 0
@@ -120,28 +121,16 @@ def test_unstake_request_is_usable_until_exactly_two_cooldowns(d):
     assert _wd(d, b).error.name == "UnstakeRequestExpired"
 
 
-def test_zero_cooldown_request_and_withdraw_in_one_transaction():
-    from contracts.testing import deploy
-    d = deploy(unstake_cooldown=0)
-    p = d.provider(stake=1_000)
-    # Given no cooldown, the window is the request's own second: request and withdraw together
-    r = d.h.send([d.program.request_unstake(wallet=p.pubkey, amount=400),
-                  d.program.withdraw_stake(wallet=p.pubkey, destination=p.token_account, mint=d.mint)], [p.kp])
-    assert r.ok and r.event("StakeWithdrawn").amount == 400
-    # a request kept for later is refused once its second has passed
-    assert _req(d, p, 100).ok
-    d.h.set_time(d.h.now() + 1)
-    assert _wd(d, p).error.name == "UnstakeRequestExpired"
-    d.conservation()
-
-
 def test_expiry_follows_the_cooldown_in_force(d):
-    # Given a matured request, When the admin lengthens the cooldown, Then the window is recomputed
-    # from the request time with the new cooldown (the same rule the maturity check uses)
+    # Given a request, When the admin lengthens the cooldown (staged: it takes effect update_delay
+    # later, and update_delay must grow with it), Then once in force the window is recomputed from the
+    # request time with the new cooldown (the same rule the maturity check uses)
     p = d.provider(stake=1_000)
     cooldown = d.params["unstake_cooldown"]
     t0 = d.h.now()
     assert _req(d, p, 1_000).ok
-    assert d.h.send([d.program.update_config(admin=d.admin.pubkey(), unstake_cooldown=2 * cooldown)], [d.admin]).ok
+    assert d.h.send([d.program.update_config(admin=d.admin.pubkey(), unstake_cooldown=2 * cooldown,
+                                             update_delay=4 * cooldown)], [d.admin]).ok
+    assert d.params["update_delay"] <= 2 * cooldown  # in force by the time we withdraw
     d.h.set_time(t0 + 2 * cooldown + 1)  # expired under the old cooldown, mature under the new one
     assert _wd(d, p).ok

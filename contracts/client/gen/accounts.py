@@ -9,7 +9,7 @@ from typing import ClassVar
 from solders.pubkey import Pubkey
 
 from ..borsh import Discriminated
-from .types import MeterKey
+from .types import MeterKey, Params
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,11 +75,10 @@ class Config(Discriminated):
     """Account Config: sha256("account:Config")[..8], then the fields in this order."""
 
     DISCRIMINATOR: ClassVar[bytes] = bytes.fromhex("9b0caae01efacc82")
-    SIZE: ClassVar[int] = 409  # discriminator included (= LEN in state/*.rs)
+    SIZE: ClassVar[int] = 545  # discriminator included (= LEN in state/*.rs)
     admin: Pubkey
     mint: Pubkey
     treasury: Pubkey
-    arbiter: Pubkey
     rewards_vault: Pubkey
     version: int
     fee_bps: int
@@ -88,21 +87,19 @@ class Config(Discriminated):
     paused: bool
     bump: int
     rewards_bump: int
-    min_stake: int
-    withdrawal_delay: int
-    settlement_window: int
-    unstake_cooldown: int
-    contest_window: int
+    params: Params
+    pending: Params
+    pending_at: int
     epoch_length: int
     genesis_ts: int
     batch_count: int
     meter_count: int
     meters: tuple[MeterKey, ...]
+    price_book_version: int
     FIELDS: ClassVar = (
         ("admin", "pubkey"),
         ("mint", "pubkey"),
         ("treasury", "pubkey"),
-        ("arbiter", "pubkey"),
         ("rewards_vault", "pubkey"),
         ("version", "u64"),
         ("fee_bps", "u16"),
@@ -111,16 +108,15 @@ class Config(Discriminated):
         ("paused", "bool"),
         ("bump", "u8"),
         ("rewards_bump", "u8"),
-        ("min_stake", "u64"),
-        ("withdrawal_delay", "i64"),
-        ("settlement_window", "i64"),
-        ("unstake_cooldown", "i64"),
-        ("contest_window", "i64"),
+        ("params", Params),
+        ("pending", Params),
+        ("pending_at", "i64"),
         ("epoch_length", "i64"),
         ("genesis_ts", "i64"),
         ("batch_count", "u64"),
         ("meter_count", "u8"),
         ("meters", ("array", MeterKey, 4)),
+        ("price_book_version", "u64"),
     )
 
 
@@ -173,6 +169,24 @@ class Epoch(Discriminated):
         ("reward_pool", "u64"),
         ("total_revenue", "u64"),
         ("claimed", "u64"),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PriceBook(Discriminated):
+    """Account PriceBook: sha256("account:PriceBook")[..8], then the fields in this order."""
+
+    DISCRIMINATOR: ClassVar[bytes] = bytes.fromhex("3a4fd92e06c75dc8")
+    SIZE: ClassVar[int] = 57  # discriminator included (= LEN in state/*.rs)
+    version: int
+    sha256: bytes
+    published_at: int
+    bump: int
+    FIELDS: ClassVar = (
+        ("version", "u64"),
+        ("sha256", ("array", "u8", 32)),
+        ("published_at", "i64"),
+        ("bump", "u8"),
     )
 
 
@@ -237,7 +251,7 @@ class Slash(Discriminated):
     """Account Slash: sha256("account:Slash")[..8], then the fields in this order."""
 
     DISCRIMINATOR: ClassVar[bytes] = bytes.fromhex("0f0c71c8b9323a20")
-    SIZE: ClassVar[int] = 170  # discriminator included (= LEN in state/*.rs)
+    SIZE: ClassVar[int] = 210  # discriminator included (= LEN in state/*.rs)
     provider: Pubkey
     index: int
     bump: int
@@ -248,6 +262,8 @@ class Slash(Discriminated):
     proposed_at: int
     contest_deadline: int
     contest_evidence_hash: bytes
+    arbiter: Pubkey
+    resolve_deadline: int
     FIELDS: ClassVar = (
         ("provider", "pubkey"),
         ("index", "u64"),
@@ -259,6 +275,8 @@ class Slash(Discriminated):
         ("proposed_at", "i64"),
         ("contest_deadline", "i64"),
         ("contest_evidence_hash", ("array", "u8", 32)),
+        ("arbiter", "pubkey"),
+        ("resolve_deadline", "i64"),
     )
 
 
@@ -268,6 +286,7 @@ ACCOUNTS: dict[str, type[Discriminated]] = {
     "Config": Config,
     "Customer": Customer,
     "Epoch": Epoch,
+    "PriceBook": PriceBook,
     "Provider": Provider,
     "ProviderEpoch": ProviderEpoch,
     "Slash": Slash,

@@ -9,6 +9,7 @@ from typing import ClassVar
 from solders.pubkey import Pubkey
 
 from ..borsh import Discriminated
+from .types import Params
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +52,8 @@ class ConfigUpdated(Discriminated):
     meter_count: int
     added_meter: Pubkey
     removed_meter: Pubkey
+    pending: Params
+    pending_at: int
     FIELDS: ClassVar = (
         ("admin", "pubkey"),
         ("version", "u64"),
@@ -60,6 +63,8 @@ class ConfigUpdated(Discriminated):
         ("meter_count", "u8"),
         ("added_meter", "pubkey"),
         ("removed_meter", "pubkey"),
+        ("pending", Params),
+        ("pending_at", "i64"),
     )
 
 
@@ -102,11 +107,13 @@ class WithdrawalRequested(Discriminated):
     amount: int
     requested_at: int
     available_at: int
+    expires_at: int
     FIELDS: ClassVar = (
         ("wallet", "pubkey"),
         ("amount", "u64"),
         ("requested_at", "i64"),
         ("available_at", "i64"),
+        ("expires_at", "i64"),
     )
 
 
@@ -134,11 +141,13 @@ class ChannelLimitSet(Discriminated):
     provider: Pubkey
     limit_per_epoch: int
     effective_at: int
+    opened: bool
     FIELDS: ClassVar = (
         ("customer", "pubkey"),
         ("provider", "pubkey"),
         ("limit_per_epoch", "u64"),
         ("effective_at", "i64"),
+        ("opened", "bool"),
     )
 
 
@@ -277,6 +286,7 @@ class Settled(Discriminated):
     burned: int
     provider_amount: int
     epoch: int
+    rewarded: bool
     FIELDS: ClassVar = (
         ("customer", "pubkey"),
         ("provider", "pubkey"),
@@ -289,6 +299,7 @@ class Settled(Discriminated):
         ("burned", "u64"),
         ("provider_amount", "u64"),
         ("epoch", "u64"),
+        ("rewarded", "bool"),
     )
 
 
@@ -337,6 +348,8 @@ class SlashProposed(Discriminated):
     evidence_hash: bytes
     beneficiary: Pubkey
     contest_deadline: int
+    arbiter: Pubkey
+    resolve_deadline: int
     FIELDS: ClassVar = (
         ("provider", "pubkey"),
         ("index", "u64"),
@@ -344,6 +357,8 @@ class SlashProposed(Discriminated):
         ("evidence_hash", ("array", "u8", 32)),
         ("beneficiary", "pubkey"),
         ("contest_deadline", "i64"),
+        ("arbiter", "pubkey"),
+        ("resolve_deadline", "i64"),
     )
 
 
@@ -370,10 +385,12 @@ class SlashResolved(Discriminated):
     provider: Pubkey
     index: int
     upheld: bool
+    lapsed: bool
     FIELDS: ClassVar = (
         ("provider", "pubkey"),
         ("index", "u64"),
         ("upheld", "bool"),
+        ("lapsed", "bool"),
     )
 
 
@@ -402,16 +419,78 @@ class SettlementPrepared(Discriminated):
     customer: Pubkey
     provider: Pubkey
     epoch: int
-    channel_created: bool
     epoch_created: bool
     provider_epoch_created: bool
     FIELDS: ClassVar = (
         ("customer", "pubkey"),
         ("provider", "pubkey"),
         ("epoch", "u64"),
-        ("channel_created", "bool"),
         ("epoch_created", "bool"),
         ("provider_epoch_created", "bool"),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TreasuryChanged(Discriminated):
+    """Event TreasuryChanged: one sol_log_data of sha256("event:TreasuryChanged")[..8] and the fields."""
+
+    DISCRIMINATOR: ClassVar[bytes] = bytes.fromhex("fc0237386acde32f")
+    admin: Pubkey
+    old_treasury: Pubkey
+    new_treasury: Pubkey
+    FIELDS: ClassVar = (
+        ("admin", "pubkey"),
+        ("old_treasury", "pubkey"),
+        ("new_treasury", "pubkey"),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PayoutChanged(Discriminated):
+    """Event PayoutChanged: one sol_log_data of sha256("event:PayoutChanged")[..8] and the fields."""
+
+    DISCRIMINATOR: ClassVar[bytes] = bytes.fromhex("ae983072193fe627")
+    wallet: Pubkey
+    old_payout: Pubkey
+    new_payout: Pubkey
+    FIELDS: ClassVar = (
+        ("wallet", "pubkey"),
+        ("old_payout", "pubkey"),
+        ("new_payout", "pubkey"),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class BatchClosed(Discriminated):
+    """Event BatchClosed: one sol_log_data of sha256("event:BatchClosed")[..8] and the fields."""
+
+    DISCRIMINATOR: ClassVar[bytes] = bytes.fromhex("c04cc9d30ad48be8")
+    index: int
+    root: bytes
+    meter: Pubkey
+    lamports: int
+    FIELDS: ClassVar = (
+        ("index", "u64"),
+        ("root", ("array", "u8", 32)),
+        ("meter", "pubkey"),
+        ("lamports", "u64"),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PriceBookPublished(Discriminated):
+    """Event PriceBookPublished: one sol_log_data of sha256("event:PriceBookPublished")[..8] and the fields."""
+
+    DISCRIMINATOR: ClassVar[bytes] = bytes.fromhex("92a2716b5cfa7ca8")
+    version: int
+    sha256: bytes
+    published_at: int
+    admin: Pubkey
+    FIELDS: ClassVar = (
+        ("version", "u64"),
+        ("sha256", ("array", "u8", 32)),
+        ("published_at", "i64"),
+        ("admin", "pubkey"),
     )
 
 
@@ -438,5 +517,9 @@ EVENTS: dict[str, type[Discriminated]] = {
     "SlashResolved": SlashResolved,
     "SlashExecuted": SlashExecuted,
     "SettlementPrepared": SettlementPrepared,
+    "TreasuryChanged": TreasuryChanged,
+    "PayoutChanged": PayoutChanged,
+    "BatchClosed": BatchClosed,
+    "PriceBookPublished": PriceBookPublished,
 }
 BY_DISCRIMINATOR: dict[bytes, type[Discriminated]] = {c.DISCRIMINATOR: c for c in EVENTS.values()}

@@ -35,6 +35,9 @@ class Initialize(InstructionArgs):
     settlement_window: int
     unstake_cooldown: int
     contest_window: int
+    resolution_window: int
+    batch_retention: int
+    update_delay: int
     epoch_length: int
     meter: Pubkey
     arbiter: Pubkey
@@ -48,6 +51,9 @@ class Initialize(InstructionArgs):
         ("settlement_window", "i64"),
         ("unstake_cooldown", "i64"),
         ("contest_window", "i64"),
+        ("resolution_window", "i64"),
+        ("batch_retention", "i64"),
+        ("update_delay", "i64"),
         ("epoch_length", "i64"),
         ("meter", "pubkey"),
         ("arbiter", "pubkey"),
@@ -73,6 +79,9 @@ class UpdateConfig(InstructionArgs):
     settlement_window: Optional[int]
     unstake_cooldown: Optional[int]
     contest_window: Optional[int]
+    resolution_window: Optional[int]
+    batch_retention: Optional[int]
+    update_delay: Optional[int]
     arbiter: Optional[Pubkey]
     new_admin: Optional[Pubkey]
     add_meter: Optional[Pubkey]
@@ -86,6 +95,9 @@ class UpdateConfig(InstructionArgs):
         ("settlement_window", ("option", "i64")),
         ("unstake_cooldown", ("option", "i64")),
         ("contest_window", ("option", "i64")),
+        ("resolution_window", ("option", "i64")),
+        ("batch_retention", ("option", "i64")),
+        ("update_delay", ("option", "i64")),
         ("arbiter", ("option", "pubkey")),
         ("new_admin", ("option", "pubkey")),
         ("add_meter", ("option", "pubkey")),
@@ -351,6 +363,7 @@ class Settle(InstructionArgs):
         AccountSpec("customer", writable=True, signer=False),
         AccountSpec("escrow", writable=True, signer=False),
         AccountSpec("provider", writable=True, signer=False),
+        AccountSpec("stake_vault", writable=False, signer=False),
         AccountSpec("payout", writable=True, signer=False),
         AccountSpec("treasury", writable=True, signer=False),
         AccountSpec("mint", writable=True, signer=False),
@@ -362,13 +375,11 @@ class Settle(InstructionArgs):
     )
     receipt: bytes
     proof: list[bytes]
-    channel_bump: int
     epoch_bump: int
     provider_epoch_bump: int
     FIELDS: ClassVar = (
         ("receipt", ("array", "u8", 248)),
         ("proof", ("vec", ("array", "u8", 32))),
-        ("channel_bump", "u8"),
         ("epoch_bump", "u8"),
         ("provider_epoch_bump", "u8"),
     )
@@ -391,12 +402,10 @@ class PrepareSettle(InstructionArgs):
         AccountSpec("system_program", writable=False, signer=False),
     )
     epoch: int
-    channel_bump: int
     epoch_bump: int
     provider_epoch_bump: int
     FIELDS: ClassVar = (
         ("epoch", "u64"),
-        ("channel_bump", "u8"),
         ("epoch_bump", "u8"),
         ("provider_epoch_bump", "u8"),
     )
@@ -531,6 +540,85 @@ class ExecuteSlash(InstructionArgs):
     FIELDS: ClassVar = ()
 
 
+@dataclass(frozen=True, slots=True)
+class LapseSlash(InstructionArgs):
+    """Instruction lapse_slash: its arguments, then ACCOUNTS in the order the program reads them."""
+
+    NAME: ClassVar[str] = "lapse_slash"
+    DISCRIMINATOR: ClassVar[bytes] = bytes.fromhex("d13597608f08abf8")
+    ACCOUNTS: ClassVar = (
+        AccountSpec("config", writable=False, signer=False),
+        AccountSpec("provider", writable=True, signer=False),
+        AccountSpec("slash", writable=True, signer=False),
+    )
+    FIELDS: ClassVar = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SetTreasury(InstructionArgs):
+    """Instruction set_treasury: its arguments, then ACCOUNTS in the order the program reads them."""
+
+    NAME: ClassVar[str] = "set_treasury"
+    DISCRIMINATOR: ClassVar[bytes] = bytes.fromhex("3961c45fc3ce6a88")
+    ACCOUNTS: ClassVar = (
+        AccountSpec("admin", writable=False, signer=True),
+        AccountSpec("config", writable=True, signer=False),
+        AccountSpec("treasury", writable=False, signer=False),
+    )
+    FIELDS: ClassVar = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SetPayout(InstructionArgs):
+    """Instruction set_payout: its arguments, then ACCOUNTS in the order the program reads them."""
+
+    NAME: ClassVar[str] = "set_payout"
+    DISCRIMINATOR: ClassVar[bytes] = bytes.fromhex("372b8433e3a9f2c3")
+    ACCOUNTS: ClassVar = (
+        AccountSpec("wallet", writable=False, signer=True),
+        AccountSpec("config", writable=False, signer=False),
+        AccountSpec("provider", writable=True, signer=False),
+        AccountSpec("payout", writable=False, signer=False),
+    )
+    FIELDS: ClassVar = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CloseBatch(InstructionArgs):
+    """Instruction close_batch: its arguments, then ACCOUNTS in the order the program reads them."""
+
+    NAME: ClassVar[str] = "close_batch"
+    DISCRIMINATOR: ClassVar[bytes] = bytes.fromhex("a6ae23fdd1d3b51c")
+    ACCOUNTS: ClassVar = (
+        AccountSpec("meter", writable=True, signer=True),
+        AccountSpec("config", writable=False, signer=False),
+        AccountSpec("batch", writable=True, signer=False),
+    )
+    FIELDS: ClassVar = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PublishPriceBook(InstructionArgs):
+    """Instruction publish_price_book: its arguments, then ACCOUNTS in the order the program reads them."""
+
+    NAME: ClassVar[str] = "publish_price_book"
+    DISCRIMINATOR: ClassVar[bytes] = bytes.fromhex("fa0ffbe623b9439e")
+    ACCOUNTS: ClassVar = (
+        AccountSpec("admin", writable=True, signer=True),
+        AccountSpec("config", writable=True, signer=False),
+        AccountSpec("price_book", writable=True, signer=False),
+        AccountSpec("system_program", writable=False, signer=False),
+    )
+    version: int
+    sha256: bytes
+    price_book_bump: int
+    FIELDS: ClassVar = (
+        ("version", "u64"),
+        ("sha256", ("array", "u8", 32)),
+        ("price_book_bump", "u8"),
+    )
+
+
 INSTRUCTIONS: dict[str, type[InstructionArgs]] = {
     "initialize": Initialize,
     "update_config": UpdateConfig,
@@ -554,5 +642,10 @@ INSTRUCTIONS: dict[str, type[InstructionArgs]] = {
     "contest_slash": ContestSlash,
     "resolve_slash": ResolveSlash,
     "execute_slash": ExecuteSlash,
+    "lapse_slash": LapseSlash,
+    "set_treasury": SetTreasury,
+    "set_payout": SetPayout,
+    "close_batch": CloseBatch,
+    "publish_price_book": PublishPriceBook,
 }
 BY_DISCRIMINATOR: dict[bytes, type[InstructionArgs]] = {c.DISCRIMINATOR: c for c in INSTRUCTIONS.values()}

@@ -21,3 +21,29 @@ class MeterKey(Struct):
         ("key", "pubkey"),
         ("since_version", "u64"),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Params(Struct):
+    """Defined type Params (contracts/program/src/state)."""
+
+    arbiter: Pubkey
+    min_stake: int
+    withdrawal_delay: int
+    settlement_window: int
+    unstake_cooldown: int
+    contest_window: int
+    resolution_window: int
+    batch_retention: int
+    update_delay: int
+    FIELDS: ClassVar = (
+        ("arbiter", "pubkey"),
+        ("min_stake", "u64"),
+        ("withdrawal_delay", "i64"),
+        ("settlement_window", "i64"),
+        ("unstake_cooldown", "i64"),
+        ("contest_window", "i64"),
+        ("resolution_window", "i64"),
+        ("batch_retention", "i64"),
+        ("update_delay", "i64"),
+    )

@@ -36,7 +36,7 @@ pub enum Error {
     Paused = 6013,
     /// fee_bps + burn_bps exceeds the bound of 2000 basis points
     FeeTooHigh = 6014,
-    /// A delay, window or length is out of range (positive, withdrawal delay above settlement window)
+    /// A delay, window, retention or length is out of range (60 s to 365 days; see PROTOCOL.md Parameters)
     InvalidConfig = 6015,
     /// The config already holds the maximum number of meter keys
     MeterListFull = 6016,
@@ -118,6 +118,18 @@ pub enum Error {
     NotUpgradeAuthority = 6054,
     /// post_batch: the config version the batch was built for is not the current config version
     StaleConfigVersion = 6055,
+    /// The customer has not opened this channel (set_channel_limit): nothing is billed without its consent
+    ChannelNotOpened = 6056,
+    /// The withdrawal request expired (usable only until requested_at + 2 x withdrawal_delay): request again
+    WithdrawalRequestExpired = 6057,
+    /// The resolution window of the contested slash has closed: it can only lapse
+    ResolutionWindowClosed = 6058,
+    /// The arbiter may still resolve the contested slash
+    ResolutionWindowOpen = 6059,
+    /// The batch is still within its retention period (posted_at + batch_retention)
+    BatchRetained = 6060,
+    /// The price book version is not above the latest published version
+    PriceBookVersionNotIncreasing = 6061,
 }
 
 impl Error {
@@ -179,6 +191,12 @@ impl Error {
             Error::UnstakeRequestExpired => "UnstakeRequestExpired",
             Error::NotUpgradeAuthority => "NotUpgradeAuthority",
             Error::StaleConfigVersion => "StaleConfigVersion",
+            Error::ChannelNotOpened => "ChannelNotOpened",
+            Error::WithdrawalRequestExpired => "WithdrawalRequestExpired",
+            Error::ResolutionWindowClosed => "ResolutionWindowClosed",
+            Error::ResolutionWindowOpen => "ResolutionWindowOpen",
+            Error::BatchRetained => "BatchRetained",
+            Error::PriceBookVersionNotIncreasing => "PriceBookVersionNotIncreasing",
         }
     }
 }

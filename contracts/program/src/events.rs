@@ -6,7 +6,7 @@ use crate::sdk::hash::discriminator;
 use crate::sdk::log::Event;
 use crate::sdk::pubkey::Pubkey;
 use crate::sdk::types::{I64, U16, U64};
-use crate::state::{Flag, Hash};
+use crate::state::{Flag, Hash, Params};
 
 macro_rules! event {
     ($name:ident, $pre:literal { $($field:ident : $ty:ty),* $(,)? }) => {
@@ -40,16 +40,16 @@ event!(Initialized, b"event:Initialized" {
 });
 event!(ConfigUpdated, b"event:ConfigUpdated" {
     admin: Pubkey, version: U64, fee_bps: U16, burn_bps: U16, paused: Flag, meter_count: u8,
-    added_meter: Pubkey, removed_meter: Pubkey,
+    added_meter: Pubkey, removed_meter: Pubkey, pending: Params, pending_at: I64,
 });
 event!(CustomerRegistered, b"event:CustomerRegistered" { wallet: Pubkey, customer: Pubkey, escrow: Pubkey });
 event!(Deposited, b"event:Deposited" { wallet: Pubkey, amount: U64, escrow_balance: U64 });
 event!(WithdrawalRequested, b"event:WithdrawalRequested" {
-    wallet: Pubkey, amount: U64, requested_at: I64, available_at: I64,
+    wallet: Pubkey, amount: U64, requested_at: I64, available_at: I64, expires_at: I64,
 });
 event!(Withdrawn, b"event:Withdrawn" { wallet: Pubkey, amount: U64, escrow_balance: U64 });
 event!(ChannelLimitSet, b"event:ChannelLimitSet" {
-    customer: Pubkey, provider: Pubkey, limit_per_epoch: U64, effective_at: I64,
+    customer: Pubkey, provider: Pubkey, limit_per_epoch: U64, effective_at: I64, opened: Flag,
 });
 event!(AutoTopUpConfigured, b"event:AutoTopUpConfigured" {
     wallet: Pubkey, source: Pubkey, threshold: U64, amount: U64,
@@ -68,7 +68,7 @@ event!(BatchPosted, b"event:BatchPosted" {
 });
 event!(Settled, b"event:Settled" {
     customer: Pubkey, provider: Pubkey, batch_index: U64, seq: U64, receipt_id: Hash, cum_amount: U64,
-    amount: U64, fee: U64, burned: U64, provider_amount: U64, epoch: U64,
+    amount: U64, fee: U64, burned: U64, provider_amount: U64, epoch: U64, rewarded: Flag,
 });
 event!(EpochFunded, b"event:EpochFunded" { epoch: U64, amount: U64, reward_pool: U64 });
 event!(RewardsClaimed, b"event:RewardsClaimed" {
@@ -76,11 +76,17 @@ event!(RewardsClaimed, b"event:RewardsClaimed" {
 });
 event!(SlashProposed, b"event:SlashProposed" {
     provider: Pubkey, index: U64, amount: U64, evidence_hash: Hash, beneficiary: Pubkey, contest_deadline: I64,
+    arbiter: Pubkey, resolve_deadline: I64,
 });
 event!(SlashContested, b"event:SlashContested" { provider: Pubkey, index: U64, evidence_hash: Hash });
-event!(SlashResolved, b"event:SlashResolved" { provider: Pubkey, index: U64, upheld: Flag });
+event!(SlashResolved, b"event:SlashResolved" { provider: Pubkey, index: U64, upheld: Flag, lapsed: Flag });
 event!(SlashExecuted, b"event:SlashExecuted" { provider: Pubkey, index: U64, amount: U64, beneficiary: Pubkey });
 event!(SettlementPrepared, b"event:SettlementPrepared" {
-    customer: Pubkey, provider: Pubkey, epoch: U64, channel_created: Flag, epoch_created: Flag,
-    provider_epoch_created: Flag,
+    customer: Pubkey, provider: Pubkey, epoch: U64, epoch_created: Flag, provider_epoch_created: Flag,
+});
+event!(TreasuryChanged, b"event:TreasuryChanged" { admin: Pubkey, old_treasury: Pubkey, new_treasury: Pubkey });
+event!(PayoutChanged, b"event:PayoutChanged" { wallet: Pubkey, old_payout: Pubkey, new_payout: Pubkey });
+event!(BatchClosed, b"event:BatchClosed" { index: U64, root: Hash, meter: Pubkey, lamports: U64 });
+event!(PriceBookPublished, b"event:PriceBookPublished" {
+    version: U64, sha256: Hash, published_at: I64, admin: Pubkey,
 });

@@ -5,15 +5,16 @@
 //! stake_vault, provider_epoch (writable), epoch (writable), rewards_vault (writable), payout
 //! (writable), mint, token_program. Args: epoch.
 
-use super::common::{epoch_at, now, own_account_mut, signed_config, transfer_out};
+use super::common::{epoch_at, now, own_account_mut, signed_config, transfer_out, unencumbered_stake};
 use crate::error::Error;
 use crate::events::{u64le, RewardsClaimed};
-use crate::sdk::account::{load_mut, require_key, require_writable, AccountInfo};
+use crate::pda::load_pda_mut;
+use crate::sdk::account::{require_key, require_writable, AccountInfo};
 use crate::sdk::borsh::Reader;
 use crate::sdk::log::{emit, Event};
 use crate::sdk::math::{add, mul_div_floor, sub};
 use crate::sdk::pubkey::{keq, Pubkey};
-use crate::sdk::token::{require_token_program, TokenAccount};
+use crate::sdk::token::require_token_program;
 use crate::state::{Epoch, Provider, ProviderEpoch};
 
 pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Result<(), Error> {
@@ -31,25 +32,23 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Re
     require_key(rewards_vault, &cfg.rewards_vault, Error::WrongTokenAccount)?;
     require_writable(rewards_vault)?;
     require_key(mint, &cfg.mint, Error::WrongMint)?;
-    let pe = load_mut::<ProviderEpoch>(provider_epoch, program_id)?;
+    let pe = load_pda_mut::<ProviderEpoch>(provider_epoch, program_id)?;
     if !keq(&pe.provider, &p.wallet) || pe.epoch.get() != number {
         return Err(Error::WrongPda);
     }
-    let e = load_mut::<Epoch>(epoch, program_id)?;
+    let e = load_pda_mut::<Epoch>(epoch, program_id)?;
     if e.number.get() != number {
         return Err(Error::WrongPda);
     }
-    if number >= epoch_at(cfg, now())? {
+    let t = now();
+    if number >= epoch_at(cfg, t)? {
         return Err(Error::EpochNotClosed);
     }
     if pe.claimed != 0 {
         return Err(Error::AlreadyClaimed);
     }
     // Stake reserved by pending slashes does not count: it is about to leave the vault.
-    let staked = TokenAccount::load(stake_vault)?.amount();
-    let pending = p.pending_slash.get();
-    let unencumbered = if staked > pending { staked - pending } else { 0 };
-    if unencumbered < cfg.min_stake.get() {
+    if unencumbered_stake(stake_vault, p)? < cfg.params_at(t).min_stake.get() {
         return Err(Error::StakeBelowMinimum);
     }
     let total = e.total_revenue.get();

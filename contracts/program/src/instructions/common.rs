@@ -1,26 +1,39 @@
 //! Checks and steps shared by several instructions.
 
 use crate::error::Error;
-use crate::pda;
-use crate::sdk::account::{
-    init, load, require_key, require_signer, require_uninitialized, require_writable, AccountInfo, State,
-};
+use crate::pda::{self, load_pda, load_pda_mut, Seeded};
+use crate::sdk::account::{init, require_key, require_signer, require_uninitialized, require_writable, AccountInfo, State};
 use crate::sdk::clock::unix_timestamp;
 use crate::sdk::cpi::SignerSeed;
 use crate::sdk::pubkey::{keq, Pubkey, SYSTEM_PROGRAM_ID, TOKEN_PROGRAM_ID};
 use crate::sdk::system::CreateAccount;
-use crate::sdk::token::{InitializeAccount3, TransferChecked, TOKEN_ACCOUNT_LEN};
-use crate::state::{Config, Customer, Provider};
+use crate::sdk::token::{InitializeAccount3, TokenAccount, TransferChecked, TOKEN_ACCOUNT_LEN};
+use crate::state::{Channel, Config, Customer, Provider, Slash};
 
-/// The Config account, checked (owner, type) and not paused. Only one account of type Config can
-/// exist: initialize creates it at the ["config"] PDA and nothing else creates one, so owner and
-/// discriminator identify it (no create_program_address needed: 1,500 CU saved per instruction).
+/// The Config account, checked (owner, type, address = ["config", its bump]) and not paused.
 #[inline(always)]
 pub fn active_config(a: &AccountInfo, program_id: &Pubkey) -> Result<&'static mut Config, Error> {
-    let cfg = load::<Config>(a, program_id)?;
+    let cfg = load_pda::<Config>(a, program_id)?;
     if cfg.paused != 0 {
         return Err(Error::Paused);
     }
+    Ok(cfg)
+}
+
+/// `active_config`, writable (instructions that change the Config).
+#[inline(always)]
+pub fn active_config_mut(a: &AccountInfo, program_id: &Pubkey) -> Result<&'static mut Config, Error> {
+    require_writable(a)?;
+    active_config(a, program_id)
+}
+
+/// Opening checks of an admin instruction: the admin signs, the Config is active and writable, and
+/// the signer is its admin.
+#[inline(always)]
+pub fn admin_config(admin: &AccountInfo, config: &AccountInfo, program_id: &Pubkey) -> Result<&'static mut Config, Error> {
+    require_signer(admin)?;
+    let cfg = active_config_mut(config, program_id)?;
+    require_key(admin, &cfg.admin, Error::Unauthorized)?;
     Ok(cfg)
 }
 
@@ -154,7 +167,7 @@ pub fn register<T: State>(
 }
 
 /// A Customer or Provider: the state account of one wallet.
-pub trait WalletAccount: State {
+pub trait WalletAccount: State + Seeded {
     fn wallet(&self) -> &Pubkey;
 }
 
@@ -179,12 +192,62 @@ pub fn own_account_mut<T: WalletAccount>(wallet: &AccountInfo, a: &AccountInfo, 
     own_account::<T>(wallet, a, program_id)
 }
 
-/// `a` as the Customer/Provider of `wallet` (whose signature was checked).
+/// `a` as the Customer/Provider of `wallet` (whose signature was checked), at its PDA.
 #[inline(always)]
 pub fn own_account<T: WalletAccount>(wallet: &AccountInfo, a: &AccountInfo, program_id: &Pubkey) -> Result<&'static mut T, Error> {
-    let x = load::<T>(a, program_id)?;
+    let x = load_pda::<T>(a, program_id)?;
     require_key(wallet, x.wallet(), Error::Unauthorized)?;
     Ok(x)
+}
+
+/// The Channel of (customer, provider), which the customer opened (set_channel_limit): at its PDA and
+/// of this pair. Missing: ChannelNotOpened, so nothing is billed on a pair without the customer's
+/// consent; any other account of the pair's address would not be a Channel of this program.
+#[inline(never)]
+pub fn opened_channel(channel: &AccountInfo, customer: &Pubkey, provider: &Pubkey, program_id: &Pubkey) -> Result<&'static mut Channel, Error> {
+    if is_uncreated(channel) {
+        return Err(Error::ChannelNotOpened);
+    }
+    let ch = load_pda_mut::<Channel>(channel, program_id)?;
+    if !keq(&ch.customer, customer) || !keq(&ch.provider, provider) {
+        return Err(Error::ReceiptChannelMismatch);
+    }
+    Ok(ch)
+}
+
+/// A Provider and one of its Slashes, both writable and at their PDAs (WrongPda when the slash is
+/// another provider's).
+#[inline(always)]
+pub fn provider_slash(provider: &AccountInfo, slash: &AccountInfo, program_id: &Pubkey) -> Result<(&'static mut Provider, &'static mut Slash), Error> {
+    let p = load_pda_mut::<Provider>(provider, program_id)?;
+    let s = load_pda_mut::<Slash>(slash, program_id)?;
+    if !keq(&s.provider, &p.wallet) {
+        return Err(Error::WrongPda);
+    }
+    Ok((p, s))
+}
+
+/// Stake in the provider's vault that no pending slash reserves (the caller has checked that
+/// `stake_vault` is p.stake_vault).
+#[inline(always)]
+pub fn unencumbered_stake(stake_vault: &AccountInfo, p: &Provider) -> Result<u64, Error> {
+    let staked = TokenAccount::load(stake_vault)?.amount();
+    let pending = p.pending_slash.get();
+    Ok(if staked > pending { staked - pending } else { 0 })
+}
+
+/// A token account of the configured mint that may receive fees: anyone's, but not one of the
+/// program's own vaults (token authority = the Config PDA), whose balances the program accounts for.
+#[inline(always)]
+pub fn require_treasury(treasury: &AccountInfo, mint: &Pubkey, config: &Pubkey) -> Result<(), Error> {
+    let t = TokenAccount::load(treasury)?;
+    if !keq(t.mint(), mint) {
+        return Err(Error::WrongMint);
+    }
+    if keq(t.owner(), config) {
+        return Err(Error::WrongTokenAccount);
+    }
+    Ok(())
 }
 
 /// A vault an instruction moves tokens in or out of: the one the account records (`expected`),

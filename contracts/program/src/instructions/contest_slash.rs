@@ -1,11 +1,14 @@
 //! contest_slash: the provider contests a proposed slash within the contest window, with the hash
 //! of its own evidence; the arbiter then decides. Accounts: wallet (signer), config, provider, slash
-//! (writable). Args: evidence_hash. Accepted while the program is paused (see below).
+//! (writable). Args: evidence_hash. Accepted while the program is paused (see below). The window
+//! is the Slash's own: until contest_deadline inclusive (execute_slash only after it, so the two
+//! never overlap).
 
 use super::common::now;
 use crate::error::Error;
 use crate::events::{SlashContested};
-use crate::sdk::account::{load, load_mut, require_key, require_signer, AccountInfo};
+use crate::pda::{load_pda, load_pda_mut};
+use crate::sdk::account::{require_key, require_signer, AccountInfo};
 use crate::sdk::borsh::Reader;
 use crate::sdk::log::{emit, Event};
 use crate::sdk::pubkey::{keq, Pubkey};
@@ -24,10 +27,10 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Re
     // Not refused while paused: the contest window keeps running during a pause, and the admin who
     // proposes slashes also holds the pause switch; refusing here would let the admin pause through
     // the window and execute the slash without appeal. Contesting moves no tokens.
-    load::<Config>(config, program_id)?;
-    let p = load::<Provider>(provider, program_id)?;
+    load_pda::<Config>(config, program_id)?;
+    let p = load_pda::<Provider>(provider, program_id)?;
     require_key(wallet, &p.wallet, Error::Unauthorized)?;
-    let s = load_mut::<Slash>(slash, program_id)?;
+    let s = load_pda_mut::<Slash>(slash, program_id)?;
     if !keq(&s.provider, &p.wallet) {
         return Err(Error::Unauthorized);
     }

@@ -1,19 +1,19 @@
 //! execute_slash: permissionless. Moves the slashed stake to the beneficiary once the contest window
-//! has passed without a contest, or at once when the arbiter upheld it. Pays at most the vault
+//! has passed without a contest (strictly after contest_deadline: at the deadline second the provider
+//! may still contest), or at once when the arbiter upheld it. Pays at most the vault
 //! balance. Accounts: config, provider (writable), slash (writable), stake_vault (writable),
 //! beneficiary (writable), mint, token_program.
 
-use super::common::{active_config, now, transfer_out};
+use super::common::{active_config, now, provider_slash, transfer_out};
 use crate::error::Error;
 use crate::events::{u64le, SlashExecuted};
-use crate::sdk::account::{load_mut, require_key, require_writable, AccountInfo};
+use crate::sdk::account::{require_key, require_writable, AccountInfo};
 use crate::sdk::borsh::Reader;
 use crate::sdk::log::{emit, Event};
 use crate::sdk::math::sub;
-use crate::sdk::pubkey::{keq, Pubkey};
+use crate::sdk::pubkey::Pubkey;
 use crate::sdk::token::{require_token_program, TokenAccount};
 use crate::state::slash::{SLASH_EXECUTED, SLASH_PROPOSED, SLASH_UPHELD};
-use crate::state::{Provider, Slash};
 
 pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Result<(), Error> {
     let [config, provider, slash, stake_vault, beneficiary, mint, token_program, ..] = accounts else {
@@ -23,11 +23,7 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Re
 
     let cfg = active_config(config, program_id)?;
     require_token_program(token_program)?;
-    let p = load_mut::<Provider>(provider, program_id)?;
-    let s = load_mut::<Slash>(slash, program_id)?;
-    if !keq(&s.provider, &p.wallet) {
-        return Err(Error::WrongPda);
-    }
+    let (p, s) = provider_slash(provider, slash, program_id)?;
     require_key(stake_vault, &p.stake_vault, Error::WrongTokenAccount)?;
     require_key(beneficiary, &s.beneficiary, Error::WrongTokenAccount)?;
     require_writable(stake_vault)?;

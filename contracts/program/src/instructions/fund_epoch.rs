@@ -1,11 +1,12 @@
 //! fund_epoch: add reward emission for an epoch that is not closed yet (funding a closed epoch would
 //! change the pro-rata share of providers who already claimed). Tokens go to the rewards vault.
-//! Accounts: funder (signer, writable, pays), config, epoch (writable, PDA ["epoch", n]),
+//! Accounts: funder (signer, writable, pays), config, epoch (writable, PDA ["epoch", n]; created at
+//! its canonical PDA when missing),
 //! rewards_vault (writable), source (writable, token account of the mint owned by funder), mint,
 //! system_program, token_program. Args: epoch, amount, epoch_bump.
 
 use super::common::{creation_config, epoch_at, now, require_nonzero, require_vault};
-use super::settle::{open_epoch, EpochKey};
+use super::epoch_accounts::{open_epoch, EpochKey};
 use crate::error::Error;
 use crate::events::{u64le, EpochFunded};
 use crate::sdk::account::AccountInfo;

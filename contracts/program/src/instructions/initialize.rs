@@ -11,8 +11,8 @@
 //! whose owner controls the whole cluster anyway, so there the first caller still initializes. Any
 //! other owner (loader v4, an immutable v3 program without authority) is refused.
 
-use super::common::{create_state, now, require_payer, require_system_program};
-use super::update_config::validate;
+use super::common::{create_state, now, require_payer, require_system_program, require_treasury};
+use super::update_config::{validate_fees, validate_params};
 use crate::error::Error;
 use crate::events::{i64le, u16le, u64le, Initialized};
 use crate::pda;
@@ -22,8 +22,8 @@ use crate::sdk::cpi::SignerSeed;
 use crate::sdk::log::emit;
 use crate::sdk::pubkey::{keq, Pubkey, BPF_LOADER_DEPRECATED_ID, BPF_LOADER_ID, BPF_LOADER_UPGRADEABLE_ID, TOKEN_PROGRAM_ID};
 use crate::sdk::system::CreateAccount;
-use crate::sdk::token::{mint_decimals, require_token_program, InitializeAccount3, TokenAccount, TOKEN_ACCOUNT_LEN};
-use crate::state::config::MeterKey;
+use crate::sdk::token::{mint_decimals, require_token_program, InitializeAccount3, TOKEN_ACCOUNT_LEN};
+use crate::state::config::{MeterKey, MAX_PERIOD, MIN_PERIOD, NO_PARAMS};
 use crate::state::Config;
 
 /// The admin controls this deployment (see the module doc).
@@ -74,6 +74,9 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Re
     let settlement_window = r.i64()?;
     let unstake_cooldown = r.i64()?;
     let contest_window = r.i64()?;
+    let resolution_window = r.i64()?;
+    let batch_retention = r.i64()?;
+    let update_delay = r.i64()?;
     let epoch_length = r.i64()?;
     let meter = r.pubkey()?;
     let arbiter = r.pubkey()?;
@@ -93,10 +96,7 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Re
     pda::rewards(rewards_vault.key(), rewards_bump, program_id)?;
     let decimals = mint_decimals(mint)?;
     // The treasury may belong to anyone (the operator's wallet, a multisig); it must hold this mint.
-    let t = TokenAccount::load(treasury)?;
-    if !crate::sdk::pubkey::keq(t.mint(), mint.key()) {
-        return Err(Error::WrongMint);
-    }
+    require_treasury(treasury, mint.key(), config.key())?;
 
     let bump = [config_bump];
     let seeds = [SignerSeed::of(pda::CONFIG), SignerSeed::of(&bump)];
@@ -104,7 +104,6 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Re
     cfg.admin = *admin.key();
     cfg.mint = *mint.key();
     cfg.treasury = *treasury.key();
-    cfg.arbiter = *arbiter;
     cfg.rewards_vault = *rewards_vault.key();
     cfg.version.set(1);
     cfg.fee_bps.set(fee_bps);
@@ -113,18 +112,29 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Re
     cfg.paused = 0;
     cfg.bump = config_bump;
     cfg.rewards_bump = rewards_bump;
-    cfg.min_stake.set(min_stake);
-    cfg.withdrawal_delay.set(withdrawal_delay);
-    cfg.settlement_window.set(settlement_window);
-    cfg.unstake_cooldown.set(unstake_cooldown);
-    cfg.contest_window.set(contest_window);
+    cfg.params.arbiter = *arbiter;
+    cfg.params.min_stake.set(min_stake);
+    cfg.params.withdrawal_delay.set(withdrawal_delay);
+    cfg.params.settlement_window.set(settlement_window);
+    cfg.params.unstake_cooldown.set(unstake_cooldown);
+    cfg.params.contest_window.set(contest_window);
+    cfg.params.resolution_window.set(resolution_window);
+    cfg.params.batch_retention.set(batch_retention);
+    cfg.params.update_delay.set(update_delay);
+    cfg.pending = NO_PARAMS;
+    cfg.pending_at.set(0);
     cfg.epoch_length.set(epoch_length);
+    cfg.price_book_version.set(0);
     let genesis = now();
     cfg.genesis_ts.set(genesis);
     cfg.batch_count.set(0);
     cfg.meter_count = 1;
     cfg.meters[0] = MeterKey { key: *meter, since_version: u64le(1) };
-    validate(cfg)?;
+    validate_fees(cfg)?;
+    validate_params(&cfg.params)?;
+    if !(MIN_PERIOD..=MAX_PERIOD).contains(&epoch_length) {
+        return Err(Error::InvalidConfig);
+    }
 
     let rbump = [rewards_bump];
     let rseeds = [SignerSeed::of(pda::REWARDS), SignerSeed::of(&rbump)];

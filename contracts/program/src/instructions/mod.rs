@@ -9,21 +9,27 @@ use crate::sdk::pubkey::Pubkey;
 pub mod common;
 
 pub mod claim_rewards;
+pub mod close_batch;
 pub mod configure_auto_top_up;
 pub mod contest_slash;
 pub mod deposit;
+pub mod epoch_accounts;
 pub mod execute_slash;
 pub mod fund_epoch;
 pub mod initialize;
+pub mod lapse_slash;
 pub mod post_batch;
 pub mod prepare_settle;
 pub mod propose_slash;
+pub mod publish_price_book;
 pub mod register_customer;
 pub mod register_provider;
 pub mod request_unstake;
 pub mod request_withdrawal;
 pub mod resolve_slash;
 pub mod set_channel_limit;
+pub mod set_payout;
+pub mod set_treasury;
 pub mod settle;
 pub mod stake;
 pub mod top_up;
@@ -53,6 +59,11 @@ const CONTEST_SLASH: u64 = d(b"global:contest_slash");
 const RESOLVE_SLASH: u64 = d(b"global:resolve_slash");
 const EXECUTE_SLASH: u64 = d(b"global:execute_slash");
 const PREPARE_SETTLE: u64 = d(b"global:prepare_settle");
+const LAPSE_SLASH: u64 = d(b"global:lapse_slash");
+const SET_TREASURY: u64 = d(b"global:set_treasury");
+const SET_PAYOUT: u64 = d(b"global:set_payout");
+const CLOSE_BATCH: u64 = d(b"global:close_batch");
+const PUBLISH_PRICE_BOOK: u64 = d(b"global:publish_price_book");
 
 pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Result<(), Error> {
     if data.len() < 8 {
@@ -84,6 +95,11 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Re
         RESOLVE_SLASH => resolve_slash::process(program_id, accounts, args),
         EXECUTE_SLASH => execute_slash::process(program_id, accounts, args),
         PREPARE_SETTLE => prepare_settle::process(program_id, accounts, args),
+        LAPSE_SLASH => lapse_slash::process(program_id, accounts, args),
+        SET_TREASURY => set_treasury::process(program_id, accounts, args),
+        SET_PAYOUT => set_payout::process(program_id, accounts, args),
+        CLOSE_BATCH => close_batch::process(program_id, accounts, args),
+        PUBLISH_PRICE_BOOK => publish_price_book::process(program_id, accounts, args),
         _ => Err(Error::UnknownInstruction),
     }
 }

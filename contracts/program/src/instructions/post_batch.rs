@@ -4,6 +4,8 @@
 //! config_version. The meter names the config version its receipts carry: an update_config landing
 //! between the meter's read of Config and this instruction would otherwise stamp the batch with the
 //! new version while its receipts hold the old one, and such a batch could never settle.
+//! The batch address is checked with the meter's bump but without the canonical-bump proof
+//! (`pda::batch`): the index is used once, so no second batch of an index can exist at another bump.
 
 use super::common::{active_config, create_state, now, require_payer, require_system_program};
 use crate::error::Error;
@@ -56,6 +58,8 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Re
     bt.config_version = cfg.version;
     bt.posted_at.set(now());
     bt.bump = batch_bump;
+    // SAFETY (uniqueness): advancing batch_count here, in the instruction that creates the batch, is what
+    // makes one batch per index hold without the canonical-bump proof.
     cfg.batch_count.set(add(index, 1)?);
 
     emit(&BatchPosted {

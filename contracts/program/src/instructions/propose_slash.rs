@@ -4,12 +4,17 @@
 //! Accounts: admin (signer, writable, pays), config, provider (writable), stake_vault, slash
 //! (writable, PDA ["slash", provider wallet, provider.slash_count]), beneficiary (token account of
 //! the mint), system_program. Args: amount, evidence_hash, slash_bump.
+//! The arbiter and both deadlines (contest_deadline = now + contest_window, resolve_deadline =
+//! contest_deadline + resolution_window, as in force now) are recorded on the Slash: a later
+//! update_config (which takes effect only after update_delay anyway) cannot change who judges this
+//! slash's appeal or how long the provider has.
 
 use super::common::{active_config, after, create_state, now, require_payer, require_system_program};
 use crate::error::Error;
 use crate::events::{i64le, u64le, SlashProposed};
 use crate::pda;
-use crate::sdk::account::{load_mut, require_key, require_writable, AccountInfo};
+use crate::pda::load_pda_mut;
+use crate::sdk::account::{require_key, require_writable, AccountInfo};
 use crate::sdk::borsh::Reader;
 use crate::sdk::cpi::SignerSeed;
 use crate::sdk::log::{emit, Event};
@@ -33,7 +38,7 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Re
     let cfg = active_config(config, program_id)?;
     require_key(admin, &cfg.admin, Error::Unauthorized)?;
     require_system_program(system_program)?;
-    let p = load_mut::<Provider>(provider, program_id)?;
+    let p = load_pda_mut::<Provider>(provider, program_id)?;
     require_key(stake_vault, &p.stake_vault, Error::WrongTokenAccount)?;
     let b = TokenAccount::load(beneficiary)?;
     if !keq(b.mint(), &cfg.mint) {
@@ -55,7 +60,9 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Re
     let seeds = [SignerSeed::of(pda::SLASH), SignerSeed::of(&p.wallet), SignerSeed::of(&idx), SignerSeed::of(&bb)];
     let s = create_state::<Slash>(admin, slash, &seeds, program_id)?;
     let t = now();
-    let deadline = after(t, cfg.contest_window.get())?;
+    let params = cfg.params_at(t);
+    let deadline = after(t, params.contest_window.get())?;
+    let resolve_deadline = after(deadline, params.resolution_window.get())?;
     s.provider = p.wallet;
     s.index.set(index);
     s.bump = slash_bump;
@@ -65,6 +72,8 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Re
     s.state = SLASH_PROPOSED;
     s.proposed_at.set(t);
     s.contest_deadline.set(deadline);
+    s.arbiter = params.arbiter;
+    s.resolve_deadline.set(resolve_deadline);
     p.pending_slash.set(pending);
     p.slash_count.set(add(index, 1)?);
 
@@ -76,6 +85,8 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Re
         evidence_hash: *evidence,
         beneficiary: *beneficiary.key(),
         contest_deadline: i64le(deadline),
+        arbiter: params.arbiter,
+        resolve_deadline: i64le(resolve_deadline),
     });
     Ok(())
 }

@@ -24,7 +24,7 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Re
     let p = own_account_mut::<Provider>(wallet, provider, program_id)?;
     require_nonzero(amount)?;
     let t = now();
-    let cooldown = cfg.unstake_cooldown.get();
+    let cooldown = cfg.params_at(t).unstake_cooldown.get();
     let available_at = after(t, cooldown)?;
     let expires_at = after(available_at, cooldown)?;
     p.unstake_amount.set(amount);

@@ -1,146 +1,39 @@
 //! settle: permissionless crank. Takes one receipt encoding and its Merkle proof against a posted
 //! batch and pays cumulative minus already-settled from the customer's escrow: the fee to the
-//! treasury, the burn share burned, the rest to the provider's payout account; credits the gross
-//! amount to the provider's revenue in the current epoch. One transaction settles a channel for any
-//! number of receipts, because amounts are cumulative. All or nothing: every check runs before the
-//! first token moves, and a failing CPI fails the whole transaction.
+//! treasury, the burn share burned, the rest to the provider's payout account. One transaction settles
+//! a channel for any number of receipts, because amounts are cumulative. All or nothing: every check
+//! runs before the first token moves, and a failing CPI fails the whole transaction.
 //!
-//! Channel / Epoch / ProviderEpoch are created on demand when missing (compatibility); a crank that
-//! sends prepare_settle first keeps settle free of creations and within its CU target.
+//! Consent: the Channel must exist, and only the customer's own set_channel_limit creates it; a pair
+//! the customer never opened is refused (ChannelNotOpened). Rewards: the gross amount is credited to
+//! the provider's revenue in the current epoch (Epoch / ProviderEpoch, created on demand; a crank that
+//! sends prepare_settle first keeps settle free of creations) only while the provider's unencumbered
+//! stake is at least min_stake; payment itself never depends on the stake (Settled.rewarded says which).
 //!
-//! Accounts: payer (signer, writable; pays for Channel / Epoch / ProviderEpoch created on demand),
-//! config, batch, customer (writable), escrow (writable), provider (writable), payout (writable),
+//! Accounts: payer (signer, writable; pays for Epoch / ProviderEpoch created on demand), config,
+//! batch, customer (writable), escrow (writable), provider (writable), stake_vault, payout (writable),
 //! treasury (writable), mint (writable, for the burn), channel (writable), epoch (writable),
 //! provider_epoch (writable), system_program, token_program.
-//! Args: receipt [u8; 248], proof Vec<[u8; 32]>, channel_bump, epoch_bump, provider_epoch_bump.
+//! Args: receipt [u8; 248], proof Vec<[u8; 32]>, epoch_bump, provider_epoch_bump.
 
-use super::common::{config_seeds, create_state, creation_config, epoch_at, is_uncreated, now, require_payer};
+use super::common::{config_seeds, creation_config, epoch_at, now, opened_channel, unencumbered_stake};
+use super::epoch_accounts::{open_epoch, open_provider_epoch, EpochKey};
 use crate::error::Error;
 use crate::events::{u64le, Settled};
 use crate::merkle::{self, MAX_PROOF_LEN};
-use crate::pda;
+use crate::pda::{load_pda, load_pda_mut};
 use crate::receipt::{Receipt, RECEIPT_LEN};
-use crate::sdk::account::{load, load_mut, require_key, require_writable, AccountInfo};
+use crate::sdk::account::{require_key, require_writable, AccountInfo};
 use crate::sdk::borsh::Reader;
-use crate::sdk::cpi::SignerSeed;
 use crate::sdk::log::{emit, Event};
 use crate::sdk::math::{add, mul_div_floor, sub};
-use crate::sdk::pda::require_canonical_bump;
 use crate::sdk::pubkey::{keq, Pubkey};
 use crate::sdk::token::{require_token_program, Burn, TokenAccount, Transfer};
 use crate::state::config::BPS_DENOMINATOR;
-use crate::state::{Batch, Channel, Customer, Epoch, Provider, ProviderEpoch};
-
-/// Seeds of a Channel: customer wallet, provider wallet, and its bump.
-pub struct ChannelKeys<'a> {
-    pub customer: &'a Pubkey,
-    pub provider: &'a Pubkey,
-    pub bump: u8,
-}
-
-/// The Channel of (customer, provider): loaded and matched when it exists, created (PDA checked,
-/// no spending limit) when it does not.
-#[inline(never)]
-pub fn open_channel(
-    payer: &AccountInfo,
-    channel: &AccountInfo,
-    keys: &ChannelKeys,
-    program_id: &Pubkey,
-) -> Result<&'static mut Channel, Error> {
-    require_writable(channel)?;
-    if is_uncreated(channel) {
-        require_payer(payer)?;
-        // No separate create_program_address here (1,500 CU): CreateAccount needs the new account's
-        // signature, and the runtime grants it only if these seeds and bump derive exactly this
-        // address, so a substituted address fails the CPI and with it the whole transaction. The
-        // bump must be canonical: a second Channel of the pair would settle every receipt again.
-        require_canonical_bump(&[pda::CHANNEL, keys.customer, keys.provider], keys.bump, program_id)?;
-        let b = [keys.bump];
-        let seeds = [
-            SignerSeed::of(pda::CHANNEL),
-            SignerSeed::of(keys.customer),
-            SignerSeed::of(keys.provider),
-            SignerSeed::of(&b),
-        ];
-        let ch = create_state::<Channel>(payer, channel, &seeds, program_id)?;
-        ch.customer = *keys.customer;
-        ch.provider = *keys.provider;
-        ch.bump = keys.bump;
-        ch.limit_per_epoch.set(u64::MAX);
-        return Ok(ch);
-    }
-    let ch = load_mut::<Channel>(channel, program_id)?;
-    if !keq(&ch.customer, keys.customer) || !keq(&ch.provider, keys.provider) {
-        return Err(Error::ReceiptChannelMismatch);
-    }
-    Ok(ch)
-}
-
-/// An epoch number and the bump of its PDA (and, for a ProviderEpoch, the provider wallet).
-pub struct EpochKey<'a> {
-    pub number: u64,
-    pub bump: u8,
-    pub wallet: &'a Pubkey,
-}
-
-/// The Epoch account of `key.number`: loaded and matched, or created.
-#[inline(never)]
-pub fn open_epoch(payer: &AccountInfo, epoch: &AccountInfo, key: &EpochKey, program_id: &Pubkey) -> Result<&'static mut Epoch, Error> {
-    require_writable(epoch)?;
-    if is_uncreated(epoch) {
-        require_payer(payer)?;
-        // PDA proven by the CreateAccount signature, canonical bump as in open_channel.
-        let n = key.number.to_le_bytes();
-        require_canonical_bump(&[pda::EPOCH, &n], key.bump, program_id)?;
-        let b = [key.bump];
-        let seeds = [SignerSeed::of(pda::EPOCH), SignerSeed::of(&n), SignerSeed::of(&b)];
-        let e = create_state::<Epoch>(payer, epoch, &seeds, program_id)?;
-        e.number.set(key.number);
-        e.bump = key.bump;
-        return Ok(e);
-    }
-    let e = load_mut::<Epoch>(epoch, program_id)?;
-    if e.number.get() != key.number {
-        return Err(Error::WrongPda);
-    }
-    Ok(e)
-}
-
-/// The ProviderEpoch of (provider wallet, epoch): loaded and matched, or created (with no revenue;
-/// settle counts it as an unclaimed epoch when its first revenue arrives).
-#[inline(never)]
-pub fn open_provider_epoch(
-    payer: &AccountInfo,
-    pe: &AccountInfo,
-    key: &EpochKey,
-    program_id: &Pubkey,
-) -> Result<&'static mut ProviderEpoch, Error> {
-    let wallet = key.wallet;
-    require_writable(pe)?;
-    if is_uncreated(pe) {
-        require_payer(payer)?;
-        // PDA proven by the CreateAccount signature, canonical bump as in open_channel. (Deriving
-        // uniqueness from provider.last_revenue_epoch instead would let anyone settle first into a
-        // non-canonical ProviderEpoch and make the canonical one uncreatable for the epoch.)
-        let n = key.number.to_le_bytes();
-        require_canonical_bump(&[pda::PROVIDER_EPOCH, wallet, &n], key.bump, program_id)?;
-        let b = [key.bump];
-        let seeds = [SignerSeed::of(pda::PROVIDER_EPOCH), SignerSeed::of(wallet), SignerSeed::of(&n), SignerSeed::of(&b)];
-        let p = create_state::<ProviderEpoch>(payer, pe, &seeds, program_id)?;
-        p.provider = *wallet;
-        p.epoch.set(key.number);
-        p.bump = key.bump;
-        return Ok(p);
-    }
-    let p = load_mut::<ProviderEpoch>(pe, program_id)?;
-    if !keq(&p.provider, wallet) || p.epoch.get() != key.number {
-        return Err(Error::WrongPda);
-    }
-    Ok(p)
-}
+use crate::state::{Batch, Customer, Provider};
 
 pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Result<(), Error> {
-    let [payer, config, batch, customer, escrow, provider, payout, treasury, mint, channel, epoch, provider_epoch, system_program, token_program, ..] =
+    let [payer, config, batch, customer, escrow, provider, stake_vault, payout, treasury, mint, channel, epoch, provider_epoch, system_program, token_program, ..] =
         accounts
     else {
         return Err(Error::NotEnoughAccounts);
@@ -152,14 +45,13 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Re
         return Err(Error::ProofTooLong);
     }
     let proof = r.take(proof_len * 32)?;
-    let channel_bump = r.u8()?;
     let epoch_bump = r.u8()?;
     let provider_epoch_bump = r.u8()?;
     r.finish()?;
 
     let cfg = creation_config(payer, config, system_program, program_id)?;
     require_token_program(token_program)?;
-    let bt = load::<Batch>(batch, program_id)?;
+    let bt = load_pda::<Batch>(batch, program_id)?;
 
     // The receipt: well formed, of this program, of its batch's config version, from a meter that
     // was registered when the batch was posted and still is.
@@ -176,12 +68,13 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Re
     }
 
     // The parties and their token accounts.
-    let c = load_mut::<Customer>(customer, program_id)?;
-    let p = load_mut::<Provider>(provider, program_id)?;
+    let c = load_pda_mut::<Customer>(customer, program_id)?;
+    let p = load_pda_mut::<Provider>(provider, program_id)?;
     if !keq(&c.wallet, rc.customer()) || !keq(&p.wallet, rc.provider()) {
         return Err(Error::ReceiptChannelMismatch);
     }
     require_key(escrow, &c.escrow, Error::WrongTokenAccount)?;
+    require_key(stake_vault, &p.stake_vault, Error::WrongTokenAccount)?;
     require_key(payout, &p.payout, Error::WrongTokenAccount)?;
     require_key(treasury, &cfg.treasury, Error::WrongTokenAccount)?;
     require_key(mint, &cfg.mint, Error::WrongMint)?;
@@ -198,7 +91,7 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Re
 
     // Channel ordering: strictly newer receipt, strictly larger cumulative amount, and an unbroken
     // hash chain when the receipt directly follows the last settled one.
-    let ch = open_channel(payer, channel, &ChannelKeys { customer: &c.wallet, provider: &p.wallet, bump: channel_bump }, program_id)?;
+    let ch = opened_channel(channel, &c.wallet, &p.wallet, program_id)?;
     let seq = rc.seq();
     let last_seq = ch.last_seq.get();
     if seq <= last_seq {
@@ -232,6 +125,9 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Re
     let fee = mul_div_floor(amount, cfg.fee_bps.get() as u64, BPS_DENOMINATOR)?;
     let burned = mul_div_floor(amount, cfg.burn_bps.get() as u64, BPS_DENOMINATOR)?;
     let provider_amount = sub(sub(amount, fee)?, burned)?;
+    // Rewards only for revenue earned while bonded (security review finding 7): a provider cannot
+    // earn unstaked and stake the minimum only to claim.
+    let rewarded = unencumbered_stake(stake_vault, p)? >= cfg.params_at(t).min_stake.get();
 
     let bump = [cfg.bump];
     let seeds = config_seeds(&bump);
@@ -249,19 +145,21 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Re
     }
 
     // Revenue of the current epoch, for rewards.
-    let key = EpochKey { number: ep, bump: epoch_bump, wallet: &p.wallet };
-    let e = open_epoch(payer, epoch, &key, program_id)?;
-    e.total_revenue.set(add(e.total_revenue.get(), amount)?);
-    let pkey = EpochKey { number: ep, bump: provider_epoch_bump, wallet: &p.wallet };
-    let pe = open_provider_epoch(payer, provider_epoch, &pkey, program_id)?;
-    // An epoch becomes unclaimed with its first revenue, not with its account: prepare_settle lets
-    // anyone create a ProviderEpoch, and an empty one must not hold back the provider's unstake.
-    let first_revenue = pe.revenue.get() == 0;
-    pe.revenue.set(add(pe.revenue.get(), amount)?);
-    if first_revenue {
-        p.unclaimed_epochs.set(add(p.unclaimed_epochs.get(), 1)?);
-        if ep > p.last_revenue_epoch.get() {
-            p.last_revenue_epoch.set(ep);
+    if rewarded {
+        let key = EpochKey { number: ep, bump: epoch_bump, wallet: &p.wallet };
+        let e = open_epoch(payer, epoch, &key, program_id)?;
+        e.total_revenue.set(add(e.total_revenue.get(), amount)?);
+        let pkey = EpochKey { number: ep, bump: provider_epoch_bump, wallet: &p.wallet };
+        let pe = open_provider_epoch(payer, provider_epoch, &pkey, program_id)?;
+        // An epoch becomes unclaimed with its first revenue, not with its account: prepare_settle lets
+        // anyone create a ProviderEpoch, and an empty one must not hold back the provider's unstake.
+        let first_revenue = pe.revenue.get() == 0;
+        pe.revenue.set(add(pe.revenue.get(), amount)?);
+        if first_revenue {
+            p.unclaimed_epochs.set(add(p.unclaimed_epochs.get(), 1)?);
+            if ep > p.last_revenue_epoch.get() {
+                p.last_revenue_epoch.set(ep);
+            }
         }
     }
     p.total_revenue.set(add(p.total_revenue.get(), amount)?);
@@ -286,6 +184,7 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Re
         burned: u64le(burned),
         provider_amount: u64le(provider_amount),
         epoch: u64le(ep),
+        rewarded: rewarded as u8,
     });
     Ok(())
 }

@@ -7,7 +7,8 @@
 use super::common::{active_config, require_vault, transfer_out};
 use crate::error::Error;
 use crate::events::{u64le, ToppedUp};
-use crate::sdk::account::{load_mut, require_key, AccountInfo};
+use crate::pda::load_pda_mut;
+use crate::sdk::account::{require_key, AccountInfo};
 use crate::sdk::borsh::Reader;
 use crate::sdk::log::{emit, Event};
 use crate::sdk::math::add;
@@ -23,7 +24,7 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Re
 
     let cfg = active_config(config, program_id)?;
     require_token_program(token_program)?;
-    let c = load_mut::<Customer>(customer, program_id)?;
+    let c = load_pda_mut::<Customer>(customer, program_id)?;
     require_vault(escrow, &c.escrow, mint, cfg)?;
     if is_zero(&c.top_up_source) || c.top_up_amount.get() == 0 {
         return Err(Error::TopUpNotConfigured);

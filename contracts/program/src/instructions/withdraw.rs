@@ -1,5 +1,8 @@
 //! withdraw: after the withdrawal delay, pay the requested amount (at most the escrow balance) from
-//! the escrow vault to a token account of the customer, and clear the request. Accounts: wallet
+//! the escrow vault to a token account of the customer, and clear the request. The request is
+//! honoured in [requested_at + withdrawal_delay, requested_at + 2 x withdrawal_delay] (the delay in
+//! force now); after that it expired (WithdrawalRequestExpired) and the customer requests again.
+//! Accounts: wallet
 //! (signer), config, customer (writable), escrow (writable), destination (writable, token account of
 //! the mint owned by wallet), mint, token_program.
 
@@ -28,8 +31,14 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Re
     if requested == 0 {
         return Err(Error::WithdrawalNotRequested);
     }
-    if now() < after(c.withdrawal_requested_at.get(), cfg.withdrawal_delay.get())? {
+    let t = now();
+    let delay = cfg.params_at(t).withdrawal_delay.get();
+    let available_at = after(c.withdrawal_requested_at.get(), delay)?;
+    if t < available_at {
         return Err(Error::WithdrawalDelayNotElapsed);
+    }
+    if t > after(available_at, delay)? {
+        return Err(Error::WithdrawalRequestExpired);
     }
     let balance = TokenAccount::load(escrow)?.amount();
     let amount = if requested < balance { requested } else { balance };

@@ -33,7 +33,7 @@ pub fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Re
         return Err(Error::UnstakeNotRequested);
     }
     let t = now();
-    let cooldown = cfg.unstake_cooldown.get();
+    let cooldown = cfg.params_at(t).unstake_cooldown.get();
     let available_at = after(p.unstake_requested_at.get(), cooldown)?;
     if t < available_at {
         return Err(Error::CooldownNotElapsed);

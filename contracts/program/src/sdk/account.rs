@@ -81,6 +81,22 @@ impl AccountInfo {
     pub fn is_owned_by(&self, program: &Pubkey) -> bool {
         keq(self.owner(), program)
     }
+
+    /// Close this program-owned account: all its lamports to `recipient`, its data shrunk to nothing
+    /// and its owner set back to the system program, so it is gone for the rest of the transaction
+    /// too (a refund in a later instruction would leave an empty system account, not our data).
+    /// SAFETY (caller): both accounts are writable, distinct, and this one is owned by the program;
+    /// the runtime accepts the lamport move (total unchanged), the shrink and, because the data is
+    /// then empty, the owner change.
+    #[inline(always)]
+    pub unsafe fn close_into(&self, recipient: &AccountInfo) -> Result<(), Error> {
+        let total = recipient.lamports().checked_add(self.lamports()).ok_or(Error::ArithmeticOverflow)?;
+        (*recipient.raw).lamports = total;
+        (*self.raw).lamports = 0;
+        (*self.raw).data_len = 0;
+        (*self.raw).owner = crate::sdk::pubkey::SYSTEM_PROGRAM_ID;
+        Ok(())
+    }
 }
 
 /// The signer check every authority account goes through.

@@ -1,6 +1,9 @@
 //! Program-derived addresses. The program never searches for a bump: bumps are passed in or read
-//! from account data and checked here once. At creation the bump must also be canonical
-//! (`require_canonical_bump`), so that each PDA type has exactly one address per set of seeds.
+//! from account data and checked here. At creation (`check_pda`) the address must be
+//! create_program_address of the seeds and the bump must be canonical, so that each PDA type has
+//! exactly one address per set of seeds; where the seeds themselves are used for one creation only
+//! (a batch index), `check_address` skips the canonical proof; an existing account is checked against
+//! the bump it stored (`require_derived`).
 //!
 //! Derivation is done here rather than with sol_create_program_address (1,500 CU per call):
 //! address = sha256(seeds ++ [bump] ++ program_id ++ "ProgramDerivedAddress"), valid iff that hash is
@@ -72,15 +75,23 @@ impl Preimage {
         }
         true
     }
+
+    /// `addr` is create_program_address(seeds ++ [bump]).
+    #[inline(always)]
+    fn derives(&mut self, bump: u8, addr: &Pubkey) -> bool {
+        match self.derive(&[bump]) {
+            Some(a) if keq(&a, addr) => true,
+            _ => false,
+        }
+    }
 }
 
 /// Require `addr == create_program_address(seeds ++ [bump], program_id)` with a canonical bump.
 #[inline(never)]
 pub fn check_pda(addr: &Pubkey, seeds: &[&[u8]], bump: u8, program_id: &Pubkey) -> Result<(), Error> {
     let mut pre = Preimage::new(seeds, program_id)?;
-    match pre.derive(&[bump]) {
-        Some(a) if keq(&a, addr) => {}
-        _ => return Err(Error::WrongPda),
+    if !pre.derives(bump, addr) {
+        return Err(Error::WrongPda);
     }
     if !pre.none_above(bump) {
         return Err(Error::WrongPda);
@@ -88,17 +99,37 @@ pub fn check_pda(addr: &Pubkey, seeds: &[&[u8]], bump: u8, program_id: &Pubkey) 
     Ok(())
 }
 
-/// Require that `bump` is the canonical bump of `seeds` (the one find_program_address returns): no
-/// higher bump derives a valid PDA. Without this, one set of seeds has ~128 valid addresses, so a
-/// second Config (with its own admin and arbiter), a second Channel of the same pair (whose
-/// settled_amount starts at zero: every receipt paid again) or a second Customer, Provider, Epoch...
-/// could be created, while the program identifies existing accounts by owner, type and stored keys.
-/// Run only when an account is created; a canonical bump costs on average one derivation (~330 CU).
+/// Require `addr == create_program_address(seeds ++ [bump], program_id)` for the bump as given: the
+/// runtime's rule without the canonical-bump proof, which derives every bump above `bump` (one
+/// sha256 and one curve check each: seed-dependent, 0 to several thousand CU). Sound only for seeds
+/// the program creates an account at no more than once ever, whatever the bump: a Batch, whose index is
+/// Config.batch_count, which the same post_batch advances (docs/security-review.md, "Batches: one per
+/// index without the canonical-bump proof").
 #[inline(never)]
-pub fn require_canonical_bump(seeds: &[&[u8]], bump: u8, program_id: &Pubkey) -> Result<(), Error> {
+pub fn check_address(addr: &Pubkey, seeds: &[&[u8]], bump: u8, program_id: &Pubkey) -> Result<(), Error> {
     let mut pre = Preimage::new(seeds, program_id)?;
-    if !pre.none_above(bump) {
-        return Err(Error::WrongPda);
+    if pre.derives(bump, addr) {
+        Ok(())
+    } else {
+        Err(Error::WrongPda)
     }
-    Ok(())
+}
+
+/// Require `addr == sha256(seeds ++ [bump] ++ program_id ++ "ProgramDerivedAddress")`: the check for
+/// an account that already exists, with the bump it stored. No curve check and no canonical-bump
+/// search (~160 CU instead of 330+): the account holds this program's data, and the program creates
+/// accounts only through `check_pda` (full runtime rule + canonical bump), so an existing account whose
+/// address is this hash is the one account of these seeds. Nobody holds a private key for a hash
+/// output, so no keypair account can sit at that address; and no program-owned account is accepted on
+/// the strength of who could sign for it.
+#[inline(never)]
+pub fn require_derived(addr: &Pubkey, seeds: &[&[u8]], bump: u8, program_id: &Pubkey) -> Result<(), Error> {
+    let mut pre = Preimage::new(seeds, program_id)?;
+    pre.parts[pre.bump_at] = SolBytes::of(core::slice::from_ref(&bump));
+    let h = sha256(&pre.parts[..pre.bump_at + 3]);
+    if keq(&h, addr) {
+        Ok(())
+    } else {
+        Err(Error::WrongPda)
+    }
 }

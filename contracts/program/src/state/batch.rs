@@ -1,4 +1,7 @@
-//! Batch: a Merkle root of receipt ids posted by a meter. Seeds ["batch", index u64 LE].
+//! Batch: a Merkle root of receipt ids posted by a meter. Seeds ["batch", index u64 LE]. The meter
+//! key that posted it also paid its rent (post_batch takes one account for both), and only it may
+//! close the batch (close_batch) once posted_at + batch_retention has passed; the root stays public in
+//! the post_batch transaction's BatchPosted event.
 
 use super::Hash;
 use crate::sdk::account::State;

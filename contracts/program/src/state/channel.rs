@@ -1,5 +1,7 @@
 //! Channel: one per (customer wallet, provider wallet). Seeds ["channel", customer, provider].
-//! Created by the first settle, by prepare_settle, or by the customer's set_channel_limit.
+//! Created only by the customer's own set_channel_limit: the Channel is the customer's on-chain
+//! consent to be billed by that provider, and settle / prepare_settle refuse a pair without one
+//! (ChannelNotOpened). A limit of 0 withdraws consent (after the settlement window, like any decrease).
 
 use super::Hash;
 use crate::sdk::account::State;

@@ -6,15 +6,17 @@ pub mod channel;
 pub mod config;
 pub mod customer;
 pub mod epoch;
+pub mod price_book;
 pub mod provider;
 pub mod provider_epoch;
 pub mod slash;
 
 pub use batch::Batch;
 pub use channel::Channel;
-pub use config::{Config, MeterKey};
+pub use config::{Config, MeterKey, Params};
 pub use customer::Customer;
 pub use epoch::Epoch;
+pub use price_book::PriceBook;
 pub use provider::Provider;
 pub use provider_epoch::ProviderEpoch;
 pub use slash::Slash;

@@ -6,13 +6,14 @@ use crate::sdk::hash::discriminator;
 use crate::sdk::pubkey::Pubkey;
 use crate::sdk::types::{I64, U64};
 
-/// Proposed by the admin; contestable until contest_deadline.
+/// Proposed by the admin; contestable until contest_deadline (inclusive), executable after it.
 pub const SLASH_PROPOSED: u8 = 0;
-/// Contested by the provider; waits for the arbiter.
+/// Contested by the provider; the recorded arbiter may resolve it until resolve_deadline (inclusive),
+/// after which anyone may let it lapse (lapse_slash: Rejected).
 pub const SLASH_CONTESTED: u8 = 1;
 /// Upheld by the arbiter; executable at once.
 pub const SLASH_UPHELD: u8 = 2;
-/// Rejected by the arbiter; final.
+/// Rejected by the arbiter, or lapsed unresolved; final.
 pub const SLASH_REJECTED: u8 = 3;
 /// Executed: tokens moved; final.
 pub const SLASH_EXECUTED: u8 = 4;
@@ -31,6 +32,12 @@ pub struct Slash {
     pub proposed_at: I64,
     pub contest_deadline: I64,
     pub contest_evidence_hash: Hash,
+    /// The arbiter in force when the slash was proposed: only it may resolve this slash, whatever
+    /// update_config does later (the admin cannot make itself the judge of a pending appeal).
+    pub arbiter: Pubkey,
+    /// contest_deadline + the resolution window in force when proposed: the arbiter resolves until
+    /// then; a contest still unresolved after it lapses (the slash is rejected).
+    pub resolve_deadline: I64,
 }
 
 impl State for Slash {
