@@ -16,6 +16,35 @@ def test_help_lists_commands():
         assert group in r.stdout
 
 
+def test_help_imports_no_command_group():
+    """The root lists its groups from solmeter.cli.GROUPS without importing them (start-up speed:
+    `solmeter --help` costs typer alone); every group is still listed."""
+    code = ("import sys; from solmeter.cli import main, GROUPS\n"
+            "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "mods = {m.split('.')[0] for m in sys.modules}\n"
+            "print(sorted(mods & {'contracts', 'chain', 'localnet', 'metering', 'ledger', 'auditor', 'solders', "
+            "'pydantic'}))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().splitlines()[-1] == "[]"
+    listed = run("--help").stdout
+    from solmeter.cli import GROUPS
+    for name, *_ in GROUPS:
+        assert f" {name} " in listed
+
+
+def test_the_listed_help_is_each_groups_own():
+    import importlib
+    from solmeter.cli import GROUPS
+    for name, module, attr, help_ in GROUPS:
+        assert getattr(importlib.import_module(module), attr).info.help == help_, name
+
+
+def test_a_lazy_group_runs_and_its_help_is_its_own():
+    r = run("localnet", "--help")
+    assert r.returncode == 0 and "start" in r.stdout and "reset" in r.stdout
+
+
 def test_error_is_one_line_without_traceback(tmp_path):
     r = run("keys", "show", str(tmp_path / "missing.json"))
     assert r.returncode == 1
