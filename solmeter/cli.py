@@ -178,6 +178,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`solmeter ... | head`): stop quietly, as a Unix tool killed by SIGPIPE;
+        # stdout now points at /dev/null so the interpreter's final flush cannot fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except Exception as e:  # the last line of defence: one line, the traceback only on request
         show = getattr(e, "show", None)
         if callable(show) and hasattr(e, "exit_code"):  # a click/typer usage error: its own one-line message

@@ -77,3 +77,17 @@ def test_exit_codes_of_subcommands_reach_the_shell(tmp_path):
     assert r.returncode == 0
     r = run("--config", str(tmp_path / "missing.toml"), "config", "show")
     assert r.returncode == 1 and "does not exist" in r.stderr
+
+
+def test_a_closed_pipe_is_not_an_error():
+    """`solmeter ... | head`: the reader closed its end before we wrote; no traceback, no BrokenPipeError."""
+    import os
+    r, w = os.pipe()
+    os.close(r)  # closed before the command starts: its first write fails, deterministically
+    try:
+        p = subprocess.run([sys.executable, "-m", "solmeter.cli", "--help"], stdout=w, stderr=subprocess.PIPE,
+                           text=True, timeout=60)
+    finally:
+        os.close(w)
+    assert p.returncode in (1, 141)  # click's own EPIPE exit, or ours for a write outside click's main
+    assert p.stderr == ""
