@@ -23,7 +23,7 @@ from .auth import AuthError, SignedRequest
 from .config import MeterConfig
 from .events import EventRejected, Kind, ValidEvent, validate_batch_fast, validate_event
 from .events.fast import validate_batch_msgspec
-from .metrics import MeterMetrics
+from .metrics import MeterMetrics, reason_label
 from .models import RequestSignature, UsageEvent, UsageKey, dedup_key, key_hash
 from .rollup.usage import FAMILY
 from .registry import is_active_provider, paused_customers
@@ -44,6 +44,14 @@ class BodyError(Exception):
 
 def parse_body(raw: bytes, *, batch: bool, max_batch: int, max_body_bytes: int) -> list[ValidEvent | EventRejected]:
     """Decode and validate a single event or a batch. Per-event problems come back as EventRejected items."""
+    try:
+        return _parse_body(raw, batch=batch, max_batch=max_batch, max_body_bytes=max_body_bytes)
+    except RecursionError:
+        # the JSON decoders and the models recurse per nesting level; an event is at most 5 levels deep
+        raise BodyError("body", "JSON nested too deeply (an event is at most 5 levels deep)") from None
+
+
+def _parse_body(raw: bytes, *, batch: bool, max_batch: int, max_body_bytes: int) -> list[ValidEvent | EventRejected]:
     if len(raw) > max_body_bytes:
         raise BodyError("body", f"{len(raw)} bytes exceeds the limit of {max_body_bytes}", 413)
     if batch:
@@ -304,7 +312,7 @@ class Ingestor:
                 self._count_rejections(rb.outcome)
                 return rb.outcome
             except AuthError as e:
-                self.metrics.requests_refused.labels(reason=e.field).inc()
+                self.metrics.requests_refused.labels(reason=reason_label(e.field)).inc()
                 raise
             except IntegrityError:
                 # PostgreSQL: a concurrent request stored one of these events between our dedup look-up and
@@ -498,4 +506,4 @@ class Ingestor:
     def _count_rejections(self, outcome: IngestOutcome) -> None:
         for r in outcome.results:
             if r.status in ("rejected", "conflict"):
-                self.metrics.rejected.labels(reason=r.field or "event").inc()
+                self.metrics.rejected.labels(reason=reason_label(r.field)).inc()

@@ -4,6 +4,31 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
+def _known_fields() -> frozenset[str]:
+    from .events.envelope import EgressData, GpuHeartbeatData, GpuStopData, GpuTelemetry, StorageSampleData, _Envelope
+
+    data = {f for m in (GpuHeartbeatData, GpuStopData, StorageSampleData, EgressData) for f in m.model_fields}
+    return frozenset({*_Envelope.model_fields, "type", "data", *(f"data.{f}" for f in data),
+                      *(f"data.telemetry.{f}" for f in GpuTelemetry.model_fields),
+                      "event", "body", "Content-Length", "X-Solmeter-Pubkey", "X-Solmeter-Timestamp",
+                      "X-Solmeter-Signature"})
+
+
+KNOWN_FIELDS = _known_fields()
+
+
+def reason_label(field: str | None) -> str:
+    """The `reason` label of a refusal: the longest known prefix of the refused field, else "other". A field
+    is named by the request (an unknown key is its own name), so it never becomes a label as it is: the label
+    set stays the fixed KNOWN_FIELDS + {"other"} whatever is posted."""
+    parts = [p for p in (field or "event").split(".") if not p.isdigit()]  # list indexes: data.telemetry.3
+    for n in range(len(parts), 0, -1):
+        prefix = ".".join(parts[:n])
+        if prefix in KNOWN_FIELDS:
+            return prefix
+    return "other"
+
+
 class MeterMetrics:
     def __init__(self, registry: CollectorRegistry | None = None):
         self.registry = registry or CollectorRegistry()

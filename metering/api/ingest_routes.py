@@ -9,8 +9,9 @@ from fastapi import APIRouter, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from ..auth import AuthError, verify_request
+from ..auth import AuthError, ascii_uint, verify_request
 from ..ingest import BodyError, parse_body
+from ..metrics import reason_label
 
 router = APIRouter(tags=["ingest"])
 
@@ -49,7 +50,7 @@ def parse_and_ingest(st, raw: bytes, batch: bool, signed, now: int) -> tuple[int
     try:
         items = parse_body(raw, batch=batch, max_batch=lim.max_batch, max_body_bytes=lim.max_body_bytes)
     except BodyError as e:
-        st.metrics.requests_refused.labels(reason=e.field).inc()
+        st.metrics.requests_refused.labels(reason=reason_label(e.field)).inc()
         return e.status, _encode({"error": str(e), "field": e.field})
     try:
         out = st.ingestor.ingest(signed, items, now)
@@ -63,18 +64,45 @@ def parse_and_ingest(st, raw: bytes, batch: bool, signed, now: int) -> tuple[int
     return out.status_code, _encode(body)
 
 
+async def read_body_capped(request: Request, limit: int) -> bytes | Response:
+    """The body, or a 413 as soon as more than `limit` bytes have come (before any authentication work).
+    A declared Content-Length over the limit is refused unread; a chunked body (no length) or one whose
+    declared length is a lie is counted while it is read and cut at the limit: never buffered whole."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        n = ascii_uint(declared, 20)
+        if n is None:
+            return _json({"error": "Content-Length: must be ASCII digits 0-9", "field": "Content-Length"}, 400)
+        if n > limit:
+            return _too_large(f"{n} bytes exceeds the limit of {limit}")
+    chunks: list[bytes] = []
+    got = 0
+    async for chunk in request.stream():
+        got += len(chunk)
+        if got > limit:
+            return _too_large(f"more than {limit} bytes (the limit); the rest was not read")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(reason: str) -> Response:
+    # Connection: close: the unread rest of the body must not be taken for the next request
+    r = _json({"error": f"body: {reason}", "field": "body"}, 413)
+    r.headers["connection"] = "close"
+    return r
+
+
 async def _handle(request: Request, batch: bool) -> Response:
     st = request.app.state
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > st.cfg.limits.max_body_bytes:  # refuse before reading it
-        return _json({"error": f"body: {declared} bytes exceeds the limit of {st.cfg.limits.max_body_bytes}",
-                      "field": "body"}, 413)
-    raw = await request.body()
+    raw = await read_body_capped(request, st.cfg.limits.max_body_bytes)
+    if isinstance(raw, Response):
+        st.metrics.requests_refused.labels(reason="body").inc()
+        return raw
     now = st.clock()
     try:
         signed = verify_request(request.headers, request.method, request.url.path, raw, now, st.cfg.signature_max_age_ms)
     except AuthError as e:
-        st.metrics.requests_refused.labels(reason=e.field).inc()
+        st.metrics.requests_refused.labels(reason=reason_label(e.field)).inc()
         return _json({"error": str(e), "field": e.field}, e.status)
     if st.ingest_pool is not None:  # `meter serve --workers N`: the next free process of the pool
         status, body = await st.ingest_pool.run(st.metrics, raw, batch, signed, now)
