@@ -43,4 +43,10 @@ class MeterMetrics:
         self.seal_lag = Gauge("solmeter_seal_lag_seconds", "Meter clock minus the end of the last sealed window", registry=r)
         self.receipts = Counter("solmeter_receipts_issued", "Receipts issued", registry=r)
         self.batches = Counter("solmeter_batches_built", "Merkle batches built", registry=r)
+        self.seal_channel_failures = Counter("solmeter_seal_channel_failures",
+                                             "Channels whose receipt could not be issued in a sealed window (the others were)",
+                                             registry=r)
+        self.seal_failing_channels = Gauge("solmeter_seal_failing_channels",
+                                           "Channels whose receipts are held back now (see the meter's WARNING log)",
+                                           registry=r)
         self.pending_events = Gauge("solmeter_events_unsealed", "Accepted events not yet sealed into a window", registry=r)
