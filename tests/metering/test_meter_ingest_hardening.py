@@ -58,6 +58,14 @@ def test_chunked_24mib_body_is_cut_at_the_limit_before_auth(engine, meter_kp, cl
     assert headers.get("connection") == "close"
 
 
+def test_declared_length_over_the_limit_is_refused_unread(engine, meter_kp, clock):
+    app = create_app(engine, MeterConfig(), meter_kp, clock=clock)
+    declared = 24 << 20
+    status, _, body, pulled = _asgi_post(app, "/v1/events/batch", {"content-length": str(declared)},
+                                         (b" " * CHUNK for _ in range(declared // CHUNK)))
+    assert status == 413 and str(declared) in body["error"] and pulled == 0
+
+
 def test_body_at_the_limit_is_read_and_one_byte_over_is_not(engine, meter_kp, clock, provider_kp):
     from metering.events.limits import Limits
 
@@ -148,3 +156,17 @@ def test_unknown_json_keys_never_become_metric_labels(poster, ev, client, clock,
     assert labels and labels <= KNOWN_FIELDS | {"other"}, labels
     assert not any(n in text for n in names)
     assert len(KNOWN_FIELDS) < 64  # the label set is fixed and small whatever is posted
+
+
+def test_a_replay_is_refused_for_as_long_as_its_timestamp_is_fresh(client, clock, provider_kp, ev, cfg):
+    """The signature is remembered while the request could still pass the freshness check: a replay just
+    before its timestamp goes stale is refused as a replay, after it as stale."""
+    body = json.dumps(ev.hb("L1", T0 - 1000)).encode()
+    h = sign_request(provider_kp, "POST", "/v1/events", body, clock())
+    assert client.post("/v1/events", content=body, headers=h).status_code == 200
+    clock.t += cfg.signature_max_age_ms  # the last millisecond the timestamp is fresh
+    r = client.post("/v1/events", content=body, headers=h)
+    assert r.status_code == 401 and "replayed" in r.json()["error"]
+    clock.t += 1
+    r = client.post("/v1/events", content=body, headers=h)
+    assert r.status_code == 401 and "stale" in r.json()["error"]

@@ -83,6 +83,10 @@ def test_gpu_and_storage_bounds_use_the_timeouts():
     assert over is None
     _, over = first_overflow({}, [(STORAGE_SAMPLE, "STANDARD", m - 1), (STORAGE_SAMPLE, "STANDARD", 1)], **kw)
     assert over is not None and over.index == 1 and "cum_byte_seconds" in over.reason
+    _, over = first_overflow({}, [(EGRESS, "INTERNET", U64)], **kw)  # exactly u64::MAX fits
+    assert over is None
+    _, over = first_overflow({(EGRESS, "INTERNET"): U64}, [(EGRESS, "INTERNET", 1)], **kw)
+    assert over is not None and "cum_egress_bytes" in over.reason
     # the amount: each line at its own class's price
     prices = {"CHEAP": Fraction(1), "DEAR": Fraction(1 << 40)}
     kw["prices"] = lambda f, c: prices[c]
