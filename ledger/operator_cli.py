@@ -345,7 +345,11 @@ def serve(host: Optional[str] = typer.Option(None, help="API bind address (defau
     typer.echo(f"serving the meter API on http://{host or s.api_host}:{port or s.api_port} with settlement jobs "
                f"against {eng.chain.url}")
     try:
-        uvicorn.run(create_app(engine, cfg, meter, escrow=eng.escrow_view), host=host or s.api_host,
+        from metering.chain_providers import ChainProviders, provider_registry_reader
+
+        providers = ChainProviders(provider_registry_reader(eng.chain.url, dep.program_id))
+        uvicorn.run(create_app(engine, cfg, meter, escrow=eng.escrow_view, chain_providers=providers),
+                    host=host or s.api_host,
                     port=port or s.api_port, log_level="warning")
     finally:
         svc.shutdown(wait=False)

@@ -43,6 +43,14 @@ def sign_request(keypair: Keypair, method: str, path: str, body: bytes, timestam
     return {H_PUBKEY: str(keypair.pubkey()), H_TIMESTAMP: str(timestamp_ms), H_SIGNATURE: str(sig)}
 
 
+def ascii_uint(s: str, max_digits: int) -> int | None:
+    """The value of a header made of ASCII digits only, else None. str.isdigit() alone accepts "²" (which
+    int() refuses) and Arabic-Indic digits (which int() reads as numbers): neither is a header we accept."""
+    if not s or len(s) > max_digits or not s.isascii() or not s.isdigit():
+        return None
+    return int(s)
+
+
 @dataclass(frozen=True)
 class SignedRequest:
     pubkey: str
@@ -64,9 +72,9 @@ def verify_request(headers: Mapping[str, str], method: str, path: str, body: byt
         pk = Pubkey.from_string(pk_s)
     except ValueError:
         raise AuthError(H_PUBKEY, "not a base58 public key") from None
-    if not ts_s.isdigit() or len(ts_s) > 16:
-        raise AuthError(H_TIMESTAMP, "must be unix milliseconds")
-    ts = int(ts_s)
+    ts = ascii_uint(ts_s, 16)
+    if ts is None:
+        raise AuthError(H_TIMESTAMP, "must be unix milliseconds in ASCII digits 0-9")
     if abs(now_ms - ts) > max_age_ms:
         raise AuthError(H_TIMESTAMP, f"stale: {abs(now_ms - ts)} ms from the meter's clock (limit {max_age_ms} ms)")
     try:

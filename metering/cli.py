@@ -105,14 +105,17 @@ def serve(host: Optional[str] = typer.Option(None, help="Bind address (default: 
     engine = _engine()
     cfg = _meter_config(window_s, grace_s, heartbeat_timeout_s, sample_timeout_s, batch_interval_s, config_version)
     meter = _meter_keypair()
-    source = None
+    source = providers = None
     if follow_chain:
+        from .chain_providers import ChainProviders, provider_registry_reader
         from .chain_version import config_version_reader
 
         source = config_version_reader(s.resolved_rpc_url, s.resolved_program_id)
         cfg = dataclasses.replace(cfg, config_version=_first_version(source))
+        providers = ChainProviders(provider_registry_reader(s.resolved_rpc_url, s.resolved_program_id))
     h, p = host or s.api_host, port if port is not None else s.api_port
-    application = create_app(engine, cfg, meter, ingest_processes=workers if workers > 1 else 0)
+    application = create_app(engine, cfg, meter, ingest_processes=workers if workers > 1 else 0,
+                             chain_providers=providers)
     sched = (MeterJobs(engine, cfg, meter, _now, application.state.metrics, config_version_source=source)
              .start_scheduler() if jobs else None)
     procs = f", {workers} ingest processes" if workers > 1 else ""
@@ -143,6 +146,8 @@ def seal(window_s: int = WINDOW, grace_s: int = GRACE, heartbeat_timeout_s: int 
     rep = MeterJobs(_engine(), cfg, _meter_keypair(), _now).run_once(force_batch=batch)
     typer.echo(f"sealed {rep.seal.windows} window(s): {rep.seal.events} event(s), {rep.seal.late_events} late, "
                f"{rep.seal.receipts} receipt(s)")
+    for f in {(f.customer, f.provider): f for f in rep.seal.failed}.values():
+        typer.echo(f"held back: channel customer {f.customer} / provider {f.provider}: {f.cause}. {f.action}")
     if rep.batch:
         typer.echo(f"batch {rep.batch.id}: {rep.batch.count} receipt(s), total {rep.batch.total}, root {rep.batch.root.hex()}")
 

@@ -23,10 +23,11 @@ from .auth import AuthError, SignedRequest
 from .config import MeterConfig
 from .events import EventRejected, Kind, ValidEvent, validate_batch_fast, validate_event
 from .events.fast import validate_batch_msgspec
-from .metrics import MeterMetrics
+from .headroom import PriceCeiling, reserve
+from .metrics import MeterMetrics, reason_label
 from .models import RequestSignature, UsageEvent, UsageKey, dedup_key, key_hash
 from .rollup.usage import FAMILY
-from .registry import is_active_provider, paused_customers
+from .registry import paused_customers, provider_flag
 
 UE = UsageEvent.__table__
 RS = RequestSignature.__table__
@@ -44,6 +45,14 @@ class BodyError(Exception):
 
 def parse_body(raw: bytes, *, batch: bool, max_batch: int, max_body_bytes: int) -> list[ValidEvent | EventRejected]:
     """Decode and validate a single event or a batch. Per-event problems come back as EventRejected items."""
+    try:
+        return _parse_body(raw, batch=batch, max_batch=max_batch, max_body_bytes=max_body_bytes)
+    except RecursionError:
+        # the JSON decoders and the models recurse per nesting level; an event is at most 5 levels deep
+        raise BodyError("body", "JSON nested too deeply (an event is at most 5 levels deep)") from None
+
+
+def _parse_body(raw: bytes, *, batch: bool, max_batch: int, max_body_bytes: int) -> list[ValidEvent | EventRejected]:
     if len(raw) > max_body_bytes:
         raise BodyError("body", f"{len(raw)} bytes exceeds the limit of {max_body_bytes}", 413)
     if batch:
@@ -268,9 +277,12 @@ class Ingestor:
             else contextlib.nullcontext()
         self._key_hashes: dict[tuple, int] = {}
         self._known_keys: set[tuple] = set()  # in meter_usage_keys (committed)
+        self._price_ceiling = PriceCeiling()
 
-    def ingest(self, signed: SignedRequest, items: list[ValidEvent | EventRejected], now_ms: int) -> IngestOutcome:
-        """Store a validated request's events. Raises AuthError for replayed signatures or unknown providers."""
+    def ingest(self, signed: SignedRequest, items: list[ValidEvent | EventRejected], now_ms: int,
+               on_chain=None) -> IngestOutcome:
+        """Store a validated request's events. Raises AuthError for replayed signatures or unknown providers.
+        `on_chain`: the signer's standing in the chain's provider registry (None: not there, or not followed)."""
         provider = signed.pubkey
         lim = self.cfg.limits
         problems: list[EventResult | None] = [None] * len(items)
@@ -296,7 +308,7 @@ class Ingestor:
         for attempt in range(3):
             try:
                 with self._write_lock:
-                    results, new_rows = self._transaction(signed, items, problems, now_ms, prepared)
+                    results, new_rows = self._transaction(signed, items, problems, now_ms, prepared, on_chain)
                 if self._checkpointer and new_rows:
                     self._checkpointer.committed()
                 break
@@ -304,7 +316,7 @@ class Ingestor:
                 self._count_rejections(rb.outcome)
                 return rb.outcome
             except AuthError as e:
-                self.metrics.requests_refused.labels(reason=e.field).inc()
+                self.metrics.requests_refused.labels(reason=reason_label(e.field)).inc()
                 raise
             except IntegrityError:
                 # PostgreSQL: a concurrent request stored one of these events between our dedup look-up and
@@ -340,12 +352,11 @@ class Ingestor:
             rows.append(to_row(e, dk, kh, now_ms))
         return dks, rows
 
-    def _transaction(self, signed: SignedRequest, items, problems, now_ms: int, prepared):
+    def _transaction(self, signed: SignedRequest, items, problems, now_ms: int, prepared, on_chain):
         provider = signed.pubkey
         with self.engine.begin() as conn:
             self._record_signature(conn, signed, now_ms)
-            if not is_active_provider(conn, provider):
-                raise AuthError("X-Solmeter-Pubkey", f"{provider} is not a registered provider", 403)
+            self._check_provider(conn, provider, on_chain)
             if any(problems):
                 raise _Rollback(self._failed(items, problems))
             valid: list[ValidEvent] = items  # type: ignore[assignment]
@@ -358,11 +369,47 @@ class Ingestor:
                 results, new_rows = self._dedup(conn, valid, *prepared)
             if not isinstance(results, AllAccepted) and any(r.status == "conflict" for r in results):
                 raise _Rollback(self._failed(items, [r if r.status == "conflict" else None for r in results]))
+            self._reserve_headroom(conn, items, results, new_rows)
             if new_rows and conn.dialect.name != "sqlite":
                 insert_rows(conn, new_rows)
             fresh = self._record_keys(conn, new_rows)
         self._known_keys.update(fresh)  # committed: later batches of these keys skip the insert
         return results, new_rows
+
+    @staticmethod
+    def _check_provider(conn, provider: str, on_chain) -> None:
+        """May this signer post usage? The meter's own registry decides for a key removed from it (`meter
+        providers remove` wins over the chain); a key registered on-chain (`on_chain`, a
+        chain_providers.ProviderStanding, when the meter follows the chain) must hold the minimum stake; a key
+        added by `meter providers add` and unknown to the chain is the operator's choice."""
+        local = provider_flag(conn, provider)
+        if local is False:
+            raise AuthError("X-Solmeter-Pubkey", f"{provider} was removed from this meter's provider registry "
+                                                 "(`solmeter meter providers add` restores it)", 403)
+        if on_chain is not None:
+            if not on_chain.may_bill:
+                raise AuthError("X-Solmeter-Pubkey", on_chain.refusal(), 403)
+        elif not local:
+            raise AuthError("X-Solmeter-Pubkey", f"{provider} is not a registered provider (register it on-chain: "
+                                                 "`solmeter provider register`, then stake)", 403)
+
+    def _reserve_headroom(self, conn, items, results, new_rows: list[tuple]) -> None:
+        """Refuse the batch if a new event could take its channel's cumulative receipt fields past the
+        encoding (metering.headroom); otherwise add the new events to the channels' bounds."""
+        if not new_rows:
+            return
+        over = reserve(conn, [(r[5], r[6], r[4], r[8], r[9]) for r in new_rows],  # ROW_COLS: customer, provider, kind, class, value
+                       heartbeat_timeout_ms=self.cfg.heartbeat_timeout_ms,
+                       sample_timeout_ms=self.cfg.sample_timeout_ms, prices=self._price_ceiling.get(conn))
+        if over:
+            new_index = ([i for i in range(len(items))] if isinstance(results, AllAccepted)
+                         else [r.index for r in results if r.status == "accepted"])
+            problems: list[EventResult | None] = [None] * len(items)
+            for o in over:
+                e = items[new_index[o.index]]
+                problems[new_index[o.index]] = EventResult(new_index[o.index], e.event_id, e.source, "rejected",
+                                                           o.field, o.reason, 422)
+            raise _Rollback(self._failed(items, problems))
 
     def _record_keys(self, conn, rows: list[tuple]) -> set[tuple]:
         """meter_usage_keys rows for keys this process has not yet seen committed (a lease's first event)."""
@@ -498,4 +545,4 @@ class Ingestor:
     def _count_rejections(self, outcome: IngestOutcome) -> None:
         for r in outcome.results:
             if r.status in ("rejected", "conflict"):
-                self.metrics.rejected.labels(reason=r.field or "event").inc()
+                self.metrics.rejected.labels(reason=reason_label(r.field)).inc()

@@ -4,6 +4,31 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
+def _known_fields() -> frozenset[str]:
+    from .events.envelope import EgressData, GpuHeartbeatData, GpuStopData, GpuTelemetry, StorageSampleData, _Envelope
+
+    data = {f for m in (GpuHeartbeatData, GpuStopData, StorageSampleData, EgressData) for f in m.model_fields}
+    return frozenset({*_Envelope.model_fields, "type", "data", *(f"data.{f}" for f in data),
+                      *(f"data.telemetry.{f}" for f in GpuTelemetry.model_fields),
+                      "event", "body", "Content-Length", "X-Solmeter-Pubkey", "X-Solmeter-Timestamp",
+                      "X-Solmeter-Signature"})
+
+
+KNOWN_FIELDS = _known_fields()
+
+
+def reason_label(field: str | None) -> str:
+    """The `reason` label of a refusal: the longest known prefix of the refused field, else "other". A field
+    is named by the request (an unknown key is its own name), so it never becomes a label as it is: the label
+    set stays the fixed KNOWN_FIELDS + {"other"} whatever is posted."""
+    parts = [p for p in (field or "event").split(".") if not p.isdigit()]  # list indexes: data.telemetry.3
+    for n in range(len(parts), 0, -1):
+        prefix = ".".join(parts[:n])
+        if prefix in KNOWN_FIELDS:
+            return prefix
+    return "other"
+
+
 class MeterMetrics:
     def __init__(self, registry: CollectorRegistry | None = None):
         self.registry = registry or CollectorRegistry()
@@ -18,4 +43,10 @@ class MeterMetrics:
         self.seal_lag = Gauge("solmeter_seal_lag_seconds", "Meter clock minus the end of the last sealed window", registry=r)
         self.receipts = Counter("solmeter_receipts_issued", "Receipts issued", registry=r)
         self.batches = Counter("solmeter_batches_built", "Merkle batches built", registry=r)
+        self.seal_channel_failures = Counter("solmeter_seal_channel_failures",
+                                             "Channels whose receipt could not be issued in a sealed window (the others were)",
+                                             registry=r)
+        self.seal_failing_channels = Gauge("solmeter_seal_failing_channels",
+                                           "Channels whose receipts are held back now (see the meter's WARNING log)",
+                                           registry=r)
         self.pending_events = Gauge("solmeter_events_unsealed", "Accepted events not yet sealed into a window", registry=r)

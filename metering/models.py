@@ -110,6 +110,19 @@ def key_hash(provider: str, customer: str, family: int, resource: str) -> int:
     return int.from_bytes(h[:8], "little", signed=True)
 
 
+class ChannelBounds(Base):
+    """Per channel, family and class, the raw total that bounds what its events can ever bill
+    (metering.headroom): GPU counts of heartbeats, bytes of storage samples, bytes of egress; grown by
+    ingestion, never shrunk."""
+
+    __tablename__ = "meter_channel_bounds"
+    customer: Mapped[str] = mapped_column(String(44), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(44), primary_key=True)
+    family: Mapped[int] = mapped_column(SmallInteger, primary_key=True)  # metering.rollup.usage.FAMILY
+    rclass: Mapped[str] = mapped_column(String(32), primary_key=True)
+    total: Mapped[int] = mapped_column(BigInt)
+
+
 class RequestSignature(Base):
     """Signatures already seen within the freshness window: a replayed request is refused."""
 

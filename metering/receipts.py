@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, replace
+import logging
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from solders.keypair import Keypair
@@ -27,7 +28,7 @@ from solders.pubkey import Pubkey
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection, Engine
 
-from contracts.receipt import ZERO_HASH, Receipt, receipt_id
+from contracts.receipt import ZERO_HASH, Receipt, ReceiptEncodingError, receipt_id
 
 from .config import MeterConfig
 from .metrics import MeterMetrics
@@ -36,6 +37,7 @@ from .prices import price_book_at
 from .rollup.pricing import DEFAULT_PRICE_BOOK, FAMILY_NAMES, Line, PriceBook, price_lines
 from .rollup.usage import FAMILY, STORAGE_SAMPLE, Carry, Point, advance, carry_of, key_usage
 
+log = logging.getLogger("solmeter.meter")
 UE, KU, MS, RR, SE = (UsageEvent.__table__, KeyUsage.__table__, MeterState.__table__, ReceiptRow.__table__,
                       Seal.__table__)
 FAMILY_KINDS = {1: (1, 2), 3: (3,), 4: (4,)}
@@ -50,6 +52,26 @@ def detail_hash(detail_json: str) -> bytes:
     return hashlib.sha256(detail_json.encode()).digest()
 
 
+@dataclass(frozen=True)
+class ChannelFailure:
+    customer: str
+    provider: str
+    cause: str  # in words
+    action: str  # what to do about it
+
+
+def describe_failure(e: Exception) -> tuple[str, str]:
+    """(cause, what to do) of an exception met while sealing one channel."""
+    if isinstance(e, ReceiptEncodingError):
+        return (f"a cumulative field no longer fits the receipt encoding ({e})",
+                "Ingestion refuses events that could overflow it, so the cause is a price book published since "
+                "with a price too high for this channel's usage: publish a new price book version "
+                "(`solmeter meter prices set`); its events are kept unsealed and retried every window")
+    return (f"unexpected {type(e).__name__}: {e}",
+            "Its events are kept unsealed and retried every window; the other channels are sealed as usual. "
+            "Report this line with the meter's log")
+
+
 @dataclass
 class SealReport:
     windows: int = 0
@@ -57,6 +79,7 @@ class SealReport:
     late_events: int = 0
     receipts: int = 0
     sealed_through_ms: int | None = None
+    failed: list[ChannelFailure] = field(default_factory=list)  # channels held back (each window they failed)
 
 
 def _state(conn: Connection) -> tuple[int | None, int]:
@@ -79,6 +102,7 @@ class Sealer:
         self.metrics = metrics or MeterMetrics()
         self.default_prices = default_prices
         self.program_id = Pubkey.from_string(cfg.program_id)
+        self._failing: dict[tuple[str, str], str] = {}  # channel -> cause, while its receipts are held back
 
     def due_end(self, now_ms: int) -> int:
         W = self.cfg.window_ms
@@ -138,22 +162,66 @@ class Sealer:
                 if t < late_cut:
                     late_keys.add(key)
                     n_late += 1
-            period: dict[tuple[str, str], dict[tuple[int, str], int]] = {}
-            gaps: dict[tuple[str, str], list] = {}
-            self._roll_keys(conn, keys, late_keys, end, late_cut, period, gaps)
-            n_receipts = 0
-            for ch in sorted(period):
-                if self._issue(conn, ch, sid, start, end, first_t[ch], period[ch], gaps.get(ch, []), now_ms, version):
-                    n_receipts += 1
-            conn.execute(update(SE).where(SE.c.id == sid).values(events=len(pending), late_events=n_late,
+            n_receipts, held = self._roll_and_issue(conn, keys, late_keys, end, late_cut, sid, start, first_t,
+                                                    now_ms, version, report)
+            conn.execute(update(SE).where(SE.c.id == sid).values(events=len(pending) - held, late_events=n_late,
                                                                   receipts=n_receipts))
             conn.execute(update(MS).where(MS.c.id == 1).values(sealed_through_ms=end, last_seal_id=sid))
         report.windows += 1
-        report.events += len(pending)
+        report.events += len(pending) - held
         report.late_events += n_late
         report.receipts += n_receipts
         report.sealed_through_ms = end
         self.metrics.receipts.inc(n_receipts)
+
+    def _roll_and_issue(self, conn, keys: dict, late_keys: set, end: int, late_cut: int, sid: int, start: int,
+                        first_t: dict, now_ms: int, version: int, report: SealReport) -> tuple[int, int]:
+        """Roll the window's keys up and issue their channels' receipts: all channels at once, and if anything
+        fails, channel by channel, so that one channel's failure never holds back the others' receipts. A
+        failing channel's events of this window go back to unsealed (they come again with the next due
+        window, as late events, recomputed from all their key's events): nothing of its usage is lost.
+        Returns (receipts issued, events held back)."""
+        def one_pass(ks: dict) -> int:
+            period: dict[tuple[str, str], dict[tuple[int, str], int]] = {}
+            gaps: dict[tuple[str, str], list] = {}
+            self._roll_keys(conn, ks, late_keys, end, late_cut, period, gaps)
+            return sum(self._issue(conn, ch, sid, start, end, first_t[ch], period[ch], gaps.get(ch, []), now_ms,
+                                   version) for ch in sorted(period))
+
+        try:
+            with conn.begin_nested():
+                issued = one_pass(keys)
+            for ch in {k[:2] for k in keys}:
+                self._recovered(ch)
+            return issued, 0
+        except Exception:  # retried channel by channel below, where the failing one is named
+            pass
+        issued = held = 0
+        for ch in sorted({k[:2] for k in keys}):
+            try:
+                with conn.begin_nested():
+                    issued += one_pass({k: v for k, v in keys.items() if k[:2] == ch})
+                self._recovered(ch)
+            except Exception as e:
+                held += conn.execute(update(UE).where(UE.c.seal_id == sid, UE.c.customer == ch[0],
+                                                      UE.c.provider == ch[1]).values(seal_id=None)).rowcount
+                report.failed.append(self._failed_channel(ch, e))
+        return issued, held
+
+    def _failed_channel(self, ch: tuple[str, str], e: Exception) -> "ChannelFailure":
+        f = ChannelFailure(ch[0], ch[1], *describe_failure(e))
+        if self._failing.get(ch) != f.cause:  # once per channel and cause, not once per window
+            log.warning("channel customer %s / provider %s: no receipt this window: %s. %s", ch[0], ch[1],
+                        f.cause, f.action)
+            self._failing[ch] = f.cause
+        self.metrics.seal_channel_failures.inc()
+        self.metrics.seal_failing_channels.set(len(self._failing))
+        return f
+
+    def _recovered(self, ch: tuple[str, str]) -> None:
+        if self._failing.pop(ch, None) is not None:
+            log.warning("channel customer %s / provider %s: receipts issued again", ch[0], ch[1])
+            self.metrics.seal_failing_channels.set(len(self._failing))
 
     def _kw(self) -> dict:
         return dict(heartbeat_timeout_ms=self.cfg.heartbeat_timeout_ms, sample_timeout_ms=self.cfg.sample_timeout_ms)

@@ -31,8 +31,10 @@ def deactivate_provider(engine: Engine, pubkey: str) -> bool:
         return conn.execute(update(P).where(P.c.pubkey == pubkey).values(active=False)).rowcount > 0
 
 
-def is_active_provider(conn: Connection, pubkey: str) -> bool:
-    return bool(conn.execute(select(P.c.active).where(P.c.pubkey == pubkey)).scalar())
+def provider_flag(conn: Connection, pubkey: str) -> bool | None:
+    """True: added to this meter's registry; False: removed from it; None: never in it."""
+    r = conn.execute(select(P.c.active).where(P.c.pubkey == pubkey)).first()
+    return None if r is None else bool(r[0])
 
 
 def list_providers(engine: Engine) -> list[dict]:

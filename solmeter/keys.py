@@ -10,8 +10,28 @@ from solders.keypair import Keypair
 from .errors import ConfigError
 
 
+def _committed_dev_key(p: Path) -> bool:
+    """The localnet program keypair committed in contracts/keys: public on purpose (git stores it 0644)."""
+    from contracts import PROGRAM_KEYPAIR
+
+    return p.resolve() == PROGRAM_KEYPAIR.resolve()
+
+
+def check_private(p: Path) -> None:
+    """Refuse a key file that group or others may read or write, as ssh does: whoever can read it can sign
+    as this wallet (meter receipts, provider usage, payments)."""
+    try:
+        mode = p.stat().st_mode & 0o777
+    except OSError:
+        return  # reading it says why, in words
+    if mode & 0o077 and not _committed_dev_key(p):
+        raise ConfigError(f"keypair file {p}: permissions {mode:04o} are too open (group or others may read it); "
+                          f"a private key must be readable by its owner only: run `chmod 600 {p}`")
+
+
 def load_keypair(path: str | os.PathLike) -> Keypair:
     p = Path(path).expanduser()
+    check_private(p)
     try:
         raw = p.read_text()
     except FileNotFoundError:

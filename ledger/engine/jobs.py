@@ -465,7 +465,21 @@ class Engine:
         return int(self.executor.drive(intent.id).state == "confirmed")
 
     def apply_pauses(self, lease: Lease | None = None) -> dict:
-        return pause.apply_pauses(self.session_factory, time.time_ns() // 1_000_000, self.escrow_view)
+        return pause.apply_pauses(self.session_factory, time.time_ns() // 1_000_000, self.escrow_view,
+                                  self.pending_withdrawals)
+
+    def pending_withdrawals(self, customers) -> dict[str, int]:
+        """Each customer's withdrawal request on-chain (Customer account) that has not expired, at the
+        chain's clock and the withdrawal delay in force."""
+        cs = sorted(customers)
+        if not cs:
+            return {}
+        accounts = self._multiple(["Customer"] * len(cs), [self.program.customer_address(Pubkey.from_string(c))
+                                                             for c in cs])
+        now = self.chain.unix_time()
+        delay = int(params_at(self.config.get(fresh=True), now).withdrawal_delay)
+        return {c: pause.pending_withdrawal(int(a.withdrawal_amount), int(a.withdrawal_requested_at), delay, now)
+                for c, a in zip(cs, accounts) if a is not None}
 
     def reconcile(self, lease: Lease | None = None) -> list:
         self.last_recon = reconcile(self.session_factory, self.chain, self.program, store=True)

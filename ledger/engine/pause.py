@@ -2,7 +2,8 @@
 meter stops billing new work) and resumes as soon as a deposit or top-up covers it again."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Callable, Iterable, Mapping
 
 from sqlalchemy.orm import sessionmaker
 
@@ -15,14 +16,29 @@ class Coverage:
     customer: str
     escrow: int     # tokens in the escrow vault (ledger view, reconciled against the chain)
     owed: int       # accrued by signed receipts and not yet settled, all channels
+    pending_withdrawal: int = 0  # requested on-chain and not expired (`pending_withdrawal`)
+
+    @property
+    def leaving(self) -> int:
+        """What the pending withdrawal can take (withdraw pays min(requested, escrow balance))."""
+        return min(self.pending_withdrawal, max(0, self.escrow))
 
     @property
     def available(self) -> int:
-        return self.escrow - self.owed
+        return self.escrow - self.leaving - self.owed
 
     @property
     def covered(self) -> bool:
-        return self.escrow >= self.owed
+        return self.escrow - self.leaving >= self.owed
+
+
+def pending_withdrawal(amount: int, requested_at: int, withdrawal_delay: int, now_s: int) -> int:
+    """The part of the escrow a customer's withdrawal request can still take (PURE). The request is usable
+    from requested_at + delay until requested_at + 2 x delay (the delay in force now, as withdraw reads it);
+    before that it is pending too (it only waits), after it withdraw refuses it (WithdrawalRequestExpired)."""
+    if amount <= 0 or requested_at <= 0:
+        return 0
+    return 0 if now_s > requested_at + 2 * withdrawal_delay else amount
 
 
 def decide(cov: Coverage, currently_paused: bool) -> bool | None:
@@ -43,8 +59,14 @@ def coverage(session_factory: sessionmaker) -> dict[str, Coverage]:
     return {c: Coverage(c, esc.get(c, 0), per_owed.get(c, 0)) for c in sorted(customers)}
 
 
-def apply_pauses(session_factory: sessionmaker, now_ms: int, escrow: "LedgerEscrowBalance | None" = None) -> dict[str, bool]:
-    """Set or clear the meter's paused flag for every customer whose coverage changed; returns the changes."""
+def with_withdrawals(covs: dict[str, Coverage], pending: Mapping[str, int]) -> dict[str, Coverage]:
+    return {c: replace(cov, pending_withdrawal=pending.get(c, 0)) for c, cov in covs.items()}
+
+
+def apply_pauses(session_factory: sessionmaker, now_ms: int, escrow: "LedgerEscrowBalance | None" = None,
+                 withdrawals: Callable[[Iterable[str]], Mapping[str, int]] | None = None) -> dict[str, bool]:
+    """Set or clear the meter's paused flag for every customer whose coverage changed; returns the changes.
+    `withdrawals(customers)`: their pending withdrawals on-chain (what is payable excludes them)."""
     from sqlalchemy import select
 
     from metering.models import Customer
@@ -53,6 +75,8 @@ def apply_pauses(session_factory: sessionmaker, now_ms: int, escrow: "LedgerEscr
     changes = {}
     engine = session_factory.kw["bind"]
     covs = coverage(session_factory)
+    if withdrawals is not None:
+        covs = with_withdrawals(covs, withdrawals(list(covs)))
     if escrow is not None:
         escrow._snapshot = covs
     with session_factory() as s:
@@ -61,7 +85,8 @@ def apply_pauses(session_factory: sessionmaker, now_ms: int, escrow: "LedgerEscr
         new = decide(cov, bool(flags.get(c, False)))
         if new is None:
             continue
-        reason = f"escrow {cov.escrow} cannot cover {cov.owed} owed" if new else ""
+        leaving = f" ({cov.leaving} of it requested for withdrawal)" if cov.leaving else ""
+        reason = f"escrow {cov.escrow}{leaving} cannot cover {cov.owed} owed" if new else ""
         set_paused(engine, c, new, now_ms, reason)
         changes[c] = new
     return changes

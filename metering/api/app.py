@@ -28,9 +28,10 @@ def wall_clock_ms() -> int:
 
 def create_app(engine: Engine, cfg: MeterConfig, meter: Keypair, *, clock: Callable[[], int] = wall_clock_ms,
                escrow: EscrowBalance | None = None, metrics: MeterMetrics | None = None,
-               ingest_processes: int = 0) -> FastAPI:
+               ingest_processes: int = 0, chain_providers=None) -> FastAPI:
     """`ingest_processes` > 0: parse and store ingest requests in a pool of that many processes (see
-    ingest_pool); 0: in this process."""
+    ingest_pool); 0: in this process. `chain_providers` (a chain_providers.ChainProviders): accept providers
+    registered on-chain (and staked) besides those of `meter providers add`."""
     metrics = metrics or MeterMetrics()
     app = FastAPI(
         title="solmeter meter API",
@@ -49,6 +50,7 @@ def create_app(engine: Engine, cfg: MeterConfig, meter: Keypair, *, clock: Calla
     app.state.ingestor = Ingestor(engine, cfg, metrics)
     app.state.ingest_lock = threading.Lock()  # see ingest_routes._one_at_a_time
     app.state.ingest_pool = None
+    app.state.chain_providers = chain_providers
     if ingest_processes:
         from .ingest_pool import IngestPool
 

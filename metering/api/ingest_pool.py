@@ -72,10 +72,10 @@ def _ready() -> bool:
     return _state is not None
 
 
-def _job(raw: bytes, batch: bool, signed, now: int) -> tuple[int, bytes, list]:
+def _job(raw: bytes, batch: bool, signed, now: int, on_chain) -> tuple[int, bytes, list]:
     from .ingest_routes import parse_and_ingest
 
-    status, body = parse_and_ingest(_state, raw, batch, signed, now)
+    status, body = parse_and_ingest(_state, raw, batch, signed, now, on_chain)
     return status, body, _state.metrics.take()
 
 
@@ -96,10 +96,11 @@ class IngestPool:
             f.result()
         return ex
 
-    async def run(self, metrics, raw: bytes, batch: bool, signed, now: int) -> tuple[int, bytes]:
+    async def run(self, metrics, raw: bytes, batch: bool, signed, now: int, on_chain=None) -> tuple[int, bytes]:
         ex = self._executor
         try:
-            status, body, ops = await asyncio.get_running_loop().run_in_executor(ex, _job, raw, batch, signed, now)
+            status, body, ops = await asyncio.get_running_loop().run_in_executor(ex, _job, raw, batch, signed, now,
+                                                                                 on_chain)
         except BrokenProcessPool:
             # A pool process died (killed, out of memory). Its transaction either committed or rolled back
             # whole, and the kernel released its flock. Requests in flight on the broken pool all land

@@ -9,8 +9,10 @@ from fastapi import APIRouter, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from ..auth import AuthError, verify_request
+from ..auth import AuthError, ascii_uint, verify_request
+from ..chain_providers import RegistryUnavailable
 from ..ingest import BodyError, parse_body
+from ..metrics import reason_label
 
 router = APIRouter(tags=["ingest"])
 
@@ -22,10 +24,13 @@ _HEADERS_DOC = dict(
 _RESPONSES = {
     200: {"description": "every event accepted or an identical duplicate (per-event results)"},
     401: {"description": "signature missing, malformed, stale, replayed or wrong"},
-    403: {"description": "not a registered provider, another provider's usage, or a paused customer's new work"},
+    403: {"description": "not a registered provider (on-chain, or added to the meter) or below the minimum stake, "
+                          "another provider's usage, or a paused customer's new work"},
     409: {"description": "an event's (source, id) is stored with a different payload; nothing written"},
     413: {"description": "body or batch too large"},
-    422: {"description": "an event failed validation (the field is named); nothing written"},
+    422: {"description": "an event failed validation, or could take its channel's cumulative receipt fields past "
+                          "the encoding (the field is named); nothing written"},
+    503: {"description": "the chain's provider registry cannot be read now (Retry-After)"},
 }
 
 
@@ -42,17 +47,17 @@ def _json(body: dict, status: int) -> Response:
     return Response(_encode(body), status_code=status, media_type="application/json")
 
 
-def parse_and_ingest(st, raw: bytes, batch: bool, signed, now: int) -> tuple[int, bytes]:
+def parse_and_ingest(st, raw: bytes, batch: bool, signed, now: int, on_chain=None) -> tuple[int, bytes]:
     """Parsing, validation and the transaction (all CPU or DB work): (HTTP status, JSON body). `st` holds
     cfg, ingestor and metrics (the app's state, or a pool process's)."""
     lim = st.cfg.limits
     try:
         items = parse_body(raw, batch=batch, max_batch=lim.max_batch, max_body_bytes=lim.max_body_bytes)
     except BodyError as e:
-        st.metrics.requests_refused.labels(reason=e.field).inc()
+        st.metrics.requests_refused.labels(reason=reason_label(e.field)).inc()
         return e.status, _encode({"error": str(e), "field": e.field})
     try:
-        out = st.ingestor.ingest(signed, items, now)
+        out = st.ingestor.ingest(signed, items, now, on_chain)
     except AuthError as e:
         return e.status, _encode({"error": str(e), "field": e.field})
     body = out.to_dict()
@@ -63,33 +68,68 @@ def parse_and_ingest(st, raw: bytes, batch: bool, signed, now: int) -> tuple[int
     return out.status_code, _encode(body)
 
 
+async def read_body_capped(request: Request, limit: int) -> bytes | Response:
+    """The body, or a 413 as soon as more than `limit` bytes have come (before any authentication work).
+    A declared Content-Length over the limit is refused unread; a chunked body (no length) or one whose
+    declared length is a lie is counted while it is read and cut at the limit: never buffered whole."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        n = ascii_uint(declared, 20)
+        if n is None:
+            return _json({"error": "Content-Length: must be ASCII digits 0-9", "field": "Content-Length"}, 400)
+        if n > limit:
+            return _too_large(f"{n} bytes exceeds the limit of {limit}")
+    chunks: list[bytes] = []
+    got = 0
+    async for chunk in request.stream():
+        got += len(chunk)
+        if got > limit:
+            return _too_large(f"more than {limit} bytes (the limit); the rest was not read")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(reason: str) -> Response:
+    # Connection: close: the unread rest of the body must not be taken for the next request
+    r = _json({"error": f"body: {reason}", "field": "body"}, 413)
+    r.headers["connection"] = "close"
+    return r
+
+
 async def _handle(request: Request, batch: bool) -> Response:
     st = request.app.state
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > st.cfg.limits.max_body_bytes:  # refuse before reading it
-        return _json({"error": f"body: {declared} bytes exceeds the limit of {st.cfg.limits.max_body_bytes}",
-                      "field": "body"}, 413)
-    raw = await request.body()
+    raw = await read_body_capped(request, st.cfg.limits.max_body_bytes)
+    if isinstance(raw, Response):
+        st.metrics.requests_refused.labels(reason="body").inc()
+        return raw
     now = st.clock()
     try:
         signed = verify_request(request.headers, request.method, request.url.path, raw, now, st.cfg.signature_max_age_ms)
     except AuthError as e:
-        st.metrics.requests_refused.labels(reason=e.field).inc()
+        st.metrics.requests_refused.labels(reason=reason_label(e.field)).inc()
         return _json({"error": str(e), "field": e.field}, e.status)
+    on_chain = None
+    if st.chain_providers is not None:  # the chain's registry, cached (a read only for a key it lacks)
+        try:
+            on_chain = await run_in_threadpool(st.chain_providers.standing, signed.pubkey)
+        except RegistryUnavailable as e:
+            r = _json({"error": f"X-Solmeter-Pubkey: {e}; send it again later", "field": "X-Solmeter-Pubkey"}, 503)
+            r.headers["retry-after"] = str(max(1, int(st.chain_providers.min_refresh_s)))
+            return r
     if st.ingest_pool is not None:  # `meter serve --workers N`: the next free process of the pool
-        status, body = await st.ingest_pool.run(st.metrics, raw, batch, signed, now)
+        status, body = await st.ingest_pool.run(st.metrics, raw, batch, signed, now, on_chain)
     else:
-        status, body = await run_in_threadpool(_one_at_a_time, st, raw, batch, signed, now)
+        status, body = await run_in_threadpool(_one_at_a_time, st, raw, batch, signed, now, on_chain)
     return Response(body, status_code=status, media_type="application/json")
 
 
-def _one_at_a_time(st, raw: bytes, batch: bool, signed, now: int) -> tuple[int, bytes]:
+def _one_at_a_time(st, raw: bytes, batch: bool, signed, now: int, on_chain) -> tuple[int, bytes]:
     # One ingest at a time per process: two in one process would share the GIL, and sqlite3's
     # executemany gives it up and takes it back once per row, so a parsing thread beside a writing one
     # slows the writer (which holds the database's write lock) by an order of magnitude. A pool of
     # processes (`ingest_pool`) is how ingestion uses several cores.
     with st.ingest_lock:
-        return parse_and_ingest(st, raw, batch, signed, now)
+        return parse_and_ingest(st, raw, batch, signed, now, on_chain)
 
 
 @router.post("/v1/events", summary="Ingest one CloudEvent", responses=_RESPONSES,

@@ -84,6 +84,7 @@ def test_keypair_roundtrip_and_mode(tmp_path):
 def test_bad_keypair_files(tmp_path, content, needle):
     p = tmp_path / "bad.json"
     p.write_text(content)
+    p.chmod(0o600)  # a lax mode is refused before the content is looked at (test_key_files.py)
     with pytest.raises(ConfigError) as e:
         load_keypair(p)
     assert needle in str(e.value) and str(p) in str(e.value)

@@ -92,3 +92,30 @@ def test_concurrent_identical_batches_on_postgres(pg_engine, provider_kp, custom
     assert sorted(o.accepted for o in outs) == [0, 0, 0, 200]
     with pg_engine.connect() as c:
         assert c.execute(text("SELECT count(*) FROM usage_events")).scalar() == 200
+
+
+def test_headroom_and_sealing_isolation_on_postgres(pg_engine, provider_kp, customer, meter_kp):
+    """The headroom rows (locked FOR UPDATE) and the per-channel savepoints of sealing on PostgreSQL."""
+    from solders.keypair import Keypair
+
+    from metering.headroom import U64
+    from metering.prices import publish_price_book
+    from metering.rollup.pricing import DEFAULT_PRICE_BOOK, Price, PriceBook
+
+    clock = Clock()
+    add_provider(pg_engine, str(provider_kp.pubkey()), clock())
+    cfg = MeterConfig(window_ms=60_000, grace_ms=10_000)
+    a, b = EventFactory(provider_kp, customer), EventFactory(provider_kp, str(Keypair.from_seed(bytes([3]) * 32).pubkey()))
+    with TestClient(create_app(pg_engine, cfg, meter_kp, clock=clock)) as client:
+        poster = Poster(client, clock, provider_kp)
+        assert poster.post([a.hb("LA", T0 - 50_000, cls="BIG"), a.hb("LA", T0 - 20_000, cls="BIG"),
+                            b.hb("LB", T0 - 50_000), b.hb("LB", T0 - 20_000)]).status_code == 200
+        big = PriceBook(2, gpu={**DEFAULT_PRICE_BOOK.gpu, "BIG": Price(U64, 1)}, storage=dict(DEFAULT_PRICE_BOOK.storage),
+                        egress=dict(DEFAULT_PRICE_BOOK.egress))
+        publish_price_book(pg_engine, big, T0 - 3_600_000, clock())
+        r = poster.post([a.hb("LA", T0 - 10_000, cls="BIG")])  # the new price is the ceiling now
+        assert r.status_code == 422 and "cum_amount" in r.json()["error"]
+        rep = Sealer(pg_engine, cfg, meter_kp).seal_due(T0 + 10_001)
+        assert rep.receipts == 1 and [f.customer for f in rep.failed] == [customer]
+        with pg_engine.connect() as c:
+            assert c.execute(text("SELECT count(*) FROM usage_events WHERE seal_id IS NULL")).scalar() == 2
