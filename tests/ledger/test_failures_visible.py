@@ -82,3 +82,53 @@ def test_an_unfunded_meter_key_is_said_once_shown_and_recovers_when_funded(engin
     assert eng.intents.all("post_batch")[0].state == "confirmed"
     eng.follow_chain()
     assert eng.reconcile().ok
+
+
+def test_a_settle_refused_because_the_treasury_changed_is_rebuilt_and_reconcile_counts_both(
+        engine, session_factory, node):
+    """set_treasury lands between the crank building a settle and the cluster running it (injected at the
+    executor's fault point after the signature is recorded): the settle is refused WrongTokenAccount, named
+    in words; the next run rebuilds it with the new treasury and it settles. Reconciliation stays exact to
+    the base unit: the fees paid to the former treasury still count."""
+    from solders.keypair import Keypair
+
+    from ledger.accounting import Ledger, chart
+    from ledger.ops import roles, token
+
+    chain, w = _world(node, engine)
+    eng = Engine(session_factory, chain, BillingProgram(PROGRAM), payer=w.admin, meter=w.meter)
+    eng.crank_once()
+    old = Pubkey.from_string(w.dep.treasury)
+    fees_old = chain.token_balance(old)
+    assert fees_old > 0
+    new_kp = Keypair()
+    token.create_token_account(chain, w.admin, new_kp, w.dep.mint_key, w.admin.pubkey())
+    meter = MeterSim(engine, w.meter, DEFAULT_PROGRAM_ID)
+    base = (int(time.time() * 1000) - 2 * 3_600_000) // 60_000 * 60_000
+    meter.heartbeats(w.providers[0], str(w.customers[0].pubkey()), "lease-2", base, 10)
+    meter.seal_and_batch(base + 8 * 60_000)
+    assert eng.post_batches() == 1
+
+    moved = []
+
+    def treasury_moves(point: str) -> None:
+        if point == "after_record_signature" and not moved:
+            moved.append(roles.set_treasury(chain, w.dep, w.admin, new_kp.pubkey()))
+
+    eng.executor.fault = treasury_moves
+    out = eng.settle_channels()
+    assert moved and out["failed"] == 1 and out["confirmed"] == 0
+    (refused,) = [i for i in eng.intents.all("settle") if i.state == "failed"]
+    assert "WrongTokenAccount" in refused.error and "0x" not in refused.error
+    assert eng.blocked["settle_channels"][1].startswith("settle ")
+
+    eng.executor.fault = lambda point: None
+    out = eng.settle_channels()
+    assert out["confirmed"] == 1 and out["failed"] == 0
+    assert eng.intents.by_key(refused.key).state == "confirmed"
+    fees_new = chain.token_balance(new_kp.pubkey())
+    assert fees_new > 0 and chain.token_balance(old) == fees_old
+    eng.follow_chain()
+    recon = eng.reconcile()
+    assert recon.ok, [str(d) for d in recon.differences]
+    assert Ledger(session_factory).balance(chart.treasury()) == fees_old + fees_new
