@@ -10,9 +10,9 @@ from typing import Optional
 
 import typer
 
-from contracts.client import account_size
 from ledger import deploy_cli
 from ledger.ops.cluster import identify
+from ledger.ops.meter_funding import BATCH_INTERVAL_S
 from ledger.ops.program_deploy import sol
 from ledger.cli_common import (chain, db, deployment, deployment_path, fmt, keypair, one_line_errors, parse_amount,
                                settings)
@@ -29,7 +29,7 @@ except ImportError:  # pragma: no cover
     pass
 
 deploy_cli.register(app)  # upgrade, buffers list|close
-METER_FLOAT = 100_000_000  # lamports below which the meter key is topped up (localnet) or a note says to fund it
+METER_FLOAT = 100_000_000  # lamports below which init airdrops to the meter key on the localnet
 YEAR_S = 365 * 86_400  # the program's bound on every window and delay
 
 
@@ -109,9 +109,32 @@ def init(program_keypair: Optional[Path] = typer.Option(None, help="Program keyp
     typer.echo(f"  cost {sol(before - c.lamports(admin.pubkey()))} SOL (token mint, treasury and Config rent, fees)")
     typer.echo(f"  {cluster.explorer('address', dep.program_id)}")
     typer.echo(f"deployment written to {deployment_path()}")
-    if c.lamports(meter.pubkey()) < METER_FLOAT:
-        typer.echo(f"note: the meter key {meter.pubkey()} has {sol(c.lamports(meter.pubkey()))} SOL; it pays the rent "
-                   f"of every Merkle batch it posts (about {sol(c.rent_exempt(account_size('Batch')))} SOL each): fund it")
+    _say_meter_funding(c, cluster, dep)
+
+
+def _meter_funding(c, dep):
+    from contracts.client import params_at
+    from ledger.ops.deployment import read_config
+    from ledger.ops.meter_funding import meter_funding
+    from solders.pubkey import Pubkey
+
+    retention = int(params_at(read_config(c, dep.program), c.unix_time()).batch_retention)
+    return meter_funding(c, Pubkey.from_string(dep.meter), retention)
+
+
+def _say_meter_funding(c, cluster, dep) -> None:
+    """The meter key pays each batch's rent: say how much it needs and whether it has it (on the localnet
+    init has airdropped it already). The retention is the one in force on-chain."""
+    f = _meter_funding(c, dep)
+    line = (f"meter key {f.key} has {sol(f.lamports)} SOL, enough for {f.batches_left} batches "
+            f"(~{sol(f.batch_rent)} SOL of rent each, returned when a batch is closed after its retention)")
+    if f.enough:
+        typer.echo(f"  {line}")
+        return
+    how = (f"`solmeter airdrop 1 {f.key}`" if cluster.local
+           else f"`solana transfer {f.key} {sol(f.needed - f.lamports)} --allow-unfunded-recipient`")
+    typer.echo(f"WARNING: {line}; it needs ~{sol(f.needed)} SOL for the {f.batches_in_retention} batches of one "
+               f"retention period at one batch per {BATCH_INTERVAL_S // 60} min: fund it with {how}", err=True)
 
 
 @app.command()
@@ -292,7 +315,7 @@ def ledger_balances(as_json: bool = typer.Option(False, "--json", help="Machine-
 @app.command()
 @one_line_errors
 def jobs() -> None:
-    """State of the engine's jobs (leases, failures, back-off) and of its intents."""
+    """State of the engine's jobs (runs, consecutive failures and the last cause, back-off) and of its intents."""
     from ledger.engine.intents import IntentStore
     from ledger.engine.lease import Leases
 
@@ -300,9 +323,95 @@ def jobs() -> None:
     now = time.time_ns() // 1_000_000
     for l in Leases(sf, "cli").status():
         due = max(0, l.next_due_ms - now)
-        typer.echo(f"{l.name:16} runs {l.runs:6} failures {l.failures:3} next in {due / 1000:6.1f} s "
-                   f"{'held by ' + l.holder if l.holder else ''} {l.last_error[:80]}")
+        typer.echo(f"{l.name:16} runs {l.runs:6} failures {l.failures:3} next in {due / 1000:6.1f} s"
+                   f"{'  held by ' + l.holder if l.holder else ''}")
+        if l.failures and l.last_error:
+            typer.echo(f"{'':16} last error: {l.last_error}")
     typer.echo("intents: " + ", ".join(f"{k} {v}" for k, v in sorted(IntentStore(sf).counts().items())))
+
+
+intents_app = typer.Typer(help="The engine's intents (on-chain actions recorded before they are sent).",
+                          no_args_is_help=True)
+app.add_typer(intents_app, name="intents")
+
+
+@intents_app.command("list")
+@one_line_errors
+def intents_list(state: Optional[str] = typer.Option(None, help="Only this state: pending, sent, confirmed, failed."),
+                 kind: Optional[str] = typer.Option(None, help="Only this kind (post_batch, settle, ...)."),
+                 limit: int = typer.Option(50, min=1, help="The newest N."),
+                 as_json: bool = typer.Option(False, "--json", help="Machine-readable.")) -> None:
+    """The newest intents, with their state, attempts and error."""
+    from ledger.engine.intents import IntentStore
+    from ledger.engine.models import INTENT_STATES
+
+    if state is not None and state not in INTENT_STATES:
+        raise ValueError(f"--state {state!r} is not one of {', '.join(INTENT_STATES)}")
+    _, sf = db()
+    rows = [i for i in IntentStore(sf).all(kind) if state is None or i.state == state][-limit:]
+    if as_json:
+        typer.echo(json.dumps([{"id": i.id, "key": i.key, "kind": i.kind, "state": i.state, "attempts": i.attempts,
+                                "signature": i.signature, "error": i.error} for i in rows], indent=2))
+        return
+    for i in rows:
+        typer.echo(f"{i.id:6} {i.state:9} {i.kind:14} attempts {i.attempts:2}  {i.key}")
+        if i.error:
+            typer.echo(f"{'':6} error: {i.error}")
+    if not rows:
+        typer.echo("no intents" + (f" in state {state}" if state else ""))
+
+
+@intents_app.command("retry")
+@one_line_errors
+def intents_retry(intent_id: Optional[int] = typer.Argument(None, help="The failed intent to retry."),
+                  all_failed: bool = typer.Option(False, "--all", help="Every failed intent that may be retried.")) -> None:
+    """Reopen failed intents now (the engine also retries each by itself once its cause is gone)."""
+    from ledger.engine.intents import IntentStore, RetryRefused
+
+    if (intent_id is None) == (not all_failed):
+        raise ValueError("give one intent ID or --all")
+    _, sf = db()
+    store = IntentStore(sf)
+    if intent_id is not None:
+        store.retry(intent_id)
+        typer.echo(f"intent {intent_id} reopened: the engine sends it on its next run")
+        return
+    reopened, refused = [], []
+    for i in store.all():
+        if i.state != "failed":
+            continue
+        try:
+            store.retry(i.id)
+            reopened.append(i.id)
+        except RetryRefused as e:
+            refused.append(f"{i.id} ({e})")
+    typer.echo(f"{len(reopened)} failed intent(s) reopened" + (f"; left failed: {'; '.join(refused)}" if refused else ""))
+
+
+@app.command()
+@one_line_errors
+def status() -> None:
+    """The deployment at a glance: cluster, program, the admin's and the meter key's SOL (how many batches it
+    still pays for), failing jobs and intents."""
+    from ledger.engine.intents import IntentStore
+    from ledger.engine.lease import Leases
+    from ledger.ops.deployment import read_config
+    from solders.pubkey import Pubkey
+
+    dep, c = deployment(), chain()
+    cluster = identify(c)
+    cfg = read_config(c, dep.program)
+    typer.echo(f"cluster   {cluster.name} ({c.url})")
+    typer.echo(f"program   {dep.program_id} (config version {int(cfg.version)}{', PAUSED' if cfg.paused else ''})")
+    typer.echo(f"admin     {dep.admin}: {sol(c.lamports(Pubkey.from_string(dep.admin)))} SOL")
+    f = _meter_funding(c, dep)
+    typer.echo(f"meter key {f.key}: {sol(f.lamports)} SOL, pays for {f.batches_left} more batches "
+               f"(~{sol(f.batch_rent)} SOL each){'' if f.enough else f'; needs ~{sol(f.needed)} SOL for one retention period'}")
+    _, sf = db()
+    failing = [l for l in Leases(sf, "cli").status() if l.failures]
+    typer.echo(f"jobs      {len(failing)} failing" + "".join(f"\n  {l.name} (failures {l.failures}): {l.last_error}"
+                                                          for l in failing))
+    typer.echo("intents   " + (", ".join(f"{k} {v}" for k, v in sorted(IntentStore(sf).counts().items())) or "none"))
 
 
 @app.command()

@@ -115,6 +115,13 @@ def _mount_groups() -> None:
             raise
         sub = getattr(mod, attr)
         app.add_typer(sub, name=name)
+    try:
+        from ledger.airdrop_cli import airdrop
+    except ModuleNotFoundError as e:
+        if not (e.name or "").startswith("ledger"):
+            raise
+    else:
+        app.command("airdrop")(airdrop)
 
 
 _mount_groups()

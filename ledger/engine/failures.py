@@ -14,6 +14,8 @@ from __future__ import annotations
 import enum
 import re
 
+from ledger.ops.program_deploy import sol  # noqa: F401  (re-exported: the engine's sentences use it)
+
 from .backoff import backoff_ms
 
 # A transaction refused at preflight for one of these can land if sent again later.
@@ -69,10 +71,3 @@ def error_name(error: str) -> str:
 def short_key(key: str) -> str:
     """A public key as an operator recognises it in a log line: 9xQe…3kP."""
     return key if len(key) <= 12 else f"{key[:4]}…{key[-4:]}"
-
-
-def sol(lamports: int) -> str:
-    """Lamports as SOL for a sentence (integers only: 0.002, not 2.0000000001e-3)."""
-    whole, frac = divmod(int(lamports), 1_000_000_000)
-    text = f"{whole}.{frac:09d}".rstrip("0").rstrip(".")
-    return text or "0"
