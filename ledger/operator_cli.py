@@ -3,7 +3,6 @@ service (meter API + meter jobs + settlement engine)."""
 from __future__ import annotations
 
 import json
-import logging
 import time
 from pathlib import Path
 from typing import Optional
@@ -420,18 +419,24 @@ def serve(host: Optional[str] = typer.Option(None, help="API bind address (defau
           port: Optional[int] = typer.Option(None, help="API port (default: api_port setting)."),
           epoch_emission: str = typer.Option("0", help="Reward tokens to fund each new epoch with (0: none)."),
           window_s: int = typer.Option(60, min=1, help="Meter rollup window, seconds."),
-          batch_interval_s: int = typer.Option(600, min=1, help="Close a Merkle batch this often, seconds.")) -> None:
+          batch_interval_s: int = typer.Option(BATCH_INTERVAL_S, min=1, help="Close a Merkle batch this often, seconds."),
+          verbose: int = typer.Option(0, "--verbose", "-v", count=True,
+                                      help="-v: every job run; -vv: also each scheduler run and HTTP call.")) -> None:
     """Run the meter API, the meter's jobs and the settlement engine's jobs until interrupted."""
     import uvicorn
 
     from metering.api.app import create_app
     from metering.config import MeterConfig
+    from metering.metrics import MeterMetrics
     from metering.service import MeterJobs
     from solmeter.keys import load_or_create_keypair
 
+    from ledger.engine.jobs import JOB_NAMES
+    from ledger.engine.metrics import EngineMetrics
     from ledger.engine.service import Service
+    from ledger.log_levels import configure
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    uvicorn_level = configure(verbose)
     s = settings()
     engine, sf = db()
     dep = deployment()
@@ -446,16 +451,18 @@ def serve(host: Optional[str] = typer.Option(None, help="API bind address (defau
                       batch_interval_ms=batch_interval_s * 1000)
     eng = _engine(sf, parse_amount(epoch_emission, dep.decimals) if epoch_emission not in ("0", "") else 0)
     eng.escrow_view.refresh()
-    svc = Service(sf, eng.job_specs())
-    meter_jobs = MeterJobs(engine, cfg, meter, lambda: time.time_ns() // 1_000_000,
+    metrics = MeterMetrics()  # one registry: the meter's ingest and seal metrics and the engine's, at /metrics
+    engine_metrics = EngineMetrics(metrics.registry, sf, JOB_NAMES, eng.chain, meter.pubkey())
+    svc = Service(sf, eng.job_specs(), on_run=engine_metrics.on_run)
+    meter_jobs = MeterJobs(engine, cfg, meter, lambda: time.time_ns() // 1_000_000, metrics,
                            config_version_source=lambda: int(read_config(rpc, dep.program).version))
     sched = meter_jobs.start_scheduler()
     svc.start()
     typer.echo(f"serving the meter API on http://{host or s.api_host}:{port or s.api_port} with settlement jobs "
-               f"against {eng.chain.url}")
+               f"against {eng.chain.url} (metrics at /metrics)")
     try:
-        uvicorn.run(create_app(engine, cfg, meter, escrow=eng.escrow_view), host=host or s.api_host,
-                    port=port or s.api_port, log_level="warning")
+        uvicorn.run(create_app(engine, cfg, meter, escrow=eng.escrow_view, metrics=metrics), host=host or s.api_host,
+                    port=port or s.api_port, log_level=uvicorn_level)
     finally:
         svc.shutdown(wait=False)
         sched.shutdown(wait=False)
