@@ -9,6 +9,7 @@ from typing import Optional
 
 import typer
 
+from contracts.client import INITIALIZE_DEFAULTS as _D
 from ledger import deploy_cli
 from ledger.ops.cluster import identify
 from ledger.ops.meter_funding import BATCH_INTERVAL_S
@@ -38,18 +39,18 @@ def init(program_keypair: Optional[Path] = typer.Option(None, help="Program keyp
                                                                      "is missing (required off the localnet; the "
                                                                      "committed dev key is for the localnet only)."),
          mint: Optional[str] = typer.Option(None, help="Existing token mint; by default a new one is created."),
-         fee_bps: int = typer.Option(250, min=0, max=2000, help="Treasury fee, basis points of each settlement."),
-         burn_bps: int = typer.Option(50, min=0, max=2000, help="Burned share, basis points of each settlement."),
+         fee_bps: int = typer.Option(_D["fee_bps"], min=0, max=2000, help="Treasury fee, basis points of each settlement."),
+         burn_bps: int = typer.Option(_D["burn_bps"], min=0, max=2000, help="Burned share, basis points of each settlement."),
          min_stake: str = typer.Option("1", help="Minimum provider stake, tokens."),
-         epoch_length_s: int = typer.Option(86_400, min=60, max=YEAR_S, help="Epoch length, seconds."),
-         withdrawal_delay_s: int = typer.Option(7_200, min=60, max=YEAR_S, help="Customer withdrawal delay, seconds."),
-         settlement_window_s: int = typer.Option(3_600, min=60, max=YEAR_S,
+         epoch_length_s: int = typer.Option(_D["epoch_length"], min=60, max=YEAR_S, help="Epoch length, seconds."),
+         withdrawal_delay_s: int = typer.Option(_D["withdrawal_delay"], min=60, max=YEAR_S, help="Customer withdrawal delay, seconds."),
+         settlement_window_s: int = typer.Option(_D["settlement_window"], min=60, max=YEAR_S,
                                                  help="Settlement window, seconds (< withdrawal delay)."),
-         unstake_cooldown_s: int = typer.Option(86_400, min=60, max=YEAR_S, help="Unstake cooldown, seconds."),
-         contest_window_s: int = typer.Option(3_600, min=60, max=YEAR_S, help="Slash contest window, seconds."),
-         resolution_window_s: int = typer.Option(86_400, min=60, max=YEAR_S,
+         unstake_cooldown_s: int = typer.Option(_D["unstake_cooldown"], min=60, max=YEAR_S, help="Unstake cooldown, seconds."),
+         contest_window_s: int = typer.Option(_D["contest_window"], min=60, max=YEAR_S, help="Slash contest window, seconds."),
+         resolution_window_s: int = typer.Option(_D["resolution_window"], min=60, max=YEAR_S,
                                                  help="Arbiter's time to resolve a contested slash, seconds."),
-         batch_retention_s: int = typer.Option(7 * 86_400, min=60, max=YEAR_S,
+         batch_retention_s: int = typer.Option(_D["batch_retention"], min=60, max=YEAR_S,
                                                help="Batches may be closed (rent back) this long after posting, "
                                                     "seconds (>= withdrawal delay)."),
          update_delay_s: Optional[int] = typer.Option(None, min=120, max=2 * YEAR_S,
@@ -95,7 +96,7 @@ def init(program_keypair: Optional[Path] = typer.Option(None, help="Program keyp
                         withdrawal_delay=withdrawal_delay_s, settlement_window=settlement_window_s,
                         unstake_cooldown=unstake_cooldown_s, contest_window=contest_window_s,
                         resolution_window=resolution_window_s, batch_retention=batch_retention_s,
-                        update_delay=update_delay_s or 2 * max(withdrawal_delay_s, unstake_cooldown_s),
+                        update_delay=update_delay_s,
                         epoch_length=epoch_length_s, decimals=decimals)
     before = c.lamports(admin.pubkey())
     dep = initialize(c, admin, program_id=program_id, meter=meter.pubkey(),
