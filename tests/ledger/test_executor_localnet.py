@@ -201,3 +201,22 @@ def test_a_refused_transaction_is_stored_by_name_in_words(session_factory, node,
     assert stored.error.startswith("instruction 0 (system program): ResultWithNegativeLamports: the payer has too "
                                    "few lamports"), stored.error
     assert "insufficient lamports" in stored.error and "0x" not in stored.error
+
+
+class NoPreflight(RpcChain):
+    """An RPC used with skip_preflight (as some senders do to save a round trip): a failing transaction
+    lands, pays its fee, and its error comes back only in its status."""
+
+    def send_raw(self, tx: bytes) -> str:
+        return str(self.client.send_raw_transaction(tx, skip_preflight=True))
+
+
+def test_a_landed_failure_is_stored_by_name_with_the_programs_words(session_factory, node, payer):
+    to = str(Keypair().pubkey())
+    intent = IntentStore(session_factory).record(f"t:{to}", "transfer", to, {"to": to, "lamports": 10**18})
+    ex = Executor(session_factory, NoPreflight(node.rpc_url), payer, [TransferAction(payer)], poll_interval_s=0.02)
+    out = ex.drive(intent.id)
+    stored = IntentStore(session_factory).get(intent.id)
+    assert out.state == stored.state == "failed" and stored.signature  # it landed: a signature with a status
+    assert stored.error.startswith("instruction 0 (system program): ResultWithNegativeLamports"), stored.error
+    assert "insufficient lamports" in stored.error and "0x" not in stored.error and "Custom(" not in stored.error
