@@ -267,9 +267,12 @@ def _engine(sf, emission: int = 0):
 def crank() -> None:
     """Run every settlement job once, now: follow the chain, accrue, post batches, settle, top up, reconcile."""
     _, sf = db()
-    out = _engine(sf).crank_once()
+    eng = _engine(sf)
+    out = eng.crank_once()
     for k, v in out.items():
         typer.echo(f"{k:16} {v if not hasattr(v, 'differences') else ('ok' if v.ok else [str(d) for d in v])}")
+    for job, (_key, cause) in eng.blocked.items():
+        typer.echo(f"WARNING: {job} stopped: {cause}", err=True)
 
 
 @app.command()

@@ -93,8 +93,9 @@ class Service:
         except JobBlocked as e:
             delay = self.leases.finish(lease, interval_ms=spec.interval_ms, error=str(e))
             rec = RunRecord(name, False, error=str(e), kind="blocked")
-            self._say_once(name, "blocked:" + e.key, logging.WARNING, "%s stopped: %s (retried every %d s until "
-                           "the cause is gone)", name, e, max(1, delay // 1000))
+            self._say_once(name, "blocked:" + e.key, logging.WARNING, "%s stopped: %s (it resumes by itself once "
+                           "the cause is gone; checked again in %d s, backing off to %d s)", name, e,
+                           max(1, delay // 1000), self.backoff_cap_ms // 1000)
         except ChainError as e:
             delay = self.leases.finish(lease, interval_ms=spec.interval_ms, error=str(e))
             rec = RunRecord(name, False, error=str(e), kind="transient")
