@@ -127,21 +127,19 @@ _FIELDLESS_IX = re.compile(r"(?:InstructionErrorFieldless\.|Fieldless\(\s*)(\w+)
 _FIELDLESS_TX = re.compile(r"TransactionErrorFieldless\.(\w+)")
 
 
-def _failing_program(logs: Iterable[str]) -> tuple[Optional[str], Optional[str]]:
-    """(program id, its own last message) of the outermost failure the logs report."""
+def _failing_program(logs: Iterable[str]) -> tuple[Optional[str], Optional[str], Optional[str]]:
+    """(program id, its own last message, its failure text) of the failure the logs report first: the
+    innermost program, where the error began (a CPI's error fails its callers with the same error)."""
     prev: Optional[str] = None
-    program: Optional[str] = None
-    detail: Optional[str] = None
     for line in logs:
         m = _FAILED_LINE.match(line)
         if m:
-            program, detail = m.group(1), prev
-            continue
+            return m.group(1), prev, m.group(2)
         if line.startswith("Program log: "):
             prev = line[len("Program log: "):]
         elif not line.startswith("Program "):  # a builtin's own words (e.g. "Transfer: insufficient lamports")
             prev = line
-    return program, detail
+    return None, None, None
 
 
 def _custom(code: int, program: Optional[str]) -> str:
@@ -190,13 +188,20 @@ def describe(err: object, logs: Sequence[str] = (), programs: Sequence[Pubkey | 
             return ("InsufficientFundsForRent: an account would be left with less than its rent-exempt minimum "
                     "(send it more SOL)")
         return f"{tx_name}: {TRANSACTION_ERRORS.get(tx_name, 'the transaction was refused')}"
-    logged_program, detail = _failing_program(logs)
+    logged_program, detail, failure = _failing_program(logs)
     program = str(programs[index]) if index is not None and index < len(programs) else logged_program
     where = "" if index is None else f"instruction {index}"
     if program:
         where += f" ({PROGRAM_NAMES.get(program, program)})" if where else PROGRAM_NAMES.get(program, program)
+    origin = program
+    if (code is not None and logged_program and logged_program != program
+            and failure == f"custom program error: {code:#x}"):
+        # The instruction's program called another (a CPI) that failed with this code: it is that
+        # program's error number (the system program's 1 is "insufficient lamports", not the caller's 1).
+        origin = logged_program
+        where = where[:-1] + f" -> {PROGRAM_NAMES.get(origin, origin)})" if where.endswith(")") else where
     if code is not None:
-        what = _custom(code, program)
+        what = _custom(code, origin)
     elif ix_name is not None:
         what = f"{ix_name}: {INSTRUCTION_ERRORS.get(ix_name, 'the instruction failed')}"
     else:

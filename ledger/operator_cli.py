@@ -3,16 +3,16 @@ service (meter API + meter jobs + settlement engine)."""
 from __future__ import annotations
 
 import json
-import logging
 import time
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from contracts.client import account_size
+from contracts.client import INITIALIZE_DEFAULTS as _D
 from ledger import deploy_cli
 from ledger.ops.cluster import identify
+from ledger.ops.meter_funding import BATCH_INTERVAL_S
 from ledger.ops.program_deploy import sol
 from ledger.cli_common import (chain, db, deployment, deployment_path, fmt, keypair, one_line_errors, parse_amount,
                                settings)
@@ -29,7 +29,7 @@ except ImportError:  # pragma: no cover
     pass
 
 deploy_cli.register(app)  # upgrade, buffers list|close
-METER_FLOAT = 100_000_000  # lamports below which the meter key is topped up (localnet) or a note says to fund it
+METER_FLOAT = 100_000_000  # lamports below which init airdrops to the meter key on the localnet
 YEAR_S = 365 * 86_400  # the program's bound on every window and delay
 
 
@@ -39,18 +39,18 @@ def init(program_keypair: Optional[Path] = typer.Option(None, help="Program keyp
                                                                      "is missing (required off the localnet; the "
                                                                      "committed dev key is for the localnet only)."),
          mint: Optional[str] = typer.Option(None, help="Existing token mint; by default a new one is created."),
-         fee_bps: int = typer.Option(250, min=0, max=2000, help="Treasury fee, basis points of each settlement."),
-         burn_bps: int = typer.Option(50, min=0, max=2000, help="Burned share, basis points of each settlement."),
+         fee_bps: int = typer.Option(_D["fee_bps"], min=0, max=2000, help="Treasury fee, basis points of each settlement."),
+         burn_bps: int = typer.Option(_D["burn_bps"], min=0, max=2000, help="Burned share, basis points of each settlement."),
          min_stake: str = typer.Option("1", help="Minimum provider stake, tokens."),
-         epoch_length_s: int = typer.Option(86_400, min=60, max=YEAR_S, help="Epoch length, seconds."),
-         withdrawal_delay_s: int = typer.Option(7_200, min=60, max=YEAR_S, help="Customer withdrawal delay, seconds."),
-         settlement_window_s: int = typer.Option(3_600, min=60, max=YEAR_S,
+         epoch_length_s: int = typer.Option(_D["epoch_length"], min=60, max=YEAR_S, help="Epoch length, seconds."),
+         withdrawal_delay_s: int = typer.Option(_D["withdrawal_delay"], min=60, max=YEAR_S, help="Customer withdrawal delay, seconds."),
+         settlement_window_s: int = typer.Option(_D["settlement_window"], min=60, max=YEAR_S,
                                                  help="Settlement window, seconds (< withdrawal delay)."),
-         unstake_cooldown_s: int = typer.Option(86_400, min=60, max=YEAR_S, help="Unstake cooldown, seconds."),
-         contest_window_s: int = typer.Option(3_600, min=60, max=YEAR_S, help="Slash contest window, seconds."),
-         resolution_window_s: int = typer.Option(86_400, min=60, max=YEAR_S,
+         unstake_cooldown_s: int = typer.Option(_D["unstake_cooldown"], min=60, max=YEAR_S, help="Unstake cooldown, seconds."),
+         contest_window_s: int = typer.Option(_D["contest_window"], min=60, max=YEAR_S, help="Slash contest window, seconds."),
+         resolution_window_s: int = typer.Option(_D["resolution_window"], min=60, max=YEAR_S,
                                                  help="Arbiter's time to resolve a contested slash, seconds."),
-         batch_retention_s: int = typer.Option(7 * 86_400, min=60, max=YEAR_S,
+         batch_retention_s: int = typer.Option(_D["batch_retention"], min=60, max=YEAR_S,
                                                help="Batches may be closed (rent back) this long after posting, "
                                                     "seconds (>= withdrawal delay)."),
          update_delay_s: Optional[int] = typer.Option(None, min=120, max=2 * YEAR_S,
@@ -96,7 +96,7 @@ def init(program_keypair: Optional[Path] = typer.Option(None, help="Program keyp
                         withdrawal_delay=withdrawal_delay_s, settlement_window=settlement_window_s,
                         unstake_cooldown=unstake_cooldown_s, contest_window=contest_window_s,
                         resolution_window=resolution_window_s, batch_retention=batch_retention_s,
-                        update_delay=update_delay_s or 2 * max(withdrawal_delay_s, unstake_cooldown_s),
+                        update_delay=update_delay_s,
                         epoch_length=epoch_length_s, decimals=decimals)
     before = c.lamports(admin.pubkey())
     dep = initialize(c, admin, program_id=program_id, meter=meter.pubkey(),
@@ -109,9 +109,32 @@ def init(program_keypair: Optional[Path] = typer.Option(None, help="Program keyp
     typer.echo(f"  cost {sol(before - c.lamports(admin.pubkey()))} SOL (token mint, treasury and Config rent, fees)")
     typer.echo(f"  {cluster.explorer('address', dep.program_id)}")
     typer.echo(f"deployment written to {deployment_path()}")
-    if c.lamports(meter.pubkey()) < METER_FLOAT:
-        typer.echo(f"note: the meter key {meter.pubkey()} has {sol(c.lamports(meter.pubkey()))} SOL; it pays the rent "
-                   f"of every Merkle batch it posts (about {sol(c.rent_exempt(account_size('Batch')))} SOL each): fund it")
+    _say_meter_funding(c, cluster, dep)
+
+
+def _meter_funding(c, dep):
+    from contracts.client import params_at
+    from ledger.ops.deployment import read_config
+    from ledger.ops.meter_funding import meter_funding
+    from solders.pubkey import Pubkey
+
+    retention = int(params_at(read_config(c, dep.program), c.unix_time()).batch_retention)
+    return meter_funding(c, Pubkey.from_string(dep.meter), retention)
+
+
+def _say_meter_funding(c, cluster, dep) -> None:
+    """The meter key pays each batch's rent: say how much it needs and whether it has it (on the localnet
+    init has airdropped it already). The retention is the one in force on-chain."""
+    f = _meter_funding(c, dep)
+    line = (f"meter key {f.key} has {sol(f.lamports)} SOL, enough for {f.batches_left} batches "
+            f"(~{sol(f.batch_rent)} SOL of rent each, returned when a batch is closed after its retention)")
+    if f.enough:
+        typer.echo(f"  {line}")
+        return
+    how = (f"`solmeter airdrop 1 {f.key}`" if cluster.local
+           else f"`solana transfer {f.key} {sol(f.needed - f.lamports)} --allow-unfunded-recipient`")
+    typer.echo(f"WARNING: {line}; it needs ~{sol(f.needed)} SOL for the {f.batches_in_retention} batches of one "
+               f"retention period at one batch per {BATCH_INTERVAL_S // 60} min: fund it with {how}", err=True)
 
 
 @app.command()
@@ -244,9 +267,12 @@ def _engine(sf, emission: int = 0):
 def crank() -> None:
     """Run every settlement job once, now: follow the chain, accrue, post batches, settle, top up, reconcile."""
     _, sf = db()
-    out = _engine(sf).crank_once()
+    eng = _engine(sf)
+    out = eng.crank_once()
     for k, v in out.items():
         typer.echo(f"{k:16} {v if not hasattr(v, 'differences') else ('ok' if v.ok else [str(d) for d in v])}")
+    for job, (_key, cause) in eng.blocked.items():
+        typer.echo(f"WARNING: {job} stopped: {cause}", err=True)
 
 
 @app.command()
@@ -292,7 +318,7 @@ def ledger_balances(as_json: bool = typer.Option(False, "--json", help="Machine-
 @app.command()
 @one_line_errors
 def jobs() -> None:
-    """State of the engine's jobs (leases, failures, back-off) and of its intents."""
+    """State of the engine's jobs (runs, consecutive failures and the last cause, back-off) and of its intents."""
     from ledger.engine.intents import IntentStore
     from ledger.engine.lease import Leases
 
@@ -300,9 +326,95 @@ def jobs() -> None:
     now = time.time_ns() // 1_000_000
     for l in Leases(sf, "cli").status():
         due = max(0, l.next_due_ms - now)
-        typer.echo(f"{l.name:16} runs {l.runs:6} failures {l.failures:3} next in {due / 1000:6.1f} s "
-                   f"{'held by ' + l.holder if l.holder else ''} {l.last_error[:80]}")
+        typer.echo(f"{l.name:16} runs {l.runs:6} failures {l.failures:3} next in {due / 1000:6.1f} s"
+                   f"{'  held by ' + l.holder if l.holder else ''}")
+        if l.failures and l.last_error:
+            typer.echo(f"{'':16} last error: {l.last_error}")
     typer.echo("intents: " + ", ".join(f"{k} {v}" for k, v in sorted(IntentStore(sf).counts().items())))
+
+
+intents_app = typer.Typer(help="The engine's intents (on-chain actions recorded before they are sent).",
+                          no_args_is_help=True)
+app.add_typer(intents_app, name="intents")
+
+
+@intents_app.command("list")
+@one_line_errors
+def intents_list(state: Optional[str] = typer.Option(None, help="Only this state: pending, sent, confirmed, failed."),
+                 kind: Optional[str] = typer.Option(None, help="Only this kind (post_batch, settle, ...)."),
+                 limit: int = typer.Option(50, min=1, help="The newest N."),
+                 as_json: bool = typer.Option(False, "--json", help="Machine-readable.")) -> None:
+    """The newest intents, with their state, attempts and error."""
+    from ledger.engine.intents import IntentStore
+    from ledger.engine.models import INTENT_STATES
+
+    if state is not None and state not in INTENT_STATES:
+        raise ValueError(f"--state {state!r} is not one of {', '.join(INTENT_STATES)}")
+    _, sf = db()
+    rows = [i for i in IntentStore(sf).all(kind) if state is None or i.state == state][-limit:]
+    if as_json:
+        typer.echo(json.dumps([{"id": i.id, "key": i.key, "kind": i.kind, "state": i.state, "attempts": i.attempts,
+                                "signature": i.signature, "error": i.error} for i in rows], indent=2))
+        return
+    for i in rows:
+        typer.echo(f"{i.id:6} {i.state:9} {i.kind:14} attempts {i.attempts:2}  {i.key}")
+        if i.error:
+            typer.echo(f"{'':6} error: {i.error}")
+    if not rows:
+        typer.echo("no intents" + (f" in state {state}" if state else ""))
+
+
+@intents_app.command("retry")
+@one_line_errors
+def intents_retry(intent_id: Optional[int] = typer.Argument(None, help="The failed intent to retry."),
+                  all_failed: bool = typer.Option(False, "--all", help="Every failed intent that may be retried.")) -> None:
+    """Reopen failed intents now (the engine also retries each by itself once its cause is gone)."""
+    from ledger.engine.intents import IntentStore, RetryRefused
+
+    if (intent_id is None) == (not all_failed):
+        raise ValueError("give one intent ID or --all")
+    _, sf = db()
+    store = IntentStore(sf)
+    if intent_id is not None:
+        store.retry(intent_id)
+        typer.echo(f"intent {intent_id} reopened: the engine sends it on its next run")
+        return
+    reopened, refused = [], []
+    for i in store.all():
+        if i.state != "failed":
+            continue
+        try:
+            store.retry(i.id)
+            reopened.append(i.id)
+        except RetryRefused as e:
+            refused.append(f"{i.id} ({e})")
+    typer.echo(f"{len(reopened)} failed intent(s) reopened" + (f"; left failed: {'; '.join(refused)}" if refused else ""))
+
+
+@app.command()
+@one_line_errors
+def status() -> None:
+    """The deployment at a glance: cluster, program, the admin's and the meter key's SOL (how many batches it
+    still pays for), failing jobs and intents."""
+    from ledger.engine.intents import IntentStore
+    from ledger.engine.lease import Leases
+    from ledger.ops.deployment import read_config
+    from solders.pubkey import Pubkey
+
+    dep, c = deployment(), chain()
+    cluster = identify(c)
+    cfg = read_config(c, dep.program)
+    typer.echo(f"cluster   {cluster.name} ({c.url})")
+    typer.echo(f"program   {dep.program_id} (config version {int(cfg.version)}{', PAUSED' if cfg.paused else ''})")
+    typer.echo(f"admin     {dep.admin}: {sol(c.lamports(Pubkey.from_string(dep.admin)))} SOL")
+    f = _meter_funding(c, dep)
+    typer.echo(f"meter key {f.key}: {sol(f.lamports)} SOL, pays for {f.batches_left} more batches "
+               f"(~{sol(f.batch_rent)} SOL each){'' if f.enough else f'; needs ~{sol(f.needed)} SOL for one retention period'}")
+    _, sf = db()
+    failing = [l for l in Leases(sf, "cli").status() if l.failures]
+    typer.echo(f"jobs      {len(failing)} failing" + "".join(f"\n  {l.name} (failures {l.failures}): {l.last_error}"
+                                                          for l in failing))
+    typer.echo("intents   " + (", ".join(f"{k} {v}" for k, v in sorted(IntentStore(sf).counts().items())) or "none"))
 
 
 @app.command()
@@ -311,18 +423,24 @@ def serve(host: Optional[str] = typer.Option(None, help="API bind address (defau
           port: Optional[int] = typer.Option(None, help="API port (default: api_port setting)."),
           epoch_emission: str = typer.Option("0", help="Reward tokens to fund each new epoch with (0: none)."),
           window_s: int = typer.Option(60, min=1, help="Meter rollup window, seconds."),
-          batch_interval_s: int = typer.Option(600, min=1, help="Close a Merkle batch this often, seconds.")) -> None:
+          batch_interval_s: int = typer.Option(BATCH_INTERVAL_S, min=1, help="Close a Merkle batch this often, seconds."),
+          verbose: int = typer.Option(0, "--verbose", "-v", count=True,
+                                      help="-v: every job run; -vv: also each scheduler run and HTTP call.")) -> None:
     """Run the meter API, the meter's jobs and the settlement engine's jobs until interrupted."""
     import uvicorn
 
     from metering.api.app import create_app
     from metering.config import MeterConfig
+    from metering.metrics import MeterMetrics
     from metering.service import MeterJobs
     from solmeter.keys import load_or_create_keypair
 
+    from ledger.engine.jobs import JOB_NAMES
+    from ledger.engine.metrics import EngineMetrics
     from ledger.engine.service import Service
+    from ledger.log_levels import configure
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    uvicorn_level = configure(verbose)
     s = settings()
     engine, sf = db()
     dep = deployment()
@@ -337,20 +455,22 @@ def serve(host: Optional[str] = typer.Option(None, help="API bind address (defau
                       batch_interval_ms=batch_interval_s * 1000)
     eng = _engine(sf, parse_amount(epoch_emission, dep.decimals) if epoch_emission not in ("0", "") else 0)
     eng.escrow_view.refresh()
-    svc = Service(sf, eng.job_specs())
-    meter_jobs = MeterJobs(engine, cfg, meter, lambda: time.time_ns() // 1_000_000,
+    metrics = MeterMetrics()  # one registry: the meter's ingest and seal metrics and the engine's, at /metrics
+    engine_metrics = EngineMetrics(metrics.registry, sf, JOB_NAMES, eng.chain, meter.pubkey())
+    svc = Service(sf, eng.job_specs(), on_run=engine_metrics.on_run)
+    meter_jobs = MeterJobs(engine, cfg, meter, lambda: time.time_ns() // 1_000_000, metrics,
                            config_version_source=lambda: int(read_config(rpc, dep.program).version))
     sched = meter_jobs.start_scheduler()
     svc.start()
     typer.echo(f"serving the meter API on http://{host or s.api_host}:{port or s.api_port} with settlement jobs "
-               f"against {eng.chain.url}")
+               f"against {eng.chain.url} (metrics at /metrics)")
     try:
         from metering.chain_providers import ChainProviders, provider_registry_reader
 
         providers = ChainProviders(provider_registry_reader(eng.chain.url, dep.program_id))
-        uvicorn.run(create_app(engine, cfg, meter, escrow=eng.escrow_view, chain_providers=providers),
-                    host=host or s.api_host,
-                    port=port or s.api_port, log_level="warning")
+        uvicorn.run(create_app(engine, cfg, meter, escrow=eng.escrow_view, metrics=metrics,
+                               chain_providers=providers),
+                    host=host or s.api_host, port=port or s.api_port, log_level=uvicorn_level)
     finally:
         svc.shutdown(wait=False)
         sched.shutdown(wait=False)

@@ -40,12 +40,15 @@ GROUPS = [
      "Provider: register, stake, claim epoch rewards, unstake, contest a slash."),
     ("audit", "auditor.cli", "app",
      "Verify receipts, channels, batches, epochs, customers, providers and the deployed program against the chain."),
+    # a single command rather than a group: the attribute is the command's function
+    ("airdrop", "ledger.airdrop_cli", "airdrop",
+     "Request SOL from the localnet's faucet (a new keypair needs some before it can pay for anything)."),
 ]
 _LAZY = {name: (module, attr, help_) for name, module, attr, help_ in GROUPS}
 
 
 def load_group(name: str) -> click.Command | None:
-    """The click group of a lazily mounted command, imported now; None when that capability is not part
+    """The click group (or single command) of a lazily mounted name, imported now; None when that capability is not part
     of this build (its package is not installed)."""
     module, attr, _ = _LAZY[name]
     try:
@@ -54,7 +57,13 @@ def load_group(name: str) -> click.Command | None:
         if e.name in (module, module.rsplit(".", 1)[0]):
             return None
         raise
-    group = typer.main.get_group(getattr(mod, attr))
+    obj = getattr(mod, attr)
+    if isinstance(obj, typer.Typer):
+        group = typer.main.get_group(obj)
+    else:  # a function: one command of its own
+        one = typer.Typer()
+        one.command(name)(obj)
+        group = typer.main.get_command(one)
     group.name = name
     return group
 

@@ -30,6 +30,28 @@ def _ix_class(name: str) -> type[InstructionArgs]:
 
 U64_MAX = (1 << 64) - 1
 
+# initialize's defaults (seconds, basis points, base units of a 6-decimal mint): what `operator init` and
+# `ledger.ops.deployment.InitParams` use unless told otherwise. Each satisfies PROTOCOL.md's bounds
+# (Parameters): withdrawal_delay > settlement_window, batch_retention >= withdrawal_delay.
+INITIALIZE_DEFAULTS = {
+    "fee_bps": 250,                 # 2.5 % of each settlement to the treasury
+    "burn_bps": 50,                 # 0.5 % burned
+    "min_stake": 1_000_000,         # 1 token of a 6-decimal mint
+    "withdrawal_delay": 7_200,      # 2 h: a withdrawal is announced this long ahead
+    "settlement_window": 3_600,     # 1 h: a channel-limit decrease waits this long
+    "unstake_cooldown": 86_400,     # 1 day
+    "contest_window": 3_600,        # 1 h to contest a proposed slash
+    "resolution_window": 86_400,    # 1 day for the arbiter to resolve a contested slash
+    "batch_retention": 7 * 86_400,  # a batch may be closed (rent back to the meter) a week after posting
+    "epoch_length": 86_400,         # 1 day
+}
+
+
+def default_update_delay(withdrawal_delay: int, unstake_cooldown: int) -> int:
+    """The shortest update_delay the program accepts: 2 x the longest exit (PROTOCOL.md, Parameters)."""
+    return 2 * max(int(withdrawal_delay), int(unstake_cooldown))
+
+
 
 def params_at(config: Any, unix_timestamp: int) -> Any:
     """The protective parameters (arbiter, min_stake, windows, delays) of a decoded Config in force at
@@ -108,18 +130,29 @@ class BillingProgram:
         treasury: Pubkey,
         meter: Pubkey,
         arbiter: Pubkey,
-        fee_bps: int,
-        burn_bps: int,
-        min_stake: int,
-        withdrawal_delay: int,
-        settlement_window: int,
-        unstake_cooldown: int,
-        contest_window: int,
-        resolution_window: int,
-        batch_retention: int,
-        update_delay: int,
-        epoch_length: int,
+        fee_bps: Optional[int] = None,
+        burn_bps: Optional[int] = None,
+        min_stake: Optional[int] = None,
+        withdrawal_delay: Optional[int] = None,
+        settlement_window: Optional[int] = None,
+        unstake_cooldown: Optional[int] = None,
+        contest_window: Optional[int] = None,
+        resolution_window: Optional[int] = None,
+        batch_retention: Optional[int] = None,
+        update_delay: Optional[int] = None,
+        epoch_length: Optional[int] = None,
     ) -> Instruction:
+        """initialize. Every parameter left out takes its documented default (`INITIALIZE_DEFAULTS`;
+        update_delay: `default_update_delay` of the withdrawal delay and unstake cooldown in use), a set the
+        program accepts (PROTOCOL.md, Parameters). The arbiter has no default: an arbiter that is the admin
+        judges appeals against its own slashes, a choice the caller makes by passing it."""
+        given = dict(fee_bps=fee_bps, burn_bps=burn_bps, min_stake=min_stake, withdrawal_delay=withdrawal_delay,
+                     settlement_window=settlement_window, unstake_cooldown=unstake_cooldown,
+                     contest_window=contest_window, resolution_window=resolution_window,
+                     batch_retention=batch_retention, epoch_length=epoch_length)
+        p = {k: INITIALIZE_DEFAULTS[k] if v is None else v for k, v in given.items()}
+        if update_delay is None:
+            update_delay = default_update_delay(p["withdrawal_delay"], p["unstake_cooldown"])
         config, config_bump = pda.config(self.program_id)
         rewards, rewards_bump = pda.rewards(self.program_id)
         return self.build(
@@ -127,11 +160,8 @@ class BillingProgram:
             dict(admin=admin, config=config, mint=mint, treasury=treasury, rewards_vault=rewards,
                  system_program=SYSTEM_PROGRAM_ID, token_program=TOKEN_PROGRAM_ID, program=self.program_id,
                  program_data=self.program_data_address()),
-            dict(fee_bps=fee_bps, burn_bps=burn_bps, min_stake=min_stake, withdrawal_delay=withdrawal_delay,
-                 settlement_window=settlement_window, unstake_cooldown=unstake_cooldown,
-                 contest_window=contest_window, resolution_window=resolution_window,
-                 batch_retention=batch_retention, update_delay=update_delay, epoch_length=epoch_length, meter=meter,
-                 arbiter=arbiter, config_bump=config_bump, rewards_bump=rewards_bump),
+            dict(**p, update_delay=update_delay, meter=meter, arbiter=arbiter, config_bump=config_bump,
+                 rewards_bump=rewards_bump),
         )
 
     def update_config(

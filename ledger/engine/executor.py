@@ -27,7 +27,10 @@ from solders.message import Message
 from solders.transaction import Transaction
 from sqlalchemy.orm import Session, sessionmaker
 
-from .chain import Chain, SigStatus, TxRejected
+from chain.tx_errors import describe
+
+from .chain import Chain, ChainError, SigStatus, TxRejected
+from .failures import is_transient
 from .intents import IntentStore
 from .models import Intent
 
@@ -189,7 +192,7 @@ class Executor:
             self._finish(intent, action, "confirmed", intent.signature if status and status.err is None else None,
                          "" if status and status.err is None else "done on chain by another transaction")
         elif step is Step.FAIL:
-            self._finish(intent, action, "failed", intent.signature, status.err or "failed")
+            self._finish(intent, action, "failed", intent.signature, self._landed_error(intent, status.err))
         elif step is Step.REBUILD:
             self.intents.reopen(intent.id, "transaction expired without landing")
         return step
@@ -201,9 +204,25 @@ class Executor:
             text = str(e)
             if "already been processed" in text or "AlreadyProcessed" in text:
                 return  # the same bytes landed before: the status poll will confirm it
+            error = _rejection(e, raw)
+            if is_transient(error):
+                # Refused for a passing reason (the node does not know the blockhash yet, a busy account):
+                # the intent stays `sent`, so these bytes are resent while they can land and the
+                # transaction is rebuilt only once they cannot (decide's table).
+                return
             done = action.done(self.chain, payload)
             self._finish(intent, action, "confirmed" if done else "failed", None,
-                         "done on chain by another transaction" if done else _one_line(text, e.logs))
+                         "done on chain by another transaction" if done else error)
+
+    def _landed_error(self, intent: Intent, err: str) -> str:
+        """A landed transaction's error in words, with its program's own last log line when the node has it."""
+        logs: Sequence[str] = ()
+        try:
+            info = self.chain.transaction(intent.signature)
+            logs = info.logs if info else ()
+        except ChainError:
+            pass  # the status alone still names the error
+        return describe(err or "failed", logs, _programs(intent.tx))
 
     def _await(self, intent_id: int, sig: str, action: Action, payload: dict) -> Outcome:
         for _ in range(self.confirm_polls):
@@ -226,10 +245,19 @@ class Executor:
         self.fault(f"after_{state}")
 
 
-def _one_line(text: str, logs: Sequence[str]) -> str:
-    # Program errors surface in the logs ("custom program error: 0x1771" or an anchor "Error Code: ..."); keep
-    # the most telling line so an operator sees the cause in one line.
-    for line in reversed(list(logs)):
-        if "Error" in line or "error" in line or "failed" in line:
-            return f"{text.splitlines()[0] if text else 'rejected'} | {line.strip()}"
-    return text.splitlines()[0] if text else "rejected"
+def _programs(raw: Optional[bytes]) -> list[str]:
+    """The program id of each instruction of a signed transaction, in order."""
+    if not raw:
+        return []
+    msg = Transaction.from_bytes(raw).message
+    return [str(msg.account_keys[ix.program_id_index]) for ix in msg.instructions]
+
+
+def _rejection(e: TxRejected, raw: bytes) -> str:
+    """Why the cluster refused a transaction, in one line of words: the error by name with its meaning
+    (the program's IDL message, the system program's and SPL Token's from their sources), never a hex code."""
+    if e.err is not None:
+        return describe(e.err, e.logs, _programs(raw))
+    if e.program_error is not None:
+        return str(e.program_error)
+    return str(e).splitlines()[0] if str(e) else "rejected"

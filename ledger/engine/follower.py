@@ -21,7 +21,7 @@ from ledger.accounting.posting import Posting, PostingKind, credit, debit
 from ledger.accounting.store import post_in
 
 from .chain import Chain
-from .cursors import get_cursor, set_cursor
+from .cursors import add_treasury, get_cursor, set_cursor, treasuries
 
 CURSOR = "program_signatures"
 PAGE = 500
@@ -34,6 +34,7 @@ class FollowerContext:
     program_id: Pubkey
     treasury: Optional[str] = None                    # Config.treasury token account
     customers: set[str] = field(default_factory=set)  # wallets seen registering (to recognise escrow vaults)
+    treasuries: set[str] = field(default_factory=set)  # every treasury so far (set_treasury keeps the old fees)
 
 
 def settlement_from_event(key: str, ev, *, meta: dict) -> Posting:
@@ -70,6 +71,11 @@ def postings_for(signature: str, events, ctx: FollowerContext, *, fee_payer: Opt
             continue
         if ev.name == "Initialized":
             ctx.treasury = str(d.treasury)
+            ctx.treasuries.add(ctx.treasury)
+            continue
+        if ev.name == "TreasuryChanged":
+            ctx.treasury = str(d.new_treasury)
+            ctx.treasuries |= {str(d.old_treasury), ctx.treasury}
             continue
         if amount == 0:
             continue  # events without a token movement (requests, limits, proposals) post nothing
@@ -96,7 +102,7 @@ def postings_for(signature: str, events, ctx: FollowerContext, *, fee_payer: Opt
 
 
 def _slash_destination(beneficiary: str, ctx: FollowerContext, token_owner) -> Account:
-    if ctx.treasury and beneficiary == ctx.treasury:
+    if beneficiary == ctx.treasury or beneficiary in ctx.treasuries:
         return chart.treasury()
     for c in ctx.customers:
         if str(pda.escrow(ctx.program_id, Pubkey.from_string(c))[0]) == beneficiary:
@@ -129,6 +135,7 @@ class Follower:
                 self.ctx.treasury = str(decode_account_as("Config", data).treasury)
         with self._sf() as s:
             self.ctx.customers |= {a.owner for a in balances_in(s, kind=Kind.CUSTOMER_ESCROW)}
+            self.ctx.treasuries |= treasuries(s)
 
     def pending_signatures(self) -> list[tuple[str, int, bool]]:
         """Signatures newer than the cursor, oldest first."""
@@ -176,6 +183,8 @@ class Follower:
             with self._sf.begin() as s:
                 for p in batch:
                     created += post_in(s, p).created
+                for t in self.ctx.treasuries:
+                    add_treasury(s, t)
                 set_cursor(s, CURSOR, last)
             if last != chunk[-1][0]:
                 return created

@@ -31,6 +31,10 @@ def record_in(session: Session, key: str, kind: str, subject: str, payload: dict
     return session.execute(select(Intent).where(Intent.key == key)).scalar_one()
 
 
+class RetryRefused(ValueError):
+    """An intent that cannot be reopened (not failed, or failed for a reason resending can never fix)."""
+
+
 class IntentStore:
     def __init__(self, session_factory: sessionmaker) -> None:
         self._sf = session_factory
@@ -87,3 +91,19 @@ class IntentStore:
         with self._sf.begin() as s:
             s.execute(update(Intent).where(Intent.id == intent_id, Intent.state.in_(("sent", "failed")))
                       .values(state="pending", error=error[:4000], updated_ms=now_ms()))
+
+    def retry(self, intent_id: int) -> None:
+        """Reopen a failed intent by hand (`operator intents retry`). Refused for an unknown or unfailed intent,
+        and for a failure that resending cannot fix (a batch refused as stale has released its receipts: posting
+        it now would put a root on-chain that no receipt settles against)."""
+        from .failures import Kind, classify
+
+        with self._sf() as s:
+            intent = s.get(Intent, intent_id)
+        if intent is None:
+            raise RetryRefused(f"no intent {intent_id}")
+        if intent.state != "failed":
+            raise RetryRefused(f"intent {intent_id} is {intent.state}, not failed")
+        if classify(intent.error or "") is Kind.NEVER:
+            raise RetryRefused(f"intent {intent_id} cannot succeed by resending: {intent.error[:120]}")
+        self.reopen(intent_id, "retry by the operator: " + (intent.error or "")[:200])

@@ -14,7 +14,7 @@ from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from sqlalchemy import func, select, update
 
-from contracts.client import BillingProgram, decode_account_as, params_at
+from contracts.client import BillingProgram, account_size, decode_account_as, params_at
 from contracts.client.errors import error_code
 
 from . import accrual, pause
@@ -22,17 +22,20 @@ from .actions import (CloseBatchAction, ConfigCache, FundEpochAction, PostBatchA
                       SettleAction, TopUpAction)
 from .chain import Chain
 from .executor import Executor, Fault, _no_fault
+from .failures import Kind, classify, error_name, retry_after_ms, short_key, sol
 from .follower import Follower, FollowerContext
-from .intents import IntentStore, record_in
+from .intents import IntentStore, now_ms, record_in
 from .lease import Lease
 from .models import Intent
 from .reconcile import reconcile
-from .service import JobSpec
+from .service import JobBlocked, JobSpec
 
 # Program errors after which a settlement is retried once the cause may have gone away.
 _RETRY_WHEN_FUNDED = ("EscrowUnderfunded",)
 _RETRY_NEXT_EPOCH = ("ChannelLimitExceeded",)
-_RETRY_ALWAYS = ("WrongPda", "expired")  # epoch rolled between build and execution, or an expired send
+# The epoch rolled between build and execution, an expired send, or the treasury / a payout account changed
+# (set_treasury / set_payout) between build and execution: rebuilt at once with the accounts read fresh.
+_RETRY_ALWAYS = ("WrongPda", "expired", "WrongTokenAccount")
 # A customer that never opened its channel with the provider has not consented to be billed by it: the
 # settlement is a permanent failure until the customer opens the channel (then it is retried once).
 NOT_OPENED = "ChannelNotOpened"
@@ -40,6 +43,8 @@ log = logging.getLogger(__name__)
 DEFAULT_INTERVALS_MS = {
     "follow_chain": 1_000, "accrue_receipts": 1_000, "post_batches": 2_000, "settle_channels": 2_000,
     "close_batches": 60_000, "top_up": 5_000, "fund_epochs": 10_000, "apply_pauses": 2_000, "reconcile": 15_000}
+JOB_NAMES = ("follow_chain", "accrue_receipts", "post_batches", "settle_channels", "close_batches", "top_up",
+             "fund_epochs", "apply_pauses", "reconcile")
 # The error of a post_batch intent refused before sending: its receipts are of another config version than
 # the chain's (the meter reissues them under the new version; this batch is never posted).
 STALE_BATCH = "stale config version"
@@ -79,6 +84,8 @@ class Engine:
         self.last_recon: list = []
         self.escrow_view = pause.LedgerEscrowBalance(self.session_factory, refresh=False)
         self._batch_versions: dict[int, int] = {}  # chain batch index -> its config version (immutable)
+        self.blocked: dict[str, tuple[str, str]] = {}  # job -> (cause key, cause in words) of its last run
+        self._local: Optional[bool] = None
 
     # ---- jobs -----------------------------------------------------------------------------------------
 
@@ -129,11 +136,17 @@ class Engine:
             intent = self.intents.record(f"post_batch:{row.id}", "post_batch", str(row.id),
                                          {"batch_id": row.id, "index": index, "root": bytes(row.root).hex(),
                                           "count": row.count, "total": int(row.total), "config_version": version})
+            if intent.state == "failed":
+                if not self._reopen_if_cause_gone(intent):
+                    # Batches post strictly in order: none after this one posts until its cause is gone.
+                    self._block("post_batches", intent)
+                    return posted
             out = self.executor.drive(intent.id)
             if out.state == "failed":
                 if self._release_if_refused_as_stale(intent.id):
                     continue  # update_config landed after the check above: the program refused the batch
-                return posted  # reported in the intent; an operator looks at it
+                self._block("post_batches", self.intents.get(intent.id))
+                return posted
             posted += out.state == "confirmed"
             if lease:
                 lease.renew()
@@ -229,6 +242,7 @@ class Engine:
         escrows = self._escrow_balances({r.customer for r, _ in channels})
         batch_versions = self._batch_config_versions({index_of[r.batch_id] for r, _ in channels})
         todo = []
+        stuck: list[Intent] = []  # failed settlements whose cause is still there
         need_prepare: list[tuple[str, str]] = []
         owed_by_customer: dict[str, int] = {}
         for (r, _addr), ch in zip(channels, onchain):
@@ -256,6 +270,7 @@ class Engine:
             existing = self.intents.by_key(key)
             if existing is not None and existing.state == "failed":
                 if not self._retryable(existing):
+                    stuck.append(existing)
                     continue
                 self.intents.reopen(existing.id, "retry: " + existing.error[:200])
             intent = self.intents.record(key, "settle", f"{r.customer}:{r.provider}",
@@ -265,10 +280,15 @@ class Engine:
         summary["prepared"] = self._prepare_settlements(need_prepare, lease)
         for i in range(0, len(todo), self.settle_chunk):
             outs = self.executor.drive_many(todo[i:i + self.settle_chunk], fresh=True)
-            for o in outs.values():
+            for intent_id, o in outs.items():
                 summary["confirmed" if o.state == "confirmed" else "failed" if o.state == "failed" else "in_flight"] += 1
+                if o.state == "failed":
+                    stuck.append(self.intents.get(intent_id))
             if lease:
                 lease.renew()
+        if stuck:
+            # Each channel settles on its own: the others went ahead; these wait for their cause to go.
+            self._block("settle_channels", stuck[0], count=len(stuck))
         return summary
 
     def _settle_payload(self, r, batch_index: int) -> dict:
@@ -335,12 +355,85 @@ class Engine:
         if NOT_OPENED in err:
             return True  # asked only for a channel that is open now (settle_channels skips the others)
         if any(e in err for e in _RETRY_ALWAYS + _RETRY_WHEN_FUNDED):
-            return True
+            return True  # the escrow check before it (all or nothing per channel) says it is funded now
         if any(e in err for e in _RETRY_NEXT_EPOCH):
             cfg = self.config.get()
             failed_epoch = (intent.updated_ms // 1000 - int(cfg.genesis_ts)) // int(cfg.epoch_length)
             return self.config.current_epoch() > failed_epoch
-        return False
+        return self._cause_gone(intent)
+
+    # ---- permanent failures: said once, retried once their cause is gone -------------------------------
+
+    def _cause_gone(self, intent: Intent) -> bool:
+        """Whether a failed intent may be tried again now: a key that lacked SOL has enough now; a passing
+        refusal always; another program error after a back-off on its attempts (the state it depends on may
+        change in ways the engine cannot see); a refusal resending can never fix, never."""
+        kind = classify(intent.error or "")
+        if kind is Kind.NEVER:
+            return False
+        if kind is Kind.LACKS_SOL:
+            return self._sol_shortfall(intent.kind) is None
+        if kind is Kind.TRANSIENT:
+            return True
+        return now_ms() >= retry_after_ms(intent.updated_ms, intent.attempts)
+
+    def _reopen_if_cause_gone(self, intent: Intent) -> bool:
+        if not self._cause_gone(intent):
+            return False
+        self.intents.reopen(intent.id, "retry: " + (intent.error or "")[:200])
+        return True
+
+    def _is_local(self) -> bool:
+        if self._local is None:
+            from ledger.ops.cluster import identify
+
+            try:
+                self._local = identify(self.chain).local
+            except Exception:  # a chain without a genesis hash (not an RPC): say "transfer", never "airdrop"
+                self._local = False
+        return self._local
+
+    def _sol_needs(self, kind: str) -> list[tuple[str, Keypair, int, str]]:
+        """(role, key, lamports it needs at least, what for) for the keys an intent of `kind` spends SOL of."""
+        fee = 10_000  # two signatures at 5,000 lamports
+        needs = [("payer key", self.payer, fee, f"{kind} needs ~{sol(fee)} SOL a transaction for its fee")]
+        rent = getattr(self.chain, "rent_exempt", None)
+        if kind == "post_batch" and self.meter is not None and rent is not None:
+            batch_rent = rent(account_size("Batch"))
+            needs.append(("meter key", self.meter, batch_rent,
+                          f"post_batch needs ~{sol(batch_rent)} SOL a batch (the Batch account's rent)"))
+        if kind in ("settle", "prepare_settle") and rent is not None:
+            epoch_rent = rent(account_size("Epoch")) + rent(account_size("ProviderEpoch"))
+            needs[0] = ("payer key", self.payer, fee + epoch_rent,
+                        f"{kind} needs ~{sol(fee + epoch_rent)} SOL when it opens an epoch's accounts")
+        return needs
+
+    def _sol_shortfall(self, kind: str) -> Optional[tuple[str, str]]:
+        """(cause key, cause in words) for the first key that has too little SOL for `kind`, else None."""
+        lamports = getattr(self.chain, "lamports", None)
+        if lamports is None:
+            return None
+        for role, key, need, what in self._sol_needs(kind):
+            have = lamports(key.pubkey())
+            if have < need:
+                k = str(key.pubkey())
+                how = (f"`solmeter airdrop 1 {k}`" if self._is_local()
+                       else f"a transfer of SOL to {k} (e.g. `solana transfer {k} 0.1`)")
+                return (f"lacks_sol:{k}", f"{role} {short_key(k)} has {sol(have)} SOL: {what}; fund it with {how}")
+        return None
+
+    def _block(self, job: str, intent: Intent, count: int = 1) -> None:
+        """Record why `job` cannot go on: the job's runner (Service) counts the run as failed, shows the cause
+        in `operator jobs` and logs it once. The cause is named in words, with the fix where it is known."""
+        error = intent.error or "failed"
+        cause = None
+        if classify(error) is Kind.LACKS_SOL:
+            cause = self._sol_shortfall(intent.kind)
+        if cause is None:
+            cause = (f"{error_name(error)}:{intent.kind}",
+                     f"{intent.kind} {intent.subject} failed: {error[:300]}")
+        more = f" (and {count - 1} more)" if count > 1 else ""
+        self.blocked[job] = (cause[0], cause[1] + more)
 
     def _datas(self, addresses: list[Pubkey]) -> list[bytes | None]:
         """Account data of many addresses: getMultipleAccounts, 100 at a time, where the chain has it (None: no
@@ -411,7 +504,13 @@ class Engine:
                 continue  # holds a channel's newest unsettled receipt: kept
             intent = self.intents.record(f"close_batch:{index_of[b]}", "close_batch", str(index_of[b]),
                                          {"batch_id": b, "index": index_of[b]})
-            closed_now += self.executor.drive(intent.id).state == "confirmed"
+            if intent.state == "failed" and not self._reopen_if_cause_gone(intent):
+                self._block("close_batches", intent)
+                continue
+            out = self.executor.drive(intent.id)
+            closed_now += out.state == "confirmed"
+            if out.state == "failed":
+                self._block("close_batches", self.intents.get(intent.id))
             if lease:
                 lease.renew()
         return closed_now
@@ -460,9 +559,15 @@ class Engine:
             pass
         ep = self.config.current_epoch()
         intent = self.intents.record(f"fund_epoch:{ep}", "fund_epoch", str(ep), {"epoch": ep, "amount": self.epoch_emission})
-        if intent.state in ("confirmed", "failed"):
+        if intent.state == "confirmed":
             return 0
-        return int(self.executor.drive(intent.id).state == "confirmed")
+        if intent.state == "failed" and not self._reopen_if_cause_gone(intent):
+            self._block("fund_epochs", intent)
+            return 0
+        out = self.executor.drive(intent.id)
+        if out.state == "failed":
+            self._block("fund_epochs", self.intents.get(intent.id))
+        return int(out.state == "confirmed")
 
     def apply_pauses(self, lease: Lease | None = None) -> dict:
         return pause.apply_pauses(self.session_factory, time.time_ns() // 1_000_000, self.escrow_view,
@@ -488,19 +593,34 @@ class Engine:
     # ---- wiring ---------------------------------------------------------------------------------------
 
     def job_specs(self) -> list[JobSpec]:
-        names = ["follow_chain", "accrue_receipts", "post_batches", "settle_channels", "close_batches", "top_up",
-                 "fund_epochs", "apply_pauses", "reconcile"]
-        return [JobSpec(n, self.intervals_ms[n], getattr(self, n), (getattr(self, n).__doc__ or n).split("\n")[0])
-                for n in names]
+        """The jobs for a Service (short names; a job whose progress stopped on a permanent failure raises
+        JobBlocked after its run, so the failure is counted, shown and logged once)."""
+        return [JobSpec(n, self.intervals_ms[n], self._guarded(n), n) for n in JOB_NAMES]
+
+    def _guarded(self, name: str):
+        fn = getattr(self, name)
+
+        def run(lease: Lease | None = None):
+            self.blocked.pop(name, None)
+            result = fn(lease)
+            cause = self.blocked.get(name)
+            if cause is not None:
+                raise JobBlocked(cause[1], cause[0])
+            return result
+
+        run.__name__ = name
+        return run
 
     def crank_once(self) -> dict:
         """One full pass of every job, in order, in this process (no leases): the demo's and tests' crank.
-        The chain is followed again after settling so that the pauses and the reconciliation see it."""
+        The chain is followed again after settling so that the pauses and the reconciliation see it.
+        `self.blocked` says afterwards which jobs stopped on a permanent failure, and why."""
         out = {}
-        for spec in self.job_specs():
-            if spec.name == "apply_pauses":
+        self.blocked.clear()
+        for name in JOB_NAMES:
+            if name == "apply_pauses":
                 out["follow_chain"] = self.follow_chain(None)
-            out[spec.name] = spec.fn(None)
+            out[name] = getattr(self, name)(None)
         return out
 
 

@@ -20,6 +20,7 @@ from ledger.accounting.models import LedgerAccount, LedgerEntry, LedgerTransacti
 from ledger.accounting.store import balances_in
 
 from .chain import Chain
+from .cursors import treasuries
 from .models import ReconReport
 
 
@@ -83,6 +84,7 @@ def reconcile(session_factory: sessionmaker, chain: Chain, program: BillingProgr
         stakes = balances_in(s, kind=Kind.PROVIDER_STAKE)
         pools = balances_in(s, kind=Kind.REWARD_POOL)
         treasury = balances_in(s, kind=Kind.TREASURY_FEES).get(chart.treasury(), 0)
+        past_treasuries = treasuries(s)
         channel_settled = _settled_sums(s, Kind.CUSTOMER_RECEIVABLE)
 
     for acct, bal in sorted(escrows.items()):
@@ -90,7 +92,11 @@ def reconcile(session_factory: sessionmaker, chain: Chain, program: BillingProgr
     for acct, bal in sorted(stakes.items()):
         check(acct.code, bal, chain.token_balance(program.stake_address(Pubkey.from_string(acct.owner))) or 0)
     if cfg is not None:
-        check(chart.treasury().code, treasury, chain.token_balance(cfg.treasury) or 0)
+        # Fees paid before a set_treasury stay in the former treasury: every treasury the follower has seen
+        # (and the current one, in case the follower has not read its TreasuryChanged yet) counts.
+        every = sorted(past_treasuries | {str(cfg.treasury)})
+        check(chart.treasury().code, treasury,
+              sum(chain.token_balance(Pubkey.from_string(t)) or 0 for t in every))
         check("reward_vault", sum(pools.values()), chain.token_balance(cfg.rewards_vault) or 0)
     for acct, bal in sorted(pools.items()):
         e = _decode(chain, "Epoch", program.epoch_address(int(acct.owner)))

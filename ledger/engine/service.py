@@ -8,6 +8,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -19,6 +20,17 @@ from .lease import Lease, LeaseLost, Leases
 log = logging.getLogger("solmeter.engine")
 
 JobFn = Callable[[Lease], object]
+
+
+class JobBlocked(Exception):
+    """A job did what it could but an intent it needs failed for a cause that resending cannot fix (a key
+    without SOL, a program error): the run counts as a failure, its cause in words is the job's last error,
+    and the job keeps running on its back-off so that it resumes by itself once the cause is gone.
+    `key` identifies the cause (the warning is logged once per cause, not once per run)."""
+
+    def __init__(self, message: str, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key or message
 
 
 @dataclass
@@ -35,6 +47,8 @@ class RunRecord:
     ok: bool
     result: object = None
     error: str = ""
+    duration_s: float = 0.0
+    kind: str = "ok"  # ok | transient (chain unavailable) | blocked (permanent cause) | error (a bug, a bad row)
 
 
 @dataclass
@@ -52,6 +66,16 @@ class Service:
                              backoff_base_ms=self.backoff_base_ms, backoff_cap_ms=self.backoff_cap_ms)
         self._scheduler = None
         self._by_name = {j.name: j for j in self.jobs}
+        self._said: dict[str, str] = {}  # job -> the cause of failure last logged (one warning per cause)
+
+    def _say_once(self, name: str, key: str, level: int, msg: str, *args, exc_info: bool = False) -> None:
+        # Quiet at the default level: a failure that repeats every run is logged when it starts (and when its
+        # cause changes), its repeats at DEBUG only; `operator jobs` and /metrics show the count.
+        if self._said.get(name) == key:
+            log.debug(msg, *args)
+            return
+        self._said[name] = key
+        log.log(level, msg, *args, exc_info=exc_info)
 
     def run_once(self, name: str) -> RunRecord | None:
         """Run job `name` if it is due and no replica holds it; None when it was not this replica's turn."""
@@ -59,23 +83,36 @@ class Service:
         lease = self.leases.try_acquire(name)
         if lease is None:
             return None
+        t0 = time.perf_counter()
         try:
             result = spec.fn(lease)
         except LeaseLost as e:
-            rec = RunRecord(name, False, error=str(e))
+            rec = RunRecord(name, False, error=str(e), kind="error")
             log.warning("%s", e)
             return rec
+        except JobBlocked as e:
+            delay = self.leases.finish(lease, interval_ms=spec.interval_ms, error=str(e))
+            rec = RunRecord(name, False, error=str(e), kind="blocked")
+            self._say_once(name, "blocked:" + e.key, logging.WARNING, "%s stopped: %s (it resumes by itself once "
+                           "the cause is gone; checked again in %d s, backing off to %d s)", name, e,
+                           max(1, delay // 1000), self.backoff_cap_ms // 1000)
         except ChainError as e:
             delay = self.leases.finish(lease, interval_ms=spec.interval_ms, error=str(e))
-            rec = RunRecord(name, False, error=str(e))
-            log.warning("job %s: chain unavailable, retrying in %d ms: %s", name, delay, e)
+            rec = RunRecord(name, False, error=str(e), kind="transient")
+            self._say_once(name, "chain", logging.WARNING, "%s: chain unavailable, retrying with back-off "
+                           "(next in %d ms): %s", name, delay, e)
         except Exception as e:  # a bug or a bad row must not stop the other jobs; it is retried with back-off
             delay = self.leases.finish(lease, interval_ms=spec.interval_ms, error=f"{type(e).__name__}: {e}")
-            rec = RunRecord(name, False, error=f"{type(e).__name__}: {e}")
-            log.exception("job %s failed, retrying in %d ms", name, delay)
+            rec = RunRecord(name, False, error=f"{type(e).__name__}: {e}", kind="error")
+            self._say_once(name, f"error:{type(e).__name__}:{e}", logging.ERROR,
+                           "%s failed, retrying in %d ms", name, delay, exc_info=True)
         else:
             self.leases.finish(lease, interval_ms=spec.interval_ms)
             rec = RunRecord(name, True, result)
+            if self._said.pop(name, None) is not None:
+                log.info("%s recovered", name)
+            log.debug("%s: %s", name, result)
+        rec.duration_s = time.perf_counter() - t0
         if self.on_run:
             self.on_run(rec)
         return rec
@@ -103,7 +140,7 @@ class Service:
         sched = BackgroundScheduler(job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30})
         for spec in self.jobs:
             self.leases.ensure(spec.name)
-            sched.add_job(self.run_once, "interval", args=[spec.name], id=spec.name, name=spec.description or spec.name,
+            sched.add_job(self.run_once, "interval", args=[spec.name], id=spec.name, name=spec.name,
                           seconds=min(poll_s, spec.interval_ms / 1000))
         sched.start()
         self._scheduler = sched

@@ -10,7 +10,7 @@ from typing import Any
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
-from contracts.client import BillingProgram, decode_account_as, params_at
+from contracts.client import INITIALIZE_DEFAULTS, BillingProgram, decode_account_as, params_at
 from solmeter.config import DEPLOYMENT_FILE
 
 from ledger.engine.chain import RpcChain
@@ -57,22 +57,26 @@ class Deployment:
             raise OpError(f"{path} is not a solmeter deployment file: {e}") from None
 
 
+_D = INITIALIZE_DEFAULTS
+
+
 @dataclass(frozen=True)
 class InitParams:
-    """initialize's parameters. Every window and delay is 60 s .. 365 days; withdrawal_delay >
-    settlement_window; batch_retention >= withdrawal_delay; update_delay >= 2 x max(withdrawal_delay,
-    unstake_cooldown) (PROTOCOL.md, Parameters; the program refuses anything else with InvalidConfig)."""
-    fee_bps: int = 250
-    burn_bps: int = 50
-    min_stake: int = 1_000_000
-    withdrawal_delay: int = 7_200       # seconds; longer than the settlement window
-    settlement_window: int = 3_600
-    unstake_cooldown: int = 86_400
-    contest_window: int = 3_600
-    resolution_window: int = 86_400     # the arbiter's time to resolve a contested slash
-    batch_retention: int = 7 * 86_400   # a batch may be closed (rent back to the meter) this long after posting
-    update_delay: int = 2 * 86_400      # staged parameter changes take effect this long after update_config
-    epoch_length: int = 86_400
+    """initialize's parameters, by default the builder's documented ones (`INITIALIZE_DEFAULTS`). Every window
+    and delay is 60 s .. 365 days; withdrawal_delay > settlement_window; batch_retention >= withdrawal_delay;
+    update_delay >= 2 x max(withdrawal_delay, unstake_cooldown), the default when None (PROTOCOL.md,
+    Parameters; the program refuses anything else with InvalidConfig)."""
+    fee_bps: int = _D["fee_bps"]
+    burn_bps: int = _D["burn_bps"]
+    min_stake: int = _D["min_stake"]
+    withdrawal_delay: int = _D["withdrawal_delay"]
+    settlement_window: int = _D["settlement_window"]
+    unstake_cooldown: int = _D["unstake_cooldown"]
+    contest_window: int = _D["contest_window"]
+    resolution_window: int = _D["resolution_window"]
+    batch_retention: int = _D["batch_retention"]
+    update_delay: int | None = None
+    epoch_length: int = _D["epoch_length"]
     decimals: int = 6
 
 

@@ -109,7 +109,8 @@ def test_the_whole_flow_on_devnets_feature_set_through_rpc_only(devnet_url, tmp_
     assert f"deploying program {pid} to devnet" in out and "?cluster=devnet" in out and " SOL fees" in out
     # the meter key pays each batch's rent: init says so, and the operator funds it
     meter_key = load_keypair(operator.dir / "data" / "meter.json").pubkey()
-    assert f"note: the meter key {meter_key} has 0 SOL" in out, out
+    assert f"WARNING: meter key {meter_key} has 0 SOL, enough for 0 batches" in out, out
+    assert f"fund it with `solana transfer {meter_key} " in out and "solmeter airdrop" not in out, out
     airdrop(chain, meter_key, 10**9)
 
     # --- provider and customer, each on their own machine with the operator's deployment ----------------------

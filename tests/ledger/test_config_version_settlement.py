@@ -237,7 +237,8 @@ def test_an_update_config_between_the_check_and_the_post_is_refused_on_chain_and
     # Then the program refuses the batch (StaleConfigVersion): nothing lands, the intent fails saying why
     refused = eng.intents.get(intent.id)
     assert refused.state == "failed" and out["post_batches"] == 0, refused.error
-    assert refused.error.startswith(STALE_BATCH) and "0x17a7" in refused.error, refused.error  # 6055
+    assert refused.error.startswith(STALE_BATCH) and "StaleConfigVersion (6055)" in refused.error, refused.error
+    assert "0x" not in refused.error  # by name with the IDL's message, never the hex code
     assert int(read_config(x["chain"], x["program"]).batch_count) == 0
     assert all(r.batch_id is None for r in receipts(engine))  # released for the meter to reissue
     assert eng.intents.all("settle") == []

@@ -153,3 +153,70 @@ def test_a_transaction_too_large_to_send_fails_with_a_clear_reason(session_facto
     stored = IntentStore(session_factory).get(intent.id)
     assert out.state == "failed" and stored.signature is None  # never recorded as sent
     assert "too large" in stored.error and "> 1232" in stored.error
+
+
+class UnknownBlockhashOnce(RpcChain):
+    """A node that hands out a blockhash the cluster does not know (a load-balanced RPC whose nodes lag one
+    another): the first transaction built on it is refused at preflight with BlockhashNotFound."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.lied = False
+
+    def latest_blockhash(self):
+        bh, last_valid = super().latest_blockhash()
+        if not self.lied:
+            from solders.hash import Hash
+
+            self.lied = True
+            return Hash.new_unique(), last_valid
+        return bh, last_valid
+
+
+def test_a_transient_refusal_keeps_the_intent_sent_and_it_lands_after_a_rebuild(session_factory, node, payer):
+    """BlockhashNotFound is transient: the intent is not failed (nothing to retry by hand); it stays `sent`
+    and, once its blockhash can no longer land, is rebuilt on a fresh one and confirmed, paid once."""
+    to = str(Keypair().pubkey())
+    intent = IntentStore(session_factory).record(f"t:{to}", "transfer", to, {"to": to, "lamports": AMOUNT})
+    chain = UnknownBlockhashOnce(node.rpc_url)
+    ex = Executor(session_factory, chain, payer, [TransferAction(payer)], poll_interval_s=0.02, confirm_polls=3)
+    out = ex.drive(intent.id)
+    assert chain.lied and out.state == "sent"
+    stored = IntentStore(session_factory).get(intent.id)
+    assert stored.state == "sent" and stored.error == ""
+    node.call(lambda bank: bank.time_travel(slot=bank.slot + 400))  # past the stored last_valid_block_height
+    out = ex.drive(intent.id)
+    assert out.state == "confirmed" and out.signature != stored.signature
+    assert _balance(node.rpc_url, to) == AMOUNT
+
+
+def test_a_refused_transaction_is_stored_by_name_in_words(session_factory, node, payer):
+    """A system transfer of more lamports than the payer has: the executor stores "ResultWithNegativeLamports"
+    and the system program's own words, never "custom program error: 0x1"."""
+    to = str(Keypair().pubkey())
+    intent = IntentStore(session_factory).record(f"t:{to}", "transfer", to, {"to": to, "lamports": 10**18})
+    out = _executor(session_factory, node.rpc_url, payer).drive(intent.id)
+    stored = IntentStore(session_factory).get(intent.id)
+    assert out.state == stored.state == "failed"
+    assert stored.error.startswith("instruction 0 (system program): ResultWithNegativeLamports: the payer has too "
+                                   "few lamports"), stored.error
+    assert "insufficient lamports" in stored.error and "0x" not in stored.error
+
+
+class NoPreflight(RpcChain):
+    """An RPC used with skip_preflight (as some senders do to save a round trip): a failing transaction
+    lands, pays its fee, and its error comes back only in its status."""
+
+    def send_raw(self, tx: bytes) -> str:
+        return str(self.client.send_raw_transaction(tx, skip_preflight=True))
+
+
+def test_a_landed_failure_is_stored_by_name_with_the_programs_words(session_factory, node, payer):
+    to = str(Keypair().pubkey())
+    intent = IntentStore(session_factory).record(f"t:{to}", "transfer", to, {"to": to, "lamports": 10**18})
+    ex = Executor(session_factory, NoPreflight(node.rpc_url), payer, [TransferAction(payer)], poll_interval_s=0.02)
+    out = ex.drive(intent.id)
+    stored = IntentStore(session_factory).get(intent.id)
+    assert out.state == stored.state == "failed" and stored.signature  # it landed: a signature with a status
+    assert stored.error.startswith("instruction 0 (system program): ResultWithNegativeLamports"), stored.error
+    assert "insufficient lamports" in stored.error and "0x" not in stored.error and "Custom(" not in stored.error

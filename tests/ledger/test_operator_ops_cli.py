@@ -1,0 +1,115 @@
+"""The operator's view of failures through the real `solmeter` CLI against the embedded localnet: `airdrop`,
+`operator init` funding the meter key, `operator status` (the meter key's SOL and the batches it still pays
+for), `operator jobs` with the count and cause of a failing job, `operator intents list|retry`."""
+from __future__ import annotations
+
+import time
+
+import pytest
+from solders.keypair import Keypair
+from solders.pubkey import Pubkey
+from solders.system_program import TransferParams, transfer
+from typer.testing import CliRunner
+
+from ledger_helpers import MeterSim, start_node
+
+
+@pytest.fixture
+def cli(isolated_env, monkeypatch):
+    from solmeter.cli import app
+
+    node = start_node(isolated_env / "chain")
+    monkeypatch.setenv("SOLMETER_RPC_URL", node.rpc_url)
+    monkeypatch.setenv("SOLMETER_DATA_DIR", str(isolated_env / "data"))
+    runner = CliRunner()
+
+    def run(*args, ok=True):
+        res = runner.invoke(app, list(args), catch_exceptions=False)
+        if ok:
+            assert res.exit_code == 0, res.output
+        return res
+    run.node = node
+    yield run
+    node.stop()
+
+
+def test_airdrop_on_the_localnet_and_a_one_line_refusal_elsewhere(cli):
+    from ledger.engine.chain import RpcChain
+
+    who = Keypair().pubkey()
+    out = cli("airdrop", "2.5", str(who)).output
+    assert out.strip() == f"2.5 SOL airdropped to {who}; balance 2.5 SOL"
+    assert RpcChain(cli.node.rpc_url).lamports(who) == 2_500_000_000
+    bad = cli("airdrop", "1.0000000001", str(who), ok=False)
+    assert bad.exit_code == 1 and "more than 9 decimal places" in bad.output
+    res = cli("-u", "devnet", "airdrop", "1", str(who), ok=False)
+    lines = res.output.strip().splitlines()
+    assert res.exit_code == 1 and len(lines) == 1
+    assert lines[0].startswith("error: airdrop is for the localnet only") and "https://faucet.solana.com" in lines[0]
+
+
+def _drain(chain, admin, meter) -> None:
+    from ledger.ops.tx import send
+
+    send(chain, admin, [transfer(TransferParams(from_pubkey=meter.pubkey(), to_pubkey=admin.pubkey(),
+                                                lamports=chain.lamports(meter.pubkey())))], [meter], what="drain")
+
+
+def test_a_failing_job_is_shown_with_its_cause_and_its_intent_retried_from_the_cli(cli):
+    from contracts import DEFAULT_PROGRAM_ID
+    from ledger import operator_cli
+    from ledger.cli_common import chain, db, deployment, keypair, settings
+    from ledger.engine.service import Service
+    from ledger.ops import roles, token
+    from solmeter.keys import load_keypair
+
+    out = cli("operator", "init", "--arbiter", str(Keypair().pubkey())).output
+    assert "meter key" in out and "enough for" in out  # the localnet airdropped to it
+    c, dep, admin = chain(), deployment(), keypair()
+    meter = load_keypair(settings().resolved_meter_keypair_path)
+    st = cli("operator", "status").output
+    assert f"meter key {meter.pubkey()}: 10 SOL, pays for " in st and "jobs      0 failing" in st
+
+    # a provider and a customer with an open channel, some usage, a batch; then the meter key loses its SOL
+    prov, cust = Keypair(), Keypair()
+    for kp in (prov, cust):
+        cli("airdrop", "5", str(kp.pubkey()))
+        token.mint_to(c, admin, admin, dep.mint_key, kp.pubkey(), 100 * 10**6, dep.decimals)
+    roles.register_provider(c, dep, prov)
+    roles.stake(c, dep, prov, 10**6)
+    roles.register_customer(c, dep, cust)
+    roles.deposit(c, dep, cust, 50 * 10**6)
+    roles.open_channels(c, dep, cust, [prov.pubkey()])
+    engine, sf = db()
+    sim = MeterSim(engine, meter, DEFAULT_PROGRAM_ID)
+    base = (int(time.time() * 1000) - 3 * 3_600_000) // 60_000 * 60_000
+    sim.heartbeats(prov, str(cust.pubkey()), "lease-1", base, 10)
+    sim.seal_and_batch(base + 8 * 60_000)
+    _drain(c, admin, meter)
+
+    crank = cli("operator", "crank").output
+    assert "post_batches     0" in crank and "WARNING: post_batches stopped: meter key" in crank
+    svc = Service(sf, operator_cli._engine(sf).job_specs())
+    svc.run_all_once()
+    jobs = cli("operator", "jobs").output
+    assert "post_batches     runs      1 failures   1" in jobs
+    assert f"last error: meter key {str(meter.pubkey())[:4]}…" in jobs and "has 0 SOL" in jobs
+    assert "failed 1" in jobs
+    st = cli("operator", "status").output
+    assert f"meter key {meter.pubkey()}: 0 SOL, pays for 0 more batches" in st and "jobs      1 failing" in st
+    listed = cli("operator", "intents", "list", "--state", "failed").output
+    assert "post_batch" in listed and "ResultWithNegativeLamports" in listed and "0x1" not in listed
+    intent_id = int(listed.split()[0])
+
+    res = cli("operator", "intents", "retry", "999", ok=False)
+    assert res.exit_code == 1 and res.output.strip() == "error: no intent 999"
+    res = cli("operator", "intents", "retry", ok=False)
+    assert res.exit_code == 1 and "give one intent ID or --all" in res.output
+    cli("airdrop", "1", str(meter.pubkey()))
+    assert cli("operator", "intents", "retry", str(intent_id)).output.startswith(f"intent {intent_id} reopened")
+    res = cli("operator", "intents", "retry", str(intent_id), ok=False)
+    assert res.output.strip() == f"error: intent {intent_id} is pending, not failed"
+    recs = {r.name: r for r in svc.run_all_once()}
+    assert recs["post_batches"].ok and recs["settle_channels"].result["confirmed"] == 1
+    assert "jobs      0 failing" in cli("operator", "status").output
+    assert cli("operator", "intents", "retry", "--all").output.strip() == "0 failed intent(s) reopened"

@@ -1,0 +1,109 @@
+"""`solmeter operator serve` as an operator runs it (a subprocess against the localnet): a minute of the running
+meter and engine logs only a few lines at the default level (no scheduler "Running job" line per run, no line
+per HTTP call), and /metrics covers the engine's jobs with fixed label sets."""
+from __future__ import annotations
+
+import logging
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+from solders.keypair import Keypair
+from typer.testing import CliRunner
+
+from ledger_helpers import free_port, start_node
+
+RUN_S = 60  # "a minute of a running meter"
+
+
+def _metric(text: str, name: str, **labels) -> float:
+    sel = ",".join(f'{k}="{v}"' for k, v in labels.items())
+    m = re.search(rf"^{re.escape(name)}{re.escape('{' + sel + '}') if sel else ''} (\S+)$", text, re.MULTILINE)
+    assert m, f"{name}{{{sel}}} not in /metrics"
+    return float(m.group(1))
+
+
+def test_a_minute_of_serve_logs_a_few_lines_and_metrics_cover_the_jobs(isolated_env, monkeypatch):
+    from solmeter.cli import app
+
+    node = start_node(isolated_env / "chain")
+    proc = None
+    try:
+        monkeypatch.setenv("SOLMETER_RPC_URL", node.rpc_url)
+        monkeypatch.setenv("SOLMETER_DATA_DIR", str(isolated_env / "data"))
+        res = CliRunner().invoke(app, ["operator", "init", "--arbiter", str(Keypair().pubkey())],
+                                 catch_exceptions=False)
+        assert res.exit_code == 0, res.output
+        port = free_port()
+        log_path = isolated_env / "serve.log"
+        with open(log_path, "w") as log_file:
+            proc = subprocess.Popen([sys.executable, "-m", "solmeter.cli", "operator", "serve", "--host", "127.0.0.1",
+                                     "--port", str(port), "--window-s", "5", "--batch-interval-s", "10"],
+                                    env=dict(os.environ), stdout=log_file, stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:  # until the API answers (a condition, not a guess of how long start-up takes)
+            assert proc.poll() is None, log_path.read_text()
+            try:
+                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, log_path.read_text()
+            time.sleep(0.2)
+        started = time.monotonic()
+        calls = 0
+        while time.monotonic() - started < RUN_S:  # HTTP traffic all along: none of it may be logged
+            assert httpx.get(f"{base}/healthz", timeout=5).status_code == 200
+            calls += 1
+            time.sleep(0.5)
+        metrics = httpx.get(f"{base}/metrics", timeout=5).text
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+        lines = log_path.read_text().splitlines()
+    finally:
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        node.stop()
+
+    assert calls > 50
+    # the start-up line, uvicorn's own start and stop lines at most; before issue 14 about 2,190 a minute
+    assert len(lines) <= 8, "\n".join(lines)
+    assert not any("Running job" in line or "HTTP Request" in line or "GET /" in line for line in lines), lines
+    assert lines[0].startswith("serving the meter API on http://127.0.0.1:")
+
+    # every job ran many times in that minute, each run counted by outcome and timed
+    assert _metric(metrics, "solmeter_job_runs_total", job="follow_chain", outcome="ok") >= 10
+    assert _metric(metrics, "solmeter_job_runs_total", job="post_batches", outcome="blocked") == 0
+    assert _metric(metrics, "solmeter_job_failures_total", job="settle_channels") == 0
+    assert _metric(metrics, "solmeter_job_duration_seconds_count", job="reconcile") >= 2
+    assert _metric(metrics, "solmeter_job_failing", job="post_batches") == 0
+    assert _metric(metrics, "solmeter_intents", kind="settle", state="failed") == 0
+    assert _metric(metrics, "solmeter_batch_backlog") == 0
+    assert _metric(metrics, "solmeter_meter_key_lamports") == 10_000_000_000  # init's localnet airdrop
+    assert _metric(metrics, "solmeter_seal_lag_seconds") < RUN_S  # the meter's jobs report to the same registry
+
+
+def test_verbosity_opens_the_chatty_loggers_only_on_request():
+    from ledger.log_levels import CHATTY, configure
+
+    root = logging.getLogger()
+    saved = (root.level, list(root.handlers), {n: logging.getLogger(n).level for n in CHATTY})
+    try:
+        assert configure(0) == "warning"
+        assert root.level == logging.INFO
+        assert all(logging.getLogger(n).getEffectiveLevel() == logging.WARNING for n in CHATTY)
+        assert configure(1) == "warning" and root.level == logging.DEBUG
+        assert logging.getLogger("apscheduler").getEffectiveLevel() == logging.WARNING
+        assert configure(2) == "info"
+        assert all(logging.getLogger(n).getEffectiveLevel() == logging.DEBUG for n in CHATTY)
+    finally:
+        root.setLevel(saved[0])
+        root.handlers[:] = saved[1]
+        for n, lvl in saved[2].items():
+            logging.getLogger(n).setLevel(lvl)
