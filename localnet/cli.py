@@ -51,6 +51,10 @@ def start(
     port: Optional[int] = typer.Option(None, "--rpc-port", help="JSON-RPC port; PubSub listens on the next one (default 8899)."),
     slot_ms: Optional[int] = typer.Option(None, "--slot-ms", min=1, help="Slot duration in ms (default 400)."),
     per_tx: bool = typer.Option(False, "--per-tx-slots", help="Close a slot per transaction (deterministic tests)."),
+    finality_depth: Optional[int] = typer.Option(None, "--finality-depth", min=0, max=149,
+                                                 help="Blocks finalized trails confirmed (default 32; 0 with --per-tx-slots)."),
+    block_sub: bool = typer.Option(False, "--rpc-pubsub-enable-block-subscription", help="Enable blockSubscribe."),
+    vote_sub: bool = typer.Option(False, "--rpc-pubsub-enable-vote-subscription", help="Enable voteSubscribe."),
     cheats: bool = typer.Option(False, "--cheats", help="Enable surfnet_* cheat codes (time travel, set account)."),
     no_billing: bool = typer.Option(False, "--no-billing-program", help="Do not preload the billing program."),
     reset: bool = typer.Option(False, "--reset", help="Delete the ledger first and start from genesis."),
@@ -90,6 +94,9 @@ def start(
         slot_ms=None if per_tx else (slot_ms or s.localnet_slot_ms),
         cheats=cheats,
         genesis=genesis,
+        finality_depth=finality_depth,
+        block_subscription=block_sub,
+        vote_subscription=vote_sub,
     )
     typer.echo(f"ledger {ledger_dir} (restoring if present)...", err=True)
 

@@ -45,6 +45,9 @@ class NodeConfig:
     slot_ms: Optional[int] = 400  # None: every transaction closes a slot
     cheats: bool = False
     genesis: GenesisConfig = field(default_factory=GenesisConfig)
+    finality_depth: Optional[int] = None  # blocks finalized trails confirmed by (None: 0 per-tx, else 32)
+    block_subscription: bool = False  # blockSubscribe, behind a flag as in solana-test-validator
+    vote_subscription: bool = False  # voteSubscribe, likewise
 
 
 class Node:
@@ -52,7 +55,8 @@ class Node:
         self.config = config
         self.ledger: Optional[Ledger] = Ledger(config.ledger_dir) if config.ledger_dir is not None else None
         try:
-            self.bank = Bank(config.genesis, per_tx_slots=config.slot_ms is None)
+            self.bank = Bank(config.genesis, per_tx_slots=config.slot_ms is None,
+                             finality_depth=config.finality_depth)
             if self.ledger is not None:
                 state = self.ledger.load()
                 if state.empty:

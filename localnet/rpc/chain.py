@@ -18,8 +18,18 @@ MAX_BLOCK_RANGE = 500_000
 
 def _cfg(ctx: Ctx, p: Params, i: int, allowed: set = frozenset()) -> dict:
     cfg = p.config(i, set(allowed))
-    check_common(p.method, cfg, ctx.bank.slot)
+    check_common(p.method, cfg, ctx.bank)
     return cfg
+
+
+def _level_slot(ctx: Ctx, p: Params, i: int) -> int:
+    """The slot of the commitment level the config at params[i] names (finalized by default)."""
+    return check_common(p.method, p.config(i, set()), ctx.bank)
+
+
+def _confirmed_at_least(method: str, cfg: dict) -> None:
+    if cfg.get("commitment") in ("processed", "recent"):
+        raise InvalidParams("Method does not support commitment below `confirmed`")
 
 
 @method("getHealth")
@@ -46,14 +56,12 @@ def get_genesis_hash(ctx: Ctx, p: Params):
 
 @method("getSlot")
 def get_slot(ctx: Ctx, p: Params):
-    _cfg(ctx, p, 0)
-    return ctx.bank.slot
+    return _level_slot(ctx, p, 0)
 
 
 @method("getBlockHeight")
 def get_block_height(ctx: Ctx, p: Params):
-    _cfg(ctx, p, 0)
-    return ctx.bank.block_height
+    return ctx.bank.block_height_at(_level_slot(ctx, p, 0))
 
 
 @method("getSlotLeader")
@@ -104,16 +112,15 @@ def get_transaction_count(ctx: Ctx, p: Params):
 
 @method("getEpochInfo")
 def get_epoch_info(ctx: Ctx, p: Params):
-    _cfg(ctx, p, 0)
-    return epoch_info(ctx)
+    return epoch_info(ctx, _level_slot(ctx, p, 0))
 
 
-def epoch_info(ctx: Ctx) -> dict:
+def epoch_info(ctx: Ctx, slot: int) -> dict:
     bank = ctx.bank
-    epoch, index = bank.epoch_schedule.get_epoch_and_slot_index(bank.slot)
+    epoch, index = bank.epoch_schedule.get_epoch_and_slot_index(slot)
     return {
-        "absoluteSlot": bank.slot,
-        "blockHeight": bank.block_height,
+        "absoluteSlot": slot,
+        "blockHeight": bank.block_height_at(slot),
         "epoch": epoch,
         "slotIndex": index,
         "slotsInEpoch": bank.epoch_schedule.get_slots_in_epoch(epoch),
@@ -143,10 +150,10 @@ def get_leader_schedule(ctx: Ctx, p: Params):
 
 @method("getLatestBlockhash")
 def get_latest_blockhash(ctx: Ctx, p: Params):
-    _cfg(ctx, p, 0)
     bank = ctx.bank
+    block = bank.blocks[bank.block_slot_at(_level_slot(ctx, p, 0))]
     return encode.with_context(
-        bank, {"blockhash": bank.blockhash, "lastValidBlockHeight": bank.last_valid_block_height(bank.slot)}
+        bank, {"blockhash": block.blockhash, "lastValidBlockHeight": bank.last_valid_block_height(block.slot)}
     )
 
 
@@ -189,7 +196,7 @@ def get_block_time(ctx: Ctx, p: Params):
 
 
 def _missing_block(ctx: Ctx, slot: int):
-    if slot < ctx.bank.slot and (not ctx.bank.block_slots or slot > ctx.bank.block_slots[0]):
+    if slot < ctx.bank.block_slots[-1] and slot > ctx.bank.block_slots[0]:
         raise SlotSkipped(f"Slot {slot} was skipped, or missing due to ledger jump to recent snapshot")
     raise BlockNotAvailable(f"Block not available for slot {slot}")
 
@@ -202,11 +209,15 @@ def get_block(ctx: Ctx, p: Params):
         cfg = {"encoding": cfg}
         p = Params(p.method, [slot, cfg])
     cfg = _cfg(ctx, p, 1, {"encoding", "transactionDetails", "rewards", "maxSupportedTransactionVersion"})
+    _confirmed_at_least(p.method, cfg)
+    level_slot = ctx.bank.context_slot
     enc = tx_encoding(p.method, cfg)
     details = cfg.get("transactionDetails", "full")
     if details not in ("full", "signatures", "none", "accounts"):
         raise InvalidParams(f"Invalid params for getBlock: unknown `transactionDetails` {details!r}")
     mv = max_version(p.method, cfg)
+    if slot > level_slot:  # sealed perhaps, but not yet at the level asked for
+        raise BlockNotAvailable(f"Block not available for slot {slot}")
     b = ctx.bank.blocks.get(slot)
     if b is None:
         _missing_block(ctx, slot)
@@ -225,13 +236,16 @@ def get_blocks(ctx: Ctx, p: Params):
     start = p.uint(0, "startSlot")
     end = p.get(1, "endSlot", None, allow_none=True)
     if isinstance(end, dict):
-        _cfg(ctx, p, 1)
+        cfg = _cfg(ctx, p, 1)
         end = None
-    elif end is not None:
-        end = p.uint(1, "endSlot")
-        _cfg(ctx, p, 2)
+    else:
+        if end is not None:
+            end = p.uint(1, "endSlot")
+        cfg = _cfg(ctx, p, 2)
+    _confirmed_at_least(p.method, cfg)
+    level_slot = ctx.bank.context_slot
     slots = ctx.bank.block_slots
-    end = slots[-1] if end is None and slots else (end if end is not None else start)
+    end = level_slot if end is None else min(end, level_slot)
     if end - start > MAX_BLOCK_RANGE:
         raise InvalidParams(f"Slot range too large; max {MAX_BLOCK_RANGE}")
     lo, hi = bisect.bisect_left(slots, start), bisect.bisect_right(slots, end)
@@ -242,12 +256,14 @@ def get_blocks(ctx: Ctx, p: Params):
 def get_blocks_with_limit(ctx: Ctx, p: Params):
     start = p.uint(0, "startSlot")
     limit = p.uint(1, "limit")
-    _cfg(ctx, p, 2)
+    cfg = _cfg(ctx, p, 2)
+    _confirmed_at_least(p.method, cfg)
     if limit > MAX_BLOCK_RANGE:
         raise InvalidParams(f"Limit too large; max {MAX_BLOCK_RANGE}")
     slots = ctx.bank.block_slots
     lo = bisect.bisect_left(slots, start)
-    return slots[lo : lo + limit]
+    hi = bisect.bisect_right(slots, ctx.bank.context_slot)
+    return slots[lo : min(lo + limit, hi)]
 
 
 @method("getBlockCommitment")
@@ -264,7 +280,7 @@ def get_block_production(ctx: Ctx, p: Params):
     return encode.with_context(
         ctx.bank,
         {"byIdentity": {ctx.identity: [len(slots), len(slots)]},
-         "range": {"firstSlot": first, "lastSlot": ctx.bank.slot}},
+         "range": {"firstSlot": first, "lastSlot": encode.context_slot(ctx.bank)}},
     )
 
 

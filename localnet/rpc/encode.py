@@ -23,12 +23,17 @@ MAX_BASE58_BYTES = 128
 _ZSTD = zstandard.ZstdCompressor(level=3)
 
 
+def context_slot(bank: Bank) -> int:
+    """The slot of the commitment level the request asked for (finalized by default, as the RPC's)."""
+    return bank.context_slot if bank.context_slot is not None else bank.commitment_slot(None)
+
+
 def context(bank: Bank) -> dict:
-    return {"slot": bank.slot, "apiVersion": API_VERSION}
+    return {"slot": context_slot(bank), "apiVersion": API_VERSION}
 
 
 def with_context(bank: Bank, value) -> dict:
-    return {"context": {"slot": bank.slot, "apiVersion": API_VERSION}, "value": value}
+    return {"context": {"slot": context_slot(bank), "apiVersion": API_VERSION}, "value": value}
 
 
 def b58(data: bytes) -> str:
@@ -228,13 +233,13 @@ def confirmed_transaction(rec: TxRecord, encoding: str, *, max_version: Optional
 
 
 def signature_status(bank: Bank, rec: TxRecord) -> dict:
-    # One node, instant durability: everything that landed is as final as it will ever be.
+    status, confirmations = bank.confirmation_of(rec.slot)
     return {
         "slot": rec.slot,
-        "confirmations": None,
+        "confirmations": confirmations,
         "err": rec.err,
         "status": rec.meta["status"],
-        "confirmationStatus": "finalized",
+        "confirmationStatus": status,
     }
 
 
