@@ -21,14 +21,18 @@ from solders.epoch_schedule import EpochSchedule
 from solders.hash import Hash
 from solders.pubkey import Pubkey
 from solders.signature import Signature
-from solders.system_program import TransferParams, transfer
+from solders.instruction import AccountMeta, Instruction
+from solders.system_program import CreateAccountParams, TransferParams, create_account, transfer
+from solders.sysvar import CLOCK, RENT
 from solders.transaction import Transaction, VersionedTransaction
 from solders.message import Message
 from solders.transaction_metadata import FailedTransactionMetadata
 
 from . import tokens, txmeta
 from .features import new_svm
-from .genesis import FAUCET_KEYPAIR, FAUCET_LAMPORTS, GenesisConfig
+from .genesis import (FAUCET_KEYPAIR, FAUCET_LAMPORTS, LOADER_V2_SPL, LOADER_V3, NATIVE_MINT, NO_AUTHORITY, UPGRADEABLE_SPL, VALIDATOR_STAKE_LAMPORTS,
+                      VOTE_PROGRAM, GenesisConfig, native_mint_account, programdata_address, stake_account,
+                      upgradeable_program_accounts)
 
 MAX_RECENT_BLOCKHASHES = 150
 # A one-validator cluster roots a slot once a full tower of votes (MAX_LOCKOUT_HISTORY = 31) stacks on it, so
@@ -46,6 +50,7 @@ _GENESIS_INDEXED = (
     "ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL",
     "MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr",
     "Memo1UhkJRfHyvLMcVucJwxXeuD728EqVDDwQDxFMNo",
+    "So11111111111111111111111111111111111111112",
 )
 _ADVANCE_NONCE_TAG = (4).to_bytes(4, "little")
 
@@ -193,22 +198,78 @@ class Bank:
     # ----- genesis and restore -------------------------------------------------------------------------------
 
     def _apply_genesis(self) -> None:
-        for pid, path in self.genesis.all_programs():
-            # Under BPF loader v2, as solana-test-validator's --bpf-program: executable, no upgrade authority.
+        rent = self.svm.minimum_balance_for_rent_exemption
+        self._spl_programs_as_test_validator()
+        self.svm.set_account(NATIVE_MINT, native_mint_account(rent))
+        for pid, path, authority in self.genesis.all_programs():
+            # Upgradeable, as solana-test-validator's --bpf-program (authority none) and --upgradeable-program.
             # Genesis state, not a deployment, so SIMD-0500 (which refuses deploying v0-v2) does not apply:
             # on devnet the programs deployed before it keep running, and so do these.
-            self.svm.add_program_with_loader(pid, path.read_bytes(), BPF_LOADER_2)
-            self._index(str(pid), self.svm.get_account(pid))
+            if authority is None:  # the billing program: BPF loader 2 (see GenesisConfig.all_programs)
+                self.svm.add_program_with_loader(pid, path.read_bytes(), BPF_LOADER_2)
+                self._index(str(pid), self.svm.get_account(pid))
+                continue
+            for key, acct in upgradeable_program_accounts(pid, path.read_bytes(), authority, rent):
+                self.svm.set_account(key, acct)
+                self._index(str(key), acct)
         for addr, acct in self.genesis.accounts:
             self.svm.set_account(addr, acct)
             self._index(str(addr), acct)
         faucet = FAUCET_KEYPAIR.pubkey()
         if self.svm.get_account(faucet) is None:
             self.svm.set_account(faucet, Account(FAUCET_LAMPORTS, b"", Pubkey.from_string(SYSTEM_PROGRAM)))
+        self._create_validator(rent)
         self._index(str(faucet), self.svm.get_account(faucet))
         for p in _GENESIS_INDEXED:
             pk = Pubkey.from_string(p)
             self._index(p, self.svm.get_account(pk))
+
+    def _spl_programs_as_test_validator(self) -> None:
+        """LiteSVM ships SPL Token upgradeable and Memo 1.0 under loader 1; solana-test-validator has them (and
+        ATA, Memo 3.0) under BPF loader 2. The same ELF, moved to the loader the validator uses."""
+        for p in LOADER_V2_SPL:
+            pk = Pubkey.from_string(p)
+            acct = self.svm.get_account(pk)
+            if acct is None or acct.owner == BPF_LOADER_2:
+                continue
+            elf = bytes(acct.data)
+            if acct.owner == LOADER_V3:
+                pd = programdata_address(pk)
+                elf = bytes(self.svm.get_account(pd).data)[45:]
+                self.svm.set_account(pd, Account(0, b"", Pubkey.from_string(SYSTEM_PROGRAM)))
+            self.svm.add_program_with_loader(pk, elf, BPF_LOADER_2)
+        for p in UPGRADEABLE_SPL:  # LiteSVM leaves these without an authority; test-validator's is "none"
+            pd = programdata_address(Pubkey.from_string(p))
+            acct = self.svm.get_account(pd)
+            if acct is not None and acct.owner == LOADER_V3 and bytes(acct.data)[12] == 0:
+                data = bytearray(acct.data)
+                data[12:45] = b"\x01" + bytes(NO_AUTHORITY)
+                self.svm.set_account(pd, Account(acct.lamports, bytes(data), acct.owner, False, acct.rent_epoch))
+
+    def _create_validator(self, rent) -> None:
+        """The node's identity, its vote account (initialized by the vote program itself) and a stake account
+        delegated to it, so getVoteAccounts and the Explorer see a staked validator as on test-validator."""
+        identity, vote, stake = self.genesis.validator_keys()
+        self.identity, self.vote_pubkey = str(identity.pubkey()), str(vote.pubkey())
+        if self.svm.get_account(vote.pubkey()) is not None:
+            return
+        self.svm.set_account(identity.pubkey(), Account(500 * 10**9, b"", Pubkey.from_string(SYSTEM_PROGRAM)))
+        space = 3762  # VoteState's size
+        init = Instruction(VOTE_PROGRAM, (0).to_bytes(4, "little") + bytes(identity.pubkey()) + bytes(vote.pubkey())
+                           + bytes(identity.pubkey()) + bytes([0]),
+                           [AccountMeta(vote.pubkey(), False, True), AccountMeta(RENT, False, False),
+                            AccountMeta(CLOCK, False, False), AccountMeta(identity.pubkey(), True, False)])
+        create = create_account(CreateAccountParams(from_pubkey=FAUCET_KEYPAIR.pubkey(), to_pubkey=vote.pubkey(),
+                                                    lamports=rent(space), space=space, owner=VOTE_PROGRAM))
+        tx = Transaction.new_signed_with_payer([create, init], FAUCET_KEYPAIR.pubkey(),
+                                               [FAUCET_KEYPAIR, vote, identity], Hash.from_string(self.blockhash))
+        result = self.svm.send_transaction(VersionedTransaction.from_legacy(tx))
+        if isinstance(result, FailedTransactionMetadata):
+            raise RuntimeError(f"genesis vote account: {txmeta.error_json(result)} {result.meta().logs()}")
+        self.svm.set_account(stake.pubkey(), stake_account(identity.pubkey(), vote.pubkey(),
+                                                           VALIDATOR_STAKE_LAMPORTS, rent))
+        for key in (identity.pubkey(), vote.pubkey(), stake.pubkey()):
+            self._index(str(key), self.svm.get_account(key))
 
     def restore(self, state) -> None:
         """Loads what the ledger holds (see ledger.LedgerState) over the genesis state."""

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import hashlib
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
-from solders.keypair import Keypair
 from websockets.asyncio.server import serve as ws_serve
 
 from .bank import Bank
@@ -73,7 +71,7 @@ class Node:
             if self.ledger is not None:
                 self.ledger.close()  # release the ledger lock for the next attempt
             raise
-        self.identity = str(Keypair.from_seed(hashlib.sha256(f"identity:{self.bank.genesis_hash}".encode()).digest()).pubkey())
+        self.identity = self.bank.identity
         self.pubsub = PubSub(self.bank, defer=lambda fn: self.on_durable(self.bank.op_seq, lambda err: err or fn()))
         self.ctx = Ctx(self.bank, self.identity, "", "", cheats=config.cheats)
         self.dispatcher = Dispatcher(self.ctx)

@@ -4,9 +4,10 @@ from __future__ import annotations
 import bisect
 
 from solders.message import Message, MessageV0
+from solders.pubkey import Pubkey
 
 from .. import txmeta
-from ..genesis import FAUCET_LAMPORTS
+from ..genesis import FAUCET_LAMPORTS, STAKE_PROGRAM, VOTE_PROGRAM, delegation_of
 from . import encode
 from .errors import BlockNotAvailable, InvalidParams, SlotSkipped, UnsupportedTransactionVersion
 from .params import Params, check_common, max_version, tx_encoding
@@ -345,8 +346,29 @@ def get_cluster_nodes(ctx: Ctx, p: Params):
 
 @method("getVoteAccounts")
 def get_vote_accounts(ctx: Ctx, p: Params):
-    _cfg(ctx, p, 0, {"votePubkey", "keepUnstakedDelinquents", "delinquentSlotDistance"})
-    return {"current": [], "delinquent": []}
+    cfg = _cfg(ctx, p, 0, {"votePubkey", "keepUnstakedDelinquents", "delinquentSlotDistance"})
+    bank = ctx.bank
+    stake: dict[str, int] = {}
+    for key in bank.owner_index.get(str(STAKE_PROGRAM), ()):
+        d = delegation_of(bytes(bank.svm.get_account(Pubkey.from_string(key)).data))
+        if d is not None:
+            stake[d[0]] = stake.get(d[0], 0) + d[1]
+    current = []
+    for key in sorted(bank.owner_index.get(str(VOTE_PROGRAM), ())):
+        if cfg.get("votePubkey") not in (None, key):
+            continue
+        data = bytes(bank.svm.get_account(Pubkey.from_string(key)).data)
+        if len(data) < 140 or int.from_bytes(data[:4], "little") not in (2, 3):
+            continue
+        # VoteState: node pubkey first; the commission a percent in v3, basis points (offset 132) in v4.
+        commission = data[68] if data[0] == 2 else int.from_bytes(data[132:134], "little") // 100
+        # The one validator votes every block it seals: its last vote is the confirmed slot, its root the
+        # finalized one (the vote program's own state is not replayed per slot).
+        current.append({"votePubkey": key, "nodePubkey": str(Pubkey.from_bytes(data[4:36])),
+                        "activatedStake": stake.get(key, 0), "epochVoteAccount": True, "commission": commission,
+                        "lastVote": bank.commitment_slot("confirmed"), "epochCredits": [],
+                        "rootSlot": bank.commitment_slot("finalized")})
+    return {"current": current, "delinquent": []}
 
 
 @method("getStakeMinimumDelegation")
