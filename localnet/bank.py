@@ -28,7 +28,7 @@ from solders.transaction import Transaction, VersionedTransaction
 from solders.message import Message
 from solders.transaction_metadata import FailedTransactionMetadata
 
-from . import tokens, txmeta
+from . import fees, tokens, txmeta
 from .features import new_svm
 from .genesis import (FAUCET_KEYPAIR, FAUCET_LAMPORTS, LOADER_V2_SPL, LOADER_V3, NATIVE_MINT, NO_AUTHORITY, UPGRADEABLE_SPL, VALIDATOR_STAKE_LAMPORTS,
                       VOTE_PROGRAM, GenesisConfig, native_mint_account, programdata_address, stake_account,
@@ -186,6 +186,7 @@ class Bank:
         self._indexed: dict[str, tuple] = {}  # pubkey -> (owner, token owner, delegate, mint) as indexed
         self._decimals: dict[str, int] = {}
         self.perf_samples: list[PerfSample] = []
+        self._prio_cache: dict[int, tuple[int, dict[str, int]]] = {}
         self._sample_start: tuple[int, float, int] = (0, now(), 0)
         self.listeners: list[Listener] = []
         self.pending_ops: list[tuple] = []
@@ -673,6 +674,30 @@ class Bank:
         if self.per_tx_slots:
             self.close_slot()
         return record
+
+    def block_prioritization_fees(self, slot: int) -> tuple[int, dict[str, int]]:
+        """(lowest compute-unit price of the block's transactions, {writable account: lowest price among the
+        transactions that write-lock it}), as the validator's prioritization fee cache keeps them per block.
+        Computed from the stored transactions on first ask (a sealed block does not change)."""
+        cached = self._prio_cache.get(slot)
+        if cached is not None:
+            return cached
+        lowest: Optional[int] = None
+        by_account: dict[str, int] = {}
+        for sig in self.blocks[slot].signatures:
+            rec = self.history[sig]
+            msg = VersionedTransaction.from_bytes(rec.raw).message
+            _limit, price = fees.compute_budget(msg.instructions, rec.account_keys)
+            lowest = price if lowest is None else min(lowest, price)
+            n_static = len(rec.account_keys) - len(rec.loaded_writable) - len(rec.loaded_readonly)
+            flags = txmeta.writable_flags(msg.header, n_static, len(rec.loaded_writable), len(rec.loaded_readonly))
+            for key, w in zip(rec.account_keys, flags):
+                if w:
+                    by_account[key] = min(by_account.get(key, price), price)
+        cached = self._prio_cache[slot] = (lowest or 0, by_account)
+        if len(self._prio_cache) > 4 * MAX_RECENT_BLOCKHASHES:
+            self._prio_cache.pop(next(iter(self._prio_cache)))
+        return cached
 
     def _remember(self, rec: TxRecord) -> None:
         self.history[rec.signature] = rec

@@ -10,7 +10,7 @@ from .. import txmeta
 from ..genesis import FAUCET_LAMPORTS, STAKE_PROGRAM, VOTE_PROGRAM, delegation_of
 from . import encode
 from .errors import BlockNotAvailable, InvalidParams, SlotSkipped, UnsupportedTransactionVersion
-from .params import Params, check_common, max_version, tx_encoding
+from .params import Params, check_common, max_version, parse_pubkey, tx_encoding
 from .registry import Ctx, method
 
 FEATURE_SET = 3294202862
@@ -184,7 +184,22 @@ def get_fee_for_message(ctx: Ctx, p: Params):
 
 @method("getRecentPrioritizationFees")
 def get_recent_prioritization_fees(ctx: Ctx, p: Params):
-    return [{"slot": s, "prioritizationFee": 0} for s in ctx.bank.block_slots[-150:]]
+    """Per recent block: its lowest compute-unit price, raised to the lowest price paid to write-lock each
+    account asked about (Agave's PrioritizationFeeCache::get_prioritization_fees)."""
+    addrs = p.get(0, "lockedWritableAccounts", [], allow_none=True)
+    if not isinstance(addrs, list):
+        raise InvalidParams("Invalid params for getRecentPrioritizationFees: `lockedWritableAccounts` (params[0]) must be an array")
+    if len(addrs) > 128:
+        raise InvalidParams("Too many inputs provided; max 128")
+    keys = [str(parse_pubkey(a, f"lockedWritableAccounts[{i}]")) for i, a in enumerate(addrs)]
+    bank = ctx.bank
+    out = []
+    for s in bank.block_slots[-150:]:
+        fee, by_account = bank.block_prioritization_fees(s)
+        for k in keys:
+            fee = max(fee, by_account.get(k, 0))
+        out.append({"slot": s, "prioritizationFee": fee})
+    return out
 
 
 @method("getBlockTime")
