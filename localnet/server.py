@@ -72,7 +72,9 @@ class Node:
                 self.ledger.close()  # release the ledger lock for the next attempt
             raise
         self.identity = self.bank.identity
-        self.pubsub = PubSub(self.bank, defer=lambda fn: self.on_durable(self.bank.op_seq, lambda err: err or fn()))
+        self.pubsub = PubSub(self.bank, defer=lambda fn: self.on_durable(self.bank.op_seq, lambda err: err or fn()),
+                             block_subscription=config.block_subscription, vote_subscription=config.vote_subscription,
+                             voter=config.genesis.validator_keys()[0])
         self.ctx = Ctx(self.bank, self.identity, "", "", cheats=config.cheats)
         self.dispatcher = Dispatcher(self.ctx)
         self.rpc_port = 0
