@@ -13,7 +13,7 @@ import zstandard
 from solders.account import Account
 from solders.transaction import VersionedTransaction
 
-from .. import tokens
+from .. import instructions, tokens
 from ..bank import Bank, Block, TxRecord
 from ..txmeta import writable_flags
 from .errors import InvalidParams
@@ -177,8 +177,7 @@ def ui_transaction(rec: TxRecord, encoding: str) -> object:
             "accountKeys": _parsed_keys(rec, msg),
             "recentBlockhash": str(msg.recent_blockhash),
             "instructions": [
-                {"programId": keys[ix.program_id_index], "accounts": [keys[a] for a in bytes(ix.accounts)],
-                 "data": b58(bytes(ix.data)), "stackHeight": None}
+                instructions.parse(keys[ix.program_id_index], bytes(ix.data), [keys[a] for a in bytes(ix.accounts)])
                 for ix in msg.instructions
             ],
         }
@@ -208,8 +207,8 @@ def ui_meta(rec: TxRecord, encoding: str) -> dict:
         {
             "index": group["index"],
             "instructions": [
-                {"programId": keys[ix["programIdIndex"]], "accounts": [keys[a] for a in ix["accounts"]],
-                 "data": ix["data"], "stackHeight": ix["stackHeight"]}
+                instructions.parse(keys[ix["programIdIndex"]], based58.b58decode(ix["data"].encode()),
+                                   [keys[a] for a in ix["accounts"]], ix["stackHeight"])
                 for ix in group["instructions"]
             ],
         }
