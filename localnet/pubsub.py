@@ -1,8 +1,8 @@
 """PubSub over WebSocket: account, signature, logs, program, slot, slotsUpdates and root subscriptions, and
 behind solana-test-validator's flags block and vote subscriptions.
 
-Signature and block notifications wait until their commitment level (finalized by default, as the
-validator's) reaches the transaction's / block's slot; the others go out as the state changes (processed).
+Account, program, logs, signature and block notifications wait until their commitment level (finalized by
+default, as the validator's) reaches the slot of the change; a processed subscription hears it at once.
 
 The bank calls the Listener methods in the event-loop thread; each connection has its own outgoing queue and
 sender task, so a slow client never blocks the bank.
@@ -80,6 +80,7 @@ class PubSub(Listener):
         self.voter = voter
         self.awaiting: dict[int, TxRecord] = {}  # signature subs whose transaction landed below their level
         self.slot_updates: set[int] = set()
+        self.held: list[tuple[int, int, str, object]] = []  # (slot, sub id, method, result) below their level
         self.block_subs: set[int] = set()
         self.votes: set[int] = set()
         self._root = bank.commitment_slot("finalized")
@@ -162,11 +163,11 @@ class PubSub(Listener):
             raise InvalidParams(f"Invalid params for {meth}: unknown commitment `{c}`")
         if meth == "accountSubscribe":
             key = str(parse_pubkey(params[0] if params else None, "pubkey (params[0])"))
-            sub = self._add(conn, "account", key=key, encoding=account_encoding(meth, cfg, "binary"))
+            sub = self._add(conn, "account", key=key, encoding=account_encoding(meth, cfg, "binary"), level=_level(c))
             self.by_account.setdefault(key, set()).add(sub.id)
         elif meth == "programSubscribe":
             key = str(parse_pubkey(params[0] if params else None, "programId (params[0])"))
-            sub = self._add(conn, "program", key=key, encoding=account_encoding(meth, cfg, "binary"),
+            sub = self._add(conn, "program", key=key, encoding=account_encoding(meth, cfg, "binary"), level=_level(c),
                             filters=parse_filters(meth, cfg.get("filters")))
             self.by_program.setdefault(key, set()).add(sub.id)
         elif meth == "signatureSubscribe":
@@ -184,10 +185,10 @@ class PubSub(Listener):
         elif meth == "logsSubscribe":
             f = params[0] if params else None
             if f in ("all", "allWithVotes"):
-                sub = self._add(conn, "logs", include_votes=f == "allWithVotes")
+                sub = self._add(conn, "logs", include_votes=f == "allWithVotes", level=_level(c))
             elif isinstance(f, dict) and isinstance(f.get("mentions"), list) and len(f["mentions"]) == 1:
                 key = str(parse_pubkey(f["mentions"][0], "mentions[0]"))
-                sub = self._add(conn, "logs", mentions=key)
+                sub = self._add(conn, "logs", mentions=key, level=_level(c))
             else:
                 raise InvalidParams('Invalid params for logsSubscribe: filter must be "all", "allWithVotes" or {"mentions": [pubkey]}')
             self.logs.add(sub.id)
@@ -231,6 +232,26 @@ class PubSub(Listener):
 
     # ----- notifications (Listener) --------------------------------------------------------------------------
 
+    def _notify_at(self, sub: Sub, slot: Optional[int], method: str, result) -> None:
+        """A change made in `slot` reaches a subscriber once its level does (None: outside any slot, e.g. a
+        cheat code: at once); until then it is held, in order."""
+        if slot is None or sub.level == "processed" or self._reached(slot, sub.level):
+            self._notify(sub, method, result)
+        else:
+            self.held.append((slot, sub.id, method, result))
+
+    def _release_held(self) -> None:
+        keep = []
+        for item in self.held:
+            sub = self.subs.get(item[1])
+            if sub is None:
+                continue
+            if self._reached(item[0], sub.level):
+                self._notify(sub, item[2], item[3])
+            else:
+                keep.append(item)
+        self.held = keep
+
     def _notify(self, sub: Sub, method: str, result) -> None:
         msg = {"jsonrpc": "2.0", "method": method, "params": {"result": result, "subscription": sub.id}}
         self._defer(lambda: sub.conn.push(msg))
@@ -259,18 +280,19 @@ class PubSub(Listener):
             for sid in list(self.logs):
                 sub = self.subs[sid]
                 if sub.mentions is None or sub.mentions in keys:
-                    self._notify(sub, "logsNotification", {"context": {"slot": record.slot}, "value": value})
+                    self._notify_at(sub, record.slot, "logsNotification",
+                                    {"context": {"slot": record.slot}, "value": value})
         for key, acct in accounts.items():
-            self.on_account(key, acct)
+            self.on_account(key, acct, record.slot)
 
-    def on_account(self, pubkey: str, account: Optional[Account]) -> None:
-        slot = self.bank.slot
+    def on_account(self, pubkey: str, account: Optional[Account], in_slot: Optional[int] = None) -> None:
+        slot = self.bank.slot if in_slot is None else in_slot
         subs = self.by_account.get(pubkey)
         if subs:
             for sid in list(subs):
                 sub = self.subs[sid]
                 value = self._ui(account, sub.encoding)
-                self._notify(sub, "accountNotification", {"context": {"slot": slot}, "value": value})
+                self._notify_at(sub, in_slot, "accountNotification", {"context": {"slot": slot}, "value": value})
         if account is not None:
             psubs = self.by_program.get(str(account.owner))
             if psubs:
@@ -278,7 +300,7 @@ class PubSub(Listener):
                 for sid in list(psubs):
                     sub = self.subs[sid]
                     if matches(sub.filters, data):
-                        self._notify(sub, "programNotification", {"context": {"slot": slot}, "value": {
+                        self._notify_at(sub, in_slot, "programNotification", {"context": {"slot": slot}, "value": {
                             "pubkey": pubkey, "account": self._ui(account, sub.encoding)}})
 
     def _ui(self, account: Optional[Account], encoding: str) -> dict:
@@ -301,6 +323,8 @@ class PubSub(Listener):
                 self._notify(self.subs[sid], "rootNotification", root)
         if self.slot_updates:
             self._slot_updates(slot, parent, new_root)
+        if self.held:
+            self._release_held()
         for sid, rec in list(self.awaiting.items()):
             sub = self.subs.get(sid)
             if sub is not None and self._reached(rec.slot, sub.level):

@@ -158,3 +158,28 @@ def test_signature_notifications_wait_for_their_commitment():
                 status = rpc(url, "getSignatureStatuses", [[sig]])["result"]["value"][0]
                 assert status["confirmationStatus"] == "finalized"
         asyncio.run(flow())
+
+
+def test_account_and_logs_notifications_wait_for_their_commitment():
+    with localnet.start_in_process(slot_ms=25, finality_depth=4) as h:
+        url, to = h.rpc_url, Keypair().pubkey()
+
+        async def flow():
+            async with connect(h.ws_url) as ws:
+                await ws.send(json.dumps([
+                    _req(1, "accountSubscribe", [str(to), {"commitment": "finalized", "encoding": "base64"}]),
+                    _req(2, "accountSubscribe", [str(to), {"commitment": "processed", "encoding": "base64"}]),
+                    _req(3, "logsSubscribe", [{"mentions": [str(to)]}, {"commitment": "finalized"}])]))
+                final_sub, processed_sub, logs_sub = [r["result"] for r in json.loads(await ws.recv())]
+                sig = _airdrop(url, to)
+                first = await _recv(ws, lambda m: m.get("method") in ("accountNotification", "logsNotification"))
+                assert first["params"]["subscription"] == processed_sub
+                assert first["params"]["result"]["value"]["lamports"] == 10**9
+                waiting = {final_sub, logs_sub}
+                while waiting:
+                    note = await _recv(ws, lambda m: m.get("params", {}).get("subscription") in waiting)
+                    waiting.discard(note["params"]["subscription"])
+                    status = rpc(url, "getSignatureStatuses", [[sig]])["result"]["value"][0]
+                    assert status["confirmationStatus"] == "finalized"
+                    assert note["params"]["result"]["context"]["slot"] == status["slot"]
+        asyncio.run(flow())

@@ -39,4 +39,9 @@ MUTANTS = [
          find='            if sub.level == "processed":', replace="            if True:",
          tests=[P + "test_signature_notifications_wait_for_their_commitment"],
          why="a finalized signature subscription is not told before the transaction is finalized"),
+    dict(id="account-notification-at-level", file=L + "pubsub.py",
+         find='        if slot is None or sub.level == "processed" or self._reached(slot, sub.level):',
+         replace="        if True:",
+         tests=[P + "test_account_and_logs_notifications_wait_for_their_commitment"],
+         why="account and logs subscriptions at finalized hear a change only once its slot is finalized"),
 ]
