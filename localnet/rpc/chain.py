@@ -161,8 +161,14 @@ def get_latest_blockhash(ctx: Ctx, p: Params):
 @method("isBlockhashValid")
 def is_blockhash_valid(ctx: Ctx, p: Params):
     bh = p.string(0, "blockhash")
-    _cfg(ctx, p, 1)
-    return encode.with_context(ctx.bank, ctx.bank.blockhash_slot(bh) is not None)
+    return encode.with_context(ctx.bank, _known_at_level(ctx, bh, _level_slot(ctx, p, 1)))
+
+
+def _known_at_level(ctx: Ctx, blockhash: str, level_slot: int) -> bool:
+    """A blockhash in the window, of a block the level has reached: the bank at that level knows it (a
+    finalized bank does not know the newer, only confirmed, blockhashes)."""
+    slot = ctx.bank.blockhash_slot(blockhash)
+    return slot is not None and slot <= level_slot
 
 
 @method("getFeeForMessage")
@@ -170,13 +176,13 @@ def get_fee_for_message(ctx: Ctx, p: Params):
     import base64
 
     raw = p.string(0, "message")
-    _cfg(ctx, p, 1)
+    level_slot = _level_slot(ctx, p, 1)
     try:
         data = base64.b64decode(raw, validate=True)
         msg = MessageV0.from_bytes(data[1:]) if data and data[0] & 0x80 else Message.from_bytes(data)
     except Exception:
         raise InvalidParams("Invalid params for getFeeForMessage: `message` (params[0]) is not a base64 message") from None
-    if ctx.bank.blockhash_slot(str(msg.recent_blockhash)) is None:
+    if not _known_at_level(ctx, str(msg.recent_blockhash), level_slot):
         return encode.with_context(ctx.bank, None)
     keys = [str(k) for k in msg.account_keys]
     return encode.with_context(ctx.bank, txmeta.fee_for(msg.header, msg.instructions, keys))
