@@ -65,12 +65,17 @@ def start_in_process(
     host: str = "127.0.0.1",
     ws_port: Optional[int] = None,
     features: Optional[str] = None,
+    finality_depth: Optional[int] = None,
+    block_subscription: bool = False,
+    vote_subscription: bool = False,
 ) -> Handle:
     """Starts a node on a background thread and returns once it accepts connections.
 
     port=0 picks free ports (RPC and PubSub). slot_ms='per-tx' (or None) closes a slot per transaction, which
     makes tests deterministic; an int advances slots in real time. genesis defaults to default_config().
-    features (devnet, mainnet, all) overrides the genesis' feature set (default: devnet).
+    features (devnet, mainnet, all) overrides the genesis' feature set (default: devnet). finality_depth: how many
+    blocks finalized trails confirmed (default 0 per-tx, 32 in real time, as solana-test-validator's root).
+    block_subscription / vote_subscription enable blockSubscribe / voteSubscribe (test-validator's flags).
     """
     if genesis is None:
         genesis = default_config()
@@ -84,6 +89,9 @@ def start_in_process(
         slot_ms=None if slot_ms in (None, "per-tx") else int(slot_ms),
         cheats=cheats,
         genesis=genesis,
+        finality_depth=finality_depth,
+        block_subscription=block_subscription,
+        vote_subscription=vote_subscription,
     )
     loop = asyncio.new_event_loop()
     ready = threading.Event()

@@ -19,19 +19,28 @@ from solders.account import Account
 from solders.clock import Clock
 from solders.epoch_schedule import EpochSchedule
 from solders.hash import Hash
-from solders.instruction import Instruction
 from solders.pubkey import Pubkey
 from solders.signature import Signature
-from solders.system_program import TransferParams, transfer
+from solders.instruction import AccountMeta, Instruction
+from solders.system_program import CreateAccountParams, TransferParams, create_account, transfer
+from solders.sysvar import CLOCK, RENT
 from solders.transaction import Transaction, VersionedTransaction
 from solders.message import Message
 from solders.transaction_metadata import FailedTransactionMetadata
 
-from . import tokens, txmeta
+from . import fees, tokens, txmeta
 from .features import new_svm
-from .genesis import FAUCET_KEYPAIR, FAUCET_LAMPORTS, GenesisConfig
+from .genesis import (FAUCET_KEYPAIR, FAUCET_LAMPORTS, LOADER_V2_SPL, LOADER_V3, NATIVE_MINT, NO_AUTHORITY, UPGRADEABLE_SPL, VALIDATOR_STAKE_LAMPORTS,
+                      VOTE_PROGRAM, GenesisConfig, native_mint_account, programdata_address, stake_account,
+                      upgradeable_program_accounts)
 
 MAX_RECENT_BLOCKHASHES = 150
+# A one-validator cluster roots a slot once a full tower of votes (MAX_LOCKOUT_HISTORY = 31) stacks on it, so
+# solana-test-validator's finalized slot trails its confirmed slot by about 32.
+DEFAULT_FINALITY_DEPTH = 32
+MAX_FINALITY_DEPTH = MAX_RECENT_BLOCKHASHES - 1  # a finalized blockhash must still be a valid one
+COMMITMENT_ALIASES = {"recent": "processed", "single": "confirmed", "singleGossip": "confirmed",
+                      "root": "finalized", "max": "finalized"}
 SYSTEM_PROGRAM = "11111111111111111111111111111111"
 ALT_PROGRAM = "AddressLookupTab1e1111111111111111111111111"
 # Accounts present from genesis that clients list (getProgramAccounts on a loader, etc.).
@@ -41,6 +50,7 @@ _GENESIS_INDEXED = (
     "ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL",
     "MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr",
     "Memo1UhkJRfHyvLMcVucJwxXeuD728EqVDDwQDxFMNo",
+    "So11111111111111111111111111111111111111112",
 )
 _ADVANCE_NONCE_TAG = (4).to_bytes(4, "little")
 
@@ -136,10 +146,18 @@ class Bank:
         genesis: GenesisConfig,
         *,
         per_tx_slots: bool = False,
+        finality_depth: Optional[int] = None,
         now: Callable[[], float] = time.time,
     ) -> None:
         self.genesis = genesis
         self.per_tx_slots = per_tx_slots
+        if finality_depth is None:
+            finality_depth = 0 if per_tx_slots else DEFAULT_FINALITY_DEPTH
+        if not 0 <= finality_depth <= MAX_FINALITY_DEPTH:
+            raise ValueError(f"finality depth {finality_depth}: choose 0..{MAX_FINALITY_DEPTH} blocks")
+        # How many sealed blocks "finalized" trails "confirmed" by (a real cluster's root trails its tip).
+        self.finality_depth = finality_depth
+        self.context_slot: Optional[int] = None  # the slot the request being answered reads at (rpc sets it)
         self._now = now
         self.genesis_hash = genesis.fingerprint()
         self.features = genesis.features
@@ -168,6 +186,7 @@ class Bank:
         self._indexed: dict[str, tuple] = {}  # pubkey -> (owner, token owner, delegate, mint) as indexed
         self._decimals: dict[str, int] = {}
         self.perf_samples: list[PerfSample] = []
+        self._prio_cache: dict[int, tuple[int, dict[str, int]]] = {}
         self._sample_start: tuple[int, float, int] = (0, now(), 0)
         self.listeners: list[Listener] = []
         self.pending_ops: list[tuple] = []
@@ -175,29 +194,87 @@ class Bank:
         self.tx_count = 0
         self._apply_genesis()
         self._set_clock()
+        self.close_slot()  # the genesis block: from the start, every commitment level names a slot with a block
 
     # ----- genesis and restore -------------------------------------------------------------------------------
 
     def _apply_genesis(self) -> None:
-        for pid, path in self.genesis.all_programs():
-            # Under BPF loader v2, as solana-test-validator's --bpf-program: executable, no upgrade authority.
+        rent = self.svm.minimum_balance_for_rent_exemption
+        self._spl_programs_as_test_validator()
+        self.svm.set_account(NATIVE_MINT, native_mint_account(rent))
+        for pid, path, authority in self.genesis.all_programs():
+            # Upgradeable, as solana-test-validator's --bpf-program (authority none) and --upgradeable-program.
             # Genesis state, not a deployment, so SIMD-0500 (which refuses deploying v0-v2) does not apply:
             # on devnet the programs deployed before it keep running, and so do these.
-            self.svm.add_program_with_loader(pid, path.read_bytes(), BPF_LOADER_2)
-            self._index(str(pid), self.svm.get_account(pid))
+            if authority is None:  # the billing program: BPF loader 2 (see GenesisConfig.all_programs)
+                self.svm.add_program_with_loader(pid, path.read_bytes(), BPF_LOADER_2)
+                self._index(str(pid), self.svm.get_account(pid))
+                continue
+            for key, acct in upgradeable_program_accounts(pid, path.read_bytes(), authority, rent):
+                self.svm.set_account(key, acct)
+                self._index(str(key), acct)
         for addr, acct in self.genesis.accounts:
             self.svm.set_account(addr, acct)
             self._index(str(addr), acct)
         faucet = FAUCET_KEYPAIR.pubkey()
         if self.svm.get_account(faucet) is None:
             self.svm.set_account(faucet, Account(FAUCET_LAMPORTS, b"", Pubkey.from_string(SYSTEM_PROGRAM)))
+        self._create_validator(rent)
         self._index(str(faucet), self.svm.get_account(faucet))
         for p in _GENESIS_INDEXED:
             pk = Pubkey.from_string(p)
             self._index(p, self.svm.get_account(pk))
 
+    def _spl_programs_as_test_validator(self) -> None:
+        """LiteSVM ships SPL Token upgradeable and Memo 1.0 under loader 1; solana-test-validator has them (and
+        ATA, Memo 3.0) under BPF loader 2. The same ELF, moved to the loader the validator uses."""
+        for p in LOADER_V2_SPL:
+            pk = Pubkey.from_string(p)
+            acct = self.svm.get_account(pk)
+            if acct is None or acct.owner == BPF_LOADER_2:
+                continue
+            elf = bytes(acct.data)
+            if acct.owner == LOADER_V3:
+                pd = programdata_address(pk)
+                elf = bytes(self.svm.get_account(pd).data)[45:]
+                self.svm.set_account(pd, Account(0, b"", Pubkey.from_string(SYSTEM_PROGRAM)))
+            self.svm.add_program_with_loader(pk, elf, BPF_LOADER_2)
+        for p in UPGRADEABLE_SPL:  # LiteSVM leaves these without an authority; test-validator's is "none"
+            pd = programdata_address(Pubkey.from_string(p))
+            acct = self.svm.get_account(pd)
+            if acct is not None and acct.owner == LOADER_V3 and bytes(acct.data)[12] == 0:
+                data = bytearray(acct.data)
+                data[12:45] = b"\x01" + bytes(NO_AUTHORITY)
+                self.svm.set_account(pd, Account(acct.lamports, bytes(data), acct.owner, False, acct.rent_epoch))
+
+    def _create_validator(self, rent) -> None:
+        """The node's identity, its vote account (initialized by the vote program itself) and a stake account
+        delegated to it, so getVoteAccounts and the Explorer see a staked validator as on test-validator."""
+        identity, vote, stake = self.genesis.validator_keys()
+        self.identity, self.vote_pubkey = str(identity.pubkey()), str(vote.pubkey())
+        if self.svm.get_account(vote.pubkey()) is not None:
+            return
+        self.svm.set_account(identity.pubkey(), Account(500 * 10**9, b"", Pubkey.from_string(SYSTEM_PROGRAM)))
+        space = 3762  # VoteState's size
+        init = Instruction(VOTE_PROGRAM, (0).to_bytes(4, "little") + bytes(identity.pubkey()) + bytes(vote.pubkey())
+                           + bytes(identity.pubkey()) + bytes([0]),
+                           [AccountMeta(vote.pubkey(), False, True), AccountMeta(RENT, False, False),
+                            AccountMeta(CLOCK, False, False), AccountMeta(identity.pubkey(), True, False)])
+        create = create_account(CreateAccountParams(from_pubkey=FAUCET_KEYPAIR.pubkey(), to_pubkey=vote.pubkey(),
+                                                    lamports=rent(space), space=space, owner=VOTE_PROGRAM))
+        tx = Transaction.new_signed_with_payer([create, init], FAUCET_KEYPAIR.pubkey(),
+                                               [FAUCET_KEYPAIR, vote, identity], Hash.from_string(self.blockhash))
+        result = self.svm.send_transaction(VersionedTransaction.from_legacy(tx))
+        if isinstance(result, FailedTransactionMetadata):
+            raise RuntimeError(f"genesis vote account: {txmeta.error_json(result)} {result.meta().logs()}")
+        self.svm.set_account(stake.pubkey(), stake_account(identity.pubkey(), vote.pubkey(),
+                                                           VALIDATOR_STAKE_LAMPORTS, rent))
+        for key in (identity.pubkey(), vote.pubkey(), stake.pubkey()):
+            self._index(str(key), self.svm.get_account(key))
+
     def restore(self, state) -> None:
         """Loads what the ledger holds (see ledger.LedgerState) over the genesis state."""
+        self.blocks, self.block_slots, self.pending_ops = {}, [], []  # the ledger has its own genesis block
         # Data accounts first: LiteSVM compiles a loader-v3 program when its program account is set, and that
         # needs the ProgramData account to be there already.
         for pubkey, acct in sorted(state.accounts, key=lambda kv: kv[1].executable):
@@ -217,10 +294,10 @@ class Bank:
         self.slot = state.slot
         self.blockhash = state.blockhash
         self.recent_blockhashes = OrderedDict()
-        for b in self.blocks.values():
-            if b.slot >= self.slot - MAX_RECENT_BLOCKHASHES:
-                self.recent_blockhashes[b.blockhash] = b.slot
-        self.recent_blockhashes[self.blockhash] = self.slot
+        for s in self.block_slots:
+            if s >= self.slot - MAX_RECENT_BLOCKHASHES:
+                self.recent_blockhashes[self.blocks[s].blockhash] = s
+        self.recent_blockhashes.setdefault(self.blockhash, self.block_slots[-1] if self.block_slots else self.slot)
         self._sample_start = (self.slot, self._now(), 0)
         self._set_clock()
 
@@ -246,35 +323,64 @@ class Bank:
         )
 
     def close_slot(self, *, next_slot: Optional[int] = None) -> None:
-        """Seals the open slot as a block and opens the next one (or `next_slot`, skipping the ones between)."""
-        now = self.unix_time()
-        prev_hash = self.blocks[self.block_slots[-1]].blockhash if self.block_slots else self.blockhash
-        block = Block(
-            slot=self.slot,
-            parent_slot=self.block_slots[-1] if self.block_slots else self.slot,
-            blockhash=self.blockhash,
-            previous_blockhash=prev_hash if self.block_slots else self.blockhash,
-            block_time=now,
-            signatures=self.open_signatures,
-        )
-        self.blocks[block.slot] = block
-        self.block_slots.append(block.slot)
-        self.open_signatures = []
-        self._sample(block)
-        new_slot = self.slot + 1 if next_slot is None else max(next_slot, self.slot + 1)
-        self.slot = new_slot
-        self.blockhash = self._derive_blockhash(block.blockhash, new_slot)
-        self.recent_blockhashes[self.blockhash] = new_slot
+        """Seals the open slot as a block and opens the next one (or `next_slot`, skipping the ones between).
+
+        A sealed block gets its own blockhash, and that is the one transactions of the following slots
+        reference (as a bank's last blockhash is): a transaction rebuilt after its twin was confirmed gets a
+        new blockhash, as on a real cluster. A jump (time travel) also produces empty blocks just before the
+        target, enough for the finalized level to stay on a recent, still valid blockhash."""
+        target = self.slot + 1 if next_slot is None else max(next_slot, self.slot + 1)
+        fill = range(max(self.slot + 1, target - 1 - self.finality_depth), target)
+        self._seal(self.slot, fill.start if fill else target)
+        for s in fill:
+            self._seal(s, s + 1)
+        self.slot = target
         while self.recent_blockhashes:
             oldest, s = next(iter(self.recent_blockhashes.items()))
-            if s >= new_slot - MAX_RECENT_BLOCKHASHES:
+            if s >= target - MAX_RECENT_BLOCKHASHES:
                 break
             self.recent_blockhashes.popitem(last=False)
         self._set_clock()
         self._slot_hashes_dirty = True
-        self._op(("block", block, new_slot, self.blockhash, self.time_offset))
+
+    def _seal(self, slot: int, next_open: int) -> None:
+        prev_hash = self.blockhash
+        parent = self.block_slots[-1] if self.block_slots else slot
+        block = Block(slot=slot, parent_slot=parent, blockhash=self._derive_blockhash(prev_hash, slot),
+                      previous_blockhash=prev_hash, block_time=self.unix_time(),
+                      signatures=self.open_signatures if slot == self.slot else [])
+        self.blocks[slot] = block
+        self.block_slots.append(slot)
+        if slot == self.slot:
+            self.open_signatures = []
+        self._sample(block)
+        self.blockhash = block.blockhash
+        self.recent_blockhashes[block.blockhash] = slot
+        self._op(("block", block, next_open, block.blockhash, self.time_offset))
         for listener in self.listeners:
-            listener.on_slot(block.slot, block.parent_slot, block.slot)
+            listener.on_slot(slot, parent, self.commitment_slot("finalized"))
+
+    # ----- commitment ------------------------------------------------------------------------------------
+
+    def commitment_slot(self, commitment: Optional[str]) -> int:
+        """The slot a level answers at: processed is the open slot (no block yet), confirmed the newest sealed
+        block, finalized the block `finality_depth` blocks behind it. The RPC's default level is finalized."""
+        level = COMMITMENT_ALIASES.get(commitment, commitment) if commitment else "finalized"
+        if level == "processed" or not self.block_slots:
+            return self.slot
+        if level == "confirmed":
+            return self.block_slots[-1]
+        return self.block_slots[max(0, len(self.block_slots) - 1 - self.finality_depth)]
+
+    def confirmation_of(self, slot: int) -> tuple[str, Optional[int]]:
+        """(confirmationStatus, confirmations) of a transaction landed in `slot`, as getSignatureStatuses
+        reports them: confirmations counts the sealed blocks from its own on, None once finalized."""
+        if slot > self.block_slots[-1]:
+            return "processed", 0
+        if slot <= self.commitment_slot("finalized"):
+            return "finalized", None
+        n = len(self.block_slots) - bisect.bisect_left(self.block_slots, slot)
+        return "confirmed", n
 
     def _sample(self, block: Block) -> None:
         start_slot, start_time, count = self._sample_start
@@ -303,8 +409,17 @@ class Bank:
 
     @property
     def block_height(self) -> int:
-        # One block per slot: skipped slots (time travel) are not subtracted, so height tracks the slot.
-        return self.slot
+        return self.block_height_at(self.slot)
+
+    @staticmethod
+    def block_height_at(slot: int) -> int:
+        # Skipped slots (time travel) are not subtracted, so height tracks the slot: time travel ages
+        # blockhashes (lastValidBlockHeight) as the slots it skips would.
+        return slot
+
+    def block_slot_at(self, slot: int) -> int:
+        """The newest sealed block at or before `slot` (the processed level's open slot has none yet)."""
+        return self.block_slots[bisect.bisect_right(self.block_slots, slot) - 1]
 
     def time_travel(self, *, slot: Optional[int] = None, epoch: Optional[int] = None,
                     timestamp: Optional[int] = None, seconds: Optional[int] = None) -> None:
@@ -560,6 +675,30 @@ class Bank:
             self.close_slot()
         return record
 
+    def block_prioritization_fees(self, slot: int) -> tuple[int, dict[str, int]]:
+        """(lowest compute-unit price of the block's transactions, {writable account: lowest price among the
+        transactions that write-lock it}), as the validator's prioritization fee cache keeps them per block.
+        Computed from the stored transactions on first ask (a sealed block does not change)."""
+        cached = self._prio_cache.get(slot)
+        if cached is not None:
+            return cached
+        lowest: Optional[int] = None
+        by_account: dict[str, int] = {}
+        for sig in self.blocks[slot].signatures:
+            rec = self.history[sig]
+            msg = VersionedTransaction.from_bytes(rec.raw).message
+            _limit, price = fees.compute_budget(msg.instructions, rec.account_keys)
+            lowest = price if lowest is None else min(lowest, price)
+            n_static = len(rec.account_keys) - len(rec.loaded_writable) - len(rec.loaded_readonly)
+            flags = txmeta.writable_flags(msg.header, n_static, len(rec.loaded_writable), len(rec.loaded_readonly))
+            for key, w in zip(rec.account_keys, flags):
+                if w:
+                    by_account[key] = min(by_account.get(key, price), price)
+        cached = self._prio_cache[slot] = (lowest or 0, by_account)
+        if len(self._prio_cache) > 4 * MAX_RECENT_BLOCKHASHES:
+            self._prio_cache.pop(next(iter(self._prio_cache)))
+        return cached
+
     def _remember(self, rec: TxRecord) -> None:
         self.history[rec.signature] = rec
         entry = (rec.slot, rec.index, rec.signature)
@@ -577,13 +716,17 @@ class Bank:
         return self.svm.simulate_transaction(tx)
 
     def airdrop(self, to: Pubkey, lamports: int) -> TxRecord:
-        """An ordinary faucet transfer, so the airdrop has a signature, history and metadata like any other."""
+        """An ordinary faucet transfer (one System transfer, nothing else, as solana-test-validator's faucet
+        sends), so the airdrop has a signature, history and metadata like any other. Two equal airdrops in one
+        slot would be the same transaction: the later one takes an older blockhash of the window instead."""
         faucet = FAUCET_KEYPAIR
         ix = transfer(TransferParams(from_pubkey=faucet.pubkey(), to_pubkey=to, lamports=lamports))
-        # A nonce-like memo of the op sequence keeps two equal airdrops in one slot from sharing a signature.
-        memo = Instruction(Pubkey.from_string("MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr"),
-                           f"airdrop {self.op_seq}:{self.tx_count}".encode(), [])
-        legacy = Transaction.new_signed_with_payer([ix, memo], faucet.pubkey(), [faucet], Hash.from_string(self.blockhash))
+        for blockhash in reversed(self.recent_blockhashes):
+            legacy = Transaction.new_signed_with_payer([ix], faucet.pubkey(), [faucet], Hash.from_string(blockhash))
+            if str(legacy.signatures[0]) not in self.history:
+                break
+        else:
+            raise TxRejected("AlreadyProcessed")  # as many equal airdrops as valid blockhashes, all in one slot
         vtx = VersionedTransaction.from_legacy(legacy)
         rec = self.process(vtx, bytes(vtx), preflight=True)
         assert rec is not None
@@ -591,14 +734,15 @@ class Bank:
 
     # ----- queries -------------------------------------------------------------------------------------------
 
-    def signatures_for(self, address: str, *, before: Optional[str], until: Optional[str], limit: int) -> list[TxRecord]:
+    def signatures_for(self, address: str, *, before: Optional[str], until: Optional[str], limit: int,
+                       max_slot: Optional[int] = None) -> list[TxRecord]:
         entries = self.by_address.get(address, [])
-        hi = len(entries)
+        hi = len(entries) if max_slot is None else bisect.bisect_left(entries, (max_slot + 1,))
         if before is not None:
             rec = self.history.get(before)
             if rec is None:
                 return []
-            hi = bisect.bisect_left(entries, (rec.slot, rec.index, rec.signature))
+            hi = min(hi, bisect.bisect_left(entries, (rec.slot, rec.index, rec.signature)))
         stop = None
         if until is not None:
             urec = self.history.get(until)

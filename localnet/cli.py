@@ -10,7 +10,8 @@ import typer
 app = typer.Typer(help="The embedded Solana validator (LiteSVM): start it, reset its ledger, check it.",
                   no_args_is_help=True)
 
-_PAIRED = {"--bpf-program": "ID SO", "--account": "ADDR FILE.json"}
+# solana-test-validator's multi-value options and what they take
+_PAIRED = {"--bpf-program": "ID SO", "--account": "ADDR FILE.json", "--upgradeable-program": "ID SO AUTHORITY"}
 
 
 def _fail(msg: str) -> None:
@@ -27,18 +28,21 @@ def _settings(**overrides):
         _fail(str(e))
 
 
-def _pairs(args: list[str]) -> dict[str, list[tuple[str, str]]]:
-    """The two-value options (`--bpf-program ID SO`, `--account ADDR FILE`), as solana-test-validator takes them."""
-    out: dict[str, list[tuple[str, str]]] = {k: [] for k in _PAIRED}
+def _pairs(args: list[str]) -> dict[str, list[tuple[str, ...]]]:
+    """The multi-value options (`--bpf-program ID SO`, `--account ADDR FILE`, `--upgradeable-program ID SO
+    AUTHORITY`), as solana-test-validator takes them."""
+    out: dict[str, list[tuple[str, ...]]] = {k: [] for k in _PAIRED}
     i = 0
     while i < len(args):
         flag = args[i]
         if flag not in _PAIRED:
             _fail(f"unexpected argument {flag!r} (see `solmeter localnet start --help`)")
-        if i + 2 >= len(args) or args[i + 1].startswith("--") or args[i + 2].startswith("--"):
-            _fail(f"{flag} takes two values: {_PAIRED[flag]}")
-        out[flag].append((args[i + 1], args[i + 2]))
-        i += 3
+        n = len(_PAIRED[flag].split())
+        values = args[i + 1 : i + 1 + n]
+        if len(values) < n or any(v.startswith("--") for v in values):
+            _fail(f"{flag} takes {('two', 'three')[n - 2]} values: {_PAIRED[flag]}")
+        out[flag].append(tuple(values))
+        i += 1 + n
     return out
 
 
@@ -51,6 +55,10 @@ def start(
     port: Optional[int] = typer.Option(None, "--rpc-port", help="JSON-RPC port; PubSub listens on the next one (default 8899)."),
     slot_ms: Optional[int] = typer.Option(None, "--slot-ms", min=1, help="Slot duration in ms (default 400)."),
     per_tx: bool = typer.Option(False, "--per-tx-slots", help="Close a slot per transaction (deterministic tests)."),
+    finality_depth: Optional[int] = typer.Option(None, "--finality-depth", min=0, max=149,
+                                                 help="Blocks finalized trails confirmed (default 32; 0 with --per-tx-slots)."),
+    block_sub: bool = typer.Option(False, "--rpc-pubsub-enable-block-subscription", help="Enable blockSubscribe."),
+    vote_sub: bool = typer.Option(False, "--rpc-pubsub-enable-vote-subscription", help="Enable voteSubscribe."),
     cheats: bool = typer.Option(False, "--cheats", help="Enable surfnet_* cheat codes (time travel, set account)."),
     no_billing: bool = typer.Option(False, "--no-billing-program", help="Do not preload the billing program."),
     reset: bool = typer.Option(False, "--reset", help="Delete the ledger first and start from genesis."),
@@ -60,7 +68,8 @@ def start(
 ) -> None:
     """Run the validator in the foreground until Ctrl-C.
 
-    Also takes, repeatable, as solana-test-validator does: --bpf-program ID SO (preload a program) and
+    Also takes, repeatable, as solana-test-validator does: --bpf-program ID SO (preload a program, upgradeable
+    with no authority), --upgradeable-program ID SO AUTHORITY (AUTHORITY a pubkey or "none") and
     --account ADDR FILE.json (an account in the `solana account --output json` format; ADDR '-' takes the
     address from the file). The billing program (contracts/build/solmeter_billing.so) is preloaded when built.
     """
@@ -75,6 +84,7 @@ def start(
     try:
         genesis = default_config(bpf_programs=tuple(pairs["--bpf-program"]),
                                  account_files=tuple(pairs["--account"]), preload_billing=not no_billing,
+                                 upgradeable_programs=tuple(pairs["--upgradeable-program"]),
                                  features=features)
     except GenesisError as e:
         _fail(str(e))
@@ -90,11 +100,14 @@ def start(
         slot_ms=None if per_tx else (slot_ms or s.localnet_slot_ms),
         cheats=cheats,
         genesis=genesis,
+        finality_depth=finality_depth,
+        block_subscription=block_sub,
+        vote_subscription=vote_sub,
     )
     typer.echo(f"ledger {ledger_dir} (restoring if present)...", err=True)
 
     def ready(node) -> None:
-        programs = ", ".join(str(p) for p, _ in genesis.all_programs()) or "none"
+        programs = ", ".join(str(p[0]) for p in genesis.all_programs()) or "none"
         typer.echo(f"localnet ready: rpc {node.rpc_url}  ws {node.ws_url}  slot {node.bank.slot}  "
                    f"transactions {node.bank.tx_count}  features: {describe(genesis.features)}  programs: {programs}",
                    err=True)

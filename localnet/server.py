@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import hashlib
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
-from solders.keypair import Keypair
 from websockets.asyncio.server import serve as ws_serve
 
 from .bank import Bank
@@ -45,6 +43,9 @@ class NodeConfig:
     slot_ms: Optional[int] = 400  # None: every transaction closes a slot
     cheats: bool = False
     genesis: GenesisConfig = field(default_factory=GenesisConfig)
+    finality_depth: Optional[int] = None  # blocks finalized trails confirmed by (None: 0 per-tx, else 32)
+    block_subscription: bool = False  # blockSubscribe, behind a flag as in solana-test-validator
+    vote_subscription: bool = False  # voteSubscribe, likewise
 
 
 class Node:
@@ -52,7 +53,8 @@ class Node:
         self.config = config
         self.ledger: Optional[Ledger] = Ledger(config.ledger_dir) if config.ledger_dir is not None else None
         try:
-            self.bank = Bank(config.genesis, per_tx_slots=config.slot_ms is None)
+            self.bank = Bank(config.genesis, per_tx_slots=config.slot_ms is None,
+                             finality_depth=config.finality_depth)
             if self.ledger is not None:
                 state = self.ledger.load()
                 if state.empty:
@@ -69,8 +71,10 @@ class Node:
             if self.ledger is not None:
                 self.ledger.close()  # release the ledger lock for the next attempt
             raise
-        self.identity = str(Keypair.from_seed(hashlib.sha256(f"identity:{self.bank.genesis_hash}".encode()).digest()).pubkey())
-        self.pubsub = PubSub(self.bank, defer=lambda fn: self.on_durable(self.bank.op_seq, lambda err: err or fn()))
+        self.identity = self.bank.identity
+        self.pubsub = PubSub(self.bank, defer=lambda fn: self.on_durable(self.bank.op_seq, lambda err: err or fn()),
+                             block_subscription=config.block_subscription, vote_subscription=config.vote_subscription,
+                             voter=config.genesis.validator_keys()[0])
         self.ctx = Ctx(self.bank, self.identity, "", "", cheats=config.cheats)
         self.dispatcher = Dispatcher(self.ctx)
         self.rpc_port = 0

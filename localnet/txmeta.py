@@ -13,7 +13,7 @@ import based58
 from solders.message import Message, MessageV0
 from solders.pubkey import Pubkey
 
-from . import tokens
+from . import fees, tokens
 
 LAMPORTS_PER_SIGNATURE = 5000
 ED25519_PROGRAM = "Ed25519SigVerify111111111111111111111111111"
@@ -49,7 +49,8 @@ def signature_count(header, instructions, keys: Sequence[str]) -> int:
 
 
 def fee_for(header, instructions, keys: Sequence[str]) -> int:
-    return LAMPORTS_PER_SIGNATURE * signature_count(header, instructions, keys)
+    limit, price = fees.compute_budget(instructions, keys)
+    return LAMPORTS_PER_SIGNATURE * signature_count(header, instructions, keys) + fees.prioritization_fee(limit, price)
 
 
 TOKEN_PROGRAM_KEYS = frozenset(Pubkey.from_string(p) for p in tokens.TOKEN_PROGRAMS)

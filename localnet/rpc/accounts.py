@@ -20,7 +20,7 @@ def get_account_info(ctx: Ctx, p: Params):
     pk = p.pubkey(0, "pubkey")
     cfg = p.config(1, _ACCOUNT_CFG)
     if cfg:
-        check_common(p.method, cfg, ctx.bank.slot)
+        check_common(p.method, cfg, ctx.bank)
     enc = account_encoding(p.method, cfg, "binary")
     ds = data_slice(p.method, cfg)
     acct = ctx.bank.get_account(pk)
@@ -36,7 +36,7 @@ def get_multiple_accounts(ctx: Ctx, p: Params):
         raise InvalidParams(f"Too many inputs provided; max {MAX_MULTIPLE_ACCOUNTS}")
     pks = [parse_pubkey(k, f"pubkeys[{i}]") for i, k in enumerate(keys)]
     cfg = p.config(1, _ACCOUNT_CFG)
-    check_common(p.method, cfg, ctx.bank.slot)
+    check_common(p.method, cfg, ctx.bank)
     enc = account_encoding(p.method, cfg, "base64")
     ds = data_slice(p.method, cfg)
     bank = ctx.bank
@@ -50,7 +50,7 @@ def get_multiple_accounts(ctx: Ctx, p: Params):
 @method("getBalance")
 def get_balance(ctx: Ctx, p: Params):
     pk = p.pubkey(0, "pubkey")
-    check_common(p.method, p.config(1, set()), ctx.bank.slot)
+    check_common(p.method, p.config(1, set()), ctx.bank)
     acct = ctx.bank.get_account(pk)
     return encode.with_context(ctx.bank, 0 if acct is None else acct.lamports)
 
@@ -117,7 +117,7 @@ def matches(filters: list, data: bytes) -> bool:
 def get_program_accounts(ctx: Ctx, p: Params):
     program = p.pubkey(0, "programId")
     cfg = p.config(1, {"encoding", "dataSlice", "filters", "withContext", "sortResults"})
-    check_common(p.method, cfg, ctx.bank.slot)
+    check_common(p.method, cfg, ctx.bank)
     enc = account_encoding(p.method, cfg, "binary")
     ds = data_slice(p.method, cfg)
     filters = parse_filters(p.method, cfg.get("filters"))
@@ -134,7 +134,7 @@ def get_program_accounts(ctx: Ctx, p: Params):
 @method("getLargestAccounts")
 def get_largest_accounts(ctx: Ctx, p: Params):
     cfg = p.config(0, {"filter", "sortResults"})
-    check_common(p.method, cfg, ctx.bank.slot)
+    check_common(p.method, cfg, ctx.bank)
     bank = ctx.bank
     balances = []
     for key in bank.known_accounts():

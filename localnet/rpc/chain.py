@@ -4,12 +4,13 @@ from __future__ import annotations
 import bisect
 
 from solders.message import Message, MessageV0
+from solders.pubkey import Pubkey
 
 from .. import txmeta
-from ..genesis import FAUCET_LAMPORTS
+from ..genesis import FAUCET_LAMPORTS, STAKE_PROGRAM, VOTE_PROGRAM, delegation_of
 from . import encode
 from .errors import BlockNotAvailable, InvalidParams, SlotSkipped, UnsupportedTransactionVersion
-from .params import Params, check_common, max_version, tx_encoding
+from .params import Params, check_common, max_version, parse_pubkey, tx_encoding
 from .registry import Ctx, method
 
 FEATURE_SET = 3294202862
@@ -18,8 +19,18 @@ MAX_BLOCK_RANGE = 500_000
 
 def _cfg(ctx: Ctx, p: Params, i: int, allowed: set = frozenset()) -> dict:
     cfg = p.config(i, set(allowed))
-    check_common(p.method, cfg, ctx.bank.slot)
+    check_common(p.method, cfg, ctx.bank)
     return cfg
+
+
+def _level_slot(ctx: Ctx, p: Params, i: int) -> int:
+    """The slot of the commitment level the config at params[i] names (finalized by default)."""
+    return check_common(p.method, p.config(i, set()), ctx.bank)
+
+
+def _confirmed_at_least(method: str, cfg: dict) -> None:
+    if cfg.get("commitment") in ("processed", "recent"):
+        raise InvalidParams("Method does not support commitment below `confirmed`")
 
 
 @method("getHealth")
@@ -46,14 +57,12 @@ def get_genesis_hash(ctx: Ctx, p: Params):
 
 @method("getSlot")
 def get_slot(ctx: Ctx, p: Params):
-    _cfg(ctx, p, 0)
-    return ctx.bank.slot
+    return _level_slot(ctx, p, 0)
 
 
 @method("getBlockHeight")
 def get_block_height(ctx: Ctx, p: Params):
-    _cfg(ctx, p, 0)
-    return ctx.bank.block_height
+    return ctx.bank.block_height_at(_level_slot(ctx, p, 0))
 
 
 @method("getSlotLeader")
@@ -104,16 +113,15 @@ def get_transaction_count(ctx: Ctx, p: Params):
 
 @method("getEpochInfo")
 def get_epoch_info(ctx: Ctx, p: Params):
-    _cfg(ctx, p, 0)
-    return epoch_info(ctx)
+    return epoch_info(ctx, _level_slot(ctx, p, 0))
 
 
-def epoch_info(ctx: Ctx) -> dict:
+def epoch_info(ctx: Ctx, slot: int) -> dict:
     bank = ctx.bank
-    epoch, index = bank.epoch_schedule.get_epoch_and_slot_index(bank.slot)
+    epoch, index = bank.epoch_schedule.get_epoch_and_slot_index(slot)
     return {
-        "absoluteSlot": bank.slot,
-        "blockHeight": bank.block_height,
+        "absoluteSlot": slot,
+        "blockHeight": bank.block_height_at(slot),
         "epoch": epoch,
         "slotIndex": index,
         "slotsInEpoch": bank.epoch_schedule.get_slots_in_epoch(epoch),
@@ -143,18 +151,24 @@ def get_leader_schedule(ctx: Ctx, p: Params):
 
 @method("getLatestBlockhash")
 def get_latest_blockhash(ctx: Ctx, p: Params):
-    _cfg(ctx, p, 0)
     bank = ctx.bank
+    block = bank.blocks[bank.block_slot_at(_level_slot(ctx, p, 0))]
     return encode.with_context(
-        bank, {"blockhash": bank.blockhash, "lastValidBlockHeight": bank.last_valid_block_height(bank.slot)}
+        bank, {"blockhash": block.blockhash, "lastValidBlockHeight": bank.last_valid_block_height(block.slot)}
     )
 
 
 @method("isBlockhashValid")
 def is_blockhash_valid(ctx: Ctx, p: Params):
     bh = p.string(0, "blockhash")
-    _cfg(ctx, p, 1)
-    return encode.with_context(ctx.bank, ctx.bank.blockhash_slot(bh) is not None)
+    return encode.with_context(ctx.bank, _known_at_level(ctx, bh, _level_slot(ctx, p, 1)))
+
+
+def _known_at_level(ctx: Ctx, blockhash: str, level_slot: int) -> bool:
+    """A blockhash in the window, of a block the level has reached: the bank at that level knows it (a
+    finalized bank does not know the newer, only confirmed, blockhashes)."""
+    slot = ctx.bank.blockhash_slot(blockhash)
+    return slot is not None and slot <= level_slot
 
 
 @method("getFeeForMessage")
@@ -162,13 +176,13 @@ def get_fee_for_message(ctx: Ctx, p: Params):
     import base64
 
     raw = p.string(0, "message")
-    _cfg(ctx, p, 1)
+    level_slot = _level_slot(ctx, p, 1)
     try:
         data = base64.b64decode(raw, validate=True)
         msg = MessageV0.from_bytes(data[1:]) if data and data[0] & 0x80 else Message.from_bytes(data)
     except Exception:
         raise InvalidParams("Invalid params for getFeeForMessage: `message` (params[0]) is not a base64 message") from None
-    if ctx.bank.blockhash_slot(str(msg.recent_blockhash)) is None:
+    if not _known_at_level(ctx, str(msg.recent_blockhash), level_slot):
         return encode.with_context(ctx.bank, None)
     keys = [str(k) for k in msg.account_keys]
     return encode.with_context(ctx.bank, txmeta.fee_for(msg.header, msg.instructions, keys))
@@ -176,7 +190,22 @@ def get_fee_for_message(ctx: Ctx, p: Params):
 
 @method("getRecentPrioritizationFees")
 def get_recent_prioritization_fees(ctx: Ctx, p: Params):
-    return [{"slot": s, "prioritizationFee": 0} for s in ctx.bank.block_slots[-150:]]
+    """Per recent block: its lowest compute-unit price, raised to the lowest price paid to write-lock each
+    account asked about (Agave's PrioritizationFeeCache::get_prioritization_fees)."""
+    addrs = p.get(0, "lockedWritableAccounts", [], allow_none=True)
+    if not isinstance(addrs, list):
+        raise InvalidParams("Invalid params for getRecentPrioritizationFees: `lockedWritableAccounts` (params[0]) must be an array")
+    if len(addrs) > 128:
+        raise InvalidParams("Too many inputs provided; max 128")
+    keys = [str(parse_pubkey(a, f"lockedWritableAccounts[{i}]")) for i, a in enumerate(addrs)]
+    bank = ctx.bank
+    out = []
+    for s in bank.block_slots[-150:]:
+        fee, by_account = bank.block_prioritization_fees(s)
+        for k in keys:
+            fee = max(fee, by_account.get(k, 0))
+        out.append({"slot": s, "prioritizationFee": fee})
+    return out
 
 
 @method("getBlockTime")
@@ -189,7 +218,7 @@ def get_block_time(ctx: Ctx, p: Params):
 
 
 def _missing_block(ctx: Ctx, slot: int):
-    if slot < ctx.bank.slot and (not ctx.bank.block_slots or slot > ctx.bank.block_slots[0]):
+    if slot < ctx.bank.block_slots[-1] and slot > ctx.bank.block_slots[0]:
         raise SlotSkipped(f"Slot {slot} was skipped, or missing due to ledger jump to recent snapshot")
     raise BlockNotAvailable(f"Block not available for slot {slot}")
 
@@ -202,11 +231,15 @@ def get_block(ctx: Ctx, p: Params):
         cfg = {"encoding": cfg}
         p = Params(p.method, [slot, cfg])
     cfg = _cfg(ctx, p, 1, {"encoding", "transactionDetails", "rewards", "maxSupportedTransactionVersion"})
+    _confirmed_at_least(p.method, cfg)
+    level_slot = ctx.bank.context_slot
     enc = tx_encoding(p.method, cfg)
     details = cfg.get("transactionDetails", "full")
     if details not in ("full", "signatures", "none", "accounts"):
         raise InvalidParams(f"Invalid params for getBlock: unknown `transactionDetails` {details!r}")
     mv = max_version(p.method, cfg)
+    if slot > level_slot:  # sealed perhaps, but not yet at the level asked for
+        raise BlockNotAvailable(f"Block not available for slot {slot}")
     b = ctx.bank.blocks.get(slot)
     if b is None:
         _missing_block(ctx, slot)
@@ -225,13 +258,16 @@ def get_blocks(ctx: Ctx, p: Params):
     start = p.uint(0, "startSlot")
     end = p.get(1, "endSlot", None, allow_none=True)
     if isinstance(end, dict):
-        _cfg(ctx, p, 1)
+        cfg = _cfg(ctx, p, 1)
         end = None
-    elif end is not None:
-        end = p.uint(1, "endSlot")
-        _cfg(ctx, p, 2)
+    else:
+        if end is not None:
+            end = p.uint(1, "endSlot")
+        cfg = _cfg(ctx, p, 2)
+    _confirmed_at_least(p.method, cfg)
+    level_slot = ctx.bank.context_slot
     slots = ctx.bank.block_slots
-    end = slots[-1] if end is None and slots else (end if end is not None else start)
+    end = level_slot if end is None else min(end, level_slot)
     if end - start > MAX_BLOCK_RANGE:
         raise InvalidParams(f"Slot range too large; max {MAX_BLOCK_RANGE}")
     lo, hi = bisect.bisect_left(slots, start), bisect.bisect_right(slots, end)
@@ -242,12 +278,14 @@ def get_blocks(ctx: Ctx, p: Params):
 def get_blocks_with_limit(ctx: Ctx, p: Params):
     start = p.uint(0, "startSlot")
     limit = p.uint(1, "limit")
-    _cfg(ctx, p, 2)
+    cfg = _cfg(ctx, p, 2)
+    _confirmed_at_least(p.method, cfg)
     if limit > MAX_BLOCK_RANGE:
         raise InvalidParams(f"Limit too large; max {MAX_BLOCK_RANGE}")
     slots = ctx.bank.block_slots
     lo = bisect.bisect_left(slots, start)
-    return slots[lo : lo + limit]
+    hi = bisect.bisect_right(slots, ctx.bank.context_slot)
+    return slots[lo : min(lo + limit, hi)]
 
 
 @method("getBlockCommitment")
@@ -264,7 +302,7 @@ def get_block_production(ctx: Ctx, p: Params):
     return encode.with_context(
         ctx.bank,
         {"byIdentity": {ctx.identity: [len(slots), len(slots)]},
-         "range": {"firstSlot": first, "lastSlot": ctx.bank.slot}},
+         "range": {"firstSlot": first, "lastSlot": encode.context_slot(ctx.bank)}},
     )
 
 
@@ -329,8 +367,29 @@ def get_cluster_nodes(ctx: Ctx, p: Params):
 
 @method("getVoteAccounts")
 def get_vote_accounts(ctx: Ctx, p: Params):
-    _cfg(ctx, p, 0, {"votePubkey", "keepUnstakedDelinquents", "delinquentSlotDistance"})
-    return {"current": [], "delinquent": []}
+    cfg = _cfg(ctx, p, 0, {"votePubkey", "keepUnstakedDelinquents", "delinquentSlotDistance"})
+    bank = ctx.bank
+    stake: dict[str, int] = {}
+    for key in bank.owner_index.get(str(STAKE_PROGRAM), ()):
+        d = delegation_of(bytes(bank.svm.get_account(Pubkey.from_string(key)).data))
+        if d is not None:
+            stake[d[0]] = stake.get(d[0], 0) + d[1]
+    current = []
+    for key in sorted(bank.owner_index.get(str(VOTE_PROGRAM), ())):
+        if cfg.get("votePubkey") not in (None, key):
+            continue
+        data = bytes(bank.svm.get_account(Pubkey.from_string(key)).data)
+        if len(data) < 140 or int.from_bytes(data[:4], "little") not in (2, 3):
+            continue
+        # VoteState: node pubkey first; the commission a percent in v3, basis points (offset 132) in v4.
+        commission = data[68] if data[0] == 2 else int.from_bytes(data[132:134], "little") // 100
+        # The one validator votes every block it seals: its last vote is the confirmed slot, its root the
+        # finalized one (the vote program's own state is not replayed per slot).
+        current.append({"votePubkey": key, "nodePubkey": str(Pubkey.from_bytes(data[4:36])),
+                        "activatedStake": stake.get(key, 0), "epochVoteAccount": True, "commission": commission,
+                        "lastVote": bank.commitment_slot("confirmed"), "epochCredits": [],
+                        "rootSlot": bank.commitment_slot("finalized")})
+    return {"current": current, "delinquent": []}
 
 
 @method("getStakeMinimumDelegation")

@@ -119,4 +119,4 @@ def time_travel(ctx: Ctx, p: Params):
             bank.time_travel(seconds=v)
     except ValueError as e:
         raise InvalidParams(f"Invalid params for surfnet_timeTravel: {e}") from None
-    return epoch_info(ctx)
+    return epoch_info(ctx, ctx.bank.slot)

@@ -49,6 +49,7 @@ class Dispatcher:
                 raise MethodNotFound()
             if getattr(handler, "cheat", False) and not self.ctx.cheats:
                 raise CheatCodesDisabled()
+            self.ctx.bank.context_slot = None  # each request names its own commitment level
             result = handler(self.ctx, Params(meth, req.get("params")))
         except RpcError as e:
             return None if is_notification else _error(rid, e)

@@ -13,7 +13,7 @@ import zstandard
 from solders.account import Account
 from solders.transaction import VersionedTransaction
 
-from .. import tokens
+from .. import instructions, tokens
 from ..bank import Bank, Block, TxRecord
 from ..txmeta import writable_flags
 from .errors import InvalidParams
@@ -23,12 +23,17 @@ MAX_BASE58_BYTES = 128
 _ZSTD = zstandard.ZstdCompressor(level=3)
 
 
+def context_slot(bank: Bank) -> int:
+    """The slot of the commitment level the request asked for (finalized by default, as the RPC's)."""
+    return bank.context_slot if bank.context_slot is not None else bank.commitment_slot(None)
+
+
 def context(bank: Bank) -> dict:
-    return {"slot": bank.slot, "apiVersion": API_VERSION}
+    return {"slot": context_slot(bank), "apiVersion": API_VERSION}
 
 
 def with_context(bank: Bank, value) -> dict:
-    return {"context": {"slot": bank.slot, "apiVersion": API_VERSION}, "value": value}
+    return {"context": {"slot": context_slot(bank), "apiVersion": API_VERSION}, "value": value}
 
 
 def b58(data: bytes) -> str:
@@ -172,8 +177,7 @@ def ui_transaction(rec: TxRecord, encoding: str) -> object:
             "accountKeys": _parsed_keys(rec, msg),
             "recentBlockhash": str(msg.recent_blockhash),
             "instructions": [
-                {"programId": keys[ix.program_id_index], "accounts": [keys[a] for a in bytes(ix.accounts)],
-                 "data": b58(bytes(ix.data)), "stackHeight": None}
+                instructions.parse(keys[ix.program_id_index], bytes(ix.data), [keys[a] for a in bytes(ix.accounts)])
                 for ix in msg.instructions
             ],
         }
@@ -203,8 +207,8 @@ def ui_meta(rec: TxRecord, encoding: str) -> dict:
         {
             "index": group["index"],
             "instructions": [
-                {"programId": keys[ix["programIdIndex"]], "accounts": [keys[a] for a in ix["accounts"]],
-                 "data": ix["data"], "stackHeight": ix["stackHeight"]}
+                instructions.parse(keys[ix["programIdIndex"]], based58.b58decode(ix["data"].encode()),
+                                   [keys[a] for a in ix["accounts"]], ix["stackHeight"])
                 for ix in group["instructions"]
             ],
         }
@@ -228,13 +232,13 @@ def confirmed_transaction(rec: TxRecord, encoding: str, *, max_version: Optional
 
 
 def signature_status(bank: Bank, rec: TxRecord) -> dict:
-    # One node, instant durability: everything that landed is as final as it will ever be.
+    status, confirmations = bank.confirmation_of(rec.slot)
     return {
         "slot": rec.slot,
-        "confirmations": None,
+        "confirmations": confirmations,
         "err": rec.err,
         "status": rec.meta["status"],
-        "confirmationStatus": "finalized",
+        "confirmationStatus": status,
     }
 
 

@@ -84,16 +84,20 @@ def parse_signature(v: Any, what: str) -> Signature:
         raise InvalidParams(f"Invalid param: {what} is not a base58 signature") from None
 
 
-def check_common(method: str, cfg: dict, current_slot: int) -> None:
+def check_common(method: str, cfg: dict, bank) -> int:
+    """Validates commitment and minContextSlot; returns the slot the level answers at (the bank's
+    commitment_slot) and records it as the request's context slot."""
     c = cfg.get("commitment")
     if c is not None and c not in COMMITMENTS:
         raise InvalidParams(f"Invalid params for {method}: unknown commitment `{c}` (processed, confirmed, finalized)")
+    slot = bank.context_slot = bank.commitment_slot(c)
     m = cfg.get("minContextSlot")
     if m is not None:
         if not isinstance(m, int) or m < 0:
             raise InvalidParams(f"Invalid params for {method}: `minContextSlot` must be a u64")
-        if m > current_slot:
-            raise MinContextSlotNotReached(data={"contextSlot": current_slot})
+        if m > slot:
+            raise MinContextSlotNotReached(data={"contextSlot": slot})
+    return slot
 
 
 def account_encoding(method: str, cfg: dict, default: str = "base64") -> str:

@@ -25,7 +25,7 @@ def _by_index(ctx: Ctx, p: Params, index: dict) -> dict:
     who = str(p.pubkey(0, "owner" if p.method.endswith("Owner") else "delegate"))
     kind, value = _token_filter(p)
     cfg = p.config(2, {"encoding", "dataSlice"})
-    check_common(p.method, cfg, ctx.bank.slot)
+    check_common(p.method, cfg, ctx.bank)
     enc = account_encoding(p.method, cfg, "binary")
     ds = data_slice(p.method, cfg)
     bank = ctx.bank
@@ -70,7 +70,7 @@ def _token_account(ctx: Ctx, pk: Pubkey) -> tokens.TokenAccount:
 @method("getTokenAccountBalance")
 def get_token_account_balance(ctx: Ctx, p: Params):
     pk = p.pubkey(0, "pubkey")
-    check_common(p.method, p.config(1, set()), ctx.bank.slot)
+    check_common(p.method, p.config(1, set()), ctx.bank)
     ta = _token_account(ctx, pk)
     dec = ctx.bank.decimals_of(ta.mint)
     if dec is None:
@@ -85,7 +85,7 @@ def _mint(ctx: Ctx, pk: Pubkey) -> tokens.Mint:
 @method("getTokenSupply")
 def get_token_supply(ctx: Ctx, p: Params):
     pk = p.pubkey(0, "mint")
-    check_common(p.method, p.config(1, set()), ctx.bank.slot)
+    check_common(p.method, p.config(1, set()), ctx.bank)
     m = _mint(ctx, pk)
     return encode.with_context(ctx.bank, tokens.ui_token_amount(m.supply, m.decimals))
 
@@ -93,7 +93,7 @@ def get_token_supply(ctx: Ctx, p: Params):
 @method("getTokenLargestAccounts")
 def get_token_largest_accounts(ctx: Ctx, p: Params):
     pk = p.pubkey(0, "mint")
-    check_common(p.method, p.config(1, set()), ctx.bank.slot)
+    check_common(p.method, p.config(1, set()), ctx.bank)
     m = _mint(ctx, pk)
     bank = ctx.bank
     holders = []

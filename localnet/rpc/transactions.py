@@ -65,10 +65,10 @@ def _sim_error(err, logs=(), units=None, return_data=None) -> dict:
 @method("sendTransaction")
 def send_transaction(ctx: Ctx, p: Params):
     cfg = p.config(1, {"encoding", "skipPreflight", "preflightCommitment", "maxRetries"})
-    check_common(p.method, cfg, ctx.bank.slot)
+    check_common(p.method, cfg, ctx.bank)
     pc = cfg.get("preflightCommitment")
     if pc is not None:
-        check_common(p.method, {"commitment": pc}, ctx.bank.slot)
+        check_common(p.method, {"commitment": pc}, ctx.bank)
     tx, raw = decode_transaction(p.method, p.get(0, "transaction"), cfg.get("encoding", "base58"))
     skip = bool(cfg.get("skipPreflight", False))
     bank = ctx.bank
@@ -90,7 +90,7 @@ def send_transaction(ctx: Ctx, p: Params):
 @method("simulateTransaction")
 def simulate_transaction(ctx: Ctx, p: Params):
     cfg = p.config(1, {"encoding", "sigVerify", "replaceRecentBlockhash", "accounts", "innerInstructions"})
-    check_common(p.method, cfg, ctx.bank.slot)
+    check_common(p.method, cfg, ctx.bank)
     tx, raw = decode_transaction(p.method, p.get(0, "transaction"), cfg.get("encoding", "base58"))
     sig_verify = bool(cfg.get("sigVerify", False))
     replace = bool(cfg.get("replaceRecentBlockhash", False))
@@ -160,6 +160,7 @@ def get_signature_statuses(ctx: Ctx, p: Params):
     parsed = [str(parse_signature(s, f"signatures[{i}]")) for i, s in enumerate(sigs)]
     p.config(1, {"searchTransactionHistory"})
     bank = ctx.bank
+    bank.context_slot = bank.slot  # statuses are read from the working (processed) bank, as the RPC does
     out = []
     for s in parsed:
         rec = bank.history.get(s)
@@ -179,12 +180,12 @@ def get_transaction(ctx: Ctx, p: Params):
     if isinstance(cfg, str):
         p = Params(p.method, [p.raw[0], {"encoding": cfg}])
     cfg = p.config(1, {"encoding", "maxSupportedTransactionVersion"})
-    check_common(p.method, cfg, ctx.bank.slot)
+    check_common(p.method, cfg, ctx.bank)
     _finalized_only(p.method, cfg)
     enc = tx_encoding(p.method, cfg)
     mv = max_version(p.method, cfg)
     rec = ctx.bank.history.get(sig)
-    if rec is None:
+    if rec is None or rec.slot > ctx.bank.context_slot:  # not yet at the level asked for (finalized by default)
         return None
     if rec.version != "legacy" and (mv is None or rec.version > mv):
         raise UnsupportedTransactionVersion(
@@ -212,7 +213,7 @@ def _memo(rec: TxRecord):
 def get_signatures_for_address(ctx: Ctx, p: Params):
     addr = str(p.pubkey(0, "address"))
     cfg = p.config(1, {"limit", "before", "until"})
-    check_common(p.method, cfg, ctx.bank.slot)
+    check_common(p.method, cfg, ctx.bank)
     _finalized_only(p.method, cfg)
     limit = cfg.get("limit", 1000)
     if limit is None:
@@ -223,10 +224,11 @@ def get_signatures_for_address(ctx: Ctx, p: Params):
     until = cfg.get("until")
     before = str(parse_signature(before, "before")) if before is not None else None
     until = str(parse_signature(until, "until")) if until is not None else None
-    recs = ctx.bank.signatures_for(addr, before=before, until=until, limit=limit)
+    bank = ctx.bank
+    recs = bank.signatures_for(addr, before=before, until=until, limit=limit, max_slot=bank.context_slot)
     return [
         {"signature": r.signature, "slot": r.slot, "err": r.err, "memo": _memo(r), "blockTime": r.block_time,
-         "confirmationStatus": "finalized"}
+         "confirmationStatus": bank.confirmation_of(r.slot)[0]}
         for r in recs
     ]
 
@@ -235,7 +237,7 @@ def get_signatures_for_address(ctx: Ctx, p: Params):
 def request_airdrop(ctx: Ctx, p: Params):
     to = p.pubkey(0, "pubkey")
     lamports = p.uint(1, "lamports")
-    check_common(p.method, p.config(2, set()), ctx.bank.slot)
+    check_common(p.method, p.config(2, set()), ctx.bank)
     if lamports == 0:
         raise InvalidParams("Invalid params for requestAirdrop: `lamports` must be greater than zero")
     try:

@@ -5,6 +5,7 @@ import struct
 import time
 
 from localnet.solana_py import SyncAsyncClient as Client
+from solana.rpc.commitment import Finalized
 from solders.keypair import Keypair
 from solders.sysvar import CLOCK
 
@@ -19,16 +20,17 @@ def _clock(c: Client) -> tuple[int, int, int, int, int]:
 
 def test_slots_and_clock_advance_in_real_time():
     with localnet.start_in_process(slot_ms=20) as h:
-        c = Client(h.rpc_url)
+        c = Client(h.rpc_url, commitment=Finalized)
         first = c.get_slot().value
         deadline = time.monotonic() + 30
         while c.get_slot().value < first + 5:
             assert time.monotonic() < deadline, "slots did not advance"
             time.sleep(0.02)
+        final = c.get_slot().value
         slot, _, _, _, unix = _clock(c)
-        assert slot >= first + 5 and abs(unix - time.time()) < 5
-        blocks = c.get_blocks(first, slot - 1).value
-        assert blocks == list(range(first, slot))  # every elapsed slot produced a block
+        assert slot > final and abs(unix - time.time()) < 5  # the clock runs at the processed (open) slot
+        blocks = c.get_blocks(first, final).value
+        assert blocks == list(range(first, final + 1))  # every elapsed slot produced a block
         assert c.get_block_time(blocks[-1]).value <= int(time.time()) + 1
 
 
@@ -42,7 +44,7 @@ def test_per_transaction_slots_close_one_slot_each(node, client, funded):
         ix = transfer(TransferParams(from_pubkey=funded.pubkey(), to_pubkey=Keypair().pubkey(), lamports=10**6))
         client.send_transaction(Transaction.new_signed_with_payer([ix], funded.pubkey(), [funded], bh))
     assert client.get_slot().value == before + 3
-    assert _clock(client)[0] == before + 3
+    assert _clock(client)[0] == before + 4  # transactions run in the open (processed) slot after the confirmed one
 
 
 def test_time_travel_by_slot_epoch_and_seconds(node, client):

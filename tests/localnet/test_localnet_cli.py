@@ -39,6 +39,16 @@ def test_bad_genesis_arguments_are_one_line_errors(isolated_env, tmp_path):
     assert r.exit_code == 1 and "file not found" in r.output
     r = runner.invoke(app, ["start", "--ledger", str(tmp_path / "l"), "--frobnicate"])
     assert r.exit_code == 1 and "unexpected argument" in r.output
+    # solana-test-validator's --upgradeable-program ID SO AUTHORITY
+    r = runner.invoke(app, ["start", "--ledger", str(tmp_path / "l"), "--upgradeable-program", "x", "y"])
+    assert r.exit_code == 1 and "takes three values: ID SO AUTHORITY" in r.output
+    so = tmp_path / "p.so"
+    so.write_bytes(b"\x7fELF")
+    r = runner.invoke(app, ["start", "--ledger", str(tmp_path / "l"), "--upgradeable-program",
+                            "11111111111111111111111111111112", str(so), "not-a-key"])
+    assert r.exit_code == 1 and "--upgradeable-program authority: not a base58 public key" in r.output
+    r = runner.invoke(app, ["start", "--ledger", str(tmp_path / "l"), "--finality-depth", "150"])
+    assert r.exit_code == 2  # a usage error: the depth must leave the finalized blockhash valid (0..149)
 
 
 def test_reset_deletes_the_ledger(isolated_env, tmp_path):
