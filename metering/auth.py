@@ -34,6 +34,12 @@ class AuthError(Exception):
         self.status = status
 
 
+def request_target(path: str, query: str = "") -> str:
+    """What a signature covers of the URL: the path, and the raw query string exactly as sent (reads are
+    told apart by it: a signature for `?customer=A` is not one for `?customer=B`)."""
+    return f"{path}?{query}" if query else path
+
+
 def canonical_message(method: str, path: str, timestamp_ms: int, body: bytes) -> bytes:
     return f"{method.upper()}\n{path}\n{timestamp_ms}\n{hashlib.sha256(body).hexdigest()}".encode()
 
