@@ -16,7 +16,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import Callable, Optional
+from typing import Callable, Iterable, Optional
+
+from .events.envelope import _pubkey
 
 
 class Role(Enum):
@@ -52,6 +54,18 @@ class Principal:
     def roles(self) -> frozenset[Role]:
         return frozenset({Role.CUSTOMER} | ({Role.PROVIDER} if self.provider else set())
                          | ({Role.OPERATOR} if self.operator else set()))
+
+
+def admin_keys(keys: Iterable[str]) -> frozenset[str]:
+    """The operator's keys as configured (`--admin`), each checked; a ValueError names the one that is
+    not a base58 public key."""
+    out = set()
+    for k in keys:
+        try:
+            out.add(_pubkey(k.strip()))
+        except ValueError:
+            raise ValueError(f"--admin {k!r} is not a base58 Solana public key") from None
+    return frozenset(out)
 
 
 def principal_for(pubkey: str, *, admins: frozenset[str] | set[str], is_provider: bool) -> Principal:

@@ -19,7 +19,7 @@ from ..queries import customer_events
 from ..rollup.pricing import FAMILY_NAMES, UNITS
 from ..read_policy import Kind, Resource
 from ..rollup.usage import rollup_channels
-from ..status import customer_status
+from ..status import customer_status, provider_channels
 from .read_auth import READ_AUTH_RESPONSES, authorize
 from .views import event_view, receipt_view
 
@@ -122,7 +122,9 @@ def receipts(request: Request,
              provider: Optional[str] = Query(None, pattern=B58),
              after_seq: int = Query(0, ge=0, le=I64, description="only seq above this (channel paging)"),
              limit: int = Query(100, ge=1, le=1000),
-             proofs: bool = Query(True, description="include batch and inclusion proof")):
+             proofs: bool = Query(True, description="include batch and inclusion proof"),
+             newest_first: bool = Query(False, description="newest (last issued) first instead of by channel "
+                                                           "and seq")):
     for f, v in (("customer", customer), ("provider", provider)):
         if (bad := _bad_key(f, v)) is not None:
             return bad
@@ -133,7 +135,7 @@ def receipts(request: Request,
         q = q.where(RR.c.customer == customer)
     if provider:
         q = q.where(RR.c.provider == provider)
-    q = q.order_by(RR.c.customer, RR.c.provider, RR.c.seq).limit(limit)
+    q = (q.order_by(RR.c.id.desc()) if newest_first else q.order_by(RR.c.customer, RR.c.provider, RR.c.seq)).limit(limit)
     st = request.app.state
     with st.engine.connect() as conn:
         if (refused := authorize(request, conn, Resource(Kind.RECEIPTS, customer, provider))) is not None:
@@ -184,6 +186,18 @@ def status(request: Request, customer: str = Path(..., pattern=B58)):
         if (refused := authorize(request, conn, Resource(Kind.CUSTOMER_STATUS, customer))) is not None:
             return refused
         return customer_status(conn, customer, st.clock(), st.escrow)
+
+
+@router.get("/v1/providers/{provider}/channels", tags=["providers"], summary="A provider's customers: the latest "
+            "receipt of each of its channels", description=PRIVATE + "Readable by the provider and the operator.",
+            responses=READ_AUTH_RESPONSES)
+def channels(request: Request, provider: str = Path(..., pattern=B58)):
+    if (bad := _bad_key("provider", provider)) is not None:
+        return bad
+    with request.app.state.engine.connect() as conn:
+        if (refused := authorize(request, conn, Resource(Kind.RECEIPTS, None, provider))) is not None:
+            return refused
+        return {"provider": provider, "channels": provider_channels(conn, provider)}
 
 
 @router.get("/metrics", tags=["meter"], summary="Prometheus metrics",

@@ -52,7 +52,8 @@ def refused(r, status, field):
 # --- unsigned -----------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("path,params", [("/v1/usage", usage_q("A")), ("/v1/receipts", {"customer": pk["A"]}),
-                                         ("/v1/receipts", {"provider": pk["P"]}), (f"/v1/customers/{pk['A']}/status", None)])
+                                         ("/v1/receipts", {"provider": pk["P"]}), (f"/v1/customers/{pk['A']}/status", None),
+                                         (f"/v1/providers/{pk['P']}/channels", None)])
 def test_unsigned_private_read_is_401(world, path, params):
     err = refused(world.get(path, params=params), 401, "X-Solmeter-Signature")
     assert "private" in err and "sign the request" in err
@@ -122,6 +123,18 @@ def test_provider_lists_its_own_customers(world, clock):
 def test_provider_may_not_read_another_providers_customer_list(world, clock):
     err = refused(as_(world, clock, "P").get("/v1/receipts", {"provider": pk["Q"]}), 403, "provider")
     assert "own channels" in err
+    refused(as_(world, clock, "P").get(f"/v1/providers/{pk['Q']}/channels"), 403, "provider")
+    refused(as_(world, clock, "A").get(f"/v1/providers/{pk['P']}/channels"), 403, "provider")
+
+
+def test_provider_channels_list_the_latest_receipt_of_each_customer(world, clock):
+    p = as_(world, clock, "P")
+    chans = p.get(f"/v1/providers/{pk['P']}/channels").json()["channels"]
+    assert sorted(c["customer"] for c in chans) == sorted([pk["A"], pk["B"]])
+    newest = p.get("/v1/receipts", {"provider": pk["P"], "customer": pk["A"], "newest_first": True}).json()["receipts"]
+    a = next(c for c in chans if c["customer"] == pk["A"])
+    assert (a["seq"], a["cum_amount"]) == (newest[0]["seq"], newest[0]["cum_amount"]) and a["batched"] is False
+    assert [r["seq"] for r in newest] == sorted((r["seq"] for r in newest), reverse=True)
 
 
 def test_provider_reads_usage_of_its_own_channel_only(world, clock):

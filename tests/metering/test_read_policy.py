@@ -119,3 +119,12 @@ def test_operator_reads_everything(kind):
 def test_describe_names_what_was_asked():
     assert Resource(Kind.USAGE, A, P).describe() == f"usage of customer {A} and provider {P}"
     assert Resource(Kind.BATCHES).describe() == "batches"
+
+
+def test_admin_keys_are_checked_where_configured():
+    from metering.read_policy import admin_keys
+
+    good = "11111111111111111111111111111111"
+    assert admin_keys([good, f" {good} "]) == {good}
+    with pytest.raises(ValueError, match="--admin 'nope' is not a base58"):
+        admin_keys([good, "nope"])
