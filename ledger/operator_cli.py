@@ -424,6 +424,9 @@ def serve(host: Optional[str] = typer.Option(None, help="API bind address (defau
           epoch_emission: str = typer.Option("0", help="Reward tokens to fund each new epoch with (0: none)."),
           window_s: int = typer.Option(60, min=1, help="Meter rollup window, seconds."),
           batch_interval_s: int = typer.Option(BATCH_INTERVAL_S, min=1, help="Close a Merkle batch this often, seconds."),
+          admin: list[str] = typer.Option([], "--admin", help="Another key that reads all of the meter API "
+                                                              "(repeatable); the operator's keypair and the meter "
+                                                              "key always do."),
           verbose: int = typer.Option(0, "--verbose", "-v", count=True,
                                       help="-v: every job run; -vv: also each scheduler run and HTTP call.")) -> None:
     """Run the meter API, the meter's jobs and the settlement engine's jobs until interrupted."""
@@ -453,6 +456,9 @@ def serve(host: Optional[str] = typer.Option(None, help="API bind address (defau
     version = int(read_config(rpc, dep.program).version)
     cfg = MeterConfig(program_id=dep.program_id, config_version=version, window_ms=window_s * 1000,
                       batch_interval_ms=batch_interval_s * 1000)
+    from metering.read_policy import admin_keys
+
+    admins = admin_keys([str(keypair().pubkey()), *admin])
     eng = _engine(sf, parse_amount(epoch_emission, dep.decimals) if epoch_emission not in ("0", "") else 0)
     eng.escrow_view.refresh()
     metrics = MeterMetrics()  # one registry: the meter's ingest and seal metrics and the engine's, at /metrics
@@ -469,7 +475,7 @@ def serve(host: Optional[str] = typer.Option(None, help="API bind address (defau
 
         providers = ChainProviders(provider_registry_reader(eng.chain.url, dep.program_id))
         uvicorn.run(create_app(engine, cfg, meter, escrow=eng.escrow_view, metrics=metrics,
-                               chain_providers=providers),
+                               chain_providers=providers, admins=admins),
                     host=host or s.api_host, port=port or s.api_port, log_level=uvicorn_level)
     finally:
         svc.shutdown(wait=False)

@@ -37,6 +37,11 @@ def provider_flag(conn: Connection, pubkey: str) -> bool | None:
     return None if r is None else bool(r[0])
 
 
+def is_registered_provider(conn: Connection, pubkey: str) -> bool:
+    """Registered now or before (a removed provider no longer reports, but its past is still its own)."""
+    return conn.execute(select(P.c.pubkey).where(P.c.pubkey == pubkey)).first() is not None
+
+
 def list_providers(engine: Engine) -> list[dict]:
     with engine.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(select(P).order_by(P.c.pubkey))]

@@ -98,6 +98,8 @@ def test_errors_are_one_line(env, capsys, tmp_path):
     assert code == 1 and err.count("\n") == 1 and "not a base58" in err
     code, _, err = run(["meter", "receipts"], capsys)
     assert code == 1 and err.strip() == "error: give --customer, --provider or both"
+    code, _, err = run(["meter", "serve", "--no-follow-chain", "--no-jobs", "--admin", "nope"], capsys)
+    assert code == 1 and err.strip() == "error: --admin 'nope' is not a base58 Solana public key"
     bad = tmp_path / "prices.yaml"
     bad.write_text("version: 0\n")
     code, _, err = run(["meter", "prices", "set", str(bad)], capsys)

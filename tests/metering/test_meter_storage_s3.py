@@ -6,7 +6,6 @@ import logging
 import os
 import uuid
 
-import httpx
 import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
@@ -20,6 +19,7 @@ from metering.agents.storage import Bucket, ClassTally, DirectorySource, SourceU
 from metering.api import create_app
 from metering.models import ReceiptRow, UsageEvent
 from metering.prices import publish_price_book
+from metering.read_client import SignedReader
 from metering.receipts import Sealer
 from metering.registry import add_provider
 from metering.rollup.pricing import GIB, MONTH_S, Price, PriceBook
@@ -178,7 +178,7 @@ def s3_agent(moto, b, provider_kp, customer, server, clock, tmp_path, **opts):
 
 @pytest.mark.parametrize("mode", ["500", "403"])
 def test_listing_failing_halfway_emits_no_sample_and_the_meter_reports_the_gap(
-        mode, moto, creds, server, engine, cfg, meter_kp, clock, provider_kp, customer, tmp_path, caplog):
+        mode, moto, creds, server, engine, cfg, meter_kp, clock, provider_kp, customer, customer_kp, tmp_path, caplog):
     b = fresh_bucket()
     truth = moto.seed(b, 1_500, ["STANDARD", "GLACIER"])
     agent = s3_agent(moto, b, provider_kp, customer, server, clock, tmp_path, attempts=2)
@@ -207,8 +207,8 @@ def test_listing_failing_halfway_emits_no_sample_and_the_meter_reports_the_gap(
     clock.t += 60_000
     agent.tick()
     assert cfg.sample_timeout_ms < 660_000
-    u = httpx.get(f"{server.url}/v1/usage", params={"customer": customer, "start_ms": t0,
-                                                    "end_ms": clock.t + 1, "samples": False}).json()
+    u = SignedReader(server.url, customer_kp, clock=clock).get(
+        "/v1/usage", {"customer": customer, "start_ms": t0, "end_ms": clock.t + 1, "samples": False}).json()
     [ch] = u["channels"]
     assert sorted((g["resource"], g["start_ms"], g["end_ms"]) for g in ch["gaps"]) == [
         ("photos:GLACIER", t0, t0 + 660_000), ("photos:STANDARD", t0, t0 + 660_000)]
@@ -250,7 +250,7 @@ def test_bucket_of_100k_objects(moto, creds):
 
 
 def test_s3_samples_become_receipts_priced_per_storage_class(moto, creds, server, engine, cfg, meter_kp, clock,
-                                                            provider_kp, customer, tmp_path):
+                                                            provider_kp, customer, customer_kp, tmp_path):
     book = PriceBook(version=2, storage={"STANDARD": Price(23_000, GIB * MONTH_S), "GLACIER": Price(4_000, GIB * MONTH_S),
                                          "STANDARD_IA": Price(12_500, GIB * MONTH_S)})
     publish_price_book(engine, book, 0, clock.t)
@@ -267,7 +267,7 @@ def test_s3_samples_become_receipts_priced_per_storage_class(moto, creds, server
     assert [(r, v) for r, _, v, t in stored_samples(engine) if r == "photos:GLACIER"] == [
         ("photos:GLACIER", truth["GLACIER"][0])] * 2 + [("photos:GLACIER", 0)] * 2
     Sealer(engine, cfg, meter_kp).seal_due(clock.t + 10 * cfg.window_ms)
-    receipts = httpx.get(f"{server.url}/v1/receipts", params={"customer": customer}).json()["receipts"]
+    receipts = SignedReader(server.url, customer_kp, clock=clock).get("/v1/receipts", {"customer": customer}).json()["receipts"]
     r = receipts[-1]
     lines = {ln["rclass"]: ln for ln in r["detail"]["lines"] if ln["family"] == "storage"}
     want = {"STANDARD": truth["STANDARD"][0] * 180, "STANDARD_IA": truth["STANDARD_IA"][0] * 180,
