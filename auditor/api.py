@@ -8,12 +8,13 @@ provider and the operator only, so those reads are signed with `keypair` when on
 """
 from __future__ import annotations
 
+import time
 from typing import Any, Callable
 
 import httpx
 from solders.keypair import Keypair
 
-from metering.read_client import SignedReader
+from contracts.request_signing import ReadSigner
 
 from .errors import ApiForbidden, ApiReadError, ReceiptFileError
 from .receipt_file import SignedReceipt, parse_signed_receipt
@@ -29,14 +30,15 @@ class MeterApi:
         (unix ms; default the wall clock)."""
         self.base_url = base_url.rstrip("/")
         self.http = client or httpx.Client(base_url=self.base_url, timeout=timeout)
-        self.reader = SignedReader(keypair=keypair, http=self.http, **({"clock": clock} if clock else {}))
+        self.signer = ReadSigner(keypair, clock or (lambda: time.time_ns() // 1_000_000))
 
     def close(self) -> None:
         self.http.close()
 
     def _get(self, path: str, **params) -> Any:
         try:
-            resp = self.reader.get(path, params)
+            target, headers = self.signer.sign_get(path, params)
+            resp = self.http.get(target, headers=headers)
         except httpx.HTTPError as e:
             raise ApiReadError(f"metering API {self.base_url}{path}: {type(e).__name__}: {e}") from None
         if resp.status_code == 404:

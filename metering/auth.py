@@ -1,30 +1,21 @@
-"""Request signing: every ingest request carries the provider's ed25519 signature (its Solana key), and
-every private read (GET) the reader's wallet signature, in the same scheme.
-
-    message   = METHOD "\\n" PATH "\\n" TIMESTAMP_MS "\\n" hex(sha256(BODY))
-              PATH is the path, plus "?" and the query string exactly as sent when there is one
-              (`request_target`); a GET's BODY is empty
-    headers   X-Solmeter-Pubkey     base58 public key of the signer
-              X-Solmeter-Timestamp  unix milliseconds when signed
-              X-Solmeter-Signature  base58 ed25519 signature of the message
+"""Request signing, the meter's side: every ingest request carries the provider's ed25519 signature (its
+Solana key), and every private read (GET) the reader's wallet signature, in the one scheme of
+contracts/request_signing.py (message: method, path with the query as sent, timestamp, body hash;
+X-Solmeter-Pubkey/-Timestamp/-Signature headers). This module verifies it.
 
 A timestamp further than the freshness window from the meter's clock is stale; a signature already
 seen within the window is a replay (ingest.py records signatures in the same transaction as the events;
-reads are remembered in memory by metering/api/read_auth.py).
-Any ed25519 tool can produce or check these signatures: it is plain ed25519 over the message bytes."""
+reads are remembered in memory by metering/api/read_auth.py)."""
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Mapping
 
-from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 
-H_PUBKEY = "X-Solmeter-Pubkey"
-H_TIMESTAMP = "X-Solmeter-Timestamp"
-H_SIGNATURE = "X-Solmeter-Signature"
+from contracts.request_signing import (  # noqa: F401 (the signing side, re-exported for the meter's users)
+    H_PUBKEY, H_SIGNATURE, H_TIMESTAMP, canonical_message, request_target, sign_request)
 
 
 class AuthError(Exception):
@@ -36,21 +27,6 @@ class AuthError(Exception):
         self.field = field
         self.reason = reason
         self.status = status
-
-
-def request_target(path: str, query: str = "") -> str:
-    """What a signature covers of the URL: the path, and the raw query string exactly as sent (reads are
-    told apart by it: a signature for `?customer=A` is not one for `?customer=B`)."""
-    return f"{path}?{query}" if query else path
-
-
-def canonical_message(method: str, path: str, timestamp_ms: int, body: bytes) -> bytes:
-    return f"{method.upper()}\n{path}\n{timestamp_ms}\n{hashlib.sha256(body).hexdigest()}".encode()
-
-
-def sign_request(keypair: Keypair, method: str, path: str, body: bytes, timestamp_ms: int) -> dict[str, str]:
-    sig = keypair.sign_message(canonical_message(method, path, timestamp_ms, body))
-    return {H_PUBKEY: str(keypair.pubkey()), H_TIMESTAMP: str(timestamp_ms), H_SIGNATURE: str(sig)}
 
 
 def ascii_uint(s: str, max_digits: int) -> int | None:

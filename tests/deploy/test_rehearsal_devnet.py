@@ -157,13 +157,23 @@ def test_the_whole_flow_on_devnets_feature_set_through_rpc_only(devnet_url, tmp_
         assert "post_batches     1" in crank, crank
         settled = next(l for l in crank.splitlines() if l.startswith("settle_channels"))
         assert "'confirmed': 1" in settled and "'failed': 0" in settled, crank
-        status = json.loads(customer("customer", "status", "--json", "-k", cust_path))
+        status = json.loads(customer("customer", "status", "--json", "-k", cust_path, "--api", api))
         assert 0 < status["escrow"] < 40_000_000, status
+        assert status["meter"]["billed_total"] > 0 and status["meter"]["paused"] is False, status  # signed read
+        listed = customer("customer", "receipts", "-k", cust_path, "--api", api)
+        seqs = [int(line.split(" seq ")[1].split()[0]) for line in listed.splitlines()]
+        assert seqs == sorted(seqs, reverse=True) and seqs[-1] == 1, listed  # newest first
 
         # --- an auditor with its own settings: public data only ------------------------------------------------
         report = auditor("audit", "all", "--program-id", str(pid), "--api", api)  # exit status 0: every audit passed
         assert "== 6 audits: all CLEAN" in report, report
         assert "ok   program.committed: the deployed program is the committed solmeter_billing.so" in report
+        # a channel's receipt list is its parties' (and the operator's): without a key its settlements are
+        # checked from the chain and the list is skipped, saying so; with the customer's key it is walked
+        assert "channel.receipts" in report and "sign with -k" in report, report
+        signed = auditor("audit", "channel", str(cust.pubkey()), str(prov.pubkey()), "--program-id", str(pid),
+                         "--api", api, "-k", cust_path)
+        assert "channel.receipts" not in signed and "CLEAN" in signed, signed
     finally:
         stop(meter)
     assert "0 difference(s)" in operator("-k", admin_path, "operator", "reconcile")

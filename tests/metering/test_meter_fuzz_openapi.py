@@ -76,8 +76,7 @@ READS: list = []
 @schema.include(method="GET", path_regex="^/v1/").parametrize()
 @FUZZ
 def test_signed_reads_no_server_errors(case):
-    from metering.auth import request_target
-    from metering.read_client import encode_query
+    from contracts.request_signing import encode_query, request_target
 
     target = request_target(case.formatted_path, encode_query(case.query))
     CLOCK.t += 1

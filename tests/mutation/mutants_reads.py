@@ -120,7 +120,7 @@ MUTANTS = [
          replace="select(UK.c.key_hash).where(UK.c.customer == customer)",
          tests=[R + "test_provider_reads_the_status_of_customers_it_serves_only"],
          why="another provider's customer is not this provider's"),
-    dict(id="client-timestamps-increase", file="metering/read_client.py",
+    dict(id="client-timestamps-increase", file="contracts/request_signing.py",
          find="self._last_ms = max(self.clock(), self._last_ms + 1)",
          replace="self._last_ms = self.clock()",
          tests=[R + "test_the_client_signs_identical_reads_in_one_millisecond_apart"],
