@@ -87,6 +87,34 @@ def test_a_minute_of_serve_logs_a_few_lines_and_metrics_cover_the_jobs(isolated_
     assert _metric(metrics, "solmeter_batch_backlog") == 0
     assert _metric(metrics, "solmeter_meter_key_lamports") == 10_000_000_000  # init's localnet airdrop
     assert _metric(metrics, "solmeter_seal_lag_seconds") < RUN_S  # the meter's jobs report to the same registry
+    assert _metric(metrics, "solmeter_customers_paused") == 0
+    assert _metric(metrics, "solmeter_rpc_requests_total", method="GetSignaturesForAddress", outcome="ok") >= 10
+    assert _metric(metrics, "solmeter_rpc_duration_seconds_count", method="GetSignaturesForAddress") >= 10
+
+
+def test_rpc_requests_are_counted_by_method_and_outcome(session_factory):
+    """An unreachable endpoint counts as `unavailable`; the method label comes from a fixed list."""
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from ledger.engine.chain import ChainUnavailable, RpcChain
+    from ledger.engine.jobs import JOB_NAMES
+    from ledger.engine.metrics import EngineMetrics
+
+    chain = RpcChain(f"http://127.0.0.1:{free_port()}", timeout=2)  # nothing listens there
+    registry = CollectorRegistry()
+    m = EngineMetrics(registry, session_factory, JOB_NAMES, chain, Keypair().pubkey())
+    for _ in range(2):
+        try:
+            chain.block_height()
+        except ChainUnavailable:
+            pass
+    m.on_rpc("SomethingNew", 0.01, None)
+    text = generate_latest(registry).decode()
+    assert _metric(text, "solmeter_rpc_requests_total", method="GetBlockHeight", outcome="unavailable") == 2
+    assert _metric(text, "solmeter_rpc_requests_total", method="other", outcome="ok") == 1
+    assert "SomethingNew" not in text
+    assert _metric(text, "solmeter_batch_backlog") == 0
+    assert "solmeter_meter_key_lamports" not in text  # the balance could not be read: no made-up value
 
 
 def test_verbosity_opens_the_chatty_loggers_only_on_request():
