@@ -53,6 +53,10 @@ class EngineMetrics:
         self.rpc_duration = Histogram("solmeter_rpc_duration_seconds", "The engine's JSON-RPC request latency",
                                       ["method"], buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
                                       registry=registry)
+        for m in RPC_METHODS:
+            self.rpc_duration.labels(method=m)
+            for o in RPC_OUTCOMES:
+                self.rpc_requests.labels(method=m, outcome=o)
         registry.register(_StateCollector(session_factory, self.jobs, chain, meter))
         client = getattr(chain, "client", None)
         if client is not None:

@@ -135,3 +135,27 @@ def test_verbosity_opens_the_chatty_loggers_only_on_request():
         root.handlers[:] = saved[1]
         for n, lvl in saved[2].items():
             logging.getLogger(n).setLevel(lvl)
+
+
+def test_the_grafana_dashboard_names_only_metrics_the_service_exports(session_factory, node):
+    """docs/grafana-solmeter.json: every metric a panel queries is one `operator serve` exports at /metrics
+    (the meter's and the engine's, on one registry), so no panel stays empty because of a typo or a rename."""
+    import json
+    from pathlib import Path
+
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from ledger.engine.chain import RpcChain
+    from ledger.engine.jobs import JOB_NAMES
+    from ledger.engine.metrics import EngineMetrics
+    from metering.metrics import MeterMetrics
+
+    dash = json.loads((Path(__file__).resolve().parents[2] / "docs" / "grafana-solmeter.json").read_text())
+    queried = {name for p in dash["panels"] for t in p["targets"] for name in re.findall(r"solmeter_[a-z_]+", t["expr"])}
+    assert len(dash["panels"]) >= 10 and len(queried) >= 12
+    meter = MeterMetrics(CollectorRegistry())
+    meter.accepted.labels(type="x").inc()  # a labelled counter shows its samples once a label set exists
+    meter.rejected.labels(reason="x").inc()
+    EngineMetrics(meter.registry, session_factory, JOB_NAMES, RpcChain(node.rpc_url), Keypair().pubkey())
+    exported = set(re.findall(r"^(solmeter_[a-z_]+)", generate_latest(meter.registry).decode(), re.MULTILINE))
+    assert queried <= exported, queried - exported
