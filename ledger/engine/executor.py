@@ -225,7 +225,7 @@ class Executor:
         return describe(err or "failed", logs, _programs(intent.tx))
 
     def _await(self, intent_id: int, sig: str, action: Action, payload: dict) -> Outcome:
-        for i in range(self.confirm_polls):
+        for _ in range(self.confirm_polls):
             intent = self.intents.get(intent_id)
             if intent.state != "sent":
                 return Outcome(intent.state, intent.signature, intent.error)
