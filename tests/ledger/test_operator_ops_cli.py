@@ -7,7 +7,6 @@ import time
 
 import pytest
 from solders.keypair import Keypair
-from solders.pubkey import Pubkey
 from solders.system_program import TransferParams, transfer
 from typer.testing import CliRunner
 
