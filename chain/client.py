@@ -6,7 +6,7 @@ sync facade: see ARCHITECTURE.md ("One RPC client layer")."""
 from __future__ import annotations
 
 import time
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import httpx
 from solders.account import Account
@@ -52,15 +52,33 @@ class RpcClient:
             raise RpcError(f"RPC {self.url} answered HTTP {r.status_code} to {what}: {r.text[:200]}", r.status_code)
         return r.text
 
+    # Called after every request as observer(method, seconds, error or None): how a service measures its RPC
+    # calls (the engine's /metrics) without this module knowing about metrics.
+    observer: Optional[Callable[[str, float, Optional[BaseException]], None]] = None
+
+    def _observed(self, method: str, fn: Callable[[], Any]) -> Any:
+        if self.observer is None:
+            return fn()
+        t0 = time.perf_counter()
+        try:
+            out = fn()
+        except ChainError as e:
+            self.observer(method, time.perf_counter() - t0, e)
+            raise
+        self.observer(method, time.perf_counter() - t0, None)
+        return out
+
     def call(self, request: Q.Request) -> Any:
         """Send one request; its parsed answer (solders type), or a chain error."""
-        return parse(self._post(request.body.to_json(), request.method), request.parser)
+        return self._observed(request.method, lambda: parse(self._post(request.body.to_json(), request.method),
+                                                            request.parser))
 
     def batch(self, requests: Sequence[Q.Request]) -> list[Any]:
         """Several requests in one JSON-RPC batch; answers in order, a failed entry as its ChainError."""
         if not requests:
             return []
-        return parse_batch(self._post(Q.batch_json(requests), f"a batch of {len(requests)}"), requests)
+        return self._observed("batch", lambda: parse_batch(
+            self._post(Q.batch_json(requests), f"a batch of {len(requests)}"), requests))
 
     # ----- accounts --------------------------------------------------------------------------------------------
 

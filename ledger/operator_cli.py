@@ -317,14 +317,22 @@ def ledger_balances(as_json: bool = typer.Option(False, "--json", help="Machine-
 
 @app.command()
 @one_line_errors
-def jobs() -> None:
+def jobs(as_json: bool = typer.Option(False, "--json", help="Machine-readable.")) -> None:
     """State of the engine's jobs (runs, consecutive failures and the last cause, back-off) and of its intents."""
     from ledger.engine.intents import IntentStore
     from ledger.engine.lease import Leases
 
     _, sf = db()
     now = time.time_ns() // 1_000_000
-    for l in Leases(sf, "cli").status():
+    leases = Leases(sf, "cli").status()
+    if as_json:
+        typer.echo(json.dumps({"jobs": [{"name": l.name, "runs": l.runs, "failures": l.failures,
+                                         "last_error": l.last_error if l.failures else "",
+                                         "next_in_ms": max(0, l.next_due_ms - now), "holder": l.holder}
+                                        for l in leases],
+                               "intents": IntentStore(sf).counts()}, indent=2))
+        return
+    for l in leases:
         due = max(0, l.next_due_ms - now)
         typer.echo(f"{l.name:16} runs {l.runs:6} failures {l.failures:3} next in {due / 1000:6.1f} s"
                    f"{'  held by ' + l.holder if l.holder else ''}")
@@ -393,7 +401,7 @@ def intents_retry(intent_id: Optional[int] = typer.Argument(None, help="The fail
 
 @app.command()
 @one_line_errors
-def status() -> None:
+def status(as_json: bool = typer.Option(False, "--json", help="Machine-readable.")) -> None:
     """The deployment at a glance: cluster, program, the admin's and the meter key's SOL (how many batches it
     still pays for), failing jobs and intents."""
     from ledger.engine.intents import IntentStore
@@ -404,17 +412,28 @@ def status() -> None:
     dep, c = deployment(), chain()
     cluster = identify(c)
     cfg = read_config(c, dep.program)
-    typer.echo(f"cluster   {cluster.name} ({c.url})")
-    typer.echo(f"program   {dep.program_id} (config version {int(cfg.version)}{', PAUSED' if cfg.paused else ''})")
-    typer.echo(f"admin     {dep.admin}: {sol(c.lamports(Pubkey.from_string(dep.admin)))} SOL")
+    admin_lamports = c.lamports(Pubkey.from_string(dep.admin))
     f = _meter_funding(c, dep)
-    typer.echo(f"meter key {f.key}: {sol(f.lamports)} SOL, pays for {f.batches_left} more batches "
-               f"(~{sol(f.batch_rent)} SOL each){'' if f.enough else f'; needs ~{sol(f.needed)} SOL for one retention period'}")
     _, sf = db()
     failing = [l for l in Leases(sf, "cli").status() if l.failures]
+    counts = IntentStore(sf).counts()
+    if as_json:
+        typer.echo(json.dumps({
+            "cluster": cluster.name, "url": c.url, "program_id": dep.program_id, "config_version": int(cfg.version),
+            "paused": bool(cfg.paused), "admin": {"key": dep.admin, "lamports": admin_lamports},
+            "meter_key": {"key": f.key, "lamports": f.lamports, "batch_rent": f.batch_rent,
+                          "batches_left": f.batches_left, "needed_for_retention": f.needed},
+            "failing_jobs": [{"name": l.name, "failures": l.failures, "last_error": l.last_error} for l in failing],
+            "intents": counts}, indent=2))
+        return
+    typer.echo(f"cluster   {cluster.name} ({c.url})")
+    typer.echo(f"program   {dep.program_id} (config version {int(cfg.version)}{', PAUSED' if cfg.paused else ''})")
+    typer.echo(f"admin     {dep.admin}: {sol(admin_lamports)} SOL")
+    typer.echo(f"meter key {f.key}: {sol(f.lamports)} SOL, pays for {f.batches_left} more batches "
+               f"(~{sol(f.batch_rent)} SOL each){'' if f.enough else f'; needs ~{sol(f.needed)} SOL for one retention period'}")
     typer.echo(f"jobs      {len(failing)} failing" + "".join(f"\n  {l.name} (failures {l.failures}): {l.last_error}"
                                                           for l in failing))
-    typer.echo("intents   " + (", ".join(f"{k} {v}" for k, v in sorted(IntentStore(sf).counts().items())) or "none"))
+    typer.echo("intents   " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none"))
 
 
 @app.command()

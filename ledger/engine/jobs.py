@@ -305,17 +305,22 @@ class Engine:
         nothing, record the settlement as failed with the reason, and say so once. It is retried once the
         channel exists (`_retryable`)."""
         key = f"settle:{r.customer}:{r.provider}:{r.seq}"
+        subject = f"{r.customer}:{r.provider}"
         with self.session_factory.begin() as s:
-            intent = record_in(s, key, "settle", f"{r.customer}:{r.provider}", payload)
+            said = s.execute(select(Intent.id).where(Intent.kind == "settle", Intent.subject == subject,
+                                                     Intent.key != key, Intent.error.startswith(NOT_OPENED))
+                             .limit(1)).first() is not None  # an earlier receipt of this channel was refused
+            intent = record_in(s, key, "settle", subject, payload)
             if intent.state != "pending" or intent.attempts != 0:
                 return  # already refused (said once), or sent before the chain view we hold
             self.intents.finish_in(s, intent.id, "failed",
                                    f"{NOT_OPENED}: customer {r.customer} has not opened its channel with provider "
                                    f"{r.provider}; nothing is billed on it until the customer opens it "
                                    f"(`solmeter customer open-channel {r.provider}`)")
-        log.warning("customer %s has not opened its channel with provider %s: receipt seq %s (and any later one) "
-                    "will not settle until the customer runs `solmeter customer open-channel %s`",
-                    r.customer, r.provider, r.seq, r.provider)
+        (log.debug if said else log.warning)(
+            "customer %s has not opened its channel with provider %s: receipt seq %s (and any later one) will not "
+            "settle until the customer runs `solmeter customer open-channel %s`", r.customer, r.provider, r.seq,
+            r.provider)
 
     def _prepare_settlements(self, pairs: list[tuple[str, str]], lease: Lease | None) -> int:
         """Before settling: one prepare_settle transaction per provider whose Epoch or ProviderEpoch of the

@@ -9,6 +9,9 @@ intent kinds and states from `INTENT_KINDS` x `INTENT_STATES`; nothing a caller 
     solmeter_intents{kind,state}              intents by kind and state (read from the database per scrape)
     solmeter_batch_backlog                    batches built by the meter and not yet posted on-chain
     solmeter_meter_key_lamports               the meter key's SOL (it pays each batch's rent), in lamports
+    solmeter_customers_paused                 customers whose escrow does not cover what they owe (paused)
+    solmeter_rpc_requests_total{method,outcome}  the engine's JSON-RPC requests (ok, unavailable, error)
+    solmeter_rpc_duration_seconds{method}     their latency (histogram)
 """
 from __future__ import annotations
 
@@ -23,6 +26,12 @@ from .models import INTENT_STATES, Intent, JobLease
 from .service import RunRecord
 
 OUTCOMES = ("ok", "transient", "blocked", "error")
+RPC_OUTCOMES = ("ok", "unavailable", "error")
+# the JSON-RPC requests the engine sends (chain/requests.py's bodies); anything else is counted as "other"
+RPC_METHODS = ("GetAccountInfo", "GetMultipleAccounts", "GetProgramAccounts", "GetBalance", "GetLatestBlockhash",
+               "GetBlockHeight", "GetSlot", "GetGenesisHash", "GetMinimumBalanceForRentExemption",
+               "GetSignatureStatuses", "GetSignaturesForAddress", "GetTransaction", "SendRawTransaction",
+               "SimulateLegacyTransaction", "SimulateVersionedTransaction", "RequestAirdrop", "batch", "other")
 INTENT_KINDS = ("post_batch", "prepare_settle", "settle", "close_batch", "top_up", "fund_epoch")
 LAMPORTS_MAX_AGE_S = 5.0  # a scrape reads the meter key's balance at most this often (one RPC call)
 
@@ -39,7 +48,27 @@ class EngineMetrics:
             self.duration.labels(job=j)
             for o in OUTCOMES:
                 self.runs.labels(job=j, outcome=o)
+        self.rpc_requests = Counter("solmeter_rpc_requests", "The engine's JSON-RPC requests by outcome",
+                                    ["method", "outcome"], registry=registry)
+        self.rpc_duration = Histogram("solmeter_rpc_duration_seconds", "The engine's JSON-RPC request latency",
+                                      ["method"], buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
+                                      registry=registry)
+        for m in RPC_METHODS:
+            self.rpc_duration.labels(method=m)
+            for o in RPC_OUTCOMES:
+                self.rpc_requests.labels(method=m, outcome=o)
         registry.register(_StateCollector(session_factory, self.jobs, chain, meter))
+        client = getattr(chain, "client", None)
+        if client is not None:
+            client.observer = self.on_rpc
+
+    def on_rpc(self, method: str, seconds: float, error: BaseException | None) -> None:
+        from chain import ChainUnavailable
+
+        m = method if method in RPC_METHODS else "other"
+        outcome = "ok" if error is None else "unavailable" if isinstance(error, ChainUnavailable) else "error"
+        self.rpc_requests.labels(method=m, outcome=outcome).inc()
+        self.rpc_duration.labels(method=m).observe(seconds)
 
     def on_run(self, rec: RunRecord) -> None:
         if rec.name not in self.jobs:
@@ -73,7 +102,7 @@ class _StateCollector:
         return self._lamports[1]
 
     def collect(self):
-        from metering.models import Batch
+        from metering.models import Batch, Customer
 
         intents = GaugeMetricFamily("solmeter_intents", "Engine intents by kind and state", labels=["kind", "state"])
         failing = GaugeMetricFamily("solmeter_job_failing", "Consecutive failed runs of each job now", labels=["job"])
@@ -86,6 +115,7 @@ class _StateCollector:
                 Intent.error.startswith("stale config version"))).scalar_one()
             unposted = s.execute(select(func.count()).select_from(Batch)
                                  .where(Batch.posted_signature.is_(None))).scalar_one()
+            paused = s.execute(select(func.count()).select_from(Customer).where(Customer.paused.is_(True))).scalar_one()
         for k in INTENT_KINDS:
             for st in INTENT_STATES:
                 intents.add_metric([k, st], counts.get((k, st), 0))
@@ -95,6 +125,8 @@ class _StateCollector:
         yield failing
         yield GaugeMetricFamily("solmeter_batch_backlog", "Meter batches built and not yet posted on-chain "
                                 "(batches refused as stale excluded)", value=max(0, unposted - stale))
+        yield GaugeMetricFamily("solmeter_customers_paused", "Customers whose escrow does not cover what they owe "
+                                "(the meter refuses their new work)", value=paused)
         if self._chain is not None and self._meter is not None:
             lamports = self._meter_lamports()
             if lamports is not None:

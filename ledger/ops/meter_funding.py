@@ -4,10 +4,14 @@ hold the rent of every batch posted within one retention period; what it holds b
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from solders.pubkey import Pubkey
 
 from contracts.client import account_size
+
+if TYPE_CHECKING:
+    from ledger.engine.chain import RpcChain
 
 BATCH_INTERVAL_S = 600  # `operator serve --batch-interval-s` default: one batch every 10 minutes
 
@@ -30,7 +34,7 @@ class MeterFunding:
         return self.lamports >= self.needed
 
 
-def meter_funding(chain, meter: Pubkey, retention_s: int, batch_interval_s: int = BATCH_INTERVAL_S) -> MeterFunding:
+def meter_funding(chain: "RpcChain", meter: Pubkey, retention_s: int, batch_interval_s: int = BATCH_INTERVAL_S) -> MeterFunding:
     rent = chain.rent_exempt(account_size("Batch"))
     batches = -(-int(retention_s) // max(1, int(batch_interval_s)))
     return MeterFunding(str(meter), chain.lamports(meter), rent, rent * batches, batches)

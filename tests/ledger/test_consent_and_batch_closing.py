@@ -80,11 +80,21 @@ def test_unopened_channel_is_refused_once_by_name_and_settles_once_opened(world,
     warnings = [r for r in caplog.records if "has not opened its channel" in r.getMessage()]
     assert len(warnings) == 1 and c1 in warnings[0].getMessage()  # said once, not every run
     assert _channel(x, 1) is None  # and nothing was created on-chain for it
-    # When the customer opens the channel / Then the same receipt settles on the next run
+    # a later receipt of the same unopened channel is refused as well, without a second warning (once per
+    # channel, not once per receipt: a customer that never opens would otherwise fill the log every window)
+    with caplog.at_level(logging.WARNING, logger="ledger.engine.jobs"):
+        assert _usage(x, [1]) is not None
+        later = eng.crank_once()["settle_channels"]
+    assert later["not_opened"] == 1
+    newest = [i for i in eng.intents.all("settle") if i.subject.startswith(c1)][-1]
+    assert newest.id != refused[0].id and newest.error.startswith(NOT_OPENED)
+    assert len([r for r in caplog.records if "has not opened its channel" in r.getMessage()]) == 1
+    # When the customer opens the channel / Then its newest receipt settles on the next run (cumulative: it
+    # pays everything before it)
     roles.open_channel(x["chain"], w.dep, w.customers[1], w.providers[0].pubkey())
     out = eng.crank_once()["settle_channels"]
     assert out["confirmed"] == 1 and out["not_opened"] == 0
-    assert int(_channel(x, 1).last_seq) == json.loads(refused[0].payload)["seq"]
+    assert int(_channel(x, 1).last_seq) == json.loads(newest.payload)["seq"]
     recon = eng.reconcile()
     assert recon.ok, [str(d) for d in recon.differences]
 

@@ -132,3 +132,24 @@ def test_a_settle_refused_because_the_treasury_changed_is_rebuilt_and_reconcile_
     recon = eng.reconcile()
     assert recon.ok, [str(d) for d in recon.differences]
     assert Ledger(session_factory).balance(chart.treasury()) == fees_old + fees_new
+
+
+def test_a_fee_payer_without_sol_is_named_and_the_engine_resumes_once_it_is_funded(engine, session_factory, node):
+    """The engine's fee payer (here the admin) loses its SOL: the cluster refuses every transaction before it
+    runs (AccountNotFound); post_batches names the payer key and what a transaction needs, and resumes when
+    the key is funded again."""
+    chain, w = _world(node, engine)
+    have = chain.lamports(w.admin.pubkey())
+    send(chain, w.meter, [transfer(TransferParams(from_pubkey=w.admin.pubkey(), to_pubkey=w.meter.pubkey(),
+                                                  lamports=have))], [w.admin], what="drain the payer")
+    eng = Engine(session_factory, chain, BillingProgram(PROGRAM), payer=w.admin, meter=w.meter)
+    svc = Service(session_factory, eng.job_specs())
+    recs = {r.name: r for r in svc.run_all_once()}
+    admin = str(w.admin.pubkey())
+    assert recs["post_batches"].kind == "blocked"
+    assert recs["post_batches"].error.startswith(f"payer key {admin[:4]}…{admin[-4:]} has 0 SOL: post_batch needs ")
+    (intent,) = eng.intents.all("post_batch")
+    assert intent.error.startswith("AccountNotFound: the fee payer has no SOL"), intent.error
+    airdrop(chain, w.admin.pubkey(), 1_000_000_000)
+    recs = {r.name: r for r in svc.run_all_once()}
+    assert recs["post_batches"].ok and recs["settle_channels"].result["confirmed"] == 1

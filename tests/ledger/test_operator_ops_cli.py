@@ -3,11 +3,11 @@
 for), `operator jobs` with the count and cause of a failing job, `operator intents list|retry`."""
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
 from solders.keypair import Keypair
-from solders.pubkey import Pubkey
 from solders.system_program import TransferParams, transfer
 from typer.testing import CliRunner
 
@@ -97,6 +97,13 @@ def test_a_failing_job_is_shown_with_its_cause_and_its_intent_retried_from_the_c
     assert "failed 1" in jobs
     st = cli("operator", "status").output
     assert f"meter key {meter.pubkey()}: 0 SOL, pays for 0 more batches" in st and "jobs      1 failing" in st
+    sj = json.loads(cli("operator", "status", "--json").output)
+    assert sj["meter_key"]["lamports"] == 0 and sj["meter_key"]["batches_left"] == 0
+    assert sj["meter_key"]["batch_rent"] > 0 and sj["meter_key"]["needed_for_retention"] > sj["meter_key"]["batch_rent"]
+    assert [j["name"] for j in sj["failing_jobs"]] == ["post_batches"] and sj["intents"]["failed"] == 1
+    jj = json.loads(cli("operator", "jobs", "--json").output)
+    (pb,) = [j for j in jj["jobs"] if j["name"] == "post_batches"]
+    assert pb["failures"] == 1 and "has 0 SOL" in pb["last_error"]
     listed = cli("operator", "intents", "list", "--state", "failed").output
     assert "post_batch" in listed and "ResultWithNegativeLamports" in listed and "0x1" not in listed
     intent_id = int(listed.split()[0])
