@@ -26,7 +26,8 @@ def web3_dir() -> Path:
     cache = Path(os.environ.get("SOLMETER_WEB3JS_DIR", Path(tempfile.gettempdir()) / f"solmeter-web3js-{WEB3_VERSION}"))
     cache.mkdir(parents=True, exist_ok=True)
     shutil.copy(HERE / "package.json", cache / "package.json")
-    shutil.copy(HERE / "smoke.mjs", cache / "smoke.mjs")
+    for script in ("smoke.mjs", "conformance.mjs"):
+        shutil.copy(HERE / script, cache / script)
     if not (cache / "node_modules" / "@solana" / "web3.js").exists():
         r = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--ignore-scripts"], cwd=cache,
                            capture_output=True, text=True, timeout=300)
@@ -53,3 +54,23 @@ def test_web3js_client_against_localnet(web3_dir):
     assert out["simulate"] == [None, 2] and out["fee"] == 5000
     assert out["programAccounts"] is True
     assert out["accountSub"] == 1_000_001 and out["slotSub"] == "number" and out["logsSub"] > 0
+
+
+def test_web3js_recipes_behave_as_on_solana_test_validator(web3_dir):
+    """In real time (commitment levels apart, finalized 4 blocks behind): getBlock(getSlot()),
+    getBlockTime(getEpochInfo().absoluteSlot), createLookupTable({recentSlot: getSlot()}), the same transfer sent
+    twice through sendAndConfirmTransaction, getParsedTransaction's parsed instruction, priority fees, vote
+    accounts and the native mint, all as web3.js gets them from solana-test-validator."""
+    with localnet.start_in_process(slot_ms=40, finality_depth=4) as h:
+        r = subprocess.run(["node", "conformance.mjs", h.rpc_url, h.ws_url], cwd=web3_dir, capture_output=True,
+                           text=True, timeout=180)
+    assert r.returncode == 0, r.stderr[-2000:]
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert out["airdrop"] is None
+    assert out["blockOfGetSlot"] is True and out["blockTimeOfEpochInfo"] == "number"
+    assert out["lookupTable"] == "AddressLookupTab1e1111111111111111111111111"
+    assert out["sameTransferTwice"] is True
+    assert out["parsedTransfer"] == ["system", "transfer", 1_000_000]
+    assert out["priorityFee"] == [15_000, 15_000, 1_000_000]
+    assert out["voteAccounts"] == [1, True]
+    assert out["nativeMint"] == "0"
