@@ -8,7 +8,7 @@ quote with what LiteSVM's runtime charged (meta.fee) for the same message.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 COMPUTE_BUDGET_PROGRAM = "ComputeBudget111111111111111111111111111111"
 MAX_COMPUTE_UNIT_LIMIT = 1_400_000
@@ -27,7 +27,7 @@ BUILTINS = frozenset({
 _SET_LIMIT, _SET_PRICE = 2, 3
 
 
-def compute_budget(instructions, keys: Sequence[str]) -> tuple[int, int]:
+def compute_budget(instructions: Sequence[Any], keys: Sequence[str]) -> tuple[int, int]:
     """(compute-unit limit, compute-unit price in micro-lamports) a message requests."""
     limit = price = None
     builtin = other = 0

@@ -10,7 +10,7 @@ Field names and value forms (token amounts as strings, UiTokenAmount for the che
 from __future__ import annotations
 
 import base64
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 import based58
 
@@ -21,6 +21,10 @@ ATA = "ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL"
 MEMOS = ("Memo1UhkJRfHyvLMcVucJwxXeuD728EqVDDwQDxFMNo", "MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr")
 ALT = "AddressLookupTab1e1111111111111111111111111"
 LOADER_V3 = "BPFLoaderUpgradeab1e11111111111111111111111"
+
+
+Info = dict[str, Any]  # an instruction's parsed form: {"type", "info"} (a memo's is its text)
+Parser = Callable[[bytes, list[str]], Any]
 
 
 class NotParsable(Exception):
@@ -38,7 +42,7 @@ class Reader:
         self.pos += n
         return out
 
-    def int(self, n: int) -> int:
+    def uint(self, n: int) -> int:
         return int.from_bytes(self.take(n), "little")
 
     def pubkey(self) -> str:
@@ -46,14 +50,14 @@ class Reader:
 
     def string(self) -> str:  # bincode String: u64 length, then UTF-8
         try:
-            return self.take(self.int(8)).decode()
+            return self.take(self.uint(8)).decode()
         except UnicodeDecodeError:
             raise NotParsable("seed is not UTF-8") from None
 
     def coption_pubkey(self, tag_size: int) -> Optional[str]:
         """COption<Pubkey>: spl-token packs a u8 or u32 tag before the key (the key omitted when None in
         instruction data, where the tag is one byte)."""
-        tag = self.int(tag_size)
+        tag = self.uint(tag_size)
         if tag == 0:
             return None
         if tag != 1:
@@ -61,7 +65,7 @@ class Reader:
         return self.pubkey()
 
 
-def _keys(accounts: list[str], n: int, names: tuple[str, ...]) -> dict:
+def _keys(accounts: list[str], n: int, names: tuple[str, ...]) -> Info:
     if len(accounts) < n:
         raise NotParsable("too few accounts")
     return {name: accounts[i] for i, name in enumerate(names) if i < len(accounts)}
@@ -70,27 +74,27 @@ def _keys(accounts: list[str], n: int, names: tuple[str, ...]) -> dict:
 # ----- System (bincode: u32 tag) -------------------------------------------------------------------------
 
 
-def _system(data: bytes, acc: list[str]) -> dict:
+def _system(data: bytes, acc: list[str]) -> Info:
     r = Reader(data)
-    tag = r.int(4)
+    tag = r.uint(4)
     if tag == 0:
         info = _keys(acc, 2, ("source", "newAccount"))
-        info.update(lamports=r.int(8), space=r.int(8), owner=r.pubkey())
+        info.update(lamports=r.uint(8), space=r.uint(8), owner=r.pubkey())
         return {"type": "createAccount", "info": info}
     if tag == 1:
         return {"type": "assign", "info": {**_keys(acc, 1, ("account",)), "owner": r.pubkey()}}
     if tag == 2:
-        return {"type": "transfer", "info": {**_keys(acc, 2, ("source", "destination")), "lamports": r.int(8)}}
+        return {"type": "transfer", "info": {**_keys(acc, 2, ("source", "destination")), "lamports": r.uint(8)}}
     if tag == 3:
         info = _keys(acc, 2, ("source", "newAccount"))
-        info.update(base=r.pubkey(), seed=r.string(), lamports=r.int(8), space=r.int(8), owner=r.pubkey())
+        info.update(base=r.pubkey(), seed=r.string(), lamports=r.uint(8), space=r.uint(8), owner=r.pubkey())
         return {"type": "createAccountWithSeed", "info": info}
     if tag == 4:
         return {"type": "advanceNonce",
                 "info": _keys(acc, 3, ("nonceAccount", "recentBlockhashesSysvar", "nonceAuthority"))}
     if tag == 5:
         info = _keys(acc, 5, ("nonceAccount", "destination", "recentBlockhashesSysvar", "rentSysvar", "nonceAuthority"))
-        return {"type": "withdrawFromNonce", "info": {**info, "lamports": r.int(8)}}
+        return {"type": "withdrawFromNonce", "info": {**info, "lamports": r.uint(8)}}
     if tag == 6:
         info = _keys(acc, 3, ("nonceAccount", "recentBlockhashesSysvar", "rentSysvar"))
         return {"type": "initializeNonce", "info": {**info, "nonceAuthority": r.pubkey()}}
@@ -98,10 +102,10 @@ def _system(data: bytes, acc: list[str]) -> dict:
         info = _keys(acc, 2, ("nonceAccount", "nonceAuthority"))
         return {"type": "authorizeNonce", "info": {**info, "newAuthorized": r.pubkey()}}
     if tag == 8:
-        return {"type": "allocate", "info": {**_keys(acc, 1, ("account",)), "space": r.int(8)}}
+        return {"type": "allocate", "info": {**_keys(acc, 1, ("account",)), "space": r.uint(8)}}
     if tag == 9:
         info = _keys(acc, 2, ("account",))
-        info.update(base=r.pubkey(), seed=r.string(), space=r.int(8), owner=r.pubkey())
+        info.update(base=r.pubkey(), seed=r.string(), space=r.uint(8), owner=r.pubkey())
         return {"type": "allocateWithSeed", "info": info}
     if tag == 10:
         info = _keys(acc, 2, ("account",))
@@ -109,7 +113,7 @@ def _system(data: bytes, acc: list[str]) -> dict:
         return {"type": "assignWithSeed", "info": info}
     if tag == 11:
         info = _keys(acc, 3, ("source", "sourceBase", "destination"))
-        info.update(lamports=r.int(8), sourceSeed=r.string(), sourceOwner=r.pubkey())
+        info.update(lamports=r.uint(8), sourceSeed=r.string(), sourceOwner=r.pubkey())
         return {"type": "transferWithSeed", "info": info}
     if tag == 12:
         return {"type": "upgradeNonce", "info": _keys(acc, 1, ("nonceAccount",))}
@@ -124,7 +128,7 @@ AUTHORITY_TYPES = ("mintTokens", "freezeAccount", "accountOwner", "closeAccount"
                    "groupMemberPointer", "scaledUiAmount", "pause", "permissionedBurn")
 
 
-def _signers(info: dict, acc: list[str], at: int, single: str, multisig: str) -> dict:
+def _signers(info: Info, acc: list[str], at: int, single: str, multisig: str) -> Info:
     """The authority at position `at`: a single signer, or a multisig followed by its signers (Agave's
     parse_signers)."""
     if len(acc) > at + 1:
@@ -136,16 +140,16 @@ def _signers(info: dict, acc: list[str], at: int, single: str, multisig: str) ->
 
 
 def _amount(r: Reader) -> str:
-    return str(r.int(8))
+    return str(r.uint(8))
 
 
-def _checked(r: Reader) -> dict:
-    amount, decimals = r.int(8), r.int(1)
+def _checked(r: Reader) -> Info:
+    amount, decimals = r.uint(8), r.uint(1)
     return tokens.ui_token_amount(amount, decimals)
 
 
 # tag: (type, fixed account names, min accounts, data fields, signer position or None, single, multisig)
-_TOKEN_SIMPLE: dict[int, tuple] = {
+_TOKEN_SIMPLE: dict[int, tuple[Any, ...]] = {
     3: ("transfer", ("source", "destination"), 3, (("amount", _amount),), 2, "authority", "multisigAuthority"),
     4: ("approve", ("source", "delegate"), 3, (("amount", _amount),), 2, "owner", "multisigOwner"),
     5: ("revoke", ("source",), 2, (), 1, "owner", "multisigOwner"),
@@ -170,9 +174,9 @@ _TOKEN_SIMPLE: dict[int, tuple] = {
 }
 
 
-def _token(data: bytes, acc: list[str]) -> dict:
+def _token(data: bytes, acc: list[str]) -> Info:
     r = Reader(data)
-    tag = r.int(1)
+    tag = r.uint(1)
     spec = _TOKEN_SIMPLE.get(tag)
     if spec is not None:
         kind, names, n, fields, at, single, multisig = spec
@@ -186,7 +190,7 @@ def _token(data: bytes, acc: list[str]) -> dict:
         return {"type": kind, "info": info}
     if tag in (0, 20):  # InitializeMint(2): decimals, mint authority, COption freeze authority
         info = _keys(acc, 2 if tag == 0 else 1, ("mint",))
-        info.update(decimals=r.int(1), mintAuthority=r.pubkey())
+        info.update(decimals=r.uint(1), mintAuthority=r.pubkey())
         if tag == 0:
             info["rentSysvar"] = acc[1]
         freeze = r.coption_pubkey(1)
@@ -196,10 +200,10 @@ def _token(data: bytes, acc: list[str]) -> dict:
     if tag in (2, 19):  # InitializeMultisig(2)
         first = 2 if tag == 2 else 1
         info = _keys(acc, first + 1, ("multisig", "rentSysvar")[:first])
-        info.update(signers=acc[first:], m=r.int(1))
+        info.update(signers=acc[first:], m=r.uint(1))
         return {"type": "initializeMultisig" if tag == 2 else "initializeMultisig2", "info": info}
     if tag == 6:
-        kind = r.int(1)
+        kind = r.uint(1)
         if kind >= len(AUTHORITY_TYPES):
             raise NotParsable("authority type")
         owned = "mint" if kind not in (2, 3) else "account"
@@ -224,7 +228,7 @@ def _token(data: bytes, acc: list[str]) -> dict:
 # ----- Associated Token Account (Borsh enum; empty data is Create) ---------------------------------------
 
 
-def _ata(data: bytes, acc: list[str]) -> dict:
+def _ata(data: bytes, acc: list[str]) -> Info:
     tag = data[0] if data else 0
     if len(data) > 1:
         raise NotParsable("trailing data")
@@ -240,18 +244,18 @@ def _ata(data: bytes, acc: list[str]) -> dict:
 # ----- Address Lookup Table (bincode: u32 tag) -----------------------------------------------------------
 
 
-def _alt(data: bytes, acc: list[str]) -> dict:
+def _alt(data: bytes, acc: list[str]) -> Info:
     r = Reader(data)
-    tag = r.int(4)
+    tag = r.uint(4)
     if tag == 0:
         info = _keys(acc, 4, ("lookupTableAccount", "lookupTableAuthority", "payerAccount", "systemProgram"))
-        info.update(recentSlot=r.int(8), bumpSeed=r.int(1))
+        info.update(recentSlot=r.uint(8), bumpSeed=r.uint(1))
         return {"type": "createLookupTable", "info": info}
     if tag == 1:
         return {"type": "freezeLookupTable", "info": _keys(acc, 2, ("lookupTableAccount", "lookupTableAuthority"))}
     if tag == 2:
         info = _keys(acc, 2, ("lookupTableAccount", "lookupTableAuthority", "payerAccount", "systemProgram"))
-        info["newAddresses"] = [r.pubkey() for _ in range(r.int(8))]
+        info["newAddresses"] = [r.pubkey() for _ in range(r.uint(8))]
         return {"type": "extendLookupTable", "info": info}
     if tag == 3:
         return {"type": "deactivateLookupTable",
@@ -265,18 +269,18 @@ def _alt(data: bytes, acc: list[str]) -> dict:
 # ----- BPF upgradeable loader (bincode: u32 tag) ---------------------------------------------------------
 
 
-def _loader_v3(data: bytes, acc: list[str]) -> dict:
+def _loader_v3(data: bytes, acc: list[str]) -> Info:
     r = Reader(data)
-    tag = r.int(4)
+    tag = r.uint(4)
     if tag == 0:
         return {"type": "initializeBuffer", "info": _keys(acc, 1, ("account", "authority"))}
     if tag == 1:
-        offset = r.int(4)
-        payload = r.take(r.int(8))
+        offset = r.uint(4)
+        payload = r.take(r.uint(8))
         info = {"offset": offset, "bytes": base64.b64encode(payload).decode(), **_keys(acc, 2, ("account", "authority"))}
         return {"type": "write", "info": info}
     if tag == 2:
-        info = {"maxDataLen": r.int(8), **_keys(acc, 8, (
+        info = {"maxDataLen": r.uint(8), **_keys(acc, 8, (
             "payerAccount", "programDataAccount", "programAccount", "bufferAccount", "rentSysvar", "clockSysvar",
             "systemProgram", "authority"))}
         return {"type": "deployWithMaxDataLen", "info": info}
@@ -294,7 +298,7 @@ def _loader_v3(data: bytes, acc: list[str]) -> dict:
         info.setdefault("programAccount", None)
         return {"type": "close", "info": info}
     if tag == 6:
-        info = {"additionalBytes": r.int(4), **_keys(acc, 2, (
+        info = {"additionalBytes": r.uint(4), **_keys(acc, 2, (
             "programDataAccount", "programAccount", "systemProgram", "payerAccount"))}
         info.setdefault("systemProgram", None)
         info.setdefault("payerAccount", None)
@@ -309,7 +313,7 @@ def _memo(data: bytes, acc: list[str]) -> str:
         raise NotParsable("memo is not UTF-8") from None
 
 
-PARSERS: dict[str, tuple[str, Callable]] = {
+PARSERS: dict[str, tuple[str, Parser]] = {
     SYSTEM: ("system", _system),
     tokens.TOKEN_PROGRAM: ("spl-token", _token),
     tokens.TOKEN_2022_PROGRAM: ("spl-token", _token),
@@ -321,7 +325,7 @@ PARSERS: dict[str, tuple[str, Callable]] = {
 }
 
 
-def parse(program_id: str, data: bytes, accounts: list[str], stack_height: Optional[int] = None) -> dict:
+def parse(program_id: str, data: bytes, accounts: list[str], stack_height: Optional[int] = None) -> Info:
     """One instruction in the RPC's jsonParsed form: parsed when the program has a parser and the
     instruction decodes, else partially decoded."""
     entry = PARSERS.get(program_id)

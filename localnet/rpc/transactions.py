@@ -113,7 +113,9 @@ def simulate_transaction(ctx: Ctx, p: Params):
             raise SignatureVerificationFailure() from None
     replacement = None
     if replace:
-        replacement = {"blockhash": bank.blockhash, "lastValidBlockHeight": bank.last_valid_block_height(bank.slot)}
+        # the newest blockhash: the last sealed block's, as getLatestBlockhash at processed/confirmed gives it
+        replacement = {"blockhash": bank.blockhash,
+                       "lastValidBlockHeight": bank.last_valid_block_height(bank.block_slots[-1])}
     elif not bank.check_blockhash(tx.message):
         return encode.with_context(bank, _sim_error("BlockhashNotFound"))
     try:

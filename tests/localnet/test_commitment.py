@@ -33,6 +33,13 @@ def batch(url: str, calls: list[tuple[str, list]]) -> list[dict]:
     return [r for r in sorted(out, key=lambda r: r["id"])]
 
 
+def _dispatch(h, method: str, params: list) -> dict:
+    """One request straight through the node's dispatcher; inside h.call, i.e. on the node's thread, several
+    of them see the same slot."""
+    return json.loads(h.node.dispatcher.handle(json.dumps(
+        {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).encode()))
+
+
 def wait_for(fn, what: str, timeout: float = 30):
     deadline = time.monotonic() + timeout
     while True:
@@ -81,8 +88,8 @@ def test_levels_trail_each_other_and_every_answered_slot_has_its_block(live):
     assert rpc(url, "getBlock", [confirmed, {"commitment": "confirmed"}])["result"]["parentSlot"] == confirmed - 1
     # A block newer than the level asked for is not available at that level, as on the validator.
     def newest_block_at_each_level(bank):  # on the node's thread: no slot closes in between
-        call = lambda *req: json.loads(live.node.dispatcher.handle(json.dumps(
-            {"jsonrpc": "2.0", "id": 1, "method": req[0], "params": req[1]}).encode()))
+        def call(method, params):
+            return _dispatch(live, method, params)
         newest = call("getSlot", [{"commitment": "confirmed"}])["result"]
         return call("getBlock", [newest]), call("getBlock", [newest, {"commitment": "confirmed"}])
     at_finalized, at_confirmed = live.call(newest_block_at_each_level)
@@ -109,8 +116,8 @@ def test_min_context_slot_is_checked_against_the_level(live):
     assert res["error"]["code"] == -32016 and res["error"]["data"]["contextSlot"] == processed["result"]
 
     def processed_slot_read_at_finalized(bank):  # on the node's thread: no slot closes in between
-        call = lambda *req: json.loads(live.node.dispatcher.handle(json.dumps(
-            {"jsonrpc": "2.0", "id": 1, "method": req[0], "params": req[1]}).encode()))
+        def call(method, params):
+            return _dispatch(live, method, params)
         slot = call("getSlot", [{"commitment": "processed"}])["result"]
         return slot, call("getBalance", [str(Keypair().pubkey()), {"minContextSlot": slot}])
     slot, res = live.call(processed_slot_read_at_finalized)
@@ -222,8 +229,8 @@ def test_a_blockhash_is_known_from_the_level_its_block_reached(live):
     from solders.message import Message
 
     def at_each_level(bank):  # on the node's thread: no slot closes in between
-        call = lambda *req: json.loads(live.node.dispatcher.handle(json.dumps(
-            {"jsonrpc": "2.0", "id": 1, "method": req[0], "params": req[1]}).encode()))["result"]
+        def call(method, params):
+            return _dispatch(live, method, params)["result"]
         bh = call("getLatestBlockhash", [{"commitment": "confirmed"}])["value"]["blockhash"]
         msg = Message.new_with_blockhash([], Keypair().pubkey(), Hash.from_string(bh))
         enc = base64.b64encode(bytes(msg)).decode()

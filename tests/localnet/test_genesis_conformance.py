@@ -4,7 +4,6 @@ validator identity with its vote account, and faucet airdrops that are a bare Sy
 from __future__ import annotations
 
 import base64
-import json
 
 import httpx
 from solders.hash import Hash

@@ -152,7 +152,9 @@ def _check_token(url: str, program: Pubkey):
     assert init3[0]["stackHeight"] == 2 and init3[0]["program"] == "spl-token"
     assert any(ix.get("parsed", {}).get("type") == "getAccountDataSize" for ix in inner)
     mint_to, xfer, approve, revoke, burn, set_auth = _ixs(url, sig_ops)
-    amount = lambda raw, ui: {"amount": raw, "decimals": 6, "uiAmount": float(ui), "uiAmountString": ui}
+
+    def amount(raw, ui):
+        return {"amount": raw, "decimals": 6, "uiAmount": float(ui), "uiAmountString": ui}
     assert mint_to == _p("spl-token", p, "mintToChecked", {
         "mint": m, "account": str(src), "mintAuthority": str(payer.pubkey()), "tokenAmount": amount("5000000", "5")})
     assert xfer == _p("spl-token", p, "transferChecked", {

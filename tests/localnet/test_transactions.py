@@ -143,7 +143,9 @@ def test_simulate_success_failure_accounts_and_replacement(node, client, funded)
     parsed = R.SimulateTransactionResp.from_json(json.dumps(body))
     v = parsed.value
     assert v.err is None and v.units_consumed == 150 and v.accounts[0].lamports == 3_000_000
-    assert body["result"]["value"]["replacementBlockhash"]["blockhash"] == str(client.get_latest_blockhash().value.blockhash)
+    latest = client.get_latest_blockhash().value
+    assert body["result"]["value"]["replacementBlockhash"] == {"blockhash": str(latest.blockhash),
+                                                               "lastValidBlockHeight": latest.last_valid_block_height}
     assert client.get_balance(to).value == 0  # simulation changes nothing
     sim = client.simulate_transaction(_transfer_tx(client, funded, to, 10**18)).value
     assert sim.err is not None and any("insufficient" in l for l in sim.logs)
