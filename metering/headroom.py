@@ -27,13 +27,14 @@ from typing import Callable
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Connection
 
+from contracts.receipt import U64_MAX, U128_MAX
+
 from .models import ChannelBounds, MeterState, PriceBookRow
 from .rollup.pricing import DEFAULT_PRICE_BOOK, FAMILY_NAMES, PriceBook
 from .rollup.usage import EGRESS, FAMILY, GPU_HEARTBEAT, STORAGE_SAMPLE
 
 CB, MS, PB = ChannelBounds.__table__, MeterState.__table__, PriceBookRow.__table__
-U64 = (1 << 64) - 1
-U128 = (1 << 128) - 1
+U64, U128 = U64_MAX, U128_MAX  # the receipt encoding's limits (contracts.receipt)
 # the receipt field each family's quantity lands in, and its largest value
 RECEIPT_FIELDS = {GPU_HEARTBEAT: ("cum_gpu_ms", U64), STORAGE_SAMPLE: ("cum_byte_seconds", U128),
                   EGRESS: ("cum_egress_bytes", U64)}
