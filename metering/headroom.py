@@ -27,13 +27,14 @@ from typing import Callable
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Connection
 
+from contracts.receipt import U64_MAX, U128_MAX
+
 from .models import ChannelBounds, MeterState, PriceBookRow
 from .rollup.pricing import DEFAULT_PRICE_BOOK, FAMILY_NAMES, PriceBook
 from .rollup.usage import EGRESS, FAMILY, GPU_HEARTBEAT, STORAGE_SAMPLE
 
 CB, MS, PB = ChannelBounds.__table__, MeterState.__table__, PriceBookRow.__table__
-U64 = (1 << 64) - 1
-U128 = (1 << 128) - 1
+U64, U128 = U64_MAX, U128_MAX  # the receipt encoding's limits (contracts.receipt)
 # the receipt field each family's quantity lands in, and its largest value
 RECEIPT_FIELDS = {GPU_HEARTBEAT: ("cum_gpu_ms", U64), STORAGE_SAMPLE: ("cum_byte_seconds", U128),
                   EGRESS: ("cum_egress_bytes", U64)}
@@ -62,7 +63,15 @@ def quantity_bound(family: int, total: int, heartbeat_timeout_ms: int, sample_ti
 def first_overflow(sums: dict[tuple[int, str], int], added: list[tuple[int, str, int]], *, heartbeat_timeout_ms: int,
                    sample_timeout_ms: int, prices: Prices) -> tuple[dict[tuple[int, str], int], Overflow | None]:
     """Add the events `added` ((family, class, value) in order) to a channel's raw totals per line; the totals
-    after them, or the first event whose bound would not fit a receipt field (PURE)."""
+    after them, or the first event whose bound would not fit a receipt field (PURE). The whole batch is
+    checked at once (a few lines, whatever the number of events); only a batch that does not fit is walked
+    event by event to name the first one that does not."""
+    after = dict(sums)
+    for fam, cls, value in added:
+        if fam in RECEIPT_FIELDS and value:
+            after[(fam, cls)] = after.get((fam, cls), 0) + value
+    if _fits(after, heartbeat_timeout_ms, sample_timeout_ms, prices):
+        return after, None
     s = dict(sums)
     fam_q: dict[int, int] = {f: 0 for f in RECEIPT_FIELDS}
     amount = Fraction(0)
@@ -88,6 +97,16 @@ def first_overflow(sums: dict[tuple[int, str], int], added: list[tuple[int, str,
                                                      f"past the receipt encoding's limit of {U64} at the highest "
                                                      f"{FAMILY_NAMES[fam]} {cls} price published")
     return s, None
+
+
+def _fits(totals: dict[tuple[int, str], int], heartbeat_timeout_ms: int, sample_timeout_ms: int, prices: Prices) -> bool:
+    fam_q: dict[int, int] = {f: 0 for f in RECEIPT_FIELDS}
+    amount = Fraction(0)
+    for (fam, cls), total in totals.items():
+        q = quantity_bound(fam, total, heartbeat_timeout_ms, sample_timeout_ms)
+        fam_q[fam] += q
+        amount += q * prices(fam, cls)
+    return all(fam_q[f] <= RECEIPT_FIELDS[f][1] for f in RECEIPT_FIELDS) and amount <= U64
 
 
 class PriceCeiling:

@@ -402,7 +402,7 @@ class Ingestor:
                        heartbeat_timeout_ms=self.cfg.heartbeat_timeout_ms,
                        sample_timeout_ms=self.cfg.sample_timeout_ms, prices=self._price_ceiling.get(conn))
         if over:
-            new_index = ([i for i in range(len(items))] if isinstance(results, AllAccepted)
+            new_index = (list(range(len(items))) if isinstance(results, AllAccepted)
                          else [r.index for r in results if r.status == "accepted"])
             problems: list[EventResult | None] = [None] * len(items)
             for o in over:

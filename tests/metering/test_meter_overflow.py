@@ -2,11 +2,9 @@
 receipt encoding is refused at ingest (422 naming the field), and a channel that fails while sealing (here: a
 price book published since makes its amount overflow u64) is held back and reported while the other channels
 get their receipts in the same window; nothing of the held channel's usage is lost."""
-import json
 import logging
 from fractions import Fraction
 
-import pytest
 from solders.keypair import Keypair
 
 from contracts.receipt import Receipt
