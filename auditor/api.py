@@ -20,6 +20,8 @@ class MeterApi:
         """`client` (e.g. FastAPI's TestClient) replaces the HTTP client built from base_url."""
         self.base_url = base_url.rstrip("/")
         self.http = client or httpx.Client(base_url=self.base_url, timeout=timeout)
+        self._batches: list[dict] | None = None
+        self._members: dict[bytes, list[SignedReceipt] | None] = {}
 
     def close(self) -> None:
         self.http.close()
@@ -64,6 +66,12 @@ class MeterApi:
             after = out[-1].receipt.seq
 
     def batches(self) -> list[dict]:
+        """Every batch the API lists (read once per MeterApi: one audit)."""
+        if self._batches is None:
+            self._batches = self._all_batches()
+        return self._batches
+
+    def _all_batches(self) -> list[dict]:
         out: list[dict] = []
         before = None
         while True:
@@ -80,3 +88,17 @@ class MeterApi:
             if b.get("root") == root.hex():
                 return self._get(f"/v1/batches/{b['id']}")
         return None
+
+    def batch_members(self, root: bytes) -> list[SignedReceipt] | None:
+        """The receipts of the API's batch with this root, in leaf order (None when the API does not serve
+        the batch or one of its receipts). A claim: the caller recomputes the root from them."""
+        root = bytes(root)
+        if root not in self._members:
+            doc = self.batch_by_root(root)
+            members = None
+            if doc is not None:
+                members = [self.receipt(rid) for rid in doc.get("receipt_ids") or []]
+                if any(m is None for m in members):
+                    members = None
+            self._members[root] = members
+        return self._members[root]

@@ -12,25 +12,16 @@ from typing import Callable, Iterable, Sequence
 from solders.pubkey import Pubkey
 
 from contracts import pda
-from contracts.merkle import leaf_hash, node_hash
 
 from . import decode
 from .chain import ChainReader
-from .checks import check_meter_registered, check_signature
+from .checks import check_meter_registered, check_signature, committed_top, implied_root
 from .history import config_history
 from .program import Builder, audit_program_checks
 from .receipt_file import SignedReceipt
-from .result import Check, Report, failed, skipped, verdict
+from .result import Check, Report, failed, pending, verdict
 from .verify import verify_batch, verify_channel, verify_epoch, verify_receipt
 from .views import BatchView, ChannelView, ConfigAccountView, ConfigHistory, EpochView, SettlementView
-
-
-def implied_root(receipt_id: bytes, proof: Sequence[bytes]) -> bytes:
-    """The root a proof leads to (contracts.merkle's leaf and node rules)."""
-    h = leaf_hash(receipt_id)
-    for sib in proof:
-        h = node_hash(h, sib)
-    return h
 
 
 class ChainFacts:
@@ -165,9 +156,18 @@ def _history_into(report: Report, facts: ChainFacts) -> ConfigHistory:
 
 # --- receipt ---------------------------------------------------------------------------------------------------
 
-def audit_receipt(facts: ChainFacts, sr: SignedReceipt, prev: SignedReceipt | None = None) -> Report:
+def audit_receipt(facts: ChainFacts, sr: SignedReceipt, prev: SignedReceipt | None = None,
+                  requested: bytes | None = None, requested_prev: bytes | None = None) -> Report:
+    """One receipt. `requested` / `requested_prev`: the ids the auditor asked the API for; a served receipt
+    must be the one requested (an API answering with another, valid receipt is caught)."""
     r = sr.receipt
-    rep = Report("receipt", sr.receipt_id.hex())
+    rep = Report("receipt", (requested or sr.receipt_id).hex())
+    for what, want, got in (("receipt", requested, sr), ("previous receipt", requested_prev, prev)):
+        if want is not None and got is not None:
+            rep.add(verdict("receipt.requested", got.receipt_id == bytes(want),
+                            f"the {what} served is the one requested ({bytes(want).hex()[:16]}…)",
+                            f"asked for {what} {bytes(want).hex()[:16]}…, the API served "
+                            f"{got.receipt_id.hex()[:16]}… (seq {got.receipt.seq}) instead"))
     rep.facts.update(channel=f"{r.customer} -> {r.provider}", seq=r.seq, cum_amount=r.cum_amount,
                      config_version=r.config_version, meter=str(sr.meter))
     hist = _history_into(rep, facts)
@@ -197,8 +197,33 @@ def _sig_status(sr: SignedReceipt, hist: ConfigHistory) -> tuple[str, str]:
 
 # --- channel ---------------------------------------------------------------------------------------------------
 
+MembersOf = Callable[[BatchView], Sequence[SignedReceipt] | None]
+
+
+def api_members(api) -> MembersOf:
+    """A batch's members as the metering API serves them (claims: committed_top recomputes the root)."""
+    return lambda b: api.batch_members(bytes(b.root))
+
+
+def supplied_members(facts: ChainFacts, receipts: Sequence[SignedReceipt]) -> MembersOf:
+    """Batch members from the receipts supplied themselves (a channel's export): a batch counts as known only
+    when those of its receipts make its whole on-chain root (committed_top checks), i.e. it holds nothing
+    else; a batch shared with other channels stays unknown (give --api)."""
+    by_batch: dict[int, list[SignedReceipt]] = defaultdict(list)
+    for sr in receipts:
+        b = facts.resolve_batch(sr)
+        if b is not None:
+            by_batch[b.index].append(sr)
+    order = {i: sorted(rs, key=lambda s: (s.leaf_index if s.leaf_index is not None else s.receipt.seq))
+             for i, rs in by_batch.items()}
+    return lambda b: order.get(b.index)
+
+
 def audit_channel(facts: ChainFacts, customer: Pubkey, provider: Pubkey,
-                  receipts: Sequence[SignedReceipt] | None) -> Report:
+                  receipts: Sequence[SignedReceipt] | None, members_of: MembersOf | None = None) -> Report:
+    """A channel. `receipts` None: chain only (what needs receipts is not verified). `members_of` gives an
+    on-chain batch's receipts, to check that the receipts supplied reach the newest one committed on-chain
+    (without it, that coverage is not verified)."""
     rep = Report("channel", f"{customer} -> {provider}")
     hist = _history_into(rep, facts)
     channel = facts.channel(customer, provider)
@@ -206,13 +231,19 @@ def audit_channel(facts: ChainFacts, customer: Pubkey, provider: Pubkey,
     rep.facts.update(settlements=len(settlements), receipts=len(receipts) if receipts is not None else None)
     if channel is not None:
         rep.facts.update(settled_cumulative=channel.settled_cumulative, last_seq=channel.last_seq)
-    receipts = list(receipts or [])
-    mine = [s for s in receipts if (s.receipt.customer, s.receipt.provider) == (customer, provider)]
-    if len(mine) != len(receipts):
-        rep.add(failed("chain.channel", f"{len(receipts) - len(mine)} supplied receipt(s) belong to another "
-                                        "channel"))
-        receipts = mine
-    rep.add(verify_channel(receipts, hist, facts.resolve_batch, settlements, channel, program_id=facts.program_id))
+    if receipts is not None:
+        receipts = list(receipts)
+        mine = [s for s in receipts if (s.receipt.customer, s.receipt.provider) == (customer, provider)]
+        if len(mine) != len(receipts):
+            rep.add(failed("chain.channel", f"{len(receipts) - len(mine)} supplied receipt(s) belong to another "
+                                            "channel"))
+            receipts = mine
+    committed = (committed_top(facts.all_batches(), members_of, customer, provider)
+                 if members_of is not None else None)
+    if committed is not None and committed.top_seq is not None:
+        rep.facts["committed_seq"] = committed.top_seq
+    rep.add(verify_channel(receipts, hist, facts.resolve_batch, settlements, channel, program_id=facts.program_id,
+                           committed=committed))
     return rep
 
 
@@ -258,11 +289,11 @@ def audit_batch(facts: ChainFacts, index: int, members: Sequence[SignedReceipt] 
     if b.closed:
         rep.facts["closed"] = f"account closed; root from the BatchPosted event of {b.posted_in}"
     if members is None:
-        return rep.add(skipped("batch.root", "no receipts supplied: nothing to recompute the root from"))
+        return rep.add(pending("batch.root", "no receipts supplied: nothing to recompute the root from"))
     amounts, why = batch_amounts_verified(members, hist, lookup)
     rep.add(verify_batch(b, members, hist, amounts))
     if amounts is None:
-        rep.checks[:] = [c if c.name != "batch.total" else skipped("batch.total", why, c.subject) for c in rep.checks]
+        rep.checks[:] = [c if c.name != "batch.total" else pending("batch.total", why, c.subject) for c in rep.checks]
     wrong_version = [s.receipt.seq for s in members if s.receipt.config_version != b.config_version]
     rep.add(verdict("batch.config_version", not wrong_version,
                     f"every receipt carries the batch's config version {b.config_version}",
@@ -406,7 +437,7 @@ def audit_all(facts: ChainFacts, api=None, committed: Path | None = None,
     (no rebuild).
 
     Receipts come from `api` (an auditor.api.MeterApi) when given; without it, channels are checked from
-    the chain alone and batches cannot be recomputed (skipped, saying so)."""
+    the chain alone and batches cannot be recomputed: both are "not verified", never clean)."""
     reader = facts.reader
     reports: list[Report] = []
     if committed is not None:
@@ -415,19 +446,13 @@ def audit_all(facts: ChainFacts, api=None, committed: Path | None = None,
     for ch in sorted(channels, key=lambda c: (str(c.customer), str(c.provider))):
         progress(f"channel {ch.customer} -> {ch.provider}")
         rs = api.channel_receipts(str(ch.customer), str(ch.provider)) if api is not None else None
-        reports.append(audit_channel(facts, ch.customer, ch.provider, rs))
+        reports.append(audit_channel(facts, ch.customer, ch.provider, rs,
+                                     api_members(api) if api is not None else None))
     for b in facts.all_batches():
         index = b.index
         progress(f"batch {index}")
-        members = None
-        lookup = None
-        if api is not None:
-            doc = api.batch_by_root(bytes(b.root))
-            if doc is not None:
-                members = [api.receipt(rid) for rid in doc.get("receipt_ids") or []]
-                if any(m is None for m in members):
-                    members = None
-            lookup = lambda rid: api.receipt(rid.hex())  # noqa: E731
+        members = api.batch_members(bytes(b.root)) if api is not None else None
+        lookup = (lambda rid: api.receipt(rid.hex())) if api is not None else None
         rep = audit_batch(facts, index, members, lookup)
         if members is None and api is not None:
             rep.add(failed("batch.receipts", "the metering API does not serve this batch's receipts"))

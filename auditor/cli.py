@@ -15,11 +15,11 @@ from solmeter.config import load_settings
 from solmeter.errors import SolmeterError
 
 from .api import MeterApi
-from .audits import (ChainFacts, audit_all, audit_batch, audit_channel, audit_customer, audit_epoch, audit_program,
-                     audit_provider, audit_receipt)
+from .audits import (ChainFacts, api_members, audit_all, audit_batch, audit_channel, audit_customer, audit_epoch,
+                     audit_program, audit_provider, audit_receipt, supplied_members)
 from .chain import ChainReader
 from .receipt_file import SignedReceipt, load_signed_receipt, load_signed_receipts
-from .result import Report
+from .result import Report, all_summary
 
 app = typer.Typer(help="Verify receipts, channels, batches, epochs, customers, providers and the deployed program "
                        "against the chain.", no_args_is_help=True)
@@ -31,6 +31,8 @@ ApiOpt = typer.Option(None, "--api", help="Metering API base URL to fetch receip
                                           "(default http://<api_host>:<api_port>). Its answers are verified, "
                                           "never trusted.")
 ProgramOpt = typer.Option(None, "--program-id", help="Billing program id (default: the configured one).")
+PendingOpt = typer.Option(False, "--allow-pending", help="Exit 0 even when some items are NOT VERIFIED yet (e.g. "
+                                                         "receipts not batched); failures still exit 1.")
 
 
 @app.callback()
@@ -72,12 +74,12 @@ def _pubkey(field: str, value: str) -> Pubkey:
         raise _fail(f"{field}: {value!r} is not a base58 public key") from None
 
 
-def _emit(report: Report, as_json: bool) -> None:
+def _emit(report: Report, as_json: bool, allow_pending: bool = False) -> None:
     if as_json:
         typer.echo(json.dumps(report.to_json(), indent=2, default=str))
     else:
         typer.echo(report.render())
-    raise typer.Exit(0 if report.ok else 1)
+    raise typer.Exit(0 if report.passes(allow_pending) else 1)
 
 
 def _run(fn):
@@ -88,9 +90,16 @@ def _run(fn):
         raise _fail(str(e)) from None
 
 
+def _requested(arg: Optional[str]) -> bytes | None:
+    """The receipt id asked for, when the argument is an id (not a file)."""
+    if arg is None or Path(arg).exists() or not _HEX64.match(arg):
+        return None
+    return bytes.fromhex(arg[-64:])
+
+
 def _receipt_arg(arg: str, api: Optional[str], settings) -> SignedReceipt:
     p = Path(arg)
-    if p.exists() or not _HEX64.match(arg):
+    if _requested(arg) is None:
         return load_signed_receipt(p)
     client = _api(api, settings)
     try:
@@ -111,6 +120,7 @@ def receipt_cmd(
     api: Optional[str] = ApiOpt,
     program_id: Optional[str] = ProgramOpt,
     as_json: bool = JsonOpt,
+    allow_pending: bool = PendingOpt,
 ) -> None:
     """Verify one receipt: the meter signature, the key registered for its config version, the inclusion
     proof against the on-chain batch root, the link to --prev, and whether (and by which transaction) the
@@ -118,7 +128,7 @@ def receipt_cmd(
     facts, s = _facts(program_id)
     sr = _run(lambda: _receipt_arg(receipt, api, s))
     pr = _run(lambda: _receipt_arg(prev, api, s)) if prev else None
-    _emit(_run(lambda: audit_receipt(facts, sr, pr)), as_json)
+    _emit(_run(lambda: audit_receipt(facts, sr, pr, _requested(receipt), _requested(prev))), as_json, allow_pending)
 
 
 @app.command("channel")
@@ -132,23 +142,31 @@ def channel_cmd(
     api: Optional[str] = ApiOpt,
     program_id: Optional[str] = ProgramOpt,
     as_json: bool = JsonOpt,
+    allow_pending: bool = PendingOpt,
 ) -> None:
     """Verify a channel: walk its receipt chain from seq 1 (signatures, links, cumulative amounts never
-    decreasing), and check every settlement on-chain moved exactly cumulative minus previously settled,
-    split into fee, burn and provider share per the config in force."""
+    decreasing), check the receipts reach everything settled and everything committed in on-chain batches
+    (batch members from the API), and check every settlement on-chain moved exactly cumulative minus
+    previously settled, split into fee, burn and provider share per the config in force, tied to the
+    inclusion proof of the receipt it paid."""
     c, p = _pubkey("CUSTOMER", customer), _pubkey("PROVIDER", provider)
     facts, s = _facts(program_id)
-    if receipts is not None:
-        rs = _run(lambda: load_signed_receipts(receipts))
-    elif no_api:
-        rs = None
-    else:
-        client = _api(api, s)
-        try:
+    # batch members (for coverage) come from the API unless chain only, or a file without an explicit --api
+    client = None if no_api or (receipts is not None and api is None) else _api(api, s)
+    try:
+        if receipts is not None:
+            rs = _run(lambda: load_signed_receipts(receipts))
+        elif client is None:
+            rs = None
+        else:
             rs = _run(lambda: client.channel_receipts(str(c), str(p)))
-        finally:
+        members = (api_members(client) if client is not None else
+                   supplied_members(facts, rs) if rs is not None else None)
+        report = _run(lambda: audit_channel(facts, c, p, rs, members))
+    finally:
+        if client is not None:
             client.close()
-    _emit(_run(lambda: audit_channel(facts, c, p, rs)), as_json)
+    _emit(report, as_json, allow_pending)
 
 
 @app.command("batch")
@@ -159,6 +177,7 @@ def batch_cmd(
     api: Optional[str] = ApiOpt,
     program_id: Optional[str] = ProgramOpt,
     as_json: bool = JsonOpt,
+    allow_pending: bool = PendingOpt,
 ) -> None:
     """Verify a batch: recompute the Merkle root from its receipts, and check the count and the total
     (sum of new amounts) against what was posted on-chain."""
@@ -189,7 +208,7 @@ def batch_cmd(
         report = _run(lambda: audit_batch(facts, index, rs, lookup))
     finally:
         client.close()
-    _emit(report, as_json)
+    _emit(report, as_json, allow_pending)
 
 
 @app.command("epoch")
@@ -262,6 +281,7 @@ def all_cmd(
     api: Optional[str] = ApiOpt,
     program_id: Optional[str] = ProgramOpt,
     as_json: bool = JsonOpt,
+    allow_pending: bool = PendingOpt,
 ) -> None:
     """Audit everything the program holds on-chain: every channel (its receipts from the metering API),
     every batch, every customer's escrow, every provider, every epoch, and the deployed program against the
@@ -275,14 +295,15 @@ def all_cmd(
     finally:
         if client is not None:
             client.close()
-    ok = all(r.ok or not r.failures for r in reports) and any(r.ok for r in reports)
+    summary = all_summary(reports)
+    ok = summary.passes(allow_pending)
     if as_json:
-        typer.echo(json.dumps({"ok": ok, "reports": [r.to_json() for r in reports]}, indent=2, default=str))
+        typer.echo(json.dumps({"ok": ok, "outcome": summary.outcome, "reports": [r.to_json() for r in reports]},
+                              indent=2, default=str))
     else:
         for r in reports:
             typer.echo(r.render())
-        bad = [f"{r.kind} {r.target}" for r in reports if r.failures]
-        typer.echo(f"== {len(reports)} audits: " + ("all CLEAN" if ok else f"FAILED: {', '.join(bad)}"))
+        typer.echo(summary.line)
     raise typer.Exit(0 if ok else 1)
 
 

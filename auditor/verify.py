@@ -13,7 +13,7 @@ from contracts.receipt import Receipt, ReceiptEncodingError
 
 from . import checks as C
 from .receipt_file import SignedReceipt
-from .result import Check, failed, skipped, verdict
+from .result import PENDING, Check, failed, pending, skipped, verdict
 from .views import BatchView, ChannelView, ConfigHistory, EpochView, SettlementView
 
 
@@ -46,7 +46,11 @@ def verify_receipt(
     out.append(C.check_signature(rid, sr.signature, sr.meter))
     out.append(C.check_meter_registered(sr.meter, r.config_version, history))
     if sr.batch is None and batch is None:
-        out.append(skipped("receipt.inclusion", "the receipt names no batch: not (yet) committed on-chain"))
+        out.append(pending("receipt.inclusion", "the receipt names no batch and no proof: not (yet) committed "
+                                                "on-chain, so nothing binds it to the chain"))
+    elif not sr.has_proof:
+        out.append(pending("receipt.inclusion", f"the receipt names batch {sr.batch} but no inclusion proof was "
+                                                "served"))
     elif batch is None:
         out.append(failed("receipt.inclusion", f"the receipt names batch {sr.batch}, which is not on-chain"))
     else:
@@ -64,31 +68,52 @@ def verify_receipt(
 
 
 def verify_channel(
-    receipts: Sequence[SignedReceipt],
+    receipts: Sequence[SignedReceipt] | None,
     history: ConfigHistory,
     batch_for: Callable[[SignedReceipt], BatchView | None],
     settlements: Sequence[SettlementView],
     channel: ChannelView | None,
     *,
     program_id: Pubkey | None = None,
+    committed: C.Committed | None = None,
 ) -> list[Check]:
-    """A channel: its receipts from seq 1 (signatures, keys, inclusion), the hash chain, and every settlement
-    on-chain (moved = cumulative - previously settled, split per the config in force), then the account."""
+    """A channel: its receipts from seq 1 (signatures, keys, inclusion), the hash chain, their coverage of
+    everything settled and everything committed on-chain, and every settlement on-chain (moved = cumulative -
+    previously settled, split per the config in force, tied to the inclusion proof of the receipt it paid),
+    then the account.
+
+    `receipts` None means none were supplied (chain-only): whatever needs them is "not verified", never
+    clean. `committed` is the channel's last receipt committed in any on-chain batch (see
+    checks.committed_top); None when the batches' members could not be established."""
     out: list[Check] = []
-    ordered = sorted(receipts, key=lambda s: s.receipt.seq)
-    out.extend(C.check_chain([s.receipt for s in ordered], from_seq_one=True))
-    per_receipt = [(f"seq {sr.receipt.seq}", verify_receipt(sr, history, batch_for(sr), program_id=program_id))
-                   for sr in ordered]
-    out.extend(aggregate(per_receipt))
-    by_seq = {s.receipt.seq: s.receipt for s in ordered}
-    if ordered and channel is not None:
-        top = ordered[-1].receipt.seq
-        out.append(verdict("chain.covers_settled", top >= channel.last_seq,
-                           f"the receipts supplied (to seq {top}) cover everything settled (seq {channel.last_seq})",
-                           f"the chain settled up to seq {channel.last_seq}, but receipts were supplied only up to "
+    supplied = receipts is not None
+    ordered = sorted(receipts or (), key=lambda s: s.receipt.seq)
+    if supplied:
+        out.extend(C.check_chain([s.receipt for s in ordered], from_seq_one=True))
+    else:
+        out.append(pending("chain.seq", "no receipts supplied (chain only): the receipt chain was not walked"))
+    results = [(sr, b, verify_receipt(sr, history, b, program_id=program_id))
+               for sr, b in ((sr, batch_for(sr)) for sr in ordered)]
+    out.extend(aggregate([(f"seq {sr.receipt.seq}", cs) for sr, _b, cs in results]))
+    top = ordered[-1].receipt.seq if ordered else 0
+    settled_seq = channel.last_seq if channel is not None else 0
+    if not supplied:
+        if settled_seq:
+            out.append(pending("chain.covers_settled", f"the chain settled up to seq {settled_seq}; no receipts "
+                                                       "were supplied to cover it"))
+    else:
+        out.append(verdict("chain.covers_settled", top >= settled_seq,
+                           f"the receipts supplied (to seq {top}) cover everything settled (seq {settled_seq})",
+                           f"the chain settled up to seq {settled_seq}, but receipts were supplied only up to "
                            f"seq {top}: settled receipts are being withheld"))
-    out.extend(C.check_channel_settlements(settlements, by_seq, channel, history))
+    out.append(C.check_covers_committed(top if supplied else None, committed))
+    by_seq = {s.receipt.seq: s.receipt for s in ordered}
+    included = {sr.receipt.seq: b.index for sr, b, cs in results if b is not None and any(
+        c.name == "receipt.inclusion" and c.status == "pass" for c in cs)}
+    out.extend(C.check_channel_settlements(settlements, by_seq, channel, history,
+                                           included=included if supplied else None))
     return out
+
 
 
 def aggregate(per_subject: Sequence[tuple[str, Sequence[Check]]], show: int = 3) -> list[Check]:
@@ -103,10 +128,15 @@ def aggregate(per_subject: Sequence[tuple[str, Sequence[Check]]], show: int = 3)
         bad = [(s, c) for s, c in items if c.failed]
         good = sum(c.status == "pass" for _, c in items)
         skip = [(s, c) for s, c in items if c.status == "skip"]
+        waiting = [(s, c) for s, c in items if c.status == PENDING]
         if bad:
             more = f" (and {len(bad) - show} more)" if len(bad) > show else ""
             out.append(failed(name, f"{len(bad)} of {len(items)} fail: "
                                     + "; ".join(f"{s}: {c.detail}" for s, c in bad[:show]) + more))
+        elif waiting:
+            more = f" (and {len(waiting) - show} more)" if len(waiting) > show else ""
+            out.append(pending(name, f"{len(waiting)} of {len(items)} not verified: "
+                                     + "; ".join(f"{s}: {c.detail}" for s, c in waiting[:show]) + more))
         elif good:
             tail = f"; {len(skip)} not checked ({skip[0][0]}: {skip[0][1].detail})" if skip else ""
             out.append(Check(name, "pass", f"holds for all {good} receipts checked{tail}"))
