@@ -21,7 +21,7 @@ from .program import Builder, audit_program_checks
 from .receipt_file import SignedReceipt
 from .result import Check, Report, failed, pending, verdict
 from .verify import verify_batch, verify_channel, verify_epoch, verify_receipt
-from .views import BatchView, ChannelView, ConfigAccountView, ConfigHistory, EpochView, SettlementView
+from .views import BatchView, BlockOrder, ChannelView, ConfigAccountView, ConfigHistory, EpochView, SettlementView
 
 
 class ChainFacts:
@@ -73,7 +73,7 @@ class ChainFacts:
         if self._history is None:
             changes = []
             for ev in self.config_events():
-                if (ch := decode.config_change(ev.name, ev.data, ev.signature, ev.slot)) is not None:
+                if (ch := decode.config_change(ev.name, ev.data, ev.signature, ev.slot, ev.index)) is not None:
                     changes.append(ch)
             self._history = config_history(changes, self.config())
         return self._history
@@ -136,8 +136,14 @@ class ChainFacts:
                 continue
             if epoch is not None and f.epoch != epoch:
                 continue
-            # the split follows the config in force when the settlement ran (not the receipt's version)
-            in_force = self.history()[0].in_force_at(ev.slot)
+            # the split follows the config in force when the settlement ran (not the receipt's version); an
+            # update in the same slot is placed by the block's transaction order and the events' order
+            hist = self.history()[0]
+            block = None
+            if hist.born_in_slot(ev.slot):
+                sigs = self.reader.block_signatures(ev.slot)
+                block = BlockOrder(tuple(sigs), ev.signature, ev.index) if sigs is not None else None
+            in_force = hist.in_force_at(ev.slot, block)
             if not in_force:
                 b = self.batch(f.batch_index)
                 in_force = (b.config_version,) if b else ()

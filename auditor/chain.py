@@ -16,7 +16,13 @@ from solders.pubkey import Pubkey
 from solders.signature import Signature
 from solders.sysvar import CLOCK
 
+from solders.rpc.config import RpcBlockConfig
+from solders.rpc.requests import GetBlock
+from solders.rpc.responses import GetBlockResp
+from solders.transaction_status import TransactionDetails, UiTransactionEncoding
+
 from chain import ChainError, RpcClient
+from chain.requests import Request
 
 from contracts import pda
 from contracts.client import parse_events
@@ -47,6 +53,7 @@ class ChainReader:
         self.program_id = program_id
         self.progress = progress or (lambda _m: None)
         self._tx_cache: dict[str, tuple[int, int | None, list[str]] | None] = {}
+        self._blocks: dict[int, list[str] | None] = {}
 
     @classmethod
     def connect(cls, rpc_url: str, program_id: Pubkey, commitment: str = "confirmed", timeout: float = 30,
@@ -143,6 +150,25 @@ class ChainReader:
                 got = (tx.slot, tx.block_time, list(meta.log_messages or []))
         self._tx_cache[signature] = got
         return got
+
+    def block_signatures(self, slot: int) -> list[str] | None:
+        """The signatures of a block's transactions in the block's order (getBlock), or None when the node
+        does not have the block (a pruned or skipped slot)."""
+        if slot not in self._blocks:
+            cfg = RpcBlockConfig(encoding=UiTransactionEncoding.Json, transaction_details=TransactionDetails.Signatures,
+                                 rewards=False, commitment=self.client.commitment,
+                                 max_supported_transaction_version=0)
+            try:
+                got = self.client.call(Request(GetBlock(slot, cfg), GetBlockResp))
+            except ChainError as e:
+                if "not available" in str(e).lower() or "skipped" in str(e).lower():
+                    got = None
+                else:
+                    raise ChainReadError(f"RPC getBlock {slot} failed: {e}") from None
+            block = getattr(got, "value", None)
+            self._blocks[slot] = [str(s) for s in block.signatures] if block is not None and block.signatures \
+                else None
+        return self._blocks[slot]
 
     def events(self, addresses: Sequence[Pubkey], limit: int | None = None) -> Iterator[ChainEvent]:
         """The program's events from every successful transaction that touched any of `addresses`, in

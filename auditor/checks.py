@@ -275,16 +275,21 @@ def check_settlement(s: SettlementView, previously_settled: int, history: Config
     cfgs = [c for c in (history.get(x) for x in candidates) if c is not None]
     if not cfgs:
         out.append(skipped("settlement.split", f"config version {v} unknown: cannot check the split", subj))
+    elif len(cfgs) > 1:
+        # an update shares the slot and the block's order was not available: accepting either version would
+        # let an operator pick the fee after the fact
+        out.append(pending("settlement.split", f"config versions {', '.join(f'v{c.version}' for c in cfgs)} were "
+                                               "born in the settlement's slot and the block's transaction order "
+                                               "is not available: the version in force is not determined", subj))
     else:
         got = (s.fee, s.burn, s.provider_amount)
-        match = next((c for c in cfgs if expected_split(s.moved, c.fee_bps, c.burn_bps) == got), None)
-        if match is not None:
+        c = cfgs[0]
+        fee, burn, prov = expected_split(s.moved, c.fee_bps, c.burn_bps)
+        if (fee, burn, prov) == got:
             out.append(passed("settlement.split",
                               f"fee {s.fee} + burn {s.burn} + provider {s.provider_amount} = {s.moved} per config "
-                              f"v{match.version} in force ({match.fee_bps} bps fee, {match.burn_bps} bps burn)", subj))
+                              f"v{c.version} in force ({c.fee_bps} bps fee, {c.burn_bps} bps burn)", subj))
         else:
-            c = cfgs[-1]
-            fee, burn, prov = expected_split(s.moved, c.fee_bps, c.burn_bps)
             out.append(failed("settlement.split",
                               f"split fee {s.fee} / burn {s.burn} / provider {s.provider_amount}, but config "
                               f"v{c.version} in force ({c.fee_bps} bps fee, {c.burn_bps} bps burn) gives "
