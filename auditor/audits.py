@@ -428,26 +428,46 @@ def audit_customer(facts: ChainFacts, wallet: Pubkey) -> Report:
 
 # --- program ---------------------------------------------------------------------------------------------------
 
-def audit_program(reader: ChainReader, committed: Path, builder: Builder | None) -> Report:
+def audit_program(reader: ChainReader, committed: Path, builder: Builder | None,
+                  facts: "ChainFacts | None" = None) -> Report:
+    """The deployed bytes against the committed binary (and a rebuild when `builder` is given); under the
+    upgradeable loader, the program's history too: every deploy and upgrade replayed from its buffer's writes,
+    and each settlement (from `facts`' events) judged by the bytes in force when it ran."""
+    from .program_history import check_deploys, check_settlements_under, check_upgrade_authority
+
     rep = Report("program", str(reader.program_id))
     deployed = reader.deployed_program()
     checks, f = audit_program_checks(deployed, committed, builder)
     rep.facts.update(f)
-    return rep.add(checks)
+    rep.add(checks)
+    rep.add(check_upgrade_authority(deployed.upgrade_authority, deployed.loader))
+    if deployed.programdata is None:  # loader v1/v2: the bytes were never replaced
+        return rep
+    deploys = reader.program_deploys(deployed.programdata)
+    rep.facts["deploys"] = [f"{d.kind} slot {d.slot} sha256 {d.sha256}" for d in deploys]
+    verified = f.get("committed_sha256")
+    rep.add(check_deploys(deploys, verified))
+    if facts is not None:
+        settled = [(ev.slot, ev.signature, f"settlement of seq {ev.data.seq} ({ev.data.customer} -> "
+                                           f"{ev.data.provider})")
+                   for ev in facts.config_events() if ev.name == "Settled"]
+        rep.add(check_settlements_under(deploys, settled, verified))
+    return rep
 
 # --- everything ------------------------------------------------------------------------------------------------
 
 def audit_all(facts: ChainFacts, api=None, committed: Path | None = None,
-              progress: Callable[[str], None] = lambda _m: None) -> list[Report]:
+              progress: Callable[[str], None] = lambda _m: None, builder: Builder | None = None) -> list[Report]:
     """Every channel, batch, customer, provider and epoch the program holds on-chain, and the deployed program
-    (no rebuild).
+    (its history, and a rebuild from source when `builder` is given: the CLI's default).
 
     Receipts come from `api` (an auditor.api.MeterApi) when given; without it, channels are checked from
     the chain alone and batches cannot be recomputed: both are "not verified", never clean)."""
     reader = facts.reader
     reports: list[Report] = []
     if committed is not None:
-        reports.append(audit_program(reader, committed, None))
+        progress("program" + (" (rebuilding from source)" if builder is not None else ""))
+        reports.append(audit_program(reader, committed, builder, facts))
     channels = [decode.channel_view(d, a) for a, d in reader.program_accounts(decode.account_discriminator("Channel"))]
     for ch in sorted(channels, key=lambda c: (str(c.customer), str(c.provider))):
         progress(f"channel {ch.customer} -> {ch.provider}")

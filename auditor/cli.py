@@ -267,8 +267,8 @@ def program_cmd(
     facts, _ = _facts(program_id)
     if rebuild:
         _progress("rebuilding the program from source (the first build compiles core: about a minute)")
-    _emit(_run(lambda: audit_program(facts.reader, committed or PROGRAM_SO, default_builder if rebuild else None)),
-          as_json)
+    _emit(_run(lambda: audit_program(facts.reader, committed or PROGRAM_SO, default_builder if rebuild else None,
+                                     facts)), as_json)
 
 
 @app.command("all")
@@ -278,6 +278,8 @@ def all_cmd(
                                                                       "solmeter_billing.so)."),
     chain_only: bool = typer.Option(False, "--chain-only", help="Do not fetch receipts from the metering API: "
                                                                 "check settlements, epochs and the program only."),
+    rebuild: bool = typer.Option(True, "--rebuild/--no-rebuild", help="Rebuild the program from source and compare "
+                                                                      "(default; a rebuild that cannot run fails)."),
     api: Optional[str] = ApiOpt,
     program_id: Optional[str] = ProgramOpt,
     as_json: bool = JsonOpt,
@@ -288,10 +290,13 @@ def all_cmd(
     committed binary."""
     from contracts import PROGRAM_SO
 
+    from .program import default_builder
+
     facts, s = _facts(program_id)
     client = None if chain_only else _api(api, s)
     try:
-        reports = _run(lambda: audit_all(facts, client, committed or PROGRAM_SO, progress=_progress))
+        reports = _run(lambda: audit_all(facts, client, committed or PROGRAM_SO, progress=_progress,
+                                         builder=default_builder if rebuild else None))
     finally:
         if client is not None:
             client.close()

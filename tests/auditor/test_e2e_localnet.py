@@ -364,12 +364,12 @@ def test_audit_all_chain_only(sc, facts, cli_env, committed):
     assert all(not r.failures for r in reports), "\n".join(r.render() for r in reports)
     # chain only, receipts are never seen: channels and batches are NOT VERIFIED, and so is the whole audit
     # (it used to print "all CLEAN" here while every batch report said nothing was verified)
-    res = _cli(["all", "--chain-only", "--committed", str(committed)])
+    res = _cli(["all", "--chain-only", "--no-rebuild", "--committed", str(committed)])
     assert res.exit_code == 1 and "8 audits: NOT VERIFIED" in res.output and "all CLEAN" not in res.output, res.output
-    res = _cli(["all", "--chain-only", "--committed", str(committed), "--json"])
+    res = _cli(["all", "--chain-only", "--no-rebuild", "--committed", str(committed), "--json"])
     doc = json.loads(res.stdout)
     assert res.exit_code == 1 and doc["ok"] is False and doc["outcome"] == "NOT VERIFIED" and len(doc["reports"]) == 8
-    res = _cli(["all", "--chain-only", "--committed", str(committed), "--allow-pending"])
+    res = _cli(["all", "--chain-only", "--no-rebuild", "--committed", str(committed), "--allow-pending"])
     assert res.exit_code == 0 and "NOT VERIFIED" in res.output and "all CLEAN" not in res.output, res.output
 
 
