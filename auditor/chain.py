@@ -59,8 +59,13 @@ class ChainReader:
 
     @classmethod
     def connect(cls, rpc_url: str, program_id: Pubkey, commitment: str = "confirmed", timeout: float = 30,
-                progress: Callable[[str], None] | None = None) -> "ChainReader":
-        return cls(RpcClient(rpc_url, commitment=commitment, timeout=timeout), program_id, progress)
+                progress: Callable[[str], None] | None = None, cross_check_url: str | None = None) -> "ChainReader":
+        """`cross_check_url`: a second node every read is compared with (auditor/cross_check.py)."""
+        client = RpcClient(rpc_url, commitment=commitment, timeout=timeout)
+        if cross_check_url:
+            from .cross_check import CrossCheckedClient
+            client = CrossCheckedClient(client, RpcClient(cross_check_url, commitment=commitment, timeout=timeout))
+        return cls(client, program_id, progress)
 
     def _call(self, what: str, fn, *args, **kw):
         try:

@@ -31,6 +31,9 @@ ApiOpt = typer.Option(None, "--api", help="Metering API base URL to fetch receip
                                           "(default http://<api_host>:<api_port>). Its answers are verified, "
                                           "never trusted.")
 ProgramOpt = typer.Option(None, "--program-id", help="Billing program id (default: the configured one).")
+CrossOpt = typer.Option(None, "--cross-check-url", help="A second RPC node (of another operator): every account, "
+                                                          "listing, signature list, transaction and block read is "
+                                                          "compared with it, and any difference fails the audit.")
 PendingOpt = typer.Option(False, "--allow-pending", help="Exit 0 even when some items are NOT VERIFIED yet (e.g. "
                                                          "receipts not batched); failures still exit 1.")
 
@@ -52,14 +55,15 @@ def _progress(msg: str) -> None:
     typer.echo(f"... {msg}", err=True)
 
 
-def _facts(program_id: Optional[str]) -> tuple[ChainFacts, object]:
+def _facts(program_id: Optional[str], cross_check_url: Optional[str] = None) -> tuple[ChainFacts, object]:
     s = _run(load_settings)
     pid_text = program_id or s.resolved_program_id
     try:
         pid = Pubkey.from_string(pid_text)
     except ValueError:
         raise _fail(f"--program-id: {pid_text!r} is not a base58 public key") from None
-    reader = ChainReader.connect(s.resolved_rpc_url, pid, s.commitment, progress=_progress)
+    reader = ChainReader.connect(s.resolved_rpc_url, pid, s.commitment, progress=_progress,
+                                 cross_check_url=cross_check_url)
     return ChainFacts(reader), s
 
 
@@ -119,13 +123,14 @@ def receipt_cmd(
                                                              "hash chain link to it."),
     api: Optional[str] = ApiOpt,
     program_id: Optional[str] = ProgramOpt,
+    cross_check_url: Optional[str] = CrossOpt,
     as_json: bool = JsonOpt,
     allow_pending: bool = PendingOpt,
 ) -> None:
     """Verify one receipt: the meter signature, the key registered for its config version, the inclusion
     proof against the on-chain batch root, the link to --prev, and whether (and by which transaction) the
     channel's settled cumulative covers it."""
-    facts, s = _facts(program_id)
+    facts, s = _facts(program_id, cross_check_url)
     sr = _run(lambda: _receipt_arg(receipt, api, s))
     pr = _run(lambda: _receipt_arg(prev, api, s)) if prev else None
     _emit(_run(lambda: audit_receipt(facts, sr, pr, _requested(receipt), _requested(prev))), as_json, allow_pending)
@@ -141,6 +146,7 @@ def channel_cmd(
                                                            "and the channel account."),
     api: Optional[str] = ApiOpt,
     program_id: Optional[str] = ProgramOpt,
+    cross_check_url: Optional[str] = CrossOpt,
     as_json: bool = JsonOpt,
     allow_pending: bool = PendingOpt,
 ) -> None:
@@ -150,7 +156,7 @@ def channel_cmd(
     previously settled, split into fee, burn and provider share per the config in force, tied to the
     inclusion proof of the receipt it paid."""
     c, p = _pubkey("CUSTOMER", customer), _pubkey("PROVIDER", provider)
-    facts, s = _facts(program_id)
+    facts, s = _facts(program_id, cross_check_url)
     # batch members (for coverage) come from the API unless chain only, or a file without an explicit --api
     client = None if no_api or (receipts is not None and api is None) else _api(api, s)
     try:
@@ -176,12 +182,13 @@ def batch_cmd(
                                                                     "in leaf order (default: from the API)."),
     api: Optional[str] = ApiOpt,
     program_id: Optional[str] = ProgramOpt,
+    cross_check_url: Optional[str] = CrossOpt,
     as_json: bool = JsonOpt,
     allow_pending: bool = PendingOpt,
 ) -> None:
     """Verify a batch: recompute the Merkle root from its receipts, and check the count and the total
     (sum of new amounts) against what was posted on-chain."""
-    facts, s = _facts(program_id)
+    facts, s = _facts(program_id, cross_check_url)
     client = _api(api, s)
     try:
         def members():
@@ -215,11 +222,12 @@ def batch_cmd(
 def epoch_cmd(
     n: int = typer.Argument(..., min=0, help="Epoch number."),
     program_id: Optional[str] = ProgramOpt,
+    cross_check_url: Optional[str] = CrossOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Verify an epoch: the funded emission, each claim pro rata to the provider's settled revenue
     (rounded down), and nothing claimed beyond what was funded."""
-    facts, _ = _facts(program_id)
+    facts, _ = _facts(program_id, cross_check_url)
     _emit(_run(lambda: audit_epoch(facts, n)), as_json)
 
 
@@ -227,12 +235,13 @@ def epoch_cmd(
 def customer_cmd(
     wallet: str = typer.Argument(..., help="Customer wallet public key."),
     program_id: Optional[str] = ProgramOpt,
+    cross_check_url: Optional[str] = CrossOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Verify a customer's escrow: recorded deposits and settlements as the transactions say, and the escrow
     balance equal to deposits minus withdrawals minus settlements."""
     w = _pubkey("WALLET", wallet)
-    facts, _ = _facts(program_id)
+    facts, _ = _facts(program_id, cross_check_url)
     _emit(_run(lambda: audit_customer(facts, w)), as_json)
 
 
@@ -240,12 +249,13 @@ def customer_cmd(
 def provider_cmd(
     wallet: str = typer.Argument(..., help="Provider wallet public key."),
     program_id: Optional[str] = ProgramOpt,
+    cross_check_url: Optional[str] = CrossOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Verify a provider's slashes (each proposed, contested, resolved and executed by the rules; accounts
     and pending amount as the events say) and that its recorded revenue is the sum of its settlements."""
     w = _pubkey("WALLET", wallet)
-    facts, _ = _facts(program_id)
+    facts, _ = _facts(program_id, cross_check_url)
     _emit(_run(lambda: audit_provider(facts, w)), as_json)
 
 
@@ -256,6 +266,7 @@ def program_cmd(
     rebuild: bool = typer.Option(True, "--rebuild/--no-rebuild", help="Also rebuild from source with the offline "
                                                                       "toolchain and compare (verifiable build)."),
     program_id: Optional[str] = ProgramOpt,
+    cross_check_url: Optional[str] = CrossOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Verify the deployed program: its bytes against the committed binary and against a fresh build from
@@ -264,7 +275,7 @@ def program_cmd(
 
     from .program import default_builder
 
-    facts, _ = _facts(program_id)
+    facts, _ = _facts(program_id, cross_check_url)
     if rebuild:
         _progress("rebuilding the program from source (the first build compiles core: about a minute)")
     _emit(_run(lambda: audit_program(facts.reader, committed or PROGRAM_SO, default_builder if rebuild else None,
@@ -282,6 +293,7 @@ def all_cmd(
                                                                       "(default; a rebuild that cannot run fails)."),
     api: Optional[str] = ApiOpt,
     program_id: Optional[str] = ProgramOpt,
+    cross_check_url: Optional[str] = CrossOpt,
     as_json: bool = JsonOpt,
     allow_pending: bool = PendingOpt,
 ) -> None:
@@ -292,7 +304,7 @@ def all_cmd(
 
     from .program import default_builder
 
-    facts, s = _facts(program_id)
+    facts, s = _facts(program_id, cross_check_url)
     client = None if chain_only else _api(api, s)
     try:
         reports = _run(lambda: audit_all(facts, client, committed or PROGRAM_SO, progress=_progress,

@@ -20,3 +20,7 @@ class ChainReadError(AuditError):
 
 class ApiReadError(AuditError):
     """The metering API could not be reached or answered something that is not a receipt."""
+
+
+class CrossCheckError(ChainReadError):
+    """The second RPC node (--cross-check-url) answered a read differently: one of the two nodes lies or lags."""
