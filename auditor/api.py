@@ -22,6 +22,7 @@ class MeterApi:
         self.http = client or httpx.Client(base_url=self.base_url, timeout=timeout)
         self._batches: list[dict] | None = None
         self._members: dict[bytes, list[SignedReceipt] | None] = {}
+        self._price_books: dict[int, bytes | None] = {}
 
     def close(self) -> None:
         self.http.close()
@@ -102,3 +103,17 @@ class MeterApi:
                     members = None
             self._members[root] = members
         return self._members[root]
+
+    def price_book_file(self, version: int) -> bytes | None:
+        """The price book file of `version` as published (GET /v1/price-books/{version}), its bytes untouched:
+        the auditor hashes them and compares with the on-chain commitment."""
+        if version not in self._price_books:
+            try:
+                resp = self.http.get(f"/v1/price-books/{version}")
+            except httpx.HTTPError as e:
+                raise ApiReadError(f"metering API {self.base_url}/v1/price-books/{version}: {type(e).__name__}: {e}") \
+                    from None
+            if resp.status_code not in (200, 404):
+                raise ApiReadError(f"metering API /v1/price-books/{version}: HTTP {resp.status_code}")
+            self._price_books[version] = resp.content if resp.status_code == 200 else None
+        return self._price_books[version]

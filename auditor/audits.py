@@ -15,6 +15,7 @@ from contracts import pda
 
 from . import decode
 from .chain import ChainReader
+from .pricing import BookOnRecord, Books, book_on_record
 from .checks import check_meter_registered, check_signature, committed_top, implied_root
 from .history import config_history
 from .program import Builder, audit_program_checks
@@ -35,6 +36,7 @@ class ChainFacts:
         self._by_root: dict[bytes, BatchView] | None = None
         self._config_events: list | None = None
         self._closed: dict[int, BatchView] | None = None
+        self._price_books: dict[int, bytes | None] = {}
 
     @property
     def program_id(self) -> Pubkey:
@@ -118,6 +120,25 @@ class ChainFacts:
             return found
         return self.batch(sr.batch) if sr.batch is not None else None
 
+    def price_book_commitment(self, version: int) -> bytes | None:
+        """The sha256 the admin committed on-chain for price book `version` (its PriceBook account)."""
+        if version not in self._price_books:
+            addr = pda.price_book(self.reader.program_id, version)[0] if 0 < version < 1 << 64 else None
+            data = self.reader.account(addr) if addr is not None else None
+            self._price_books[version] = decode.price_book_sha256(data, addr) if data is not None else None
+        return self._price_books[version]
+
+    def books(self, files: "PriceFiles") -> Books:
+        """Price books on the record: a version's file (from `files`) counts when it hashes to its on-chain
+        commitment (resolved once per version)."""
+        cache: dict[int, BookOnRecord] = {}
+
+        def resolve(version: int) -> BookOnRecord:
+            if version not in cache:
+                cache[version] = book_on_record(version, files(version), self.price_book_commitment(version))
+            return cache[version]
+        return resolve
+
     def channel(self, customer: Pubkey, provider: Pubkey) -> ChannelView | None:
         addr = self.reader.channel_address(customer, provider)
         data = self.reader.account(addr)
@@ -162,10 +183,15 @@ def _history_into(report: Report, facts: ChainFacts) -> ConfigHistory:
 
 # --- receipt ---------------------------------------------------------------------------------------------------
 
+PriceFiles = Callable[[int], "bytes | None"]  # a price book version -> its file as published (None: not served)
+
+
 def audit_receipt(facts: ChainFacts, sr: SignedReceipt, prev: SignedReceipt | None = None,
-                  requested: bytes | None = None, requested_prev: bytes | None = None) -> Report:
+                  requested: bytes | None = None, requested_prev: bytes | None = None,
+                  price_files: PriceFiles | None = None) -> Report:
     """One receipt. `requested` / `requested_prev`: the ids the auditor asked the API for; a served receipt
-    must be the one requested (an API answering with another, valid receipt is caught)."""
+    must be the one requested (an API answering with another, valid receipt is caught). `price_files`: the
+    published price book files, to recompute the receipt's detail (pricing checks)."""
     r = sr.receipt
     rep = Report("receipt", (requested or sr.receipt_id).hex())
     for what, want, got in (("receipt", requested, sr), ("previous receipt", requested_prev, prev)):
@@ -185,7 +211,9 @@ def audit_receipt(facts: ChainFacts, sr: SignedReceipt, prev: SignedReceipt | No
     channel = facts.channel(r.customer, r.provider)
     settlements = facts.settlements([facts.reader.channel_address(r.customer, r.provider)], r.customer, r.provider)
     rep.add(verify_receipt(sr, hist, batch, program_id=facts.program_id, prev=prev.receipt if prev else None,
-                           channel=channel, settlements=settlements))
+                           channel=channel, settlements=settlements,
+                           books=facts.books(price_files) if price_files is not None else None,
+                           prev_detail=prev.detail if prev else None))
     if prev is not None:
         rep.add(Check("receipt.prev_signature", *_sig_status(prev, hist)))
     return rep
@@ -226,10 +254,11 @@ def supplied_members(facts: ChainFacts, receipts: Sequence[SignedReceipt]) -> Me
 
 
 def audit_channel(facts: ChainFacts, customer: Pubkey, provider: Pubkey,
-                  receipts: Sequence[SignedReceipt] | None, members_of: MembersOf | None = None) -> Report:
+                  receipts: Sequence[SignedReceipt] | None, members_of: MembersOf | None = None,
+                  price_files: PriceFiles | None = None) -> Report:
     """A channel. `receipts` None: chain only (what needs receipts is not verified). `members_of` gives an
     on-chain batch's receipts, to check that the receipts supplied reach the newest one committed on-chain
-    (without it, that coverage is not verified)."""
+    (without it, that coverage is not verified). `price_files`: recompute every receipt's detail."""
     rep = Report("channel", f"{customer} -> {provider}")
     hist = _history_into(rep, facts)
     channel = facts.channel(customer, provider)
@@ -249,7 +278,7 @@ def audit_channel(facts: ChainFacts, customer: Pubkey, provider: Pubkey,
     if committed is not None and committed.top_seq is not None:
         rep.facts["committed_seq"] = committed.top_seq
     rep.add(verify_channel(receipts, hist, facts.resolve_batch, settlements, channel, program_id=facts.program_id,
-                           committed=committed))
+                           committed=committed, books=facts.books(price_files) if price_files is not None else None))
     return rep
 
 
@@ -473,7 +502,8 @@ def audit_all(facts: ChainFacts, api=None, committed: Path | None = None,
         progress(f"channel {ch.customer} -> {ch.provider}")
         rs = api.channel_receipts(str(ch.customer), str(ch.provider)) if api is not None else None
         reports.append(audit_channel(facts, ch.customer, ch.provider, rs,
-                                     api_members(api) if api is not None else None))
+                                     api_members(api) if api is not None else None,
+                                     api.price_book_file if api is not None else None))
     for b in facts.all_batches():
         index = b.index
         progress(f"batch {index}")

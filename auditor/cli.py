@@ -34,6 +34,10 @@ ProgramOpt = typer.Option(None, "--program-id", help="Billing program id (defaul
 CrossOpt = typer.Option(None, "--cross-check-url", help="A second RPC node (of another operator): every account, "
                                                           "listing, signature list, transaction and block read is "
                                                           "compared with it, and any difference fails the audit.")
+PriceBooksOpt = typer.Option(None, "--price-books", help="Directory of price book files kept by the auditor "
+                                                           "(price-book-v<N>.json, as published); default: the "
+                                                           "metering API's /v1/price-books when receipts come from "
+                                                           "it. Each must hash to its on-chain commitment.")
 PendingOpt = typer.Option(False, "--allow-pending", help="Exit 0 even when some items are NOT VERIFIED yet (e.g. "
                                                          "receipts not batched); failures still exit 1.")
 
@@ -101,6 +105,25 @@ def _requested(arg: Optional[str]) -> bytes | None:
     return bytes.fromhex(arg[-64:])
 
 
+def _dir_files(d: Path):
+    """Price book files kept by the auditor: DIR/price-book-v<N>.json, the bytes as published."""
+    def read(version: int) -> bytes | None:
+        f = d / f"price-book-v{version}.json"
+        return f.read_bytes() if f.is_file() else None
+    return read
+
+
+def _price_files(price_books: Optional[Path], api: Optional[str], settings, receipt_arg: str):
+    """Where price book files come from: --price-books DIR, else the metering API when the receipt came from
+    it (an id), else none (pricing not checked for a file without --price-books)."""
+    if price_books is not None:
+        return _dir_files(price_books)
+    if _requested(receipt_arg) is None:
+        return None
+    client = _api(api, settings)
+    return client.price_book_file
+
+
 def _receipt_arg(arg: str, api: Optional[str], settings) -> SignedReceipt:
     p = Path(arg)
     if _requested(arg) is None:
@@ -122,6 +145,7 @@ def receipt_cmd(
     prev: Optional[str] = typer.Option(None, "--prev", help="The previous receipt (file or id): also check the "
                                                              "hash chain link to it."),
     api: Optional[str] = ApiOpt,
+    price_books: Optional[Path] = PriceBooksOpt,
     program_id: Optional[str] = ProgramOpt,
     cross_check_url: Optional[str] = CrossOpt,
     as_json: bool = JsonOpt,
@@ -133,7 +157,9 @@ def receipt_cmd(
     facts, s = _facts(program_id, cross_check_url)
     sr = _run(lambda: _receipt_arg(receipt, api, s))
     pr = _run(lambda: _receipt_arg(prev, api, s)) if prev else None
-    _emit(_run(lambda: audit_receipt(facts, sr, pr, _requested(receipt), _requested(prev))), as_json, allow_pending)
+    files = _price_files(price_books, api, s, receipt)
+    _emit(_run(lambda: audit_receipt(facts, sr, pr, _requested(receipt), _requested(prev), files)), as_json,
+          allow_pending)
 
 
 @app.command("channel")
@@ -145,6 +171,7 @@ def channel_cmd(
     no_api: bool = typer.Option(False, "--chain-only", help="Do not fetch receipts: check only the settlements "
                                                            "and the channel account."),
     api: Optional[str] = ApiOpt,
+    price_books: Optional[Path] = PriceBooksOpt,
     program_id: Optional[str] = ProgramOpt,
     cross_check_url: Optional[str] = CrossOpt,
     as_json: bool = JsonOpt,
@@ -168,7 +195,9 @@ def channel_cmd(
             rs = _run(lambda: client.channel_receipts(str(c), str(p)))
         members = (api_members(client) if client is not None else
                    supplied_members(facts, rs) if rs is not None else None)
-        report = _run(lambda: audit_channel(facts, c, p, rs, members))
+        files = (_dir_files(price_books) if price_books is not None else
+                 client.price_book_file if client is not None else None)
+        report = _run(lambda: audit_channel(facts, c, p, rs, members, files))
     finally:
         if client is not None:
             client.close()

@@ -125,3 +125,8 @@ def customer_view(data: bytes, address: Any = "") -> CustomerView:
     a = _account("Customer", data, address)
     return CustomerView(wallet=a.wallet, escrow=a.escrow, total_deposited=a.total_deposited,
                         total_settled=a.total_settled, address=str(address))
+
+
+def price_book_sha256(data: bytes, address: Any = "") -> bytes:
+    """The sha256 a PriceBook account commits (publish_price_book)."""
+    return _b(_account("PriceBook", data, address).sha256)

@@ -12,8 +12,9 @@ from solders.pubkey import Pubkey
 from contracts.receipt import Receipt, ReceiptEncodingError
 
 from . import checks as C
+from . import pricing as P
 from .receipt_file import SignedReceipt
-from .result import PENDING, Check, failed, pending, skipped, verdict
+from .result import PENDING, Check, failed, passed, pending, skipped, verdict
 from .views import BatchView, ChannelView, ConfigHistory, EpochView, SettlementView
 
 
@@ -26,10 +27,14 @@ def verify_receipt(
     prev: Receipt | None = None,
     channel: ChannelView | None = None,
     settlements: Sequence[SettlementView] | None = None,
+    books: P.Books | None = None,
+    prev_detail: object = None,
 ) -> list[Check]:
     """A receipt: signed by a meter key registered for its config version, committed in `batch` (the
     on-chain batch the caller resolved for it, None when the chain has none), linked to the previous
-    receipt (when given), and whether the chain has settled it."""
+    receipt (when given), and whether the chain has settled it. With `books` (price books on the record), its
+    detail is recomputed too: hash, lines adding up, amounts and prices (auditor/pricing.py); with the previous
+    receipt's detail as well, the lines' segment bases."""
     r = sr.receipt
     try:
         rid = r.receipt_id
@@ -64,6 +69,19 @@ def verify_receipt(
     if settlements is not None or channel is not None:
         mine = [s for s in (settlements or []) if s.customer == r.customer and s.provider == r.provider]
         out.append(C.check_settled(r, rid, channel, mine))
+    if books is not None:
+        checks, lines = P.verify_detail(r, sr.detail, books)
+        out.extend(checks)
+        if prev is not None and lines is not None and isinstance(prev_detail, dict):
+            try:
+                before = P.parse_lines(prev_detail)
+            except ValueError:
+                before = None
+            if before is not None:
+                probs = P.check_segments(before, lines)
+                out.append(verdict("receipt.line_segments", not probs,
+                                   "each line continues the previous receipt's (segment bases, never dropped)",
+                                   "; ".join(probs[:3]), "link to previous"))
     return out
 
 
@@ -76,6 +94,7 @@ def verify_channel(
     *,
     program_id: Pubkey | None = None,
     committed: C.Committed | None = None,
+    books: P.Books | None = None,
 ) -> list[Check]:
     """A channel: its receipts from seq 1 (signatures, keys, inclusion), the hash chain, their coverage of
     everything settled and everything committed on-chain, and every settlement on-chain (moved = cumulative -
@@ -84,7 +103,9 @@ def verify_channel(
 
     `receipts` None means none were supplied (chain-only): whatever needs them is "not verified", never
     clean. `committed` is the channel's last receipt committed in any on-chain batch (see
-    checks.committed_top); None when the batches' members could not be established."""
+    checks.committed_top); None when the batches' members could not be established. `books`: recompute each
+    receipt's detail against the price books on the record, and each line's continuity from receipt to
+    receipt (`chain.line_segments`)."""
     out: list[Check] = []
     supplied = receipts is not None
     ordered = sorted(receipts or (), key=lambda s: s.receipt.seq)
@@ -92,9 +113,32 @@ def verify_channel(
         out.extend(C.check_chain([s.receipt for s in ordered], from_seq_one=True))
     else:
         out.append(pending("chain.seq", "no receipts supplied (chain only): the receipt chain was not walked"))
-    results = [(sr, b, verify_receipt(sr, history, b, program_id=program_id))
-               for sr, b in ((sr, batch_for(sr)) for sr in ordered)]
+    results, lines = [], {}
+    for sr in ordered:
+        b = batch_for(sr)
+        cs = verify_receipt(sr, history, b, program_id=program_id)
+        if books is not None:
+            more, lines[sr.receipt.seq] = P.verify_detail(sr.receipt, sr.detail, books)
+            cs = cs + more
+        results.append((sr, b, cs))
     out.extend(aggregate([(f"seq {sr.receipt.seq}", cs) for sr, _b, cs in results]))
+    if books is not None and ordered:
+        probs, unchecked = [], 0
+        for sr in ordered:
+            seq = sr.receipt.seq
+            cur, before = lines.get(seq), (lines.get(seq - 1) if seq > 1 else [])
+            if cur is None or before is None:
+                unchecked += 1
+                continue
+            probs += [f"seq {seq}: {p}" for p in P.check_segments(before, cur)]
+        if probs:
+            out.append(failed("chain.line_segments", "; ".join(probs[:3])))
+        elif unchecked:
+            out.append(pending("chain.line_segments", f"{unchecked} receipt(s) without a verified detail (or without "
+                                                      "their predecessor's): line continuity not checked"))
+        else:
+            out.append(passed("chain.line_segments", f"the lines of all {len(ordered)} receipts continue from one "
+                                                     "receipt to the next (segment bases by the meter's rule)"))
     top = ordered[-1].receipt.seq if ordered else 0
     settled_seq = channel.last_seq if channel is not None else 0
     if not supplied:

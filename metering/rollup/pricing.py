@@ -8,6 +8,7 @@ quantity only, so no rounding error accumulates however many receipts are issued
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from typing import Mapping
@@ -49,6 +50,14 @@ class PriceBook:
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
+
+    def file_bytes(self) -> bytes:
+        """The price book file: the canonical JSON the meter publishes (GET /v1/price-books/{version}), an
+        auditor keeps, and whose sha256 the admin commits on-chain (publish_price_book)."""
+        return self.to_json().encode()
+
+    def sha256(self) -> bytes:
+        return hashlib.sha256(self.file_bytes()).digest()
 
     @classmethod
     def from_dict(cls, d: Mapping) -> "PriceBook":

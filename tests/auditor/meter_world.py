@@ -29,6 +29,7 @@ from metering.events import EGRESS, GPU_HEARTBEAT
 from metering.ingest import Ingestor, parse_body
 from metering.receipts import Sealer
 from metering.registry import add_provider
+from metering.rollup.pricing import DEFAULT_PRICE_BOOK, PriceBook
 
 import auditor_scenario as scenario
 
@@ -59,10 +60,18 @@ def usage_events(provider: str, customer: str, base: int, n: int) -> list[dict]:
     return out
 
 
+def publish_on_chain(d, book: PriceBook) -> None:
+    """The admin commits a price book version by the sha256 of its file (publish_price_book)."""
+    d.ch.send([d.prog.publish_price_book(admin=d.admin.pubkey(), version=book.version, sha256=book.sha256())],
+              [d.admin])
+
+
 @contextmanager
-def build(tmp: Path, unbatched_round: bool = False, before_seal=None) -> Iterator[dict]:
-    """`before_seal(engine, deployment)` runs once the meter's database exists, before anything is sealed (a
-    test publishes its price book there)."""
+def build(tmp: Path, unbatched_round: bool = False, before_seal=None, before_batch=None) -> Iterator[dict]:
+    """`before_seal(engine, deployment)` runs once the meter's database exists, before anything is sealed;
+    by default (None) the meter prices with its default book, whose file the admin commits on-chain.
+    `before_batch(engine, meter, round)` runs after each sealing round, before its batch is built (an operator
+    editing what its meter signed)."""
     node = localnet.start_in_process(ledger_dir=tmp / "ledger", port=0, slot_ms="per-tx", cheats=True)
     engine = make_engine(f"sqlite:///{tmp / 'meter.db'}")
     migrate(engine)
@@ -74,6 +83,8 @@ def build(tmp: Path, unbatched_round: bool = False, before_seal=None) -> Iterato
         add_provider(engine, prov, T0, "provider")
         if before_seal is not None:
             before_seal(engine, d)
+        else:
+            publish_on_chain(d, DEFAULT_PRICE_BOOK)
         ing, sealer = Ingestor(engine, cfg), Sealer(engine, cfg, meter)
         base = T0 - 20 * W
         events = usage_events(prov, cust, base, 24 if unbatched_round else 12)
@@ -83,6 +94,8 @@ def build(tmp: Path, unbatched_round: bool = False, before_seal=None) -> Iterato
         # two sealing rounds, each closed into a batch that goes on-chain like the crank posts it
         for until in (base + 3 * W, base + 6 * W + 10_000):
             sealer.seal_due(until + cfg.grace_ms)
+            if before_batch is not None:
+                before_batch(engine, meter, len(posted))
             b = build_batch(engine, str(meter.pubkey()), T0)
             assert b is not None
             index = d.post_batch(meter, b.root, b.count, b.total)

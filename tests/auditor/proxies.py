@@ -2,8 +2,8 @@
 meter API (a GET rewritten) or a lying RPC node (a JSON-RPC POST answered with edited results).
 
 `rewrite(method, path, request_body, status, answer)` gets the decoded JSON of the request (None for a
-GET) and of the upstream answer and returns the JSON to serve; returning the answer unchanged makes the
-proxy transparent. The server runs on its own thread; `url` is ready when the context manager yields
+GET) and of the upstream answer and returns the JSON to serve (it may edit `answer` in place); an answer
+returned unchanged is forwarded byte for byte, and `bytes` returned are served as they are. The server runs on its own thread; `url` is ready when the context manager yields
 (the socket is bound and listening before the thread starts, so nothing waits on timing)."""
 from __future__ import annotations
 
@@ -40,7 +40,11 @@ def rewriting_proxy(upstream: str, rewrite: Rewrite = transparent) -> Iterator[s
                 answer = None
             body = json.loads(raw) if raw else None
             out = rewrite(method, self.path, body, resp.status_code, answer) if answer is not None else None
-            data = resp.content if out is None else json.dumps(out).encode()
+            # an answer left as it was goes out byte for byte (a price book file is hashed as served)
+            if isinstance(out, bytes):  # raw bytes to serve instead (a file)
+                data = out
+            else:
+                data = resp.content if out is None or out == resp.json() else json.dumps(out).encode()
             self.send_response(resp.status_code)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
