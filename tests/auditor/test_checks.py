@@ -385,3 +385,19 @@ def test_a_settlement_naming_another_batch_than_its_receipts_proof_fails(world):
     other = next(i for i in world.batches if i != s.batch)
     bad = [replace(s, batch=other), *world.settlements[1:]]
     assert names_failed(_verify(world, world.receipts, bad, committed_=committed(world))) == {"settlement.inclusion"}
+
+
+def test_audit_all_summary_is_clean_only_when_every_report_is():
+    from auditor.result import all_summary, failed as failed_, passed, pending
+
+    clean = Report("a", "1").add(passed("x.y", "holds"))
+    waiting = Report("b", "2").add(passed("x.y", "holds"), pending("x.z", "not served"))
+    broken = Report("c", "3").add(failed_("x.y", "does not hold"))
+    assert all_summary([clean, clean]).line.endswith("all CLEAN") and all_summary([clean]).passes()
+    s = all_summary([clean, waiting])
+    assert s.outcome == "NOT VERIFIED" and not s.passes() and s.passes(allow_pending=True)
+    assert "all CLEAN" not in s.line and "b 2" in s.line
+    s = all_summary([clean, waiting, broken])
+    assert s.outcome == "FAILED" and not s.passes(allow_pending=True)
+    nothing = Report("d", "4").add(pending("x.z", "not served"))
+    assert not all_summary([nothing]).passes(allow_pending=True)

@@ -207,6 +207,9 @@ def test_pure_detail_checks():
     bad = [replace(lines[0], amount=lines[0].amount + 1)]
     r2, d2 = _receipt(bad)
     assert {c.name for c in P.verify_detail(r2, d2, _books(BOOK))[0] if c.failed} == {"receipt.line_amounts"}
+    # a detail of another receipt (another seq), hashed and signed over: it must name this receipt
+    r4, d4 = _receipt(lines, detail_of=lambda r, ls: {**_detail(r, ls), "seq": r.seq + 1})
+    assert [c.name for c in P.verify_detail(r4, d4, _books(BOOK))[0] if c.failed] == ["receipt.detail_fields"]
     # a price book not committed on-chain: not verified, never clean
     assert [c.status for c in P.verify_detail(r, detail, _books())[0] if c.name == "receipt.price_book"] == [
         "pending"]
