@@ -15,7 +15,7 @@ from contracts import pda
 
 from . import decode
 from .chain import ChainReader
-from .pricing import BookOnRecord, Books, book_on_record
+from .pricing import BookOnRecord, Books, book_on_record, detail_text
 from .checks import check_meter_registered, check_signature, committed_top, implied_root
 from .history import config_history
 from .program import Builder, audit_program_checks
@@ -213,7 +213,7 @@ def audit_receipt(facts: ChainFacts, sr: SignedReceipt, prev: SignedReceipt | No
     rep.add(verify_receipt(sr, hist, batch, program_id=facts.program_id, prev=prev.receipt if prev else None,
                            channel=channel, settlements=settlements,
                            books=facts.books(price_files) if price_files is not None else None,
-                           prev_detail=prev.detail if prev else None))
+                           prev_detail=detail_text(prev.detail, prev.detail_json)[1] if prev else None))
     if prev is not None:
         rep.add(Check("receipt.prev_signature", *_sig_status(prev, hist)))
     return rep

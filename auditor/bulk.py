@@ -1,6 +1,8 @@
-"""Verifying many receipts at once (signature + inclusion proof), across processes.
+"""Verifying many receipts at once (signature + inclusion proof, and with `books` the detail and its pricing),
+across processes.
 
-Same rules as checks.check_signature / checks.check_inclusion, arranged for throughput:
+Same rules as checks.check_signature / checks.check_inclusion / pricing.verify_detail (pricing.quick_detail),
+arranged for throughput:
 - the work crosses process boundaries as plain bytes (receipt id, signature, meter key, proof, root), so
   pickling stays cheap and each worker rebuilds solders objects once per distinct meter key;
 - proof folding memoizes exact (hash, sibling) -> parent steps within a chunk: receipts of one batch
@@ -19,25 +21,28 @@ from solders.signature import Signature
 
 from contracts.merkle import MAX_PROOF_LEN, leaf_hash, node_hash
 
+from .pricing import PriceTable, detail_text, quick_detail
 from .receipt_file import SignedReceipt
 
-# (receipt_id, signature bytes, meter key bytes, proof nodes, expected root)
-Item = tuple[bytes, bytes, bytes, tuple[bytes, ...], bytes]
+# (receipt_id, signature bytes, meter key bytes, proof nodes, expected root, detail or None), the detail as
+# (served JSON text, signed detail_hash, the fields it must name, the signed cumulatives)
+Detail = tuple[bytes, bytes, tuple, tuple[int, int, int, int]]
+Item = tuple[bytes, bytes, bytes, tuple[bytes, ...], bytes, "Detail | None"]
 
 
 @dataclass(frozen=True)
 class BulkFailure:
     position: int
-    check: str  # "receipt.signature" or "receipt.inclusion"
+    check: str  # "receipt.signature", "receipt.inclusion", or (with books) the first failing detail check
     receipt_id: bytes
 
 
-def _verify_chunk(args: tuple[int, Sequence[Item]]) -> list[tuple[int, str]]:
-    start, items = args
+def _verify_chunk(args: tuple[int, Sequence[Item], "PriceTable | None"]) -> list[tuple[int, str]]:
+    start, items, books = args
     keys: dict[bytes, Pubkey] = {}
     steps: dict[bytes, bytes] = {}
     bad: list[tuple[int, str]] = []
-    for i, (rid, sig, meter, proof, root) in enumerate(items):
+    for i, (rid, sig, meter, proof, root, detail) in enumerate(items):
         pk = keys.get(meter)
         if pk is None:
             pk = keys[meter] = Pubkey(meter)
@@ -58,26 +63,43 @@ def _verify_chunk(args: tuple[int, Sequence[Item]]) -> list[tuple[int, str]]:
             h = nxt
         if h != root:
             bad.append((start + i, "receipt.inclusion"))
+        if books is not None:
+            why = "receipt.detail" if detail is None else quick_detail(*detail, books)
+            if why is not None:
+                bad.append((start + i, why))
     return bad
 
 
-def items_of(receipts: Sequence[SignedReceipt], roots: Mapping[int, bytes]) -> list[Item]:
-    """Plain-bytes work items; `roots` maps each receipt's batch to the ON-CHAIN root."""
+def _detail_of(s: SignedReceipt) -> Detail | None:
+    text, _ = detail_text(s.detail, s.detail_json)
+    if text is None:
+        return None
+    r = s.receipt
+    fields = (str(r.program_id), r.config_version, str(r.customer), str(r.provider), r.seq, r.period_start,
+              r.period_end)
+    return text, bytes(r.detail_hash), fields, (r.cum_amount, r.cum_gpu_ms, r.cum_byte_seconds, r.cum_egress_bytes)
+
+
+def items_of(receipts: Sequence[SignedReceipt], roots: Mapping[int, bytes], details: bool = False) -> list[Item]:
+    """Plain-bytes work items; `roots` maps each receipt's batch to the ON-CHAIN root. `details`: carry each
+    receipt's detail too (for verify_items with books)."""
     out = []
     for s in receipts:
         root = roots.get(s.batch, b"") if s.batch is not None else b""
-        out.append((s.receipt_id, bytes(s.signature), bytes(s.meter), s.proof, bytes(root)))
+        out.append((s.receipt_id, bytes(s.signature), bytes(s.meter), s.proof, bytes(root),
+                    _detail_of(s) if details else None))
     return out
 
 
 def verify_items(items: Sequence[Item], workers: int | None = None, chunk: int = 2048,
-                 pool: ProcessPoolExecutor | None = None) -> list[tuple[int, str]]:
-    """(position, failed check) for every item that fails; empty when all verify.
+                 pool: ProcessPoolExecutor | None = None, books: "PriceTable | None" = None) -> list[tuple[int, str]]:
+    """(position, failed check) for every item that fails; empty when all verify. `books` (the price books
+    on the record, by version): also recompute each receipt's detail.
 
     workers=1 runs in this process; otherwise chunks go to a process pool (one per core by default).
     """
     workers = workers or os.cpu_count() or 1
-    chunks = [(i, items[i:i + chunk]) for i in range(0, len(items), chunk)]
+    chunks = [(i, items[i:i + chunk], books) for i in range(0, len(items), chunk)]
     if workers == 1 or len(chunks) == 1:
         out = []
         for c in chunks:
@@ -96,6 +118,8 @@ def verify_items(items: Sequence[Item], workers: int | None = None, chunk: int =
 
 
 def verify_bulk(receipts: Sequence[SignedReceipt], roots: Mapping[int, bytes], workers: int | None = None,
-                pool: ProcessPoolExecutor | None = None, chunk: int = 2048) -> list[BulkFailure]:
-    bad = verify_items(items_of(receipts, roots), workers, chunk=chunk, pool=pool)
+                pool: ProcessPoolExecutor | None = None, chunk: int = 2048,
+                books: "PriceTable | None" = None) -> list[BulkFailure]:
+    bad = verify_items(items_of(receipts, roots, details=books is not None), workers, chunk=chunk, pool=pool,
+                       books=books)
     return [BulkFailure(i, name, receipts[i].receipt_id) for i, name in bad]

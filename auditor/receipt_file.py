@@ -20,7 +20,8 @@ JSON object (documented in docs/arch-auditor.md):
 
 The metering API's receipt view (GET /v1/receipts/{id}) is read as it is: flat receipt fields,
 "encoding_base64", "meter_pubkey", and "batch" as an object {"id", "index" (the leaf position), "root",
-"posted_signature"}; "detail" (the line items, hashed into detail_hash) is kept for the pricing checks; other
+"posted_signature"}; "detail" (the line items) and "detail_json" (their exact text, whose sha256 is detail_hash)
+are kept for the pricing checks; other
 extra keys ("new_amount", ...) are ignored. A document without "proof" (or with null) is not verifiable.
 
 Integers may be JSON numbers or decimal strings (u128 byte-seconds exceed what some JSON tools keep
@@ -72,6 +73,7 @@ class SignedReceipt:
     posted_signature: str | None = None  # the post_batch transaction the document names (informational)
     has_proof: bool = True  # False when the document has no "proof" at all (absent or null): not verifiable
     detail: Any = None  # the line-item detail as served (its canonical JSON hashes to detail_hash), if any
+    detail_json: str | None = None  # the detail's exact JSON text when served ("detail_json"): hashed as is
 
     @property
     def receipt_id(self) -> bytes:
@@ -100,6 +102,7 @@ class SignedReceipt:
             "leaf_index": self.leaf_index,
             "proof": [p.hex() for p in self.proof] if self.has_proof else None,
             **({"detail": self.detail} if self.detail is not None else {}),
+            **({"detail_json": self.detail_json} if self.detail_json is not None else {}),
         }
 
 
@@ -234,6 +237,7 @@ def parse_signed_receipt(doc: Any) -> SignedReceipt:
         posted_signature=posted if isinstance(posted, str) else None,
         has_proof=has_proof,
         detail=doc.get("detail"),
+        detail_json=doc.get("detail_json") if isinstance(doc.get("detail_json"), str) else None,
     )
 
 

@@ -5,7 +5,7 @@ after reading the chain, and tests call them directly with views they build.
 """
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 from solders.pubkey import Pubkey
 
@@ -70,9 +70,9 @@ def verify_receipt(
         mine = [s for s in (settlements or []) if s.customer == r.customer and s.provider == r.provider]
         out.append(C.check_settled(r, rid, channel, mine))
     if books is not None:
-        checks, lines = P.verify_detail(r, sr.detail, books)
+        checks, lines = P.verify_detail(r, sr.detail, books, sr.detail_json)
         out.extend(checks)
-        if prev is not None and lines is not None and isinstance(prev_detail, dict):
+        if prev is not None and lines is not None and isinstance(prev_detail, Mapping):
             try:
                 before = P.parse_lines(prev_detail)
             except ValueError:
@@ -118,9 +118,10 @@ def verify_channel(
         b = batch_for(sr)
         cs = verify_receipt(sr, history, b, program_id=program_id)
         if books is not None:
-            more, lines[sr.receipt.seq] = P.verify_detail(sr.receipt, sr.detail, books)
+            more, lines[sr.receipt.seq] = P.verify_detail(sr.receipt, sr.detail, books, sr.detail_json)
             cs = cs + more
         results.append((sr, b, cs))
+    results = _bound_through_the_chain(results, out)
     out.extend(aggregate([(f"seq {sr.receipt.seq}", cs) for sr, _b, cs in results]))
     if books is not None and ordered:
         probs, unchecked = [], 0
@@ -158,6 +159,28 @@ def verify_channel(
                                            included=included if supplied else None))
     return out
 
+
+
+def _bound_through_the_chain(results: list, chain_checks: Sequence[Check]) -> list:
+    """A receipt that was never batched itself (e.g. superseded when the meter reissued the channel's newest
+    receipt under a new config version) is still bound to the chain when a LATER receipt of the same, unbroken
+    hash chain is committed: that receipt's signed prev_receipt_id links back to it. Its inclusion is then
+    established through the chain; receipts after the last committed one stay not verified."""
+    if any(c.failed for c in chain_checks if c.name.startswith("chain.")):
+        return results
+    committed = [(sr.receipt.seq, b.index) for sr, b, cs in results
+                 if b is not None and any(c.name == "receipt.inclusion" and c.status == "pass" for c in cs)]
+    if not committed:
+        return results
+    top, top_batch = max(committed)
+    out = []
+    for sr, b, cs in results:
+        if sr.receipt.seq < top and not sr.has_proof and sr.batch is None:
+            cs = [passed("receipt.inclusion", f"not batched itself, bound through the hash chain to seq {top}, "
+                                              f"committed in batch {top_batch}")
+                  if c.name == "receipt.inclusion" and c.status == PENDING else c for c in cs]
+        out.append((sr, b, cs))
+    return out
 
 
 def aggregate(per_subject: Sequence[tuple[str, Sequence[Check]]], show: int = 3) -> list[Check]:

@@ -401,3 +401,20 @@ def test_audit_all_summary_is_clean_only_when_every_report_is():
     assert s.outcome == "FAILED" and not s.passes(allow_pending=True)
     nothing = Report("d", "4").add(pending("x.z", "not served"))
     assert not all_summary([nothing]).passes(allow_pending=True)
+
+
+def test_an_unbatched_receipt_before_a_committed_one_is_bound_through_the_chain(world):
+    """A receipt never batched itself (the meter reissued it under a new config version) is bound by the signed
+    prev_receipt_id of the next receipts, up to a committed one; after the last committed one it is not."""
+    settled = {s.seq for s in world.settlements}
+    k = next(s.receipt.seq for s in world.receipts if s.receipt.seq not in settled)
+    rs = [replace(s, batch=None, proof=(), has_proof=False) if s.receipt.seq == k else s for s in world.receipts]
+    checks = _verify(world, rs, committed_=committed(world))
+    inc = next(c for c in checks if c.name == "receipt.inclusion")
+    assert inc.status == "pass" and not names_failed(checks), inc.detail
+    # the same receipt with its chain broken (the next receipt no longer names it) stays not verified
+    nxt = rs[k]
+    broken = rs[:k] + [retamper(nxt, prev_receipt_id=hashlib.sha256(b"elsewhere").digest())] + rs[k + 1:]
+    checks = _verify(world, broken, committed_=committed(world))
+    assert "chain.link" in names_failed(checks)
+    assert next(c for c in checks if c.name == "receipt.inclusion").status != "pass"
