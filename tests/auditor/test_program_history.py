@@ -112,3 +112,17 @@ def test_a_requested_rebuild_that_cannot_run_fails(world):
     rep = audit_program(reader, world["committed"], broken_toolchain)
     rb = next(c for c in rep.checks if c.name == "program.rebuild")
     assert rb.failed and "could not run: cargo: command not found" in rb.detail
+
+
+def test_audit_all_verifies_the_build_and_the_history(world):
+    """`audit all` runs the program's audit with its history and, when asked (the CLI's default), a rebuild:
+    one that cannot run fails the whole audit."""
+    from auditor.audits import audit_all
+
+    def broken_toolchain(_out):
+        raise RuntimeError("rustc: not found")
+
+    reader = ChainReader.connect(world["node"].rpc_url, world["pid"])
+    reports = audit_all(ChainFacts(reader), None, world["committed"], builder=broken_toolchain)
+    prog = next(r for r in reports if r.kind == "program")
+    assert {"program.rebuild", "program.history", "program.settlements"} <= prog.failed_names(), prog.render()
