@@ -113,15 +113,12 @@ def _dir_files(d: Path):
     return read
 
 
-def _price_files(price_books: Optional[Path], api: Optional[str], settings, receipt_arg: str):
+def _price_files(price_books: Optional[Path], client: Optional[MeterApi]):
     """Where price book files come from: --price-books DIR, else the metering API when the receipt came from
-    it (an id), else none (pricing not checked for a file without --price-books)."""
+    it, else none (pricing not checked for a receipt file without --price-books)."""
     if price_books is not None:
         return _dir_files(price_books)
-    if _requested(receipt_arg) is None:
-        return None
-    client = _api(api, settings)
-    return client.price_book_file
+    return client.price_book_file if client is not None else None
 
 
 def _receipt_arg(arg: str, api: Optional[str], settings) -> SignedReceipt:
@@ -157,9 +154,14 @@ def receipt_cmd(
     facts, s = _facts(program_id, cross_check_url)
     sr = _run(lambda: _receipt_arg(receipt, api, s))
     pr = _run(lambda: _receipt_arg(prev, api, s)) if prev else None
-    files = _price_files(price_books, api, s, receipt)
-    _emit(_run(lambda: audit_receipt(facts, sr, pr, _requested(receipt), _requested(prev), files)), as_json,
-          allow_pending)
+    client = _api(api, s) if _requested(receipt) is not None else None
+    try:
+        report = _run(lambda: audit_receipt(facts, sr, pr, _requested(receipt), _requested(prev),
+                                            _price_files(price_books, client)))
+    finally:
+        if client is not None:
+            client.close()
+    _emit(report, as_json, allow_pending)
 
 
 @app.command("channel")
@@ -195,9 +197,7 @@ def channel_cmd(
             rs = _run(lambda: client.channel_receipts(str(c), str(p)))
         members = (api_members(client) if client is not None else
                    supplied_members(facts, rs) if rs is not None else None)
-        files = (_dir_files(price_books) if price_books is not None else
-                 client.price_book_file if client is not None else None)
-        report = _run(lambda: audit_channel(facts, c, p, rs, members, files))
+        report = _run(lambda: audit_channel(facts, c, p, rs, members, _price_files(price_books, client)))
     finally:
         if client is not None:
             client.close()
