@@ -66,6 +66,12 @@ class MeterApi:
                 return out
             after = out[-1].receipt.seq
 
+    def customer_providers(self, customer: str) -> set[str]:
+        """The providers the meter lists receipts of this customer for (its first page of receipts; every
+        channel that can settle also has an on-chain Channel account, which audit_bill reads too)."""
+        doc = self._get("/v1/receipts", customer=customer, limit=PAGE, proofs="false")
+        return {str(d.get("provider")) for d in (doc or {}).get("receipts") or [] if d.get("provider")}
+
     def batches(self) -> list[dict]:
         """Every batch the API lists (read once per MeterApi: one audit)."""
         if self._batches is None:

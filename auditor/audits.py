@@ -455,6 +455,26 @@ def audit_customer(facts: ChainFacts, wallet: Pubkey) -> Report:
     return rep.add(check_customer(c, deposited, withdrawn, settled, balance))
 
 
+# --- a customer's whole bill ---------------------------------------------------------------------------------
+
+def audit_bill(facts: ChainFacts, wallet: Pubkey, api, price_files: PriceFiles | None = None) -> list[Report]:
+    """Everything a customer is billed, checked from public data: its escrow (deposits, withdrawals and
+    settlements as the transactions say), and each of its channels (every Channel account it has on-chain and
+    every provider the meter issued it receipts for): the receipts from the API, their coverage of what is
+    settled and committed, the settlements and, with price book files (default: the API's), every receipt's
+    detail recomputed against the prices on the record."""
+    reports = [audit_customer(facts, wallet)]
+    providers = {decode.channel_view(d, a).provider
+                 for a, d in facts.reader.program_accounts(decode.account_discriminator("Channel"))
+                 if decode.channel_view(d, a).customer == wallet}
+    providers |= {Pubkey.from_string(p) for p in api.customer_providers(str(wallet))}
+    files = price_files if price_files is not None else api.price_book_file
+    for prov in sorted(providers, key=str):
+        rs = api.channel_receipts(str(wallet), str(prov))
+        reports.append(audit_channel(facts, wallet, prov, rs, api_members(api), files))
+    return reports
+
+
 # --- program ---------------------------------------------------------------------------------------------------
 
 def audit_program(reader: ChainReader, committed: Path, builder: Builder | None,

@@ -15,8 +15,8 @@ from solmeter.config import load_settings
 from solmeter.errors import SolmeterError
 
 from .api import MeterApi
-from .audits import (ChainFacts, api_members, audit_all, audit_batch, audit_channel, audit_customer, audit_epoch,
-                     audit_program, audit_provider, audit_receipt, supplied_members)
+from .audits import (ChainFacts, api_members, audit_all, audit_batch, audit_bill, audit_channel, audit_customer,
+                     audit_epoch, audit_program, audit_provider, audit_receipt, supplied_members)
 from .chain import ChainReader
 from .receipt_file import SignedReceipt, load_signed_receipt, load_signed_receipts
 from .result import Report, all_summary
@@ -274,6 +274,29 @@ def customer_cmd(
     _emit(_run(lambda: audit_customer(facts, w)), as_json)
 
 
+@app.command("bill")
+def bill_cmd(
+    wallet: str = typer.Argument(..., help="Customer wallet public key."),
+    api: Optional[str] = ApiOpt,
+    price_books: Optional[Path] = PriceBooksOpt,
+    program_id: Optional[str] = ProgramOpt,
+    cross_check_url: Optional[str] = CrossOpt,
+    as_json: bool = JsonOpt,
+    allow_pending: bool = PendingOpt,
+) -> None:
+    """Check a customer's whole bill from public data: its escrow, and every channel's receipts (signed,
+    committed, chained, covering what is settled and committed), settlements and line items recomputed
+    against the price books on the record. `solmeter customer check-bill` runs this."""
+    w = _pubkey("WALLET", wallet)
+    facts, s = _facts(program_id, cross_check_url)
+    client = _api(api, s)
+    try:
+        reports = _run(lambda: audit_bill(facts, w, client, _price_files(price_books, client)))
+    finally:
+        client.close()
+    _emit_all(reports, as_json, allow_pending)
+
+
 @app.command("provider")
 def provider_cmd(
     wallet: str = typer.Argument(..., help="Provider wallet public key."),
@@ -341,6 +364,10 @@ def all_cmd(
     finally:
         if client is not None:
             client.close()
+    _emit_all(reports, as_json, allow_pending)
+
+
+def _emit_all(reports: list[Report], as_json: bool, allow_pending: bool) -> None:
     summary = all_summary(reports)
     ok = summary.passes(allow_pending)
     if as_json:

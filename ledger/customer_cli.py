@@ -169,3 +169,16 @@ def receipts(kp: Optional[Path] = KEYPAIR, limit: int = typer.Option(50, min=1, 
     from metering import cli as meter_cli
 
     meter_cli.receipts(customer=str(keypair(kp).pubkey()), provider=None, limit=limit, as_json=as_json)
+
+
+@app.command("check-bill", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@one_line_errors
+def check_bill(ctx: typer.Context, kp: Optional[Path] = KEYPAIR) -> None:
+    """Check your whole bill from public data alone (the auditor's `solmeter audit bill`): your escrow, every
+    channel's receipts, settlements and line items against the price books on the record. Extra options
+    (--api, --price-books, --cross-check-url, --json, --allow-pending) go to the audit."""
+    from auditor.cli import app as audit_app
+
+    wallet = str(keypair(kp).pubkey())
+    raise typer.Exit(audit_app(["bill", wallet, *ctx.args], standalone_mode=False) or 0)
+

@@ -240,3 +240,38 @@ def test_segments_follow_the_previous_receipt():
     assert P.check_segments(a, forged) and "segment base" in P.check_segments(a, forged)[0]
     assert P.check_segments(a, []) == ["gpu/H100 was dropped"]
     assert P.check_segments(None, [replace(a[0], segment_base_quantity=5)])
+
+
+# --- the customer checks its own bill, one command ---------------------------------------------------------
+
+def _check_bill(world, tmp_path, monkeypatch, *extra):
+    from typer.testing import CliRunner
+
+    from contracts import DEFAULT_PROGRAM_ID
+    from solmeter.cli import app
+
+    key = tmp_path / "customer.json"
+    key.write_text(json.dumps(list(bytes(world["d"].customer))))
+    monkeypatch.setenv("SOLMETER_RPC_URL", world["node"].rpc_url)
+    monkeypatch.setenv("SOLMETER_PROGRAM_ID", DEFAULT_PROGRAM_ID)
+    return CliRunner().invoke(app, ["customer", "check-bill", "--keypair", str(key), "--api", world["url"], *extra])
+
+
+def test_a_customer_checks_its_bill_end_to_end(honest, tmp_path, isolated_env, monkeypatch):
+    from auditor.audits import audit_bill
+
+    d = honest["d"]
+    facts = ChainFacts(ChainReader.connect(honest["node"].rpc_url, PID))
+    reports = audit_bill(facts, d.customer.pubkey(), honest["api"])
+    assert [r.kind for r in reports] == ["customer", "channel"] and all(r.ok for r in reports), \
+        "\n".join(r.render() for r in reports)
+    res = _check_bill(honest, tmp_path, monkeypatch, "--json")
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["outcome"] == "CLEAN" and "receipt.prices" in {c["name"] for r in doc["reports"] for c in r["checks"]}
+
+
+def test_check_bill_catches_the_overpriced_meter(overpriced, tmp_path, isolated_env, monkeypatch):
+    res = _check_bill(overpriced, tmp_path, monkeypatch)
+    assert res.exit_code == 1 and "FAIL receipt.price_book" in res.output and "audits: FAILED" in res.output, \
+        res.output
