@@ -121,7 +121,7 @@ def verify_channel(
             more, lines[sr.receipt.seq] = P.verify_detail(sr.receipt, sr.detail, books, sr.detail_json)
             cs = cs + more
         results.append((sr, b, cs))
-    results = _bound_through_the_chain(results, out)
+    results = bound_through_the_chain(results, out)
     out.extend(aggregate([(f"seq {sr.receipt.seq}", cs) for sr, _b, cs in results]))
     if books is not None and ordered:
         probs, unchecked = [], 0
@@ -161,7 +161,7 @@ def verify_channel(
 
 
 
-def _bound_through_the_chain(results: list, chain_checks: Sequence[Check]) -> list:
+def bound_through_the_chain(results: list, chain_checks: Sequence[Check]) -> list:
     """A receipt that was never batched itself (e.g. superseded when the meter reissued the channel's newest
     receipt under a new config version) is still bound to the chain when a LATER receipt of the same, unbroken
     hash chain is committed: that receipt's signed prev_receipt_id links back to it. Its inclusion is then
