@@ -5,9 +5,9 @@ Same rules as checks.check_signature / checks.check_inclusion / pricing.verify_d
 arranged for throughput:
 - the work crosses process boundaries as plain bytes (receipt id, signature, meter key, proof, root), so
   pickling stays cheap and each worker rebuilds solders objects once per distinct meter key;
-- proof folding memoizes exact (hash, sibling) -> parent steps within a chunk: receipts of one batch
-  share their upper path, and every sibling of every proof is still checked (only repeated hashing of
-  identical inputs is skipped).
+- proof folding remembers, per chunk, each node of a proven path with the siblings that lead from it to the
+  root: receipts of one batch share their upper path, so a proof usually stops after one or two hashes where
+  it meets a proven node with the very same remaining siblings (every sibling is still compared).
 """
 from __future__ import annotations
 
@@ -37,10 +37,33 @@ class BulkFailure:
     receipt_id: bytes
 
 
+def _included(rid: bytes, proof: tuple[bytes, ...], root: bytes,
+              verified: dict[tuple[bytes, bytes], tuple[bytes, ...]]) -> bool:
+    """contracts.merkle's fold of `proof` from the leaf of `rid` reaches `root`. `verified` remembers, for every
+    node of a path already proven, the exact siblings that lead from it to that root: a later proof that reaches
+    the same node and goes on with the very same siblings is proven there (every sibling is still compared)."""
+    h = leaf_hash(rid)
+    path = []
+    for j, sib in enumerate(proof):
+        rest = verified.get((h, root))
+        if rest is not None and rest == proof[j:]:
+            break
+        if len(sib) != 32:
+            return False
+        path.append((h, j))
+        h = node_hash(h, sib)
+    else:
+        if h != root:
+            return False
+    for node, j in path:
+        verified[(node, root)] = proof[j:]
+    return True
+
+
 def _verify_chunk(args: tuple[int, Sequence[Item], "PriceTable | None"]) -> list[tuple[int, str]]:
     start, items, books = args
     keys: dict[bytes, Pubkey] = {}
-    steps: dict[bytes, bytes] = {}
+    verified: dict[tuple[bytes, bytes], tuple[bytes, ...]] = {}
     bad: list[tuple[int, str]] = []
     for i, (rid, sig, meter, proof, root, detail) in enumerate(items):
         pk = keys.get(meter)
@@ -51,17 +74,7 @@ def _verify_chunk(args: tuple[int, Sequence[Item], "PriceTable | None"]) -> list
         if len(proof) > MAX_PROOF_LEN:
             bad.append((start + i, "receipt.inclusion"))
             continue
-        h = leaf_hash(rid)
-        for sib in proof:
-            if len(sib) != 32:
-                h = b""
-                break
-            k = h + sib
-            nxt = steps.get(k)
-            if nxt is None:
-                nxt = steps[k] = node_hash(h, sib)
-            h = nxt
-        if h != root:
+        if not _included(rid, proof, root, verified):
             bad.append((start + i, "receipt.inclusion"))
         if books is not None:
             why = "receipt.detail" if detail is None else quick_detail(*detail, books)

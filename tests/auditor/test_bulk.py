@@ -85,3 +85,16 @@ def test_bulk_detail_checks_agree_with_the_report_path():
             assert report_first == "receipt.lines_total" and "receipt.lines_total" in bulk
         else:
             assert report_first == name and name in bulk, (i, report_first, bulk)
+
+
+def test_any_tampered_sibling_fails_even_after_its_batch_mates_proved_the_path():
+    w = build_world(n_receipts=32, per_batch=32, settle_every=32)
+    roots = {i: b.root for i, b in w.batches.items()}
+    rs = list(w.receipts)
+    victim = 21
+    for j in range(len(rs[victim].proof)):
+        p = list(rs[victim].proof)
+        p[j] = hashlib.sha256(p[j]).digest()
+        tampered = rs[:victim] + [replace(rs[victim], proof=tuple(p))] + rs[victim + 1:]
+        assert [(f.position, f.check) for f in verify_bulk(tampered, roots, workers=1)] == [
+            (victim, "receipt.inclusion")], j
