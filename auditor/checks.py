@@ -6,18 +6,18 @@ contracts/merkle.py; this module never re-derives them.
 """
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Sequence
 
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 
-from dataclasses import dataclass
-
+from contracts import economics
 from contracts.merkle import MAX_PROOF_LEN, MerkleTree, leaf_hash, node_hash, verify_proof
 from contracts.receipt import ZERO_HASH, Receipt
 
 from .result import Check, failed, passed, pending, skipped, verdict
-from .views import (BPS_DENOMINATOR, BatchView, ChannelView, ConfigHistory, EpochView, SettlementView)
+from .views import (BatchView, ChannelView, ConfigHistory, EpochView, SettlementView)
 
 _SHOW = 3  # how many offenders a failing aggregate check lists
 
@@ -205,7 +205,8 @@ class Committed:
     unknown: tuple[int, ...] = ()
 
 
-def committed_top(batches: Sequence[BatchView], members_of, customer: Pubkey, provider: Pubkey) -> Committed:
+def committed_top(batches: Sequence[BatchView], members_of: Callable[[BatchView], Sequence[Any] | None],
+                  customer: Pubkey, provider: Pubkey) -> Committed:
     """Walk every on-chain batch: `members_of(batch)` gives its receipts (or None); a member list counts only
     when its Merkle root is the batch's on-chain root, so a served list can neither hide nor add a receipt."""
     top, top_batch, unknown = None, None, []
@@ -249,9 +250,8 @@ def check_covers_committed(top_supplied: int | None, committed: Committed | None
 def expected_split(moved: int, fee_bps: int, burn_bps: int) -> tuple[int, int, int]:
     """(fee, burn, provider) for an amount moved: fee and burn round down, the provider gets the rest, so
     the three always add up to what left the escrow."""
-    fee = moved * fee_bps // BPS_DENOMINATOR
-    burn = moved * burn_bps // BPS_DENOMINATOR
-    return fee, burn, moved - fee - burn
+    s = economics.split(moved, fee_bps, burn_bps)
+    return s.fee, s.burn, s.provider
 
 
 def check_settlement(s: SettlementView, previously_settled: int, history: ConfigHistory,
@@ -394,7 +394,7 @@ def check_batch(batch: BatchView, receipt_ids: Sequence[bytes], amounts: Sequenc
 
 def expected_claim(funded: int, revenue: int, total_revenue: int) -> int:
     """A provider's reward: the pool pro rata to its settled revenue, rounded down (never over-pays)."""
-    return 0 if total_revenue == 0 else funded * revenue // total_revenue
+    return economics.reward_share(funded, revenue, total_revenue)
 
 
 def check_epoch(epoch: EpochView, settled_revenue: dict[Pubkey, int] | None = None) -> list[Check]:

@@ -1,7 +1,7 @@
 """Pricing and quantities recomputed from a receipt's line-item detail and the published price books. Pure.
 
 The detail is bound to the signed receipt by `detail_hash` = sha256 of its canonical JSON (the meter's own
-`metering.receipts.canonical_json`); its lines are the meter's `metering.rollup.pricing.Line`, and each line's
+`contracts.pricing.canonical_json`); its lines are the meter's `contracts.pricing.Line`, and each line's
 amount follows from its quantity and the price of the book version it names by the meter's own rule
 (`line_amount`: one implementation, imported, never copied). A price book counts only when its file hashes to
 the sha256 the admin committed on-chain for that version (PriceBook account, publish_price_book).
@@ -16,8 +16,7 @@ from typing import Any, Callable, Mapping, Sequence
 import msgspec
 
 from contracts.receipt import Receipt
-from metering.receipts import canonical_json
-from metering.rollup.pricing import Line, PriceBook, line_amount
+from contracts.pricing import Line, PriceBook, canonical_json, line_amount
 
 from .result import Check, failed, passed, pending, verdict
 
@@ -137,7 +136,7 @@ def check_lines_total(receipt: Receipt, lines: Sequence[Line]) -> Check:
 
 
 def check_line_amounts(lines: Sequence[Line]) -> Check:
-    """Each line's amount follows from its quantity and price by the meter's rule (metering.rollup.pricing)."""
+    """Each line's amount follows from its quantity and price by the meter's rule (contracts.pricing)."""
     bad = []
     for ln in lines:
         want = line_amount(ln.segment_base_amount, ln.segment_base_quantity, ln.cumulative, ln.unit_price, ln.per)

@@ -129,11 +129,10 @@ def retamper(sr: SignedReceipt, **fields) -> SignedReceipt:
 
 
 def priced_world(n_receipts: int = 10, per_batch: int = 4, seed: int = 7):
-    """Receipts with real line-item details, priced like the meter does (metering.rollup.pricing.price_lines
+    """Receipts with real line-item details, priced like the meter does (contracts.pricing.price_lines
     with its default book, the detail hashed as its canonical JSON), really signed and batched:
     (receipts with detail_json, on-chain roots by batch, {version: book})."""
-    from metering.receipts import canonical_json, detail_hash
-    from metering.rollup.pricing import DEFAULT_PRICE_BOOK, price_lines
+    from contracts.pricing import DEFAULT_PRICE_BOOK, canonical_json, detail_hash, price_lines
 
     def kp(tag: str) -> Keypair:
         return Keypair.from_seed(hashlib.sha256(f"{seed}:{tag}".encode()).digest())
