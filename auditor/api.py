@@ -31,6 +31,9 @@ class MeterApi:
         self.base_url = base_url.rstrip("/")
         self.http = client or httpx.Client(base_url=self.base_url, timeout=timeout)
         self.signer = ReadSigner(keypair, clock or (lambda: time.time_ns() // 1_000_000))
+        self._batches: list[dict] | None = None
+        self._members: dict[bytes, list[SignedReceipt] | None] = {}
+        self._price_books: dict[int, bytes | None] = {}
 
     def close(self) -> None:
         self.http.close()
@@ -78,7 +81,19 @@ class MeterApi:
                 return out
             after = out[-1].receipt.seq
 
+    def customer_providers(self, customer: str) -> set[str]:
+        """The providers the meter lists receipts of this customer for (its first page of receipts; every
+        channel that can settle also has an on-chain Channel account, which audit_bill reads too)."""
+        doc = self._get("/v1/receipts", customer=customer, limit=PAGE, proofs="false")
+        return {str(d.get("provider")) for d in (doc or {}).get("receipts") or [] if d.get("provider")}
+
     def batches(self) -> list[dict]:
+        """Every batch the API lists (read once per MeterApi: one audit)."""
+        if self._batches is None:
+            self._batches = self._all_batches()
+        return self._batches
+
+    def _all_batches(self) -> list[dict]:
         out: list[dict] = []
         before = None
         while True:
@@ -95,3 +110,31 @@ class MeterApi:
             if b.get("root") == root.hex():
                 return self._get(f"/v1/batches/{b['id']}")
         return None
+
+    def batch_members(self, root: bytes) -> list[SignedReceipt] | None:
+        """The receipts of the API's batch with this root, in leaf order (None when the API does not serve
+        the batch or one of its receipts). A claim: the caller recomputes the root from them."""
+        root = bytes(root)
+        if root not in self._members:
+            doc = self.batch_by_root(root)
+            members = None
+            if doc is not None:
+                members = [self.receipt(rid) for rid in doc.get("receipt_ids") or []]
+                if any(m is None for m in members):
+                    members = None
+            self._members[root] = members
+        return self._members[root]
+
+    def price_book_file(self, version: int) -> bytes | None:
+        """The price book file of `version` as published (GET /v1/price-books/{version}), its bytes untouched:
+        the auditor hashes them and compares with the on-chain commitment."""
+        if version not in self._price_books:
+            try:
+                resp = self.http.get(f"/v1/price-books/{version}")
+            except httpx.HTTPError as e:
+                raise ApiReadError(f"metering API {self.base_url}/v1/price-books/{version}: {type(e).__name__}: {e}") \
+                    from None
+            if resp.status_code not in (200, 404):
+                raise ApiReadError(f"metering API /v1/price-books/{version}: HTTP {resp.status_code}")
+            self._price_books[version] = resp.content if resp.status_code == 200 else None
+        return self._price_books[version]

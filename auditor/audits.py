@@ -12,26 +12,18 @@ from typing import Callable, Iterable, Sequence
 from solders.pubkey import Pubkey
 
 from contracts import pda
-from contracts.merkle import leaf_hash, node_hash
 
 from . import decode
 from .chain import ChainReader
+from .checks import check_meter_registered, check_signature, committed_top, implied_root
 from .errors import ApiForbidden
-from .checks import check_meter_registered, check_signature
+from .pricing import BookOnRecord, Books, book_on_record, detail_text
 from .history import config_history
 from .program import Builder, audit_program_checks
 from .receipt_file import SignedReceipt
-from .result import Check, Report, failed, skipped, verdict
+from .result import Check, Report, failed, pending, verdict
 from .verify import verify_batch, verify_channel, verify_epoch, verify_receipt
-from .views import BatchView, ChannelView, ConfigAccountView, ConfigHistory, EpochView, SettlementView
-
-
-def implied_root(receipt_id: bytes, proof: Sequence[bytes]) -> bytes:
-    """The root a proof leads to (contracts.merkle's leaf and node rules)."""
-    h = leaf_hash(receipt_id)
-    for sib in proof:
-        h = node_hash(h, sib)
-    return h
+from .views import BatchView, BlockOrder, ChannelView, ConfigAccountView, ConfigHistory, EpochView, SettlementView
 
 
 class ChainFacts:
@@ -45,6 +37,7 @@ class ChainFacts:
         self._by_root: dict[bytes, BatchView] | None = None
         self._config_events: list | None = None
         self._closed: dict[int, BatchView] | None = None
+        self._price_books: dict[int, bytes | None] = {}
 
     @property
     def program_id(self) -> Pubkey:
@@ -83,7 +76,7 @@ class ChainFacts:
         if self._history is None:
             changes = []
             for ev in self.config_events():
-                if (ch := decode.config_change(ev.name, ev.data, ev.signature, ev.slot)) is not None:
+                if (ch := decode.config_change(ev.name, ev.data, ev.signature, ev.slot, ev.index)) is not None:
                     changes.append(ch)
             self._history = config_history(changes, self.config())
         return self._history
@@ -128,6 +121,25 @@ class ChainFacts:
             return found
         return self.batch(sr.batch) if sr.batch is not None else None
 
+    def price_book_commitment(self, version: int) -> bytes | None:
+        """The sha256 the admin committed on-chain for price book `version` (its PriceBook account)."""
+        if version not in self._price_books:
+            addr = pda.price_book(self.reader.program_id, version)[0] if 0 < version < 1 << 64 else None
+            data = self.reader.account(addr) if addr is not None else None
+            self._price_books[version] = decode.price_book_sha256(data, addr) if data is not None else None
+        return self._price_books[version]
+
+    def books(self, files: "PriceFiles") -> Books:
+        """Price books on the record: a version's file (from `files`) counts when it hashes to its on-chain
+        commitment (resolved once per version)."""
+        cache: dict[int, BookOnRecord] = {}
+
+        def resolve(version: int) -> BookOnRecord:
+            if version not in cache:
+                cache[version] = book_on_record(version, files(version), self.price_book_commitment(version))
+            return cache[version]
+        return resolve
+
     def channel(self, customer: Pubkey, provider: Pubkey) -> ChannelView | None:
         addr = self.reader.channel_address(customer, provider)
         data = self.reader.account(addr)
@@ -146,8 +158,14 @@ class ChainFacts:
                 continue
             if epoch is not None and f.epoch != epoch:
                 continue
-            # the split follows the config in force when the settlement ran (not the receipt's version)
-            in_force = self.history()[0].in_force_at(ev.slot)
+            # the split follows the config in force when the settlement ran (not the receipt's version); an
+            # update in the same slot is placed by the block's transaction order and the events' order
+            hist = self.history()[0]
+            block = None
+            if hist.born_in_slot(ev.slot):
+                sigs = self.reader.block_signatures(ev.slot)
+                block = BlockOrder(tuple(sigs), ev.signature, ev.index) if sigs is not None else None
+            in_force = hist.in_force_at(ev.slot, block)
             if not in_force:
                 b = self.batch(f.batch_index)
                 in_force = (b.config_version,) if b else ()
@@ -166,9 +184,23 @@ def _history_into(report: Report, facts: ChainFacts) -> ConfigHistory:
 
 # --- receipt ---------------------------------------------------------------------------------------------------
 
-def audit_receipt(facts: ChainFacts, sr: SignedReceipt, prev: SignedReceipt | None = None) -> Report:
+PriceFiles = Callable[[int], "bytes | None"]  # a price book version -> its file as published (None: not served)
+
+
+def audit_receipt(facts: ChainFacts, sr: SignedReceipt, prev: SignedReceipt | None = None,
+                  requested: bytes | None = None, requested_prev: bytes | None = None,
+                  price_files: PriceFiles | None = None) -> Report:
+    """One receipt. `requested` / `requested_prev`: the ids the auditor asked the API for; a served receipt
+    must be the one requested (an API answering with another, valid receipt is caught). `price_files`: the
+    published price book files, to recompute the receipt's detail (pricing checks)."""
     r = sr.receipt
-    rep = Report("receipt", sr.receipt_id.hex())
+    rep = Report("receipt", (requested or sr.receipt_id).hex())
+    for what, want, got in (("receipt", requested, sr), ("previous receipt", requested_prev, prev)):
+        if want is not None and got is not None:
+            rep.add(verdict("receipt.requested", got.receipt_id == bytes(want),
+                            f"the {what} served is the one requested ({bytes(want).hex()[:16]}…)",
+                            f"asked for {what} {bytes(want).hex()[:16]}…, the API served "
+                            f"{got.receipt_id.hex()[:16]}… (seq {got.receipt.seq}) instead"))
     rep.facts.update(channel=f"{r.customer} -> {r.provider}", seq=r.seq, cum_amount=r.cum_amount,
                      config_version=r.config_version, meter=str(sr.meter))
     hist = _history_into(rep, facts)
@@ -180,7 +212,9 @@ def audit_receipt(facts: ChainFacts, sr: SignedReceipt, prev: SignedReceipt | No
     channel = facts.channel(r.customer, r.provider)
     settlements = facts.settlements([facts.reader.channel_address(r.customer, r.provider)], r.customer, r.provider)
     rep.add(verify_receipt(sr, hist, batch, program_id=facts.program_id, prev=prev.receipt if prev else None,
-                           channel=channel, settlements=settlements))
+                           channel=channel, settlements=settlements,
+                           books=facts.books(price_files) if price_files is not None else None,
+                           prev_detail=detail_text(prev.detail, prev.detail_json)[1] if prev else None))
     if prev is not None:
         rep.add(Check("receipt.prev_signature", *_sig_status(prev, hist)))
     return rep
@@ -198,8 +232,34 @@ def _sig_status(sr: SignedReceipt, hist: ConfigHistory) -> tuple[str, str]:
 
 # --- channel ---------------------------------------------------------------------------------------------------
 
+MembersOf = Callable[[BatchView], Sequence[SignedReceipt] | None]
+
+
+def api_members(api) -> MembersOf:
+    """A batch's members as the metering API serves them (claims: committed_top recomputes the root)."""
+    return lambda b: api.batch_members(bytes(b.root))
+
+
+def supplied_members(facts: ChainFacts, receipts: Sequence[SignedReceipt]) -> MembersOf:
+    """Batch members from the receipts supplied themselves (a channel's export): a batch counts as known only
+    when those of its receipts make its whole on-chain root (committed_top checks), i.e. it holds nothing
+    else; a batch shared with other channels stays unknown (give --api)."""
+    by_batch: dict[int, list[SignedReceipt]] = defaultdict(list)
+    for sr in receipts:
+        b = facts.resolve_batch(sr)
+        if b is not None:
+            by_batch[b.index].append(sr)
+    order = {i: sorted(rs, key=lambda s: (s.leaf_index if s.leaf_index is not None else s.receipt.seq))
+             for i, rs in by_batch.items()}
+    return lambda b: order.get(b.index)
+
+
 def audit_channel(facts: ChainFacts, customer: Pubkey, provider: Pubkey,
-                  receipts: Sequence[SignedReceipt] | None) -> Report:
+                  receipts: Sequence[SignedReceipt] | None, members_of: MembersOf | None = None,
+                  price_files: PriceFiles | None = None) -> Report:
+    """A channel. `receipts` None: chain only (what needs receipts is not verified). `members_of` gives an
+    on-chain batch's receipts, to check that the receipts supplied reach the newest one committed on-chain
+    (without it, that coverage is not verified). `price_files`: recompute every receipt's detail."""
     rep = Report("channel", f"{customer} -> {provider}")
     hist = _history_into(rep, facts)
     channel = facts.channel(customer, provider)
@@ -207,13 +267,19 @@ def audit_channel(facts: ChainFacts, customer: Pubkey, provider: Pubkey,
     rep.facts.update(settlements=len(settlements), receipts=len(receipts) if receipts is not None else None)
     if channel is not None:
         rep.facts.update(settled_cumulative=channel.settled_cumulative, last_seq=channel.last_seq)
-    receipts = list(receipts or [])
-    mine = [s for s in receipts if (s.receipt.customer, s.receipt.provider) == (customer, provider)]
-    if len(mine) != len(receipts):
-        rep.add(failed("chain.channel", f"{len(receipts) - len(mine)} supplied receipt(s) belong to another "
-                                        "channel"))
-        receipts = mine
-    rep.add(verify_channel(receipts, hist, facts.resolve_batch, settlements, channel, program_id=facts.program_id))
+    if receipts is not None:
+        receipts = list(receipts)
+        mine = [s for s in receipts if (s.receipt.customer, s.receipt.provider) == (customer, provider)]
+        if len(mine) != len(receipts):
+            rep.add(failed("chain.channel", f"{len(receipts) - len(mine)} supplied receipt(s) belong to another "
+                                            "channel"))
+            receipts = mine
+    committed = (committed_top(facts.all_batches(), members_of, customer, provider)
+                 if members_of is not None else None)
+    if committed is not None and committed.top_seq is not None:
+        rep.facts["committed_seq"] = committed.top_seq
+    rep.add(verify_channel(receipts, hist, facts.resolve_batch, settlements, channel, program_id=facts.program_id,
+                           committed=committed, books=facts.books(price_files) if price_files is not None else None))
     return rep
 
 
@@ -259,11 +325,11 @@ def audit_batch(facts: ChainFacts, index: int, members: Sequence[SignedReceipt] 
     if b.closed:
         rep.facts["closed"] = f"account closed; root from the BatchPosted event of {b.posted_in}"
     if members is None:
-        return rep.add(skipped("batch.root", "no receipts supplied: nothing to recompute the root from"))
+        return rep.add(pending("batch.root", "no receipts supplied: nothing to recompute the root from"))
     amounts, why = batch_amounts_verified(members, hist, lookup)
     rep.add(verify_batch(b, members, hist, amounts))
     if amounts is None:
-        rep.checks[:] = [c if c.name != "batch.total" else skipped("batch.total", why, c.subject) for c in rep.checks]
+        rep.checks[:] = [c if c.name != "batch.total" else pending("batch.total", why, c.subject) for c in rep.checks]
     wrong_version = [s.receipt.seq for s in members if s.receipt.config_version != b.config_version]
     rep.add(verdict("batch.config_version", not wrong_version,
                     f"every receipt carries the batch's config version {b.config_version}",
@@ -390,28 +456,68 @@ def audit_customer(facts: ChainFacts, wallet: Pubkey) -> Report:
     return rep.add(check_customer(c, deposited, withdrawn, settled, balance))
 
 
+# --- a customer's whole bill ---------------------------------------------------------------------------------
+
+def audit_bill(facts: ChainFacts, wallet: Pubkey, api, price_files: PriceFiles | None = None) -> list[Report]:
+    """Everything a customer is billed, checked from public data: its escrow (deposits, withdrawals and
+    settlements as the transactions say), and each of its channels (every Channel account it has on-chain and
+    every provider the meter issued it receipts for): the receipts from the API, their coverage of what is
+    settled and committed, the settlements and, with price book files (default: the API's), every receipt's
+    detail recomputed against the prices on the record."""
+    reports = [audit_customer(facts, wallet)]
+    providers = {decode.channel_view(d, a).provider
+                 for a, d in facts.reader.program_accounts(decode.account_discriminator("Channel"))
+                 if decode.channel_view(d, a).customer == wallet}
+    providers |= {Pubkey.from_string(p) for p in api.customer_providers(str(wallet))}
+    files = price_files if price_files is not None else api.price_book_file
+    for prov in sorted(providers, key=str):
+        rs = api.channel_receipts(str(wallet), str(prov))
+        reports.append(audit_channel(facts, wallet, prov, rs, api_members(api), files))
+    return reports
+
+
 # --- program ---------------------------------------------------------------------------------------------------
 
-def audit_program(reader: ChainReader, committed: Path, builder: Builder | None) -> Report:
+def audit_program(reader: ChainReader, committed: Path, builder: Builder | None,
+                  facts: "ChainFacts | None" = None) -> Report:
+    """The deployed bytes against the committed binary (and a rebuild when `builder` is given); under the
+    upgradeable loader, the program's history too: every deploy and upgrade replayed from its buffer's writes,
+    and each settlement (from `facts`' events) judged by the bytes in force when it ran."""
+    from .program_history import check_deploys, check_settlements_under, check_upgrade_authority
+
     rep = Report("program", str(reader.program_id))
     deployed = reader.deployed_program()
     checks, f = audit_program_checks(deployed, committed, builder)
     rep.facts.update(f)
-    return rep.add(checks)
+    rep.add(checks)
+    rep.add(check_upgrade_authority(deployed.upgrade_authority, deployed.loader))
+    if deployed.programdata is None:  # loader v1/v2: the bytes were never replaced
+        return rep
+    deploys = reader.program_deploys(deployed.programdata)
+    rep.facts["deploys"] = [f"{d.kind} slot {d.slot} sha256 {d.sha256}" for d in deploys]
+    verified = f.get("committed_sha256")
+    rep.add(check_deploys(deploys, verified))
+    if facts is not None:
+        settled = [(ev.slot, ev.signature, f"settlement of seq {ev.data.seq} ({ev.data.customer} -> "
+                                           f"{ev.data.provider})")
+                   for ev in facts.config_events() if ev.name == "Settled"]
+        rep.add(check_settlements_under(deploys, settled, verified))
+    return rep
 
 # --- everything ------------------------------------------------------------------------------------------------
 
 def audit_all(facts: ChainFacts, api=None, committed: Path | None = None,
-              progress: Callable[[str], None] = lambda _m: None) -> list[Report]:
+              progress: Callable[[str], None] = lambda _m: None, builder: Builder | None = None) -> list[Report]:
     """Every channel, batch, customer, provider and epoch the program holds on-chain, and the deployed program
-    (no rebuild).
+    (its history, and a rebuild from source when `builder` is given: the CLI's default).
 
     Receipts come from `api` (an auditor.api.MeterApi) when given; without it, channels are checked from
-    the chain alone and batches cannot be recomputed (skipped, saying so)."""
+    the chain alone and batches cannot be recomputed: both are "not verified", never clean)."""
     reader = facts.reader
     reports: list[Report] = []
     if committed is not None:
-        reports.append(audit_program(reader, committed, None))
+        progress("program" + (" (rebuilding from source)" if builder is not None else ""))
+        reports.append(audit_program(reader, committed, builder, facts))
     channels = [decode.channel_view(d, a) for a, d in reader.program_accounts(decode.account_discriminator("Channel"))]
     for ch in sorted(channels, key=lambda c: (str(c.customer), str(c.provider))):
         progress(f"channel {ch.customer} -> {ch.provider}")
@@ -420,23 +526,19 @@ def audit_all(facts: ChainFacts, api=None, committed: Path | None = None,
             rs = api.channel_receipts(str(ch.customer), str(ch.provider)) if api is not None else None
         except ApiForbidden as e:  # not a party of this channel: its settlements still verify from the chain
             rs, private = None, e
-        rep = audit_channel(facts, ch.customer, ch.provider, rs)
+        rep = audit_channel(facts, ch.customer, ch.provider, rs,
+                            api_members(api) if api is not None else None,
+                            api.price_book_file if api is not None else None)
         if private is not None:
-            rep.add(skipped("channel.receipts", "the metering API serves a channel's receipt list to its customer, "
+            # fail closed: what the auditor could not read is NOT VERIFIED, never clean
+            rep.add(pending("channel.receipts", "the metering API serves a channel's receipt list to its customer, "
                                                 f"its provider and the operator only (sign with -k): {private}"))
         reports.append(rep)
     for b in facts.all_batches():
         index = b.index
         progress(f"batch {index}")
-        members = None
-        lookup = None
-        if api is not None:
-            doc = api.batch_by_root(bytes(b.root))
-            if doc is not None:
-                members = [api.receipt(rid) for rid in doc.get("receipt_ids") or []]
-                if any(m is None for m in members):
-                    members = None
-            lookup = lambda rid: api.receipt(rid.hex())  # noqa: E731
+        members = api.batch_members(bytes(b.root)) if api is not None else None
+        lookup = (lambda rid: api.receipt(rid.hex())) if api is not None else None
         rep = audit_batch(facts, index, members, lookup)
         if members is None and api is not None:
             rep.add(failed("batch.receipts", "the metering API does not serve this batch's receipts"))

@@ -10,18 +10,26 @@ Failed transactions are skipped: their logs may show events, but their state cha
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 from typing import Any, Callable, Iterator, Sequence
 
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 from solders.sysvar import CLOCK
 
+from solders.rpc.config import RpcBlockConfig
+from solders.rpc.requests import GetBlock
+from solders.rpc.responses import GetBlockResp
+from solders.transaction_status import TransactionDetails, UiTransactionEncoding
+
 from chain import ChainError, RpcClient
+from chain.requests import Request, base58_decode
 
 from contracts import pda
 from contracts.client import parse_events
 
 from .errors import ChainReadError
+from .program_history import Deploy, buffer_writes, deploy_of, deployed_sha, loader_ixs
 from .program import (LOADER_V1, LOADER_V2, UPGRADEABLE_LOADER, DeployedProgram, parse_programdata,
                       programdata_address)
 
@@ -47,11 +55,17 @@ class ChainReader:
         self.program_id = program_id
         self.progress = progress or (lambda _m: None)
         self._tx_cache: dict[str, tuple[int, int | None, list[str]] | None] = {}
+        self._blocks: dict[int, list[str] | None] = {}
 
     @classmethod
     def connect(cls, rpc_url: str, program_id: Pubkey, commitment: str = "confirmed", timeout: float = 30,
-                progress: Callable[[str], None] | None = None) -> "ChainReader":
-        return cls(RpcClient(rpc_url, commitment=commitment, timeout=timeout), program_id, progress)
+                progress: Callable[[str], None] | None = None, cross_check_url: str | None = None) -> "ChainReader":
+        """`cross_check_url`: a second node every read is compared with (auditor/cross_check.py)."""
+        client = RpcClient(rpc_url, commitment=commitment, timeout=timeout)
+        if cross_check_url:
+            from .cross_check import CrossCheckedClient
+            client = CrossCheckedClient(client, RpcClient(cross_check_url, commitment=commitment, timeout=timeout))
+        return cls(client, program_id, progress)
 
     def _call(self, what: str, fn, *args, **kw):
         try:
@@ -144,6 +158,25 @@ class ChainReader:
         self._tx_cache[signature] = got
         return got
 
+    def block_signatures(self, slot: int) -> list[str] | None:
+        """The signatures of a block's transactions in the block's order (getBlock), or None when the node
+        does not have the block (a pruned or skipped slot)."""
+        if slot not in self._blocks:
+            cfg = RpcBlockConfig(encoding=UiTransactionEncoding.Json, transaction_details=TransactionDetails.Signatures,
+                                 rewards=False, commitment=self.client.commitment,
+                                 max_supported_transaction_version=0)
+            try:
+                got = self.client.call(Request(GetBlock(slot, cfg), GetBlockResp))
+            except ChainError as e:
+                if "not available" in str(e).lower() or "skipped" in str(e).lower():
+                    got = None
+                else:
+                    raise ChainReadError(f"RPC getBlock {slot} failed: {e}") from None
+            block = getattr(got, "value", None)
+            self._blocks[slot] = [str(s) for s in block.signatures] if block is not None and block.signatures \
+                else None
+        return self._blocks[slot]
+
     def events(self, addresses: Sequence[Pubkey], limit: int | None = None) -> Iterator[ChainEvent]:
         """The program's events from every successful transaction that touched any of `addresses`, in
         chain order (slot, then the order the signature history lists them), each transaction once."""
@@ -161,6 +194,51 @@ class ChainReader:
             slot, bt, logs = got
             for i, ev in enumerate(parse_events(logs, self.program_id)):
                 yield ChainEvent(sig, slot, bt, ev.name, ev.data, i)
+
+    def transaction_instructions(self, signature: str) -> tuple[int, list[Pubkey], list[tuple[int, list[int], bytes]]] | None:
+        """(slot, account keys, top-level instructions as (program index, account indexes, data)) of a
+        successful transaction, or None (failed, or unknown to the node)."""
+        tx = self._call(f"getTransaction {signature}", self.client.get_transaction, Signature.from_string(signature))
+        if tx is None or tx.transaction.meta is None or tx.transaction.meta.err is not None:
+            return None
+        msg = tx.transaction.transaction.message
+        keys = list(msg.account_keys)
+        loaded = tx.transaction.meta.loaded_addresses
+        if loaded is not None:  # v0 transactions: lookup-table keys follow the static ones
+            keys += list(loaded.writable) + list(loaded.readonly)
+        ixs = [(ix.program_id_index, list(ix.accounts), base58_decode(ix.data)) for ix in msg.instructions]
+        return tx.slot, keys, ixs
+
+    def program_deploys(self, programdata: Pubkey) -> list[Deploy]:
+        """Every DeployWithMaxDataLen / Upgrade of the program in its ProgramData's signature history, each with
+        the sha256 of the bytes it deployed, replayed from the Write instructions of its buffer (in the
+        buffer's own signature history, since the last InitializeBuffer before the deploy)."""
+        out = []
+        for sig, _slot in self.signatures(programdata):
+            got = self.transaction_instructions(sig)
+            if got is None:
+                continue
+            slot, keys, ixs = got
+            for ix in loader_ixs(keys, ixs):
+                d = deploy_of(ix, self.program_id)
+                if d is None:
+                    continue
+                kind, buffer = d
+                writes: list[tuple[int, bytes]] = []
+                for bsig, bslot in self.signatures(buffer):
+                    if bsig == sig or bslot > slot:
+                        break
+                    btx = self.transaction_instructions(bsig)
+                    for bix in loader_ixs(btx[1], btx[2]) if btx is not None else ():
+                        w = buffer_writes(bix, buffer)
+                        if w == "reset":
+                            writes = []
+                        elif w is not None:
+                            writes.append(w)
+                sha = deployed_sha(writes)
+                out.append(Deploy(kind, slot, sig, buffer, sha,
+                                  "" if sha else f"no Write into buffer {buffer} found before it"))
+        return out
 
     # --- the program itself --------------------------------------------------------------------------------
 

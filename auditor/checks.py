@@ -6,16 +6,17 @@ contracts/merkle.py; this module never re-derives them.
 """
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Sequence
 
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 
 from contracts import economics
-from contracts.merkle import MAX_PROOF_LEN, MerkleTree, verify_proof
+from contracts.merkle import MAX_PROOF_LEN, MerkleTree, leaf_hash, node_hash, verify_proof
 from contracts.receipt import ZERO_HASH, Receipt
 
-from .result import Check, failed, passed, skipped, verdict
+from .result import Check, failed, passed, pending, skipped, verdict
 from .views import (BatchView, ChannelView, ConfigHistory, EpochView, SettlementView)
 
 _SHOW = 3  # how many offenders a failing aggregate check lists
@@ -81,6 +82,14 @@ def check_inclusion(receipt_id: bytes, proof: Sequence[bytes], batch: BatchView)
         f"the {len(proof)}-node proof does NOT lead to the on-chain root {_short(batch.root)} of batch "
         f"{batch.index}: the receipt is not in that batch, or the proof was altered",
     )
+
+
+def implied_root(receipt_id: bytes, proof: Sequence[bytes]) -> bytes:
+    """The root a proof leads to (contracts.merkle's leaf and node rules)."""
+    h = leaf_hash(receipt_id)
+    for sib in proof:
+        h = node_hash(h, sib)
+    return h
 
 
 def check_link(prev: Receipt, cur: Receipt) -> list[Check]:
@@ -183,6 +192,59 @@ def check_chain(receipts: Sequence[Receipt], from_seq_one: bool = True) -> list[
     return out
 
 
+# --- coverage of what is committed on-chain ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Committed:
+    """A channel's newest receipt committed in any on-chain batch, from the batches' members (each batch's
+    member list proven by recomputing its on-chain root). `top_seq` None: the channel has none committed;
+    `unknown` lists the batches whose members could not be established (then coverage is not verified)."""
+
+    top_seq: int | None
+    top_batch: int | None = None
+    unknown: tuple[int, ...] = ()
+
+
+def committed_top(batches: Sequence[BatchView], members_of: Callable[[BatchView], Sequence[Any] | None],
+                  customer: Pubkey, provider: Pubkey) -> Committed:
+    """Walk every on-chain batch: `members_of(batch)` gives its receipts (or None); a member list counts only
+    when its Merkle root is the batch's on-chain root, so a served list can neither hide nor add a receipt."""
+    top, top_batch, unknown = None, None, []
+    for b in batches:
+        members = members_of(b)
+        if members is None or MerkleTree([m.receipt_id for m in members]).root != bytes(b.root):
+            unknown.append(b.index)
+            continue
+        for m in members:
+            r = m.receipt
+            if (r.customer, r.provider) == (customer, provider) and (top is None or r.seq > top):
+                top, top_batch = r.seq, b.index
+    return Committed(top, top_batch, tuple(unknown))
+
+
+def check_covers_committed(top_supplied: int | None, committed: Committed | None) -> Check:
+    """The receipts supplied reach the channel's newest receipt committed in any on-chain batch: hiding the
+    newest receipts (signed and posted, not settled yet) is caught, not only hiding settled ones."""
+    name = "chain.covers_committed"
+    if committed is None:
+        return pending(name, "the on-chain batches' members were not available: whether receipts committed "
+                             "on-chain are withheld was not checked")
+    if committed.unknown:
+        shown = ", ".join(map(str, committed.unknown[:_SHOW])) + (" ..." if len(committed.unknown) > _SHOW else "")
+        return pending(name, f"the members of {len(committed.unknown)} on-chain batch(es) ({shown}) were not "
+                             "served or do not make the batch's root: coverage not verified")
+    if committed.top_seq is None:
+        return passed(name, "no receipt of this channel is committed in any on-chain batch")
+    if top_supplied is None:
+        return pending(name, f"receipts up to seq {committed.top_seq} are committed on-chain (batch "
+                             f"{committed.top_batch}); none were supplied")
+    return verdict(name, top_supplied >= committed.top_seq,
+                   f"the receipts supplied (to seq {top_supplied}) reach the newest one committed on-chain "
+                   f"(seq {committed.top_seq}, batch {committed.top_batch})",
+                   f"receipts up to seq {committed.top_seq} are committed on-chain (batch {committed.top_batch}) "
+                   f"but only seq {top_supplied or 0} and below were supplied: committed receipts are withheld")
+
+
 # --- settlements -----------------------------------------------------------------------------------------
 
 def expected_split(moved: int, fee_bps: int, burn_bps: int) -> tuple[int, int, int]:
@@ -213,16 +275,21 @@ def check_settlement(s: SettlementView, previously_settled: int, history: Config
     cfgs = [c for c in (history.get(x) for x in candidates) if c is not None]
     if not cfgs:
         out.append(skipped("settlement.split", f"config version {v} unknown: cannot check the split", subj))
+    elif len(cfgs) > 1:
+        # an update shares the slot and the block's order was not available: accepting either version would
+        # let an operator pick the fee after the fact
+        out.append(pending("settlement.split", f"config versions {', '.join(f'v{c.version}' for c in cfgs)} were "
+                                               "born in the settlement's slot and the block's transaction order "
+                                               "is not available: the version in force is not determined", subj))
     else:
         got = (s.fee, s.burn, s.provider_amount)
-        match = next((c for c in cfgs if expected_split(s.moved, c.fee_bps, c.burn_bps) == got), None)
-        if match is not None:
+        c = cfgs[0]
+        fee, burn, prov = expected_split(s.moved, c.fee_bps, c.burn_bps)
+        if (fee, burn, prov) == got:
             out.append(passed("settlement.split",
                               f"fee {s.fee} + burn {s.burn} + provider {s.provider_amount} = {s.moved} per config "
-                              f"v{match.version} in force ({match.fee_bps} bps fee, {match.burn_bps} bps burn)", subj))
+                              f"v{c.version} in force ({c.fee_bps} bps fee, {c.burn_bps} bps burn)", subj))
         else:
-            c = cfgs[-1]
-            fee, burn, prov = expected_split(s.moved, c.fee_bps, c.burn_bps)
             out.append(failed("settlement.split",
                               f"split fee {s.fee} / burn {s.burn} / provider {s.provider_amount}, but config "
                               f"v{c.version} in force ({c.fee_bps} bps fee, {c.burn_bps} bps burn) gives "
@@ -239,9 +306,28 @@ def check_settlement(s: SettlementView, previously_settled: int, history: Config
     return out
 
 
+def check_settlement_inclusion(s: SettlementView, included: dict[int, int] | None) -> Check:
+    """A Settled event is tied to the inclusion proof of the receipt it paid: the receipt with its seq was
+    proven (receipt.inclusion) into the very batch the settle instruction named. `included` maps seq -> the
+    on-chain batch index its proof verified into; None when no receipts were supplied (chain only)."""
+    name, subj = "settlement.inclusion", f"seq {s.seq} tx {s.signature[:12]}"
+    if included is None:
+        return pending(name, "no receipts supplied: the settled receipt's inclusion proof was not checked", subj)
+    got = included.get(s.seq)
+    if got is None:
+        return failed(name, f"no receipt with seq {s.seq} and a valid inclusion proof was supplied for this "
+                            f"settlement (it names batch {s.batch})", subj)
+    return verdict(name, s.batch is None or got == s.batch,
+                   f"the settled receipt's proof leads into batch {got}, the batch the settlement names",
+                   f"the settled receipt's proof leads into batch {got}, the settlement names batch {s.batch}",
+                   subj)
+
+
 def check_channel_settlements(settlements: Sequence[SettlementView], receipts_by_seq: dict[int, Receipt],
-                              channel: ChannelView | None, history: ConfigHistory) -> list[Check]:
-    """Every settlement of a channel, in chain order, then the channel account against the last one."""
+                              channel: ChannelView | None, history: ConfigHistory,
+                              included: dict[int, int] | None = None) -> list[Check]:
+    """Every settlement of a channel, in chain order, then the channel account against the last one.
+    `included` (seq -> batch its proof verified into) ties each settlement to its receipt's proof."""
     out: list[Check] = []
     prev = 0
     last_seq = 0
@@ -251,8 +337,9 @@ def check_channel_settlements(settlements: Sequence[SettlementView], receipts_by
                               f"seq {s.seq} tx {s.signature[:12]}"))
         out.extend(check_settlement(s, prev, history, receipts_by_seq.get(s.seq)))
         if s.seq not in receipts_by_seq:
-            out.append(skipped("settlement.receipt", f"receipt seq {s.seq} was not supplied",
+            out.append(pending("settlement.receipt", f"receipt seq {s.seq} was not supplied",
                                f"seq {s.seq} tx {s.signature[:12]}"))
+        out.append(check_settlement_inclusion(s, included))
         prev = s.cumulative
         last_seq = max(last_seq, s.seq)
     if channel is None:
@@ -295,7 +382,7 @@ def check_batch(batch: BatchView, receipt_ids: Sequence[bytes], amounts: Sequenc
                        f"{batch.count} receipts, as posted", f"{len(receipt_ids)} receipts supplied, the chain "
                        f"says the batch has {batch.count}", subj))
     if amounts is None:
-        out.append(skipped("batch.total", "the receipts' amounts could not all be determined", subj))
+        out.append(pending("batch.total", "the receipts' amounts could not all be determined", subj))
     else:
         total = sum(amounts)
         out.append(verdict("batch.total", total == batch.total, f"total {total}, as posted",

@@ -15,11 +15,11 @@ from solmeter.config import load_settings
 from solmeter.errors import SolmeterError
 
 from .api import MeterApi
-from .audits import (ChainFacts, audit_all, audit_batch, audit_channel, audit_customer, audit_epoch, audit_program,
-                     audit_provider, audit_receipt)
+from .audits import (ChainFacts, api_members, audit_all, audit_batch, audit_bill, audit_channel, audit_customer,
+                     audit_epoch, audit_program, audit_provider, audit_receipt, supplied_members)
 from .chain import ChainReader
 from .receipt_file import SignedReceipt, load_signed_receipt, load_signed_receipts
-from .result import Report
+from .result import Report, all_summary
 
 app = typer.Typer(help="Verify receipts, channels, batches, epochs, customers, providers and the deployed program "
                        "against the chain.", no_args_is_help=True)
@@ -34,6 +34,15 @@ ProgramOpt = typer.Option(None, "--program-id", help="Billing program id (defaul
 KeypairOpt = typer.Option(None, "--keypair", "-k", help="Sign the metering API reads with this wallet: a "
                                                         "channel's receipt list is served to its customer, "
                                                         "its provider and the operator only.")
+CrossOpt = typer.Option(None, "--cross-check-url", help="A second RPC node (of another operator): every account, "
+                                                          "listing, signature list, transaction and block read is "
+                                                          "compared with it, and any difference fails the audit.")
+PriceBooksOpt = typer.Option(None, "--price-books", help="Directory of price book files kept by the auditor "
+                                                           "(price-book-v<N>.json, as published); default: the "
+                                                           "metering API's /v1/price-books when receipts come from "
+                                                           "it. Each must hash to its on-chain commitment.")
+PendingOpt = typer.Option(False, "--allow-pending", help="Exit 0 even when some items are NOT VERIFIED yet (e.g. "
+                                                         "receipts not batched); failures still exit 1.")
 
 
 @app.callback()
@@ -53,14 +62,15 @@ def _progress(msg: str) -> None:
     typer.echo(f"... {msg}", err=True)
 
 
-def _facts(program_id: Optional[str]) -> tuple[ChainFacts, object]:
+def _facts(program_id: Optional[str], cross_check_url: Optional[str] = None) -> tuple[ChainFacts, object]:
     s = _run(load_settings)
     pid_text = program_id or s.resolved_program_id
     try:
         pid = Pubkey.from_string(pid_text)
     except ValueError:
         raise _fail(f"--program-id: {pid_text!r} is not a base58 public key") from None
-    reader = ChainReader.connect(s.resolved_rpc_url, pid, s.commitment, progress=_progress)
+    reader = ChainReader.connect(s.resolved_rpc_url, pid, s.commitment, progress=_progress,
+                                 cross_check_url=cross_check_url)
     return ChainFacts(reader), s
 
 
@@ -80,12 +90,12 @@ def _pubkey(field: str, value: str) -> Pubkey:
         raise _fail(f"{field}: {value!r} is not a base58 public key") from None
 
 
-def _emit(report: Report, as_json: bool) -> None:
+def _emit(report: Report, as_json: bool, allow_pending: bool = False) -> None:
     if as_json:
         typer.echo(json.dumps(report.to_json(), indent=2, default=str))
     else:
         typer.echo(report.render())
-    raise typer.Exit(0 if report.ok else 1)
+    raise typer.Exit(0 if report.passes(allow_pending) else 1)
 
 
 def _run(fn):
@@ -96,9 +106,32 @@ def _run(fn):
         raise _fail(str(e)) from None
 
 
+def _requested(arg: Optional[str]) -> bytes | None:
+    """The receipt id asked for, when the argument is an id (not a file)."""
+    if arg is None or Path(arg).exists() or not _HEX64.match(arg):
+        return None
+    return bytes.fromhex(arg[-64:])
+
+
+def _dir_files(d: Path):
+    """Price book files kept by the auditor: DIR/price-book-v<N>.json, the bytes as published."""
+    def read(version: int) -> bytes | None:
+        f = d / f"price-book-v{version}.json"
+        return f.read_bytes() if f.is_file() else None
+    return read
+
+
+def _price_files(price_books: Optional[Path], client: Optional[MeterApi]):
+    """Where price book files come from: --price-books DIR, else the metering API when the receipt came from
+    it, else none (pricing not checked for a receipt file without --price-books)."""
+    if price_books is not None:
+        return _dir_files(price_books)
+    return client.price_book_file if client is not None else None
+
+
 def _receipt_arg(arg: str, api: Optional[str], settings) -> SignedReceipt:
     p = Path(arg)
-    if p.exists() or not _HEX64.match(arg):
+    if _requested(arg) is None:
         return load_signed_receipt(p)
     client = _api(api, settings)
     try:
@@ -117,16 +150,26 @@ def receipt_cmd(
     prev: Optional[str] = typer.Option(None, "--prev", help="The previous receipt (file or id): also check the "
                                                              "hash chain link to it."),
     api: Optional[str] = ApiOpt,
+    price_books: Optional[Path] = PriceBooksOpt,
     program_id: Optional[str] = ProgramOpt,
+    cross_check_url: Optional[str] = CrossOpt,
     as_json: bool = JsonOpt,
+    allow_pending: bool = PendingOpt,
 ) -> None:
     """Verify one receipt: the meter signature, the key registered for its config version, the inclusion
     proof against the on-chain batch root, the link to --prev, and whether (and by which transaction) the
     channel's settled cumulative covers it."""
-    facts, s = _facts(program_id)
+    facts, s = _facts(program_id, cross_check_url)
     sr = _run(lambda: _receipt_arg(receipt, api, s))
     pr = _run(lambda: _receipt_arg(prev, api, s)) if prev else None
-    _emit(_run(lambda: audit_receipt(facts, sr, pr)), as_json)
+    client = _api(api, s) if _requested(receipt) is not None else None
+    try:
+        report = _run(lambda: audit_receipt(facts, sr, pr, _requested(receipt), _requested(prev),
+                                            _price_files(price_books, client)))
+    finally:
+        if client is not None:
+            client.close()
+    _emit(report, as_json, allow_pending)
 
 
 @app.command("channel")
@@ -139,25 +182,35 @@ def channel_cmd(
                                                            "and the channel account."),
     api: Optional[str] = ApiOpt,
     keypair: Optional[Path] = KeypairOpt,
+    price_books: Optional[Path] = PriceBooksOpt,
     program_id: Optional[str] = ProgramOpt,
+    cross_check_url: Optional[str] = CrossOpt,
     as_json: bool = JsonOpt,
+    allow_pending: bool = PendingOpt,
 ) -> None:
     """Verify a channel: walk its receipt chain from seq 1 (signatures, links, cumulative amounts never
-    decreasing), and check every settlement on-chain moved exactly cumulative minus previously settled,
-    split into fee, burn and provider share per the config in force."""
+    decreasing), check the receipts reach everything settled and everything committed in on-chain batches
+    (batch members from the API), and check every settlement on-chain moved exactly cumulative minus
+    previously settled, split into fee, burn and provider share per the config in force, tied to the
+    inclusion proof of the receipt it paid."""
     c, p = _pubkey("CUSTOMER", customer), _pubkey("PROVIDER", provider)
-    facts, s = _facts(program_id)
-    if receipts is not None:
-        rs = _run(lambda: load_signed_receipts(receipts))
-    elif no_api:
-        rs = None
-    else:
-        client = _api(api, s, keypair)
-        try:
+    facts, s = _facts(program_id, cross_check_url)
+    # batch members (for coverage) come from the API unless chain only, or a file without an explicit --api
+    client = None if no_api or (receipts is not None and api is None) else _api(api, s, keypair)
+    try:
+        if receipts is not None:
+            rs = _run(lambda: load_signed_receipts(receipts))
+        elif client is None:
+            rs = None
+        else:
             rs = _run(lambda: client.channel_receipts(str(c), str(p)))
-        finally:
+        members = (api_members(client) if client is not None else
+                   supplied_members(facts, rs) if rs is not None else None)
+        report = _run(lambda: audit_channel(facts, c, p, rs, members, _price_files(price_books, client)))
+    finally:
+        if client is not None:
             client.close()
-    _emit(_run(lambda: audit_channel(facts, c, p, rs)), as_json)
+    _emit(report, as_json, allow_pending)
 
 
 @app.command("batch")
@@ -167,11 +220,13 @@ def batch_cmd(
                                                                     "in leaf order (default: from the API)."),
     api: Optional[str] = ApiOpt,
     program_id: Optional[str] = ProgramOpt,
+    cross_check_url: Optional[str] = CrossOpt,
     as_json: bool = JsonOpt,
+    allow_pending: bool = PendingOpt,
 ) -> None:
     """Verify a batch: recompute the Merkle root from its receipts, and check the count and the total
     (sum of new amounts) against what was posted on-chain."""
-    facts, s = _facts(program_id)
+    facts, s = _facts(program_id, cross_check_url)
     client = _api(api, s)
     try:
         def members():
@@ -198,18 +253,19 @@ def batch_cmd(
         report = _run(lambda: audit_batch(facts, index, rs, lookup))
     finally:
         client.close()
-    _emit(report, as_json)
+    _emit(report, as_json, allow_pending)
 
 
 @app.command("epoch")
 def epoch_cmd(
     n: int = typer.Argument(..., min=0, help="Epoch number."),
     program_id: Optional[str] = ProgramOpt,
+    cross_check_url: Optional[str] = CrossOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Verify an epoch: the funded emission, each claim pro rata to the provider's settled revenue
     (rounded down), and nothing claimed beyond what was funded."""
-    facts, _ = _facts(program_id)
+    facts, _ = _facts(program_id, cross_check_url)
     _emit(_run(lambda: audit_epoch(facts, n)), as_json)
 
 
@@ -217,25 +273,51 @@ def epoch_cmd(
 def customer_cmd(
     wallet: str = typer.Argument(..., help="Customer wallet public key."),
     program_id: Optional[str] = ProgramOpt,
+    cross_check_url: Optional[str] = CrossOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Verify a customer's escrow: recorded deposits and settlements as the transactions say, and the escrow
     balance equal to deposits minus withdrawals minus settlements."""
     w = _pubkey("WALLET", wallet)
-    facts, _ = _facts(program_id)
+    facts, _ = _facts(program_id, cross_check_url)
     _emit(_run(lambda: audit_customer(facts, w)), as_json)
+
+
+@app.command("bill")
+def bill_cmd(
+    wallet: str = typer.Argument(..., help="Customer wallet public key."),
+    api: Optional[str] = ApiOpt,
+    keypair: Optional[Path] = KeypairOpt,
+    price_books: Optional[Path] = PriceBooksOpt,
+    program_id: Optional[str] = ProgramOpt,
+    cross_check_url: Optional[str] = CrossOpt,
+    as_json: bool = JsonOpt,
+    allow_pending: bool = PendingOpt,
+) -> None:
+    """Check a customer's whole bill from public data: its escrow, and every channel's receipts (signed,
+    committed, chained, covering what is settled and committed), settlements and line items recomputed
+    against the price books on the record. `solmeter customer check-bill` runs this."""
+    w = _pubkey("WALLET", wallet)
+    facts, s = _facts(program_id, cross_check_url)
+    client = _api(api, s, keypair)  # the channel receipt lists are served to the customer: sign as it (-k)
+    try:
+        reports = _run(lambda: audit_bill(facts, w, client, _price_files(price_books, client)))
+    finally:
+        client.close()
+    _emit_all(reports, as_json, allow_pending)
 
 
 @app.command("provider")
 def provider_cmd(
     wallet: str = typer.Argument(..., help="Provider wallet public key."),
     program_id: Optional[str] = ProgramOpt,
+    cross_check_url: Optional[str] = CrossOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Verify a provider's slashes (each proposed, contested, resolved and executed by the rules; accounts
     and pending amount as the events say) and that its recorded revenue is the sum of its settlements."""
     w = _pubkey("WALLET", wallet)
-    facts, _ = _facts(program_id)
+    facts, _ = _facts(program_id, cross_check_url)
     _emit(_run(lambda: audit_provider(facts, w)), as_json)
 
 
@@ -246,6 +328,7 @@ def program_cmd(
     rebuild: bool = typer.Option(True, "--rebuild/--no-rebuild", help="Also rebuild from source with the offline "
                                                                       "toolchain and compare (verifiable build)."),
     program_id: Optional[str] = ProgramOpt,
+    cross_check_url: Optional[str] = CrossOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Verify the deployed program: its bytes against the committed binary and against a fresh build from
@@ -254,11 +337,11 @@ def program_cmd(
 
     from .program import default_builder
 
-    facts, _ = _facts(program_id)
+    facts, _ = _facts(program_id, cross_check_url)
     if rebuild:
         _progress("rebuilding the program from source (the first build compiles core: about a minute)")
-    _emit(_run(lambda: audit_program(facts.reader, committed or PROGRAM_SO, default_builder if rebuild else None)),
-          as_json)
+    _emit(_run(lambda: audit_program(facts.reader, committed or PROGRAM_SO, default_builder if rebuild else None,
+                                     facts)), as_json)
 
 
 @app.command("all")
@@ -268,31 +351,43 @@ def all_cmd(
                                                                       "solmeter_billing.so)."),
     chain_only: bool = typer.Option(False, "--chain-only", help="Do not fetch receipts from the metering API: "
                                                                 "check settlements, epochs and the program only."),
+    rebuild: bool = typer.Option(True, "--rebuild/--no-rebuild", help="Rebuild the program from source and compare "
+                                                                      "(default; a rebuild that cannot run fails)."),
     api: Optional[str] = ApiOpt,
     keypair: Optional[Path] = KeypairOpt,
     program_id: Optional[str] = ProgramOpt,
+    cross_check_url: Optional[str] = CrossOpt,
     as_json: bool = JsonOpt,
+    allow_pending: bool = PendingOpt,
 ) -> None:
     """Audit everything the program holds on-chain: every channel (its receipts from the metering API),
     every batch, every customer's escrow, every provider, every epoch, and the deployed program against the
     committed binary."""
     from contracts import PROGRAM_SO
 
-    facts, s = _facts(program_id)
+    from .program import default_builder
+
+    facts, s = _facts(program_id, cross_check_url)
     client = None if chain_only else _api(api, s, keypair)
     try:
-        reports = _run(lambda: audit_all(facts, client, committed or PROGRAM_SO, progress=_progress))
+        reports = _run(lambda: audit_all(facts, client, committed or PROGRAM_SO, progress=_progress,
+                                         builder=default_builder if rebuild else None))
     finally:
         if client is not None:
             client.close()
-    ok = all(r.ok or not r.failures for r in reports) and any(r.ok for r in reports)
+    _emit_all(reports, as_json, allow_pending)
+
+
+def _emit_all(reports: list[Report], as_json: bool, allow_pending: bool) -> None:
+    summary = all_summary(reports)
+    ok = summary.passes(allow_pending)
     if as_json:
-        typer.echo(json.dumps({"ok": ok, "reports": [r.to_json() for r in reports]}, indent=2, default=str))
+        typer.echo(json.dumps({"ok": ok, "outcome": summary.outcome, "reports": [r.to_json() for r in reports]},
+                              indent=2, default=str))
     else:
         for r in reports:
             typer.echo(r.render())
-        bad = [f"{r.kind} {r.target}" for r in reports if r.failures]
-        typer.echo(f"== {len(reports)} audits: " + ("all CLEAN" if ok else f"FAILED: {', '.join(bad)}"))
+        typer.echo(summary.line)
     raise typer.Exit(0 if ok else 1)
 
 

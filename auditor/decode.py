@@ -77,12 +77,13 @@ def provider_epoch_view(data: bytes, address: Any = "") -> tuple[int, ProviderEp
     return a.epoch, ProviderEpochView(a.provider, a.revenue, bool(a.claimed), a.reward)
 
 
-def config_change(name: str, ev: Any, signature: str = "", slot: int | None = None) -> ConfigChange | None:
+def config_change(name: str, ev: Any, signature: str = "", slot: int | None = None,
+                  event_index: int = 0) -> ConfigChange | None:
     if name == "Initialized":
-        return ConfigChange(1, ev.fee_bps, ev.burn_bps, ev.meter, None, signature, slot)
+        return ConfigChange(1, ev.fee_bps, ev.burn_bps, ev.meter, None, signature, slot, event_index)
     if name == "ConfigUpdated":
         return ConfigChange(ev.version, ev.fee_bps, ev.burn_bps, _key(ev.added_meter), _key(ev.removed_meter),
-                            signature, slot)
+                            signature, slot, event_index)
     return None
 
 
@@ -124,3 +125,8 @@ def customer_view(data: bytes, address: Any = "") -> CustomerView:
     a = _account("Customer", data, address)
     return CustomerView(wallet=a.wallet, escrow=a.escrow, total_deposited=a.total_deposited,
                         total_settled=a.total_settled, address=str(address))
+
+
+def price_book_sha256(data: bytes, address: Any = "") -> bytes:
+    """The sha256 a PriceBook account commits (publish_price_book)."""
+    return _b(_account("PriceBook", data, address).sha256)

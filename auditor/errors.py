@@ -25,3 +25,7 @@ class ApiReadError(AuditError):
 class ApiForbidden(ApiReadError):
     """The metering API serves this only to its parties (a channel's receipt list: its customer, its
     provider, the operator): the request was unsigned or signed by a key that is none of them."""
+
+
+class CrossCheckError(ChainReadError):
+    """The second RPC node (--cross-check-url) answered a read differently: one of the two nodes lies or lags."""

@@ -26,8 +26,9 @@ def replay(changes: Sequence[ConfigChange]) -> ConfigHistory:
         versions[ch.version] = ConfigVersion(ch.version, ch.fee_bps, ch.burn_bps, frozenset(keys),
                                              ch.signature or "event")
     born = {ch.version: ch.slot for ch in changes if ch.slot is not None}
+    where = {ch.version: (ch.signature, ch.event_index) for ch in changes if ch.signature}
     return ConfigHistory(versions, max(versions) if versions else 0,
-                         born if len(born) == len(versions) else {})
+                         born if len(born) == len(versions) else {}, where)
 
 
 def from_account(acc: ConfigAccountView) -> ConfigHistory:

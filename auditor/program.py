@@ -87,8 +87,8 @@ def rebuild_sha256(build: Builder) -> tuple[str | None, str, str | None]:
 
 def check_rebuild(deployed: DeployedProgram, rebuilt: str | None, why: str) -> Check:
     name = "program.rebuild"
-    if rebuilt is None:
-        return skipped(name, f"could not rebuild from source: {why}")
+    if rebuilt is None:  # asked for and not done: the build is not verified, which is a failure
+        return failed(name, f"a rebuild from source was requested and could not run: {why}")
     return verdict(name, rebuilt == deployed.sha256,
                    f"a rebuild from source gives the deployed bytes: sha256 {rebuilt}",
                    f"a rebuild from source gives sha256 {rebuilt}, the deployed program is {deployed.sha256}")

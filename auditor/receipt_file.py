@@ -20,7 +20,9 @@ JSON object (documented in docs/arch-auditor.md):
 
 The metering API's receipt view (GET /v1/receipts/{id}) is read as it is: flat receipt fields,
 "encoding_base64", "meter_pubkey", and "batch" as an object {"id", "index" (the leaf position), "root",
-"posted_signature"}; extra keys ("detail", "new_amount", ...) are ignored.
+"posted_signature"}; "detail" (the line items) and "detail_json" (their exact text, whose sha256 is detail_hash)
+are kept for the pricing checks; other
+extra keys ("new_amount", ...) are ignored. A document without "proof" (or with null) is not verifiable.
 
 Integers may be JSON numbers or decimal strings (u128 byte-seconds exceed what some JSON tools keep
 exact). Hashes may carry a "0x" prefix. The receipt fields may also sit at the top level instead of under
@@ -69,6 +71,9 @@ class SignedReceipt:
     claimed_id: bytes | None = None  # the id the document states, if any (compared, never trusted)
     claimed_root: bytes | None = None  # the batch root the document states (informational)
     posted_signature: str | None = None  # the post_batch transaction the document names (informational)
+    has_proof: bool = True  # False when the document has no "proof" at all (absent or null): not verifiable
+    detail: Any = None  # the line-item detail as served (its canonical JSON hashes to detail_hash), if any
+    detail_json: str | None = None  # the detail's exact JSON text when served ("detail_json"): hashed as is
 
     @property
     def receipt_id(self) -> bytes:
@@ -95,7 +100,9 @@ class SignedReceipt:
             "meter": str(self.meter),
             "batch": self.batch,
             "leaf_index": self.leaf_index,
-            "proof": [p.hex() for p in self.proof],
+            "proof": [p.hex() for p in self.proof] if self.has_proof else None,
+            **({"detail": self.detail} if self.detail is not None else {}),
+            **({"detail_json": self.detail_json} if self.detail_json is not None else {}),
         }
 
 
@@ -205,6 +212,7 @@ def parse_signed_receipt(doc: Any) -> SignedReceipt:
     meter = _pick(doc, "meter")
     if meter is None:
         raise ReceiptFileError("meter: missing (the public key that signed the receipt)")
+    has_proof = doc.get("proof") is not None
     proof_raw = doc.get("proof") or []
     if not isinstance(proof_raw, list):
         raise ReceiptFileError("proof: expected a list of hex hashes")
@@ -227,6 +235,9 @@ def parse_signed_receipt(doc: Any) -> SignedReceipt:
         claimed_id=_hex("receipt_id", claimed) if claimed is not None else None,
         claimed_root=root,
         posted_signature=posted if isinstance(posted, str) else None,
+        has_proof=has_proof,
+        detail=doc.get("detail"),
+        detail_json=doc.get("detail_json") if isinstance(doc.get("detail_json"), str) else None,
     )
 
 

@@ -126,3 +126,49 @@ def build_world(n_receipts: int = 10, per_batch: int = 4, settle_every: int = 3,
 def retamper(sr: SignedReceipt, **fields) -> SignedReceipt:
     """The same signed document with receipt fields changed and the old signature and proof kept."""
     return replace(sr, receipt=replace(sr.receipt, **fields))
+
+
+def priced_world(n_receipts: int = 10, per_batch: int = 4, seed: int = 7):
+    """Receipts with real line-item details, priced like the meter does (contracts.pricing.price_lines
+    with its default book, the detail hashed as its canonical JSON), really signed and batched:
+    (receipts with detail_json, on-chain roots by batch, {version: book})."""
+    from contracts.pricing import DEFAULT_PRICE_BOOK, canonical_json, detail_hash, price_lines
+
+    def kp(tag: str) -> Keypair:
+        return Keypair.from_seed(hashlib.sha256(f"{seed}:{tag}".encode()).digest())
+
+    program_id, meter = kp("program").pubkey(), kp("meter")
+    customer, provider = kp("customer").pubkey(), kp("provider").pubkey()
+    book = DEFAULT_PRICE_BOOK
+    receipts: list[tuple[Receipt, str]] = []
+    prev_lines: dict = {}
+    cum: dict = {}
+    for i in range(n_receipts):
+        period = {("gpu", "H100"): 60_000 * 2, ("egress", "*"): (i + 1) << 20,
+                  ("storage", "STANDARD"): 60 * (10**9 + i)}
+        for k, q in period.items():
+            cum[k] = cum.get(k, 0) + q
+        lines = price_lines(prev_lines, cum, period, book)
+        prev = receipts[-1][0] if receipts else None
+        start = prev.period_end if prev else 1_700_000_000
+        detail = {"detail_version": 1, "program_id": str(program_id), "config_version": 1,
+                  "customer": str(customer), "provider": str(provider), "seq": i + 1, "period_start": start,
+                  "period_end": start + 60, "price_book_version": book.version,
+                  "lines": [ln.to_dict() for ln in lines], "gaps": []}
+        text = canonical_json(detail)
+        sums = {f: sum(ln.cumulative for ln in lines if ln.family == f) for f in ("gpu", "storage", "egress")}
+        r = Receipt(program_id=program_id, config_version=1, customer=customer, provider=provider, seq=i + 1,
+                    period_start=start, period_end=start + 60, cum_gpu_ms=sums["gpu"],
+                    cum_byte_seconds=sums["storage"], cum_egress_bytes=sums["egress"],
+                    cum_amount=sum(ln.amount for ln in lines),
+                    prev_receipt_id=prev.receipt_id if prev else ZERO_HASH, detail_hash=detail_hash(text))
+        receipts.append((r, text))
+        prev_lines = {(ln.family, ln.rclass): ln for ln in lines}
+    signed, roots = [], {}
+    for b, start in enumerate(range(0, n_receipts, per_batch)):
+        group = receipts[start:start + per_batch]
+        tree = MerkleTree([r.receipt_id for r, _ in group])
+        roots[b] = tree.root
+        signed += [replace(sign(r, meter, b, tuple(tree.proof(j)), j), detail_json=text)
+                   for j, (r, text) in enumerate(group)]
+    return signed, roots, {book.version: book}

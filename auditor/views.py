@@ -31,19 +31,48 @@ class ConfigHistory:
     versions: Mapping[int, ConfigVersion]
     current: int
     born_at: Mapping[int, int] = field(default_factory=dict)  # version -> slot of the transaction that made it
+    # version -> (signature of that transaction, index of its event among the program's events in it)
+    born_in: Mapping[int, tuple[str, int]] = field(default_factory=dict)
 
     def get(self, version: int) -> ConfigVersion | None:
         return self.versions.get(version)
 
-    def in_force_at(self, slot: int) -> tuple[int, ...]:
-        """The version(s) that may have been in force for a transaction in `slot`: the last one born in an
-        earlier slot, plus any born in that same slot (their order within a block is not known here).
-        Empty when the birth slots are unknown."""
+    def born_in_slot(self, slot: int) -> bool:
+        return any(s == slot for s in self.born_at.values())
+
+    def in_force_at(self, slot: int, block: "BlockOrder | None" = None) -> tuple[int, ...]:
+        """The version in force for a transaction in `slot`: the last one born in an earlier slot, or, when
+        an update shares the slot, the last one born BEFORE it in the block: transactions in the block's
+        order, then events (instructions) in the transaction's order. Without `block` (or when it does
+        not place every transaction), the candidates are returned, several when an update shares the slot:
+        the caller must not accept either. Empty when the birth slots are unknown."""
         if not self.born_at:
             return ()
         before = [v for v, s in self.born_at.items() if s < slot]
         same = [v for v, s in self.born_at.items() if s == slot]
+        if same and block is not None:
+            here = block.position(block.signature, block.event_index)
+            born = {v: block.position(*self.born_in.get(v, ("", 0))) for v in same}
+            if here is not None and all(p is not None for p in born.values()):
+                earlier = before + [v for v, p in born.items() if p < here]
+                return (max(earlier),) if earlier else ()
         return tuple(sorted(set(([max(before)] if before else []) + same)))
+
+
+@dataclass(frozen=True)
+class BlockOrder:
+    """Where one transaction's event sits in its block: `signatures` are the block's transactions in order
+    (getBlock), `signature` / `event_index` the transaction and event being placed."""
+
+    signatures: tuple[str, ...]
+    signature: str
+    event_index: int
+
+    def position(self, signature: str, event_index: int) -> tuple[int, int] | None:
+        try:
+            return self.signatures.index(signature), event_index
+        except ValueError:
+            return None
 
 
 @dataclass(frozen=True)
@@ -136,6 +165,7 @@ class ConfigChange:
     removed_meter: Pubkey | None
     signature: str = ""
     slot: int | None = None
+    event_index: int = 0  # among the program's events in that transaction (instruction order)
 
 
 SLASH_STATES = ("Proposed", "Contested", "Upheld", "Rejected", "Executed")

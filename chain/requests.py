@@ -147,3 +147,15 @@ def base58(b: bytes) -> str:
         n, r = divmod(n, 58)
         out = _B58[r] + out
     return "1" * (len(b) - len(b.lstrip(b"\0"))) + out
+
+
+def base58_decode(s: str) -> bytes:
+    """The bytes of a base58 string (instruction data in a json-encoded transaction)."""
+    n = 0
+    for ch in s:
+        i = _B58.find(ch)
+        if i < 0:
+            raise ValueError(f"{ch!r} is not a base58 digit")
+        n = n * 58 + i
+    body = n.to_bytes((n.bit_length() + 7) // 8, "big") if n else b""
+    return b"\0" * (len(s) - len(s.lstrip("1"))) + body

@@ -306,7 +306,9 @@ def _audit(rpc_url: str, dep, api_url: str, operator, clock) -> tuple[bool, list
         reports = audit_all(ChainFacts(ChainReader.connect(rpc_url, Pubkey.from_string(dep.program_id))), api=api)
     finally:
         api.close()
-    failures = [f"{r.kind} {r.target}: {', '.join(sorted(r.failed_names()))}" for r in reports if not r.ok]
+    # receipts sealed after the last batch are "not verified" yet (pending), never failures; the demo allows them
+    failures = [f"{r.kind} {r.target}: {', '.join(sorted(r.failed_names()))}" for r in reports
+                if not r.passes(allow_pending=True)]
     return (bool(reports) and not failures), failures
 
 

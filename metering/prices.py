@@ -31,3 +31,13 @@ def price_book_at(conn: Connection, t_ms: int, default: PriceBook = DEFAULT_PRIC
 def list_price_books(conn: Connection) -> list[dict]:
     return [{"version": r.version, "effective_from_ms": r.effective_from_ms, "prices": r.prices}
             for r in conn.execute(select(PB).order_by(PB.c.version))]
+
+
+def published_price_books(conn: Connection, default: PriceBook = DEFAULT_PRICE_BOOK) -> list[tuple[int | None, PriceBook]]:
+    """Every version receipts may cite, oldest first, as (effective_from_ms, book): the database's, and the
+    default book (effective_from None) when no stored version takes its number."""
+    rows = [(r.effective_from_ms, PriceBook.from_json(r.prices))
+            for r in conn.execute(select(PB.c.effective_from_ms, PB.c.prices).order_by(PB.c.version))]
+    if all(b.version != default.version for _, b in rows):
+        rows.insert(0, (None, default))
+    return sorted(rows, key=lambda r: r[1].version)

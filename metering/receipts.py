@@ -17,17 +17,18 @@ period at its end and no new usage. The old receipts stay as they were.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from dataclasses import dataclass, field, replace
 from typing import Any
+
 
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection, Engine
 
+from contracts.pricing import canonical_json, detail_hash  # noqa: F401 (re-exported: the meter's detail rule)
 from contracts.receipt import ZERO_HASH, Receipt, ReceiptEncodingError, receipt_id
 
 from .config import MeterConfig
@@ -42,14 +43,6 @@ UE, KU, MS, RR, SE = (UsageEvent.__table__, KeyUsage.__table__, MeterState.__tab
                       Seal.__table__)
 FAMILY_KINDS = {1: (1, 2), 3: (3,), 4: (4,)}
 DETAIL_VERSION = 1
-
-
-def canonical_json(obj: Any) -> str:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-
-
-def detail_hash(detail_json: str) -> bytes:
-    return hashlib.sha256(detail_json.encode()).digest()
 
 
 @dataclass(frozen=True)

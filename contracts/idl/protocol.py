@@ -268,6 +268,12 @@ publish_price_book(version, sha256) lets the admin commit each price book versio
 file: a PriceBook account at ["price_book", version] (never changed or closed) and Config.price_book_version
 = the latest version; versions strictly increase (PriceBookVersionNotIncreasing). The file itself is
 published off-chain; anyone can hash it and compare with the PriceBook of the version a receipt names.
+The file is the canonical JSON of the meter's `PriceBook` (`contracts.pricing.PriceBook.file_bytes()`:
+sorted keys, no spaces; `{"egress": {class: {"per", "unit_price"}}, "gpu": ..., "storage": ..., "version"}`),
+served by the meter at `GET /v1/price-books/{version}`. A receipt names its version in its detail
+(`price_book_version`, and `price_version` per line); the detail is bound by `detail_hash` = sha256 of its
+canonical JSON; each line's amount is `segment_base_amount + (cumulative - segment_base_quantity) x unit_price
+// per` (rounded down), and the auditor recomputes all of it (docs/arch-auditor.md, "Prices on the record").
 
 ## What the meter serves to whom
 Everything an auditor needs to check a charge against the chain is public, with no credentials: a receipt

@@ -14,6 +14,7 @@ from contracts.client import INITIALIZE_DEFAULTS, BillingProgram, decode_account
 from solmeter.config import DEPLOYMENT_FILE
 
 from ledger.engine.chain import RpcChain
+from metering.rollup.pricing import DEFAULT_PRICE_BOOK
 
 from . import token
 from .budget import NO_BUDGET, ComputeBudget
@@ -131,6 +132,12 @@ def initialize(chain: RpcChain, admin: Keypair, *, program_id: Pubkey, meter: Pu
                             batch_retention=params.batch_retention, update_delay=params.update_delay,
                             epoch_length=params.epoch_length)
     send(chain, admin, [ix], what="initialize", budget=budget)
+    # prices on the record: the book the meter prices with by default, committed by the sha256 of its file
+    # (GET /v1/price-books/1 serves it), so that auditors can recompute every receipt's lines
+    progress(f"committing price book v{DEFAULT_PRICE_BOOK.version} ({DEFAULT_PRICE_BOOK.sha256().hex()[:16]}…)")
+    send(chain, admin, [program.publish_price_book(admin=admin.pubkey(), version=DEFAULT_PRICE_BOOK.version,
+                                                   sha256=DEFAULT_PRICE_BOOK.sha256())],
+         what="publish_price_book", budget=budget)
     return Deployment(str(program_id), str(mint), decimals, str(treasury), str(admin.pubkey()), str(meter),
                       str(arbiter or admin.pubkey()), chain.url)
 

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from ..batches import batch_receipt_ids, get_batch, list_batches
 from ..events.envelope import _pubkey
 from ..models import MeterState, ReceiptRow, UsageEvent
+from ..prices import published_price_books
 from ..queries import customer_events
 from ..rollup.pricing import FAMILY_NAMES, UNITS
 from ..read_policy import Kind, Resource
@@ -173,6 +174,28 @@ def batch(request: Request, batch_id: int = Path(..., ge=1, le=I64)):
         if b is None:
             return _err("batch_id", "no such batch", 404)
         return {**b.to_dict(), "receipt_ids": [r.hex() for r in batch_receipt_ids(conn, batch_id)]}
+
+
+@router.get("/v1/price-books", tags=["prices"], summary="Every price book version receipts may cite, with its sha256",
+            description="Public by design: auditors recompute every receipt's lines from these files.")
+def price_books(request: Request) -> dict:
+    """Public: each version's sha256 is that of its file (GET /v1/price-books/{version}), which the admin
+    commits on-chain with publish_price_book; auditors recompute every receipt's lines from these files."""
+    with request.app.state.engine.connect() as conn:
+        books = published_price_books(conn)
+    return {"price_books": [{"version": b.version, "effective_from_ms": eff, "sha256": b.sha256().hex(),
+                             "default": eff is None} for eff, b in books]}
+
+
+@router.get("/v1/price-books/{version}", tags=["prices"], summary="One price book version as its file",
+            description="Public by design: the file's bytes hash to the sha256 committed on-chain.")
+def price_book(request: Request, version: int = Path(..., ge=1, le=I64)):
+    """The price book file itself (canonical JSON): its bytes hash to the sha256 committed on-chain."""
+    with request.app.state.engine.connect() as conn:
+        book = next((b for _, b in published_price_books(conn) if b.version == version), None)
+    if book is None:
+        return _err("version", "no such price book version", 404)
+    return Response(content=book.file_bytes(), media_type="application/json")
 
 
 @router.get("/v1/customers/{customer}/status", tags=["customers"], summary="Paused flag, billed total, runway",

@@ -34,6 +34,7 @@ def receipt_view(conn: Connection, row, with_proof: bool = True) -> dict:
         "signature": str(Signature.from_bytes(bytes(row.signature))),
         "meter_pubkey": row.meter_pubkey,
         "detail": json.loads(row.detail),
+        "detail_json": row.detail,  # the exact bytes detail_hash is the sha256 of (hash them as served)
         "batch": None,
         "proof": None,
     }

@@ -127,11 +127,12 @@ class Deployed:
 
 
 def deploy(rpc_url: str, program_id: Pubkey, meter: Keypair, customer: Keypair | None = None,
-           provider: Keypair | None = None) -> Deployed:
-    """Initialize the program with `meter` registered, a funded customer and a staked provider."""
+           provider: Keypair | None = None, admin: Keypair | None = None) -> Deployed:
+    """Initialize the program with `meter` registered, a funded customer and a staked provider. `admin`: the
+    program's upgrade authority when it was deployed through the upgradeable loader (initialize requires it)."""
     ch = Chain(rpc_url)
     prog = BillingProgram(program_id)
-    admin, arbiter, mint_kp = Keypair(), Keypair(), Keypair()
+    admin, arbiter, mint_kp = admin or Keypair(), Keypair(), Keypair()
     customer, provider = customer or Keypair(), provider or Keypair()
     for kp in (admin, meter, customer, provider):
         ch.airdrop(kp)

@@ -31,6 +31,11 @@ def audit_one(world, sr, **kw):
                           program_id=world.program_id, **kw)
 
 
+def committed(world):
+    return C.committed_top(list(world.batches.values()), lambda b: world.batch_members[b.index], world.customer,
+                           world.provider)
+
+
 # --- honest data ---------------------------------------------------------------------------------------------
 
 def test_honest_receipts_verify_clean(world):
@@ -45,7 +50,8 @@ def test_honest_receipts_verify_clean(world):
 
 def test_honest_channel_batch_epoch_clean(world):
     rep = Report("channel", "x").add(verify_channel(world.receipts, world.history, lambda sr: world.batches.get(sr.batch),
-                                                    world.settlements, world.channel, program_id=world.program_id))
+                                                    world.settlements, world.channel, program_id=world.program_id,
+                                                    committed=committed(world)))
     assert rep.ok, rep.render()
     for idx, b in world.batches.items():
         rep = Report("batch", str(idx)).add(verify_batch(b, world.batch_members[idx], world.history,
@@ -216,7 +222,7 @@ def test_chain_period_going_back_is_caught(world):
 
 def _channel(world, settlements, channel=None):
     return verify_channel(world.receipts, world.history, lambda sr: world.batches.get(sr.batch), settlements,
-                          channel or world.channel, program_id=world.program_id)
+                          channel or world.channel, program_id=world.program_id, committed=committed(world))
 
 
 def test_tampered_split_is_caught(world):
@@ -322,5 +328,99 @@ def test_epoch_rounding_is_down_and_never_over_funded():
 def test_withheld_settled_receipts_are_caught(world):
     shown = world.receipts[:5]  # the channel is settled to seq 10
     failed = names_failed(verify_channel(shown, world.history, lambda sr: world.batches.get(sr.batch),
-                                         world.settlements, world.channel, program_id=world.program_id))
-    assert failed == {"chain.covers_settled"}
+                                         world.settlements, world.channel, program_id=world.program_id,
+                                         committed=committed(world)))
+    # ... and the settlements of seq 6..10 are not tied to any receipt's inclusion proof
+    assert failed == {"chain.covers_settled", "chain.covers_committed", "settlement.inclusion"}
+
+
+def _verify(world, receipts, settlements=None, channel=None, committed_=None):
+    return verify_channel(receipts, world.history, lambda sr: world.batches.get(sr.batch),
+                          world.settlements if settlements is None else settlements, channel or world.channel,
+                          program_id=world.program_id, committed=committed_)
+
+
+def test_withheld_committed_receipts_are_caught(world):
+    """The newest receipts, committed on-chain but not settled, hidden: only the batches' members reveal it."""
+    settled_to = max(s.seq for s in world.settlements[:2])
+    shown = [s for s in world.receipts if s.receipt.seq <= settled_to]
+    channel = replace(world.channel, last_seq=settled_to, last_receipt_id=world.receipts[settled_to - 1].receipt_id,
+                      settled_cumulative=next(s.cumulative for s in world.settlements if s.seq == settled_to))
+    checks = _verify(world, shown, world.settlements[:2], channel, committed(world))
+    assert names_failed(checks) == {"chain.covers_committed"}
+    # a member list that does not make a batch's root proves nothing: coverage is not verified, never clean
+    lying = C.committed_top(list(world.batches.values()),
+                            lambda b: world.batch_members[b.index][:-1], world.customer, world.provider)
+    rep = Report("channel", "x").add(_verify(world, shown, world.settlements[:2], channel, lying))
+    assert not rep.failures and not rep.ok and rep.outcome == "NOT VERIFIED"
+    assert {c.name for c in rep.pending} == {"chain.covers_committed"}
+    # without batch members at all: not verified either
+    rep = Report("channel", "x").add(_verify(world, world.receipts))
+    assert [c.name for c in rep.pending] == ["chain.covers_committed"] and not rep.ok
+
+
+def test_an_empty_list_or_no_receipts_is_never_clean(world):
+    rep = Report("channel", "x").add(_verify(world, [], committed_=committed(world)))
+    assert {"chain.covers_settled", "chain.covers_committed", "settlement.inclusion"} <= rep.failed_names()
+    rep = Report("channel", "x").add(_verify(world, None, committed_=committed(world)))  # chain only
+    assert not rep.failures and not rep.ok and rep.passes(allow_pending=True)
+    assert {"chain.seq", "chain.covers_settled", "chain.covers_committed", "settlement.inclusion",
+            "settlement.receipt"} <= {c.name for c in rep.pending}
+
+
+def test_a_receipt_without_batch_or_proof_is_not_verified(world):
+    sr = world.receipts[4]
+    for doc in (replace(sr, batch=None, proof=(), has_proof=False), replace(sr, proof=(), has_proof=False)):
+        rep = Report("receipt", "x").add(audit_one(world, doc))
+        assert not rep.failures and rep.outcome == "NOT VERIFIED" and not rep.ok and rep.passes(allow_pending=True)
+        assert [c.name for c in rep.pending] == ["receipt.inclusion"]
+    # in a channel, the settlement that paid a receipt served without its proof is not tied to it: a failure
+    stripped = [replace(s, batch=None, proof=(), has_proof=False) if s.receipt.seq == world.settlements[0].seq
+                else s for s in world.receipts]
+    assert names_failed(_verify(world, stripped, committed_=committed(world))) == {"settlement.inclusion"}
+
+
+def test_a_settlement_naming_another_batch_than_its_receipts_proof_fails(world):
+    s = world.settlements[0]
+    other = next(i for i in world.batches if i != s.batch)
+    bad = [replace(s, batch=other), *world.settlements[1:]]
+    assert names_failed(_verify(world, world.receipts, bad, committed_=committed(world))) == {"settlement.inclusion"}
+
+
+def test_audit_all_summary_is_clean_only_when_every_report_is():
+    from auditor.result import all_summary, failed as failed_, passed, pending
+
+    clean = Report("a", "1").add(passed("x.y", "holds"))
+    waiting = Report("b", "2").add(passed("x.y", "holds"), pending("x.z", "not served"))
+    broken = Report("c", "3").add(failed_("x.y", "does not hold"))
+    assert all_summary([clean, clean]).line.endswith("all CLEAN") and all_summary([clean]).passes()
+    s = all_summary([clean, waiting])
+    assert s.outcome == "NOT VERIFIED" and not s.passes() and s.passes(allow_pending=True)
+    assert "all CLEAN" not in s.line and "b 2" in s.line
+    s = all_summary([clean, waiting, broken])
+    assert s.outcome == "FAILED" and not s.passes(allow_pending=True)
+    nothing = Report("d", "4").add(pending("x.z", "not served"))
+    assert not all_summary([nothing]).passes(allow_pending=True)
+
+
+def test_an_unbatched_receipt_before_a_committed_one_is_bound_through_the_chain(world):
+    """A receipt never batched itself (the meter reissued it under a new config version) is bound by the signed
+    prev_receipt_id of the next receipts, up to a committed one; after the last committed one it is not."""
+    settled = {s.seq for s in world.settlements}
+    k = next(s.receipt.seq for s in world.receipts if s.receipt.seq not in settled)
+    rs = [replace(s, batch=None, proof=(), has_proof=False) if s.receipt.seq == k else s for s in world.receipts]
+    checks = _verify(world, rs, committed_=committed(world))
+    inc = next(c for c in checks if c.name == "receipt.inclusion")
+    assert inc.status == "pass" and not names_failed(checks), inc.detail
+    # the same receipt with its chain broken anywhere: nothing binds it, it stays not verified
+    from auditor.result import failed as failed_
+    from auditor.verify import bound_through_the_chain, verify_receipt
+
+    results = [(sr, world.batches.get(sr.batch) if sr.batch is not None else None,
+                verify_receipt(sr, world.history, world.batches.get(sr.batch) if sr.batch is not None else None))
+               for sr in rs]
+    status = {sr.receipt.seq: next(c.status for c in cs if c.name == "receipt.inclusion")
+              for sr, _b, cs in bound_through_the_chain(results, [])}
+    assert status[k] == "pass"
+    broken = bound_through_the_chain(results, [failed_("chain.link", "prev_receipt_id is not ...")])
+    assert next(c.status for c in broken[k - 1][2] if c.name == "receipt.inclusion") == "pending"

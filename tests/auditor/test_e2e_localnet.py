@@ -62,6 +62,11 @@ def failed(report) -> set[str]:
     return report.failed_names()
 
 
+def members_of(sc):
+    """An on-chain batch's receipts, as the scenario committed them (for the committed-coverage check)."""
+    return lambda b: sc.batches.get(b.index)
+
+
 def by_id(sc):
     ids = {s.receipt_id: s for s in sc.receipts}
     return lambda rid: ids.get(rid)
@@ -87,7 +92,7 @@ def test_settled_says_which_transaction(sc, facts):
 
 
 def test_channel_batches_epoch_program_clean(sc, facts, committed):
-    rep = audit_channel(facts, sc.customer.pubkey(), sc.provider.pubkey(), sc.receipts)
+    rep = audit_channel(facts, sc.customer.pubkey(), sc.provider.pubkey(), sc.receipts, members_of(sc))
     assert rep.ok, rep.render()
     splits = [c for c in rep.checks if c.name == "settlement.split"]
     assert len(splits) == 3 and all(c.status == "pass" for c in splits)
@@ -108,10 +113,14 @@ def test_channel_batches_epoch_program_clean(sc, facts, committed):
     assert rep.facts["deployed_sha256"] == elf_sha256(committed.read_bytes())
 
 
-def test_channel_from_chain_alone(sc, facts):
-    rep = audit_channel(facts, sc.customer.pubkey(), sc.provider.pubkey(), None)
-    assert rep.ok, rep.render()
-    assert any(c.name == "chain.seq" and c.status == "skip" for c in rep.checks)
+def test_channel_from_chain_alone_is_not_verified(sc, facts):
+    """Chain only: the settlements and the account check out, but nothing ties them to receipts; the report
+    says NOT VERIFIED (never CLEAN), and passes only when pending items are allowed."""
+    rep = audit_channel(facts, sc.customer.pubkey(), sc.provider.pubkey(), None, members_of(sc))
+    assert not rep.failures and not rep.ok and rep.passes(allow_pending=True), rep.render()
+    assert {"chain.seq", "chain.covers_settled", "chain.covers_committed", "settlement.inclusion"} <= {
+        c.name for c in rep.pending}
+    assert "=> NOT VERIFIED" in rep.render()
 
 
 # --- tampering with receipts -------------------------------------------------------------------------------
@@ -181,7 +190,7 @@ def test_tampered_batch_is_caught(sc, facts):
     assert {"batch.root", "batch.signatures"} <= failed(audit_batch(facts, 0, forged, by_id(sc)))
     assert failed(audit_batch(facts, 99, members)) == {"batch.onchain"}
     unverified = audit_batch(facts, 0, None)  # no receipts: nothing failed, but nothing was verified either
-    assert not unverified.failures and not unverified.ok and "NOTHING VERIFIED" in unverified.render()
+    assert not unverified.failures and not unverified.ok and "=> NOT VERIFIED" in unverified.render()
 
 
 def test_tampered_chain_is_caught(sc, facts):
@@ -229,7 +238,7 @@ def test_state_edited_behind_the_program_is_caught(node, sc, facts):
     finally:
         _set_account(node, ch_addr, ch_orig)
         _set_account(node, cfg_addr, cfg_orig)
-    assert audit_channel(ChainFacts(reader), sc.customer.pubkey(), sc.provider.pubkey(), sc.receipts).ok
+    assert audit_channel(ChainFacts(reader), sc.customer.pubkey(), sc.provider.pubkey(), sc.receipts, members_of(sc)).ok
 
 
 def test_program_mismatch_is_caught(sc, facts, tmp_path, committed):
@@ -308,7 +317,9 @@ def test_cli_channel_batch_epoch_program(node, sc, cli_env):
     rs.write_text(json.dumps({"receipts": [s.to_json() for s in sc.receipts]}))
     c, p = str(sc.customer.pubkey()), str(sc.provider.pubkey())
     assert _cli(["channel", c, p, "--receipts", str(rs)]).exit_code == 0
-    assert _cli(["channel", c, p, "--chain-only", "--json"]).exit_code == 0
+    res = _cli(["channel", c, p, "--chain-only", "--json"])  # settlements check out, nothing ties them to receipts
+    assert res.exit_code == 1 and json.loads(res.stdout)["outcome"] == "NOT VERIFIED", res.output
+    assert _cli(["channel", c, p, "--chain-only", "--allow-pending"]).exit_code == 0
     b0 = cli_env / "b0.json"
     b0.write_text(json.dumps([s.to_json() for s in sc.batches[0]]))
     res = _cli(["batch", "0", "--receipts", str(b0)])
@@ -351,11 +362,15 @@ def test_audit_all_chain_only(sc, facts, cli_env, committed):
     kinds = sorted(r.kind for r in reports)
     assert kinds == ["batch"] * 3 + ["channel", "customer", "epoch", "program", "provider"]
     assert all(not r.failures for r in reports), "\n".join(r.render() for r in reports)
-    res = _cli(["all", "--chain-only", "--committed", str(committed)])
-    assert res.exit_code == 0 and "8 audits: all CLEAN" in res.output, res.output
-    res = _cli(["all", "--chain-only", "--committed", str(committed), "--json"])
+    # chain only, receipts are never seen: channels and batches are NOT VERIFIED, and so is the whole audit
+    # (it used to print "all CLEAN" here while every batch report said nothing was verified)
+    res = _cli(["all", "--chain-only", "--no-rebuild", "--committed", str(committed)])
+    assert res.exit_code == 1 and "8 audits: NOT VERIFIED" in res.output and "all CLEAN" not in res.output, res.output
+    res = _cli(["all", "--chain-only", "--no-rebuild", "--committed", str(committed), "--json"])
     doc = json.loads(res.stdout)
-    assert res.exit_code == 0 and doc["ok"] is True and len(doc["reports"]) == 8
+    assert res.exit_code == 1 and doc["ok"] is False and doc["outcome"] == "NOT VERIFIED" and len(doc["reports"]) == 8
+    res = _cli(["all", "--chain-only", "--no-rebuild", "--committed", str(committed), "--allow-pending"])
+    assert res.exit_code == 0 and "NOT VERIFIED" in res.output and "all CLEAN" not in res.output, res.output
 
 
 # --- providers: slashes and revenue ------------------------------------------------------------------------

@@ -6,95 +6,28 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import datetime, timezone
 
 import pytest
-from fastapi.testclient import TestClient
-from solders.keypair import Keypair
-from solders.pubkey import Pubkey
 from sqlalchemy import select, update
 
-from auditor.api import MeterApi
-from auditor.audits import ChainFacts, audit_batch, audit_channel, audit_receipt
+from auditor.audits import ChainFacts, api_members, audit_batch, audit_channel, audit_receipt
 from auditor.chain import ChainReader
 from contracts import DEFAULT_PROGRAM_ID
 from contracts.receipt import receipt_id
 
-import auditor_scenario as scenario
-
 localnet = pytest.importorskip("localnet")
-metering_api = pytest.importorskip("metering.api")
+pytest.importorskip("metering.api")
 
-from ledger.db import make_engine, migrate  # noqa: E402
-from metering.batches import build_batch, mark_posted  # noqa: E402
-from metering.config import MeterConfig  # noqa: E402
-from metering.events import EGRESS, GPU_HEARTBEAT  # noqa: E402
-from metering.ingest import Ingestor, parse_body  # noqa: E402
-from metering.auth import SignedRequest  # noqa: E402
+import meter_world  # noqa: E402
 from metering.models import ReceiptRow  # noqa: E402
-from metering.receipts import Sealer  # noqa: E402
-from metering.registry import add_provider  # noqa: E402
 
-PID = Pubkey.from_string(DEFAULT_PROGRAM_ID)
-W = 60_000
-T0 = 1_794_999_960_000
-
-
-def _events(provider: str, customer: str, base: int, n: int) -> list[dict]:
-    def iso(ms):
-        return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat(timespec="milliseconds").replace(
-            "+00:00", "Z")
-
-    src = f"/providers/{provider}/agent"
-    out = []
-    for i in range(n):
-        t = base + i * 30_000
-        out.append({"specversion": "1.0", "id": f"hb{i}", "source": src, "type": GPU_HEARTBEAT, "subject": customer,
-                    "time": iso(t), "data": {"lease_id": "L1", "provider": provider, "gpu_class": "H100",
-                                             "gpu_count": 2, "interval_ms": 30_000}})
-        if i % 3 == 0:
-            out.append({"specversion": "1.0", "id": f"eg{i}", "source": src, "type": EGRESS, "subject": customer,
-                        "time": iso(t + 1), "data": {"resource": "web", "provider": provider, "bytes": 1 << 20}})
-    return out
+PID, T0 = meter_world.PID, meter_world.T0
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("meter")
-    node = localnet.start_in_process(ledger_dir=tmp / "ledger", port=0, slot_ms="per-tx", cheats=True)
-    engine = make_engine(f"sqlite:///{tmp / 'meter.db'}")
-    migrate(engine)
-    try:
-        meter = Keypair()
-        d = scenario.deploy(node.rpc_url, PID, meter)
-        cust, prov = str(d.customer.pubkey()), str(d.provider.pubkey())
-        cfg = MeterConfig(program_id=DEFAULT_PROGRAM_ID, config_version=1, window_ms=W, grace_ms=10_000)
-        add_provider(engine, prov, T0, "provider")
-        ing, sealer = Ingestor(engine, cfg), Sealer(engine, cfg, meter)
-        base = T0 - 20 * W
-        items = parse_body(json.dumps(_events(prov, cust, base, 12)).encode(), batch=True,
-                           max_batch=10_000, max_body_bytes=1 << 24)
-        assert ing.ingest(SignedRequest(prov, T0, "sig-1"), items, T0).status_code == 200
-        posted = []
-        # two sealing rounds, each closed into a batch that goes on-chain like the crank posts it
-        for until in (base + 3 * W, base + 6 * W + 10_000):
-            sealer.seal_due(until + cfg.grace_ms)
-            b = build_batch(engine, str(meter.pubkey()), T0)
-            assert b is not None
-            index = d.post_batch(meter, b.root, b.count, b.total)
-            mark_posted(engine, b.id, f"onchain-{index}", T0)
-            posted.append((b, index))
-        app = metering_api.create_app(engine, cfg, meter, clock=lambda: T0)
-        with TestClient(app) as http:
-            api = MeterApi("http://meter", client=http, keypair=meter, clock=lambda: T0)  # the meter key reads all
-            rs = api.channel_receipts(cust, prov)
-            # settle the last receipt of the first batch (the crank's job), using the API's proof
-            first_batch_last = max((s for s in rs if s.batch == posted[0][0].id), key=lambda s: s.receipt.seq)
-            d.settle(posted[0][1], first_batch_last.receipt, first_batch_last.proof)
-            yield dict(node=node, engine=engine, d=d, api=api, receipts=rs, posted=posted, meter=meter)
-    finally:
-        engine.dispose()
-        node.stop()
+    with meter_world.build(tmp_path_factory.mktemp("meter")) as w:
+        yield w
 
 
 @pytest.fixture
@@ -116,8 +49,9 @@ def test_receipts_from_the_api_audit_clean(world, facts):
 
 def test_channel_and_batches_from_the_api_audit_clean(world, facts):
     d = world["d"]
-    rep = audit_channel(facts, d.customer.pubkey(), d.provider.pubkey(), world["receipts"])
+    rep = audit_channel(facts, d.customer.pubkey(), d.provider.pubkey(), world["receipts"], api_members(world["api"]))
     assert rep.ok, rep.render()
+    assert rep.facts["committed_seq"] == world["receipts"][-1].receipt.seq
     assert sum(c.name == "settlement.split" and c.status == "pass" for c in rep.checks) == 1
     for b, index in world["posted"]:
         doc = world["api"].batch_by_root(b.root)
@@ -152,29 +86,8 @@ def test_an_edited_meter_database_is_caught(world, facts):
 
 @pytest.fixture
 def served_api(world):
-    """The meter's read API on a real uvicorn server (127.0.0.1, a free port) for the command line."""
-    import socket
-    import threading
-    import time
-
-    import uvicorn
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    cfg = MeterConfig(program_id=DEFAULT_PROGRAM_ID, config_version=1, window_ms=W, grace_ms=10_000)
-    # the wall clock (the create_app default): the command line signs its reads with it
-    app = metering_api.create_app(world["engine"], cfg, world["meter"])
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    t = threading.Thread(target=server.run, daemon=True)
-    t.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and t.is_alive(), "uvicorn did not start"
-        time.sleep(0.01)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    t.join(20)
+    with meter_world.serve(world) as url:
+        yield url
 
 
 def test_cli_fetches_from_the_api_and_verifies(world, served_api, isolated_env, monkeypatch, tmp_path):
