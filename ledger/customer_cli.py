@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from ledger.cli_common import (METER_API, MeterReadError, chain, deployment, fmt, keypair, meter_get, one_line_errors,
-                               parse_amount, send_amount)
+                               parse_amount, send_amount, settings)
 
 app = typer.Typer(help="Customer: register, fund the escrow, cap spending, see usage and receipts.",
                   no_args_is_help=True)

@@ -130,13 +130,18 @@ def test_audit_all_with_the_api(world, facts):
 def test_audit_all_unsigned_checks_channels_from_the_chain_and_batches_from_public_data(world, facts):
     from auditor.audits import audit_all
 
-    cfg = MeterConfig(program_id=DEFAULT_PROGRAM_ID, config_version=1, window_ms=W, grace_ms=10_000)
-    app = metering_api.create_app(world["engine"], cfg, world["meter"], clock=lambda: T0)
+    from fastapi.testclient import TestClient
+
+    from auditor.api import MeterApi
+    from metering import api as metering_api
+
+    app = metering_api.create_app(world["engine"], meter_world.meter_config(), world["meter"], clock=lambda: T0)
     with TestClient(app) as http:
         reports = audit_all(facts, MeterApi("http://meter", client=http))  # no key: a stranger's audit
     channel = next(r for r in reports if r.kind == "channel")
     note = next(c for c in channel.checks if c.name == "channel.receipts")
-    assert note.status == "skip" and "HTTP 401" in note.detail and "sign with -k" in note.detail
+    # fail closed: receipts it may not read are NOT VERIFIED (never clean), its settlements still verified
+    assert note.status == "pending" and "HTTP 401" in note.detail and "sign with -k" in note.detail
     assert not channel.failures, channel.render()
     batches = [r for r in reports if r.kind == "batch"]
     assert len(batches) == 2 and all(r.ok for r in batches), "\n".join(r.render() for r in batches)
