@@ -59,11 +59,16 @@ class SealReport:
     sealed_through_ms: int | None = None
 
 
-def _state(conn: Connection) -> tuple[int | None, int]:
-    row = conn.execute(select(MS.c.sealed_through_ms, MS.c.last_seal_id).where(MS.c.id == 1).with_for_update()).first()
+def lock_state(conn: Connection) -> tuple[int | None, int]:
+    """The sealed frontier and last seal id, with the meter_state row locked for the transaction: what
+    serialises sealing, carry-over and batching across meter replicas. The row is created on first use;
+    two replicas starting at once both get to lock the one row (ON CONFLICT DO NOTHING, then read)."""
+    q = select(MS.c.sealed_through_ms, MS.c.last_seal_id).where(MS.c.id == 1).with_for_update()
+    row = conn.execute(q).first()
     if row is None:
-        conn.execute(MS.insert().values(id=1, sealed_through_ms=None, last_seal_id=0))
-        return None, 0
+        conn.exec_driver_sql("INSERT INTO meter_state (id, sealed_through_ms, last_seal_id) VALUES (1, NULL, 0) "
+                             "ON CONFLICT (id) DO NOTHING")
+        row = conn.execute(q).one()
     return row[0], row[1]
 
 
@@ -103,7 +108,7 @@ class Sealer:
             self._seal_window(s, s + W, now_ms, report, version)
         if due_end > (report.sealed_through_ms or sealed_through or due_end - 1):
             with self.engine.begin() as conn:
-                st, _ = _state(conn)
+                st, _ = lock_state(conn)
                 if st is None or st < due_end:
                     # Empty windows up to due_end are sealed too: an event arriving for them now is late.
                     conn.execute(update(MS).where(MS.c.id == 1).values(sealed_through_ms=due_end))
@@ -113,7 +118,7 @@ class Sealer:
 
     def _seal_window(self, start: int, end: int, now_ms: int, report: SealReport, version: int) -> None:
         with self.engine.begin() as conn:
-            sealed_through, last_id = _state(conn)
+            sealed_through, last_id = lock_state(conn)
             if sealed_through is not None and sealed_through >= end:
                 return  # another replica sealed it meanwhile
             sid = last_id + 1
@@ -313,7 +318,7 @@ class Sealer:
         with self.engine.begin() as conn:
             # Locking the state row serialises with sealing (row lock on PostgreSQL, write lock on SQLite); a
             # reissued receipt belongs to no window and records the latest seal it follows.
-            _, last_seal = _state(conn)
+            _, last_seal = lock_state(conn)
             stale = self.stale_channels(conn, version)
             for prev in stale:
                 d = json.loads(prev.detail)

@@ -190,3 +190,43 @@ def test_migration_moves_existing_events_into_partitions_and_back(pg_schema, pro
     with e.connect() as c:
         assert c.execute(text("SELECT relkind FROM pg_class WHERE oid = to_regclass('usage_events')")).scalar() == "r"
         assert c.execute(text("SELECT count(*) FROM usage_events")).scalar() == 24
+
+
+def test_replicas_close_batches_one_at_a_time(pg, pg_schema, provider_kp, customer, meter_kp):
+    """A replica closing a batch holds the meter state row: another replica's build_batch waits for it and
+    then numbers its batch after it (without the lock both take max(id) + 1 and one fails)."""
+    from metering.batches import build_batch
+    from metering.models import Batch
+    from metering.receipts import Sealer, lock_state
+
+    ev = EventFactory(provider_kp, customer)
+    cfg = MeterConfig(window_ms=60_000, grace_ms=0)
+    ingest_direct(Ingestor(pg, cfg), str(provider_kp.pubkey()), [ev.hb("L1", T0 - 300_000 + i * 30_000) for i in range(8)], T0)
+    assert Sealer(pg, cfg, meter_kp).seal_due(T0).receipts > 0
+    other = pg_schema()
+    result, errors = [], []
+    with pg.connect() as a:
+        tx = a.begin()
+        lock_state(a)  # replica A is closing batch 1
+        a.execute(Batch.__table__.insert().values(id=1, root=bytes(32), count=0, total=0, created_ms=T0,
+                                                  meter_pubkey=str(meter_kp.pubkey())))
+
+        def replica_b():
+            try:
+                result.append(build_batch(other, str(meter_kp.pubkey()), T0))
+            except Exception as e:  # noqa: BLE001 - asserted below
+                errors.append(e)
+        t = threading.Thread(target=replica_b)
+        t.start()
+        with pg.connect() as watch:  # B is waiting for a lock held by A (a condition, not a sleep)
+            for _ in range(100_000):
+                waiting = watch.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                             "AND datname = current_database()")).scalar()
+                watch.rollback()  # a new snapshot of pg_stat_activity each time
+                if waiting:
+                    break
+            else:
+                raise AssertionError("replica B never waited for replica A")
+        tx.commit()
+    t.join()
+    assert errors == [] and result[0] is not None and result[0].id == 2
