@@ -230,3 +230,13 @@ def test_replicas_close_batches_one_at_a_time(pg, pg_schema, provider_kp, custom
         tx.commit()
     t.join()
     assert errors == [] and result[0] is not None and result[0].id == 2
+
+
+def test_the_meter_jobs_make_the_partitions(pg, meter_kp):
+    from metering.service import MeterJobs
+
+    cfg = MeterConfig(window_ms=60_000, grace_ms=0)
+    MeterJobs(pg, cfg, meter_kp, clock=lambda: T0).run_once()
+    lateness = cfg.limits.lateness_bound_ms
+    with pg.connect() as c:
+        assert partition_days(c) == set(range((T0 - lateness) // DAY_MS, (T0 + AHEAD_DAYS * DAY_MS) // DAY_MS + 1))
