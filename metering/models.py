@@ -197,6 +197,22 @@ class KeyState(Base):
     through_ms: Mapped[int] = mapped_column(BigInteger)
 
 
+class KeyBase(Base):
+    """A key's usage through `through_ms` (per class) and its carry there, written when the partitions
+    holding its events before `through_ms` are dropped (metering.retention): the sealer's recomputation of
+    a key with late events starts from here instead of from its first event."""
+
+    __tablename__ = "meter_key_base"
+    customer: Mapped[str] = mapped_column(String(44), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(44), primary_key=True)
+    family: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    resource: Mapped[str] = mapped_column(String(128), primary_key=True)
+    through_ms: Mapped[int] = mapped_column(BigInteger)
+    quantities: Mapped[str] = mapped_column(Text)  # JSON {class: quantity}
+    last: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON [t_ms, kind, value, rclass, event_id]
+    stopped: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
 class Batch(Base):
     __tablename__ = "meter_batches"
     id: Mapped[int] = mapped_column(PK, primary_key=True, autoincrement=False)

@@ -31,14 +31,15 @@ from contracts.receipt import ZERO_HASH, Receipt, receipt_id
 
 from .config import MeterConfig
 from .metrics import MeterMetrics
-from .models import KeyUsage, MeterState, ReceiptRow, Seal, UsageEvent, key_hash
+from .models import KeyBase, KeyUsage, MeterState, ReceiptRow, Seal, UsageEvent, key_hash
 from .prices import price_book_at
 from .rollup.pricing import DEFAULT_PRICE_BOOK, FAMILY_NAMES, Line, PriceBook, price_lines
-from .rollup.usage import FAMILY, STORAGE_SAMPLE, Carry, Point, advance, carry_of, key_usage
+from .rollup.usage import FAMILY, STORAGE_SAMPLE, Carry, Point, advance, usage_from
 
 UE, KU, MS, RR, SE = (UsageEvent.__table__, KeyUsage.__table__, MeterState.__table__, ReceiptRow.__table__,
                       Seal.__table__)
 FAMILY_KINDS = {1: (1, 2), 3: (3,), 4: (4,)}
+KB = KeyBase.__table__
 DETAIL_VERSION = 1
 
 
@@ -70,6 +71,18 @@ def lock_state(conn: Connection) -> tuple[int | None, int]:
                              "ON CONFLICT (id) DO NOTHING")
         row = conn.execute(q).one()
     return row[0], row[1]
+
+
+def key_base(conn: Connection, key: tuple) -> tuple[int, dict[str, int], Carry] | None:
+    """A key's (through_ms, usage through it, carry there) from meter_key_base, or None."""
+    c, p, fam, res = key
+    row = conn.execute(select(KB.c.through_ms, KB.c.quantities, KB.c.last, KB.c.stopped).where(
+        KB.c.customer == c, KB.c.provider == p, KB.c.family == fam, KB.c.resource == res)).first()
+    if row is None:
+        return None
+    last = json.loads(row.last) if row.last else None
+    return row.through_ms, {k: int(v) for k, v in json.loads(row.quantities).items()}, \
+        Carry(Point(*last) if last else None, bool(row.stopped))
 
 
 def last_receipt(conn: Connection, customer: str, provider: str):
@@ -189,15 +202,19 @@ class Sealer:
             c, p, fam, res = key
             before = stored.get(key, {})
             if key in late_keys:
-                pts = [Point(*r) for r in conn.execute(
-                    select(UE.c.t_ms, UE.c.kind, UE.c.value, UE.c.rclass, UE.c.event_id)
-                    .where(UE.c.key_hash == hashes[key], UE.c.seal_id.is_not(None), UE.c.provider == p,
-                           UE.c.customer == c, UE.c.kind.in_(FAMILY_KINDS[fam]), UE.c.resource == res,
-                           UE.c.t_ms < end))]  # every event before `end` is sealed now (the UPDATE above)
-                full = key_usage(fam, pts, end, **kw)
+                # from the key's base (its usage at the horizon of dropped partitions, metering.retention)
+                # or, without one, from its first event
+                base = key_base(conn, key)
+                q = select(UE.c.t_ms, UE.c.kind, UE.c.value, UE.c.rclass, UE.c.event_id).where(
+                    UE.c.key_hash == hashes[key], UE.c.seal_id.is_not(None), UE.c.provider == p, UE.c.customer == c,
+                    UE.c.kind.in_(FAMILY_KINDS[fam]), UE.c.resource == res,
+                    UE.c.t_ms < end)  # every event before `end` is sealed now (the UPDATE above)
+                if base is not None:
+                    q = q.where(UE.c.t_ms >= base[0])
+                pts = [Point(*r) for r in conn.execute(q)]
+                full, carry = usage_from(fam, base, pts, end, **kw)
                 new, key_gaps = full.quantities, [g for g in full.gaps if g[1] >= late_cut]
-                before = key_usage(fam, pts, late_cut, **kw).quantities  # the late part shows as adjustment
-                carry = carry_of(fam, pts, end)
+                before = usage_from(fam, base, pts, late_cut, **kw)[0].quantities  # the late part: adjustment
             else:
                 delta, carry = advance(fam, states.get(key, Carry()), keys[key], end, start_ms=late_cut, **kw)
                 new = dict(before)

@@ -16,6 +16,7 @@ from .metrics import MeterMetrics
 from .models import Batch
 from .partitions import ensure_ahead
 from .receipts import SealReport, Sealer
+from .retention import drop_settled_partitions
 
 log = logging.getLogger("solmeter.meter")
 BT = Batch.__table__
@@ -60,8 +61,10 @@ class MeterJobs:
     def run_once(self, force_batch: bool = False) -> JobsReport:
         now = self.clock()
         if self._partitions_until_ms is None or now >= self._partitions_until_ms:
-            # PostgreSQL: usage_events' day partitions exist before any event needs them (a no-op on SQLite)
+            # PostgreSQL: usage_events' day partitions exist before any event needs them, and the oldest
+            # go once everything in them is sealed and settled (both no-ops on SQLite)
             ensure_ahead(self.engine, now, self.cfg.limits.lateness_bound_ms)
+            drop_settled_partitions(self.engine, now, self.cfg)
             self._partitions_until_ms = now + 3_600_000
         version = self.config_version()
         seal = self.sealer.seal_due(now, version)

@@ -1,4 +1,4 @@
-"""meter_event_keys; usage_events partitioned by day on PostgreSQL
+"""meter_event_keys, meter_key_base; usage_events partitioned by day on PostgreSQL
 
 Revision ID: 0420_pg_partitioned_events
 Revises: 0300_sealed_key_index
@@ -8,7 +8,8 @@ PostgreSQL: usage_events becomes a table partitioned by RANGE (t_ms), one partit
 (metering.partitions creates them), primary key (id, t_ms); the dedup key, which a partitioned table cannot
 hold unique on its own, moves to meter_event_keys (dedup_key primary key, payload_hash, t_ms). Existing
 events are copied into day partitions and their keys into meter_event_keys. SQLite keeps its table as it
-is; meter_event_keys is created there too (one schema) and stays empty.
+is; meter_event_keys is created there too (one schema) and stays empty. meter_key_base (both): a key's
+usage and carry at the horizon of the dropped partitions (metering.retention).
 """
 from datetime import datetime, timezone
 
@@ -57,6 +58,17 @@ def upgrade() -> None:
     sa.Column('t_ms', sa.BigInteger(), nullable=False),
     sa.PrimaryKeyConstraint('dedup_key', name=op.f('pk_meter_event_keys'))
     )
+    op.create_table('meter_key_base',
+    sa.Column('customer', sa.String(length=44), nullable=False),
+    sa.Column('provider', sa.String(length=44), nullable=False),
+    sa.Column('family', sa.SmallInteger(), nullable=False),
+    sa.Column('resource', sa.String(length=128), nullable=False),
+    sa.Column('through_ms', sa.BigInteger(), nullable=False),
+    sa.Column('quantities', sa.Text(), nullable=False),
+    sa.Column('last', sa.Text(), nullable=True),
+    sa.Column('stopped', sa.Boolean(), nullable=False),
+    sa.PrimaryKeyConstraint('customer', 'provider', 'family', 'resource', name=op.f('pk_meter_key_base'))
+    )
     if op.get_bind().dialect.name != "postgresql":
         return
     _swap_out_old()
@@ -85,4 +97,5 @@ def downgrade() -> None:
         for sql in INDEXES:
             op.execute(sql)
         _copy_back()
+    op.drop_table('meter_key_base')
     op.drop_table('meter_event_keys')
