@@ -24,8 +24,8 @@ from .config import MeterConfig
 from .events import EventRejected, Kind, ValidEvent, validate_batch_fast, validate_event
 from .events.fast import validate_batch_msgspec
 from .metrics import MeterMetrics
-from .pg_store import PgEventWriter
 from .models import RequestSignature, UsageEvent, UsageKey, dedup_key, key_hash
+from .pg_store import PgEventWriter
 from .rollup.usage import FAMILY
 from .registry import is_active_provider, paused_customers
 
@@ -309,8 +309,8 @@ class Ingestor:
                 self.metrics.requests_refused.labels(reason=e.field).inc()
                 raise
             except IntegrityError:
-                # PostgreSQL: a concurrent request stored one of these events between our dedup look-up and
-                # our insert. The transaction was rolled back whole; look again (it is now a duplicate).
+                # A unique index hit by a concurrent request (both write paths insert ON CONFLICT DO NOTHING,
+                # so this is a backstop): the transaction was rolled back whole; try again.
                 if attempt == 2:
                     raise
         acc = len(new_rows)
