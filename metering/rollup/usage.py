@@ -165,11 +165,12 @@ def advance(family: int, carry: Carry, window_points: Sequence[Point], end_ms: i
 
 
 def usage_from(family: int, base: tuple[int, dict[str, int], Carry] | None, points: Sequence[Point], end_ms: int,
-               **kw) -> tuple[KeyUsage, Carry]:
+               *, heartbeat_timeout_ms: int, sample_timeout_ms: int) -> tuple[KeyUsage, Carry]:
     """Usage of intervals ending before end_ms and the carry at end_ms, from `base` = (through_ms, usage
     through it, carry there) and the key's events from through_ms on; without a base, from all its events.
     Equal to key_usage over all events (advance chained), so dropping old events behind a base changes
     nothing the sealer computes."""
+    kw = dict(heartbeat_timeout_ms=heartbeat_timeout_ms, sample_timeout_ms=sample_timeout_ms)
     if base is None:
         return key_usage(family, points, end_ms, **kw), carry_of(family, points, end_ms)
     through, q, carry = base
