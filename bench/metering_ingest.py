@@ -4,6 +4,8 @@ the same rows into the same schema, no HTTP, validation or dedup.
 
     .venv/bin/python bench/metering_ingest.py [--batches 100] [--batch-size 1000] [--runs 3]
                                               [--workers N] [--concurrency C] [--breakdown]
+    .venv/bin/python bench/metering_ingest.py --database-url postgresql+psycopg://... --events N
+                                              --replicas R [--json]     (PostgreSQL: bench/pg_ingest.py)
 
 The meter runs as `solmeter meter serve --workers N --no-jobs` does (default: N = one ingest process
 per core behind the HTTP process, one SQLite file) on 127.0.0.1; this process is the providers: C
@@ -242,7 +244,17 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=0,
                     help="requests in flight, one connection each, as concurrent providers (default: 2 per process)")
     ap.add_argument("--breakdown", action="store_true", help="also measure server CPU per event by stage, in-process")
+    ap.add_argument("--database-url", help="PostgreSQL: N events through R meter replicas into this database "
+                                           "(throw-away schemas), against a same-run COPY baseline")
+    ap.add_argument("--events", type=int, default=1_000_000, help="with --database-url: events in all")
+    ap.add_argument("--replicas", type=int, default=2, help="with --database-url: meter replicas")
+    ap.add_argument("--json", action="store_true", help="with --database-url: the result as one JSON line")
     a = ap.parse_args()
+    if a.database_url:
+        from pg_ingest import main as pg_main
+
+        pg_main(a, free_port)
+        return
     a.concurrency = a.concurrency or 2 * a.workers
     provider = Keypair.from_seed(bytes([1]) * 32)
     results = []

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection, Engine
 from contracts.merkle import MerkleTree, verify_proof
 
 from .models import Batch, ReceiptRow
+from .receipts import lock_state
 
 BT, RR = Batch.__table__, ReceiptRow.__table__
 # A legacy settle transaction (1,232 bytes) has room for a proof of at most 11 hashes (PROTOCOL.md), so a batch
@@ -52,6 +53,7 @@ def build_batch(engine: Engine, meter_pubkey: str, now_ms: int, config_version: 
     only its receipts are batched; older ones stay unbatched, superseded by their reissue under the new
     version (receipts.Sealer.carry_over). Without it, the version of the oldest unbatched receipt."""
     with engine.begin() as conn:
+        lock_state(conn)  # one replica closes a batch at a time (and not while a window is being sealed)
         version = config_version
         if version is None:
             version = conn.execute(select(RR.c.config_version).where(RR.c.batch_id.is_(None)).order_by(RR.c.id)

@@ -26,6 +26,7 @@ from .events.fast import validate_batch_msgspec
 from .headroom import PriceCeiling, reserve
 from .metrics import MeterMetrics, reason_label
 from .models import RequestSignature, UsageEvent, UsageKey, dedup_key, key_hash
+from .pg_store import PgEventWriter
 from .rollup.usage import FAMILY
 from .registry import paused_customers, provider_flag
 
@@ -275,6 +276,7 @@ class Ingestor:
         # handler, which sleeps in growing steps and turns contention into latency spikes.
         self._write_lock = (SqliteWriteLock(db_file) if db_file else threading.Lock()) if engine.dialect.name == "sqlite" \
             else contextlib.nullcontext()
+        self._pg_writer = PgEventWriter(ROW_COLS, engine) if engine.dialect.name == "postgresql" else None
         self._key_hashes: dict[tuple, int] = {}
         self._known_keys: set[tuple] = set()  # in meter_usage_keys (committed)
         self._price_ceiling = PriceCeiling()
@@ -319,8 +321,8 @@ class Ingestor:
                 self.metrics.requests_refused.labels(reason=reason_label(e.field)).inc()
                 raise
             except IntegrityError:
-                # PostgreSQL: a concurrent request stored one of these events between our dedup look-up and
-                # our insert. The transaction was rolled back whole; look again (it is now a duplicate).
+                # A unique index hit by a concurrent request (both write paths insert ON CONFLICT DO NOTHING,
+                # so this is a backstop): the transaction was rolled back whole; try again.
                 if attempt == 2:
                     raise
         acc = len(new_rows)
@@ -366,12 +368,11 @@ class Ingestor:
             if conn.dialect.name == "sqlite":
                 results, new_rows = self._insert_then_dedup(conn, valid, *prepared)
             else:
-                results, new_rows = self._dedup(conn, valid, *prepared)
+                results, new_rows = self._write_pg(conn, valid, *prepared)
             if not isinstance(results, AllAccepted) and any(r.status == "conflict" for r in results):
                 raise _Rollback(self._failed(items, [r if r.status == "conflict" else None for r in results]))
+            # both write paths have stored new_rows in this transaction: a refusal here rolls them back
             self._reserve_headroom(conn, items, results, new_rows)
-            if new_rows and conn.dialect.name != "sqlite":
-                insert_rows(conn, new_rows)
             fresh = self._record_keys(conn, new_rows)
         self._known_keys.update(fresh)  # committed: later batches of these keys skip the insert
         return results, new_rows
@@ -493,29 +494,24 @@ class Ingestor:
             seen.add(dks[i])
         return results, new_rows
 
-    def _dedup(self, conn, evs: list[ValidEvent], dks: list[bytes], rows: list[tuple]):
-        """PostgreSQL: look the batch's keys up, then (the caller) insert the new rows."""
-        uniq = list(dict.fromkeys(dks))
-        stored: dict[bytes, bytes] = {}
-        idents = {(e.source, e.event_id) for e in evs}
-        ph = _ph(conn)
-        for k in range(0, len(uniq), 900):
-            chunk = uniq[k:k + 900]
-            for dk, h, src, eid in conn.exec_driver_sql(
-                    "SELECT dedup_key, payload_hash, source, event_id FROM usage_events WHERE dedup_key IN "
-                    f"({', '.join([ph] * len(chunk))})", tuple(chunk)):
-                # a different (source, id) under the same 128-bit key would be a hash collision: refuse it
-                stored[bytes(dk)] = bytes(h) if (src, eid) in idents else b"collision"
+    def _write_pg(self, conn, evs: list[ValidEvent], dks: list[bytes], rows: list[tuple]):
+        """PostgreSQL: COPY and INSERT ... ON CONFLICT through `pg_store.PgEventWriter` (the first event of
+        the batch with each key is written; a later one is compared with it)."""
+        first: dict[bytes, int] = {}
+        for i, dk in enumerate(dks):
+            first.setdefault(dk, i)
+        inserted, stored = self._pg_writer.write(conn, rows if len(first) == len(rows) else [rows[i] for i in first.values()])
+        if len(inserted) == len(rows):
+            return AllAccepted(evs), rows
         results: list[EventResult] = []
         new_rows: list[tuple] = []
         for i, e in enumerate(evs):
-            key = dks[i]
-            h = stored.get(key)
-            if h is None:
-                stored[key] = e.payload_hash
-                new_rows.append(rows[i])
+            dk = dks[i]
+            if first[dk] == i and dk in inserted:
                 results.append(EventResult(i, e.event_id, e.source, "accepted"))
-            elif h == e.payload_hash:
+                new_rows.append(rows[i])
+            elif (stored.get(dk) if dk in stored else evs[first[dk]].payload_hash) == e.payload_hash:
+                # the hash covers the whole event, source and id included: equal hashes, the same event
                 results.append(EventResult(i, e.event_id, e.source, "duplicate"))
             else:
                 results.append(EventResult(i, e.event_id, e.source, "conflict", "id",

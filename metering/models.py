@@ -58,7 +58,12 @@ class UsageEvent(Base):
     time, in a partial index the sealer fills (ingestion does not touch it); unsealed events by a partial
     index that holds only them (a window or two of events). There is no per-event customer index: a
     customer's events are found through its keys (`meter_usage_keys`), one row per lease / bucket /
-    resource instead of one index entry per event (that index was a quarter of SQLite's cost per event)."""
+    resource instead of one index entry per event (that index was a quarter of SQLite's cost per event).
+
+    On PostgreSQL (migration 0400) the table is partitioned by RANGE (t_ms), one partition per UTC day
+    (`metering.partitions`), its primary key is (id, t_ms) and the dedup key's uniqueness is held by
+    `meter_event_keys`; `Base.metadata.create_all` (some tests) makes the plain table below, which the
+    PostgreSQL write path handles too."""
 
     __tablename__ = "usage_events"
     id: Mapped[int] = mapped_column(PK, primary_key=True, autoincrement=True)
@@ -86,6 +91,20 @@ class UsageEvent(Base):
         Index("ix_usage_events_unsealed", "t_ms", sqlite_where=text("seal_id IS NULL"),
               postgresql_where=text("seal_id IS NULL")),
     )
+
+
+class EventKey(Base):
+    """PostgreSQL's dedup authority: one row per stored usage event, keyed by its dedup key (ingestion
+    inserts here with ON CONFLICT DO NOTHING, and writes usage_events only for the keys that went in). A
+    partitioned usage_events cannot carry a unique index on the dedup key alone (PostgreSQL requires the
+    partition key in every unique index), so the key lives here; `payload_hash` is what a replay is compared
+    with. SQLite has the table (one schema) but leaves it empty: there the unique index of usage_events
+    does the same under its single writer."""
+
+    __tablename__ = "meter_event_keys"
+    dedup_key: Mapped[bytes] = mapped_column(LargeBinary(16), primary_key=True)
+    payload_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    t_ms: Mapped[int] = mapped_column(BigInteger)
 
 
 class UsageKey(Base):
@@ -189,6 +208,22 @@ class KeyState(Base):
     last: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON [t_ms, kind, value, rclass, event_id]
     stopped: Mapped[bool] = mapped_column(Boolean, default=False)
     through_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class KeyBase(Base):
+    """A key's usage through `through_ms` (per class) and its carry there, written when the partitions
+    holding its events before `through_ms` are dropped (metering.retention): the sealer's recomputation of
+    a key with late events starts from here instead of from its first event."""
+
+    __tablename__ = "meter_key_base"
+    customer: Mapped[str] = mapped_column(String(44), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(44), primary_key=True)
+    family: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    resource: Mapped[str] = mapped_column(String(128), primary_key=True)
+    through_ms: Mapped[int] = mapped_column(BigInteger)
+    quantities: Mapped[str] = mapped_column(Text)  # JSON {class: quantity}
+    last: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON [t_ms, kind, value, rclass, event_id]
+    stopped: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Batch(Base):

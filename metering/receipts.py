@@ -32,15 +32,16 @@ from contracts.receipt import ZERO_HASH, Receipt, ReceiptEncodingError, receipt_
 
 from .config import MeterConfig
 from .metrics import MeterMetrics
-from .models import KeyUsage, MeterState, ReceiptRow, Seal, UsageEvent, key_hash
+from .models import KeyBase, KeyUsage, MeterState, ReceiptRow, Seal, UsageEvent, key_hash
 from .prices import price_book_at
 from .rollup.pricing import DEFAULT_PRICE_BOOK, FAMILY_NAMES, Line, PriceBook, price_lines
-from .rollup.usage import FAMILY, STORAGE_SAMPLE, Carry, Point, advance, carry_of, key_usage
+from .rollup.usage import FAMILY, STORAGE_SAMPLE, Carry, Point, advance, usage_from
 
 log = logging.getLogger("solmeter.meter")
 UE, KU, MS, RR, SE = (UsageEvent.__table__, KeyUsage.__table__, MeterState.__table__, ReceiptRow.__table__,
                       Seal.__table__)
 FAMILY_KINDS = {1: (1, 2), 3: (3,), 4: (4,)}
+KB = KeyBase.__table__
 DETAIL_VERSION = 1
 
 
@@ -74,12 +75,29 @@ class SealReport:
     failed: list[ChannelFailure] = field(default_factory=list)  # channels held back (each window they failed)
 
 
-def _state(conn: Connection) -> tuple[int | None, int]:
-    row = conn.execute(select(MS.c.sealed_through_ms, MS.c.last_seal_id).where(MS.c.id == 1).with_for_update()).first()
+def lock_state(conn: Connection) -> tuple[int | None, int]:
+    """The sealed frontier and last seal id, with the meter_state row locked for the transaction: what
+    serialises sealing, carry-over and batching across meter replicas. The row is created on first use;
+    two replicas starting at once both get to lock the one row (ON CONFLICT DO NOTHING, then read)."""
+    q = select(MS.c.sealed_through_ms, MS.c.last_seal_id).where(MS.c.id == 1).with_for_update()
+    row = conn.execute(q).first()
     if row is None:
-        conn.execute(MS.insert().values(id=1, sealed_through_ms=None, last_seal_id=0))
-        return None, 0
+        conn.exec_driver_sql("INSERT INTO meter_state (id, sealed_through_ms, last_seal_id) VALUES (1, NULL, 0) "
+                             "ON CONFLICT (id) DO NOTHING")
+        row = conn.execute(q).one()
     return row[0], row[1]
+
+
+def key_base(conn: Connection, key: tuple) -> tuple[int, dict[str, int], Carry] | None:
+    """A key's (through_ms, usage through it, carry there) from meter_key_base, or None."""
+    c, p, fam, res = key
+    row = conn.execute(select(KB.c.through_ms, KB.c.quantities, KB.c.last, KB.c.stopped).where(
+        KB.c.customer == c, KB.c.provider == p, KB.c.family == fam, KB.c.resource == res)).first()
+    if row is None:
+        return None
+    last = json.loads(row.last) if row.last else None
+    return row.through_ms, {k: int(v) for k, v in json.loads(row.quantities).items()}, \
+        Carry(Point(*last) if last else None, bool(row.stopped))
 
 
 def last_receipt(conn: Connection, customer: str, provider: str):
@@ -119,7 +137,7 @@ class Sealer:
             self._seal_window(s, s + W, now_ms, report, version)
         if due_end > (report.sealed_through_ms or sealed_through or due_end - 1):
             with self.engine.begin() as conn:
-                st, _ = _state(conn)
+                st, _ = lock_state(conn)
                 if st is None or st < due_end:
                     # Empty windows up to due_end are sealed too: an event arriving for them now is late.
                     conn.execute(update(MS).where(MS.c.id == 1).values(sealed_through_ms=due_end))
@@ -129,7 +147,7 @@ class Sealer:
 
     def _seal_window(self, start: int, end: int, now_ms: int, report: SealReport, version: int) -> None:
         with self.engine.begin() as conn:
-            sealed_through, last_id = _state(conn)
+            sealed_through, last_id = lock_state(conn)
             if sealed_through is not None and sealed_through >= end:
                 return  # another replica sealed it meanwhile
             sid = last_id + 1
@@ -244,15 +262,19 @@ class Sealer:
             c, p, fam, res = key
             before = stored.get(key, {})
             if key in late_keys:
-                pts = [Point(*r) for r in conn.execute(
-                    select(UE.c.t_ms, UE.c.kind, UE.c.value, UE.c.rclass, UE.c.event_id)
-                    .where(UE.c.key_hash == hashes[key], UE.c.seal_id.is_not(None), UE.c.provider == p,
-                           UE.c.customer == c, UE.c.kind.in_(FAMILY_KINDS[fam]), UE.c.resource == res,
-                           UE.c.t_ms < end))]  # every event before `end` is sealed now (the UPDATE above)
-                full = key_usage(fam, pts, end, **kw)
+                # from the key's base (its usage at the horizon of dropped partitions, metering.retention)
+                # or, without one, from its first event
+                base = key_base(conn, key)
+                q = select(UE.c.t_ms, UE.c.kind, UE.c.value, UE.c.rclass, UE.c.event_id).where(
+                    UE.c.key_hash == hashes[key], UE.c.seal_id.is_not(None), UE.c.provider == p, UE.c.customer == c,
+                    UE.c.kind.in_(FAMILY_KINDS[fam]), UE.c.resource == res,
+                    UE.c.t_ms < end)  # every event before `end` is sealed now (the UPDATE above)
+                if base is not None:
+                    q = q.where(UE.c.t_ms >= base[0])
+                pts = [Point(*r) for r in conn.execute(q)]
+                full, carry = usage_from(fam, base, pts, end, **kw)
                 new, key_gaps = full.quantities, [g for g in full.gaps if g[1] >= late_cut]
-                before = key_usage(fam, pts, late_cut, **kw).quantities  # the late part shows as adjustment
-                carry = carry_of(fam, pts, end)
+                before = usage_from(fam, base, pts, late_cut, **kw)[0].quantities  # the late part: adjustment
             else:
                 delta, carry = advance(fam, states.get(key, Carry()), keys[key], end, start_ms=late_cut, **kw)
                 new = dict(before)
@@ -373,7 +395,7 @@ class Sealer:
         with self.engine.begin() as conn:
             # Locking the state row serialises with sealing (row lock on PostgreSQL, write lock on SQLite); a
             # reissued receipt belongs to no window and records the latest seal it follows.
-            _, last_seal = _state(conn)
+            _, last_seal = lock_state(conn)
             stale = self.stale_channels(conn, version)
             for prev in stale:
                 d = json.loads(prev.detail)

@@ -14,7 +14,9 @@ from .batches import BatchInfo, build_batch
 from .config import MeterConfig
 from .metrics import MeterMetrics
 from .models import Batch
+from .partitions import ensure_ahead
 from .receipts import SealReport, Sealer
+from .retention import drop_settled_partitions
 
 log = logging.getLogger("solmeter.meter")
 BT = Batch.__table__
@@ -41,6 +43,7 @@ class MeterJobs:
         self.sealer = Sealer(engine, cfg, meter, self.metrics)
         self.config_version_source = config_version_source
         self._carried_for: int | None = None  # the version every channel was last brought up to
+        self._partitions_until_ms: int | None = None  # partitions were last made ahead up to here
 
     def config_version(self) -> int:
         if self.config_version_source is None:
@@ -57,6 +60,12 @@ class MeterJobs:
 
     def run_once(self, force_batch: bool = False) -> JobsReport:
         now = self.clock()
+        if self._partitions_until_ms is None or now >= self._partitions_until_ms:
+            # PostgreSQL: usage_events' day partitions exist before any event needs them, and the oldest
+            # go once everything in them is sealed and settled (both no-ops on SQLite)
+            ensure_ahead(self.engine, now, self.cfg.limits.lateness_bound_ms)
+            drop_settled_partitions(self.engine, now, self.cfg)
+            self._partitions_until_ms = now + 3_600_000
         version = self.config_version()
         seal = self.sealer.seal_due(now, version)
         carried = 0

@@ -164,6 +164,23 @@ def advance(family: int, carry: Carry, window_points: Sequence[Point], end_ms: i
     return u, carry_of(family, allpts, end_ms, presorted=True)
 
 
+def usage_from(family: int, base: tuple[int, dict[str, int], Carry] | None, points: Sequence[Point], end_ms: int,
+               *, heartbeat_timeout_ms: int, sample_timeout_ms: int) -> tuple[KeyUsage, Carry]:
+    """Usage of intervals ending before end_ms and the carry at end_ms, from `base` = (through_ms, usage
+    through it, carry there) and the key's events from through_ms on; without a base, from all its events.
+    Equal to key_usage over all events (advance chained), so dropping old events behind a base changes
+    nothing the sealer computes."""
+    kw = dict(heartbeat_timeout_ms=heartbeat_timeout_ms, sample_timeout_ms=sample_timeout_ms)
+    if base is None:
+        return key_usage(family, points, end_ms, **kw), carry_of(family, points, end_ms)
+    through, q, carry = base
+    u, after = advance(family, carry, [p for p in points if p[0] < end_ms], end_ms, start_ms=through, **kw)
+    total = dict(q)
+    for cls, v in u.quantities.items():
+        total[cls] = total.get(cls, 0) + v
+    return KeyUsage(total, u.gaps), after
+
+
 def carry_of(family: int, points: Sequence[Point], end_ms: int, presorted: bool = False) -> Carry:
     """The carry after all `points` before end_ms."""
     last: Point | None = None
