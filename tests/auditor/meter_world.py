@@ -110,11 +110,23 @@ def build(tmp: Path, unbatched_round: bool = False, before_seal=None, before_bat
             # settle the last receipt of the first batch (the crank's job), using the API's proof
             first_batch_last = max((s for s in rs if s.batch == posted[0][0].id), key=lambda s: s.receipt.seq)
             d.settle(posted[0][1], first_batch_last.receipt, first_batch_last.proof)
+            meter_key = tmp / "meter-key.json"  # for the command line's signed reads (-k): the meter key reads all
+            meter_key.write_text(json.dumps(list(bytes(meter))))
+            meter_key.chmod(0o600)
             yield dict(node=node, engine=engine, d=d, api=api, receipts=rs, posted=posted, meter=meter,
+                       meter_key=str(meter_key),
                        settled_seq=first_batch_last.receipt.seq)
     finally:
         engine.dispose()
         node.stop()
+
+
+SIGNED_COMMANDS = ("channel", "all", "bill")  # the audit commands that read private receipt lists
+
+
+def signed(world: dict, args: list[str]) -> list[str]:
+    """`solmeter audit` arguments with the meter key to sign the reads, where the command reads them."""
+    return [*args, "-k", world["meter_key"]] if args and args[0] in SIGNED_COMMANDS else list(args)
 
 
 @contextmanager

@@ -32,8 +32,10 @@ def rewriting_proxy(upstream: str, rewrite: Rewrite = transparent) -> Iterator[s
 
         def _forward(self, method: str) -> None:
             raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)) if method == "POST" else None
-            resp = client.request(method, self.path, content=raw,
-                                  headers={"Content-Type": self.headers.get("Content-Type", "application/json")})
+            # the request's signature headers go through untouched: the proxy rewrites answers, not who asks
+            headers = {k: v for k, v in self.headers.items() if k.lower().startswith("x-solmeter-")}
+            headers["Content-Type"] = self.headers.get("Content-Type", "application/json")
+            resp = client.request(method, self.path, content=raw, headers=headers)
             try:
                 answer = resp.json()
             except ValueError:

@@ -73,7 +73,7 @@ def _cli(world, monkeypatch, rpc_url, args):
     monkeypatch.setenv("SOLMETER_PROGRAM_ID", DEFAULT_PROGRAM_ID)
     from auditor.cli import app
 
-    return CliRunner().invoke(app, args)
+    return CliRunner().invoke(app, meter_world.signed(world, args))
 
 
 def test_an_older_channel_account_passes_through_the_liar_alone(world):

@@ -36,7 +36,7 @@ def cli(world, isolated_env, monkeypatch):
     monkeypatch.setenv("SOLMETER_PROGRAM_ID", DEFAULT_PROGRAM_ID)
     from auditor.cli import app
 
-    return lambda args: CliRunner().invoke(app, args)
+    return lambda args: CliRunner().invoke(app, meter_world.signed(world, args))
 
 
 def _channel_args(world, api):

@@ -90,7 +90,8 @@ def test_price_books_kept_by_the_auditor_as_files(honest, tmp_path, isolated_env
     monkeypatch.setenv("SOLMETER_RPC_URL", honest["node"].rpc_url)
     monkeypatch.setenv("SOLMETER_PROGRAM_ID", DEFAULT_PROGRAM_ID)
     d = honest["d"]
-    args = ["channel", str(d.customer.pubkey()), str(d.provider.pubkey()), "--api", honest["url"], "--json"]
+    args = ["channel", str(d.customer.pubkey()), str(d.provider.pubkey()), "--api", honest["url"], "--json",
+            "-k", honest["meter_key"]]
     res = CliRunner().invoke(app, args + ["--price-books", str(tmp_path)])
     assert res.exit_code == 0, res.output
     (tmp_path / "price-book-v1.json").write_bytes(tenfold(DEFAULT_PRICE_BOOK).file_bytes())
@@ -130,7 +131,7 @@ def test_pricing_at_ten_times_the_book_fails(overpriced):
 
     from auditor.api import MeterApi
     with rewriting_proxy(overpriced["url"], serve_published) as url:
-        api = MeterApi(url)
+        api = MeterApi(url, keypair=overpriced["meter"])  # the meter key reads every channel
         try:
             rep = _audit(overpriced, api)
         finally:
@@ -252,6 +253,7 @@ def _check_bill(world, tmp_path, monkeypatch, *extra):
 
     key = tmp_path / "customer.json"
     key.write_text(json.dumps(list(bytes(world["d"].customer))))
+    key.chmod(0o600)
     monkeypatch.setenv("SOLMETER_RPC_URL", world["node"].rpc_url)
     monkeypatch.setenv("SOLMETER_PROGRAM_ID", DEFAULT_PROGRAM_ID)
     return CliRunner().invoke(app, ["customer", "check-bill", "--keypair", str(key), "--api", world["url"], *extra])
