@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 
 from ledger.cli_common import chain, deployment, fmt, keypair, one_line_errors, parse_amount, send_amount
+from ledger.customer_lease_cli import app as lease_app
 
 app = typer.Typer(help="Customer: register, fund the escrow, cap spending, see usage and receipts.",
                   no_args_is_help=True)
@@ -169,3 +170,5 @@ def receipts(kp: Optional[Path] = KEYPAIR, limit: int = typer.Option(50, min=1, 
     from metering import cli as meter_cli
 
     meter_cli.receipts(customer=str(keypair(kp).pubkey()), provider=None, limit=limit, as_json=as_json)
+
+app.add_typer(lease_app, name="lease")
