@@ -20,6 +20,7 @@ from .checks import check_meter_registered, check_signature
 from .history import config_history
 from .program import Builder, audit_program_checks
 from .receipt_file import SignedReceipt
+from .leases import Consent, check_channel_cap, check_receipt_leases
 from .result import Check, Report, failed, skipped, verdict
 from .verify import verify_batch, verify_channel, verify_epoch, verify_receipt
 from .views import BatchView, ChannelView, ConfigAccountView, ConfigHistory, EpochView, SettlementView
@@ -165,7 +166,8 @@ def _history_into(report: Report, facts: ChainFacts) -> ConfigHistory:
 
 # --- receipt ---------------------------------------------------------------------------------------------------
 
-def audit_receipt(facts: ChainFacts, sr: SignedReceipt, prev: SignedReceipt | None = None) -> Report:
+def audit_receipt(facts: ChainFacts, sr: SignedReceipt, prev: SignedReceipt | None = None,
+                  consent: Consent | None = None) -> Report:
     r = sr.receipt
     rep = Report("receipt", sr.receipt_id.hex())
     rep.facts.update(channel=f"{r.customer} -> {r.provider}", seq=r.seq, cum_amount=r.cum_amount,
@@ -182,6 +184,8 @@ def audit_receipt(facts: ChainFacts, sr: SignedReceipt, prev: SignedReceipt | No
                            channel=channel, settlements=settlements))
     if prev is not None:
         rep.add(Check("receipt.prev_signature", *_sig_status(prev, hist)))
+    if consent is not None:
+        rep.add(check_receipt_leases(r, consent.details.get(sr.receipt_id), consent.leases))
     return rep
 
 
@@ -198,7 +202,7 @@ def _sig_status(sr: SignedReceipt, hist: ConfigHistory) -> tuple[str, str]:
 # --- channel ---------------------------------------------------------------------------------------------------
 
 def audit_channel(facts: ChainFacts, customer: Pubkey, provider: Pubkey,
-                  receipts: Sequence[SignedReceipt] | None) -> Report:
+                  receipts: Sequence[SignedReceipt] | None, consent: Consent | None = None) -> Report:
     rep = Report("channel", f"{customer} -> {provider}")
     hist = _history_into(rep, facts)
     channel = facts.channel(customer, provider)
@@ -213,6 +217,12 @@ def audit_channel(facts: ChainFacts, customer: Pubkey, provider: Pubkey,
                                         "channel"))
         receipts = mine
     rep.add(verify_channel(receipts, hist, facts.resolve_batch, settlements, channel, program_id=facts.program_id))
+    if consent is not None and receipts:
+        for sr in receipts:
+            for c in check_receipt_leases(sr.receipt, consent.details.get(sr.receipt_id), consent.leases):
+                rep.add(Check(c.name, c.status, c.detail, f"seq {sr.receipt.seq}"))
+        rep.add(check_channel_cap([sr.receipt for sr in receipts],
+                                  [consent.details.get(sr.receipt_id) for sr in receipts], consent.leases))
     return rep
 
 
@@ -415,7 +425,8 @@ def audit_all(facts: ChainFacts, api=None, committed: Path | None = None,
     for ch in sorted(channels, key=lambda c: (str(c.customer), str(c.provider))):
         progress(f"channel {ch.customer} -> {ch.provider}")
         rs = api.channel_receipts(str(ch.customer), str(ch.provider)) if api is not None else None
-        reports.append(audit_channel(facts, ch.customer, ch.provider, rs))
+        consent = api.consent(rs) if api is not None and rs else None  # details and the leases they name
+        reports.append(audit_channel(facts, ch.customer, ch.provider, rs, consent))
     for b in facts.all_batches():
         index = b.index
         progress(f"batch {index}")

@@ -102,6 +102,20 @@ def _receipt_arg(arg: str, api: Optional[str], settings) -> SignedReceipt:
     return sr
 
 
+def _consent(api: Optional[str], settings, receipts):
+    """The receipts' details and the leases they name, from the metering API; none if it cannot be read (the
+    lease checks then say they were skipped, and why)."""
+    from .leases import Consent
+
+    client = _api(api, settings)
+    try:
+        return client.consent(list(receipts))
+    except ApiReadError:
+        return Consent({}, {})
+    finally:
+        client.close()
+
+
 @app.command("receipt")
 def receipt_cmd(
     receipt: str = typer.Argument(..., help="A signed-receipt JSON file, or a receipt id (64 hex) to fetch "
@@ -118,7 +132,8 @@ def receipt_cmd(
     facts, s = _facts(program_id)
     sr = _run(lambda: _receipt_arg(receipt, api, s))
     pr = _run(lambda: _receipt_arg(prev, api, s)) if prev else None
-    _emit(_run(lambda: audit_receipt(facts, sr, pr)), as_json)
+    consent = _consent(api, s, [sr])
+    _emit(_run(lambda: audit_receipt(facts, sr, pr, consent)), as_json)
 
 
 @app.command("channel")
@@ -148,7 +163,8 @@ def channel_cmd(
             rs = _run(lambda: client.channel_receipts(str(c), str(p)))
         finally:
             client.close()
-    _emit(_run(lambda: audit_channel(facts, c, p, rs)), as_json)
+    consent = _consent(api, s, rs) if rs else None
+    _emit(_run(lambda: audit_channel(facts, c, p, rs, consent)), as_json)
 
 
 @app.command("batch")

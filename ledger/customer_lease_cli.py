@@ -80,7 +80,7 @@ def sign(lease_id: str = typer.Argument(..., help="The lease id (the GPU job's l
     from solders.pubkey import Pubkey
 
     from contracts.lease import Lease
-    from metering.leases import lease_body
+    from metering.leases import lease_body, post_signed
 
     url = _url(api)
     w = keypair(kp)
@@ -93,7 +93,7 @@ def sign(lease_id: str = typer.Argument(..., help="The lease id (the GPU job's l
     lease = Lease(Pubkey.from_string(meter["program_id"]), lease_id, w.pubkey(), prov,
                   price_book_version or meter["price_book_version"], parse_amount(cap, decimals), start,
                   start + int(hours * 3_600_000), os.urandom(16), _resource(gpu, storage, classes))
-    out = _call("POST", f"{url}/v1/leases", json=lease_body(lease, w))
+    out = post_signed(url, "/v1/leases", lease_body(lease, w))
     r = lease.resource
     what = f"{r.gpu_count} x {r.gpu_class}" if lease.kind == 1 else \
         f"{r.bucket} ({', '.join(f'{c} <= {n} bytes' for c, n in sorted(r.classes.items()))})"
@@ -111,7 +111,7 @@ def revoke(lease_id: str = typer.Argument(..., help="The lease to revoke."),
     import base64
 
     from contracts.lease import Lease, Revocation
-    from metering.leases import revocation_body
+    from metering.leases import post_signed, revocation_body
 
     url = _url(api)
     w = keypair(kp)
@@ -120,7 +120,7 @@ def revoke(lease_id: str = typer.Argument(..., help="The lease to revoke."),
     if lease.customer != w.pubkey():
         raise ValueError(f"lease {lease_id} belongs to customer {lease.customer}, not to {w.pubkey()}")
     rev = Revocation(lease.program_id, lease.lease_hash, w.pubkey(), int(time.time() * 1000) if at_ms is None else at_ms)
-    out = _call("POST", f"{url}/v1/revocations", json=revocation_body(rev, w))
+    out = post_signed(url, "/v1/revocations", revocation_body(rev, w))
     typer.echo(f"lease {lease_id} {out['status']} at {out['revoked_at_ms']} ms")
 
 

@@ -321,3 +321,21 @@ def _signature(raw: bytes):
     from solders.signature import Signature
 
     return Signature.from_bytes(raw)
+
+
+def post_signed(api_url: str, path: str, body: dict) -> dict:
+    """POST a lease or revocation body to the meter; raises ValueError with the meter's one-line reason."""
+    import httpx
+
+    url = api_url.rstrip("/") + path
+    try:
+        r = httpx.post(url, json=body, timeout=30)
+    except httpx.HTTPError as e:
+        raise ValueError(f"meter unreachable at {url}: {e}") from None
+    try:
+        out = r.json()
+    except ValueError:
+        out = {}
+    if r.status_code >= 400:
+        raise ValueError(f"the meter refused it (HTTP {r.status_code}): {out.get('error') or r.text[:200]}")
+    return out

@@ -58,6 +58,18 @@ def _events(provider: str, customer: str, base: int, n: int) -> list[dict]:
     return out
 
 
+def _sign_leases(engine, customer: Keypair, provider: Keypair) -> None:
+    """The customer's consent to what _events reports: GPU lease L1 and the storage lease web (its egress)."""
+    from contracts.lease import GpuResource, Lease, StorageResource
+    from metering.leases import accept_lease, lease_body
+
+    for lid, res in (("L1", GpuResource("H100", 2)), ("web", StorageResource("web", {"STANDARD": 0}))):
+        lease = Lease(PID, lid, customer.pubkey(), provider.pubkey(), 1, 10**9, T0 - 60 * W, T0 + 60 * W,
+                      lid.encode().ljust(16, b"."), res)
+        body = lease_body(lease, customer)
+        accept_lease(engine, body["encoding"], body["signature"], DEFAULT_PROGRAM_ID, T0)
+
+
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("meter")
@@ -70,6 +82,7 @@ def world(tmp_path_factory):
         cust, prov = str(d.customer.pubkey()), str(d.provider.pubkey())
         cfg = MeterConfig(program_id=DEFAULT_PROGRAM_ID, config_version=1, window_ms=W, grace_ms=10_000)
         add_provider(engine, prov, T0, "provider")
+        _sign_leases(engine, d.customer, d.provider)
         ing, sealer = Ingestor(engine, cfg), Sealer(engine, cfg, meter)
         base = T0 - 20 * W
         items = parse_body(json.dumps(_events(prov, cust, base, 12)).encode(), batch=True,
@@ -108,16 +121,19 @@ def test_receipts_from_the_api_audit_clean(world, facts):
     for i, s in enumerate(rs):
         fetched = world["api"].receipt(s.receipt_id.hex())
         assert fetched == s
-        rep = audit_receipt(facts, fetched, rs[i - 1] if i else None)
+        rep = audit_receipt(facts, fetched, rs[i - 1] if i else None, world["api"].consent([fetched]))
         assert rep.ok, rep.render()
+        assert {c.name: c.status for c in rep.checks}["lease.lines"] == "pass"  # under the signed leases
     # API batch ids start at 1, on-chain indexes at 0: the auditor binds receipts to batches by root
     assert world["posted"][0][0].id != world["posted"][0][1]
 
 
 def test_channel_and_batches_from_the_api_audit_clean(world, facts):
     d = world["d"]
-    rep = audit_channel(facts, d.customer.pubkey(), d.provider.pubkey(), world["receipts"])
+    rep = audit_channel(facts, d.customer.pubkey(), d.provider.pubkey(), world["receipts"],
+                        world["api"].consent(world["receipts"]))
     assert rep.ok, rep.render()
+    assert [c.status for c in rep.checks if c.name == "lease.cap"] == ["pass"]
     assert sum(c.name == "settlement.split" and c.status == "pass" for c in rep.checks) == 1
     for b, index in world["posted"]:
         doc = world["api"].batch_by_root(b.root)
@@ -206,3 +222,23 @@ def test_audit_all_with_the_api(world, facts):
     assert all(r.ok for r in reports), "\n".join(r.render() for r in reports)
     assert all(any(c.name == "batch.total" and c.status == "pass" for c in r.checks)
                for r in reports if r.kind == "batch")
+
+
+def test_a_receipt_whose_lease_the_meter_does_not_serve_fails_naming_it(world, facts):
+    from sqlalchemy import delete
+
+    from metering.models import CustomerLease
+
+    rs = world["receipts"]
+    gpu = next(s for s in rs if any("L1" in (ln.get("leases") or [])
+                                    for ln in world["api"]._get(f"/v1/receipts/{s.receipt_id.hex()}")["detail"]["lines"]))
+    with world["engine"].begin() as c:
+        saved = c.execute(CustomerLease.__table__.select().where(CustomerLease.__table__.c.lease_id == "L1")).first()
+        c.execute(delete(CustomerLease.__table__).where(CustomerLease.__table__.c.lease_id == "L1"))
+    try:
+        rep = audit_receipt(facts, gpu, None, world["api"].consent([gpu]))
+        bad = [c for c in rep.checks if c.name == "lease.lines"]
+        assert not rep.ok and bad[0].status == "fail" and "lease L1 is not served" in bad[0].detail
+    finally:
+        with world["engine"].begin() as c:
+            c.execute(CustomerLease.__table__.insert().values(**saved._mapping))
