@@ -18,6 +18,7 @@ from .api import MeterApi
 from .audits import (ChainFacts, audit_all, audit_batch, audit_channel, audit_customer, audit_epoch, audit_program,
                      audit_provider, audit_receipt)
 from .chain import ChainReader
+from .errors import ApiReadError
 from .receipt_file import SignedReceipt, load_signed_receipt, load_signed_receipts
 from .result import Report
 
