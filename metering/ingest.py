@@ -23,7 +23,7 @@ from .auth import AuthError, SignedRequest
 from .config import MeterConfig
 from .events import EventRejected, Kind, ValidEvent, validate_batch_fast, validate_event
 from .events.fast import validate_batch_msgspec
-from .leases import book_at, check_event, lease_id_of, load_states, price_books, save_states
+from .leases import check_event, lease_id_of, load_states, price_book_count, save_states
 from .metrics import MeterMetrics
 from .models import RequestSignature, UsageEvent, UsageKey, dedup_key, key_hash
 from .rollup.usage import FAMILY
@@ -268,7 +268,8 @@ class Ingestor:
         self._write_lock = (SqliteWriteLock(db_file) if db_file else threading.Lock()) if engine.dialect.name == "sqlite" \
             else contextlib.nullcontext()
         self._key_hashes: dict[tuple, int] = {}
-        self._leases: dict = {}  # lease id -> decoded contracts.lease.Lease (stored leases never change)
+        self._lease_terms: dict = {}  # lease id -> metering.leases.Terms (valid while no price book is added)
+        self._books_seen = -1
         self._known_keys: set[tuple] = set()  # in meter_usage_keys (committed)
 
     def ingest(self, signed: SignedRequest, items: list[ValidEvent | EventRejected], now_ms: int) -> IngestOutcome:
@@ -400,12 +401,13 @@ class Ingestor:
     def _check_leases(self, conn, provider: str, evs: list[ValidEvent], problems: list) -> dict:
         """Consent: every event must fall under a lease its customer signed (metering/leases.py)."""
         ids = [lease_id_of(e.kind, e.resource) for e in evs]
-        if len(self._leases) > 65_536:
-            self._leases.clear()
-        states = load_states(conn, ids, self._leases)
-        books = price_books(conn)
+        n_books = price_book_count(conn)
+        if n_books != self._books_seen or len(self._lease_terms) > 65_536:
+            self._lease_terms.clear()  # a new price book ends the span of the previous version
+            self._books_seen = n_books
+        states = load_states(conn, ids, self._lease_terms)
         for i, e in enumerate(evs):
-            bad = check_event(states.get(ids[i]), ids[i], e, provider, book_at(books, e.t_ms))
+            bad = check_event(states.get(ids[i]), ids[i], e, provider)
             if bad is not None:
                 problems[i] = EventResult(i, e.event_id, e.source, "rejected", bad[0], bad[1], 403)
         return states

@@ -10,7 +10,7 @@ only if `check_event` finds it inside the lease the customer signed (see PROTOCO
   classes and at most their byte counts; egress under either;
 - the event's time is in [start, expiry) and before the revocation time;
 - the price book in force at that time is the version the customer agreed to;
-- the cap bound: usage under a lease accrues at most at its full rate (GPU count x price, or each class's
+- the cap bound (`Terms`): usage under a lease accrues at most at its full rate (GPU count x price, or each class's
   maximum bytes x price) from the lease start to the latest event accepted under it, plus every egress
   byte accepted under it at the dearest egress price; an event that would take that bound over the cap is
   refused. What is billed is never more than the bound, so never more than the cap.
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Iterable
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -49,15 +49,48 @@ class LeaseRefused(Exception):
         self.field, self.reason, self.status = field, reason, status
 
 
+@dataclass(frozen=True)
+class Terms:
+    """What the ingestion rule needs of a stored lease, computed once (a stored lease and a published price
+    book never change): the key strings, when its price book version is in force, and the cap bound as
+    integers: a_per_ms x (T - start) + b_per_byte x egress_bytes <= c (Fractions brought to one denominator)."""
+
+    lease: Lease
+    provider: str
+    customer: str
+    version_in_force: tuple[tuple[int, int], ...]  # [from, until) ms intervals where the lease's book prices
+    a_per_ms: int
+    b_per_byte: int
+    c: int
+
+
+def terms_of(lease: Lease, books: list[tuple[int, PriceBook]]) -> Terms:
+    spans, rate, egress = [], Fraction(0), Fraction(0)
+    for i, (eff, book) in enumerate(books):
+        if book.version != lease.price_book_version:
+            continue
+        until = books[i + 1][0] if i + 1 < len(books) else 1 << 63
+        if until > eff:
+            spans.append((eff, until))
+            rate, egress = max(rate, _rate_per_ms(lease, book)), max(egress, _egress_rate(book))
+    d = rate.denominator * egress.denominator
+    return Terms(lease, str(lease.provider), str(lease.customer), tuple(spans), rate.numerator * egress.denominator,
+                 egress.numerator * rate.denominator, lease.cap * d)
+
+
 @dataclass
 class LeaseState:
     """A lease as ingestion sees it within one request (updated as the request's events are accepted)."""
 
-    lease: Lease
+    terms: Terms
     revoked_at_ms: int | None
     last_event_ms: int | None
     egress_bytes: int
     dirty: bool = False
+
+    @property
+    def lease(self) -> Lease:
+        return self.terms.lease
 
 
 def lease_id_of(kind: int, resource: str) -> str:
@@ -83,24 +116,19 @@ def _egress_rate(book: PriceBook) -> Fraction:
     return max((Fraction(p.unit_price, p.per) for p in book.egress.values()), default=Fraction(0))
 
 
-def cap_bound(lease: Lease, book: PriceBook, through_ms: int, egress_bytes: int) -> Fraction:
-    """The most that can have been billed under `lease` with usage accepted up to `through_ms`."""
-    return _rate_per_ms(lease, book) * max(0, through_ms - lease.start_ms) + _egress_rate(book) * egress_bytes
-
-
-def check_event(st: LeaseState | None, lease_id: str, ev, signer: str, book: PriceBook) -> tuple[str, str] | None:
+def check_event(st: LeaseState | None, lease_id: str, ev, signer: str) -> tuple[str, str] | None:
     """(field, reason) if the event is not covered by the lease the customer signed; else None, and the
-    lease's state is advanced by the event. `ev` is a metering.events.ValidEvent; `book` the price book
-    in force at the event's time."""
+    lease's state is advanced by the event. `ev` is a metering.events.ValidEvent."""
     rfield = RESOURCE_FIELD[ev.kind]
     if st is None:
         return rfield, (f"no lease {lease_id!r}: usage is billed only under a lease the customer signed "
                         f"(solmeter customer lease sign)")
-    lease = st.lease
-    if str(lease.provider) != signer:
+    t = st.terms
+    lease = t.lease
+    if t.provider != signer:
         return "data.provider", (f"lease {lease_id} names provider {lease.provider}, not the signing provider "
                                  f"{signer}: a provider reports only under its own leases")
-    if str(lease.customer) != ev.customer:
+    if t.customer != ev.customer:
         return "subject", f"lease {lease_id} was signed by customer {lease.customer}, not {ev.customer}"
     r = lease.resource
     if ev.kind in (Kind.GPU_HEARTBEAT, Kind.GPU_STOP):
@@ -129,12 +157,12 @@ def check_event(st: LeaseState | None, lease_id: str, ev, signer: str, book: Pri
         return "time", f"at or after the expiry of lease {lease_id} ({lease.expiry_ms} ms)"
     if st.revoked_at_ms is not None and ev.t_ms >= st.revoked_at_ms:
         return "time", f"lease {lease_id} was revoked by its customer at {st.revoked_at_ms} ms"
-    if book.version != lease.price_book_version:
-        return "time", (f"lease {lease_id} agreed to price book version {lease.price_book_version}; this time "
-                        f"is priced by version {book.version}: the customer must sign a new lease")
-    through = max(ev.t_ms, st.last_event_ms if st.last_event_ms is not None else ev.t_ms)
-    egress = st.egress_bytes + (ev.value if ev.kind == Kind.EGRESS else 0)
-    if cap_bound(lease, book, through, egress) > lease.cap:
+    if not any(a <= ev.t_ms < b for a, b in t.version_in_force):
+        return "time", (f"lease {lease_id} agreed to price book version {lease.price_book_version}, which does "
+                        f"not price this time: the customer must sign a new lease for the prices in force")
+    through = ev.t_ms if st.last_event_ms is None or ev.t_ms > st.last_event_ms else st.last_event_ms
+    egress = st.egress_bytes + ev.value if ev.kind == Kind.EGRESS else st.egress_bytes
+    if t.a_per_ms * max(0, through - lease.start_ms) + t.b_per_byte * egress > t.c:
         return "data", (f"lease {lease_id}'s cap of {lease.cap} base units would be exceeded (usage through "
                         f"{through} ms at its full rate, {egress} egress bytes)")
     st.last_event_ms, st.egress_bytes, st.dirty = through, egress, True
@@ -143,27 +171,34 @@ def check_event(st: LeaseState | None, lease_id: str, ev, signer: str, book: Pri
 
 # ---- I/O: the ingestion transaction ----
 
-def load_states(conn: Connection, lease_ids: Iterable[str], decoded: dict[str, Lease]) -> dict[str, LeaseState]:
+def load_states(conn: Connection, lease_ids: Iterable[str], terms: dict[str, Terms]) -> dict[str, LeaseState]:
     """The leases named by a request, their rows locked for the transaction (PostgreSQL; SQLite has one
-    writer). `decoded` caches decoded encodings (a lease never changes once stored)."""
+    writer). `terms` caches each lease's Terms across requests (neither a stored lease nor a published price
+    book changes; the cache is dropped whenever a new price book appears)."""
     ids = sorted(set(lease_ids))
     out: dict[str, LeaseState] = {}
+    books = None
     for i in range(0, len(ids), 900):
         rows = conn.execute(select(LT.c.lease_id, LT.c.encoding, LT.c.revoked_at_ms, LT.c.last_event_ms,
                                    LT.c.egress_bytes).where(LT.c.lease_id.in_(ids[i:i + 900])).with_for_update())
         for lid, enc, rev, last, egress in rows:
-            lease = decoded.get(lid)
-            if lease is None:
-                lease = decoded[lid] = Lease.decode(bytes(enc))
-            out[lid] = LeaseState(lease, rev, last, int(egress))
+            t = terms.get(lid)
+            if t is None:
+                books = books if books is not None else price_books(conn)
+                t = terms[lid] = terms_of(Lease.decode(bytes(enc)), books)
+            out[lid] = LeaseState(t, rev, last, int(egress))
     return out
 
 
 def save_states(conn: Connection, states: dict[str, LeaseState]) -> None:
-    for lid, st in states.items():
-        if st.dirty:
-            conn.execute(update(LT).where(LT.c.lease_id == lid)
-                         .values(last_event_ms=st.last_event_ms, egress_bytes=st.egress_bytes))
+    rows = [{"lid": lid, "last": st.last_event_ms, "eg": str(st.egress_bytes)} for lid, st in states.items() if st.dirty]
+    if rows:  # one executemany for every lease the request touched
+        conn.execute(update(LT).where(LT.c.lease_id == bindparam("lid"))
+                     .values(last_event_ms=bindparam("last"), egress_bytes=bindparam("eg")), rows)
+
+
+def price_book_count(conn: Connection) -> int:
+    return conn.execute(select(func.count()).select_from(PriceBookRow)).scalar() or 0
 
 
 def price_books(conn: Connection, default: PriceBook = DEFAULT_PRICE_BOOK) -> list[tuple[int, PriceBook]]:

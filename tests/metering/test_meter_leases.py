@@ -253,3 +253,16 @@ def test_receipt_detail_names_the_leases_of_each_line(client, poster, cust_kp, p
         details = [json.loads(d) for d in c.execute(select(RR.c.detail).order_by(RR.c.seq)).scalars()]
     # per receipt, the leases whose usage the line bills in it (job-1's 30 s, then job-2's)
     assert [d["lines"][0]["leases"] for d in details] == [["job-1"], ["job-2"]]
+
+
+def test_a_new_price_book_ends_a_lease_already_in_use(client, poster, cust_kp, provider_kp, engine, clock):
+    from metering.prices import publish_price_book
+    from metering.rollup.pricing import DEFAULT_PRICE_BOOK
+
+    assert sign(client, gpu_lease("job-1", cust_kp, provider_kp), cust_kp).status_code == 201  # version 1
+    f = EventFactory(provider_kp, str(cust_kp.pubkey()))
+    assert post(poster, [f.hb("job-1", T0 - 20_000)]).status_code == 200  # the meter knows the lease's terms now
+    publish_price_book(engine, replace(DEFAULT_PRICE_BOOK, version=2), T0 - 10_000, clock())
+    assert post(poster, [f.hb("job-1", T0 - 15_000)]).status_code == 200  # still priced by version 1
+    r = post(poster, [f.hb("job-1", T0 - 5_000)])
+    assert r.status_code == 403 and "price book version 1" in r.json()["error"]
