@@ -27,7 +27,7 @@ def demo(ctx: typer.Context,
         res = run_demo(workdir, hours=hours, progress=(lambda m: None) if as_json else typer.echo)
     except Exception as e:
         typer.echo(f"error: demo failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}", err=True)
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     if as_json:
         typer.echo(json.dumps(asdict(res), indent=2))
     else:

@@ -3,7 +3,6 @@ customer signed for this channel, inside the lease's window and before its revoc
 cumulative amount stays within the caps of its leases. Each failing case breaks exactly one rule."""
 import hashlib
 import json
-from dataclasses import replace
 
 import pytest
 from solders.keypair import Keypair

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from contracts import DEFAULT_PROGRAM_ID
 from contracts.lease import GpuResource, Lease, Revocation, StorageResource
 from contracts.receipt import Receipt
-from meter_helpers import CUSTOMER_KEYS, T0, EventFactory, Poster
+from meter_helpers import CUSTOMER_KEYS, T0, EventFactory
 from metering.leases import lease_body, revocation_body
 from metering.models import ReceiptRow, UsageEvent
 from metering.receipts import Sealer
