@@ -70,6 +70,26 @@ class MeterApi:
         doc = self._get(f"/v1/receipts/{receipt_id_hex}")
         return None if doc is None else self._parse(doc, f"receipt {receipt_id_hex}")
 
+    def consent(self, receipts: list[SignedReceipt]):
+        """The public consent evidence of these receipts: each one's detail and every lease its lines name."""
+        from urllib.parse import quote
+
+        from .leases import Consent, LeaseDoc, lease_ids
+
+        details: dict[bytes, dict] = {}
+        for sr in receipts:
+            doc = self._get(f"/v1/receipts/{sr.receipt_id.hex()}")
+            if doc is not None and isinstance(doc.get("detail"), dict):
+                details[sr.receipt_id] = doc["detail"]
+        leases: dict = {}
+        for lid in sorted(set().union(*(lease_ids(d) for d in details.values())) if details else ()):
+            doc = self._get(f"/v1/leases/{quote(lid, safe='/')}")
+            try:
+                leases[lid] = None if doc is None else LeaseDoc.from_api(doc)
+            except (KeyError, ValueError, TypeError):
+                leases[lid] = None  # unreadable: checked as not served
+        return Consent(details, leases)
+
     def channel_receipts(self, customer: str, provider: str) -> list[SignedReceipt]:
         out: list[SignedReceipt] = []
         after = 0

@@ -21,6 +21,7 @@ from .pricing import BookOnRecord, Books, book_on_record, detail_text
 from .history import config_history
 from .program import Builder, audit_program_checks
 from .receipt_file import SignedReceipt
+from .leases import Consent, check_channel_cap, check_receipt_leases
 from .result import Check, Report, failed, pending, verdict
 from .verify import verify_batch, verify_channel, verify_epoch, verify_receipt
 from .views import BatchView, BlockOrder, ChannelView, ConfigAccountView, ConfigHistory, EpochView, SettlementView
@@ -189,10 +190,11 @@ PriceFiles = Callable[[int], "bytes | None"]  # a price book version -> its file
 
 def audit_receipt(facts: ChainFacts, sr: SignedReceipt, prev: SignedReceipt | None = None,
                   requested: bytes | None = None, requested_prev: bytes | None = None,
-                  price_files: PriceFiles | None = None) -> Report:
+                  price_files: PriceFiles | None = None, consent: Consent | None = None) -> Report:
     """One receipt. `requested` / `requested_prev`: the ids the auditor asked the API for; a served receipt
     must be the one requested (an API answering with another, valid receipt is caught). `price_files`: the
-    published price book files, to recompute the receipt's detail (pricing checks)."""
+    published price book files, to recompute the receipt's detail (pricing checks). `consent`: the served
+    details and the customer-signed leases they name (lease checks)."""
     r = sr.receipt
     rep = Report("receipt", (requested or sr.receipt_id).hex())
     for what, want, got in (("receipt", requested, sr), ("previous receipt", requested_prev, prev)):
@@ -217,6 +219,8 @@ def audit_receipt(facts: ChainFacts, sr: SignedReceipt, prev: SignedReceipt | No
                            prev_detail=detail_text(prev.detail, prev.detail_json)[1] if prev else None))
     if prev is not None:
         rep.add(Check("receipt.prev_signature", *_sig_status(prev, hist)))
+    if consent is not None:
+        rep.add(check_receipt_leases(r, consent.details.get(sr.receipt_id), consent.leases))
     return rep
 
 
@@ -256,10 +260,11 @@ def supplied_members(facts: ChainFacts, receipts: Sequence[SignedReceipt]) -> Me
 
 def audit_channel(facts: ChainFacts, customer: Pubkey, provider: Pubkey,
                   receipts: Sequence[SignedReceipt] | None, members_of: MembersOf | None = None,
-                  price_files: PriceFiles | None = None) -> Report:
+                  price_files: PriceFiles | None = None, consent: Consent | None = None) -> Report:
     """A channel. `receipts` None: chain only (what needs receipts is not verified). `members_of` gives an
     on-chain batch's receipts, to check that the receipts supplied reach the newest one committed on-chain
-    (without it, that coverage is not verified). `price_files`: recompute every receipt's detail."""
+    (without it, that coverage is not verified). `price_files`: recompute every receipt's detail.
+    `consent`: the served details and the customer-signed leases they name (lease checks)."""
     rep = Report("channel", f"{customer} -> {provider}")
     hist = _history_into(rep, facts)
     channel = facts.channel(customer, provider)
@@ -280,6 +285,12 @@ def audit_channel(facts: ChainFacts, customer: Pubkey, provider: Pubkey,
         rep.facts["committed_seq"] = committed.top_seq
     rep.add(verify_channel(receipts, hist, facts.resolve_batch, settlements, channel, program_id=facts.program_id,
                            committed=committed, books=facts.books(price_files) if price_files is not None else None))
+    if consent is not None and receipts:
+        for sr in receipts:
+            for c in check_receipt_leases(sr.receipt, consent.details.get(sr.receipt_id), consent.leases):
+                rep.add(Check(c.name, c.status, c.detail, f"seq {sr.receipt.seq}"))
+        rep.add(check_channel_cap([sr.receipt for sr in receipts],
+                                  [consent.details.get(sr.receipt_id) for sr in receipts], consent.leases))
     return rep
 
 
@@ -472,7 +483,8 @@ def audit_bill(facts: ChainFacts, wallet: Pubkey, api, price_files: PriceFiles |
     files = price_files if price_files is not None else api.price_book_file
     for prov in sorted(providers, key=str):
         rs = api.channel_receipts(str(wallet), str(prov))
-        reports.append(audit_channel(facts, wallet, prov, rs, api_members(api), files))
+        consent = api.consent(rs) if rs else None  # the leases its customer signed: part of the bill
+        reports.append(audit_channel(facts, wallet, prov, rs, api_members(api), files, consent=consent))
     return reports
 
 
@@ -526,9 +538,10 @@ def audit_all(facts: ChainFacts, api=None, committed: Path | None = None,
             rs = api.channel_receipts(str(ch.customer), str(ch.provider)) if api is not None else None
         except ApiForbidden as e:  # not a party of this channel: its settlements still verify from the chain
             rs, private = None, e
+        consent = api.consent(rs) if api is not None and rs else None  # details and the leases they name
         rep = audit_channel(facts, ch.customer, ch.provider, rs,
                             api_members(api) if api is not None else None,
-                            api.price_book_file if api is not None else None)
+                            api.price_book_file if api is not None else None, consent=consent)
         if private is not None:
             # fail closed: what the auditor could not read is NOT VERIFIED, never clean
             rep.add(pending("channel.receipts", "the metering API serves a channel's receipt list to its customer, "

@@ -18,6 +18,7 @@ from .api import MeterApi
 from .audits import (ChainFacts, api_members, audit_all, audit_batch, audit_bill, audit_channel, audit_customer,
                      audit_epoch, audit_program, audit_provider, audit_receipt, supplied_members)
 from .chain import ChainReader
+from .errors import ApiReadError
 from .receipt_file import SignedReceipt, load_signed_receipt, load_signed_receipts
 from .result import Report, all_summary
 
@@ -143,6 +144,20 @@ def _receipt_arg(arg: str, api: Optional[str], settings) -> SignedReceipt:
     return sr
 
 
+def _consent(api: Optional[str], settings, receipts):
+    """The receipts' details and the leases they name, from the metering API; none if it cannot be read (the
+    lease checks then say they were skipped, and why)."""
+    from .leases import Consent
+
+    client = _api(api, settings)
+    try:
+        return client.consent(list(receipts))
+    except ApiReadError:
+        return Consent({}, {})
+    finally:
+        client.close()
+
+
 @app.command("receipt")
 def receipt_cmd(
     receipt: str = typer.Argument(..., help="A signed-receipt JSON file, or a receipt id (64 hex) to fetch "
@@ -163,9 +178,10 @@ def receipt_cmd(
     sr = _run(lambda: _receipt_arg(receipt, api, s))
     pr = _run(lambda: _receipt_arg(prev, api, s)) if prev else None
     client = _api(api, s) if _requested(receipt) is not None else None
+    consent = _consent(api, s, [sr])  # the detail and the leases it names are public
     try:
         report = _run(lambda: audit_receipt(facts, sr, pr, _requested(receipt), _requested(prev),
-                                            _price_files(price_books, client)))
+                                            _price_files(price_books, client), consent=consent))
     finally:
         if client is not None:
             client.close()
@@ -206,7 +222,9 @@ def channel_cmd(
             rs = _run(lambda: client.channel_receipts(str(c), str(p)))
         members = (api_members(client) if client is not None else
                    supplied_members(facts, rs) if rs is not None else None)
-        report = _run(lambda: audit_channel(facts, c, p, rs, members, _price_files(price_books, client)))
+        consent = _consent(api, s, rs) if rs else None  # the details and the leases they name are public
+        report = _run(lambda: audit_channel(facts, c, p, rs, members, _price_files(price_books, client),
+                                            consent=consent))
     finally:
         if client is not None:
             client.close()

@@ -99,6 +99,24 @@ def make_batches(provider: Keypair, n_batches: int, size: int, now_ms: int) -> l
     return out
 
 
+def sign_leases(engine, provider: Keypair, now_ms: int) -> None:
+    """The customers' consent to what make_batches reports: lease L{i} of customer i % 10, 8 H100 (signed
+    before the clock starts, as customers sign before any usage)."""
+    from solders.pubkey import Pubkey
+
+    from contracts import DEFAULT_PROGRAM_ID
+    from contracts.lease import GpuResource, Lease
+    from metering.leases import accept_lease, lease_body
+
+    customers = [Keypair.from_seed(bytes([i + 10]) * 32) for i in range(10)]
+    for lease in range(500):
+        c = customers[lease % 10]
+        doc = Lease(Pubkey.from_string(DEFAULT_PROGRAM_ID), f"L{lease}", c.pubkey(), provider.pubkey(), 1, (1 << 64) - 1,
+                    now_ms - 2 * 3_600_000, now_ms + 86_400_000, lease.to_bytes(16, "little"), GpuResource("H100", 8))
+        body = lease_body(doc, c)
+        accept_lease(engine, body["encoding"], body["signature"], DEFAULT_PROGRAM_ID, now_ms)
+
+
 def run_api(bodies: list[bytes], workdir: Path, provider: Keypair, workers: int = 1, concurrency: int = 1) -> dict:
     from concurrent.futures import ThreadPoolExecutor
 
@@ -106,6 +124,7 @@ def run_api(bodies: list[bytes], workdir: Path, provider: Keypair, workers: int 
     engine = make_engine(url)
     migrate(engine)
     add_provider(engine, str(provider.pubkey()), int(time.time() * 1000))
+    sign_leases(engine, provider, int(time.time() * 1000))
     engine.dispose()
     port = free_port()
     # The meter as `solmeter meter serve --workers N --no-jobs` runs it: one HTTP process and, for N > 1,
@@ -214,6 +233,7 @@ def run_breakdown(bodies: list[bytes], workdir: Path, provider: Keypair) -> dict
     pk = str(provider.pubkey())
     now = int(time.time() * 1000)
     add_provider(engine, pk, now)
+    sign_leases(engine, provider, now)
     ing = Ingestor(engine, MeterConfig(limits=Limits(max_batch=10_000)))
     cpu = {"signature": 0.0, "parse_validate": 0.0, "transaction": 0.0, "response": 0.0}
     for k, body in enumerate(bodies):

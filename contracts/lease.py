@@ -11,8 +11,9 @@ Lease encoding (little-endian, variable length):
     len  field
      16  tag                b"SOLMETER-LEAS-V1"
      32  program_id         the deployment the lease is for (a lease never carries over to another one)
-      1  lease_id length n  1..64
-      n  lease_id           ASCII, [A-Za-z0-9][A-Za-z0-9._@+-]* (no ':' or '/': events name it as their resource)
+      1  lease_id length n  1..95
+      n  lease_id           ASCII, [A-Za-z0-9][A-Za-z0-9._@+/-]* (no ':': events name it as their resource,
+                            a storage sample as LEASE or LEASE:CLASS)
      32  customer           wallet pubkey, the signer
      32  provider           wallet pubkey, the only provider that may report usage under it
       8  price_book_version u64
@@ -58,7 +59,7 @@ U64_MAX = (1 << 64) - 1
 I64_MIN, I64_MAX = -(1 << 63), (1 << 63) - 1
 MAX_GPU_COUNT = 4096
 MAX_CLASSES = 16
-LEASE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$"
+LEASE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@+/-]{0,94}$"  # an event resource without ":CLASS" (128 - 33)
 CLASS_PATTERN = r"^[A-Z0-9][A-Z0-9_.-]{0,31}$"
 REVOCATION_LEN = 120
 

@@ -9,6 +9,7 @@ import typer
 
 from ledger.cli_common import (METER_API, MeterReadError, chain, deployment, fmt, keypair, meter_get, one_line_errors,
                                parse_amount, send_amount, settings)
+from ledger.customer_lease_cli import app as lease_app
 
 app = typer.Typer(help="Customer: register, fund the escrow, cap spending, see usage and receipts.",
                   no_args_is_help=True)
@@ -201,3 +202,5 @@ def check_bill(ctx: typer.Context, kp: Optional[Path] = KEYPAIR) -> None:
     signer = ["-k", str(kp or settings().resolved_keypair_path)]  # its receipt lists are read signed by it
     raise typer.Exit(audit_app(["bill", wallet, *signer, *ctx.args], standalone_mode=False) or 0)
 
+
+app.add_typer(lease_app, name="lease")

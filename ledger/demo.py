@@ -188,6 +188,10 @@ def run_demo(workdir: Path | None = None, *, hours: float = 3.0, progress: Calla
 
         with _ApiServer(app) as api:
             say(f"[demo] meter API at {api.url}; agents start reporting (simulated clock)")
+            # Consent off-chain: each customer signs a lease for every job and bucket before any usage is
+            # reported (the meter refuses usage under no lease); the signed leases are public beside the receipts.
+            _sign_leases(api.url, dep.program_id, w, clock(), hours)
+            say(f"  customers signed {len(DEMO_LEASES)} leases (GPU jobs and buckets) with their wallet keys")
             jobs = [StaticJobSource([Lease("job-c1-train", C[0], "H100", 2), Lease("job-c2-infer", C[1], "A100", 1)]),
                     StaticJobSource([Lease("job-c4-render", C[3], "H100", 1)]),
                     StaticJobSource([Lease("job-c5-sweep", C[4], "H100", 8)])]
@@ -282,6 +286,31 @@ def run_demo(workdir: Path | None = None, *, hours: float = 3.0, progress: Calla
         node.stop()
     res.elapsed_s = time.monotonic() - t_start
     return res
+
+
+# (lease id, customer index, provider index, GPU (class, count) or storage bucket, cap in tokens per hour of
+# the lease): what the agents below report, and nothing else. The caps sit above the full-rate cost
+# (8 H100 at 2.5 tokens an hour is 20 an hour), so the demo's usage is never cut short by them.
+DEMO_LEASES = [("job-c1-train", 0, 0, ("H100", 2), 10), ("job-c2-infer", 1, 0, ("A100", 1), 10),
+               ("job-c4-render", 3, 1, ("H100", 1), 10), ("job-c5-sweep", 4, 2, ("H100", 8), 25),
+               ("job-c3-finetune", 2, 1, ("L40S", 4), 10), ("datasets", 0, 1, "datasets", 1),
+               ("checkpoints", 2, 1, "checkpoints", 1)]
+
+
+def _sign_leases(api_url: str, program_id: str, w, now_ms: int, hours: float) -> None:
+    import os
+
+    from contracts.lease import GpuResource, Lease, StorageResource
+    from metering.leases import lease_body, post_signed
+
+    lease_hours = hours + 2
+    for lease_id, ci, pi, what, cap_per_hour in DEMO_LEASES:
+        res = GpuResource(*what) if isinstance(what, tuple) else StorageResource(what, {"STANDARD": 1 << 30})
+        c = w.customers[ci]
+        lease = Lease(Pubkey.from_string(program_id), lease_id, c.pubkey(), w.providers[pi].pubkey(), 1,
+                      int(cap_per_hour * lease_hours) * TOKENS, now_ms, now_ms + int(lease_hours * 3_600_000),
+                      os.urandom(16), res)
+        post_signed(api_url, "/v1/leases", lease_body(lease, c))
 
 
 def _paused(sf, customer: str) -> bool:

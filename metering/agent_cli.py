@@ -60,7 +60,8 @@ def _flush_text(f) -> str:
 
 @app.command()
 def gpu(jobs: Path = typer.Option(..., "--jobs", help="JSON file listing running leases: {\"leases\": [{lease_id, "
-                                                      "customer, gpu_class, gpu_count, gpu_indices}]}."),
+                                                      "customer, gpu_class, gpu_count, gpu_indices}]}; lease_id is the id of the "
+                                                      "lease the customer signed (solmeter customer lease sign)."),
         api: Optional[str] = API, spool: Optional[Path] = SPOOL,
         interval_s: int = typer.Option(30, "--interval-s", min=1, max=3600, help="Heartbeat interval."),
         fake_telemetry: bool = typer.Option(False, help="Report fake GPU readings (demos without a GPU)."),
@@ -88,7 +89,8 @@ def gpu(jobs: Path = typer.Option(..., "--jobs", help="JSON file listing running
 
 @app.command()
 def storage(paths: list[str] = typer.Argument(..., help="Buckets: directories (PATH) and S3 buckets "
-                                                       "(s3://BUCKET[/PREFIX]), each optionally NAME=..."),
+                                                       "(s3://BUCKET or s3://BUCKET/PREFIX), each optionally NAME=...; NAME (default: the "
+                                                       "bucket) is the id of the lease the customer signed for it."),
             customer: str = typer.Option(..., help="Customer public key the buckets belong to."),
             storage_class: str = typer.Option("STANDARD", "--class", help="Storage class of the directory buckets "
                                               "(an S3 bucket reports each class its objects are stored in)."),

@@ -24,6 +24,7 @@ from .config import MeterConfig
 from .events import EventRejected, Kind, ValidEvent, validate_batch_fast, validate_event
 from .events.fast import validate_batch_msgspec
 from .headroom import PriceCeiling, reserve
+from .leases import check_event, lease_id_of, load_states, price_book_count, save_states
 from .metrics import MeterMetrics, reason_label
 from .models import RequestSignature, UsageEvent, UsageKey, dedup_key, key_hash
 from .pg_store import PgEventWriter
@@ -278,6 +279,8 @@ class Ingestor:
             else contextlib.nullcontext()
         self._pg_writer = PgEventWriter(ROW_COLS, engine) if engine.dialect.name == "postgresql" else None
         self._key_hashes: dict[tuple, int] = {}
+        self._lease_terms: dict = {}  # lease id -> metering.leases.Terms (valid while no price book is added)
+        self._books_seen = -1
         self._known_keys: set[tuple] = set()  # in meter_usage_keys (committed)
         self._price_ceiling = PriceCeiling()
 
@@ -365,6 +368,10 @@ class Ingestor:
             self._check_paused(conn, valid, problems)
             if any(problems):
                 raise _Rollback(self._failed(items, problems))
+            leases = self._check_leases(conn, provider, valid, problems)
+            if any(problems):
+                raise _Rollback(self._failed(items, problems))
+            save_states(conn, leases)
             if conn.dialect.name == "sqlite":
                 results, new_rows = self._insert_then_dedup(conn, valid, *prepared)
             else:
@@ -438,6 +445,20 @@ class Ingestor:
                 conn.execute(RS.insert().values(signature=signed.signature, pubkey=signed.pubkey, seen_ms=now_ms))
         except IntegrityError:  # a concurrent request with the same signature won the race
             raise AuthError("X-Solmeter-Signature", "replayed: this signature was already used") from None
+
+    def _check_leases(self, conn, provider: str, evs: list[ValidEvent], problems: list) -> dict:
+        """Consent: every event must fall under a lease its customer signed (metering/leases.py)."""
+        ids = [lease_id_of(e.kind, e.resource) for e in evs]
+        n_books = price_book_count(conn)
+        if n_books != self._books_seen or len(self._lease_terms) > 65_536:
+            self._lease_terms.clear()  # a new price book ends the span of the previous version
+            self._books_seen = n_books
+        states = load_states(conn, ids, self._lease_terms)
+        for i, e in enumerate(evs):
+            bad = check_event(states.get(ids[i]), ids[i], e, provider)
+            if bad is not None:
+                problems[i] = EventResult(i, e.event_id, e.source, "rejected", bad[0], bad[1], 403)
+        return states
 
     def _check_paused(self, conn, evs: list[ValidEvent], problems: list) -> None:
         paused = paused_customers(conn, {e.customer for e in evs if e.kind == Kind.GPU_HEARTBEAT})

@@ -31,6 +31,7 @@ from contracts.pricing import canonical_json, detail_hash  # noqa: F401 (re-expo
 from contracts.receipt import ZERO_HASH, Receipt, ReceiptEncodingError, receipt_id
 
 from .config import MeterConfig
+from .leases import lease_id_of
 from .metrics import MeterMetrics
 from .models import KeyBase, KeyUsage, MeterState, ReceiptRow, Seal, UsageEvent, key_hash
 from .prices import price_book_at
@@ -194,9 +195,10 @@ class Sealer:
         def one_pass(ks: dict) -> int:
             period: dict[tuple[str, str], dict[tuple[int, str], int]] = {}
             gaps: dict[tuple[str, str], list] = {}
-            self._roll_keys(conn, ks, late_keys, end, late_cut, period, gaps)
+            leases: dict[tuple[str, str], dict[tuple[int, str], set[str]]] = {}
+            self._roll_keys(conn, ks, late_keys, end, late_cut, period, gaps, leases)
             return sum(self._issue(conn, ch, sid, start, end, first_t[ch], period[ch], gaps.get(ch, []), now_ms,
-                                   version) for ch in sorted(period))
+                                   version, leases.get(ch, {})) for ch in sorted(period))
 
         try:
             with conn.begin_nested():
@@ -236,7 +238,8 @@ class Sealer:
     def _kw(self) -> dict:
         return dict(heartbeat_timeout_ms=self.cfg.heartbeat_timeout_ms, sample_timeout_ms=self.cfg.sample_timeout_ms)
 
-    def _roll_keys(self, conn, keys: dict, late_keys: set, end: int, late_cut: int, period: dict, gaps: dict) -> None:
+    def _roll_keys(self, conn, keys: dict, late_keys: set, end: int, late_cut: int, period: dict, gaps: dict,
+                   leases: dict) -> None:
         """Bring every touched key's usage through `end`. A key whose new events all lie in the window is
         extended from its stored carry (no history read); a key with late events is recomputed from all of
         its events. Both give what the pure rollup over the whole event set gives."""
@@ -286,6 +289,7 @@ class Sealer:
                 d = q - before.get(cls, 0)
                 if d:
                     per[(fam, cls)] = per.get((fam, cls), 0) + d
+                    leases.setdefault((c, p), {}).setdefault((fam, cls), set()).add(lease_id_of(fam, res))
             gaps.setdefault((c, p), []).extend(
                 {"family": FAMILY_NAMES[fam], "resource": res, "start_ms": a, "end_ms": b} for a, b in key_gaps)
             gone.append((hashes[key], c, p, fam, res))
@@ -301,7 +305,7 @@ class Sealer:
         conn.exec_driver_sql("INSERT INTO meter_key_state (customer, provider, kind, resource, key_hash, last, stopped, "
                              f"through_ms) VALUES ({', '.join([ph] * 8)})", state_rows)
 
-    def _issue(self, conn, ch, sid, start, end, first_t, period_raw, gaps, now_ms, version) -> bool:
+    def _issue(self, conn, ch, sid, start, end, first_t, period_raw, gaps, now_ms, version, leases_raw) -> bool:
         customer, provider = ch
         W = self.cfg.window_ms
         cum_raw: dict[tuple[int, str], int] = {}
@@ -335,14 +339,17 @@ class Sealer:
         seq = prev.seq + 1 if prev is not None else 1
         period_start = prev.period_end if prev is not None else (first_t // W * W) // 1000
         gaps = sorted(gaps, key=lambda g: (g["family"], g["resource"], g["start_ms"], g["end_ms"]))
+        leases = {(FAMILY_NAMES[fam], cls): sorted(ids) for (fam, cls), ids in leases_raw.items()}
         self._write(conn, customer, provider, prev, version, seq, period_start, end // 1000, book.version, lines,
-                    gaps, sid, now_ms)
+                    gaps, sid, now_ms, leases=leases)
         return True
 
     def _write(self, conn, customer: str, provider: str, prev, version: int, seq: int, period_start: int,
                period_end: int, price_book_version: int, lines: list[Line], gaps: list, sid: int,
-               now_ms: int, note: str | None = None) -> None:
-        """Encode, sign and insert one receipt (the single place a receipt row is written)."""
+               now_ms: int, note: str | None = None, leases: dict | None = None) -> None:
+        """Encode, sign and insert one receipt (the single place a receipt row is written). Each line names
+        the leases whose usage it bills in this receipt (`leases`, the customer-signed consent an auditor
+        checks it against; empty for a reissue, which bills nothing new)."""
         detail = {
             "detail_version": DETAIL_VERSION,
             "program_id": self.cfg.program_id,
@@ -353,7 +360,7 @@ class Sealer:
             "period_start": period_start,
             "period_end": period_end,
             "price_book_version": price_book_version,
-            "lines": [ln.to_dict() for ln in lines],
+            "lines": [{**ln.to_dict(), "leases": (leases or {}).get((ln.family, ln.rclass), [])} for ln in lines],
             "gaps": gaps,
         }
         if note is not None:

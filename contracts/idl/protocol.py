@@ -123,8 +123,61 @@ builds exactly that), an instruction the customer's wallet signs and pays for; s
 refuse a pair without a Channel (ChannelNotOpened) and never create one. The Channel is the customer's
 on-chain consent to be billed by that provider, with a per-epoch cap it chooses (u64::MAX = no cap). A
 customer withdraws consent by lowering the limit to 0; like every decrease it takes effect only a
-settlement window later, so receipts issued while consent stood stay payable. (What the meter bills under a
-channel, per lease, is decided off-chain by the customer's signed leases.)
+settlement window later, so receipts issued while consent stood stay payable. What the meter bills under a
+channel is decided off-chain by the customer's signed leases (next section): consent lives in two places,
+both signed by the customer's wallet key: the Channel on-chain (who may be paid, and at most how much per
+epoch) and the lease off-chain (what is rented, when, at which price book, up to which total).
+
+## Leases: the customer's signed consent off-chain (normative; mirrors contracts/lease.py)
+A lease is signed by the customer's wallet key (plain ed25519 over the encoding below, what a Solana wallet's
+signMessage produces) and names the provider, what is rented, the price book version, a cap, a start and an
+expiry. The meter bills only usage under a lease whose signature verifies; it serves every lease publicly
+(`GET /v1/leases/{lease_id}`, `GET /v1/leases?customer=&provider=`: encoding, signature, decoded terms,
+revocation), and each receipt line names, in its detail, the leases whose usage it bills
+(`"leases": [lease ids]`), so an auditor checks consent from public data alone.
+
+Lease encoding (little-endian; lease_hash = sha256 of these bytes; one lease has exactly one encoding:
+decoding re-encodes and compares):
+
+| bytes | field | |
+|---|---|---|
+| 16 | tag | `SOLMETER-LEAS-V1` |
+| 32 | program_id | the deployment: a lease is never consent on another one |
+| 1 + n | lease_id | length n in 1..95, ASCII `[A-Za-z0-9][A-Za-z0-9._@+/-]*` (no `:`) |
+| 32 | customer | the signer |
+| 32 | provider | the only provider that may report usage under it |
+| 8 | price_book_version | u64 >= 1: the prices agreed to |
+| 8 | cap | u64 token base units: the most ever billed under the lease |
+| 8 | start_ms | i64 unix ms, inclusive |
+| 8 | expiry_ms | i64 unix ms, exclusive, > start_ms |
+| 16 | nonce | random: two leases of equal terms still differ |
+| 1 | kind | 1 = GPU, 2 = storage |
+| GPU: 1 + m, 4 | gpu_class, gpu_count | class length m and ASCII `[A-Z0-9][A-Z0-9_.-]*`; u32 1..4096 GPUs at most at a time |
+| storage: 2 + b, 1, k x (1 + c + 8) | bucket, classes | u16 length b (1..256) and UTF-8 bucket (or bucket/prefix, s3 URI); k in 1..16 storage classes in ascending byte order, each its class and u64 max bytes stored |
+
+Revocation encoding (120 bytes, signed by the lease's customer): tag `SOLMETER-LREV-V1` (16), program_id (32),
+lease_hash (32: the one lease it revokes; it cannot be replayed onto another), customer (32), revoked_at_ms
+(i64). The meter refuses a revocation dated at or before the latest usage it already accepted under the
+lease (it cannot un-bill accepted usage) and records it otherwise (`POST /v1/revocations`).
+
+Which lease an event bills under: a GPU heartbeat's `lease_id` is the lease id; a storage sample's `bucket`
+is the lease id or `LEASE:CLASS` with CLASS its storage class; an egress event's `resource` is the lease id,
+optionally followed by `:` and anything. The meter accepts a usage event only if (ingestion, one
+transaction, else a 403 naming the field and the reason, and nothing of the request is written):
+- the lease exists; its provider is the signing provider; its customer is the event's subject;
+- a GPU event is under a GPU lease, of its class, with at most its count; a sample is under a storage
+  lease, in one of its classes, with at most that class's bytes; egress is under either kind;
+- start_ms <= t < expiry_ms and t < revoked_at_ms (a stop bills nothing and is accepted whenever);
+- the price book in force at t is the lease's price_book_version (a new price book needs a new lease);
+- the cap bound holds: rate x (T - start_ms) + egress_bytes x the dearest egress price <= cap, where T is
+  the latest event time accepted under the lease, rate the lease's full rate (gpu_count x the GPU price,
+  or the sum over its classes of max bytes x the storage price) and egress_bytes every egress byte accepted
+  under it. Billed usage never exceeds the full rate since the start, so nothing billed exceeds the cap.
+Consequences: billing under a lease stops at its revocation instant exactly (no interval ending at or after
+it is billed) and at its expiry; usage under no lease is refused and the agent keeps it in its dead-letter
+folder with the reason. The auditor checks each receipt line billing usage against the leases it names
+(signature, channel, program, kind, start before the period's end, expiry and revocation after its start for
+on-time usage) and each channel's cumulative amount against the sum of its leases' caps.
 
 ## Parameters and delayed changes
 `Config.params` holds the parameters that protect a counter-party of the admin: arbiter, min_stake,

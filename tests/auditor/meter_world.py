@@ -60,6 +60,18 @@ def usage_events(provider: str, customer: str, base: int, n: int) -> list[dict]:
     return out
 
 
+def sign_leases(engine, customer: Keypair, provider: Keypair) -> None:
+    """The customer's consent to what usage_events reports: GPU lease L1 and the storage lease web (its egress)."""
+    from contracts.lease import GpuResource, Lease, StorageResource
+    from metering.leases import accept_lease, lease_body
+
+    for lid, res in (("L1", GpuResource("H100", 2)), ("web", StorageResource("web", {"STANDARD": 0}))):
+        lease = Lease(PID, lid, customer.pubkey(), provider.pubkey(), 1, 10**9, T0 - 60 * W, T0 + 60 * W,
+                      lid.encode().ljust(16, b"."), res)
+        body = lease_body(lease, customer)
+        accept_lease(engine, body["encoding"], body["signature"], DEFAULT_PROGRAM_ID, T0)
+
+
 def publish_on_chain(d, book: PriceBook) -> None:
     """The admin commits a price book version by the sha256 of its file (publish_price_book)."""
     d.ch.send([d.prog.publish_price_book(admin=d.admin.pubkey(), version=book.version, sha256=book.sha256())],
@@ -85,6 +97,7 @@ def build(tmp: Path, unbatched_round: bool = False, before_seal=None, before_bat
             before_seal(engine, d)
         else:
             publish_on_chain(d, DEFAULT_PRICE_BOOK)
+        sign_leases(engine, d.customer, d.provider)
         ing, sealer = Ingestor(engine, cfg), Sealer(engine, cfg, meter)
         base = T0 - 20 * W
         events = usage_events(prov, cust, base, 24 if unbatched_round else 12)

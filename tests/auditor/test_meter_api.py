@@ -41,17 +41,20 @@ def test_receipts_from_the_api_audit_clean(world, facts):
     for i, s in enumerate(rs):
         fetched = world["api"].receipt(s.receipt_id.hex())
         assert fetched == s
-        rep = audit_receipt(facts, fetched, rs[i - 1] if i else None)
+        rep = audit_receipt(facts, fetched, rs[i - 1] if i else None, consent=world["api"].consent([fetched]))
         assert rep.ok, rep.render()
+        assert {c.name: c.status for c in rep.checks}["lease.lines"] == "pass"  # under the signed leases
     # API batch ids start at 1, on-chain indexes at 0: the auditor binds receipts to batches by root
     assert world["posted"][0][0].id != world["posted"][0][1]
 
 
 def test_channel_and_batches_from_the_api_audit_clean(world, facts):
     d = world["d"]
-    rep = audit_channel(facts, d.customer.pubkey(), d.provider.pubkey(), world["receipts"], api_members(world["api"]))
+    rep = audit_channel(facts, d.customer.pubkey(), d.provider.pubkey(), world["receipts"], api_members(world["api"]),
+                        consent=world["api"].consent(world["receipts"]))
     assert rep.ok, rep.render()
     assert rep.facts["committed_seq"] == world["receipts"][-1].receipt.seq
+    assert [c.status for c in rep.checks if c.name == "lease.cap"] == ["pass"]
     assert sum(c.name == "settlement.split" and c.status == "pass" for c in rep.checks) == 1
     for b, index in world["posted"]:
         doc = world["api"].batch_by_root(b.root)
@@ -145,3 +148,23 @@ def test_audit_all_unsigned_checks_channels_from_the_chain_and_batches_from_publ
     assert not channel.failures, channel.render()
     batches = [r for r in reports if r.kind == "batch"]
     assert len(batches) == 2 and all(r.ok for r in batches), "\n".join(r.render() for r in batches)
+
+
+def test_a_receipt_whose_lease_the_meter_does_not_serve_fails_naming_it(world, facts):
+    from sqlalchemy import delete
+
+    from metering.models import CustomerLease
+
+    rs = world["receipts"]
+    gpu = next(s for s in rs if any("L1" in (ln.get("leases") or [])
+                                    for ln in world["api"]._get(f"/v1/receipts/{s.receipt_id.hex()}")["detail"]["lines"]))
+    with world["engine"].begin() as c:
+        saved = c.execute(CustomerLease.__table__.select().where(CustomerLease.__table__.c.lease_id == "L1")).first()
+        c.execute(delete(CustomerLease.__table__).where(CustomerLease.__table__.c.lease_id == "L1"))
+    try:
+        rep = audit_receipt(facts, gpu, None, consent=world["api"].consent([gpu]))
+        bad = [c for c in rep.checks if c.name == "lease.lines"]
+        assert not rep.ok and bad[0].status == "fail" and "lease L1 is not served" in bad[0].detail
+    finally:
+        with world["engine"].begin() as c:
+            c.execute(CustomerLease.__table__.insert().values(**saved._mapping))

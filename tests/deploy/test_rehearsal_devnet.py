@@ -141,6 +141,10 @@ def test_the_whole_flow_on_devnets_feature_set_through_rpc_only(devnet_url, tmp_
         wait_until_up(meter, lambda: httpx.get(f"{api}/healthz", timeout=2).status_code == 200)
         start = (time.time_ns() // 1_000_000) // MINUTE_MS * MINUTE_MS - 20 * MINUTE_MS
         lease = "rehearsal-job-1"
+        # consent off-chain: the customer signs the lease with its wallet key before any usage is billed
+        signed = customer("customer", "lease", "sign", lease, "--provider", str(prov.pubkey()), "--gpu", "H100:2",
+                          "--cap", "20", "--start-ms", str(start), "--hours", "2", "--api", api, "-k", cust_path)
+        assert signed.startswith(f"lease {lease} stored: 2 x H100 from {prov.pubkey()}"), signed
         beats = [{"specversion": "1.0", "id": f"{lease}:hb:{start + i * 30_000}",
                   "source": f"/providers/{prov.pubkey()}/agent", "type": GPU_HEARTBEAT, "subject": str(cust.pubkey()),
                   "time": _iso(start + i * 30_000),

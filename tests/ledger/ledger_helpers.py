@@ -55,7 +55,7 @@ class MeterSim:
         self.sealer = Sealer(engine, self.cfg, meter)
         self._registered: set[str] = set()
 
-    def heartbeats(self, provider: Keypair, customer: str, lease: str, start_ms: int, n: int,
+    def heartbeats(self, provider: Keypair, customer: Keypair | str, lease: str, start_ms: int, n: int,
                    interval_ms: int = 30_000, gpus: int = 1, gpu_class: str = "H100", now_ms: int | None = None):
         from metering.auth import SignedRequest
         from metering.events import GPU_HEARTBEAT
@@ -66,6 +66,9 @@ class MeterSim:
         if p not in self._registered:
             add_provider(self.engine, p, start_ms)
             self._registered.add(p)
+        if isinstance(customer, Keypair):  # the customer consents first: it signs the lease it is billed under
+            self.sign_lease(customer, provider, lease, gpu_class, gpus, start_ms, start_ms + (n + 1) * interval_ms)
+            customer = str(customer.pubkey())
         evs = [{"specversion": "1.0", "id": f"{lease}:hb:{start_ms + i * interval_ms}",
                 "source": f"/providers/{p}/agent", "type": GPU_HEARTBEAT, "subject": customer,
                 "time": iso(start_ms + i * interval_ms),
@@ -75,6 +78,21 @@ class MeterSim:
         items = parse_body(json.dumps(evs).encode(), batch=True, max_batch=100_000, max_body_bytes=1 << 30)
         out = self.ingestor.ingest(SignedRequest(p, now, f"ledger-test-{next(_sig)}"), items, now)
         return out
+
+    def sign_lease(self, customer: Keypair, provider: Keypair, lease_id: str, gpu_class: str, gpus: int,
+                   start_ms: int, expiry_ms: int, cap: int = (1 << 64) - 1):
+        """A GPU lease signed by `customer` for `provider`, stored by the meter (its real acceptance path)."""
+        from solders.pubkey import Pubkey
+
+        from contracts.lease import GpuResource, Lease
+        from metering.leases import accept_lease, book_at, lease_body, price_books
+
+        with self.engine.connect() as conn:
+            version = book_at(price_books(conn), start_ms).version
+        lease = Lease(Pubkey.from_string(self.cfg.program_id), lease_id, customer.pubkey(), provider.pubkey(), version,
+                      cap, start_ms, expiry_ms, lease_id.encode()[:16].ljust(16, b"."), GpuResource(gpu_class, gpus))
+        body = lease_body(lease, customer)
+        return accept_lease(self.engine, body["encoding"], body["signature"], self.cfg.program_id, start_ms)
 
     def seal_and_batch(self, now_ms: int):
         from metering.batches import build_batch

@@ -53,7 +53,7 @@ def usage(x, minutes: int = 10) -> None:
     start = x["now"][0] - (minutes + 2) * 60_000
     for ci, c in enumerate(x["w"].customers):
         p = x["w"].providers[0]
-        x["sim"].heartbeats(p, str(c.pubkey()), f"lease-{ci}-{start}", start, minutes * 2, gpus=1 + ci,
+        x["sim"].heartbeats(p, c, f"lease-{ci}-{start}", start, minutes * 2, gpus=1 + ci,
                             now_ms=x["now"][0])
 
 

@@ -50,7 +50,7 @@ def _usage(x, customers, minutes=10):
     start = x["now"][0] - (minutes + 5) * 60_000
     p = x["w"].providers[0]
     for ci in customers:
-        c = str(x["w"].customers[ci].pubkey())
+        c = x["w"].customers[ci]  # its keypair: it signs the lease first
         x["meter"].heartbeats(p, c, f"lease-{ci}-{start}", start, minutes * 2)
     batch = x["meter"].seal_and_batch(x["now"][0])
     x["now"][0] += (minutes + 5) * 60_000

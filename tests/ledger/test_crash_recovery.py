@@ -54,7 +54,7 @@ def run_trials(db_url, session_factory, engine, tmp_path, trials: int, seed: int
             start = base + t * 10 * 60_000
             for pi, p in enumerate(w.providers):
                 for ci, c in enumerate(w.customers):
-                    meter.heartbeats(p, str(c.pubkey()), f"l-{t}-{pi}-{ci}", start, 6 + rng.randrange(4), gpus=1 + ci)
+                    meter.heartbeats(p, c, f"l-{t}-{pi}-{ci}", start, 6 + rng.randrange(4), gpus=1 + ci)
             meter.seal_and_batch(start + 7 * 60_000)
             args = [sys.executable, str(WORKER), db_url, node.rpc_url, str(payer_path), str(meter_path)]
             by_fault = t % 2 == 1

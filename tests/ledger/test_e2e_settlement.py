@@ -34,7 +34,7 @@ def _usage(meter: MeterSim, w, now_ms: int, minutes: int = 30):
     start = now_ms - (minutes + 5) * 60_000
     for pi, p in enumerate(w.providers):
         for ci, c in enumerate(w.customers):
-            meter.heartbeats(p, str(c.pubkey()), f"lease-{pi}-{ci}-{start}", start, minutes * 2, gpus=1 + ci)
+            meter.heartbeats(p, c, f"lease-{pi}-{ci}-{start}", start, minutes * 2, gpus=1 + ci)
     return meter.seal_and_batch(now_ms)
 
 

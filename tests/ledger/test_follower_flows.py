@@ -38,7 +38,7 @@ def test_withdrawals_unstakes_rewards_and_slashes_are_followed_exactly(engine, s
                      epoch_emission=7 * T)
         meter = MeterSim(engine, w.meter, DEFAULT_PROGRAM_ID)
         base = (int(time.time() * 1000) - 3 * 3_600_000) // 60_000 * 60_000
-        meter.heartbeats(p, str(c.pubkey()), "lease", base, 20, gpus=4)
+        meter.heartbeats(p, c, "lease", base, 20, gpus=4)
         meter.seal_and_batch(base + 12 * 60_000)
         out = eng.crank_once()
         assert out["settle_channels"]["confirmed"] == 1 and out["fund_epochs"] == 1

@@ -42,7 +42,7 @@ def test_an_exhausted_customer_is_paused_and_resumes_on_deposit(engine, session_
         meter = MeterSim(engine, w.meter, DEFAULT_PROGRAM_ID)
         eng = Engine(session_factory, chain, BillingProgram(PROGRAM), payer=w.admin, meter=w.meter)
         base = (int(time.time() * 1000) - 6 * 3_600_000) // 60_000 * 60_000
-        meter.heartbeats(p, cw, "lease-1", base, 240, gpus=2)
+        meter.heartbeats(p, c, "lease-1", base, 240, gpus=2)
         meter.seal_and_batch(base + 125 * 60_000)
         out = eng.crank_once()
         assert out["settle_channels"]["skipped_underfunded"] == 1 and out["settle_channels"]["failed"] == 0
@@ -50,7 +50,7 @@ def test_an_exhausted_customer_is_paused_and_resumes_on_deposit(engine, session_
         avail = LedgerEscrowBalance(session_factory).available(cw)
         assert avail is not None and avail < 0
         # the meter refuses new GPU work of a paused customer
-        refused = meter.heartbeats(p, cw, "lease-2", base + 130 * 60_000, 2)
+        refused = meter.heartbeats(p, c, "lease-2", base + 130 * 60_000, 2)
         assert "paused" in str(refused.to_dict())
 
         roles.deposit(chain, w.dep, c, 20 * 10**6)

@@ -33,7 +33,7 @@ def _world(node, engine, n_usage_rounds=1):
     for r in range(n_usage_rounds):
         for pi, p in enumerate(w.providers):
             for ci, c in enumerate(w.customers):
-                meter.heartbeats(p, str(c.pubkey()), f"l-{r}-{pi}-{ci}", base + r * 600_000, 10)
+                meter.heartbeats(p, c, f"l-{r}-{pi}-{ci}", base + r * 600_000, 10)
         meter.seal_and_batch(base + r * 600_000 + 8 * 60_000)
     return chain, w
 
@@ -71,7 +71,7 @@ def test_an_rpc_outage_backs_off_and_the_jobs_catch_up(engine, session_factory, 
         base = (int(time.time() * 1000) - 2 * 3_600_000) // 60_000 * 60_000
         for pi, p in enumerate(w.providers):
             for ci, c in enumerate(w.customers):
-                meter.heartbeats(p, str(c.pubkey()), f"late-{pi}-{ci}", base, 10)
+                meter.heartbeats(p, c, f"late-{pi}-{ci}", base, 10)
         meter.seal_and_batch(base + 8 * 60_000)
         _wait(lambda: any(l.failures >= 2 for l in svc.leases.status() if l.name == "follow_chain"),
               what="failures to be recorded")
