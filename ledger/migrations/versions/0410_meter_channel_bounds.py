@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 
 revision = '0410_meter_channel_bounds'
-down_revision = '0300_sealed_key_index'
+down_revision = '0400_meter_leases'
 branch_labels = None
 depends_on = None
 
