@@ -9,7 +9,8 @@ import json
 from solders.pubkey import Pubkey
 from sqlalchemy import select
 
-from contracts.client import U64_MAX, params_at
+from contracts.client import U64_MAX, decode_account_as, params_at
+from contracts.client.gen.accounts import Channel
 from ledger.ops import roles, token
 from ledger.ops.deployment import read_account, read_config
 from metering.models import KeyUsage, ReceiptRow
@@ -65,15 +66,15 @@ def customer_view(ctx, wallet: str, now_ms: int) -> dict:
                       "seconds_left": max(0, ready - chain_now)}
     delegate, allowance = delegated_allowance(chain.account_data(token.ata(key, dep.mint_key)))
     channels = []
-    for pa in chain.program_accounts(dep.program.program_id, memcmp=[(CHANNEL_CUSTOMER_OFFSET, bytes(key))]):
-        ch = read_account(chain, "Channel", pa.pubkey)
-        if ch is None or str(ch.customer) != wallet:
+    for pa in chain.program_accounts(dep.program.program_id, memcmp=[(0, Channel.DISCRIMINATOR), (CHANNEL_CUSTOMER_OFFSET, bytes(key))]):
+        ch = decode_account_as("Channel", pa.data)
+        if str(ch.customer) != wallet:
             continue
         limit = int(ch.limit_per_epoch)
-        channels.append({"provider": str(ch.provider), "address": str(pa.pubkey), "settled": amount(int(ch.settled_amount), d),
+        channels.append({"provider": str(ch.provider), "address": str(pa.address), "settled": amount(int(ch.settled_amount), d),
                          "last_seq": int(ch.last_seq), "limit_per_epoch": None if limit == U64_MAX else amount(limit, d),
                          "spent_in_epoch": amount(int(ch.spent_in_epoch), d), "spent_epoch": int(ch.spent_epoch),
-                         "link": ctx.explorer("address", pa.pubkey)})
+                         "link": ctx.explorer("address", pa.address)})
     channels.sort(key=lambda c: c["provider"])
     with ctx.engine.connect() as conn:
         meter = customer_status(conn, wallet, now_ms, ctx.escrow)

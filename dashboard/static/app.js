@@ -326,8 +326,9 @@ function renderAudit(main, v) {
       table(["Object", "Verdict", "Checks"], reps.map((r) => h("tr", { "data-target": r.target },
         h("td", { class: "mono" }, link(r.link, r.target)),
         h("td", {}, h("span", { class: r.ok ? "pass" : "fail" }, r.ok ? "pass" : "FAIL")),
-        h("td", {}, h("ul", { class: "checks" }, r.checks.map((c) => h("li", { title: c.detail }, h("span", { class: c.status }, c.status), ` ${c.name}`),
-          r.kind === "program" ? h("li", {}, `deployed sha256 ${r.facts.deployed_sha256 || ""}`) : null))))))));
+        h("td", {}, h("ul", { class: "checks" }, r.checks.map((c) => h("li", { title: c.detail }, h("span", { class: c.status }, c.status), ` ${c.name}`)),
+          r.kind === "program" ? [h("li", { class: "mono" }, `deployed sha256 ${r.facts.deployed_sha256 || "–"}`),
+            h("li", { class: "mono" }, `committed sha256 ${r.facts.committed_sha256 || "–"}`)] : null)))))));
   }
   main.replaceChildren(...parts);
 }
