@@ -110,6 +110,7 @@ function route() {
   for (const a of document.querySelectorAll("#tabs a")) a.classList.toggle("active", a.dataset.view === view);
   const main = $("#view");
   main.dataset.view = view;
+  main.dataset.ready = "";
   main.replaceChildren(h("div", { class: "muted" }, "loading…"));
   VIEWS[view](main, new URLSearchParams(query || "")).then(() => { main.dataset.ready = view; })
     .catch((e) => { main.replaceChildren(h("div", { class: "banner paused", "data-error": e.status || "" }, e.message)); main.dataset.ready = view; });
@@ -178,8 +179,7 @@ async function customerView(main, params) {
       empty("No channel opened: nothing can be billed to you yet. Open one with ", h("code", {}, "solmeter customer open-channel PROVIDER"), ".")));
   parts.push(h("section", { id: "leases" }, h("h2", {}, "Signed leases"), leasesPart(v)));
   parts.push(h("section", { id: "receipts" }, h("h2", {}, `Receipts (${v.receipts_total}, newest first)`),
-    v.receipts.length ? table(["Provider", "Seq ", "Period", "New ", "Cumulative ", "Batch", ""],
-      v.receipts.map((r) => receiptRow(r))) :
+    v.receipts.length ? receiptsTable(v.receipts, RECEIPTS_FIRST) :
       empty("No receipts yet: they appear once a provider's agent reports usage on a channel you opened.")));
   main.replaceChildren(...parts);
 }
@@ -213,6 +213,17 @@ function usageCharts(usage) {
     return h("div", { class: "usage-chart", "data-family": fam }, h("h3", {}, `${fam} (${unit})`),
       stackedBars({ labels, series, fmt: (x) => x.toFixed(x < 10 ? 2 : 0), title: `${fam} usage` }));
   }));
+}
+
+const RECEIPTS_FIRST = 15;
+
+function receiptsTable(receipts, n) {
+  const t = table(["Provider", "Seq ", "Period", "New ", "Cumulative ", "Batch", ""], receipts.slice(0, n).map((r) => receiptRow(r)));
+  if (receipts.length <= n) return t;
+  const more = h("button", { type: "button", class: "secondary", id: "more-receipts",
+    onclick: () => wrap.replaceChildren(receiptsTable(receipts, receipts.length)) }, `Show ${receipts.length - n} more`);
+  const wrap = h("div", {}, t, h("p", {}, more));
+  return wrap;
 }
 
 function receiptRow(r) {

@@ -30,7 +30,7 @@ class Pages:
         self.contexts = []
 
     def open(self, wallet: Keypair | None = None, *, signs_with: Keypair | None = None, view: str = ""):
-        ctx = self.browser.new_context(viewport={"width": 1280, "height": 900}, timezone_id="Europe/Paris",
+        ctx = self.browser.new_context(viewport={"width": 1280, "height": 1000}, timezone_id="Europe/Paris",
                                        locale="en-GB", bypass_csp=True)  # Playwright's waits evaluate scripts
         self.contexts.append(ctx)
         ctx.on("request", lambda r: self.requests.append(r.url))
@@ -47,7 +47,7 @@ class Pages:
     def signed_in(self, wallet: Keypair, view: str = ""):
         page = self.open(wallet, view=view)
         page.click("#signin")
-        page.wait_for_function("!document.querySelector('#signout').hidden")
+        page.wait_for_function("!document.querySelector('#signout').hidden && document.querySelector('#view').dataset.ready")
         if view:
             show(page, view)
         return page
@@ -68,4 +68,4 @@ def show(page, view: str, query: str = "") -> None:
 def screenshot(page, name: str) -> None:
     """docs/dashboard-NAME.png (the README shows them); written when SOLMETER_SCREENSHOTS=1."""
     if os.environ.get("SOLMETER_SCREENSHOTS") == "1":
-        page.screenshot(path=str(DOCS / f"dashboard-{name}.png"), full_page=True)
+        page.screenshot(path=str(DOCS / f"dashboard-{name}.png"), full_page=False)
