@@ -2,31 +2,41 @@
 
 Everything read here is a CLAIM: documents are parsed strictly and then verified against the chain by the
 checks; nothing the API says about batches, roots or settlement is taken as true.
+
+A receipt by id and the batches are public; a channel's receipt list is served to its customer, its
+provider and the operator only, so those reads are signed with `keypair` when one is given.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import httpx
+from solders.keypair import Keypair
 
-from .errors import ApiReadError, ReceiptFileError
+from metering.read_client import SignedReader
+
+from .errors import ApiForbidden, ApiReadError, ReceiptFileError
 from .receipt_file import SignedReceipt, parse_signed_receipt
 
 PAGE = 1000
 
 
 class MeterApi:
-    def __init__(self, base_url: str, timeout: float = 30, client: httpx.Client | None = None):
-        """`client` (e.g. FastAPI's TestClient) replaces the HTTP client built from base_url."""
+    def __init__(self, base_url: str, timeout: float = 30, client: httpx.Client | None = None,
+                 keypair: Keypair | None = None, clock: Callable[[], int] | None = None):
+        """`client` (e.g. FastAPI's TestClient) replaces the HTTP client built from base_url; `keypair`
+        signs the reads (a party of the channels audited, or an operator key) with timestamps from `clock`
+        (unix ms; default the wall clock)."""
         self.base_url = base_url.rstrip("/")
         self.http = client or httpx.Client(base_url=self.base_url, timeout=timeout)
+        self.reader = SignedReader(keypair=keypair, http=self.http, **({"clock": clock} if clock else {}))
 
     def close(self) -> None:
         self.http.close()
 
     def _get(self, path: str, **params) -> Any:
         try:
-            resp = self.http.get(path, params={k: v for k, v in params.items() if v is not None})
+            resp = self.reader.get(path, params)
         except httpx.HTTPError as e:
             raise ApiReadError(f"metering API {self.base_url}{path}: {type(e).__name__}: {e}") from None
         if resp.status_code == 404:
@@ -36,6 +46,9 @@ class MeterApi:
                 why = resp.json().get("error") or resp.text
             except ValueError:
                 why = resp.text
+            if resp.status_code in (401, 403):
+                raise ApiForbidden(f"metering API {path}: HTTP {resp.status_code}: {str(why)[:200]} (sign with "
+                                   "-k: the customer's, the provider's or an operator key)")
             raise ApiReadError(f"metering API {path}: HTTP {resp.status_code}: {str(why)[:200]}")
         try:
             return resp.json()

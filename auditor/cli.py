@@ -31,6 +31,9 @@ ApiOpt = typer.Option(None, "--api", help="Metering API base URL to fetch receip
                                           "(default http://<api_host>:<api_port>). Its answers are verified, "
                                           "never trusted.")
 ProgramOpt = typer.Option(None, "--program-id", help="Billing program id (default: the configured one).")
+KeypairOpt = typer.Option(None, "--keypair", "-k", help="Sign the metering API reads with this wallet: a "
+                                                        "channel's receipt list is served to its customer, "
+                                                        "its provider and the operator only.")
 
 
 @app.callback()
@@ -61,8 +64,13 @@ def _facts(program_id: Optional[str]) -> tuple[ChainFacts, object]:
     return ChainFacts(reader), s
 
 
-def _api(url: Optional[str], settings) -> MeterApi:
-    return MeterApi(url or f"http://{settings.api_host}:{settings.api_port}")
+def _api(url: Optional[str], settings, keypair: Optional[Path] = None) -> MeterApi:
+    kp = None
+    if keypair is not None:
+        from solmeter.keys import load_keypair
+
+        kp = _run(lambda: load_keypair(keypair))
+    return MeterApi(url or f"http://{settings.api_host}:{settings.api_port}", keypair=kp)
 
 
 def _pubkey(field: str, value: str) -> Pubkey:
@@ -130,6 +138,7 @@ def channel_cmd(
     no_api: bool = typer.Option(False, "--chain-only", help="Do not fetch receipts: check only the settlements "
                                                            "and the channel account."),
     api: Optional[str] = ApiOpt,
+    keypair: Optional[Path] = KeypairOpt,
     program_id: Optional[str] = ProgramOpt,
     as_json: bool = JsonOpt,
 ) -> None:
@@ -143,7 +152,7 @@ def channel_cmd(
     elif no_api:
         rs = None
     else:
-        client = _api(api, s)
+        client = _api(api, s, keypair)
         try:
             rs = _run(lambda: client.channel_receipts(str(c), str(p)))
         finally:
@@ -260,6 +269,7 @@ def all_cmd(
     chain_only: bool = typer.Option(False, "--chain-only", help="Do not fetch receipts from the metering API: "
                                                                 "check settlements, epochs and the program only."),
     api: Optional[str] = ApiOpt,
+    keypair: Optional[Path] = KeypairOpt,
     program_id: Optional[str] = ProgramOpt,
     as_json: bool = JsonOpt,
 ) -> None:
@@ -269,7 +279,7 @@ def all_cmd(
     from contracts import PROGRAM_SO
 
     facts, s = _facts(program_id)
-    client = None if chain_only else _api(api, s)
+    client = None if chain_only else _api(api, s, keypair)
     try:
         reports = _run(lambda: audit_all(facts, client, committed or PROGRAM_SO, progress=_progress))
     finally:

@@ -20,3 +20,8 @@ class ChainReadError(AuditError):
 
 class ApiReadError(AuditError):
     """The metering API could not be reached or answered something that is not a receipt."""
+
+
+class ApiForbidden(ApiReadError):
+    """The metering API serves this only to its parties (a channel's receipt list: its customer, its
+    provider, the operator): the request was unsigned or signed by a key that is none of them."""

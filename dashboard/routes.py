@@ -120,11 +120,14 @@ def build_router(ctx: DashboardContext) -> APIRouter:
     def session_of(request: Request):
         return sessions.get(request.cookies.get(COOKIE))
 
+    def refused(request: Request, view: str, subject: str | None) -> JSONResponse | None:
+        s = session_of(request)
+        with ctx.engine.connect() as conn:
+            why = access.refusal(request.app.state, conn, s.wallet if s else None, view, subject)
+        return None if why is None else _err("session", why[1], why[0])
+
     def guarded(request: Request, view: str, subject: str | None, build: Callable[[], Any]):
-        refused = access.refusal(session_of(request), view, subject)
-        if refused is not None:
-            return _err("session", refused[1], refused[0])
-        return build()
+        return refused(request, view, subject) or build()
 
     @r.get("/dashboard")
     def page_redirect():
@@ -168,7 +171,8 @@ def build_router(ctx: DashboardContext) -> APIRouter:
         why = challenges.consume(msg.nonce, msg.address)
         if why is not None:
             return _err("nonce", why, 401)
-        role_set = access.roles_of(ctx.chain, ctx.deployment, msg.address)
+        with ctx.engine.connect() as conn:
+            role_set = access.roles_of(request.app.state, conn, ctx.chain, ctx.deployment, msg.address)
         token = sessions.open(msg.address, role_set)
         resp = JSONResponse({"wallet": msg.address, "roles": sorted(role_set)})
         resp.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/dashboard",
@@ -258,9 +262,8 @@ def build_router(ctx: DashboardContext) -> APIRouter:
         if not isinstance(evidence, str) or not evidence.strip():
             return _err("evidence", "say why the slash is wrong (text or a 64-hex-digit hash)")
         s = session_of(request)
-        refused = access.refusal(s, access.PROVIDER, s.wallet if s else None)
-        if refused is not None:
-            return _err("session", refused[1], refused[0])
+        if (no := refused(request, access.PROVIDER, s.wallet if s else None)) is not None:
+            return no
         dep = ctx.deployment
         ix = dep.program.contest_slash(wallet=Pubkey.from_string(s.wallet), index=index,
                                        evidence_hash=chain_roles.evidence_hash(evidence))

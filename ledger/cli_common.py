@@ -29,7 +29,7 @@ def one_line_errors(fn):
             return fn(*a, **kw)
         except typer.Exit:
             raise
-        except (OpError, ChainError, LedgerError, SolmeterError, ValueError) as e:
+        except (OpError, ChainError, LedgerError, SolmeterError, MeterReadError, ValueError) as e:
             fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
         except Exception as e:  # the database or anything else: still one line
             fail(f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
@@ -66,6 +66,38 @@ def keypair(path: Path | None = None):
     from solmeter.keys import load_keypair
 
     return load_keypair(path or settings().resolved_keypair_path)
+
+
+METER_API = typer.Option(None, "--api", envvar="SOLMETER_METER_API",
+                         help="Meter API URL (default: http://api_host:api_port); reads are signed with the keypair.")
+
+
+class MeterReadError(Exception):
+    """The meter API could not be reached, or refused the read (its answer's error, one line)."""
+
+
+def meter_get(kp, api: str | None, path: str, params: dict | None = None) -> dict:
+    """A GET of the meter's read API signed by the wallet `kp`: the JSON answer. Raises MeterReadError."""
+    import httpx
+
+    from metering.read_client import SignedReader
+
+    s = settings()
+    url = api or f"http://{s.api_host}:{s.api_port}"
+    reader = SignedReader(url, kp, timeout_s=15)
+    try:
+        r = reader.get(path, params)
+    except httpx.HTTPError as e:
+        raise MeterReadError(f"meter API {url}: {type(e).__name__}: {e}") from None
+    finally:
+        reader.close()
+    try:
+        body = r.json()
+    except ValueError:
+        body = {}
+    if r.status_code != 200:
+        raise MeterReadError(f"meter API {url}{path}: HTTP {r.status_code}: {body.get('error') or r.text[:200]}")
+    return body
 
 
 def db():

@@ -7,7 +7,8 @@ from typing import Optional
 
 import typer
 
-from ledger.cli_common import chain, deployment, fmt, keypair, one_line_errors, parse_amount, send_amount
+from ledger.cli_common import (METER_API, MeterReadError, chain, deployment, fmt, keypair, meter_get, one_line_errors,
+                               parse_amount, send_amount)
 
 app = typer.Typer(help="Customer: register, fund the escrow, cap spending, see usage and receipts.",
                   no_args_is_help=True)
@@ -110,12 +111,11 @@ def auto_top_up(threshold: str = typer.Option(..., help="Top up when the escrow 
 
 @app.command()
 @one_line_errors
-def status(kp: Optional[Path] = KEYPAIR, as_json: bool = typer.Option(False, "--json", help="Machine-readable.")) -> None:
-    """Escrow, wallet, totals, paused flag and runway."""
+def status(kp: Optional[Path] = KEYPAIR, api: Optional[str] = METER_API,
+           as_json: bool = typer.Option(False, "--json", help="Machine-readable.")) -> None:
+    """Escrow, wallet, totals (from the chain); paused flag and runway (from the meter API, signed)."""
     from dataclasses import asdict
 
-    from ledger.cli_common import db
-    from ledger.engine.pause import LedgerEscrowBalance
     from ledger.ops import roles
 
     dep = deployment()
@@ -123,15 +123,8 @@ def status(kp: Optional[Path] = KEYPAIR, as_json: bool = typer.Option(False, "--
     st = roles.customer_status(chain(), dep, w.pubkey())
     out = asdict(st)
     try:
-        from metering.status import customer_status
-
-        import time
-
-        engine, sf = db()
-        escrow = LedgerEscrowBalance(sf)  # read before the meter opens its connection
-        with engine.connect() as conn:
-            out["meter"] = customer_status(conn, str(w.pubkey()), time.time_ns() // 1_000_000, escrow)
-    except Exception as e:  # the meter database may live elsewhere: the chain part still stands
+        out["meter"] = meter_get(w, api, f"/v1/customers/{w.pubkey()}/status")
+    except MeterReadError as e:  # the meter may be down or elsewhere: the chain part still stands
         out["meter"] = {"unavailable": str(e).splitlines()[0]}
     if as_json:
         typer.echo(json.dumps(out, indent=2))
@@ -149,23 +142,48 @@ def status(kp: Optional[Path] = KEYPAIR, as_json: bool = typer.Option(False, "--
         runway = m.get("runway_seconds")
         typer.echo(f"paused     {'yes: ' + (m.get('paused_reason') or '') if m['paused'] else 'no'}")
         typer.echo(f"runway     {'%.1f h' % (runway / 3600) if runway is not None else m.get('runway_note') or '-'}")
+    else:
+        typer.echo(f"meter      {m['unavailable']}")
 
 
 @app.command()
 @one_line_errors
-def usage(kp: Optional[Path] = KEYPAIR, minutes: int = typer.Option(60, min=1, help="Look back this many minutes.")) -> None:
-    """Usage as it accrues (from the meter's database)."""
-    from metering import cli as meter_cli
+def usage(kp: Optional[Path] = KEYPAIR, api: Optional[str] = METER_API,
+          minutes: int = typer.Option(60, min=1, max=31 * 24 * 60, help="Look back this many minutes.")) -> None:
+    """Usage as it accrues, not yet sealed usage included (from the meter API, signed)."""
+    import time
 
-    meter_cli.usage(customer=str(keypair(kp).pubkey()), provider=None, minutes=minutes, heartbeat_timeout_s=90,
-                    sample_timeout_s=600)
+    from metering.cli_render import quantity_text
+
+    w = keypair(kp)
+    end = time.time_ns() // 1_000_000
+    body = meter_get(w, api, "/v1/usage", {"customer": str(w.pubkey()), "start_ms": end - minutes * 60_000,
+                                           "end_ms": end, "samples": False})
+    if not body["channels"]:
+        typer.echo("no usage in that range")
+    for ch in body["channels"]:
+        typer.echo(f"provider {ch['provider']}")
+        for line in ch["lines"]:
+            typer.echo(f"  {line['family']:8} {line['class']:10} {quantity_text(line['family'], line['quantity'])}")
+        for g in ch["gaps"]:
+            typer.echo(f"  gap (not billed) {g['family']} {g['resource']}: {g['start_ms']}..{g['end_ms']}")
 
 
 @app.command()
 @one_line_errors
-def receipts(kp: Optional[Path] = KEYPAIR, limit: int = typer.Option(50, min=1, max=1000),
+def receipts(kp: Optional[Path] = KEYPAIR, api: Optional[str] = METER_API,
+             limit: int = typer.Option(50, min=1, max=1000),
              as_json: bool = typer.Option(False, "--json", help="Full receipts with signature and proof.")) -> None:
-    """The customer's signed receipts, newest first."""
-    from metering import cli as meter_cli
+    """The customer's signed receipts, newest first (from the meter API, signed)."""
+    from metering.cli_render import receipt_line
 
-    meter_cli.receipts(customer=str(keypair(kp).pubkey()), provider=None, limit=limit, as_json=as_json)
+    w = keypair(kp)
+    views = meter_get(w, api, "/v1/receipts", {"customer": str(w.pubkey()), "limit": limit,
+                                               "newest_first": True})["receipts"]
+    if as_json:
+        typer.echo(json.dumps(views, indent=2))
+        return
+    if not views:
+        typer.echo("no receipts")
+    for v in views:
+        typer.echo(receipt_line(v))

@@ -199,7 +199,7 @@ def run_demo(workdir: Path | None = None, *, hours: float = 3.0, progress: Calla
         eng.escrow_view.refresh()  # the API's runway is served from this snapshot from the start
         for p in w.providers:
             add_provider(engine, str(p.pubkey()), clock())
-        app = create_app(engine, cfg, meter, clock=clock, escrow=eng.escrow_view)
+        app = create_app(engine, cfg, meter, clock=clock, escrow=eng.escrow_view, admins=[str(admin.pubkey())])
         from ledger.ops.deployment import read_config
 
         # The meter follows the chain's config version: an update_config needs no restart.
@@ -302,7 +302,7 @@ def run_demo(workdir: Path | None = None, *, hours: float = 3.0, progress: Calla
             recon = eng.reconcile()
             res.reconcile_ok = recon.ok
             res.reconcile_differences = [str(d) for d in recon.differences]
-            res.audit_ok, res.audit_failures = _audit(node.rpc_url, dep, api.url)
+            res.audit_ok, res.audit_failures = _audit(node.rpc_url, dep, api.url, admin, clock)
             _summarise(res, sf, chain, w, eng)
             res.elapsed_s = time.monotonic() - t_start
             if inspect is not None:
@@ -324,14 +324,15 @@ def _paused(sf, customer: str) -> bool:
         return bool(s.execute(select(Customer.paused).where(Customer.pubkey == customer)).scalar())
 
 
-def _audit(rpc_url: str, dep, api_url: str) -> tuple[bool, list]:
+def _audit(rpc_url: str, dep, api_url: str, operator, clock) -> tuple[bool, list]:
+    """The auditor's pass, its channel reads signed by the operator (the demo's auditor sees every channel)."""
     try:
         from auditor.api import MeterApi
         from auditor.audits import ChainFacts, audit_all
         from auditor.chain import ChainReader
     except ImportError as e:  # pragma: no cover - the auditor is part of the package
         return False, [f"auditor unavailable: {e}"]
-    api = MeterApi(api_url)
+    api = MeterApi(api_url, keypair=operator, clock=clock)
     try:
         reports = audit_all(ChainFacts(ChainReader.connect(rpc_url, Pubkey.from_string(dep.program_id))), api=api)
     finally:

@@ -311,7 +311,10 @@ def serve(host: Optional[str] = typer.Option(None, help="API bind address (defau
           port: Optional[int] = typer.Option(None, help="API port (default: api_port setting)."),
           epoch_emission: str = typer.Option("0", help="Reward tokens to fund each new epoch with (0: none)."),
           window_s: int = typer.Option(60, min=1, help="Meter rollup window, seconds."),
-          batch_interval_s: int = typer.Option(600, min=1, help="Close a Merkle batch this often, seconds.")) -> None:
+          batch_interval_s: int = typer.Option(600, min=1, help="Close a Merkle batch this often, seconds."),
+          admin: list[str] = typer.Option([], "--admin", help="Another key that reads all of the meter API "
+                                                              "(repeatable); the operator's keypair and the meter "
+                                                              "key always do.")) -> None:
     """Run the meter API, the meter's jobs and the settlement engine's jobs until interrupted."""
     import uvicorn
 
@@ -335,6 +338,9 @@ def serve(host: Optional[str] = typer.Option(None, help="API bind address (defau
     version = int(read_config(rpc, dep.program).version)
     cfg = MeterConfig(program_id=dep.program_id, config_version=version, window_ms=window_s * 1000,
                       batch_interval_ms=batch_interval_s * 1000)
+    from metering.read_policy import admin_keys
+
+    admins = admin_keys([str(keypair().pubkey()), *admin])
     eng = _engine(sf, parse_amount(epoch_emission, dep.decimals) if epoch_emission not in ("0", "") else 0)
     eng.escrow_view.refresh()
     svc = Service(sf, eng.job_specs())
@@ -345,7 +351,7 @@ def serve(host: Optional[str] = typer.Option(None, help="API bind address (defau
     typer.echo(f"serving the meter API on http://{host or s.api_host}:{port or s.api_port} with settlement jobs "
                f"against {eng.chain.url}")
     try:
-        uvicorn.run(create_app(engine, cfg, meter, escrow=eng.escrow_view), host=host or s.api_host,
+        uvicorn.run(create_app(engine, cfg, meter, escrow=eng.escrow_view, admins=admins), host=host or s.api_host,
                     port=port or s.api_port, log_level="warning")
     finally:
         svc.shutdown(wait=False)

@@ -7,7 +7,8 @@ from typing import Optional
 
 import typer
 
-from ledger.cli_common import chain, deployment, fmt, keypair, one_line_errors, send_amount
+from ledger.cli_common import (METER_API, MeterReadError, chain, deployment, fmt, keypair, meter_get, one_line_errors,
+                               send_amount)
 
 app = typer.Typer(help="Provider: register, stake, claim epoch rewards, unstake, contest a slash.",
                   no_args_is_help=True)
@@ -97,8 +98,10 @@ def contest_slash(index: int = typer.Argument(..., min=0, help="Slash index (see
 
 @app.command()
 @one_line_errors
-def status(kp: Optional[Path] = KEYPAIR, as_json: bool = typer.Option(False, "--json", help="Machine-readable.")) -> None:
-    """Stake, payouts, pending slashes and unclaimed epochs."""
+def status(kp: Optional[Path] = KEYPAIR, api: Optional[str] = METER_API,
+           as_json: bool = typer.Option(False, "--json", help="Machine-readable.")) -> None:
+    """Stake, payouts, pending slashes and unclaimed epochs (from the chain); the customers billed and their
+    latest receipts (from the meter API, signed)."""
     from dataclasses import asdict
 
     from ledger.ops import roles
@@ -113,8 +116,12 @@ def status(kp: Optional[Path] = KEYPAIR, as_json: bool = typer.Option(False, "--
         if s is not None:
             slashes.append({"index": i, "amount": int(s.amount), "state": SLASH_STATES.get(int(s.state), str(s.state)),
                             "contest_deadline": int(s.contest_deadline)})
+    try:
+        meter = meter_get(w, api, f"/v1/providers/{w.pubkey()}/channels")
+    except MeterReadError as e:  # the meter may be down or elsewhere: the chain part still stands
+        meter = {"unavailable": str(e).splitlines()[0]}
     if as_json:
-        typer.echo(json.dumps({**asdict(st), "slashes": slashes}, indent=2))
+        typer.echo(json.dumps({**asdict(st), "slashes": slashes, "meter": meter}, indent=2))
         return
     d = dep.decimals
     typer.echo(f"provider   {st.wallet} ({'registered' if st.registered else 'not registered'})")
@@ -124,3 +131,11 @@ def status(kp: Optional[Path] = KEYPAIR, as_json: bool = typer.Option(False, "--
         typer.echo(f"unstake requested {fmt(st.unstake_requested, d)}")
     for s in slashes:
         typer.echo(f"slash {s['index']}: {fmt(s['amount'], d)} state {s['state']} contest until {s['contest_deadline']}")
+    if "channels" in meter:
+        billed = sum(c["cum_amount"] for c in meter["channels"])
+        typer.echo(f"customers  {len(meter['channels'])} billed by the meter, {fmt(billed, d)} in total")
+        for c in meter["channels"]:
+            typer.echo(f"  {c['customer']} seq {c['seq']} cumulative {fmt(c['cum_amount'], d)}"
+                       f"{'' if c['batched'] else ' (not yet in a batch)'}")
+    else:
+        typer.echo(f"meter      {meter['unavailable']}")

@@ -1,12 +1,16 @@
-"""Request signing: every ingest request carries the provider's ed25519 signature (its Solana key).
+"""Request signing: every ingest request carries the provider's ed25519 signature (its Solana key), and
+every private read (GET) the reader's wallet signature, in the same scheme.
 
     message   = METHOD "\\n" PATH "\\n" TIMESTAMP_MS "\\n" hex(sha256(BODY))
+              PATH is the path, plus "?" and the query string exactly as sent when there is one
+              (`request_target`); a GET's BODY is empty
     headers   X-Solmeter-Pubkey     base58 public key of the signer
               X-Solmeter-Timestamp  unix milliseconds when signed
               X-Solmeter-Signature  base58 ed25519 signature of the message
 
 A timestamp further than the freshness window from the meter's clock is stale; a signature already
-seen within the window is a replay (ingest.py records signatures in the same transaction as the events).
+seen within the window is a replay (ingest.py records signatures in the same transaction as the events;
+reads are remembered in memory by metering/api/read_auth.py).
 Any ed25519 tool can produce or check these signatures: it is plain ed25519 over the message bytes."""
 from __future__ import annotations
 
@@ -32,6 +36,12 @@ class AuthError(Exception):
         self.field = field
         self.reason = reason
         self.status = status
+
+
+def request_target(path: str, query: str = "") -> str:
+    """What a signature covers of the URL: the path, and the raw query string exactly as sent (reads are
+    told apart by it: a signature for `?customer=A` is not one for `?customer=B`)."""
+    return f"{path}?{query}" if query else path
 
 
 def canonical_message(method: str, path: str, timestamp_ms: int, body: bytes) -> bytes:

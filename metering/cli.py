@@ -94,7 +94,10 @@ def serve(host: Optional[str] = typer.Option(None, help="Bind address (default: 
                          "--config-version."),
           jobs: bool = typer.Option(True, help="Also seal windows and build batches on a schedule."),
           workers: int = typer.Option(1, min=1, max=64, help="Ingest processes: parsing and storing usage is "
-                                      "CPU-bound, so one per core; each request goes to the next free one.")) -> None:
+                                      "CPU-bound, so one per core; each request goes to the next free one."),
+          admin: list[str] = typer.Option([], "--admin", envvar="SOLMETER_METER_ADMINS",
+                                          help="A key that reads all of the read API, the operator's "
+                                               "(repeatable; the meter key always does).")) -> None:
     """Run the meter API (ingest + read API + /metrics + /docs) and its sealing and batching jobs."""
     import uvicorn
 
@@ -112,7 +115,13 @@ def serve(host: Optional[str] = typer.Option(None, help="Bind address (default: 
         source = config_version_reader(s.resolved_rpc_url, s.resolved_program_id)
         cfg = dataclasses.replace(cfg, config_version=_first_version(source))
     h, p = host or s.api_host, port if port is not None else s.api_port
-    application = create_app(engine, cfg, meter, ingest_processes=workers if workers > 1 else 0)
+    from .read_policy import admin_keys
+
+    try:
+        admins = admin_keys(admin)
+    except ValueError as e:
+        _fail(str(e))
+    application = create_app(engine, cfg, meter, ingest_processes=workers if workers > 1 else 0, admins=admins)
     sched = (MeterJobs(engine, cfg, meter, _now, application.state.metrics, config_version_source=source)
              .start_scheduler() if jobs else None)
     procs = f", {workers} ingest processes" if workers > 1 else ""
@@ -156,6 +165,7 @@ def receipts(customer: Optional[str] = typer.Option(None, help="Customer public 
     from sqlalchemy import select
 
     from .api.views import receipt_view
+    from .cli_render import receipt_line
     from .models import ReceiptRow
 
     if not customer and not provider:
@@ -174,9 +184,7 @@ def receipts(customer: Optional[str] = typer.Option(None, help="Customer public 
     if not views:
         typer.echo("no receipts")
     for v in views:
-        typer.echo(f"{v['customer'][:8]}.. {v['provider'][:8]}.. seq {v['seq']:>5} period {v['period_start']}-"
-                   f"{v['period_end']} cum_amount {v['cum_amount']} (+{v['new_amount']}) batch "
-                   f"{v['batch']['id'] if v['batch'] else '-'} id {v['receipt_id'][:16]}..")
+        typer.echo(receipt_line(v))
 
 
 @app.command()
@@ -185,6 +193,7 @@ def usage(customer: str = typer.Option(..., help="Customer public key."),
           minutes: int = typer.Option(60, min=1, help="Look back this many minutes."),
           heartbeat_timeout_s: int = HB_TIMEOUT, sample_timeout_s: int = SAMPLE_TIMEOUT) -> None:
     """Live usage of a customer over the last minutes (not yet sealed usage included)."""
+    from .cli_render import quantity_text
     from .models import UsageEvent
     from .queries import customer_events
     from .rollup.pricing import FAMILY_NAMES
@@ -206,9 +215,7 @@ def usage(customer: str = typer.Option(..., help="Customer public key."),
         typer.echo(f"provider {prov}")
         for (fam, cls), q_ in sorted(cu.quantities.items()):
             name = FAMILY_NAMES[fam]
-            shown = (f"{q_ / 3_600_000:.3f} GPU-hours" if name == "gpu" else
-                     f"{q_ / 1000 / 3600 / (1 << 30):.6f} GiB-hours" if name == "storage" else f"{q_} bytes")
-            typer.echo(f"  {name:8} {cls:10} {shown}")
+            typer.echo(f"  {name:8} {cls:10} {quantity_text(name, q_)}")
         for g in cu.gaps:
             typer.echo(f"  gap (not billed) {FAMILY_NAMES[g.family]} {g.resource}: {g.start_ms}..{g.end_ms}")
 

@@ -1,4 +1,4 @@
-"""Read queries over usage events that more than one reader needs (the read API and the CLI)."""
+"""Read queries over usage events that more than one reader needs (the read API, the CLI, the dashboard)."""
 from __future__ import annotations
 
 from sqlalchemy import Select, select, union_all
@@ -26,3 +26,11 @@ def customer_events(customer: str, provider: str | None, t_from: int, t_to: int,
     sealed = select(*cols).where(UE.c.key_hash.in_(keys), UE.c.seal_id.is_not(None), *where)
     unsealed = select(*cols).where(UE.c.seal_id.is_(None), *where)
     return union_all(sealed, unsealed)
+
+
+def serves(conn, provider: str, customer: str) -> bool:
+    """Does `provider` serve `customer`: has the meter accepted usage of theirs (a meter_usage_keys row,
+    written with the first event of a lease, bucket or resource)? The read policy asks it before showing a
+    provider a customer's status."""
+    return conn.execute(select(UK.c.key_hash).where(UK.c.customer == customer, UK.c.provider == provider)
+                        .limit(1)).first() is not None

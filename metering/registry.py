@@ -35,6 +35,11 @@ def is_active_provider(conn: Connection, pubkey: str) -> bool:
     return bool(conn.execute(select(P.c.active).where(P.c.pubkey == pubkey)).scalar())
 
 
+def is_registered_provider(conn: Connection, pubkey: str) -> bool:
+    """Registered now or before (a removed provider no longer reports, but its past is still its own)."""
+    return conn.execute(select(P.c.pubkey).where(P.c.pubkey == pubkey)).first() is not None
+
+
 def list_providers(engine: Engine) -> list[dict]:
     with engine.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(select(P).order_by(P.c.pubkey))]

@@ -1,4 +1,5 @@
-"""Customer status: paused flag, what has been billed, burn rate and runway (time left at that rate)."""
+"""Customer status: paused flag, what has been billed, burn rate and runway (time left at that rate); a
+provider's channels: the latest receipt of each."""
 from __future__ import annotations
 
 from sqlalchemy import func, select
@@ -41,3 +42,15 @@ def customer_status(conn: Connection, customer: str, now_ms: int, escrow: Escrow
         "runway_note": ("no escrow balance source configured" if available is None
                         else "no usage in the last hour" if burned == 0 else None),
     }
+
+
+def provider_channels(conn: Connection, provider: str) -> list[dict]:
+    """One entry per customer the provider has receipts for: its latest seq, cumulative amount and period
+    end, and whether that receipt is in a batch yet."""
+    latest = select(RR.c.customer, func.max(RR.c.seq).label("seq")).where(RR.c.provider == provider) \
+        .group_by(RR.c.customer).subquery()
+    rows = conn.execute(select(RR.c.customer, RR.c.seq, RR.c.cum_amount, RR.c.period_end, RR.c.batch_id)
+                        .join(latest, (RR.c.customer == latest.c.customer) & (RR.c.seq == latest.c.seq))
+                        .where(RR.c.provider == provider).order_by(RR.c.customer)).all()
+    return [{"customer": r.customer, "seq": r.seq, "cum_amount": r.cum_amount, "period_end": r.period_end,
+             "batched": r.batch_id is not None} for r in rows]

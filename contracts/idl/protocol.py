@@ -269,6 +269,20 @@ file: a PriceBook account at ["price_book", version] (never changed or closed) a
 = the latest version; versions strictly increase (PriceBookVersionNotIncreasing). The file itself is
 published off-chain; anyone can hash it and compare with the PriceBook of the version a receipt names.
 
+## What the meter serves to whom
+Everything an auditor needs to check a charge against the chain is public, with no credentials: a receipt
+by id with the meter's signature, its batch and Merkle proof (`GET /v1/receipts/{id}`), the batches and
+their receipt ids in leaf order (`/v1/batches[/{id}]`), the meter's key (`/v1/meter`), and the signed
+leases (customer consent) and price books wherever the meter serves them. Live usage and the samples behind it (`/v1/usage`), receipt
+listings of a customer, a provider or a channel (`/v1/receipts?...`, `/v1/providers/{p}/channels`: also
+the receipts not yet in a batch) and a customer's status (`/v1/customers/{c}/status`) are private: the GET
+is signed with the reader's wallet key exactly like an agent's ingest request (ed25519 over the lines
+`GET`, `PATH?QUERY` as sent, `TIMESTAMP_MS`, `hex(sha256(""))` joined by newlines; headers
+X-Solmeter-Pubkey/-Timestamp/-Signature; the meter's freshness window; each signature usable once), and
+answered to the customer for its own data, to a provider for its own channels (and the status of the
+customers it serves) and to the operator's keys for everything; otherwise 401 (unsigned, stale, replayed, another path or query) or 403 naming what is not
+allowed. The rule is one pure function, `metering/read_policy.py`.
+
 ## Who may initialize
 initialize is the only instruction without an existing authority, and the Config it creates (admin, mint,
 treasury, meter, arbiter) decides everything after it. A first-caller-wins initialize would let anyone

@@ -11,6 +11,7 @@ import httpx
 from solders.keypair import Keypair
 
 from ..auth import sign_request
+from ..read_client import SignedReader
 from .spool import Spool
 
 log = logging.getLogger("solmeter.agent")
@@ -31,6 +32,7 @@ class MeterClient:
         self.keypair = keypair
         self.clock = clock
         self.http = http or httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout_s)
+        self.reader = SignedReader(keypair=keypair, http=self.http, clock=clock)
 
     def _send(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None) -> httpx.Response:
         try:
@@ -48,10 +50,11 @@ class MeterClient:
         return self._send("POST", BATCH_PATH, body, headers)
 
     def customer_paused(self, customer: str) -> bool | None:
-        """True/False from the meter; None when it cannot be asked right now."""
+        """True/False from the meter; None when it cannot be asked right now, or when the meter does not
+        show this provider the customer's status (it serves only customers it has reported usage for)."""
         try:
-            r = self._send("GET", f"/v1/customers/{customer}/status")
-        except MeterUnreachable:
+            r = self.reader.get(f"/v1/customers/{customer}/status")
+        except httpx.HTTPError:
             return None
         return bool(r.json().get("paused")) if r.status_code == 200 else None
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Callable
+from typing import Callable, Iterable
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -20,6 +20,7 @@ from ..events.envelope import CloudEvent
 from ..ingest import Ingestor
 from ..metrics import MeterMetrics
 from . import ingest_routes, read_routes
+from .read_auth import SeenReads
 
 
 def wall_clock_ms() -> int:
@@ -28,16 +29,21 @@ def wall_clock_ms() -> int:
 
 def create_app(engine: Engine, cfg: MeterConfig, meter: Keypair, *, clock: Callable[[], int] = wall_clock_ms,
                escrow: EscrowBalance | None = None, metrics: MeterMetrics | None = None,
-               ingest_processes: int = 0) -> FastAPI:
+               ingest_processes: int = 0, admins: Iterable[str] = ()) -> FastAPI:
     """`ingest_processes` > 0: parse and store ingest requests in a pool of that many processes (see
-    ingest_pool); 0: in this process."""
+    ingest_pool); 0: in this process. `admins`: keys that read everything (the operator), besides the
+    meter's own key (whoever holds that can sign receipts, far more than reading them)."""
     metrics = metrics or MeterMetrics()
     app = FastAPI(
         title="solmeter meter API",
         version="1",
         description="Signed usage ingestion (CloudEvents 1.0) and the read API: usage, receipts with "
                     "signature and Merkle proof, batches, customer status and runway. Ingest requests are "
-                    "signed by the provider's Solana key: see the X-Solmeter-* headers.",
+                    "signed by the provider's Solana key: see the X-Solmeter-* headers. Private reads "
+                    "(usage, receipt listings, customer status) are signed the same way by the reader's "
+                    "wallet: a customer reads its own data, a provider its own channels, the operator "
+                    "everything. Public by design, for auditors: a receipt by id with its signature, batch "
+                    "and proof, batches, signed leases, the price book, the meter's identity.",
     )
     app.state.engine = engine
     app.state.cfg = cfg
@@ -45,6 +51,8 @@ def create_app(engine: Engine, cfg: MeterConfig, meter: Keypair, *, clock: Calla
     app.state.clock = clock
     app.state.escrow = escrow or NoEscrowBalance()
     app.state.metrics = metrics
+    app.state.read_admins = frozenset(admins) | {str(meter.pubkey())}
+    app.state.seen_reads = SeenReads(cfg.signature_max_age_ms)
     app.state.ingestor = Ingestor(engine, cfg, metrics)
     app.state.ingest_lock = threading.Lock()  # see ingest_routes._one_at_a_time
     app.state.ingest_pool = None

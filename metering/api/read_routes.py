@@ -1,4 +1,8 @@
-"""Read API: usage with the samples behind it, receipts (signature + proof), batches, customer status."""
+"""Read API: usage with the samples behind it, receipts (signature + proof), batches, customer status.
+
+Private reads (usage, receipt listings, customer status) are signed by the reader's wallet key and answered
+per metering/read_policy.py; what an auditor checks against the chain (a receipt by id with signature,
+batch and proof; batches; the meter's identity) is public by design."""
 from __future__ import annotations
 
 from typing import Optional
@@ -13,8 +17,10 @@ from ..events.envelope import _pubkey
 from ..models import MeterState, ReceiptRow, UsageEvent
 from ..queries import customer_events
 from ..rollup.pricing import FAMILY_NAMES, UNITS
+from ..read_policy import Kind, Resource
 from ..rollup.usage import rollup_channels
-from ..status import customer_status
+from ..status import customer_status, provider_channels
+from .read_auth import READ_AUTH_RESPONSES, authorize
 from .views import event_view, receipt_view
 
 router = APIRouter()
@@ -23,6 +29,10 @@ B58 = r"^[1-9A-HJ-NP-Za-km-z]{32,44}$"
 MAX_USAGE_SPAN_MS = 31 * 86_400_000
 MAX_SAMPLES = 5_000
 I64 = (1 << 63) - 1
+PRIVATE = ("Private: sign the GET with your wallet key (X-Solmeter-Pubkey, -Timestamp, -Signature over "
+           "GET, path with the query string as sent, timestamp and the empty body's hash; each signature "
+           "is single-use). ")
+PUBLIC = "Public by design: what an auditor checks against the chain needs no credentials. "
 
 
 def _err(field: str, reason: str, status: int = 422) -> JSONResponse:
@@ -39,7 +49,8 @@ def _bad_key(field: str, value: Optional[str]) -> Optional[JSONResponse]:
     return None
 
 
-@router.get("/v1/meter", tags=["meter"], summary="The meter's identity and parameters")
+@router.get("/v1/meter", tags=["meter"], summary="The meter's identity and parameters",
+            description=PUBLIC + "The meter key verifies every receipt signature.")
 def meter_info(request: Request) -> dict:
     st = request.app.state
     cfg = st.cfg
@@ -53,14 +64,18 @@ def meter_info(request: Request) -> dict:
             "lateness_bound_ms": cfg.limits.lateness_bound_ms}
 
 
-@router.get("/v1/usage", tags=["usage"], summary="Usage of a customer (optionally one provider) in a time range")
+@router.get("/v1/usage", tags=["usage"], summary="Usage of a customer (optionally one provider) in a time range",
+            responses=READ_AUTH_RESPONSES)
 def usage(request: Request,
           customer: str = Query(..., pattern=B58, description="customer wallet public key"),
           provider: Optional[str] = Query(None, pattern=B58, description="only this provider"),
           start_ms: int = Query(..., ge=0, le=I64, description="range start, unix ms (inclusive)"),
           end_ms: int = Query(..., ge=0, le=I64, description="range end, unix ms (exclusive)"),
           samples: bool = Query(True, description="include the events behind the numbers")):
-    """Quantities per provider and class for intervals ENDING in [start_ms, end_ms) (the same rule the
+    """Private: sign the GET with your wallet key (X-Solmeter-* headers). Readable by the customer, by a
+    provider with `provider` set to its own key (its own channel only), and by the operator.
+
+    Quantities per provider and class for intervals ENDING in [start_ms, end_ms) (the same rule the
     receipts use), the unbilled gaps, and the samples (events) behind them. Not yet sealed usage is
     included: this is a live view, receipts are the billing record."""
     for f, v in (("customer", customer), ("provider", provider)):
@@ -75,6 +90,8 @@ def usage(request: Request,
     lookback = max(cfg.heartbeat_timeout_ms, cfg.sample_timeout_ms)
     q = customer_events(customer, provider, max(0, start_ms - lookback), end_ms)
     with st.engine.connect() as conn:
+        if (refused := authorize(request, conn, Resource(Kind.USAGE, customer, provider))) is not None:
+            return refused
         rows = sorted(conn.execute(q).all(), key=lambda r: (r.t_ms, r.id))
     # Intervals are billed to the window of their end event; a stop before the look-back (a lease that
     # ended) is not visible here, which only matters for heartbeats after a stop (never billed anyway).
@@ -96,13 +113,18 @@ def usage(request: Request,
     return out
 
 
-@router.get("/v1/receipts", tags=["receipts"], summary="Receipts of a customer or a channel")
+@router.get("/v1/receipts", tags=["receipts"], summary="Receipts of a customer, a provider or a channel",
+            description=PRIVATE + "Readable by the customer (`customer` = its key), the provider (`provider` = "
+                        "its key: its channels, i.e. its customer list) and the operator. One receipt by id "
+                        "(`/v1/receipts/{receipt_id}`) is public.", responses=READ_AUTH_RESPONSES)
 def receipts(request: Request,
              customer: Optional[str] = Query(None, pattern=B58),
              provider: Optional[str] = Query(None, pattern=B58),
              after_seq: int = Query(0, ge=0, le=I64, description="only seq above this (channel paging)"),
              limit: int = Query(100, ge=1, le=1000),
-             proofs: bool = Query(True, description="include batch and inclusion proof")):
+             proofs: bool = Query(True, description="include batch and inclusion proof"),
+             newest_first: bool = Query(False, description="newest (last issued) first instead of by channel "
+                                                           "and seq")):
     for f, v in (("customer", customer), ("provider", provider)):
         if (bad := _bad_key(f, v)) is not None:
             return bad
@@ -113,13 +135,17 @@ def receipts(request: Request,
         q = q.where(RR.c.customer == customer)
     if provider:
         q = q.where(RR.c.provider == provider)
-    q = q.order_by(RR.c.customer, RR.c.provider, RR.c.seq).limit(limit)
+    q = (q.order_by(RR.c.id.desc()) if newest_first else q.order_by(RR.c.customer, RR.c.provider, RR.c.seq)).limit(limit)
     st = request.app.state
     with st.engine.connect() as conn:
+        if (refused := authorize(request, conn, Resource(Kind.RECEIPTS, customer, provider))) is not None:
+            return refused
         return {"receipts": [receipt_view(conn, r, proofs) for r in conn.execute(q)]}
 
 
-@router.get("/v1/receipts/{receipt_id}", tags=["receipts"], summary="One receipt with signature, batch and proof")
+@router.get("/v1/receipts/{receipt_id}", tags=["receipts"], summary="One receipt with signature, batch and proof",
+            description=PUBLIC + "A receipt is settled on-chain in the clear; with its meter signature, batch "
+                        "and Merkle proof anyone can check it against the chain.")
 def receipt(request: Request, receipt_id: str = Path(..., pattern=r"^[0-9a-fA-F]{64}$", description="hex sha256")):
     st = request.app.state
     with st.engine.connect() as conn:
@@ -129,7 +155,8 @@ def receipt(request: Request, receipt_id: str = Path(..., pattern=r"^[0-9a-fA-F]
         return receipt_view(conn, row)
 
 
-@router.get("/v1/batches", tags=["batches"], summary="Merkle batches, newest first")
+@router.get("/v1/batches", tags=["batches"], summary="Merkle batches, newest first",
+            description=PUBLIC + "Each batch root is posted on-chain; its receipt ids let anyone recompute it.")
 def batches(request: Request, limit: int = Query(100, ge=1, le=1000),
             before_id: Optional[int] = Query(None, ge=1, le=I64),
             unposted: bool = Query(False, description="only batches not yet posted on-chain")):
@@ -138,7 +165,8 @@ def batches(request: Request, limit: int = Query(100, ge=1, le=1000),
                                                               unposted_only=unposted)]}
 
 
-@router.get("/v1/batches/{batch_id}", tags=["batches"], summary="One batch with its receipt ids in leaf order")
+@router.get("/v1/batches/{batch_id}", tags=["batches"], summary="One batch with its receipt ids in leaf order",
+            description=PUBLIC)
 def batch(request: Request, batch_id: int = Path(..., ge=1, le=I64)):
     with request.app.state.engine.connect() as conn:
         b = get_batch(conn, batch_id)
@@ -147,16 +175,34 @@ def batch(request: Request, batch_id: int = Path(..., ge=1, le=I64)):
         return {**b.to_dict(), "receipt_ids": [r.hex() for r in batch_receipt_ids(conn, batch_id)]}
 
 
-@router.get("/v1/customers/{customer}/status", tags=["customers"], summary="Paused flag, billed total, runway")
+@router.get("/v1/customers/{customer}/status", tags=["customers"], summary="Paused flag, billed total, runway",
+            description=PRIVATE + "Readable by the customer, by a provider that serves it (the meter has "
+                        "accepted usage of theirs) and by the operator.", responses=READ_AUTH_RESPONSES)
 def status(request: Request, customer: str = Path(..., pattern=B58)):
     if (bad := _bad_key("customer", customer)) is not None:
         return bad
     st = request.app.state
     with st.engine.connect() as conn:
+        if (refused := authorize(request, conn, Resource(Kind.CUSTOMER_STATUS, customer))) is not None:
+            return refused
         return customer_status(conn, customer, st.clock(), st.escrow)
 
 
-@router.get("/metrics", tags=["meter"], summary="Prometheus metrics")
+@router.get("/v1/providers/{provider}/channels", tags=["providers"], summary="A provider's customers: the latest "
+            "receipt of each of its channels", description=PRIVATE + "Readable by the provider and the operator.",
+            responses=READ_AUTH_RESPONSES)
+def channels(request: Request, provider: str = Path(..., pattern=B58)):
+    if (bad := _bad_key("provider", provider)) is not None:
+        return bad
+    with request.app.state.engine.connect() as conn:
+        if (refused := authorize(request, conn, Resource(Kind.RECEIPTS, None, provider))) is not None:
+            return refused
+        return {"provider": provider, "channels": provider_channels(conn, provider)}
+
+
+@router.get("/metrics", tags=["meter"], summary="Prometheus metrics",
+            description="Public: aggregate counters with a fixed label set, no customer or provider keys "
+                        "(scrapers do not sign; restrict it at the network if it matters).")
 def metrics(request: Request) -> Response:
     st = request.app.state
     with st.engine.connect() as conn:

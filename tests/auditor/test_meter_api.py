@@ -86,7 +86,7 @@ def world(tmp_path_factory):
             posted.append((b, index))
         app = metering_api.create_app(engine, cfg, meter, clock=lambda: T0)
         with TestClient(app) as http:
-            api = MeterApi("http://meter", client=http)
+            api = MeterApi("http://meter", client=http, keypair=meter, clock=lambda: T0)  # the meter key reads all
             rs = api.channel_receipts(cust, prov)
             # settle the last receipt of the first batch (the crank's job), using the API's proof
             first_batch_last = max((s for s in rs if s.batch == posted[0][0].id), key=lambda s: s.receipt.seq)
@@ -163,7 +163,8 @@ def served_api(world):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     cfg = MeterConfig(program_id=DEFAULT_PROGRAM_ID, config_version=1, window_ms=W, grace_ms=10_000)
-    app = metering_api.create_app(world["engine"], cfg, world["meter"], clock=lambda: T0)
+    # the wall clock (the create_app default): the command line signs its reads with it
+    app = metering_api.create_app(world["engine"], cfg, world["meter"])
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
     t = threading.Thread(target=server.run, daemon=True)
     t.start()
@@ -176,10 +177,11 @@ def served_api(world):
     t.join(20)
 
 
-def test_cli_fetches_from_the_api_and_verifies(world, served_api, isolated_env, monkeypatch):
+def test_cli_fetches_from_the_api_and_verifies(world, served_api, isolated_env, monkeypatch, tmp_path):
     from typer.testing import CliRunner
 
     from auditor.cli import app
+    from solmeter.keys import write_keypair
 
     monkeypatch.setenv("SOLMETER_RPC_URL", world["node"].rpc_url)
     monkeypatch.setenv("SOLMETER_PROGRAM_ID", DEFAULT_PROGRAM_ID)
@@ -188,7 +190,11 @@ def test_cli_fetches_from_the_api_and_verifies(world, served_api, isolated_env, 
     res = run(app, ["receipt", rs[2].receipt_id.hex(), "--prev", rs[1].receipt_id.hex(), "--api", served_api])
     assert res.exit_code == 0, res.output
     assert "receipt.inclusion" in res.output and "CLEAN" in res.output
-    res = run(app, ["channel", str(d.customer.pubkey()), str(d.provider.pubkey()), "--api", served_api, "--json"])
+    channel = ["channel", str(d.customer.pubkey()), str(d.provider.pubkey()), "--api", served_api]
+    res = run(app, channel)  # a channel's receipt list is private to its parties and the operator
+    assert res.exit_code == 1 and "HTTP 401" in res.output and "sign with -k" in res.output, res.output
+    write_keypair(tmp_path / "customer.json", d.customer)
+    res = run(app, channel + ["-k", str(tmp_path / "customer.json"), "--json"])
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["ok"] is True
     for _b, index in world["posted"]:
@@ -206,3 +212,18 @@ def test_audit_all_with_the_api(world, facts):
     assert all(r.ok for r in reports), "\n".join(r.render() for r in reports)
     assert all(any(c.name == "batch.total" and c.status == "pass" for c in r.checks)
                for r in reports if r.kind == "batch")
+
+
+def test_audit_all_unsigned_checks_channels_from_the_chain_and_batches_from_public_data(world, facts):
+    from auditor.audits import audit_all
+
+    cfg = MeterConfig(program_id=DEFAULT_PROGRAM_ID, config_version=1, window_ms=W, grace_ms=10_000)
+    app = metering_api.create_app(world["engine"], cfg, world["meter"], clock=lambda: T0)
+    with TestClient(app) as http:
+        reports = audit_all(facts, MeterApi("http://meter", client=http))  # no key: a stranger's audit
+    channel = next(r for r in reports if r.kind == "channel")
+    note = next(c for c in channel.checks if c.name == "channel.receipts")
+    assert note.status == "skip" and "HTTP 401" in note.detail and "sign with -k" in note.detail
+    assert not channel.failures, channel.render()
+    batches = [r for r in reports if r.kind == "batch"]
+    assert len(batches) == 2 and all(r.ok for r in batches), "\n".join(r.render() for r in batches)

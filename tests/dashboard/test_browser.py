@@ -99,11 +99,16 @@ def test_a_customer_cannot_read_another_customers_view(pages, scenario):
     c0, c1 = scenario.customers[0], scenario.customers[1]
     page = pages.signed_in(c0, "customer")
     status, body = api_get(page, f"/dashboard/api/customer/{c1.pubkey()}")
-    assert status == 403 and "not by" in body["error"]
+    assert status == 403 and f"may not read customer status of customer {c1.pubkey()}" in body["error"]
     status, _ = api_get(page, f"/dashboard/api/provider/{scenario.providers[0].pubkey()}")
     assert status == 403
     status, body = api_get(page, "/dashboard/api/operator")
-    assert status == 403 and "not the operator" in body["error"]
+    assert status == 403 and "may not read operations: only the operator" in body["error"]
+    # a provider reads its own channels only
+    p1 = pages.signed_in(scenario.providers[1])
+    status, body = api_get(p1, f"/dashboard/api/provider/{scenario.providers[0].pubkey()}")
+    assert status == 403 and "a provider reads its own channels only" in body["error"]
+    assert api_get(p1, f"/dashboard/api/provider/{scenario.providers[1].pubkey()}")[0] == 200
     show(page, "customer", f"wallet={c1.pubkey()}")
     assert page.locator("#view [data-error='403']").count() == 1
     assert str(c1.pubkey()) not in page.locator("#view").inner_text().replace(str(c0.pubkey()), "")

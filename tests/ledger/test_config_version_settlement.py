@@ -104,7 +104,8 @@ def assert_audits_clean(x, engine_, rpc_url: str) -> None:
 
     app = create_app(engine_, x["sim"].cfg, x["w"].meter, clock=lambda: x["now"][0])
     with TestClient(app) as http:
-        reports = audit_all(ChainFacts(ChainReader.connect(rpc_url, PROGRAM)), MeterApi("http://meter", client=http))
+        reports = audit_all(ChainFacts(ChainReader.connect(rpc_url, PROGRAM)),
+                            MeterApi("http://meter", client=http, keypair=x["w"].meter, clock=lambda: x["now"][0]))
     assert [r for r in reports if r.kind == "channel"] and [r for r in reports if r.kind == "batch"]
     assert all(r.ok for r in reports), "\n".join(r.render() for r in reports if not r.ok)
 

@@ -127,7 +127,7 @@ def test_close_batches_returns_rent_only_for_batches_nobody_needs(world, engine)
     assert b is not None and b.closed and b.posted_in
     app = create_app(engine, x["meter"].cfg, w.meter, clock=lambda: x["now"][0])
     with TestClient(app) as http:
-        reports = audit_all(facts, MeterApi("http://meter", client=http))
+        reports = audit_all(facts, MeterApi("http://meter", client=http, keypair=w.meter, clock=lambda: x["now"][0]))
     batch_reports = [r for r in reports if r.kind == "batch"]
     assert len(batch_reports) == 2 and all(r.ok for r in batch_reports), "\n".join(r.render() for r in batch_reports)
     assert audit_batch(facts, 0, None).facts.get("closed")

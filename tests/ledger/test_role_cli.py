@@ -87,6 +87,7 @@ def test_every_role_through_the_cli(cli):
     (("customer", "deposit", "abc"), "not a number"),
     (("customer", "status", "-k", "/nonexistent/wallet.json"), "keypair file"),
     (("provider", "stake", "1", "-k", "/nonexistent/wallet.json"), "does not exist"),
+    (("customer", "usage", "--api", "http://127.0.0.1:9"), "meter API http://127.0.0.1:9: ConnectError"),
 ])
 def test_bad_input_is_one_clear_line(cli, args, needle):
     cli("operator", "init")
@@ -112,8 +113,14 @@ def test_operator_serve_runs_the_api_and_the_jobs(cli, isolated_env):
 
     from ledger_helpers import free_port
 
+    from ledger.cli_common import keypair
+    from metering.read_client import SignedReader
+
     cli("operator", "init")
+    cust, cpath = _wallet(cli, "customer")
+    _prov, ppath = _wallet(cli, "provider")
     port = free_port()
+    api = f"http://127.0.0.1:{port}"
     env = {**os.environ}
     proc = subprocess.Popen([sys.executable, "-m", "solmeter.cli", "operator", "serve", "--port", str(port)],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -122,14 +129,24 @@ def test_operator_serve_runs_the_api_and_the_jobs(cli, isolated_env):
         ok = False
         while time.monotonic() < deadline and proc.poll() is None:
             try:
-                r = httpx.get(f"http://127.0.0.1:{port}/v1/customers/11111111111111111111111111111111/status", timeout=2)
-                if r.status_code == 200:
+                if httpx.get(f"{api}/healthz", timeout=2).status_code == 200:
                     ok = True
                     break
             except httpx.HTTPError:
                 pass
             time.sleep(0.2)
         assert ok, proc.stdout.read() if proc.poll() is not None else "API did not answer"
+        # private reads: refused unsigned, answered to the operator's keypair (an admin of `operator serve`)
+        status = f"/v1/customers/{cust.pubkey()}/status"
+        assert httpx.get(api + status, timeout=5).status_code == 401
+        r = SignedReader(api, keypair()).get(status)
+        assert r.status_code == 200 and r.json()["paused"] is False, r.text
+        # the role commands read the API signed with their -k
+        st = json.loads(cli("customer", "status", "--json", "-k", cpath, "--api", api).output)
+        assert st["meter"]["customer"] == str(cust.pubkey()) and st["meter"]["paused"] is False, st
+        assert "no usage in that range" in cli("customer", "usage", "-k", cpath, "--api", api).output
+        assert "no receipts" in cli("customer", "receipts", "-k", cpath, "--api", api).output
+        assert "customers  0 billed by the meter" in cli("provider", "status", "-k", ppath, "--api", api).output
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             out = cli("operator", "jobs").output

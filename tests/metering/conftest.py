@@ -6,6 +6,7 @@ from ledger.db import make_engine, migrate
 from meter_helpers import Clock, EventFactory, Poster
 from metering.api import create_app
 from metering.config import MeterConfig
+from metering.read_client import SignedReader
 from metering.registry import add_provider
 
 
@@ -40,8 +41,13 @@ def provider_kp(engine, clock):
 
 
 @pytest.fixture
-def customer():
-    return str(Keypair.from_seed(bytes([2]) * 32).pubkey())
+def customer_kp():
+    return Keypair.from_seed(bytes([2]) * 32)
+
+
+@pytest.fixture
+def customer(customer_kp):
+    return str(customer_kp.pubkey())
 
 
 @pytest.fixture
@@ -63,3 +69,9 @@ def client(app):
 @pytest.fixture
 def poster(client, clock, provider_kp):
     return Poster(client, clock, provider_kp)
+
+
+@pytest.fixture
+def reader(client, clock, customer_kp):
+    """GETs signed by the customer's wallet, as `solmeter customer ...` sends them."""
+    return SignedReader(keypair=customer_kp, http=client, clock=clock)

@@ -138,18 +138,18 @@ def test_unregistered_provider_refused(poster, ev, customer, engine):
     assert count(engine) == 0
 
 
-def test_paused_customer_gets_no_new_leases(poster, ev, customer, engine, clock, client):
+def test_paused_customer_gets_no_new_leases(poster, ev, customer, engine, clock, reader):
     assert poster.post(ev.hb("OLD", T0 - 5000)).status_code == 200
     set_paused(engine, customer, True, clock(), "escrow exhausted")
     r = poster.post(ev.hb("NEW", T0 - 4000))
     assert r.status_code == 403 and r.json()["field"] == "subject"
     assert poster.post(ev.hb("OLD", T0 - 4000)).status_code == 200  # running work may still report
     assert poster.post(ev.stop("OLD", T0 - 3000)).status_code == 200
-    st = client.get(f"/v1/customers/{customer}/status").json()
+    st = reader.get(f"/v1/customers/{customer}/status").json()
     assert st["paused"] is True and st["paused_reason"] == "escrow exhausted"
     set_paused(engine, customer, False, clock())
     assert poster.post(ev.hb("NEW", T0 - 2000)).status_code == 200
-    assert client.get(f"/v1/customers/{customer}/status").json()["paused"] is False
+    assert reader.get(f"/v1/customers/{customer}/status").json()["paused"] is False
 
 
 def test_body_over_the_byte_limit_is_refused_unread(engine, meter_kp, clock, provider_kp, ev):

@@ -12,6 +12,7 @@ from meter_helpers import T0, Clock, EventFactory, Poster
 from metering.api import create_app
 from metering.batches import build_batch, proof_for
 from metering.config import MeterConfig
+from metering.read_client import SignedReader
 from metering.receipts import Sealer
 from metering.registry import add_provider
 
@@ -34,7 +35,7 @@ def pg_engine(pg_url):
     admin.dispose()
 
 
-def test_meter_on_postgres(pg_engine, provider_kp, customer, meter_kp):
+def test_meter_on_postgres(pg_engine, provider_kp, customer, customer_kp, meter_kp):
     clock = Clock()
     add_provider(pg_engine, str(provider_kp.pubkey()), clock())
     cfg = MeterConfig(window_ms=60_000, grace_ms=10_000)
@@ -61,7 +62,8 @@ def test_meter_on_postgres(pg_engine, provider_kp, customer, meter_kp):
             assert last.cum_byte_seconds == (1 << 40) * 120
             for r_ in rows:
                 assert verify_proof(bytes(r_.receipt_id), proof_for(c, b.id, r_.batch_index), b.root)
-        body = client.get("/v1/usage", params={"customer": customer, "start_ms": base, "end_ms": base + 240_000}).json()
+        reader = SignedReader(keypair=customer_kp, http=client, clock=clock)
+        body = reader.get("/v1/usage", params={"customer": customer, "start_ms": base, "end_ms": base + 240_000}).json()
         assert body["channels"][0]["lines"][0]["quantity"] == 4 * 150_000
 
 

@@ -4,17 +4,18 @@ from fastapi.testclient import TestClient
 from meter_helpers import T0, Poster
 from metering.api import create_app
 from metering.escrow import StaticEscrowBalance
+from metering.read_client import SignedReader
 from metering.receipts import Sealer
 
 W = 60_000
 BASE = T0 - 10 * W
 
 
-def test_usage_with_samples_and_gaps(poster, ev, client, customer, provider_kp):
+def test_usage_with_samples_and_gaps(poster, ev, reader, customer, provider_kp):
     evs = [ev.hb("L1", BASE + t, 2) for t in (0, 30_000, 60_000, 200_000, 230_000)]
     evs += [ev.sample("bk", BASE, 1000), ev.sample("bk", BASE + 60_000, 1000)]
     assert poster.post(evs).status_code == 200
-    r = client.get("/v1/usage", params={"customer": customer, "start_ms": BASE, "end_ms": BASE + 5 * W})
+    r = reader.get("/v1/usage", params={"customer": customer, "start_ms": BASE, "end_ms": BASE + 5 * W})
     assert r.status_code == 200, r.text
     body = r.json()
     ch = body["channels"][0]
@@ -24,8 +25,8 @@ def test_usage_with_samples_and_gaps(poster, ev, client, customer, provider_kp):
     assert ch["gaps"] == [{"family": "gpu", "resource": "L1", "start_ms": BASE + 60_000, "end_ms": BASE + 200_000}]
     assert len(body["samples"]) == 7 and body["samples_truncated"] is False
     # a window in the middle: only intervals ending inside it
-    r = client.get("/v1/usage", params={"customer": customer, "start_ms": BASE + 30_000, "end_ms": BASE + 60_001,
-                                        "samples": "false"})
+    r = reader.get("/v1/usage", params={"customer": customer, "start_ms": BASE + 30_000, "end_ms": BASE + 60_001,
+                                        "samples": False})
     assert r.json()["channels"][0]["lines"][0]["quantity"] == 2 * 60_000 and "samples" not in r.json()
 
 
@@ -40,20 +41,21 @@ def test_usage_bad_queries_name_the_field(client, customer):
         assert r.status_code == 422 and r.json()["field"] == field, (params, r.text)
 
 
-def test_status_and_runway(engine, cfg, meter_kp, clock, ev, customer, provider_kp):
+def test_status_and_runway(engine, cfg, meter_kp, clock, ev, customer, customer_kp, provider_kp):
     app = create_app(engine, cfg, meter_kp, clock=clock, escrow=StaticEscrowBalance({customer: 10_000_000}))
     with TestClient(app) as client:
-        st = client.get(f"/v1/customers/{customer}/status").json()
+        reader = SignedReader(keypair=customer_kp, http=client, clock=clock)
+        st = reader.get(f"/v1/customers/{customer}/status").json()
         assert st["paused"] is False and st["runway_seconds"] is None and st["runway_note"] == "no usage in the last hour"
         poster = Poster(client, clock, provider_kp)
         # one H100 for 30 min -> 1_250_000 base units in the last hour
         assert poster.post([ev.hb("L1", T0 - 35 * W + t) for t in range(0, 30 * W + 1, 30_000)]).status_code == 200
         Sealer(engine, cfg, meter_kp).seal_due(T0)
-        st = client.get(f"/v1/customers/{customer}/status").json()
+        st = reader.get(f"/v1/customers/{customer}/status").json()
         assert st["billed_total"] == 1_250_000 and st["burn_rate_per_hour"] == 1_250_000
         assert st["available_balance"] == 10_000_000 and st["runway_seconds"] == 10_000_000 * 3600 // 1_250_000
     with TestClient(create_app(engine, cfg, meter_kp, clock=clock)) as client:
-        st = client.get(f"/v1/customers/{customer}/status").json()
+        st = SignedReader(keypair=customer_kp, http=client, clock=clock).get(f"/v1/customers/{customer}/status").json()
         assert st["runway_seconds"] is None and "no escrow balance source" in st["runway_note"]
 
 

@@ -116,7 +116,7 @@ def test_price_book_version_in_force(engine, cfg, meter_kp, ev, provider_kp, clo
     assert [json.loads(r.detail)["price_book_version"] for r in rows] == [5, 6, 6]
 
 
-def test_batches_proofs_and_totals(engine, cfg, meter_kp, ev, provider_kp, clock, client, customer):
+def test_batches_proofs_and_totals(engine, cfg, meter_kp, ev, provider_kp, clock, client, reader, customer):
     ing, sealer = setup(engine, cfg, meter_kp)
     from meter_helpers import EventFactory
     from solders.keypair import Keypair
@@ -142,7 +142,7 @@ def test_batches_proofs_and_totals(engine, cfg, meter_kp, ev, provider_kp, clock
     body = client.get(f"/v1/receipts/{rid.hex()}").json()
     assert Signature.from_string(body["signature"]).verify(Pubkey.from_string(body["meter_pubkey"]), rid)
     assert verify_proof(rid, [bytes.fromhex(h) for h in body["proof"]], bytes.fromhex(body["batch"]["root"]))
-    lst = client.get("/v1/receipts", params={"customer": customer}).json()["receipts"]
+    lst = reader.get("/v1/receipts", params={"customer": customer}).json()["receipts"]
     assert [x["seq"] for x in lst] == [1, 2, 3]
     bt = client.get(f"/v1/batches/{b2.id}").json()
     assert bt["count"] == b2.count and len(bt["receipt_ids"]) == b2.count
