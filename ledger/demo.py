@@ -123,6 +123,7 @@ class DemoLive:
     session_factory: object
     db: object              # the SQLAlchemy engine of the meter and ledger database
     node: object            # the in-process localnet
+    clock: Callable[[], int]  # the meter's clock (simulated time, running free after the scenario)
 
 
 def run_demo(workdir: Path | None = None, *, hours: float = 3.0, progress: Callable[[str], None] = print,
@@ -309,7 +310,7 @@ def run_demo(workdir: Path | None = None, *, hours: float = 3.0, progress: Calla
                 inspect(chain, w, eng, sf)
             if serve is not None:
                 clock.run_free()
-                serve(DemoLive(f"{api.url}/dashboard/", node.rpc_url, res, w, chain, eng, sf, engine, node))
+                serve(DemoLive(f"{api.url}/dashboard/", node.rpc_url, res, w, chain, eng, sf, engine, node, clock))
     finally:
         node.stop()
     return res
