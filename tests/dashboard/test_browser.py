@@ -256,3 +256,19 @@ def test_every_view_loads_nothing_from_outside_the_meter(pages, scenario):
              f"wallet={scenario.providers[0].pubkey()}" if view == "provider" else "")
     assert pages.requests and all(u.startswith(scenario.origin + "/") for u in pages.requests)
     assert any(u.endswith("/dashboard/static/app.js") for u in pages.requests)
+
+
+def test_a_paused_customer_sees_the_banner_that_says_how_to_resume(pages, scenario):
+    from metering.registry import set_paused
+
+    live = scenario.live
+    c = scenario.customers[2]
+    set_paused(live.db, str(c.pubkey()), True, live.clock(), "escrow ran out")  # what the engine's pause job does
+    try:
+        page = pages.signed_in(c, "customer")
+        banner = text(page, "#paused-banner")
+        assert banner.startswith("Paused: escrow ran out") and "solmeter customer deposit" in banner
+    finally:
+        set_paused(live.db, str(c.pubkey()), False, live.clock())
+    show(page, "customer")
+    assert page.locator("#paused-banner").count() == 0
