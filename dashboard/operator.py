@@ -18,7 +18,7 @@ from .shape import amount
 
 UE = UsageEvent.__table__
 LAMPORTS_PER_SOL = 1_000_000_000
-INTENTS_SHOWN = 50
+INTENTS_SHOWN = 20
 RATE_WINDOW_MS = 3_600_000
 
 

@@ -198,20 +198,22 @@ async function revokeLease(l) {
 
 function quantity(family, q) {
   if (family === "gpu") return `${(q / 3.6e6).toFixed(2)} GPU-h`;
-  if (family === "storage") return `${(q / 1000 / 2 ** 30 / 3600).toFixed(3)} GiB-h`;
+  if (family === "storage") return `${(q / 1000 / 2 ** 20 / 3600).toFixed(2)} MiB-h`;
   return `${(q / 2 ** 20).toFixed(1)} MiB`;
 }
+
+const axisNumber = (x) => x === 0 ? "0" : x < 0.01 ? x.toExponential(1) : x.toFixed(x < 10 ? 2 : 0);
 
 function usageCharts(usage) {
   const fams = Object.entries(usage || {});
   if (!fams.length) return empty("No usage billed yet.");
   return h("div", {}, fams.map(([fam, u]) => {
     const labels = (Object.values(u.series)[0] || []).map((_, i) => new Date(u.start_ms + i * u.bucket_ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }));
-    const scale = fam === "gpu" ? 3.6e6 : fam === "storage" ? 2 ** 30 * 3600 : 2 ** 20;
-    const unit = fam === "gpu" ? "GPU-h" : fam === "storage" ? "GiB-h" : "MiB";
+    const scale = fam === "gpu" ? 3.6e6 : fam === "storage" ? 2 ** 20 * 3600 : 2 ** 20;  // byte-seconds in MiB-hours
+    const unit = fam === "gpu" ? "GPU-h" : fam === "storage" ? "MiB-h" : "MiB";
     const series = Object.entries(u.series).map(([name, values]) => ({ name, values: values.map((x) => x / scale) }));
     return h("div", { class: "usage-chart", "data-family": fam }, h("h3", {}, `${fam} (${unit})`),
-      stackedBars({ labels, series, fmt: (x) => x.toFixed(x < 10 ? 2 : 0), title: `${fam} usage` }));
+      stackedBars({ labels, series, fmt: axisNumber, title: `${fam} usage` }));
   }));
 }
 

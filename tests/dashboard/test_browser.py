@@ -218,11 +218,13 @@ def test_operator_view_figures_and_retry_of_a_failed_intent(pages, scenario):
     from ledger.engine.reconcile import reconcile
 
     live, dep = scenario.live, scenario.dep
+    page = pages.signed_in(scenario.admin, "operator")
+    screenshot(page, "operator")
     store = IntentStore(live.session_factory)
     it = store.record("dashboard-test:retry", "settle", "dashboard test", {"why": "a program error"})
     with live.session_factory.begin() as s:
         store.finish_in(s, it.id, "failed", "ChannelNotOpened: the customer never opened this channel")
-    page = pages.signed_in(scenario.admin, "operator")
+    show(page, "operator")
     lamports = live.chain.lamports(dep.program_id and __import__("solders.pubkey", fromlist=["Pubkey"]).Pubkey.from_string(dep.meter))
     assert text(page, "#meter-sol") == f"{lamports // 10**9}.{lamports % 10**9:09d}"
     recon = reconcile(live.session_factory, live.chain, dep.program)
@@ -231,7 +233,6 @@ def test_operator_view_figures_and_retry_of_a_failed_intent(pages, scenario):
     assert card(page, "Batch backlog") == str(len(unposted))
     row = page.locator(f"#intents tr[data-intent='{it.id}']")
     assert "ChannelNotOpened" in row.inner_text()
-    screenshot(page, "operator")
     row.locator("button", has_text="Retry").click()
     page.wait_for_function(f"document.querySelector('#notice').textContent.includes('intent {it.id} back to pending')")
     assert store.get(it.id).state == "pending"
