@@ -26,7 +26,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import urlparse
@@ -73,7 +73,6 @@ class DashboardContext:
     escrow: Any
     cluster: Cluster | None = None
     chain_id: str = ""
-    extra: dict = field(default_factory=dict)
 
     def explorer(self, kind: str, value) -> str:
         return self.cluster.explorer(kind, value)
@@ -115,7 +114,6 @@ def build_router(ctx: DashboardContext) -> APIRouter:
     audits = AuditRuns(ctx)
     url = urlparse(ctx.public_url)
     expected = siws.Expected(domain=url.netloc, uri=ctx.public_url.rstrip("/") + "/dashboard/", chain_id=ctx.chain_id)
-    ctx.extra.update(sessions=sessions, audits=audits)
 
     def session_of(request: Request):
         return sessions.get(request.cookies.get(COOKIE))
