@@ -9,6 +9,7 @@ import typer
 
 from ledger.cli_common import (METER_API, MeterReadError, chain, deployment, fmt, keypair, meter_get, one_line_errors,
                                parse_amount, send_amount)
+from ledger.customer_lease_cli import app as lease_app
 
 app = typer.Typer(help="Customer: register, fund the escrow, cap spending, see usage and receipts.",
                   no_args_is_help=True)
@@ -187,3 +188,5 @@ def receipts(kp: Optional[Path] = KEYPAIR, api: Optional[str] = METER_API,
         typer.echo("no receipts")
     for v in views:
         typer.echo(receipt_line(v))
+
+app.add_typer(lease_app, name="lease")

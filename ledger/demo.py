@@ -220,6 +220,15 @@ def run_demo(workdir: Path | None = None, *, hours: float = 3.0, progress: Calla
             jobs = [StaticJobSource([Lease("job-c1-train", C[0], "H100", 2), Lease("job-c2-infer", C[1], "A100", 1)]),
                     StaticJobSource([Lease("job-c4-render", C[3], "H100", 1)]),
                     StaticJobSource([Lease("job-c5-sweep", C[4], "H100", 8)])]
+            # Consent: each customer signs a lease for each job and bucket before any usage is reported
+            # (POST /v1/leases; the meter bills only usage under a lease its customer signed).
+            gpu_leases = [(C[0], 0, "job-c1-train", "H100", 2), (C[1], 0, "job-c2-infer", "A100", 1),
+                          (C[3], 1, "job-c4-render", "H100", 1), (C[4], 2, "job-c5-sweep", "H100", 8),
+                          (C[2], 1, "job-c3-finetune", "L40S", 4)]
+            storage_leases = [(C[0], 1, "datasets"), (C[2], 1, "checkpoints")]
+            n = _sign_leases(api.url, engine, dep.program_id, {str(c.pubkey()): c for c in w.customers}, P,
+                             gpu_leases, storage_leases, clock(), clock() + int((hours + 2) * 3_600_000))
+            say(f"  customers signed {n} leases (5 GPU jobs, 2 buckets)")
             gpu_agents = [GpuAgent(p, jobs[i], NoGpu("demo: simulated GPUs"), Spool(workdir / f"spool-gpu-{i}"),
                                    MeterClient(api.url, p, clock=clock), clock=clock) for i, p in enumerate(P)]
             buckets = []
@@ -314,6 +323,34 @@ def run_demo(workdir: Path | None = None, *, hours: float = 3.0, progress: Calla
     finally:
         node.stop()
     return res
+
+
+def _sign_leases(api_url: str, engine, program_id: str, customers: dict, providers: list, gpu: list, storage: list,
+                 start_ms: int, expiry_ms: int) -> int:
+    """Each customer signs its leases (cap: the most the lease can accrue at its full rate until expiry)
+    and posts them to the meter, as `solmeter customer lease sign` does."""
+    import dataclasses
+    import math
+    import os
+
+    import httpx
+
+    from contracts.lease import GpuResource, Lease, StorageResource
+    from metering.leases import book_at, cap_bound, lease_body, price_books
+
+    with engine.connect() as conn:
+        book = book_at(price_books(conn), start_ms)
+    wanted = [(c, p, lid, GpuResource(cls, count)) for c, p, lid, cls, count in gpu] + \
+             [(c, p, lid, StorageResource(lid, {"STANDARD": 1 << 30})) for c, p, lid in storage]
+    for cust, prov, lid, res in wanted:
+        draft = Lease(Pubkey.from_string(program_id), lid, Pubkey.from_string(cust), providers[prov].pubkey(),
+                      book.version, 0, start_ms, expiry_ms, os.urandom(16), res)
+        cap = math.ceil(cap_bound(draft, book, expiry_ms, 0))
+        lease = dataclasses.replace(draft, cap=cap)
+        r = httpx.post(f"{api_url}/v1/leases", json=lease_body(lease, customers[cust]), timeout=30)
+        if r.status_code not in (200, 201):
+            raise RuntimeError(f"lease {lid} refused: {r.text}")
+    return len(wanted)
 
 
 def _paused(sf, customer: str) -> bool:

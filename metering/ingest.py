@@ -23,6 +23,7 @@ from .auth import AuthError, SignedRequest
 from .config import MeterConfig
 from .events import EventRejected, Kind, ValidEvent, validate_batch_fast, validate_event
 from .events.fast import validate_batch_msgspec
+from .leases import book_at, check_event, lease_id_of, load_states, price_books, save_states
 from .metrics import MeterMetrics
 from .models import RequestSignature, UsageEvent, UsageKey, dedup_key, key_hash
 from .rollup.usage import FAMILY
@@ -267,6 +268,7 @@ class Ingestor:
         self._write_lock = (SqliteWriteLock(db_file) if db_file else threading.Lock()) if engine.dialect.name == "sqlite" \
             else contextlib.nullcontext()
         self._key_hashes: dict[tuple, int] = {}
+        self._leases: dict = {}  # lease id -> decoded contracts.lease.Lease (stored leases never change)
         self._known_keys: set[tuple] = set()  # in meter_usage_keys (committed)
 
     def ingest(self, signed: SignedRequest, items: list[ValidEvent | EventRejected], now_ms: int) -> IngestOutcome:
@@ -352,6 +354,10 @@ class Ingestor:
             self._check_paused(conn, valid, problems)
             if any(problems):
                 raise _Rollback(self._failed(items, problems))
+            leases = self._check_leases(conn, provider, valid, problems)
+            if any(problems):
+                raise _Rollback(self._failed(items, problems))
+            save_states(conn, leases)
             if conn.dialect.name == "sqlite":
                 results, new_rows = self._insert_then_dedup(conn, valid, *prepared)
             else:
@@ -390,6 +396,19 @@ class Ingestor:
                 conn.execute(RS.insert().values(signature=signed.signature, pubkey=signed.pubkey, seen_ms=now_ms))
         except IntegrityError:  # a concurrent request with the same signature won the race
             raise AuthError("X-Solmeter-Signature", "replayed: this signature was already used") from None
+
+    def _check_leases(self, conn, provider: str, evs: list[ValidEvent], problems: list) -> dict:
+        """Consent: every event must fall under a lease its customer signed (metering/leases.py)."""
+        ids = [lease_id_of(e.kind, e.resource) for e in evs]
+        if len(self._leases) > 65_536:
+            self._leases.clear()
+        states = load_states(conn, ids, self._leases)
+        books = price_books(conn)
+        for i, e in enumerate(evs):
+            bad = check_event(states.get(ids[i]), ids[i], e, provider, book_at(books, e.t_ms))
+            if bad is not None:
+                problems[i] = EventResult(i, e.event_id, e.source, "rejected", bad[0], bad[1], 403)
+        return states
 
     def _check_paused(self, conn, evs: list[ValidEvent], problems: list) -> None:
         paused = paused_customers(conn, {e.customer for e in evs if e.kind == Kind.GPU_HEARTBEAT})

@@ -215,3 +215,29 @@ class ReceiptRow(Base):
         UniqueConstraint("customer", "provider", "seq", name="uq_meter_receipts_channel_seq"),
         Index("ix_meter_receipts_batch", "batch_id", "batch_index"),
     )
+
+
+class CustomerLease(Base):
+    """A lease the customer signed (contracts.lease): the only consent under which usage is billed.
+    `encoding` and `signature` are served publicly as they were signed; the columns beside them are
+    decoded from the encoding for look-ups. `last_event_ms` and `egress_bytes` are what ingestion has
+    accepted under it so far (the cap bound and the earliest allowed revocation time are computed from them)."""
+
+    __tablename__ = "meter_leases"
+    lease_id: Mapped[str] = mapped_column(String(96), primary_key=True)
+    lease_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    customer: Mapped[str] = mapped_column(String(44), index=True)
+    provider: Mapped[str] = mapped_column(String(44), index=True)
+    kind: Mapped[int] = mapped_column(SmallInteger)  # contracts.lease.KIND_*
+    price_book_version: Mapped[int] = mapped_column(BigInteger)
+    cap: Mapped[int] = mapped_column(BigInt)
+    start_ms: Mapped[int] = mapped_column(BigInteger)
+    expiry_ms: Mapped[int] = mapped_column(BigInteger)
+    encoding: Mapped[bytes] = mapped_column(LargeBinary(1024))
+    signature: Mapped[bytes] = mapped_column(LargeBinary(64))
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    revoked_at_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    revocation: Mapped[bytes | None] = mapped_column(LargeBinary(120), nullable=True)
+    revocation_signature: Mapped[bytes | None] = mapped_column(LargeBinary(64), nullable=True)
+    last_event_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    egress_bytes: Mapped[int] = mapped_column(BigInt, default=0)

@@ -70,8 +70,8 @@ class FlushReport:
 
 def flush(spool: Spool, client: MeterClient) -> FlushReport:
     """Send spooled files oldest first; stop at the first outage (everything stays for the next flush).
-    Events the meter refuses (invalid, conflicting) are dropped from the spool and reported; the rest of
-    their batch is resent. Resending is safe: event ids are stable, an identical replay is a duplicate."""
+    Events the meter refuses (invalid, conflicting, not under a lease the customer signed) leave the spool for
+    its dead-letter folder with the meter's reason, and are reported; the rest of their batch is resent. Resending is safe: event ids are stable, an identical replay is a duplicate."""
     rep = FlushReport()
     for path in spool.pending():
         events = spool.load(path)
@@ -94,17 +94,21 @@ def flush(spool: Spool, client: MeterClient) -> FlushReport:
                 spool.replace(path, events)
                 continue
             elif r.status_code in (403, 409, 413, 422) and isinstance(body.get("results"), list):
-                keep = []
+                keep, refused = [], []
                 for res, e in zip(body["results"], events):
                     if res.get("status") == "valid":
                         keep.append(e)
                     else:
-                        rep.dropped.append({"id": e.get("id"), "field": res.get("field"), "reason": res.get("reason")})
-                        log.warning("meter refused event %s: %s: %s", e.get("id"), res.get("field"), res.get("reason"))
+                        why = {"id": e.get("id"), "field": res.get("field"), "reason": res.get("reason")}
+                        rep.dropped.append(why)
+                        refused.append({**why, "status": r.status_code, "event": e})
+                        log.warning("meter refused event %s: %s: %s (kept in the dead-letter spool)", e.get("id"),
+                                    res.get("field"), res.get("reason"))
                 if len(keep) == len(events):  # nothing identifiable to drop: do not loop
                     rep.error = body.get("error") or f"HTTP {r.status_code}"
                     rep.remaining = spool.count_events()
                     return rep
+                spool.dead_letter(refused)  # before the spool file loses them: never lost, even on a crash here
                 events = keep
                 spool.replace(path, events)
                 continue

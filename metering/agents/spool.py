@@ -35,6 +35,22 @@ class Spool:
         else:
             path.unlink(missing_ok=True)
 
+    def dead_letter(self, refused: list[dict]) -> Path | None:
+        """Keep events the meter refused, each with the meter's reason, in `dead-letter/` (never resent, never
+        lost: an operator reads them, fixes the cause, e.g. the customer signs the missing lease, and puts
+        them back in the spool)."""
+        if not refused:
+            return None
+        d = self.dir / "dead-letter"
+        d.mkdir(exist_ok=True)
+        path = d / f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}.json"
+        self._write(path, refused)
+        return path
+
+    def dead_letters(self) -> list[dict]:
+        d = self.dir / "dead-letter"
+        return [x for p in sorted(d.glob("*.json")) for x in self.load(p)] if d.is_dir() else []
+
     def pending(self) -> list[Path]:
         return sorted(self.dir.glob("*.json"))
 

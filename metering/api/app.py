@@ -19,7 +19,7 @@ from ..escrow import EscrowBalance, NoEscrowBalance
 from ..events.envelope import CloudEvent
 from ..ingest import Ingestor
 from ..metrics import MeterMetrics
-from . import ingest_routes, read_routes
+from . import ingest_routes, lease_routes, read_routes
 from .read_auth import SeenReads
 
 
@@ -79,6 +79,7 @@ def create_app(engine: Engine, cfg: MeterConfig, meter: Keypair, *, clock: Calla
 
     app.include_router(ingest_routes.router)
     app.include_router(read_routes.router)
+    app.include_router(lease_routes.router)
     _add_event_schemas(app)
     return app
 

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from ..batches import batch_receipt_ids, get_batch, list_batches
 from ..events.envelope import _pubkey
 from ..models import MeterState, ReceiptRow, UsageEvent
+from ..prices import price_book_at
 from ..queries import customer_events
 from ..rollup.pricing import FAMILY_NAMES, UNITS
 from ..read_policy import Kind, Resource
@@ -56,7 +57,9 @@ def meter_info(request: Request) -> dict:
     cfg = st.cfg
     with st.engine.connect() as conn:
         sealed = conn.execute(select(MS.c.sealed_through_ms).where(MS.c.id == 1)).scalar()
+        price_book_version = price_book_at(conn, st.clock()).version  # what a lease signed now agrees to
     return {"meter_pubkey": str(st.meter.pubkey()), "program_id": cfg.program_id,
+            "price_book_version": price_book_version,
             "config_version": cfg.config_version, "window_ms": cfg.window_ms, "grace_ms": cfg.grace_ms,
             "heartbeat_timeout_ms": cfg.heartbeat_timeout_ms, "sample_timeout_ms": cfg.sample_timeout_ms,
             "batch_interval_ms": cfg.batch_interval_ms, "sealed_through_ms": sealed,

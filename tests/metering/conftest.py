@@ -3,7 +3,7 @@ from fastapi.testclient import TestClient
 from solders.keypair import Keypair
 
 from ledger.db import make_engine, migrate
-from meter_helpers import Clock, EventFactory, Poster
+from meter_helpers import CUSTOMER_KEYS, Clock, EventFactory, Poster, wide_lease
 from metering.api import create_app
 from metering.config import MeterConfig
 from metering.read_client import SignedReader
@@ -75,3 +75,19 @@ def poster(client, clock, provider_kp):
 def reader(client, clock, customer_kp):
     """GETs signed by the customer's wallet, as `solmeter customer ...` sends them."""
     return SignedReader(keypair=customer_kp, http=client, clock=clock)
+
+
+@pytest.fixture
+def sign_lease(engine, provider_kp, customer, cfg):
+    """sign_lease(lease_id, kind="gpu"|"storage", rclass=..., **terms): the customer signs a wide lease with
+    the test provider and the meter stores it (the real signature and acceptance path)."""
+    from metering.leases import accept_lease, lease_body
+
+    def sign(lease_id, kind="gpu", rclass="H100", customer_kp=None, provider=None, **kw):
+        kp = customer_kp or CUSTOMER_KEYS[customer]
+        lease = wide_lease(lease_id, kp, provider or str(provider_kp.pubkey()), kind=kind, rclass=rclass,
+                           program_id=cfg.program_id, **kw)
+        body = lease_body(lease, kp)
+        accept_lease(engine, body["encoding"], body["signature"], cfg.program_id, 0)
+        return lease
+    return sign

@@ -32,7 +32,8 @@ def server(app):
 
 
 def test_gpu_agent_spools_through_an_outage_and_resends_without_duplicates(server, engine, clock, provider_kp,
-                                                                             customer, tmp_path, cfg, meter_kp):
+                                                                             customer, tmp_path, cfg, meter_kp, sign_lease):
+    sign_lease("job-1", rclass="H100")
     jobs = StaticJobSource([Lease("job-1", customer, "H100", 2, (0, 1))])
     client = MeterClient(server.url, provider_kp, clock=clock)
     agent = GpuAgent(provider_kp, jobs, FakeTelemetry(), Spool(tmp_path / "spool"), client, clock=clock)
@@ -62,7 +63,8 @@ def test_gpu_agent_spools_through_an_outage_and_resends_without_duplicates(serve
     assert q == 2 * 4 * 30_000  # heartbeats at +0, +30 s, +60 s, +90 s, then the stop at +120 s
 
 
-def test_response_lost_resend_is_duplicate(server, engine, clock, provider_kp, customer, tmp_path):
+def test_response_lost_resend_is_duplicate(server, engine, clock, provider_kp, customer, tmp_path, sign_lease):
+    sign_lease("job-2", rclass="A100")
     client = MeterClient(server.url, provider_kp, clock=clock)
     spool = Spool(tmp_path / "s")
     jobs = StaticJobSource([Lease("job-2", customer, "A100", 1)])
@@ -78,7 +80,9 @@ def test_response_lost_resend_is_duplicate(server, engine, clock, provider_kp, c
     assert stored(engine) == sent
 
 
-def test_refused_events_are_dropped_and_the_rest_resent(server, engine, clock, provider_kp, customer, tmp_path):
+def test_refused_events_are_dropped_and_the_rest_resent(server, engine, clock, provider_kp, customer, tmp_path,
+                                                         sign_lease):
+    sign_lease("ok")
     client = MeterClient(server.url, provider_kp, clock=clock)
     spool = Spool(tmp_path / "s")
     from metering.agents import events as E
@@ -89,9 +93,24 @@ def test_refused_events_are_dropped_and_the_rest_resent(server, engine, clock, p
     rep = flush(spool, client)
     assert rep.accepted == 1 and rep.dropped[0]["field"] == "time" and rep.remaining == 0
     assert [i for i, _ in stored(engine)] == [good["id"]]
+    dead = spool.dead_letters()  # refused, not lost: kept with the meter's reason
+    assert [(d["id"], d["field"], d["status"], d["event"]) for d in dead] == [(bad["id"], "time", 422, bad)]
 
 
-def test_paused_customer_new_leases_not_billed(server, engine, clock, provider_kp, customer, tmp_path):
+def test_usage_without_a_signed_lease_is_refused_and_dead_lettered(server, engine, clock, provider_kp, customer,
+                                                                  tmp_path):
+    client = MeterClient(server.url, provider_kp, clock=clock)
+    agent = GpuAgent(provider_kp, StaticJobSource([Lease("unsigned", customer, "H100", 1)]), NoGpu("test"),
+                     Spool(tmp_path / "s"), client, clock=clock)
+    t = agent.tick()
+    assert t.flush.accepted == 0 and t.flush.remaining == 0 and stored(engine) == []
+    [dead] = agent.spool.dead_letters()
+    assert dead["status"] == 403 and dead["field"] == "data.lease_id" and "no lease 'unsigned'" in dead["reason"]
+
+
+def test_paused_customer_new_leases_not_billed(server, engine, clock, provider_kp, customer, tmp_path, sign_lease):
+    sign_lease("running")
+    sign_lease("new")
     client = MeterClient(server.url, provider_kp, clock=clock)
     jobs = StaticJobSource([Lease("running", customer, "H100", 1)])
     agent = GpuAgent(provider_kp, jobs, NoGpu("test"), Spool(tmp_path / "s"), client, clock=clock)
@@ -104,7 +123,9 @@ def test_paused_customer_new_leases_not_billed(server, engine, clock, provider_k
     assert {i.split(":")[0] for i, _ in stored(engine)} == {"running"}
 
 
-def test_storage_agent_allocated_bytes_and_outage(server, engine, clock, provider_kp, customer, tmp_path):
+def test_storage_agent_allocated_bytes_and_outage(server, engine, clock, provider_kp, customer, tmp_path, sign_lease):
+    sign_lease("bk", kind="storage", rclass="STANDARD")
+    sign_lease("gone", kind="storage", rclass="STANDARD")
     root = tmp_path / "bucket"
     (root / "sub").mkdir(parents=True)
     (root / "a.bin").write_bytes(b"x" * 10_000)
@@ -152,7 +173,8 @@ def test_no_gpu_state_is_clear():
 
 
 def test_gpu_agent_restart_still_stops_leases_that_ended_while_down(server, engine, clock, provider_kp, customer,
-                                                                    tmp_path):
+                                                                    tmp_path, sign_lease):
+    sign_lease("long")
     client = MeterClient(server.url, provider_kp, clock=clock)
     jobs = StaticJobSource([Lease("long", customer, "H100", 1)])
     GpuAgent(provider_kp, jobs, NoGpu("test"), Spool(tmp_path / "s"), client, clock=clock).tick()

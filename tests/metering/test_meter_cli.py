@@ -17,7 +17,6 @@ from typer.testing import CliRunner
 
 from solmeter.cli import app
 
-CUSTOMER = "4yCvCumrTMguA31fHcDAUieoyUsAtQwMMgyp1LPCkCnq"
 
 
 def run(args, capsys):
@@ -39,6 +38,8 @@ def test_serve_agent_seal_receipts(env, capsys, tmp_path):
     code, pk, _ = run(["keys", "new", str(env / "id.json")], capsys)
     assert code == 0
     pk = pk.strip()
+    code, CUSTOMER, _ = run(["keys", "new", str(env / "customer.json")], capsys)
+    CUSTOMER = CUSTOMER.strip()
     assert run(["meter", "providers", "add", pk, "--name", "p1"], capsys)[0] == 0
     code, out, _ = run(["meter", "providers", "list"], capsys)
     assert pk in out and "active" in out
@@ -60,6 +61,22 @@ def test_serve_agent_seal_receipts(env, capsys, tmp_path):
             time.sleep(0.1)
         bucket = tmp_path / "bucket"
         bucket.mkdir()
+        # the customer consents first: a storage lease for the agent's bucket NAME, a GPU lease for the job
+        cust = ["--api", url, "-k", str(env / "customer.json")]
+        code, out, err = run(["customer", "lease", "sign", "bk", "--provider", pk, "--storage", str(bucket),
+                              "--class", "STANDARD=1000000000", "--cap", "10", *cust], capsys)
+        assert code == 0, err
+        assert out.startswith("lease bk stored: ") and "(10000000 base units)" in out and "(STANDARD <= 1000000000 bytes)" in out
+        code, out, err = run(["customer", "lease", "sign", "job-1", "--provider", pk, "--gpu", "H100:2",
+                              "--cap", "10", *cust], capsys)
+        assert code == 0, err
+        code, out, _ = run(["customer", "lease", "list", *cust], capsys)
+        assert code == 0 and out.count("active") == 2 and "job-1  gpu  provider " + pk in out
+        code, _, err = run(["customer", "lease", "sign", "x", "--provider", pk, "--gpu", "H100", "--cap", "1", *cust],
+                           capsys)
+        assert code == 1 and err.strip() == "error: --gpu 'H100': expected CLASS:COUNT, e.g. H100:8"
+        code, _, err = run(["customer", "lease", "revoke", "nope", *cust], capsys)
+        assert code == 1 and err.count("\n") == 1 and "HTTP 404" in err and "no lease 'nope'" in err
         (bucket / "f").write_bytes(b"z" * 100_000)
         for _ in range(2):
             code, _, err = run(["agent", "storage", f"bk={bucket}", "--customer", CUSTOMER, "--api", url, "--once"], capsys)

@@ -8,7 +8,7 @@ from metering.auth import sign_request
 from metering.models import UsageEvent
 from metering.registry import set_paused
 
-from meter_helpers import T0
+from meter_helpers import sign_leases_for, T0
 
 UE = UsageEvent.__table__
 
@@ -123,6 +123,7 @@ def test_signature_required_and_checked(poster, ev, client, clock, provider_kp, 
     other_path = sign_request(provider_kp, "POST", "/v1/events/batch", body, clock())
     assert client.post("/v1/events", content=body, headers=other_path).status_code == 401
     assert count(engine) == 0
+    sign_leases_for(engine, e)
     r = client.post("/v1/events", content=body, headers=h)
     assert r.status_code == 200
     r = client.post("/v1/events", content=body, headers=h)  # the same signed request again

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from contracts.receipt import Receipt
 from ledger.db import Base, load_models, make_engine
-from meter_helpers import T0, EventFactory, ingest_direct
+from meter_helpers import sign_leases_for, T0, EventFactory, ingest_direct
 from metering.batches import build_batch
 from metering.config import MeterConfig
 from metering.ingest import Ingestor
@@ -35,10 +35,10 @@ def event_sets(draw):
     for ci, cust in enumerate(CUSTOMERS):
         f = EventFactory(PROVIDER, cust)
         for lease in range(draw(st.integers(0, 2))):
+            gpu_class = draw(st.sampled_from(["H100", "A100"]))  # a lease rents one GPU class
             times = sorted(draw(st.sets(st.integers(0, 5 * W), min_size=1, max_size=8)))
             for t in times:
-                evs.append(f.hb(f"L{ci}{lease}", BASE + t, draw(st.integers(1, 8)),
-                                draw(st.sampled_from(["H100", "A100"]))))
+                evs.append(f.hb(f"L{ci}{lease}", BASE + t, draw(st.integers(1, 8)), gpu_class))
             if draw(st.booleans()):
                 evs.append(f.stop(f"L{ci}{lease}", BASE + draw(st.integers(0, 5 * W))))
         for t in sorted(draw(st.sets(st.integers(0, 5 * W), max_size=6))):
@@ -55,6 +55,7 @@ def run(events: list, chunks: list[int]) -> list[tuple]:
         Base.metadata.create_all(engine)
         add_provider(engine, str(PROVIDER.pubkey()), T0)
         ing = Ingestor(engine, CFG)
+        sign_leases_for(engine, events)  # the customers consent first, whatever order their usage arrives in
         i = 0
         for n in chunks:
             if i < len(events):

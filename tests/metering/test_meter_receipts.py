@@ -107,12 +107,19 @@ def test_price_book_version_in_force(engine, cfg, meter_kp, ev, provider_kp, clo
     ing, sealer = setup(engine, cfg, meter_kp)
     publish_price_book(engine, PriceBook(5, gpu={"*": Price(3_600, HOUR_MS)}), 0, clock())
     publish_price_book(engine, PriceBook(6, gpu={"*": Price(7_200, HOUR_MS)}), BASE + W, clock())
-    ingest_direct(ing, str(provider_kp.pubkey()), [ev.hb("L1", BASE + t) for t in range(0, 120_001, 30_000)], T0)
+    # the customer's lease L1 agreed to version 5; from BASE + W version 6 is in force: usage under L1 is
+    # refused from then on, and the customer signs L2 under version 6 (metering/leases.py)
+    prov = str(provider_kp.pubkey())
+    ingest_direct(ing, prov, [ev.hb("L1", BASE + t) for t in (0, 30_000)], T0)
+    refused = ingest_direct(ing, prov, [ev.hb("L1", BASE + 60_000)], T0)
+    assert refused.status_code == 403 and "price book version 5" in refused.error
+    ingest_direct(ing, prov, [ev.hb("L2", BASE + t) for t in range(60_000, 120_001, 30_000)], T0)
     sealer.seal_due(BASE + 3 * W + cfg.grace_ms)
     rows = receipts(engine)
     amounts = [Receipt.decode(bytes(r.encoding)).cum_amount for r in rows]
-    # 30 s at 1/ms-hour price 3600 -> 30; then 60 s more at 7200 -> 30 + 120; then 30 s -> 210
-    assert amounts == [30, 150, 210]
+    # 30 s at 1/ms-hour price 3600 -> 30; L2 bills from its second heartbeat: 30 s at 7200 -> 30 + 60;
+    # then 30 s more -> 150
+    assert amounts == [30, 90, 150]
     assert [json.loads(r.detail)["price_book_version"] for r in rows] == [5, 6, 6]
 
 

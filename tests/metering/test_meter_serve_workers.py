@@ -13,12 +13,12 @@ import httpx
 from solders.keypair import Keypair
 from typer.testing import CliRunner
 
-from meter_helpers import EventFactory, free_port
+from meter_helpers import EventFactory, free_port, lease_bodies_for
 from metering.auth import sign_request
 from metering.read_client import SignedReader
 from solmeter.cli import app
 
-CUSTOMER = "4yCvCumrTMguA31fHcDAUieoyUsAtQwMMgyp1LPCkCnq"
+CUSTOMER = str(Keypair.from_seed(bytes([2]) * 32).pubkey())  # its key signs the leases (meter_helpers.CUSTOMER_KEYS)
 
 
 def _cli(args):
@@ -78,8 +78,10 @@ def test_two_ingest_processes_share_the_database_dedup_metrics_and_jobs(isolated
         # When 8 batches of heartbeats arrive at once, each over its own connection, and one is replayed
         f = EventFactory(kp, CUSTOMER)
         now = time.time_ns() // 1_000_000
-        bodies = [json.dumps([f.hb(f"L{b}", now - 5_000 + i * 1_000, count=2) for i in range(5)]).encode()
-                  for b in range(8)]
+        batches = [[f.hb(f"L{b}", now - 5_000 + i * 1_000, count=2) for i in range(5)] for b in range(8)]
+        for lease in lease_bodies_for([e for b in batches for e in b]):  # the customer signs its 8 leases
+            assert httpx.post(url + "/v1/leases", json=lease).status_code == 201
+        bodies = [json.dumps(b).encode() for b in batches]
 
         def post(k: int, body: bytes) -> httpx.Response:
             h = sign_request(kp, "POST", "/v1/events/batch", body, now + k)
@@ -107,7 +109,10 @@ def test_two_ingest_processes_share_the_database_dedup_metrics_and_jobs(isolated
         # When a pool process is killed
         os.kill(_pool(proc.pid)[0], 9)
         time.sleep(0.5)
-        extra = json.dumps([f.hb("L9", now - 2_000 + i * 1_000, count=1) for i in range(2)]).encode()
+        extra_events = [f.hb("L9", now - 2_000 + i * 1_000, count=1) for i in range(2)]
+        [lease] = lease_bodies_for(extra_events)
+        assert httpx.post(url + "/v1/leases", json=lease).status_code == 201
+        extra = json.dumps(extra_events).encode()
         first = post(200, extra)
         # Then that request (or, if the pool noticed first, none) is answered 503 and nothing of it is
         # written; sent again it is stored once, and the pool has two processes again

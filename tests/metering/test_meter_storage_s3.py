@@ -178,7 +178,8 @@ def s3_agent(moto, b, provider_kp, customer, server, clock, tmp_path, **opts):
 
 @pytest.mark.parametrize("mode", ["500", "403"])
 def test_listing_failing_halfway_emits_no_sample_and_the_meter_reports_the_gap(
-        mode, moto, creds, server, engine, cfg, meter_kp, clock, provider_kp, customer, tmp_path, caplog):
+        mode, moto, creds, server, engine, cfg, meter_kp, clock, provider_kp, customer, tmp_path, caplog, sign_lease):
+    sign_lease("photos", kind="storage", rclass="STANDARD")
     b = fresh_bucket()
     truth = moto.seed(b, 1_500, ["STANDARD", "GLACIER"])
     agent = s3_agent(moto, b, provider_kp, customer, server, clock, tmp_path, attempts=2)
@@ -250,10 +251,11 @@ def test_bucket_of_100k_objects(moto, creds):
 
 
 def test_s3_samples_become_receipts_priced_per_storage_class(moto, creds, server, engine, cfg, meter_kp, clock,
-                                                            provider_kp, customer, tmp_path):
+                                                            provider_kp, customer, tmp_path, sign_lease):
     book = PriceBook(version=2, storage={"STANDARD": Price(23_000, GIB * MONTH_S), "GLACIER": Price(4_000, GIB * MONTH_S),
                                          "STANDARD_IA": Price(12_500, GIB * MONTH_S)})
     publish_price_book(engine, book, 0, clock.t)
+    sign_lease("photos", kind="storage", rclass="STANDARD", price_book_version=2)  # the prices the customer agrees to
     b = fresh_bucket()
     truth = moto.seed(b, 1_200, ["STANDARD", "GLACIER", "STANDARD_IA"], size_mod=1 << 20)
     agent = s3_agent(moto, b, provider_kp, customer, server, clock, tmp_path)
@@ -280,7 +282,10 @@ def test_s3_samples_become_receipts_priced_per_storage_class(moto, creds, server
     assert all(x["detail"]["gaps"] == [] for x in receipts)
 
 
-def test_directory_and_s3_buckets_in_one_agent(moto, creds, server, engine, clock, provider_kp, customer, tmp_path):
+def test_directory_and_s3_buckets_in_one_agent(moto, creds, server, engine, clock, provider_kp, customer, tmp_path,
+                                               sign_lease):
+    sign_lease("local", kind="storage", rclass="ARCHIVE")
+    sign_lease("remote", kind="storage", rclass="STANDARD")
     b = fresh_bucket()
     truth = moto.seed(b, 10, ["STANDARD"])
     d = tmp_path / "dir"
@@ -310,11 +315,14 @@ def cli(args):
 
 
 def test_agent_storage_cli_with_s3_buckets(moto, creds, wall_server, engine, customer, isolated_env, monkeypatch,
-                                           tmp_path):
+                                           tmp_path, sign_lease):
     monkeypatch.setenv("SOLMETER_DATA_DIR", str(isolated_env / "data"))
     assert CliRunner().invoke(solmeter_app, ["keys", "new", str(isolated_env / "data" / "id.json")]).exit_code == 0
-    add_provider(engine, str(load_keypair(isolated_env / "data" / "id.json").pubkey()), 0, "p")
+    prov = str(load_keypair(isolated_env / "data" / "id.json").pubkey())
+    add_provider(engine, prov, 0, "p")
     b = fresh_bucket()
+    for lid in (f"{b}/img", "local", "photos"):  # the customer's leases: one per bucket NAME the agent reports
+        sign_lease(lid, kind="storage", rclass="STANDARD", provider=prov)
     truth = moto.seed(b, 1_100, ["STANDARD", "GLACIER"], prefix="img/")
     d = tmp_path / "scratch"
     d.mkdir()

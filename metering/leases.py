@@ -1,0 +1,323 @@
+"""Customer-signed leases in the meter: accepting them, revoking them, and the consent rule of ingestion.
+
+A usage event names its lease through its resource: a GPU heartbeat's `lease_id` IS the lease id; a storage
+sample's `bucket` is the lease id, or `LEASE:CLASS` for the class it reports (the S3 agent's naming); an
+egress event's `resource` is the lease id, optionally followed by `:` and anything. Ingestion bills an event
+only if `check_event` finds it inside the lease the customer signed (see PROTOCOL.md, "Leases"):
+
+- the lease exists, its provider is the signing provider and its customer is the event's subject;
+- what is reported is what was rented: a GPU lease's class and at most its GPU count; a storage lease's
+  classes and at most their byte counts; egress under either;
+- the event's time is in [start, expiry) and before the revocation time;
+- the price book in force at that time is the version the customer agreed to;
+- the cap bound: usage under a lease accrues at most at its full rate (GPU count x price, or each class's
+  maximum bytes x price) from the lease start to the latest event accepted under it, plus every egress
+  byte accepted under it at the dearest egress price; an event that would take that bound over the cap is
+  refused. What is billed is never more than the bound, so never more than the cap.
+
+`check_event` is pure (it updates the in-memory LeaseState of the request); the I/O is at the edges
+(`load_states`, `save_states` in the ingestion transaction; `accept_lease`, `revoke_lease` for the API)."""
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Iterable
+
+from sqlalchemy import select, update
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+from contracts.lease import (KIND_GPU, KIND_NAMES, KIND_STORAGE, GpuResource, Lease, LeaseError, Revocation,
+                             verify_lease, verify_revocation)
+
+from .events import Kind
+from .models import CustomerLease, PriceBookRow, Provider
+from .rollup.pricing import DEFAULT_PRICE_BOOK, PriceBook
+
+LT = CustomerLease.__table__
+RESOURCE_FIELD = {Kind.GPU_HEARTBEAT: "data.lease_id", Kind.GPU_STOP: "data.lease_id",
+                  Kind.STORAGE_SAMPLE: "data.bucket", Kind.EGRESS: "data.resource"}
+BILLED_KINDS = (Kind.GPU_HEARTBEAT, Kind.STORAGE_SAMPLE, Kind.EGRESS)
+
+
+class LeaseRefused(Exception):
+    """A lease or revocation the meter will not store: `field` names what is wrong, `status` the HTTP code."""
+
+    def __init__(self, field: str, reason: str, status: int = 422):
+        super().__init__(f"{field}: {reason}")
+        self.field, self.reason, self.status = field, reason, status
+
+
+@dataclass
+class LeaseState:
+    """A lease as ingestion sees it within one request (updated as the request's events are accepted)."""
+
+    lease: Lease
+    revoked_at_ms: int | None
+    last_event_ms: int | None
+    egress_bytes: int
+    dirty: bool = False
+
+
+def lease_id_of(kind: int, resource: str) -> str:
+    """The lease an event bills under (the rule of the module docstring)."""
+    return resource if kind in (Kind.GPU_HEARTBEAT, Kind.GPU_STOP) else resource.split(":", 1)[0]
+
+
+def _rate_per_ms(lease: Lease, book: PriceBook) -> Fraction:
+    """Token base units per millisecond that the lease can accrue at most, without egress."""
+    r = lease.resource
+    if isinstance(r, GpuResource):
+        p = book.price("gpu", r.gpu_class)
+        return Fraction(r.gpu_count * p.unit_price, p.per) if p else Fraction(0)
+    rate = Fraction(0)
+    for cls, max_bytes in r.classes.items():
+        p = book.price("storage", cls)
+        if p:  # storage prices are per byte-second: a byte-millisecond costs a thousandth of that
+            rate += Fraction(max_bytes * p.unit_price, p.per * 1000)
+    return rate
+
+
+def _egress_rate(book: PriceBook) -> Fraction:
+    return max((Fraction(p.unit_price, p.per) for p in book.egress.values()), default=Fraction(0))
+
+
+def cap_bound(lease: Lease, book: PriceBook, through_ms: int, egress_bytes: int) -> Fraction:
+    """The most that can have been billed under `lease` with usage accepted up to `through_ms`."""
+    return _rate_per_ms(lease, book) * max(0, through_ms - lease.start_ms) + _egress_rate(book) * egress_bytes
+
+
+def check_event(st: LeaseState | None, lease_id: str, ev, signer: str, book: PriceBook) -> tuple[str, str] | None:
+    """(field, reason) if the event is not covered by the lease the customer signed; else None, and the
+    lease's state is advanced by the event. `ev` is a metering.events.ValidEvent; `book` the price book
+    in force at the event's time."""
+    rfield = RESOURCE_FIELD[ev.kind]
+    if st is None:
+        return rfield, (f"no lease {lease_id!r}: usage is billed only under a lease the customer signed "
+                        f"(solmeter customer lease sign)")
+    lease = st.lease
+    if str(lease.provider) != signer:
+        return "data.provider", (f"lease {lease_id} names provider {lease.provider}, not the signing provider "
+                                 f"{signer}: a provider reports only under its own leases")
+    if str(lease.customer) != ev.customer:
+        return "subject", f"lease {lease_id} was signed by customer {lease.customer}, not {ev.customer}"
+    r = lease.resource
+    if ev.kind in (Kind.GPU_HEARTBEAT, Kind.GPU_STOP):
+        if lease.kind != KIND_GPU:
+            return rfield, f"lease {lease_id} rents storage, not GPUs"
+        if ev.kind == Kind.GPU_HEARTBEAT:
+            if ev.rclass != r.gpu_class:
+                return "data.gpu_class", f"lease {lease_id} rents {r.gpu_class}, not {ev.rclass}"
+            if ev.value > r.gpu_count:
+                return "data.gpu_count", f"{ev.value} GPUs is more than the {r.gpu_count} of lease {lease_id}"
+    elif ev.kind == Kind.STORAGE_SAMPLE:
+        if lease.kind != KIND_STORAGE:
+            return rfield, f"lease {lease_id} rents GPUs, not storage"
+        if ev.resource not in (lease_id, f"{lease_id}:{ev.rclass}"):
+            return rfield, f"a sample under lease {lease_id} names it as {lease_id} or {lease_id}:{ev.rclass}"
+        if ev.rclass not in r.classes:
+            return "data.storage_class", f"lease {lease_id} rents {', '.join(sorted(r.classes))}, not {ev.rclass}"
+        if ev.value > r.classes[ev.rclass]:
+            return "data.bytes", (f"{ev.value} bytes is more than the {r.classes[ev.rclass]} of lease {lease_id} "
+                                  f"in {ev.rclass}")
+    if ev.kind not in BILLED_KINDS:
+        return None  # a stop bills nothing: it may come after the lease ended
+    if ev.t_ms < lease.start_ms:
+        return "time", f"before the start of lease {lease_id} ({lease.start_ms} ms)"
+    if ev.t_ms >= lease.expiry_ms:
+        return "time", f"at or after the expiry of lease {lease_id} ({lease.expiry_ms} ms)"
+    if st.revoked_at_ms is not None and ev.t_ms >= st.revoked_at_ms:
+        return "time", f"lease {lease_id} was revoked by its customer at {st.revoked_at_ms} ms"
+    if book.version != lease.price_book_version:
+        return "time", (f"lease {lease_id} agreed to price book version {lease.price_book_version}; this time "
+                        f"is priced by version {book.version}: the customer must sign a new lease")
+    through = max(ev.t_ms, st.last_event_ms if st.last_event_ms is not None else ev.t_ms)
+    egress = st.egress_bytes + (ev.value if ev.kind == Kind.EGRESS else 0)
+    if cap_bound(lease, book, through, egress) > lease.cap:
+        return "data", (f"lease {lease_id}'s cap of {lease.cap} base units would be exceeded (usage through "
+                        f"{through} ms at its full rate, {egress} egress bytes)")
+    st.last_event_ms, st.egress_bytes, st.dirty = through, egress, True
+    return None
+
+
+# ---- I/O: the ingestion transaction ----
+
+def load_states(conn: Connection, lease_ids: Iterable[str], decoded: dict[str, Lease]) -> dict[str, LeaseState]:
+    """The leases named by a request, their rows locked for the transaction (PostgreSQL; SQLite has one
+    writer). `decoded` caches decoded encodings (a lease never changes once stored)."""
+    ids = sorted(set(lease_ids))
+    out: dict[str, LeaseState] = {}
+    for i in range(0, len(ids), 900):
+        rows = conn.execute(select(LT.c.lease_id, LT.c.encoding, LT.c.revoked_at_ms, LT.c.last_event_ms,
+                                   LT.c.egress_bytes).where(LT.c.lease_id.in_(ids[i:i + 900])).with_for_update())
+        for lid, enc, rev, last, egress in rows:
+            lease = decoded.get(lid)
+            if lease is None:
+                lease = decoded[lid] = Lease.decode(bytes(enc))
+            out[lid] = LeaseState(lease, rev, last, int(egress))
+    return out
+
+
+def save_states(conn: Connection, states: dict[str, LeaseState]) -> None:
+    for lid, st in states.items():
+        if st.dirty:
+            conn.execute(update(LT).where(LT.c.lease_id == lid)
+                         .values(last_event_ms=st.last_event_ms, egress_bytes=st.egress_bytes))
+
+
+def price_books(conn: Connection, default: PriceBook = DEFAULT_PRICE_BOOK) -> list[tuple[int, PriceBook]]:
+    """Every published version with the time it takes effect (ascending), the default before them all."""
+    rows = conn.execute(select(PriceBookRow.effective_from_ms, PriceBookRow.prices)
+                        .order_by(PriceBookRow.version)).all()
+    return [(-(1 << 63), default)] + [(t, PriceBook.from_json(p)) for t, p in rows]
+
+
+def book_at(books: list[tuple[int, PriceBook]], t_ms: int) -> PriceBook:
+    """What metering.prices.price_book_at answers, from the list `price_books` read."""
+    found = books[0][1]
+    for eff, book in books:
+        if eff <= t_ms:
+            found = book
+    return found
+
+
+# ---- I/O: the API ----
+
+def _b64(s: str, field: str) -> bytes:
+    try:
+        return base64.b64decode(s, validate=True)
+    except (ValueError, TypeError):
+        raise LeaseRefused(field, "not base64") from None
+
+
+def _sig(s: str, field: str) -> bytes:
+    from solders.signature import Signature
+
+    try:
+        return bytes(Signature.from_string(s))
+    except (ValueError, TypeError):
+        raise LeaseRefused(field, "not a base58 ed25519 signature") from None
+
+
+def accept_lease(engine: Engine, encoding_b64: str, signature_b58: str, program_id: str, now_ms: int,
+                 default_prices: PriceBook = DEFAULT_PRICE_BOOK) -> tuple[str, Lease]:
+    """Store a lease its customer signed. Returns ("stored" | "duplicate", lease); raises LeaseRefused."""
+    enc, sig = _b64(encoding_b64, "encoding"), _sig(signature_b58, "signature")
+    try:
+        lease = Lease.decode(enc)
+    except LeaseError as e:
+        raise LeaseRefused("encoding", str(e)) from None
+    try:
+        verify_lease(enc, sig)
+    except LeaseError as e:
+        raise LeaseRefused("signature", str(e), 403) from None
+    if str(lease.program_id) != program_id:
+        raise LeaseRefused("program_id", f"lease is for program {lease.program_id}, this meter bills for {program_id}")
+    if lease.expiry_ms <= now_ms:
+        raise LeaseRefused("expiry_ms", f"lease {lease.lease_id} has already expired")
+    with engine.begin() as conn:
+        known = {b.version for _, b in price_books(conn, default_prices)}
+        if lease.price_book_version not in known:
+            raise LeaseRefused("price_book_version", f"no price book version {lease.price_book_version} "
+                                                     f"(known: {', '.join(map(str, sorted(known)))})")
+        if conn.execute(select(Provider.pubkey).where(Provider.pubkey == str(lease.provider))).first() is None:
+            raise LeaseRefused("provider", f"{lease.provider} is not a provider registered with this meter")
+        row = conn.execute(select(LT.c.encoding, LT.c.signature).where(LT.c.lease_id == lease.lease_id)).first()
+        if row is not None:
+            if bytes(row[0]) == enc:
+                return "duplicate", lease
+            raise LeaseRefused("lease_id", f"lease {lease.lease_id} is already stored with other terms", 409)
+        try:
+            with conn.begin_nested():
+                conn.execute(LT.insert().values(
+                    lease_id=lease.lease_id, lease_hash=lease.lease_hash, customer=str(lease.customer),
+                    provider=str(lease.provider), kind=lease.kind, price_book_version=lease.price_book_version,
+                    cap=lease.cap, start_ms=lease.start_ms, expiry_ms=lease.expiry_ms, encoding=enc, signature=sig,
+                    created_ms=now_ms, egress_bytes=0))
+        except IntegrityError:
+            raise LeaseRefused("lease_id", f"lease {lease.lease_id} was stored concurrently; send it again",
+                               409) from None
+    return "stored", lease
+
+
+def revoke_lease(engine: Engine, encoding_b64: str, signature_b58: str) -> tuple[str, str, Revocation]:
+    """Record the customer's signed revocation of the lease whose hash it names.
+    Returns ("revoked" | "duplicate", lease id, revocation); raises LeaseRefused."""
+    enc, sig = _b64(encoding_b64, "encoding"), _sig(signature_b58, "signature")
+    try:
+        named = Revocation.decode(enc)
+    except LeaseError as e:
+        raise LeaseRefused("encoding", str(e)) from None
+    with engine.begin() as conn:
+        row = conn.execute(select(LT.c.lease_id, LT.c.encoding, LT.c.revocation, LT.c.revoked_at_ms, LT.c.last_event_ms)
+                           .where(LT.c.lease_hash == bytes(named.lease_hash)).with_for_update()).first()
+        if row is None:
+            raise LeaseRefused("lease_hash", f"no lease with hash {bytes(named.lease_hash).hex()}", 404)
+        lease_id = row[0]
+        lease = Lease.decode(bytes(row[1]))
+        try:
+            rev = verify_revocation(enc, sig, lease)
+        except LeaseError as e:
+            raise LeaseRefused("revocation", str(e), 403) from None
+        if row[2] is not None:
+            if bytes(row[2]) == enc:
+                return "duplicate", lease_id, rev
+            raise LeaseRefused("revocation", f"lease {lease_id} is already revoked at {row[3]} ms", 409)
+        if row[4] is not None and rev.revoked_at_ms <= row[4]:
+            raise LeaseRefused("revoked_at_ms", f"usage under lease {lease_id} is already accepted through "
+                                                f"{row[4]} ms: a revocation takes effect after it", 409)
+        conn.execute(update(LT).where(LT.c.lease_id == lease_id)
+                     .values(revoked_at_ms=rev.revoked_at_ms, revocation=enc, revocation_signature=sig))
+    return "revoked", lease_id, rev
+
+
+def lease_view(row) -> dict:
+    """The public form of a stored lease: the signed bytes, the decoded terms, and the revocation if any."""
+    from solders.signature import Signature
+
+    lease = Lease.decode(bytes(row.encoding))
+    d = lease.to_dict()
+    d.update(kind=KIND_NAMES[lease.kind], lease_hash=bytes(row.lease_hash).hex(),
+             encoding_base64=base64.b64encode(bytes(row.encoding)).decode(),
+             signature=str(Signature.from_bytes(bytes(row.signature))), created_ms=row.created_ms,
+             revoked_at_ms=row.revoked_at_ms, revocation_base64=None, revocation_signature=None)
+    if row.revocation is not None:
+        d["revocation_base64"] = base64.b64encode(bytes(row.revocation)).decode()
+        d["revocation_signature"] = str(Signature.from_bytes(bytes(row.revocation_signature)))
+    return d
+
+
+def get_lease(conn: Connection, lease_id: str):
+    return conn.execute(select(LT).where(LT.c.lease_id == lease_id)).first()
+
+
+def list_leases(conn: Connection, customer: str | None = None, provider: str | None = None, limit: int = 500):
+    q = select(LT).order_by(LT.c.created_ms, LT.c.lease_id).limit(limit)
+    if customer:
+        q = q.where(LT.c.customer == customer)
+    if provider:
+        q = q.where(LT.c.provider == provider)
+    return conn.execute(q).all()
+
+
+
+# ---- the customer's side: the JSON bodies of POST /v1/leases and POST /v1/revocations ----
+
+def lease_body(lease: Lease, keypair) -> dict:
+    from contracts.lease import sign_lease
+
+    return {"encoding": base64.b64encode(lease.encode()).decode(), "signature": str(_signature(sign_lease(lease, keypair)))}
+
+
+def revocation_body(rev: Revocation, keypair) -> dict:
+    from contracts.lease import sign_revocation
+
+    return {"encoding": base64.b64encode(rev.encode()).decode(),
+            "signature": str(_signature(sign_revocation(rev, keypair)))}
+
+
+def _signature(raw: bytes):
+    from solders.signature import Signature
+
+    return Signature.from_bytes(raw)
