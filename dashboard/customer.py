@@ -13,6 +13,7 @@ from contracts.client import U64_MAX, decode_account_as, params_at
 from contracts.client.gen.accounts import Channel
 from ledger.ops import roles, token
 from ledger.ops.deployment import read_account, read_config
+from metering.leases import lease_view, list_leases
 from metering.models import KeyUsage, ReceiptRow
 from metering.rollup.pricing import FAMILY_NAMES
 from metering.status import customer_status
@@ -30,6 +31,17 @@ def delegated_allowance(data: bytes | None) -> tuple[str | None, int]:
     if data is None or len(data) < 129 or int.from_bytes(data[72:76], "little") != 1:
         return None, 0
     return str(Pubkey.from_bytes(data[76:108])), int.from_bytes(data[121:129], "little")
+
+
+def lease_json(v: dict, decimals: int) -> dict:
+    """A signed lease as the customer view lists it (terms, cap in tokens, revocation)."""
+    r = v["resource"]
+    what = (f"{r['gpu_count']} × {r['gpu_class']}" if r["kind"] == "gpu"
+            else f"bucket {r['bucket']} ({', '.join(sorted(r['classes']))})")
+    return {"id": v["lease_id"], "provider": v["provider"], "what": what, "cap": amount(v["cap"], decimals),
+            "start_ms": v["start_ms"], "expires_ms": v["expiry_ms"], "revoked_at_ms": v["revoked_at_ms"],
+            "revoked": v["revoked_at_ms"] is not None, "lease_hash": v["lease_hash"],
+            "price_book_version": v["price_book_version"]}
 
 
 def usage_series(receipts: list[dict], buckets: int = CHART_BUCKETS) -> dict:
@@ -81,9 +93,10 @@ def customer_view(ctx, wallet: str, now_ms: int) -> dict:
         rows = conn.execute(select(RR.c.provider, RR.c.seq, RR.c.receipt_id, RR.c.period_start, RR.c.period_end,
                                    RR.c.cum_amount, RR.c.new_amount, RR.c.detail, RR.c.batch_id)
                             .where(RR.c.customer == wallet).order_by(RR.c.period_end, RR.c.provider, RR.c.seq)).all()
-        leases = conn.execute(select(KU.c.provider, KU.c.kind, KU.c.resource, KU.c.rclass, KU.c.quantity, KU.c.through_ms)
+        key_usage = conn.execute(select(KU.c.provider, KU.c.kind, KU.c.resource, KU.c.rclass, KU.c.quantity, KU.c.through_ms)
                               .where(KU.c.customer == wallet).order_by(KU.c.resource, KU.c.rclass)).all()
         posted = ctx.batch_signatures(conn)
+        leases = [lease_json(lease_view(r), d) for r in list_leases(conn, customer=wallet)]
     receipts = [{"provider": r.provider, "seq": r.seq, "receipt_id": bytes(r.receipt_id).hex(), "period_start": r.period_start,
                  "period_end": r.period_end, "cum_amount": r.cum_amount, "new_amount": r.new_amount, "batch_id": r.batch_id,
                  "lines": json.loads(r.detail)["lines"]} for r in rows]
@@ -107,7 +120,8 @@ def customer_view(ctx, wallet: str, now_ms: int) -> dict:
         "channels": channels,
         "usage": usage_series(receipts),
         "leases_usage": [{"provider": l.provider, "family": FAMILY_NAMES.get(l.kind, str(l.kind)), "resource": l.resource,
-                          "class": l.rclass, "quantity": str(l.quantity), "through_ms": l.through_ms} for l in leases],
+                          "class": l.rclass, "quantity": str(l.quantity), "through_ms": l.through_ms} for l in key_usage],
+        "leases": leases,
         "receipts": shown, "receipts_total": len(receipts),
         "links": {"escrow": ctx.explorer("address", dep.program.escrow_address(key)),
                   "wallet": ctx.explorer("address", key)},

@@ -17,6 +17,8 @@ contest a slash, retry an intent).
     POST /dashboard/api/operator/intents/{id}/retry
     POST /dashboard/api/provider/slashes/{index}/contest   {evidence} -> unsigned transaction for the wallet
     POST /dashboard/api/transactions          {transaction} (base64, signed by the wallet) -> sent, confirmed
+    POST /dashboard/api/customer/revocation   {lease_id} -> the revocation message the customer's wallet signs
+    POST /dashboard/api/revocations           {message, signature} (base64) -> recorded (metering.leases)
 
 Every POST needs a JSON body (Content-Type application/json): a cross-site form cannot send one, and the
 session cookie is SameSite=Strict.
@@ -35,11 +37,14 @@ from fastapi import APIRouter, FastAPI, Path as PathParam, Request
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from solders.pubkey import Pubkey
+from solders.signature import Signature
 from sqlalchemy import select
 
 from ledger.ops import roles as chain_roles
 from ledger.ops.cluster import Cluster
 from ledger.ops.tx import OpError, send_signed
+from contracts.lease import Revocation
+from metering.leases import LeaseRefused, get_lease, revoke_lease
 from metering.models import Batch, ReceiptRow
 
 from . import access, siws
@@ -268,6 +273,52 @@ def build_router(ctx: DashboardContext) -> APIRouter:
         blockhash, _ = ctx.chain.latest_blockhash()
         wire = prepared.prepare(s.wallet, [ix], blockhash, f"contest slash {index}")
         return {"transaction": base64.b64encode(wire).decode(), "what": f"contest slash {index}"}
+
+    @r.post("/dashboard/api/customer/revocation")
+    async def revocation(request: Request):
+        """The revocation the signed-in customer's wallet signs (solana:signMessage) to end one of its leases."""
+        try:
+            body = await _json_body(request)
+        except siws.SiwsError as e:
+            return _err(e.field, e.reason)
+        s = session_of(request)
+        if (no := refused(request, access.CUSTOMER, s.wallet if s else None)) is not None:
+            return no
+        lease_id = body.get("lease_id")
+        if not isinstance(lease_id, str) or not lease_id:
+            return _err("lease_id", "name the lease to revoke")
+        with ctx.engine.connect() as conn:
+            row = get_lease(conn, lease_id)
+        if row is None:
+            return _err("lease_id", f"no lease {lease_id!r}", 404)
+        if row.customer != s.wallet:
+            return _err("lease_id", f"lease {lease_id} was signed by {row.customer}: only its customer revokes it", 403)
+        if row.revoked_at_ms is not None:
+            return _err("lease_id", f"lease {lease_id} is already revoked", 409)
+        # Usage already accepted under the lease stays billed: the revocation takes effect after it.
+        at = max(ctx.clock(), (row.last_event_ms or 0) + 1)
+        rev = Revocation(Pubkey.from_string(ctx.deployment.program_id), bytes(row.lease_hash),
+                         Pubkey.from_string(s.wallet), at)
+        return {"lease_id": lease_id, "revoked_at_ms": at, "message": base64.b64encode(rev.encode()).decode()}
+
+    @r.post("/dashboard/api/revocations")
+    async def revoke(request: Request):
+        """The signed revocation, recorded by the meter's own rule (metering.leases.revoke_lease: only the
+        lease's customer's signature over a revocation naming that lease's hash)."""
+        try:
+            body = await _json_body(request)
+            enc = _b64("message", body.get("message"))
+            sig = _b64("signature", body.get("signature"))
+            if len(sig) != 64:
+                raise siws.SiwsError("signature", f"an ed25519 signature is 64 bytes, got {len(sig)}")
+        except siws.SiwsError as e:
+            return _err(e.field, e.reason)
+        try:
+            status, lease_id, rev = revoke_lease(ctx.engine, base64.b64encode(enc).decode(),
+                                                 str(Signature.from_bytes(sig)))
+        except LeaseRefused as e:
+            return _err(e.field, e.reason, e.status)
+        return {"status": status, "lease_id": lease_id, "revoked_at_ms": rev.revoked_at_ms}
 
     @r.post("/dashboard/api/transactions")
     async def submit(request: Request):

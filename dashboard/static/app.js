@@ -185,15 +185,35 @@ async function customerView(main, params) {
 }
 
 function leasesPart(v) {
-  if (!v.leases) return empty("Signed leases are not served by this meter yet.");
-  return v.leases.length ? table(["Lease", "Provider", "What", "Cap ", "Expires", ""], v.leases.map((l) => h("tr", { "data-lease": l.id },
-    h("td", { class: "mono" }, l.id), h("td", { class: "mono" }, short(l.provider)), h("td", {}, l.what), h("td", { class: "num" }, tokens(l.cap)),
-    h("td", {}, when(l.expires_ms)), h("td", {}, l.revoked ? "revoked" : h("button", { type: "button", class: "secondary", onclick: () => revokeLease(l) }, "Revoke")))))
-    : empty("You have signed no lease: a provider bills you only under a lease you sign.");
+  const mine = state.session.wallet === v.wallet;
+  return v.leases.length ? table(["Lease", "Provider", "What", "Cap ", "Starts", "Expires", ""], v.leases.map((l) => h("tr", { "data-lease": l.id },
+    h("td", { class: "mono", title: `lease hash ${l.lease_hash}` }, l.id), h("td", { class: "mono", title: l.provider }, short(l.provider)),
+    h("td", {}, l.what), h("td", { class: "num" }, tokens(l.cap)), h("td", {}, when(l.start_ms)), h("td", {}, when(l.expires_ms)),
+    h("td", { class: "lease-state" }, l.revoked ? h("span", {}, "revoked ", when(l.revoked_at_ms)) :
+      mine ? h("button", { type: "button", class: "secondary", onclick: () => revokeLease(l) }, "Revoke") : "active"))))
+    : empty("You have signed no lease: a provider bills you only under a lease you sign (",
+      h("code", {}, "solmeter customer lease sign"), ").");
 }
 
 async function revokeLease(l) {
-  await signAndSend(`/dashboard/api/customer/leases/${encodeURIComponent(l.id)}/revoke`, {}, `lease ${l.id} revoked`);
+  try {
+    if (!window.confirm(`Revoke lease ${l.id}? Usage after now is no longer billed under it.`)) return;
+    await walletForSession();
+    const prep = await api("/dashboard/api/customer/revocation", { body: { lease_id: l.id } });
+    const signed = await signMessage(state.wallet, state.account, b64.decode(prep.message));
+    await api("/dashboard/api/revocations", { body: { message: b64.encode(signed.signedMessage), signature: b64.encode(signed.signature) } });
+    notice(`lease ${l.id} revoked`);
+    route();
+  } catch (e) { notice(`Could not revoke: ${e.message}`, true); }
+}
+
+async function walletForSession() {
+  if (state.wallet) return;
+  for (const w of solanaWallets()) {  // after a reload: the wallet of the signed-in address
+    const account = await connect(w);
+    if (account.address === state.session.wallet) { state.wallet = w; state.account = account; return; }
+  }
+  throw new Error(`no wallet in this browser holds ${state.session.wallet}: sign in again`);
 }
 
 function quantity(family, q) {
@@ -302,13 +322,7 @@ async function contestSlash(x) {
 
 async function signAndSend(path, body, done) {
   try {
-    if (!state.wallet) {  // after a reload: the wallet of the signed-in address
-      for (const w of solanaWallets()) {
-        const account = await connect(w);
-        if (account.address === state.session.wallet) { state.wallet = w; state.account = account; break; }
-      }
-      if (!state.wallet) throw new Error(`no wallet in this browser holds ${state.session.wallet}: sign in again`);
-    }
+    await walletForSession();
     const prep = await api(path, { body });
     const signed = await signTransaction(state.wallet, state.account, b64.decode(prep.transaction), `solana:${state.session.cluster}`);
     const sent = await api("/dashboard/api/transactions", { body: { transaction: b64.encode(signed) } });

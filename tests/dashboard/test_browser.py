@@ -273,3 +273,30 @@ def test_a_paused_customer_sees_the_banner_that_says_how_to_resume(pages, scenar
         set_paused(live.db, str(c.pubkey()), False, live.clock())
     show(page, "customer")
     assert page.locator("#paused-banner").count() == 0
+
+
+def test_the_customer_sees_its_signed_leases_and_revokes_one(pages, scenario):
+    from metering.leases import get_lease, list_leases
+
+    live = scenario.live
+    c = scenario.customers[1]
+    with live.db.connect() as conn:
+        mine = list_leases(conn, customer=str(c.pubkey()))
+    assert mine
+    page = pages.signed_in(c, "customer")
+    assert page.locator("#leases tr[data-lease]").count() == len(mine)
+    lid = mine[0].lease_id
+    row = page.locator(f"#leases tr[data-lease='{lid}']")
+    assert row.locator("td").nth(3).inner_text().strip() == fmt(mine[0].cap, scenario.dep.decimals)
+    page.once("dialog", lambda d: d.accept())
+    row.locator("button", has_text="Revoke").click()
+    page.wait_for_function(f"document.querySelector('#notice').textContent.includes('lease {lid} revoked')")
+    with live.db.connect() as conn:
+        stored = get_lease(conn, lid)
+    assert stored.revoked_at_ms is not None and stored.revocation is not None
+    page.wait_for_function(f"document.querySelector(\"#leases tr[data-lease='{lid}'] .lease-state\")?.textContent.startsWith('revoked')")
+    # another customer cannot have the meter prepare a revocation of this lease
+    other = pages.signed_in(scenario.customers[0], "customer")
+    status = other.evaluate("""async id => (await fetch('/dashboard/api/customer/revocation', {method: 'POST',
+        headers: {'Content-Type': 'application/json'}, body: JSON.stringify({lease_id: id})})).status""", lid)
+    assert status == 403
