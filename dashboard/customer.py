@@ -5,6 +5,8 @@ the latest receipts."""
 from __future__ import annotations
 
 import json
+import math
+from fractions import Fraction
 
 from solders.pubkey import Pubkey
 from sqlalchemy import select
@@ -13,7 +15,8 @@ from contracts.client import U64_MAX, decode_account_as, params_at
 from contracts.client.gen.accounts import Channel
 from ledger.ops import roles, token
 from ledger.ops.deployment import read_account, read_config
-from metering.leases import lease_view, list_leases
+from contracts.lease import Lease
+from metering.leases import book_at, cap_bound, lease_view, list_leases, price_books
 from metering.models import KeyUsage, ReceiptRow
 from metering.rollup.pricing import FAMILY_NAMES
 from metering.status import customer_status
@@ -23,6 +26,7 @@ from .shape import amount, at_s
 RR, KU = ReceiptRow.__table__, KeyUsage.__table__
 RECEIPTS_SHOWN = 100
 CHART_BUCKETS = 24
+HOUR_MS = 3_600_000
 CHANNEL_CUSTOMER_OFFSET = 8  # Channel: discriminator, then the customer's wallet
 
 
@@ -42,6 +46,19 @@ def lease_json(v: dict, decimals: int) -> dict:
             "start_ms": v["start_ms"], "expires_ms": v["expiry_ms"], "revoked_at_ms": v["revoked_at_ms"],
             "revoked": v["revoked_at_ms"] is not None, "lease_hash": v["lease_hash"],
             "price_book_version": v["price_book_version"]}
+
+
+def lease_burn(rows, books, now_ms: int) -> Fraction:
+    """Base units per hour that the customer's leases in force now can accrue at their full rate (a lease
+    signed minutes ago counts fully, where the last hour's receipts show only its minutes)."""
+    book = book_at(books, now_ms)
+    rate = Fraction(0)
+    for row in rows:
+        lease = Lease.decode(bytes(row.encoding))
+        live = lease.start_ms <= now_ms < lease.expiry_ms and (row.revoked_at_ms is None or row.revoked_at_ms > now_ms)
+        if live and lease.price_book_version == book.version:  # under another version it bills nothing now
+            rate += cap_bound(lease, book, lease.start_ms + HOUR_MS, 0)
+    return rate
 
 
 def usage_series(receipts: list[dict], buckets: int = CHART_BUCKETS) -> dict:
@@ -96,7 +113,9 @@ def customer_view(ctx, wallet: str, now_ms: int) -> dict:
         key_usage = conn.execute(select(KU.c.provider, KU.c.kind, KU.c.resource, KU.c.rclass, KU.c.quantity, KU.c.through_ms)
                               .where(KU.c.customer == wallet).order_by(KU.c.resource, KU.c.rclass)).all()
         posted = ctx.batch_signatures(conn)
-        leases = [lease_json(lease_view(r), d) for r in list_leases(conn, customer=wallet)]
+        lease_rows = list_leases(conn, customer=wallet)
+        leases = [lease_json(lease_view(r), d) for r in lease_rows]
+        full_rate = lease_burn(lease_rows, price_books(conn), now_ms)
     receipts = [{"provider": r.provider, "seq": r.seq, "receipt_id": bytes(r.receipt_id).hex(), "period_start": r.period_start,
                  "period_end": r.period_end, "cum_amount": r.cum_amount, "new_amount": r.new_amount, "batch_id": r.batch_id,
                  "lines": json.loads(r.detail)["lines"]} for r in rows]
@@ -114,6 +133,9 @@ def customer_view(ctx, wallet: str, now_ms: int) -> dict:
         "paused": bool(meter["paused"]), "paused_reason": meter["paused_reason"],
         "billed": amount(meter["billed_total"], d), "burn_rate_per_hour": amount(meter["burn_rate_per_hour"], d),
         "runway_seconds": meter["runway_seconds"], "runway_note": meter["runway_note"],
+        "lease_burn_per_hour": amount(math.ceil(full_rate), d),
+        "lease_runway_seconds": (max(0, meter["available_balance"]) * 3600 * full_rate.denominator // full_rate.numerator
+                                 if full_rate and meter["available_balance"] is not None else None),
         "withdrawal": withdrawal,
         "auto_top_up": {"threshold": amount(st.top_up_threshold, d), "amount": amount(st.top_up_amount, d),
                         "allowance_left": amount(allowance, d), "delegate": delegate} if st.top_up_amount else None,

@@ -73,6 +73,15 @@ def test_customer_view_figures_equal_the_chain_and_the_meter(pages, scenario):
     assert card(page, "Billed (receipts)") == fmt(meter["billed_total"], dep.decimals)
     receipts = reader.get("/v1/receipts", {"customer": str(c.pubkey()), "limit": 1000, "proofs": False}).json()["receipts"]
     reader.close()
+    # the runway at the full rate of the leases in force (a lease signed a minute ago counts fully)
+    from dashboard.customer import lease_burn
+    from metering.leases import list_leases, price_books
+
+    with live.db.connect() as conn:
+        rate = lease_burn(list_leases(conn, customer=str(c.pubkey())), price_books(conn), live.clock())
+    shown = int(page.locator("#lease-runway").get_attribute("data-seconds"))
+    expected = meter["available_balance"] * 3600 * rate.denominator // rate.numerator
+    assert rate > 0 and abs(shown - expected) <= expected // 1000 + 1  # the clock moved between the two reads
     assert f"Receipts ({len(receipts)}," in text(page, "#receipts h2")
     newest = max(receipts, key=lambda r: (r["period_end"], r["provider"], r["seq"]))
     row = page.locator(f"tr[data-receipt='{newest['receipt_id']}']")

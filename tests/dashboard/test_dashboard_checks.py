@@ -137,3 +137,28 @@ def test_posts_take_a_json_object_only():
         with pytest.raises(SiwsError) as e:
             parsed(_request(ctype, body))
         assert e.value.field == field
+
+
+def test_the_lease_burn_counts_leases_in_force_at_their_full_rate():
+    from fractions import Fraction
+
+    from contracts.lease import GpuResource, Lease
+    from dashboard.customer import lease_burn
+    from metering.rollup.pricing import DEFAULT_PRICE_BOOK
+
+    book = DEFAULT_PRICE_BOOK
+    books = [(-(1 << 63), book)]  # what metering.leases.price_books reads with no version published
+    c, p = Keypair(), Keypair()
+    h100 = book.price("gpu", "H100")
+
+    def row(lid, start, expiry, count=2, revoked=None, version=book.version):
+        lease = Lease(PROGRAM, lid, c.pubkey(), p.pubkey(), version, 10**12, start, expiry, b"\0" * 16,
+                      GpuResource("H100", count))
+        return SimpleNamespace(encoding=lease.encode(), revoked_at_ms=revoked)
+
+    now = 10_000_000
+    per_hour = Fraction(2 * h100.unit_price * 3_600_000, h100.per)
+    assert lease_burn([row("a", now - 60_000, now + 3_600_000)], books, now) == per_hour  # started a minute ago
+    assert lease_burn([row("b", now + 1, now + 3_600_000), row("c", 0, now),               # not yet / expired
+                       row("d", 0, now + 10, revoked=now),                                  # revoked
+                       row("e", 0, now + 10, version=book.version + 1)], books, now) == 0   # another price book
