@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from contracts.client import U64_MAX, decode_account_as, params_at
 from contracts.client.gen.accounts import Channel
+from ledger.engine.models import Intent
 from ledger.ops import roles, token
 from ledger.ops.deployment import read_account, read_config
 from contracts.lease import Lease
@@ -105,6 +106,13 @@ def customer_view(ctx, wallet: str, now_ms: int) -> dict:
                          "spent_in_epoch": amount(int(ch.spent_in_epoch), d), "spent_epoch": int(ch.spent_epoch),
                          "link": ctx.explorer("address", pa.address)})
     channels.sort(key=lambda c: c["provider"])
+    with ctx.session_factory() as s:  # the engine's latest confirmed settlement of each channel
+        for c in channels:
+            sig = s.execute(select(Intent.signature).where(Intent.kind == "settle", Intent.state == "confirmed",
+                                                           Intent.subject == f"{wallet}:{c['provider']}")
+                            .order_by(Intent.id.desc()).limit(1)).scalar()
+            c["last_settlement"] = sig
+            c["settlement_link"] = ctx.explorer("tx", sig) if sig else None
     with ctx.engine.connect() as conn:
         meter = customer_status(conn, wallet, now_ms, ctx.escrow)
         rows = conn.execute(select(RR.c.provider, RR.c.seq, RR.c.receipt_id, RR.c.period_start, RR.c.period_end,

@@ -175,10 +175,10 @@ async function customerView(main, params) {
       v.leases_usage.map((l) => h("tr", {}, h("td", { class: "mono" }, l.resource), h("td", { class: "mono", title: l.provider }, short(l.provider)),
         h("td", {}, l.class), h("td", { class: "num" }, quantity(l.family, Number(l.quantity))), h("td", {}, when(l.through_ms))))) : null));
   parts.push(h("section", { id: "channels" }, h("h2", {}, "Channels and spending limits"),
-    v.channels.length ? table(["Provider", "Settled ", "Limit per epoch ", "Spent this epoch ", "Last seq "],
+    v.channels.length ? table(["Provider", "Settled ", "Limit per epoch ", "Spent this epoch ", "Last seq ", "Last settlement"],
       v.channels.map((c) => h("tr", {}, h("td", { class: "mono" }, link(c.link, c.provider)), h("td", { class: "num" }, tokens(c.settled)),
         h("td", { class: "num" }, c.limit_per_epoch ? tokens(c.limit_per_epoch) : "no limit"), h("td", { class: "num" }, tokens(c.spent_in_epoch)),
-        h("td", { class: "num" }, c.last_seq)))) :
+        h("td", { class: "num" }, c.last_seq), h("td", { class: "mono" }, c.last_settlement ? link(c.settlement_link, short(c.last_settlement)) : "–")))) :
       empty("No channel opened: nothing can be billed to you yet. Open one with ", h("code", {}, "solmeter customer open-channel PROVIDER"), ".")));
   parts.push(h("section", { id: "leases" }, h("h2", {}, "Signed leases"), leasesPart(v)));
   parts.push(h("section", { id: "receipts" }, h("h2", {}, `Receipts (${v.receipts_total}, newest first)`),

@@ -88,6 +88,9 @@ def test_customer_view_figures_equal_the_chain_and_the_meter(pages, scenario):
     assert row.locator("td").nth(4).inner_text().strip() == fmt(newest["cum_amount"], dep.decimals)
     # the channels this customer opened, with the chain's settled amount
     assert page.locator("#channels tbody tr").count() == 2
+    settles = page.locator("#channels a[href*='/tx/']").evaluate_all("els => els.map(e => e.href)")
+    assert settles and all(live.chain.signature_statuses([u.split('/tx/')[1].split('?')[0]])[0].err is None
+                           for u in settles)  # links to settlements the chain confirms
     assert page.locator("#usage svg.chart").count() >= 1
     # times are local with the UTC value on hover
     t = page.locator("#receipts time").first
