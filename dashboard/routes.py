@@ -242,7 +242,7 @@ def build_router(ctx: DashboardContext) -> APIRouter:
             await _json_body(request)
         except siws.SiwsError as e:
             return _err(e.field, e.reason)
-        return audits.run()
+        return audits.rerun()
 
     @r.get("/dashboard/api/receipts/{receipt_id}/verify")
     def verify_receipt(receipt_id: str = PathParam(..., pattern=r"^[0-9a-fA-F]{64}$")):

@@ -4,14 +4,15 @@ each view's figures against what the chain, the CLI's functions and the meter AP
 meter."""
 from __future__ import annotations
 
+import base64
 import csv
 import io
-import json
 
 import httpx
 import pytest
 from solders.keypair import Keypair
 from solders.message import Message
+from solders.pubkey import Pubkey
 from solders.transaction import Transaction
 
 from auditor.views import SLASH_STATES
@@ -192,8 +193,6 @@ def test_the_meter_sends_only_transactions_it_prepared_for_that_wallet(pages, sc
     blockhash, _ = scenario.live.chain.latest_blockhash()
     ix = scenario.dep.program.contest_slash(wallet=p.pubkey(), index=0, evidence_hash=b"\1" * 32)
     tx = Transaction([p], Message.new_with_blockhash([ix], p.pubkey(), blockhash), blockhash)
-    import base64
-
     status, body = tuple(page.evaluate("""async t => { const r = await fetch('/dashboard/api/transactions', {method: 'POST',
         headers: {'Content-Type': 'application/json'}, body: JSON.stringify({transaction: t})}); return [r.status, await r.json()]; }""",
                                        base64.b64encode(bytes(tx)).decode()))
@@ -205,7 +204,6 @@ def test_auditor_view_is_public_and_equals_audit_all(pages, scenario):
     from auditor.audits import ChainFacts, audit_all
     from auditor.chain import ChainReader
     from contracts import PROGRAM_SO
-    from solders.pubkey import Pubkey
 
     page = pages.open(None, view="auditor")
     api = MeterApi(scenario.origin)
@@ -237,7 +235,7 @@ def test_operator_view_figures_and_retry_of_a_failed_intent(pages, scenario):
     with live.session_factory.begin() as s:
         store.finish_in(s, it.id, "failed", "ChannelNotOpened: the customer never opened this channel")
     show(page, "operator")
-    lamports = live.chain.lamports(dep.program_id and __import__("solders.pubkey", fromlist=["Pubkey"]).Pubkey.from_string(dep.meter))
+    lamports = live.chain.lamports(Pubkey.from_string(dep.meter))
     assert text(page, "#meter-sol") == f"{lamports // 10**9}.{lamports % 10**9:09d}"
     recon = reconcile(live.session_factory, live.chain, dep.program)
     assert text(page, "#recon") == ("equal" if recon.ok else f"{len(recon.differences)} difference(s)")
