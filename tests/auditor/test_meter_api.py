@@ -34,6 +34,8 @@ from metering.auth import SignedRequest  # noqa: E402
 from metering.models import ReceiptRow  # noqa: E402
 from metering.receipts import Sealer  # noqa: E402
 from metering.registry import add_provider  # noqa: E402
+from contracts.lease import GpuResource, Lease  # noqa: E402
+from metering.leases import accept_lease, lease_body  # noqa: E402
 
 PID = Pubkey.from_string(DEFAULT_PROGRAM_ID)
 W = 60_000
@@ -72,6 +74,12 @@ def world(tmp_path_factory):
         add_provider(engine, prov, T0, "provider")
         ing, sealer = Ingestor(engine, cfg), Sealer(engine, cfg, meter)
         base = T0 - 20 * W
+        # the customer's consent: a signed lease for the GPUs and one for the egress (metering.leases)
+        for lid, res in (("L1", GpuResource("H100", 2)), ("web", GpuResource("H100", 1))):
+            lease = Lease(PID, lid, d.customer.pubkey(), d.provider.pubkey(), 1, 10**15, base - W, T0 + 10**9,
+                          lid.encode().ljust(16, b"\0"), res)
+            body = lease_body(lease, d.customer)
+            accept_lease(engine, body["encoding"], body["signature"], DEFAULT_PROGRAM_ID, T0)
         items = parse_body(json.dumps(_events(prov, cust, base, 12)).encode(), batch=True,
                            max_batch=10_000, max_body_bytes=1 << 24)
         assert ing.ingest(SignedRequest(prov, T0, "sig-1"), items, T0).status_code == 200

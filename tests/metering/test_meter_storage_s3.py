@@ -19,6 +19,7 @@ from metering.agents.spool import Spool
 from metering.agents.storage import Bucket, ClassTally, DirectorySource, SourceUnreadable, StorageAgent
 from metering.api import create_app
 from metering.models import ReceiptRow, UsageEvent
+from metering.read_client import SignedReader
 from metering.prices import publish_price_book
 from metering.receipts import Sealer
 from metering.registry import add_provider
@@ -208,8 +209,8 @@ def test_listing_failing_halfway_emits_no_sample_and_the_meter_reports_the_gap(
     clock.t += 60_000
     agent.tick()
     assert cfg.sample_timeout_ms < 660_000
-    u = httpx.get(f"{server.url}/v1/usage", params={"customer": customer, "start_ms": t0,
-                                                    "end_ms": clock.t + 1, "samples": False}).json()
+    u = SignedReader(server.url, meter_kp, clock=clock).get("/v1/usage", {  # the meter key reads all
+        "customer": customer, "start_ms": t0, "end_ms": clock.t + 1, "samples": False}).json()
     [ch] = u["channels"]
     assert sorted((g["resource"], g["start_ms"], g["end_ms"]) for g in ch["gaps"]) == [
         ("photos:GLACIER", t0, t0 + 660_000), ("photos:STANDARD", t0, t0 + 660_000)]
@@ -269,7 +270,7 @@ def test_s3_samples_become_receipts_priced_per_storage_class(moto, creds, server
     assert [(r, v) for r, _, v, t in stored_samples(engine) if r == "photos:GLACIER"] == [
         ("photos:GLACIER", truth["GLACIER"][0])] * 2 + [("photos:GLACIER", 0)] * 2
     Sealer(engine, cfg, meter_kp).seal_due(clock.t + 10 * cfg.window_ms)
-    receipts = httpx.get(f"{server.url}/v1/receipts", params={"customer": customer}).json()["receipts"]
+    receipts = SignedReader(server.url, meter_kp, clock=clock).get("/v1/receipts", {"customer": customer}).json()["receipts"]
     r = receipts[-1]
     lines = {ln["rclass"]: ln for ln in r["detail"]["lines"] if ln["family"] == "storage"}
     want = {"STANDARD": truth["STANDARD"][0] * 180, "STANDARD_IA": truth["STANDARD_IA"][0] * 180,
