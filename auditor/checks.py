@@ -11,11 +11,12 @@ from typing import Iterable, Sequence
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 
+from contracts import economics
 from contracts.merkle import MAX_PROOF_LEN, MerkleTree, verify_proof
 from contracts.receipt import ZERO_HASH, Receipt
 
 from .result import Check, failed, passed, skipped, verdict
-from .views import (BPS_DENOMINATOR, BatchView, ChannelView, ConfigHistory, EpochView, SettlementView)
+from .views import (BatchView, ChannelView, ConfigHistory, EpochView, SettlementView)
 
 _SHOW = 3  # how many offenders a failing aggregate check lists
 
@@ -187,9 +188,8 @@ def check_chain(receipts: Sequence[Receipt], from_seq_one: bool = True) -> list[
 def expected_split(moved: int, fee_bps: int, burn_bps: int) -> tuple[int, int, int]:
     """(fee, burn, provider) for an amount moved: fee and burn round down, the provider gets the rest, so
     the three always add up to what left the escrow."""
-    fee = moved * fee_bps // BPS_DENOMINATOR
-    burn = moved * burn_bps // BPS_DENOMINATOR
-    return fee, burn, moved - fee - burn
+    s = economics.split(moved, fee_bps, burn_bps)
+    return s.fee, s.burn, s.provider
 
 
 def check_settlement(s: SettlementView, previously_settled: int, history: ConfigHistory,
@@ -307,7 +307,7 @@ def check_batch(batch: BatchView, receipt_ids: Sequence[bytes], amounts: Sequenc
 
 def expected_claim(funded: int, revenue: int, total_revenue: int) -> int:
     """A provider's reward: the pool pro rata to its settled revenue, rounded down (never over-pays)."""
-    return 0 if total_revenue == 0 else funded * revenue // total_revenue
+    return economics.reward_share(funded, revenue, total_revenue)
 
 
 def check_epoch(epoch: EpochView, settled_revenue: dict[Pubkey, int] | None = None) -> list[Check]:

@@ -11,7 +11,6 @@ from typing import Mapping
 
 from solders.pubkey import Pubkey
 
-BPS_DENOMINATOR = 10_000
 
 
 @dataclass(frozen=True)

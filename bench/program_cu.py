@@ -153,7 +153,7 @@ def spread(pairs: int) -> dict:
     h = d.h
     filler = [hashlib.sha256(i.to_bytes(4, "little")).digest() for i in range(2047)]
     alone, prep, after = [], [], []
-    for i in range(pairs):
+    for _ in range(pairs):
         for flow in ("alone", "prepared"):
             c, p = d.customer(deposit=10**9), d.provider(stake=d.params["min_stake"])
             d.open_channel(c, p)

@@ -49,7 +49,7 @@ def demo(ctx: typer.Context,
                        serve=keep_serving if serve else None)
     except Exception as e:
         typer.echo(f"error: demo failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}", err=True)
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     if not shown:
         show(res)
     if not (res.reconcile_ok and res.audit_ok):

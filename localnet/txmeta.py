@@ -10,7 +10,6 @@ import json
 from typing import Callable, Optional, Sequence
 
 import based58
-from solders.account import Account
 from solders.message import Message, MessageV0
 from solders.pubkey import Pubkey
 

@@ -1,7 +1,7 @@
 """Read queries over usage events that more than one reader needs (the read API, the CLI, the dashboard)."""
 from __future__ import annotations
 
-from sqlalchemy import Select, select, union_all
+from sqlalchemy import select, union_all
 
 from .models import UsageEvent, UsageKey
 

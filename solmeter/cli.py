@@ -1,4 +1,8 @@
-"""The `solmeter` console command: one Typer app that mounts each package's command group."""
+"""The `solmeter` console command: one Typer app that mounts each package's command group.
+
+The groups are loaded lazily: `solmeter --help` (and every command's start) imports only the group it
+runs, so the root's start-up costs typer alone (the settings and key modules pull in pydantic and solders,
+so they are imported by the commands that use them)."""
 from __future__ import annotations
 
 import importlib
@@ -8,12 +12,74 @@ import sys
 from pathlib import Path
 from typing import Optional
 
+import click
 import typer
+from typer.core import TyperGroup
 
 from . import __version__
-from .config import load_settings
 from .errors import SolmeterError
-from .keys import load_keypair, write_keypair
+
+# (command name, module, attribute, one-line help). Each package owns its command group in its own cli
+# module; the help is repeated here so that listing the commands imports none of them
+# (tests/cli/test_solmeter_cli.py checks it equals the group's own help).
+GROUPS = [
+    ("contracts", "contracts.cli", "app",
+     "The on-chain billing program: build it from Rust and check the committed binary."),
+    ("localnet", "localnet.cli", "app",
+     "The embedded Solana validator (LiteSVM): start it, reset its ledger, check it."),
+    ("meter", "metering.cli", "app",
+     "The metering service: signed usage ingestion, receipts, Merkle batches, read API."),
+    ("agent", "metering.agent_cli", "app", "Provider agents that report signed usage to the meter."),
+    ("operator", "ledger.operator_cli", "app",
+     "Operator: deploy, initialize, prices, fees, epochs, slashes, and `serve` (API + jobs)."),
+    ("demo", "ledger.demo_cli", "app",
+     "Run the end-to-end demo: deploy, 3 providers, 5 customers, a few simulated hours."),
+    ("customer", "ledger.customer_cli", "app",
+     "Customer: register, fund the escrow, cap spending, see usage and receipts."),
+    ("provider", "ledger.provider_cli", "app",
+     "Provider: register, stake, claim epoch rewards, unstake, contest a slash."),
+    ("audit", "auditor.cli", "app",
+     "Verify receipts, channels, batches, epochs, customers, providers and the deployed program against the chain."),
+]
+_LAZY = {name: (module, attr, help_) for name, module, attr, help_ in GROUPS}
+
+
+def load_group(name: str) -> click.Command | None:
+    """The click group of a lazily mounted command, imported now; None when that capability is not part
+    of this build (its package is not installed)."""
+    module, attr, _ = _LAZY[name]
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as e:
+        if e.name in (module, module.rsplit(".", 1)[0]):
+            return None
+        raise
+    group = typer.main.get_group(getattr(mod, attr))
+    group.name = name
+    return group
+
+
+class _LazyGroups(TyperGroup):
+    """The root group: the package groups are listed from GROUPS and imported only when one runs."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(super().list_commands(ctx)) + [n for n in _LAZY if n not in self.commands]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.commands or cmd_name not in _LAZY:
+            return super().get_command(ctx, cmd_name)
+        help_ = _LAZY[cmd_name][2]
+        # For listing (--help) only: resolve_command loads the real group before anything runs.
+        return click.Command(cmd_name, help=help_, short_help=help_)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None,
+                                                                           list[str]]:
+        if args and args[0] in _LAZY and args[0] not in self.commands:
+            group = load_group(args[0])
+            if group is not None:
+                self.commands[args[0]] = group
+        return super().resolve_command(ctx, args)
+
 
 app = typer.Typer(
     name="solmeter",
@@ -21,20 +87,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    cls=_LazyGroups,
 )
-
-# (command name, module, attribute). Each package owns its command group in its own cli module.
-GROUPS = [
-    ("contracts", "contracts.cli", "app"),
-    ("localnet", "localnet.cli", "app"),
-    ("meter", "metering.cli", "app"),
-    ("agent", "metering.agent_cli", "app"),
-    ("operator", "ledger.operator_cli", "app"),
-    ("demo", "ledger.demo_cli", "app"),
-    ("customer", "ledger.customer_cli", "app"),
-    ("provider", "ledger.provider_cli", "app"),
-    ("audit", "auditor.cli", "app"),
-]
 
 # Global flags are exported as SOLMETER_* variables so every group's load_settings() sees them with the
 # precedence of flags (environment is above the config files).
@@ -78,6 +132,7 @@ app.add_typer(keys_app, name="keys")
 @config_app.command("show")
 def config_show(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
     """Print every setting after defaults, the Solana CLI config, the TOML file, environment and flags."""
+    from .config import load_settings
     s = load_settings()
     view = {k: (str(v) if v is not None else None) for k, v in s.model_dump().items()}
     view.update(resolved_rpc_url=s.resolved_rpc_url, resolved_ws_url=s.resolved_ws_url,
@@ -95,6 +150,7 @@ def keys_new(
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
 ) -> None:
     """Generate a new keypair file and print its public key."""
+    from .keys import write_keypair
     kp = write_keypair(path, overwrite=force)
     typer.echo(str(kp.pubkey()))
 
@@ -102,22 +158,8 @@ def keys_new(
 @keys_app.command("show")
 def keys_show(path: Path = typer.Argument(..., help="Keypair file to read.")) -> None:
     """Print the public key of a keypair file."""
+    from .keys import load_keypair
     typer.echo(str(load_keypair(path).pubkey()))
-
-
-def _mount_groups() -> None:
-    for name, module, attr in GROUPS:
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as e:
-            if e.name in (module, module.rsplit(".", 1)[0]):
-                continue  # that capability is not part of this build
-            raise
-        sub = getattr(mod, attr)
-        app.add_typer(sub, name=name)
-
-
-_mount_groups()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -136,6 +178,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`solmeter ... | head`): stop quietly, as a Unix tool killed by SIGPIPE;
+        # stdout now points at /dev/null so the interpreter's final flush cannot fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except Exception as e:  # the last line of defence: one line, the traceback only on request
         show = getattr(e, "show", None)
         if callable(show) and hasattr(e, "exit_code"):  # a click/typer usage error: its own one-line message

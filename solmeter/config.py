@@ -11,11 +11,13 @@ naming the file and the problem.
 from __future__ import annotations
 
 import contextvars
+import difflib
 import json
 import os
+import sys
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Mapping
 from urllib.parse import urlparse, urlunparse
 
 import yaml
@@ -135,7 +137,8 @@ class Settings(BaseSettings):
             return v
         u = urlparse(v)
         if u.scheme not in ("http", "https") or not u.netloc:
-            raise ValueError("must be localnet, devnet, testnet, mainnet-beta (or l, d, t, m) or an http(s) URL")
+            raise ValueError(f"{v!r} is not a cluster: use localnet, devnet, testnet, mainnet-beta (or l, d, t, m) "
+                             "or an http(s) URL")
         return v
 
     # Derived values: computed, never stored twice.
@@ -202,8 +205,44 @@ class Settings(BaseSettings):
         return d
 
 
+# SOLMETER_* variables read outside Settings: command options' envvars, tools and the test suite.
+# tests/cli/test_settings.py checks that every SOLMETER_ name in the code is here or a Settings field.
+OTHER_ENV_VARIABLES = frozenset({
+    "SOLMETER_CONFIG", "SOLMETER_DEBUG",
+    "SOLMETER_METER_API", "SOLMETER_METER_WINDOW_S", "SOLMETER_METER_GRACE_S",
+    "SOLMETER_METER_HEARTBEAT_TIMEOUT_S", "SOLMETER_METER_SAMPLE_TIMEOUT_S", "SOLMETER_METER_BATCH_INTERVAL_S",
+    "SOLMETER_METER_CONFIG_VERSION",
+    "SOLMETER_SBF_CACHE", "SOLMETER_RUSTC",  # the program toolchain
+    "SOLMETER_TEST_PG_URL", "SOLMETER_TEST_PG_PORT", "SOLMETER_WEB3JS_DIR", "SOLMETER_ANCHORPY_VENV",
+    "SOLMETER_CRASH_TRIALS",  # tests and benchmarks
+})
+_warned_env: set[str] = set()
+
+
+def known_env_variables() -> frozenset[str]:
+    return OTHER_ENV_VARIABLES | {f"SOLMETER_{name.upper()}" for name in Settings.model_fields}
+
+
+def unknown_env_variables(environ: Mapping[str, str]) -> list[str]:
+    """SOLMETER_* names that nothing reads: most likely typos, which would otherwise be ignored silently."""
+    known = known_env_variables()
+    return sorted(k for k in environ if k.startswith("SOLMETER_") and k not in known)
+
+
+def _warn_unknown_env() -> None:
+    for name in unknown_env_variables(os.environ):
+        if name in _warned_env:
+            continue
+        _warned_env.add(name)
+        near = difflib.get_close_matches(name, sorted(known_env_variables()), n=1)
+        hint = f" (did you mean {near[0]}?)" if near else ""
+        print(f"warning: environment variable {name} is not a solmeter setting and is ignored{hint}",
+              file=sys.stderr)
+
+
 def load_settings(config_file: str | os.PathLike | None = None, **overrides: Any) -> Settings:
     """Load settings; `overrides` are command-line flags (None values are ignored)."""
+    _warn_unknown_env()
     token = _config_file.set(Path(config_file).expanduser() if config_file else None)
     try:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})

@@ -2,7 +2,6 @@
 without them; under CI (CI=true, where .ci/run provides both) such a skip is turned into a failure so that a
 skipped test is never counted as passing."""
 import os
-import shutil
 from pathlib import Path
 
 import pytest

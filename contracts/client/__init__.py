@@ -7,8 +7,9 @@
 """
 from .decode import ACCOUNT_NAMES, DecodeError, Event, account_size, decode_account, decode_account_as, decode_event, parse_events
 from .errors import ProgramError, error_code, error_from_code, error_from_logs, error_from_tx_error, errors_by_code
-from .instructions import (SYSTEM_PROGRAM_ID, TOKEN_PROGRAM_ID, U64_MAX, BillingProgram, InstructionBuildError, epoch_at,
+from .instructions import (SYSTEM_PROGRAM_ID, TOKEN_PROGRAM_ID, U64_MAX, BillingProgram, InstructionBuildError,
                            params_at)
+from contracts.economics import epoch_at
 from . import gen
 
 __all__ = [

@@ -31,13 +31,6 @@ def _ix_class(name: str) -> type[InstructionArgs]:
 U64_MAX = (1 << 64) - 1
 
 
-def epoch_at(genesis_ts: int, epoch_length: int, unix_timestamp: int) -> int:
-    """Epoch number at `unix_timestamp`, exactly as the program computes it."""
-    if unix_timestamp < genesis_ts:
-        raise ValueError("timestamp before genesis")
-    return (unix_timestamp - genesis_ts) // epoch_length
-
-
 def params_at(config: Any, unix_timestamp: int) -> Any:
     """The protective parameters (arbiter, min_stake, windows, delays) of a decoded Config in force at
     `unix_timestamp`, exactly as the program reads them: the staged `pending` set from `pending_at` on."""

@@ -185,7 +185,6 @@ def _refusal_common(insn: Insn, version: str) -> str | None:
     """The classes both versions run alike: ALU64, memory, lddw, 64-bit jumps."""
     op = insn.opcode
     cls = op & 0x07
-    name = mnemonic(insn)
     if cls == CLS_ALU64:
         if op & 0xF0 == 0xD0:
             return f"bswap (opcode {op:#04x}, cpu v4) does not exist in SBPF {version}; compile for cpu v2"

@@ -9,6 +9,7 @@ import enum
 import hashlib
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 from .chart import Account
 from .errors import InvalidPosting
@@ -77,7 +78,7 @@ class Posting:
     external_key: str
     kind: PostingKind
     entries: tuple[Entry, ...]
-    meta: dict = field(default_factory=dict, compare=False)
+    meta: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.external_key, str) or not 0 < len(self.external_key) <= MAX_KEY_LEN:
@@ -96,7 +97,7 @@ class Posting:
                                  f"debits {debits} != credits {credits}")
         # Each book must balance on its own too: a posting may not move value between custody and
         # obligations, which is what keeps conservation checkable per book.
-        per_book: dict = {}
+        per_book: dict[Any, int] = {}
         for e in self.entries:
             per_book[e.account.book] = per_book.get(e.account.book, 0) + e.signed
         for book, net in per_book.items():

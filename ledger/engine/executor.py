@@ -206,7 +206,7 @@ class Executor:
                          "done on chain by another transaction" if done else _one_line(text, e.logs))
 
     def _await(self, intent_id: int, sig: str, action: Action, payload: dict) -> Outcome:
-        for i in range(self.confirm_polls):
+        for _ in range(self.confirm_polls):
             intent = self.intents.get(intent_id)
             if intent.state != "sent":
                 return Outcome(intent.state, intent.signature, intent.error)

@@ -404,7 +404,7 @@ class Engine:
         chans = dict(zip(pairs, self._multiple(["Channel"] * len(pairs), [
             self.program.channel_address(Pubkey.from_string(c), Pubkey.from_string(p)) for c, p in pairs])))
         closed_now = 0
-        for b, acct in due:
+        for b, _acct in due:
             needed = [pair for pair, seq in newest_in.get(b, {}).items()
                       if (chans.get(pair) is None or int(chans[pair].last_seq) < seq) and newest_open[pair] <= seq]
             if needed:

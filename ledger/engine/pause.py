@@ -35,7 +35,6 @@ def coverage(session_factory: sessionmaker) -> dict[str, Coverage]:
     with session_factory() as s:
         escrows = balances_in(s, kind=Kind.CUSTOMER_ESCROW)
         owed = balances_in(s, kind=Kind.CUSTOMER_RECEIVABLE)
-    out: dict[str, int] = {}
     customers = {a.owner for a in escrows} | {a.owner for a in owed}
     per_owed: dict[str, int] = {}
     for a, v in owed.items():

@@ -159,7 +159,7 @@ class BufferWriter:
         while in_flight:
             height = self._retrying("block height", self.chain.block_height)
             sigs = list(in_flight)
-            statuses = self._retrying("signature statuses", lambda: self.chain.signature_statuses(sigs))
+            statuses = self._retrying("signature statuses", lambda sigs=sigs: self.chain.signature_statuses(sigs))
             for sig, st in zip(sigs, statuses):
                 if st is None or (st.err is None and st.confirmation not in CONFIRMED):
                     continue

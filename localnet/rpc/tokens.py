@@ -17,7 +17,7 @@ def _token_filter(p: Params) -> tuple[str, str]:
     kind, value = next(iter(f.items()))
     pk = str(parse_pubkey(value, f"{kind} (params[1])"))
     if kind == "programId" and pk not in tokens.TOKEN_PROGRAMS:
-        raise InvalidParams(f"Invalid param: unrecognized Token program id")
+        raise InvalidParams("Invalid param: unrecognized Token program id")
     return kind, pk
 
 

@@ -169,7 +169,7 @@ def get_signature_statuses(ctx: Ctx, p: Params):
 
 def _finalized_only(method: str, cfg: dict) -> None:
     if cfg.get("commitment") in ("processed", "recent"):
-        raise InvalidParams(f"Method does not support commitment below `confirmed`")
+        raise InvalidParams("Method does not support commitment below `confirmed`")
 
 
 @method("getTransaction")

@@ -19,7 +19,7 @@ from ..escrow import EscrowBalance, NoEscrowBalance
 from ..events.envelope import CloudEvent
 from ..ingest import Ingestor
 from ..metrics import MeterMetrics
-from . import ingest_routes, lease_routes, read_routes
+from . import docs_routes, ingest_routes, lease_routes, read_routes
 from .read_auth import SeenReads
 
 
@@ -37,6 +37,7 @@ def create_app(engine: Engine, cfg: MeterConfig, meter: Keypair, *, clock: Calla
     app = FastAPI(
         title="solmeter meter API",
         version="1",
+        docs_url=None, redoc_url=None,  # both load their code from a CDN: docs_routes serves /docs instead
         description="Signed usage ingestion (CloudEvents 1.0) and the read API: usage, receipts with "
                     "signature and Merkle proof, batches, customer status and runway. Ingest requests are "
                     "signed by the provider's Solana key: see the X-Solmeter-* headers. Private reads "
@@ -80,6 +81,7 @@ def create_app(engine: Engine, cfg: MeterConfig, meter: Keypair, *, clock: Calla
     app.include_router(ingest_routes.router)
     app.include_router(read_routes.router)
     app.include_router(lease_routes.router)
+    app.include_router(docs_routes.router)
     _add_event_schemas(app)
     return app
 

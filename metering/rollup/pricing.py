@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Mapping
+from typing import Any, Mapping
 
 from .usage import EGRESS, GPU_HEARTBEAT, STORAGE_SAMPLE
 
@@ -44,14 +44,14 @@ class PriceBook:
     egress: Mapping[str, Price] = field(default_factory=dict)
 
     def price(self, family: str, rclass: str) -> Price | None:
-        table = getattr(self, family)
+        table: Mapping[str, Price] = getattr(self, family)
         return table.get(rclass) or table.get(WILDCARD)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
 
     @classmethod
-    def from_dict(cls, d: Mapping) -> "PriceBook":
+    def from_dict(cls, d: Mapping[str, Any]) -> "PriceBook":
         try:
             version = d["version"]
             if not isinstance(version, int) or version < 1:
@@ -98,13 +98,13 @@ class Line:
     amount: int  # cumulative amount owed for this line
     unpriced: bool = False
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["unit"] = UNITS[self.family]
         return d
 
     @classmethod
-    def from_dict(cls, d: Mapping) -> "Line":
+    def from_dict(cls, d: Mapping[str, Any]) -> "Line":
         return cls(**{k: d[k] for k in cls.__dataclass_fields__})
 
 

@@ -108,20 +108,22 @@ class ChannelUsage:
     gaps: list[Gap] = field(default_factory=list)
 
 
-Row = tuple  # (customer, provider, kind, resource, rclass, value, t_ms, event_id)
+# (customer, provider, kind, resource, rclass, value, t_ms, event_id)
+Row = tuple[str, str, int, str, str, int, int, str]
 
 
 def rollup_channels(rows: Iterable[Row], end_ms: int, *, heartbeat_timeout_ms: int, sample_timeout_ms: int,
                     start_ms: int = 0) -> dict[tuple[str, str], ChannelUsage]:
     """Roll a set of events up into per-channel usage for intervals ending in [start_ms, end_ms)."""
-    keys: dict[tuple, list] = {}
+    keys: dict[tuple[str, str, int, str], list[Point]] = {}
     fam_of = FAMILY
     for customer, provider, kind, resource, rclass, value, t_ms, event_id in rows:
         k = (customer, provider, fam_of[kind], resource)
         pts = keys.get(k)
         if pts is None:
             keys[k] = pts = []
-        pts.append((t_ms, kind, value, rclass, event_id))  # plain tuples: same order as Point, cheaper
+        # plain tuples: same order as Point, cheaper to build; typed as Point for the readers
+        pts.append((t_ms, kind, value, rclass, event_id))  # type: ignore[arg-type]
     out: dict[tuple[str, str], ChannelUsage] = {}
     for (customer, provider, fam, resource), pts in keys.items():
         u = key_usage(fam, pts, end_ms, heartbeat_timeout_ms=heartbeat_timeout_ms,
@@ -142,7 +144,7 @@ class Carry:
     """What a key's future intervals need from its past: its last event (in sort order) and, for a GPU
     lease, whether it has stopped. Lets sealing extend a key window by window without its history."""
 
-    last: tuple | None = None  # a Point-shaped tuple
+    last: Point | None = None  # or a Point-shaped plain tuple
     stopped: bool = False
 
 
@@ -156,7 +158,7 @@ def advance(family: int, carry: Carry, window_points: Sequence[Point], end_ms: i
     if carry.stopped:
         return KeyUsage(), carry
     pts = sorted(window_points)
-    allpts = ([carry.last] if carry.last is not None else []) + pts
+    allpts: list[Point] = ([carry.last] if carry.last is not None else []) + pts
     u = key_usage(family, allpts, end_ms, heartbeat_timeout_ms=heartbeat_timeout_ms,
                   sample_timeout_ms=sample_timeout_ms, start_ms=start_ms)
     return u, carry_of(family, allpts, end_ms, presorted=True)
@@ -164,11 +166,11 @@ def advance(family: int, carry: Carry, window_points: Sequence[Point], end_ms: i
 
 def carry_of(family: int, points: Sequence[Point], end_ms: int, presorted: bool = False) -> Carry:
     """The carry after all `points` before end_ms."""
-    last = None
+    last: Point | None = None
     for p in (points if presorted else sorted(points)):
         if p[0] >= end_ms:
             break
         if family == GPU_HEARTBEAT and p[1] == GPU_STOP:
-            return Carry(tuple(p), True)
+            return Carry(Point(*p), True)
         last = p
-    return Carry(tuple(last) if last is not None else None, False)
+    return Carry(Point(*last) if last is not None else None, False)

@@ -87,3 +87,37 @@ def test_bad_keypair_files(tmp_path, content, needle):
     with pytest.raises(ConfigError) as e:
         load_keypair(p)
     assert needle in str(e.value) and str(p) in str(e.value)
+
+
+def test_a_bad_cluster_is_echoed(isolated_env):
+    with pytest.raises(ConfigError, match=r"'devnte' is not a cluster: use localnet, devnet"):
+        load_settings(rpc_url="devnte")
+
+
+def test_an_unknown_solmeter_variable_is_warned_about_once(isolated_env, monkeypatch, capsys):
+    from solmeter import config
+    monkeypatch.setattr(config, "_warned_env", set())
+    monkeypatch.setenv("SOLMETER_RPC_ULR", "devnet")
+    monkeypatch.setenv("SOLMETER_DATA_DIR", str(isolated_env / "d"))  # known: no warning
+    load_settings()
+    load_settings()
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["warning: environment variable SOLMETER_RPC_ULR is not a solmeter setting and is ignored "
+                   "(did you mean SOLMETER_RPC_URL?)"]
+
+
+def test_every_solmeter_variable_the_code_reads_is_known():
+    """A new SOLMETER_* variable must be registered (a Settings field or OTHER_ENV_VARIABLES), or the
+    unknown-variable warning would fire on it."""
+    import re
+    from pathlib import Path
+    from solmeter.config import known_env_variables
+    root = Path(__file__).resolve().parents[2]
+    used = set()
+    for pkg in ("solmeter", "contracts", "chain", "localnet", "metering", "ledger", "auditor", "scripts", "bench",
+                "tests"):
+        for f in (root / pkg).rglob("*"):
+            if f.suffix in (".py", ".sh") and "node_modules" not in f.parts:
+                used |= set(re.findall(r"SOLMETER_[A-Z0-9_]*[A-Z0-9]", f.read_text()))
+    used -= {"SOLMETER_RPC_ULR", "SOLMETER_METER"}  # the typo of the test above; "SOLMETER_METER_*" in a comment
+    assert sorted(used - known_env_variables()) == []

@@ -16,6 +16,35 @@ def test_help_lists_commands():
         assert group in r.stdout
 
 
+def test_help_imports_no_command_group():
+    """The root lists its groups from solmeter.cli.GROUPS without importing them (start-up speed:
+    `solmeter --help` costs typer alone); every group is still listed."""
+    code = ("import sys; from solmeter.cli import main, GROUPS\n"
+            "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "mods = {m.split('.')[0] for m in sys.modules}\n"
+            "print(sorted(mods & {'contracts', 'chain', 'localnet', 'metering', 'ledger', 'auditor', 'solders', "
+            "'pydantic'}))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().splitlines()[-1] == "[]"
+    listed = run("--help").stdout
+    from solmeter.cli import GROUPS
+    for name, *_ in GROUPS:
+        assert f" {name} " in listed
+
+
+def test_the_listed_help_is_each_groups_own():
+    import importlib
+    from solmeter.cli import GROUPS
+    for name, module, attr, help_ in GROUPS:
+        assert getattr(importlib.import_module(module), attr).info.help == help_, name
+
+
+def test_a_lazy_group_runs_and_its_help_is_its_own():
+    r = run("localnet", "--help")
+    assert r.returncode == 0 and "start" in r.stdout and "reset" in r.stdout
+
+
 def test_error_is_one_line_without_traceback(tmp_path):
     r = run("keys", "show", str(tmp_path / "missing.json"))
     assert r.returncode == 1
@@ -48,3 +77,17 @@ def test_exit_codes_of_subcommands_reach_the_shell(tmp_path):
     assert r.returncode == 0
     r = run("--config", str(tmp_path / "missing.toml"), "config", "show")
     assert r.returncode == 1 and "does not exist" in r.stderr
+
+
+def test_a_closed_pipe_is_not_an_error():
+    """`solmeter ... | head`: the reader closed its end before we wrote; no traceback, no BrokenPipeError."""
+    import os
+    r, w = os.pipe()
+    os.close(r)  # closed before the command starts: its first write fails, deterministically
+    try:
+        p = subprocess.run([sys.executable, "-m", "solmeter.cli", "--help"], stdout=w, stderr=subprocess.PIPE,
+                           text=True, timeout=60)
+    finally:
+        os.close(w)
+    assert p.returncode in (1, 141)  # click's own EPIPE exit, or ours for a write outside click's main
+    assert p.stderr == ""

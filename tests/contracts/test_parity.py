@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import os
 import random
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -156,3 +155,37 @@ def test_pda_derivation_agrees_through_the_program():
     r = d.h.send([Instruction(ix.program_id, bytes(data), ix.accounts)], [kp])
     assert not r.ok and r.error.name == "WrongPda"
     d.conservation()
+
+
+def test_economics_agree_with_the_programs_mul_div(rust):
+    """contracts/economics.py's split and reward share are the program's mul_div_floor, case for case
+    (settle.rs: fee and burn of BPS_DENOMINATOR; claim_rewards.rs: pool x revenue / total)."""
+    from contracts import economics
+    rng = random.Random(7)
+    cases = []
+    for _ in range(N):
+        amount = rng.choice([0, 1, 9_999, 10_001, rng.randrange(1 << 40), rng.randrange(1 << 63)])
+        fee_bps = rng.randrange(economics.MAX_FEE_PLUS_BURN_BPS + 1)
+        burn_bps = rng.randrange(economics.MAX_FEE_PLUS_BURN_BPS + 1 - fee_bps)
+        cases.append((amount, fee_bps, burn_bps))
+    lines = []
+    for amount, fee_bps, burn_bps in cases:
+        lines += [f"X {amount} {fee_bps} {economics.BPS_DENOMINATOR}", f"X {amount} {burn_bps} {economics.BPS_DENOMINATOR}"]
+    got = rust(lines)
+    for i, (amount, fee_bps, burn_bps) in enumerate(cases):
+        s = economics.split(amount, fee_bps, burn_bps)
+        assert (str(s.fee), str(s.burn)) == (got[2 * i], got[2 * i + 1])
+        assert s.fee + s.burn + s.provider == amount
+    pools = [(rng.randrange(1 << 50), rng.randrange(1, 1 << 40)) for _ in range(N)]
+    pools = [(pool, rng.randrange(total + 1), total) for pool, total in pools]
+    got = rust([f"X {pool} {rev} {total}" for pool, rev, total in pools])
+    assert [str(economics.reward_share(*c)) for c in pools] == got
+
+
+def test_economics_constants_are_the_programs():
+    import re
+    from contracts import economics
+    src = (PROGRAM_DIR / "src" / "state" / "config.rs").read_text()
+    consts = {m[1]: int(m[2].replace("_", "")) for m in re.finditer(r"pub const (\w+): \w+ = ([\d_]+);", src)}
+    assert consts["BPS_DENOMINATOR"] == economics.BPS_DENOMINATOR
+    assert consts["MAX_FEE_PLUS_BURN_BPS"] == economics.MAX_FEE_PLUS_BURN_BPS

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from solders.keypair import Keypair
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from ledger.accounting import (Account, Book, InvalidPosting, Kind, Ledger, Posting, PostingConflict,
                                PostingKind, UnbalancedTransaction, chart, credit, debit, post_in, rules)
@@ -151,7 +152,7 @@ def test_the_store_refuses_an_unbalanced_transaction_even_if_the_domain_is_bypas
 
 def test_database_constraints_refuse_non_positive_amounts(session_factory):
     Ledger(session_factory).post(rules.deposit("a", C1, 10))
-    with pytest.raises(Exception):
+    with pytest.raises(IntegrityError):
         with session_factory.begin() as s:
             s.execute(text("UPDATE ledger_entries SET amount = 0"))
     assert Ledger(session_factory).balance(chart.escrow(C1)) == 10

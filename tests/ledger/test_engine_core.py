@@ -41,7 +41,7 @@ def test_each_due_run_is_won_by_exactly_one_replica(session_factory):
         barrier = threading.Barrier(len(replicas))
         won = []
 
-        def attempt(r: Leases):
+        def attempt(r: Leases, barrier=barrier, now=now, won=won):
             barrier.wait()
             lease = r.try_acquire("settle", now_ms=now)
             if lease is not None:

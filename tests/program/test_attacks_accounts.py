@@ -251,7 +251,7 @@ def test_rejected_slash_is_final(w):
 
 
 def test_set_channel_limit_substitutions(w):
-    d, prog, c, p = w.d, w.d.program, w.c, w.p
+    prog, c, p = w.d.program, w.c, w.p
     ix = prog.set_channel_limit(wallet=c.pubkey, provider_wallet=p.pubkey, limit_per_epoch=0)
     w.attack(ix, [c.kp], 4, prog.channel_address(w.c2.pubkey, p.pubkey), "ReceiptChannelMismatch")
     w.attack(ix, [c.kp], 3, prog.customer_address(c.pubkey), "WrongAccountType")  # a Customer as Provider

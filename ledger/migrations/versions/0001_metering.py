@@ -1,7 +1,7 @@
 """metering tables: events, providers, customers, seals, key usage and state, receipts, batches, price books
 
 Revision ID: 0001_metering
-Revises: 
+Revises:
 Create Date: 2026-11-22 00:44:17.843084
 """
 from alembic import op
