@@ -6,7 +6,6 @@ import logging
 import os
 import uuid
 
-import httpx
 import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
