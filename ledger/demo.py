@@ -38,14 +38,20 @@ class SimClock:
     def __init__(self, t_ms: int) -> None:
         self.t = t_ms
         self._lock = threading.Lock()
+        self._free_since: float | None = None
 
     def __call__(self) -> int:
-        with self._lock:
-            return self.t
+        since = self._free_since
+        return self.t if since is None else self.t + int((time.monotonic() - since) * 1000)
 
     def advance(self, ms: int) -> None:
         with self._lock:
             self.t += ms
+
+    def run_free(self) -> None:
+        """From now on, simulated time passes as real time does (the scenario is over; the dashboard's
+        sign-in nonces and sessions expire as they should)."""
+        self._free_since = time.monotonic()
 
 
 @dataclass
@@ -105,10 +111,27 @@ class _ApiServer:
         self.thread.join(timeout=10)
 
 
+@dataclass
+class DemoLive:
+    """What runs after the scenario, handed to `run_demo(serve=...)`: the dashboard's URL and the parts."""
+    url: str
+    rpc_url: str
+    result: DemoResult
+    world: object
+    chain: object
+    engine: object          # the settlement engine (ledger.engine.jobs.Engine)
+    session_factory: object
+    db: object              # the SQLAlchemy engine of the meter and ledger database
+    node: object            # the in-process localnet
+    clock: Callable[[], int]  # the meter's clock (simulated time, running free after the scenario)
+
+
 def run_demo(workdir: Path | None = None, *, hours: float = 3.0, progress: Callable[[str], None] = print,
-             inspect: Callable | None = None) -> DemoResult:
+             inspect: Callable | None = None, serve: Callable[[DemoLive], None] | None = None) -> DemoResult:
     """Run the scenario; `inspect(chain, world, engine, session_factory)` is called at the end while the
-    localnet still runs (the tests check the chain with it)."""
+    localnet still runs (the tests check the chain with it). `serve(live)`, when given, is called after the
+    scenario with the meter API and its dashboard still serving, and the demo ends when it returns
+    (`solmeter demo --serve` waits there for Ctrl-C)."""
     import localnet
     from contracts import DEFAULT_PROGRAM_ID
     from ledger.db import load_models, make_engine, make_session_factory, migrate
@@ -186,7 +209,13 @@ def run_demo(workdir: Path | None = None, *, hours: float = 3.0, progress: Calla
         P, C = w.providers, [str(c.pubkey()) for c in w.customers]
         res.paused_customer = C[4]
 
-        with _ApiServer(app) as api:
+        api_server = _ApiServer(app)
+        from dashboard import DashboardContext, mount
+
+        mount(app, DashboardContext(engine=engine, session_factory=sf, chain=chain, deployment=dep,
+                                    public_url=api_server.url, api_url=api_server.url, clock=clock,
+                                    escrow=eng.escrow_view))
+        with api_server as api:
             say(f"[demo] meter API at {api.url}; agents start reporting (simulated clock)")
             # Consent off-chain: each customer signs a lease for every job and bucket before any usage is
             # reported (the meter refuses usage under no lease); the signed leases are public beside the receipts.
@@ -279,12 +308,15 @@ def run_demo(workdir: Path | None = None, *, hours: float = 3.0, progress: Calla
             res.reconcile_ok = recon.ok
             res.reconcile_differences = [str(d) for d in recon.differences]
             res.audit_ok, res.audit_failures = _audit(node.rpc_url, dep, api.url, admin, clock)
-        _summarise(res, sf, chain, w, eng)
-        if inspect is not None:
-            inspect(chain, w, eng, sf)
+            _summarise(res, sf, chain, w, eng)
+            res.elapsed_s = time.monotonic() - t_start
+            if inspect is not None:
+                inspect(chain, w, eng, sf)
+            if serve is not None:
+                clock.run_free()
+                serve(DemoLive(f"{api.url}/dashboard/", node.rpc_url, res, w, chain, eng, sf, engine, node, clock))
     finally:
         node.stop()
-    res.elapsed_s = time.monotonic() - t_start
     return res
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import asdict
 from pathlib import Path
 from typing import Optional
@@ -17,21 +18,39 @@ def demo(ctx: typer.Context,
          hours: float = typer.Option(3.0, min=1.0, max=24.0, help="Simulated hours of usage."),
          workdir: Optional[Path] = typer.Option(None, help="Keep the localnet ledger and SQLite here "
                                                            "(default: a new temporary directory)."),
-         as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON.")) -> None:
+         as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+         serve: bool = typer.Option(False, "--serve", help="After the scenario, keep the meter, its dashboard "
+                                                           "and the localnet serving until Ctrl-C.")) -> None:
     """Deploy on the embedded localnet and run GPU jobs and storage through the real agents and API."""
     if ctx.invoked_subcommand is not None:
         return
     from ledger.demo import render, run_demo
 
+    shown = []
+
+    def keep_serving(live) -> None:
+        show(live.result)
+        shown.append(True)
+        typer.echo(f"\ndashboard: {live.url}  (localnet RPC {live.rpc_url}); serving until Ctrl-C")
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            typer.echo("stopping")
+
+    def show(res) -> None:
+        if as_json:
+            typer.echo(json.dumps(asdict(res), indent=2))
+        else:
+            typer.echo("")
+            typer.echo(render(res))
+
     try:
-        res = run_demo(workdir, hours=hours, progress=(lambda m: None) if as_json else typer.echo)
+        res = run_demo(workdir, hours=hours, progress=(lambda m: None) if as_json else typer.echo,
+                       serve=keep_serving if serve else None)
     except Exception as e:
         typer.echo(f"error: demo failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}", err=True)
         raise typer.Exit(1) from None
-    if as_json:
-        typer.echo(json.dumps(asdict(res), indent=2))
-    else:
-        typer.echo("")
-        typer.echo(render(res))
+    if not shown:
+        show(res)
     if not (res.reconcile_ok and res.audit_ok):
         raise typer.Exit(1)

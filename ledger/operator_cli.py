@@ -446,9 +446,13 @@ def serve(host: Optional[str] = typer.Option(None, help="API bind address (defau
           admin: list[str] = typer.Option([], "--admin", help="Another key that reads all of the meter API "
                                                               "(repeatable); the operator's keypair and the meter "
                                                               "key always do."),
+          public_url: Optional[str] = typer.Option(None, help="The address users open the dashboard at "
+                                                              "(scheme://host:port; default: http://HOST:PORT). "
+                                                              "Wallet sign-ins must name its host."),
           verbose: int = typer.Option(0, "--verbose", "-v", count=True,
                                       help="-v: every job run; -vv: also each scheduler run and HTTP call.")) -> None:
-    """Run the meter API, the meter's jobs and the settlement engine's jobs until interrupted."""
+    """Run the meter API and its dashboard (/dashboard/), the meter's jobs and the settlement engine's jobs
+    until interrupted."""
     import uvicorn
 
     from metering.api.app import create_app
@@ -487,15 +491,20 @@ def serve(host: Optional[str] = typer.Option(None, help="API bind address (defau
                            config_version_source=lambda: int(read_config(rpc, dep.program).version))
     sched = meter_jobs.start_scheduler()
     svc.start()
-    typer.echo(f"serving the meter API on http://{host or s.api_host}:{port or s.api_port} with settlement jobs "
-               f"against {eng.chain.url} (metrics at /metrics)")
-    try:
-        from metering.chain_providers import ChainProviders, provider_registry_reader
+    from dashboard import DashboardContext, mount
+    from metering.chain_providers import ChainProviders, provider_registry_reader
 
-        providers = ChainProviders(provider_registry_reader(eng.chain.url, dep.program_id))
-        uvicorn.run(create_app(engine, cfg, meter, escrow=eng.escrow_view, metrics=metrics,
-                               chain_providers=providers, admins=admins),
-                    host=host or s.api_host, port=port or s.api_port, log_level=uvicorn_level)
+    bind = f"http://{host or s.api_host}:{port or s.api_port}"
+    providers = ChainProviders(provider_registry_reader(eng.chain.url, dep.program_id))
+    app = create_app(engine, cfg, meter, escrow=eng.escrow_view, metrics=metrics, chain_providers=providers,
+                     admins=admins)
+    url = (public_url or bind).rstrip("/")
+    mount(app, DashboardContext(engine=engine, session_factory=sf, chain=eng.chain, deployment=dep, public_url=url,
+                                api_url=bind, clock=lambda: time.time_ns() // 1_000_000, escrow=eng.escrow_view))
+    typer.echo(f"serving the meter API on {bind} with settlement jobs against {eng.chain.url} (metrics at "
+               f"/metrics); dashboard at {url}/dashboard/")
+    try:
+        uvicorn.run(app, host=host or s.api_host, port=port or s.api_port, log_level=uvicorn_level)
     finally:
         svc.shutdown(wait=False)
         sched.shutdown(wait=False)

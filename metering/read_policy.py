@@ -32,6 +32,7 @@ class Kind(Enum):
     USAGE = "usage"                        # live usage and the samples behind it
     RECEIPTS = "receipts"                  # receipt listings of a customer, a provider or a channel
     CUSTOMER_STATUS = "customer status"    # paused flag, billed total, balance, runway
+    OPERATIONS = "operations"              # the engine's jobs, intents, reconciliation (the operator's view)
     # public: what an auditor checks against the chain
     RECEIPT = "receipt"                    # one receipt by id, with signature, batch and proof
     BATCHES = "batches"                    # Merkle batches and their receipt ids
@@ -124,6 +125,8 @@ def may_read(who: Optional[Principal], res: Resource, serves: Serves = _never) -
             return _deny(who, res, "provider", "a provider reads its own channels only")
         return _deny(who, res, "customer", "a customer reads its own data only; a provider its own channels "
                                            "(set provider to your key)")
+    if res.kind is Kind.OPERATIONS:
+        return _deny(who, res, None, "only the operator (a meter admin key) reads them")
     return _deny(who, res, None, "no rule grants it")
 
 

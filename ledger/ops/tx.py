@@ -87,8 +87,17 @@ def send(chain: Chain, payer: Keypair, ixs: Sequence[Instruction], signers: Sequ
     try:
         ixs = retrying(what, lambda: budgeted(chain, payer, ixs, signers, budget, what=what), sleep=sleep)
         blockhash, _ = retrying(what, chain.latest_blockhash, sleep=sleep)
-        tx = sign(payer, ixs, signers, blockhash)
-        sig = str(tx.signatures[0])
+    except TxRejected as e:
+        raise OpError(f"{what} rejected: {rejection(e, ixs)}") from None
+    return send_signed(chain, sign(payer, ixs, signers, blockhash), ixs, what=what, timeout_s=timeout_s, sleep=sleep)
+
+
+def send_signed(chain: Chain, tx: Transaction, ixs: Sequence[Instruction], *, what: str = "transaction",
+                timeout_s: float = 30.0, sleep=time.sleep) -> str:
+    """Send a transaction signed already (by this process or by a wallet) and wait until it is confirmed;
+    `ixs` are its instructions, to name a failure. Returns the signature."""
+    sig = str(tx.signatures[0])
+    try:
         retrying(what, lambda: _send_raw(chain, bytes(tx)), sleep=sleep)
     except TxRejected as e:
         raise OpError(f"{what} rejected: {rejection(e, ixs)}") from None

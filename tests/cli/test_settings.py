@@ -115,8 +115,8 @@ def test_every_solmeter_variable_the_code_reads_is_known():
     from solmeter.config import known_env_variables
     root = Path(__file__).resolve().parents[2]
     used = set()
-    for pkg in ("solmeter", "contracts", "chain", "localnet", "metering", "ledger", "auditor", "scripts", "bench",
-                "tests"):
+    for pkg in ("solmeter", "contracts", "chain", "localnet", "metering", "ledger", "auditor", "dashboard", "scripts",
+                "bench", "tests"):
         for f in (root / pkg).rglob("*"):
             if f.suffix in (".py", ".sh") and "node_modules" not in f.parts:
                 used |= set(re.findall(r"SOLMETER_[A-Z0-9_]*[A-Z0-9]", f.read_text()))

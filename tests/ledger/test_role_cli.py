@@ -136,6 +136,10 @@ def test_operator_serve_runs_the_api_and_the_jobs(cli, isolated_env):
                 pass
             time.sleep(0.2)
         assert ok, proc.stdout.read() if proc.poll() is not None else "API did not answer"
+        # the dashboard is mounted: its page, and its session answer naming this cluster
+        page = httpx.get(f"{api}/dashboard/", timeout=5)
+        assert page.status_code == 200 and "/dashboard/static/app.js" in page.text
+        assert httpx.get(f"{api}/dashboard/api/session", timeout=5).json()["cluster"] == "localnet"
         # private reads: refused unsigned, answered to the operator's keypair (an admin of `operator serve`)
         status = f"/v1/customers/{cust.pubkey()}/status"
         assert httpx.get(api + status, timeout=5).status_code == 401

@@ -18,8 +18,8 @@ from metering.agents.spool import Spool
 from metering.agents.storage import Bucket, ClassTally, DirectorySource, SourceUnreadable, StorageAgent
 from metering.api import create_app
 from metering.models import ReceiptRow, UsageEvent
-from metering.prices import publish_price_book
 from metering.read_client import SignedReader
+from metering.prices import publish_price_book
 from metering.receipts import Sealer
 from metering.registry import add_provider
 from metering.rollup.pricing import GIB, MONTH_S, Price, PriceBook

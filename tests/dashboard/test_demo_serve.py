@@ -1,0 +1,43 @@
+"""`solmeter demo --serve`: after the scenario it prints the dashboard's URL and keeps the meter, the
+dashboard and the localnet serving until Ctrl-C (SIGINT), then exits cleanly."""
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+
+import httpx
+import pytest
+
+
+@pytest.mark.slow
+def test_demo_serve_prints_the_url_and_serves_until_ctrl_c(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-m", "solmeter.cli", "demo", "--hours", "1", "--serve",
+                             "--workdir", str(tmp_path / "demo")],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = []
+    try:
+        url = None
+        for line in proc.stdout:  # blocks until the demo prints; the process ends the loop if it dies
+            lines.append(line)
+            m = re.match(r"dashboard: (http://127\.0\.0\.1:\d+/dashboard/)", line)
+            if m:
+                url = m.group(1)
+                break
+        assert url, "".join(lines[-20:])
+        assert any("audit verdict: PASS" in x for x in lines), "".join(lines[-20:])
+        page = httpx.get(url, timeout=30)
+        assert page.status_code == 200 and "default-src 'self'" in page.headers["content-security-policy"]
+        assert httpx.get(url + "api/session", timeout=30).json()["cluster"] == "localnet"
+        assert proc.poll() is None  # still serving
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+        assert proc.returncode == 0, out
+        assert "stopping" in out
+        with pytest.raises(httpx.HTTPError):
+            httpx.get(url, timeout=5)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
