@@ -106,7 +106,7 @@ MUTANTS = [
          replace="            prev_receipt_id=ZERO_HASH,",
          tests=[RC + "test_receipts_chain_sign_and_price_exactly"],
          why="each receipt names its predecessor's id (the hash chain settle checks)"),
-    dict(id="cumulative-never-down", file=M + "rollup/pricing.py",
+    dict(id="cumulative-never-down", file="contracts/pricing.py",
          find="        cum = max(prev_q, cumulative.get(key, prev_q))", replace="        cum = cumulative.get(key, prev_q)",
          tests=["tests/metering/test_meter_rollup.py::test_late_usage_is_an_adjustment_and_totals_never_go_down"],
          why="cumulative quantities and amounts never decrease (settle refuses a lower cum_amount)"),
