@@ -22,7 +22,7 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Iterable
+from typing import Callable, Iterable
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Connection, Engine
@@ -236,8 +236,11 @@ def _sig(s: str, field: str) -> bytes:
 
 
 def accept_lease(engine: Engine, encoding_b64: str, signature_b58: str, program_id: str, now_ms: int,
-                 default_prices: PriceBook = DEFAULT_PRICE_BOOK) -> tuple[str, Lease]:
-    """Store a lease its customer signed. Returns ("stored" | "duplicate", lease); raises LeaseRefused."""
+                 default_prices: PriceBook = DEFAULT_PRICE_BOOK,
+                 on_chain: Callable[[str], bool] | None = None) -> tuple[str, Lease]:
+    """Store a lease its customer signed. Returns ("stored" | "duplicate", lease); raises LeaseRefused.
+    `on_chain(provider)`: is it a provider in the chain's registry (when the meter follows the chain)? Such a
+    provider needs no `meter providers add`, as at ingestion."""
     enc, sig = _b64(encoding_b64, "encoding"), _sig(signature_b58, "signature")
     try:
         lease = Lease.decode(enc)
@@ -256,7 +259,8 @@ def accept_lease(engine: Engine, encoding_b64: str, signature_b58: str, program_
         if lease.price_book_version not in known:
             raise LeaseRefused("price_book_version", f"no price book version {lease.price_book_version} "
                                                      f"(known: {', '.join(map(str, sorted(known)))})")
-        if conn.execute(select(Provider.pubkey).where(Provider.pubkey == str(lease.provider))).first() is None:
+        if conn.execute(select(Provider.pubkey).where(Provider.pubkey == str(lease.provider))).first() is None and \
+                not (on_chain is not None and on_chain(str(lease.provider))):
             raise LeaseRefused("provider", f"{lease.provider} is not a provider registered with this meter")
         row = conn.execute(select(LT.c.encoding, LT.c.signature).where(LT.c.lease_id == lease.lease_id)).first()
         if row is not None:

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..chain_providers import RegistryUnavailable
 from ..leases import LeaseRefused, accept_lease, get_lease, lease_view, list_leases, revoke_lease
 
 router = APIRouter(tags=["leases"])
@@ -28,6 +29,21 @@ def _refused(e: LeaseRefused) -> JSONResponse:
     return JSONResponse({"error": str(e), "field": e.field}, status_code=e.status)
 
 
+def _on_chain(st):
+    """The chain's provider registry as the lease check reads it (None when the meter does not follow it);
+    an unreadable registry counts as not registered there (the lease is refused, and can be sent again)."""
+    providers = st.chain_providers
+    if providers is None:
+        return None
+
+    def registered(wallet: str) -> bool:
+        try:
+            return providers.standing(wallet) is not None
+        except RegistryUnavailable:  # refused now, nothing stored
+            return False
+    return registered
+
+
 @router.post("/v1/leases", summary="Store a lease its customer signed",
              responses={201: {"description": "stored"}, 200: {"description": "identical lease already stored"},
                         403: {"description": "the signature is not the lease customer's"},
@@ -36,7 +52,8 @@ def _refused(e: LeaseRefused) -> JSONResponse:
 def post_lease(request: Request, body: SignedBytes):
     st = request.app.state
     try:
-        status, lease = accept_lease(st.engine, body.encoding, body.signature, st.cfg.program_id, st.clock())
+        status, lease = accept_lease(st.engine, body.encoding, body.signature, st.cfg.program_id, st.clock(),
+                                     on_chain=_on_chain(st))
     except LeaseRefused as e:
         return _refused(e)
     with st.engine.connect() as conn:

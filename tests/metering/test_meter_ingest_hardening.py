@@ -124,8 +124,9 @@ def test_timestamp_of_arabic_indic_digits_is_refused_though_int_reads_it(clock, 
         assert e.value.field == H_TIMESTAMP and e.value.status == 401 and "ASCII" in e.value.reason
 
 
-def test_request_timestamp_window_holds_in_both_directions(client, clock, provider_kp, ev, cfg):
+def test_request_timestamp_window_holds_in_both_directions(client, clock, provider_kp, ev, cfg, sign_lease):
     """A request dated in the future is as stale as one from the past; the window's edges are inclusive."""
+    sign_lease("L1")
     max_age = cfg.signature_max_age_ms
     for i, (offset, ok) in enumerate(((max_age + 1, False), (-(max_age + 1), False), (max_age, True),
                                       (-max_age, True))):
@@ -159,9 +160,10 @@ def test_unknown_json_keys_never_become_metric_labels(poster, ev, client, clock,
     assert len(KNOWN_FIELDS) < 64  # the label set is fixed and small whatever is posted
 
 
-def test_a_replay_is_refused_for_as_long_as_its_timestamp_is_fresh(client, clock, provider_kp, ev, cfg):
+def test_a_replay_is_refused_for_as_long_as_its_timestamp_is_fresh(client, clock, provider_kp, ev, cfg, sign_lease):
     """The signature is remembered while the request could still pass the freshness check: a replay just
     before its timestamp goes stale is refused as a replay, after it as stale."""
+    sign_lease("L1")
     body = json.dumps(ev.hb("L1", T0 - 1000)).encode()
     h = sign_request(provider_kp, "POST", "/v1/events", body, clock())
     assert client.post("/v1/events", content=body, headers=h).status_code == 200

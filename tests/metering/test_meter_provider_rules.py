@@ -18,8 +18,23 @@ from metering.registry import add_provider, deactivate_provider
 
 def _ingest(engine, cfg, kp, customer, on_chain, eid="e1"):
     ev = EventFactory(kp, customer).hb("L1", T0 - 1000, eid=eid)
+    _consent(engine, cfg, kp, customer)
     items = parse_body(json.dumps([ev]).encode(), batch=True, max_batch=10, max_body_bytes=1 << 20)
     return Ingestor(engine, cfg).ingest(SignedRequest(str(kp.pubkey()), T0, uuid.uuid4().hex), items, T0, on_chain)
+
+
+def _consent(engine, cfg, kp, customer):
+    """The customer signs lease L1 with this provider (stored directly: the provider may be known only to the
+    chain, which accept_lease is told through `on_chain`)."""
+    from meter_helpers import CUSTOMER_KEYS, wide_lease
+    from metering.leases import LeaseRefused, accept_lease, lease_body
+
+    body = lease_body(wide_lease("L1", CUSTOMER_KEYS[customer], str(kp.pubkey()), kind="gpu",
+                                 program_id=cfg.program_id), CUSTOMER_KEYS[customer])
+    try:
+        accept_lease(engine, body["encoding"], body["signature"], cfg.program_id, 0, on_chain=lambda w: True)
+    except LeaseRefused as e:
+        assert e.field == "lease_id"  # already signed by an earlier call
 
 
 def test_who_may_post(engine, cfg, customer):
