@@ -17,7 +17,7 @@ from ledger.engine.models import Intent
 from ledger.ops import roles, token
 from ledger.ops.deployment import read_account, read_config
 from contracts.lease import Lease
-from metering.leases import book_at, cap_bound, lease_view, list_leases, price_books
+from metering.leases import book_at, lease_view, list_leases, price_books, rate_per_ms
 from metering.models import KeyUsage, ReceiptRow
 from metering.rollup.pricing import FAMILY_NAMES
 from metering.status import customer_status
@@ -58,7 +58,7 @@ def lease_burn(rows, books, now_ms: int) -> Fraction:
         lease = Lease.decode(bytes(row.encoding))
         live = lease.start_ms <= now_ms < lease.expiry_ms and (row.revoked_at_ms is None or row.revoked_at_ms > now_ms)
         if live and lease.price_book_version == book.version:  # under another version it bills nothing now
-            rate += cap_bound(lease, book, lease.start_ms + HOUR_MS, 0)
+            rate += rate_per_ms(lease, book) * HOUR_MS
     return rate
 
 

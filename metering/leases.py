@@ -72,7 +72,7 @@ def terms_of(lease: Lease, books: list[tuple[int, PriceBook]]) -> Terms:
         until = books[i + 1][0] if i + 1 < len(books) else 1 << 63
         if until > eff:
             spans.append((eff, until))
-            rate, egress = max(rate, _rate_per_ms(lease, book)), max(egress, _egress_rate(book))
+            rate, egress = max(rate, rate_per_ms(lease, book)), max(egress, _egress_rate(book))
     d = rate.denominator * egress.denominator
     return Terms(lease, str(lease.provider), str(lease.customer), tuple(spans), rate.numerator * egress.denominator,
                  egress.numerator * rate.denominator, lease.cap * d)
@@ -98,8 +98,9 @@ def lease_id_of(kind: int, resource: str) -> str:
     return resource if kind in (Kind.GPU_HEARTBEAT, Kind.GPU_STOP) else resource.split(":", 1)[0]
 
 
-def _rate_per_ms(lease: Lease, book: PriceBook) -> Fraction:
-    """Token base units per millisecond that the lease can accrue at most, without egress."""
+def rate_per_ms(lease: Lease, book: PriceBook) -> Fraction:
+    """Token base units per millisecond that the lease can accrue at most, without egress (its full rate:
+    also what the dashboard shows as a new lease's burn)."""
     r = lease.resource
     if isinstance(r, GpuResource):
         p = book.price("gpu", r.gpu_class)

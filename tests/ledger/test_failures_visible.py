@@ -31,7 +31,7 @@ def _world(node, engine):
                   stake=10**6, deposit=500 * 10**6, params=InitParams())
     meter = MeterSim(engine, w.meter, DEFAULT_PROGRAM_ID)
     base = (int(time.time() * 1000) - 3 * 3_600_000) // 60_000 * 60_000
-    meter.heartbeats(w.providers[0], str(w.customers[0].pubkey()), "lease-1", base, 10)
+    meter.heartbeats(w.providers[0], w.customers[0], "lease-1", base, 10)
     meter.seal_and_batch(base + 8 * 60_000)
     return chain, w
 
@@ -105,7 +105,7 @@ def test_a_settle_refused_because_the_treasury_changed_is_rebuilt_and_reconcile_
     token.create_token_account(chain, w.admin, new_kp, w.dep.mint_key, w.admin.pubkey())
     meter = MeterSim(engine, w.meter, DEFAULT_PROGRAM_ID)
     base = (int(time.time() * 1000) - 2 * 3_600_000) // 60_000 * 60_000
-    meter.heartbeats(w.providers[0], str(w.customers[0].pubkey()), "lease-2", base, 10)
+    meter.heartbeats(w.providers[0], w.customers[0], "lease-2", base, 10)
     meter.seal_and_batch(base + 8 * 60_000)
     assert eng.post_batches() == 1
 

@@ -113,7 +113,7 @@ def test_two_meter_replicas_run_every_job_at_once_exactly_once(pg_schema_url, tm
                     for ci, c in enumerate(w.customers):
                         sim = sims[(r + pi + ci) % 2]
                         sim._registered = sims[0]._registered  # one registry row per provider
-                        out = sim.heartbeats(p, str(c.pubkey()), f"l-{r}-{pi}-{ci}", base + r * 600_000, 10,
+                        out = sim.heartbeats(p, c, f"l-{r}-{pi}-{ci}", base + r * 600_000, 10,
                                              now_ms=int(time.time() * 1000))
                         assert out.status_code == 200 and out.accepted == 10
                 time.sleep(0.2)  # let the jobs interleave with ingestion (not for correctness)

@@ -83,7 +83,7 @@ def test_a_failing_job_is_shown_with_its_cause_and_its_intent_retried_from_the_c
     engine, sf = db()
     sim = MeterSim(engine, meter, DEFAULT_PROGRAM_ID)
     base = (int(time.time() * 1000) - 3 * 3_600_000) // 60_000 * 60_000
-    sim.heartbeats(prov, str(cust.pubkey()), "lease-1", base, 10)
+    sim.heartbeats(prov, cust, "lease-1", base, 10)
     sim.seal_and_batch(base + 8 * 60_000)
     _drain(c, admin, meter)
 
