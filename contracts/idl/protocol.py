@@ -342,6 +342,35 @@ answered to the customer for its own data, to a provider for its own channels (a
 customers it serves) and to the operator's keys for everything; otherwise 401 (unsigned, stale, replayed, another path or query) or 403 naming what is not
 allowed. The rule is one pure function, `metering/read_policy.py`.
 
+## Dashboard sign-in (Sign-In With Solana)
+The dashboard (`/dashboard/`, docs/arch-dashboard.md) reads the same data for a browser session instead
+of a signed GET. `POST /dashboard/api/siws/challenge {address}` answers the message the wallet signs
+(`solana:signMessage`), in the SIWS layout, byte for byte (lines joined by `\\n`, no trailing newline):
+
+```
+{host[:port] of the meter's public URL} wants you to sign in with your Solana account:
+{address}
+
+Sign in to the solmeter dashboard. This signature moves no funds.
+
+URI: {public URL}/dashboard/
+Version: 1
+Chain ID: solana:{localnet|devnet|testnet|mainnet-beta|custom}
+Nonce: {24 letters and digits, issued for this address}
+Issued At: {RFC 3339 UTC, milliseconds}
+Expiration Time: {issued + 5 minutes}
+```
+
+`POST /dashboard/api/siws/verify {message, signature}` (base64 of the exact bytes and of the 64-byte
+ed25519 signature) opens a session (HttpOnly, SameSite=Strict cookie, 8 hours) only when the signature is
+the address's, the domain, URI and chain id are this meter's, issued-at is not in the future, the expiry
+has not passed, and the nonce was issued to that address and is unused (it is spent by the attempt).
+Each view is then answered per `metering/read_policy.py` with the session's wallet as the principal;
+the operator's view (jobs, intents, reconciliation: kind `operations`) only to the meter's admin keys.
+Transactions the page has the wallet sign (contest a slash) are built by the meter for that wallet and
+sent only if the signed bytes carry exactly that message, signed by that wallet, once. A lease is revoked
+from the page with the revocation encoding of `contracts/lease.py` that the customer's wallet signs as a message.
+
 ## Who may initialize
 initialize is the only instruction without an existing authority, and the Config it creates (admin, mint,
 treasury, meter, arbiter) decides everything after it. A first-caller-wins initialize would let anyone

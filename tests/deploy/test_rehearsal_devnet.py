@@ -169,15 +169,15 @@ def test_the_whole_flow_on_devnets_feature_set_through_rpc_only(devnet_url, tmp_
         assert seqs == sorted(seqs, reverse=True) and seqs[-1] == 1, listed  # newest first
 
         # --- an auditor with its own settings: public data only ------------------------------------------------
-        report = auditor("audit", "all", "--program-id", str(pid), "--api", api)  # exit status 0: every audit passed
-        assert "== 6 audits: all CLEAN" in report, report
-        assert "ok   program.committed: the deployed program is the committed solmeter_billing.so" in report
         # a channel's receipt list is its parties' (and the operator's): without a key its settlements are
-        # checked from the chain and the list is skipped, saying so; with the customer's key it is walked
+        # checked from the chain and its receipts are NOT VERIFIED (fail closed: exit 1 unless --allow-pending)
+        report = auditor("audit", "all", "--program-id", str(pid), "--api", api, "--allow-pending")
+        assert "== 6 audits: NOT VERIFIED" in report and "nothing failed" in report, report
+        assert "ok   program.committed: the deployed program is the committed solmeter_billing.so" in report
         assert "channel.receipts" in report and "sign with -k" in report, report
-        signed = auditor("audit", "channel", str(cust.pubkey()), str(prov.pubkey()), "--program-id", str(pid),
-                         "--api", api, "-k", cust_path)
-        assert "channel.receipts" not in signed and "CLEAN" in signed, signed
+        # with the customer's key everything is verified: exit status 0, every audit CLEAN
+        signed = auditor("audit", "all", "--program-id", str(pid), "--api", api, "-k", cust_path)
+        assert "== 6 audits: all CLEAN" in signed and "channel.receipts" not in signed, signed
     finally:
         stop(meter)
     assert "0 difference(s)" in operator("-k", admin_path, "operator", "reconcile")

@@ -59,17 +59,21 @@ def _register(chain, w, stake: int) -> Keypair:
     return kp
 
 
+def _lease_id(provider: Keypair) -> str:
+    return f"L-{str(provider.pubkey())[:12]}"
+
+
 def _hb(provider: Keypair, customer: str, eid: str, t_ms: int) -> bytes:
     p = str(provider.pubkey())
     return json.dumps({"specversion": "1.0", "id": eid, "source": f"/providers/{p}/agent",
                        "type": "io.solmeter.gpu.lease.heartbeat", "subject": customer,
                        "time": "2026-11-18T09:05:59.000Z",
-                       "data": {"lease_id": "L1", "provider": p, "gpu_class": "H100", "gpu_count": 1,
+                       "data": {"lease_id": _lease_id(provider), "provider": p, "gpu_class": "H100", "gpu_count": 1,
                                 "interval_ms": 30_000}}).encode()
 
 
 class Meter:
-    def __init__(self, tmp_path, rpc_url: str, clock: Clock):
+    def __init__(self, tmp_path, rpc_url: str, clock: Clock, customers=()):
         self.engine = make_engine(f"sqlite:///{tmp_path / 'meter.db'}")
         migrate(self.engine)
         self.reads = 0
@@ -84,8 +88,27 @@ class Meter:
         self.client = TestClient(create_app(self.engine, MeterConfig(), Keypair.from_seed(bytes([7]) * 32),
                                             clock=lambda: self.now, chain_providers=self.providers))
         self.n = 0
+        self.customers = {str(k.pubkey()): k for k in customers}
+        self.signed: set[tuple[str, str]] = set()
+
+    def _consent(self, kp: Keypair, customer: str) -> None:
+        """The customer signs a lease with this provider (through the API, as `customer lease sign` does):
+        the meter accepts it for a provider it knows only from the chain's registry."""
+        from contracts.lease import GpuResource, Lease
+        from metering.leases import lease_body
+
+        if (customer, str(kp.pubkey())) in self.signed or customer not in self.customers:
+            return
+        ck = self.customers[customer]
+        lid = _lease_id(kp)
+        lease = Lease(Pubkey.from_string(DEFAULT_PROGRAM_ID), lid, ck.pubkey(), kp.pubkey(), 1, (1 << 64) - 1, 0,
+                      1 << 62, lid.encode()[:16].ljust(16, b"."), GpuResource("H100", 1))
+        r = self.client.post("/v1/leases", json=lease_body(lease, ck))
+        if r.status_code in (200, 201):
+            self.signed.add((customer, str(kp.pubkey())))
 
     def post(self, kp: Keypair, customer: str):
+        self._consent(kp, customer)
         self.n += 1
         self.now += 1
         body = _hb(kp, customer, f"e{self.n}", T0 - 1000)
@@ -96,7 +119,7 @@ class Meter:
 def test_a_provider_registered_on_chain_is_accepted_without_providers_add(world, tmp_path):
     node, chain, w = world
     clock = Clock()
-    m = Meter(tmp_path, node.rpc_url, clock)
+    m = Meter(tmp_path, node.rpc_url, clock, w.customers)
     customer = str(w.customers[0].pubkey())
     staked = w.providers[0]
     r = m.post(staked, customer)
@@ -135,7 +158,7 @@ def test_a_provider_registered_on_chain_is_accepted_without_providers_add(world,
 def test_a_provider_slashed_below_the_minimum_stops_billing_at_the_next_read(world, tmp_path):
     node, chain, w = world
     clock = Clock()
-    m = Meter(tmp_path, node.rpc_url, clock)
+    m = Meter(tmp_path, node.rpc_url, clock, w.customers)
     customer = str(w.customers[0].pubkey())
     p = _register(chain, w, MIN_STAKE)
     add_provider(m.engine, str(p.pubkey()), T0)  # `providers add` does not exempt it from the stake rule
@@ -154,7 +177,7 @@ def test_a_provider_slashed_below_the_minimum_stops_billing_at_the_next_read(wor
 def test_an_unreadable_registry_is_503_for_unknown_keys_and_the_cache_for_known_ones(world, tmp_path):
     node, chain, w = world
     clock = Clock()
-    m = Meter(tmp_path, node.rpc_url, clock)
+    m = Meter(tmp_path, node.rpc_url, clock, w.customers)
     customer = str(w.customers[0].pubkey())
     staked = w.providers[0]
     assert m.post(staked, customer).status_code == 200

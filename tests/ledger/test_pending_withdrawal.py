@@ -59,7 +59,7 @@ def test_an_armed_withdrawal_pauses_billing_until_it_expires(engine, session_fac
         eng = Engine(session_factory, chain, BillingProgram(PROGRAM), payer=w.admin, meter=w.meter)
         # 2 H100 for 2 hours: 10 tokens owed, signed by the meter and not settled yet; 20 in escrow
         base = (int(time.time() * 1000) - 6 * 3_600_000) // 60_000 * 60_000
-        meter.heartbeats(p, cw, "lease-1", base, 241, gpus=2)
+        meter.heartbeats(p, c, "lease-1", base, 241, gpus=2)
         meter.seal_and_batch(base + 125 * 60_000)
         eng.follow_chain()
         eng.accrue_receipts()
@@ -73,7 +73,7 @@ def test_an_armed_withdrawal_pauses_billing_until_it_expires(engine, session_fac
         paused, reason = _paused(session_factory, cw)
         assert paused and "requested for withdrawal" in reason
         assert eng.escrow_view.available(cw) == -10 * TOKENS  # runway: nothing left to bill
-        refused = meter.heartbeats(p, cw, "lease-2", base + 130 * 60_000, 2)
+        refused = meter.heartbeats(p, c, "lease-2", base + 130 * 60_000, 2)
         assert "paused" in str(refused.to_dict())
 
         # a request to withdraw part of it leaves the rest payable
