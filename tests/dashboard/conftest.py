@@ -75,8 +75,10 @@ def scenario(tmp_path_factory):
     t.join(timeout=60)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """Module scope, not session: Playwright's sync API keeps an event loop running on the main thread while
+    it is started, which would break every later test that runs asyncio (the localnet's, the meter's)."""
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium (scripts/test.sh does)")
     from playwright.sync_api import sync_playwright
