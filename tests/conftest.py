@@ -35,6 +35,35 @@ def pg_url() -> str:
 
 
 @pytest.fixture
+def pg_schema(pg_url):
+    """A PostgreSQL schema of the test's own; yields a factory of engines on it (one per meter replica, each
+    with its own connections, as separate processes would have)."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    from ledger.db import make_engine
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(pg_url)
+    with admin.begin() as c:
+        c.execute(text(f'CREATE SCHEMA "{schema}"'))
+    made = []
+
+    def engine():
+        e = create_engine(pg_url, connect_args={"options": f"-csearch_path={schema}"})
+        made.append(e)
+        return e
+
+    yield engine
+    for e in made:
+        e.dispose()
+    with admin.begin() as c:
+        c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture
 def isolated_env(tmp_path, monkeypatch):
     """A home, data dir and Solana config of the test's own, and no SOLMETER_* leaking in from outside."""
     for k in list(os.environ):

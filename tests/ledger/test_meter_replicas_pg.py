@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
 from contracts import DEFAULT_PROGRAM_ID
 from contracts.client import BillingProgram
-from ledger.db import make_engine, make_session_factory, migrate
+from ledger.db import make_session_factory, migrate
 from ledger.engine.chain import RpcChain
 from ledger.engine.jobs import Engine
 from ledger.engine.service import JobSpec, Service
@@ -29,32 +28,12 @@ pytestmark = pytest.mark.postgres
 RR, BT, SE, UE = ReceiptRow.__table__, Batch.__table__, Seal.__table__, UsageEvent.__table__
 
 
-@pytest.fixture
-def pg_schema_url(pg_url):
-    schema = f"replicas_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(pg_url)
-    with admin.begin() as c:
-        c.execute(text(f'CREATE SCHEMA "{schema}"'))
-    made = []
 
-    def engine():
-        e = create_engine(pg_url, connect_args={"options": f"-csearch_path={schema}"})
-        made.append(e)
-        return e
-
-    yield engine
-    for e in made:
-        e.dispose()
-    with admin.begin() as c:
-        c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
-
-
-def test_two_meter_replicas_run_every_job_at_once_exactly_once(pg_schema_url, tmp_path):
+def test_two_meter_replicas_run_every_job_at_once_exactly_once(pg_schema, tmp_path):
     from ledger.ops.bootstrap import bootstrap
     from ledger.ops.deployment import InitParams
 
-    db = pg_schema_url()
+    db = pg_schema()
     migrate(db)
     sf = make_session_factory(db)
     node = start_node(tmp_path / "chain")
@@ -63,7 +42,7 @@ def test_two_meter_replicas_run_every_job_at_once_exactly_once(pg_schema_url, tm
         w = bootstrap(chain, program_id=PROGRAM, n_providers=2, n_customers=2, wallet_tokens=1_000 * 10**6,
                       stake=10**6, deposit=500 * 10**6, params=InitParams(fee_bps=200, burn_bps=100))
         cfg = MeterConfig(program_id=DEFAULT_PROGRAM_ID, window_ms=60_000, grace_ms=0)
-        replicas = [pg_schema_url() for _ in range(2)]  # own engines: own connections, as two processes
+        replicas = [pg_schema() for _ in range(2)]  # own engines: own connections, as two processes
         sims = [MeterSim(e, w.meter, DEFAULT_PROGRAM_ID) for e in replicas]
         jobs = [MeterJobs(e, cfg, w.meter, clock=lambda: int(time.time() * 1000)) for e in replicas]
         stop = threading.Event()

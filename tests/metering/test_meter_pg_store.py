@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import threading
-import uuid
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
-from ledger.db import make_engine, migrate
+from ledger.db import migrate
 from meter_helpers import T0, EventFactory, ingest_direct
 from metering.config import MeterConfig
 from metering.ingest import Ingestor, insert_rows, parse_body, to_row
@@ -20,27 +19,6 @@ from metering.rollup.usage import FAMILY
 
 pytestmark = pytest.mark.postgres
 
-
-@pytest.fixture
-def pg_schema(pg_url):
-    """A schema of the test's own; yields a factory of engines on it (one per meter replica)."""
-    schema = f"meter_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(pg_url)
-    with admin.begin() as c:
-        c.execute(text(f'CREATE SCHEMA "{schema}"'))
-    made = []
-
-    def engine():
-        e = create_engine(pg_url, connect_args={"options": f"-csearch_path={schema}"})
-        made.append(e)
-        return e
-
-    yield engine
-    for e in made:
-        e.dispose()
-    with admin.begin() as c:
-        c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
 
 
 @pytest.fixture
