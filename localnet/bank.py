@@ -1,5 +1,6 @@
-"""The validator's state machine over LiteSVM: slots and the Clock, a window of recent blockhashes, the account
-indexes LiteSVM lacks, and transaction history with the metadata a real validator reports.
+"""The validator's state machine over LiteSVM: slots and the Clock, a window of recent blockhashes, commitment
+levels, execution with the metadata a real validator reports. History (blocks, transaction records, signatures
+per address) lives in history.py, the account indexes LiteSVM lacks in indexes.py; the bank keeps both current.
 
 Single-threaded by design: the server calls every method from its event loop thread, so there are no locks.
 Durability is the caller's business: every state change is appended to `pending_ops` with a sequence number,
@@ -11,7 +12,6 @@ import bisect
 import hashlib
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
 from typing import Callable, Optional, Sequence
 
 import based58
@@ -28,13 +28,17 @@ from solders.transaction import Transaction, VersionedTransaction
 from solders.message import Message
 from solders.transaction_metadata import FailedTransactionMetadata
 
-from . import fees, tokens, txmeta
+from . import tokens, txmeta
 from .features import new_svm
 from .genesis import (FAUCET_KEYPAIR, FAUCET_LAMPORTS, LOADER_V2_SPL, LOADER_V3, NATIVE_MINT, NO_AUTHORITY, UPGRADEABLE_SPL, VALIDATOR_STAKE_LAMPORTS,
                       VOTE_PROGRAM, GenesisConfig, native_mint_account, programdata_address, stake_account,
                       upgradeable_program_accounts)
+from .history import MAX_RECENT_BLOCKHASHES, Block, History, PerfSample, TxRecord
+from .indexes import AccountIndexes, entry_of
 
-MAX_RECENT_BLOCKHASHES = 150
+__all__ = ["Bank", "Block", "History", "Listener", "PerfSample", "SignatureInvalid", "TxRecord", "TxRejected",
+           "first_signature", "COMMITMENT_ALIASES", "MAX_RECENT_BLOCKHASHES"]
+
 # A one-validator cluster roots a slot once a full tower of votes (MAX_LOCKOUT_HISTORY = 31) stacks on it, so
 # solana-test-validator's finalized slot trails its confirmed slot by about 32.
 DEFAULT_FINALITY_DEPTH = 32
@@ -76,60 +80,6 @@ class TxRejected(Exception):
 
 class SignatureInvalid(Exception):
     pass
-
-
-class TxRecord:
-    """One landed transaction. `core` is the compact form that is stored; `meta` (the RPC json meta) is built
-    from it on first use, since most transactions are never fetched again."""
-
-    __slots__ = ("signature", "slot", "index", "block_time", "raw", "account_keys", "loaded_writable",
-                 "loaded_readonly", "core", "version", "_meta")
-
-    def __init__(self, signature: str, slot: int, index: int, block_time: int, raw: bytes, account_keys: list[str],
-                 loaded_writable: list[str], loaded_readonly: list[str], core: dict, version: object) -> None:
-        self.signature = signature
-        self.slot = slot
-        self.index = index  # position in its block
-        self.block_time = block_time
-        self.raw = raw  # the VersionedTransaction as sent
-        self.account_keys = account_keys  # static keys, then loaded writable, then loaded readonly
-        self.loaded_writable = loaded_writable
-        self.loaded_readonly = loaded_readonly
-        self.core = core
-        self.version = version  # "legacy" or 0
-        self._meta: Optional[dict] = None
-
-    @property
-    def err(self):
-        return self.core["err"]
-
-    @property
-    def logs(self) -> list[str]:
-        return self.core["logs"]
-
-    @property
-    def meta(self) -> dict:
-        if self._meta is None:
-            self._meta = txmeta.rpc_meta(self.core, self.loaded_writable, self.loaded_readonly)
-        return self._meta
-
-
-@dataclass(slots=True)
-class Block:
-    slot: int
-    parent_slot: int
-    blockhash: str
-    previous_blockhash: str
-    block_time: int
-    signatures: list[str] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class PerfSample:
-    slot: int
-    num_transactions: int
-    num_slots: int
-    sample_period_secs: int
 
 
 class Listener:
@@ -174,20 +124,9 @@ class Bank:
         self.blockhash = self._derive_blockhash("genesis", 0)
         self.recent_blockhashes: OrderedDict[str, int] = OrderedDict({self.blockhash: 0})
         self._slot_hashes_dirty = True  # SlotHashes sysvar refreshed lazily (see _refresh_slot_hashes)
-        self.blocks: dict[int, Block] = {}
-        self.block_slots: list[int] = []  # sorted slots that produced a block
-        self.open_signatures: list[str] = []
-        self.history: dict[str, TxRecord] = {}
-        self.by_address: dict[str, list[tuple[int, int, str]]] = {}
-        self.owner_index: dict[str, set[str]] = {}
-        self.token_owner_index: dict[str, set[str]] = {}
-        self.token_delegate_index: dict[str, set[str]] = {}
-        self.token_mint_index: dict[str, set[str]] = {}
-        self._indexed: dict[str, tuple] = {}  # pubkey -> (owner, token owner, delegate, mint) as indexed
+        self.hist = History(now())
+        self.indexes = AccountIndexes()
         self._decimals: dict[str, int] = {}
-        self.perf_samples: list[PerfSample] = []
-        self._prio_cache: dict[int, tuple[int, dict[str, int]]] = {}
-        self._sample_start: tuple[int, float, int] = (0, now(), 0)
         self.listeners: list[Listener] = []
         self.pending_ops: list[tuple] = []
         self.op_seq = 0
@@ -274,21 +213,13 @@ class Bank:
 
     def restore(self, state) -> None:
         """Loads what the ledger holds (see ledger.LedgerState) over the genesis state."""
-        self.blocks, self.block_slots, self.pending_ops = {}, [], []  # the ledger has its own genesis block
+        self.pending_ops = []  # the ledger has its own genesis block
         # Data accounts first: LiteSVM compiles a loader-v3 program when its program account is set, and that
         # needs the ProgramData account to be there already.
         for pubkey, acct in sorted(state.accounts, key=lambda kv: kv[1].executable):
             self.svm.set_account(Pubkey.from_string(pubkey), acct)
             self._index(pubkey, acct if acct.lamports > 0 else None)
-        for b in state.blocks:
-            self.blocks[b.slot] = b
-            self.block_slots.append(b.slot)
-        self.block_slots.sort()
-        for rec in state.transactions:
-            self._remember(rec)
-        for rec in sorted(state.transactions, key=lambda r: (r.slot, r.index)):
-            if rec.slot not in self.blocks and rec.slot >= state.slot:
-                self.open_signatures.append(rec.signature)
+        self.hist.restore(state.blocks, state.transactions, state.slot, self._now())
         self.tx_count = len(self.history)
         self.time_offset = state.time_offset
         self.slot = state.slot
@@ -298,7 +229,6 @@ class Bank:
             if s >= self.slot - MAX_RECENT_BLOCKHASHES:
                 self.recent_blockhashes[self.blocks[s].blockhash] = s
         self.recent_blockhashes.setdefault(self.blockhash, self.block_slots[-1] if self.block_slots else self.slot)
-        self._sample_start = (self.slot, self._now(), 0)
         self._set_clock()
 
     # ----- clock, slots, blockhashes -------------------------------------------------------------------------
@@ -348,12 +278,11 @@ class Bank:
         parent = self.block_slots[-1] if self.block_slots else slot
         block = Block(slot=slot, parent_slot=parent, blockhash=self._derive_blockhash(prev_hash, slot),
                       previous_blockhash=prev_hash, block_time=self.unix_time(),
-                      signatures=self.open_signatures if slot == self.slot else [])
-        self.blocks[slot] = block
-        self.block_slots.append(slot)
+                      signatures=self.hist.open_signatures if slot == self.slot else [])
+        self.hist.add_block(block)
         if slot == self.slot:
-            self.open_signatures = []
-        self._sample(block)
+            self.hist.open_signatures = []
+        self.hist.sample(block, self._now())
         self.blockhash = block.blockhash
         self.recent_blockhashes[block.blockhash] = slot
         self._op(("block", block, next_open, block.blockhash, self.time_offset))
@@ -381,17 +310,6 @@ class Bank:
             return "finalized", None
         n = len(self.block_slots) - bisect.bisect_left(self.block_slots, slot)
         return "confirmed", n
-
-    def _sample(self, block: Block) -> None:
-        start_slot, start_time, count = self._sample_start
-        count += len(block.signatures)
-        elapsed = self._now() - start_time
-        if elapsed >= 60:
-            self.perf_samples.append(PerfSample(block.slot, count, block.slot - start_slot + 1, 60))
-            del self.perf_samples[:-720]
-            self._sample_start = (block.slot + 1, self._now(), 0)
-        else:
-            self._sample_start = (start_slot, start_time, count)
 
     def _refresh_slot_hashes(self) -> None:
         """SlotHashes (newest first, at most 512) from the sealed blocks. Only the address-lookup-table program
@@ -448,7 +366,7 @@ class Bank:
 
     def known_accounts(self) -> list[str]:
         """Every live account the indexes know of (LiteSVM itself cannot enumerate its accounts)."""
-        return list(self._indexed)
+        return self.indexes.known()
 
     def decimals_of(self, mint: str) -> Optional[int]:
         dec = self._decimals.get(mint)
@@ -463,38 +381,7 @@ class Bank:
         return dec
 
     def _index(self, pubkey: str, acct: Optional[Account]) -> None:
-        if acct is None or acct.lamports == 0:
-            entry = None
-        elif acct.owner in txmeta.TOKEN_PROGRAM_KEYS:
-            entry = (str(acct.owner),) + txmeta.token_index_keys(acct.data)
-        else:
-            entry = (str(acct.owner), None, None, None)
-        self._set_index(pubkey, entry)
-
-    def _set_index(self, pubkey: str, new: Optional[tuple]) -> None:
-        """new: (owner, token owner, token delegate, token mint) or None for a closed account."""
-        old = self._indexed.get(pubkey)
-        if old == new:
-            return
-        if old is not None:
-            self.owner_index.get(old[0], set()).discard(pubkey)
-            if old[1]:
-                self.token_owner_index.get(old[1], set()).discard(pubkey)
-            if old[2]:
-                self.token_delegate_index.get(old[2], set()).discard(pubkey)
-            if old[3]:
-                self.token_mint_index.get(old[3], set()).discard(pubkey)
-        if new is None:
-            self._indexed.pop(pubkey, None)
-            return
-        self._indexed[pubkey] = new
-        self.owner_index.setdefault(new[0], set()).add(pubkey)
-        if new[1]:
-            self.token_owner_index.setdefault(new[1], set()).add(pubkey)
-        if new[2]:
-            self.token_delegate_index.setdefault(new[2], set()).add(pubkey)
-        if new[3]:
-            self.token_mint_index.setdefault(new[3], set()).add(pubkey)
+        self.indexes.set(pubkey, entry_of(acct))
 
     def set_account(self, pubkey: Pubkey, acct: Account) -> None:
         """Cheat code: overwrite an account outside any transaction (durable like everything else)."""
@@ -624,17 +511,19 @@ class Bank:
         post_lamports = list(pre_lamports)
         post_tok = [r for r in pre_tok if not writable[r[0]]]
         changed: dict[str, Optional[Account]] = {}
+        indexes = self.indexes
+        index_set = indexes.set
         for i, w in enumerate(writable):
             k = keys[i]
             if not w:
-                if k not in self._indexed and pre[i] is not None:
+                if k not in indexes.entries and pre[i] is not None:
                     self._index(k, pre[i])
                 continue
             a = get(pubkeys[i])
             if a is None or a.lamports == 0:
                 post_lamports[i] = 0
                 changed[k] = None
-                self._set_index(k, None)
+                index_set(k, None)
                 continue
             post_lamports[i] = a.lamports
             owner = a.owner
@@ -648,7 +537,7 @@ class Bank:
             else:
                 entry = (owner_s, None, None, None)
             changed[k] = a
-            self._set_index(k, entry)
+            index_set(k, entry)
         post_tok.sort()
         inner = meta_obj.inner_instructions()
         core = {
@@ -663,10 +552,10 @@ class Bank:
             "cu": meta_obj.compute_units_consumed(),
             "rd": txmeta.return_data_json(meta_obj),
         }
-        record = TxRecord(sig, self.slot, len(self.open_signatures), int(self._now()) + self.time_offset, raw, keys,
+        record = TxRecord(sig, self.slot, len(self.hist.open_signatures), int(self._now()) + self.time_offset, raw, keys,
                           lw, lr, core, "legacy" if isinstance(msg, Message) else 0)
-        self._remember(record)
-        self.open_signatures.append(sig)
+        self.hist.remember(record)
+        self.hist.open_signatures.append(sig)
         self.tx_count += 1
         self._op(("tx", record, changed))
         for listener in self.listeners:
@@ -674,42 +563,6 @@ class Bank:
         if self.per_tx_slots:
             self.close_slot()
         return record
-
-    def block_prioritization_fees(self, slot: int) -> tuple[int, dict[str, int]]:
-        """(lowest compute-unit price of the block's transactions, {writable account: lowest price among the
-        transactions that write-lock it}), as the validator's prioritization fee cache keeps them per block.
-        Computed from the stored transactions on first ask (a sealed block does not change)."""
-        cached = self._prio_cache.get(slot)
-        if cached is not None:
-            return cached
-        lowest: Optional[int] = None
-        by_account: dict[str, int] = {}
-        for sig in self.blocks[slot].signatures:
-            rec = self.history[sig]
-            msg = VersionedTransaction.from_bytes(rec.raw).message
-            _limit, price = fees.compute_budget(msg.instructions, rec.account_keys)
-            lowest = price if lowest is None else min(lowest, price)
-            n_static = len(rec.account_keys) - len(rec.loaded_writable) - len(rec.loaded_readonly)
-            flags = txmeta.writable_flags(msg.header, n_static, len(rec.loaded_writable), len(rec.loaded_readonly))
-            for key, w in zip(rec.account_keys, flags):
-                if w:
-                    by_account[key] = min(by_account.get(key, price), price)
-        cached = self._prio_cache[slot] = (lowest or 0, by_account)
-        if len(self._prio_cache) > 4 * MAX_RECENT_BLOCKHASHES:
-            self._prio_cache.pop(next(iter(self._prio_cache)))
-        return cached
-
-    def _remember(self, rec: TxRecord) -> None:
-        self.history[rec.signature] = rec
-        entry = (rec.slot, rec.index, rec.signature)
-        for k in set(rec.account_keys):
-            lst = self.by_address.get(k)
-            if lst is None:
-                self.by_address[k] = [entry]
-            elif lst[-1] < entry:
-                lst.append(entry)
-            else:
-                bisect.insort(lst, entry)
 
     def simulate(self, tx: VersionedTransaction):
         """LiteSVM's simulation (no state change) plus the resolved keys; errors come back in the result."""
@@ -732,27 +585,51 @@ class Bank:
         assert rec is not None
         return rec
 
-    # ----- queries -------------------------------------------------------------------------------------------
+    # ----- history and indexes, as the RPC and PubSub read them ----------------------------------------------
+
+    @property
+    def blocks(self) -> dict[int, Block]:
+        return self.hist.blocks
+
+    @property
+    def block_slots(self) -> list[int]:
+        return self.hist.block_slots
+
+    @property
+    def open_signatures(self) -> list[str]:
+        return self.hist.open_signatures
+
+    @property
+    def history(self) -> dict[str, TxRecord]:
+        return self.hist.transactions
+
+    @property
+    def by_address(self) -> dict[str, list[tuple[int, int, str]]]:
+        return self.hist.by_address
+
+    @property
+    def perf_samples(self) -> list[PerfSample]:
+        return self.hist.perf_samples
+
+    @property
+    def owner_index(self) -> dict[str, set[str]]:
+        return self.indexes.owner
+
+    @property
+    def token_owner_index(self) -> dict[str, set[str]]:
+        return self.indexes.token_owner
+
+    @property
+    def token_delegate_index(self) -> dict[str, set[str]]:
+        return self.indexes.token_delegate
+
+    @property
+    def token_mint_index(self) -> dict[str, set[str]]:
+        return self.indexes.token_mint
 
     def signatures_for(self, address: str, *, before: Optional[str], until: Optional[str], limit: int,
                        max_slot: Optional[int] = None) -> list[TxRecord]:
-        entries = self.by_address.get(address, [])
-        hi = len(entries) if max_slot is None else bisect.bisect_left(entries, (max_slot + 1,))
-        if before is not None:
-            rec = self.history.get(before)
-            if rec is None:
-                return []
-            hi = min(hi, bisect.bisect_left(entries, (rec.slot, rec.index, rec.signature)))
-        stop = None
-        if until is not None:
-            urec = self.history.get(until)
-            stop = (urec.slot, urec.index, urec.signature) if urec else None
-        out = []
-        i = hi - 1
-        while i >= 0 and len(out) < limit:
-            e = entries[i]
-            if stop is not None and e <= stop:
-                break
-            out.append(self.history[e[2]])
-            i -= 1
-        return out
+        return self.hist.signatures_for(address, before=before, until=until, limit=limit, max_slot=max_slot)
+
+    def block_prioritization_fees(self, slot: int) -> tuple[int, dict[str, int]]:
+        return self.hist.block_prioritization_fees(slot)

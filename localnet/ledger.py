@@ -19,7 +19,7 @@ from typing import Optional
 from solders.account import Account
 from solders.pubkey import Pubkey
 
-from .bank import Block, TxRecord
+from .history import Block, TxRecord
 
 SCHEMA_VERSION = 1
 _dumps = json.JSONEncoder(separators=(",", ":")).encode

@@ -14,7 +14,8 @@ from solders.account import Account
 from solders.transaction import VersionedTransaction
 
 from .. import instructions, tokens
-from ..bank import Bank, Block, TxRecord
+from ..bank import Bank
+from ..history import Block, TxRecord
 from ..txmeta import writable_flags
 from .errors import InvalidParams
 
