@@ -119,6 +119,8 @@ class Bank:
         )
         self.epoch_schedule = EpochSchedule.without_warmup()
         self.svm.set_epoch_schedule(self.epoch_schedule)
+        # LiteSVM.get_account is a Python wrapper around the Rust call: the hot path calls the Rust one directly.
+        self._get_account = getattr(self.svm, "_inner", self.svm).get_account
         self.time_offset = 0  # seconds added to wall time by time travel
         self.slot = 0
         self.blockhash = self._derive_blockhash("genesis", 0)
@@ -439,12 +441,24 @@ class Bank:
                 raise SignatureInvalid()
             return
         n = raw[0]
-        message = raw[1 + 64 * n :]
-        keys = tx.message.account_keys
-        if len(keys) < n:
-            raise SignatureInvalid()
+        start = 1 + 64 * n
+        message = raw[start:]
+        # The signers are the message's first n static keys, read from the wire as the deserializer does: an
+        # optional version byte (high bit set), the 3-byte header, the key count (one byte below 128), keys.
+        off = start + (1 if message and message[0] & 0x80 else 0) + 3
+        count = raw[off] if off < len(raw) else 0
+        if count & 0x80:  # 128 keys or more: a multi-byte count, leave the parsing to solders
+            keys = tx.message.account_keys
+            if len(keys) < n:
+                raise SignatureInvalid()
+            signers = [bytes(k) for k in keys[:n]]
+        else:
+            off += 1
+            if count < n or off + 32 * count > len(raw):
+                raise SignatureInvalid()
+            signers = [raw[off + 32 * i : off + 32 * i + 32] for i in range(n)]
         for i in range(n):
-            if not Signature.from_bytes(raw[1 + 64 * i : 65 + 64 * i]).verify(keys[i], message):
+            if not Signature.from_bytes(raw[1 + 64 * i : 65 + 64 * i]).verify(Pubkey.from_bytes(signers[i]), message):
                 raise SignatureInvalid()
 
     def process(self, tx: VersionedTransaction, raw: bytes, *, preflight: bool,
@@ -473,9 +487,9 @@ class Bank:
         if self._slot_hashes_dirty and ALT_PROGRAM in static:
             self._refresh_slot_hashes()
         keys = static + lw + lr if lw or lr else static
-        writable = txmeta.writable_flags(header, len(static), len(lw), len(lr))
+        writable = txmeta.writable_flags_cached(header, len(static), len(lw), len(lr))
         pubkeys = [Pubkey.from_string(k) for k in keys] if lw or lr else account_keys
-        get = self.svm.get_account
+        get = self._get_account
         pre = [get(pk) for pk in pubkeys]
         result = self.svm.send_transaction(tx)
         failed = isinstance(result, FailedTransactionMetadata)
@@ -529,11 +543,10 @@ class Bank:
             owner = a.owner
             owner_s = txmeta.key_str(owner)
             if owner in token_keys:
-                data = a.data
-                row = txmeta.token_row(i, data, owner_s, decimals_of)
+                row, index_keys = txmeta.token_row_and_index_keys(i, a.data, owner_s, decimals_of)
                 if row is not None:
                     post_tok.append(row)
-                entry = (owner_s,) + txmeta.token_index_keys(data)
+                entry = (owner_s,) + index_keys
             else:
                 entry = (owner_s, None, None, None)
             changed[k] = a

@@ -38,6 +38,22 @@ def writable_flags(h, n_static: int, n_loaded_writable: int, n_loaded_readonly: 
     return flags + [True] * n_loaded_writable + [False] * n_loaded_readonly
 
 
+_FLAGS_CACHE: dict[tuple[int, int, int, int, int, int], list[bool]] = {}
+
+
+def writable_flags_cached(h, n_static: int, n_loaded_writable: int, n_loaded_readonly: int) -> list[bool]:
+    """writable_flags, memoized on its inputs (a few shapes recur in every transaction). The list returned is
+    shared: read it, never change it."""
+    key = (h.num_required_signatures, h.num_readonly_signed_accounts, h.num_readonly_unsigned_accounts,
+           n_static, n_loaded_writable, n_loaded_readonly)
+    flags = _FLAGS_CACHE.get(key)
+    if flags is None:
+        if len(_FLAGS_CACHE) > 10_000:
+            _FLAGS_CACHE.clear()
+        flags = _FLAGS_CACHE[key] = writable_flags(h, n_static, n_loaded_writable, n_loaded_readonly)
+    return flags
+
+
 def signature_count(header, instructions, keys: Sequence[str]) -> int:
     """Signatures the fee is charged for: the transaction's own plus those checked by precompiles."""
     n = header.num_required_signatures
@@ -90,6 +106,20 @@ def token_row(i: int, data: bytes, program: str, decimals_of: Callable[[str], Op
     if dec is None:
         return None
     return [i, mint, _b58_key(data[32:64]), int.from_bytes(data[64:72], "little"), program, dec]
+
+
+def token_row_and_index_keys(i: int, data: bytes, program: str,
+                             decimals_of: Callable[[str], Optional[int]]) -> tuple[Optional[list], tuple]:
+    """(token_row(...), token_index_keys(data)) from one parse of the account."""
+    n = len(data)
+    if n < tokens.ACCOUNT_LEN or (n > tokens.ACCOUNT_LEN and data[tokens.ACCOUNT_LEN] != 2) or data[108] == 0:
+        return None, (None, None, None)
+    mint = _b58_key(data[0:32])
+    owner = _b58_key(data[32:64])
+    delegate = _b58_key(data[76:108]) if data[72] == 1 else None
+    dec = decimals_of(mint)
+    row = None if dec is None else [i, mint, owner, int.from_bytes(data[64:72], "little"), program, dec]
+    return row, (owner, delegate, mint)
 
 
 def token_index_keys(data: bytes) -> tuple:

@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 import logging
 
+import msgspec
+
 from .errors import CheatCodesDisabled, InternalError, InvalidRequest, MethodNotFound, ParseError, RpcError
 from .params import Params
 from .registry import METHODS, Ctx
@@ -11,6 +13,13 @@ from .registry import METHODS, Ctx
 log = logging.getLogger("localnet.rpc")
 MAX_BATCH = 1000
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+# msgspec parses and writes JSON several times faster than the stdlib. It is strict RFC 8259 where json is
+# lenient (NaN, Infinity, lone surrogates, a BOM): a body msgspec refuses is parsed again by json, and that
+# request's answer is written by json too, so what a client receives is the same as with json alone (the
+# output bytes are the same for every value a standard body can produce).
+_fast_loads = msgspec.json.decode
+_fast_dumps = msgspec.json.encode
+_FAST_ERRORS = (msgspec.DecodeError, msgspec.ValidationError)
 
 
 class Dispatcher:
@@ -20,18 +29,23 @@ class Dispatcher:
     def handle(self, body: bytes) -> bytes:
         """One HTTP body in, one HTTP body out (empty for a batch of notifications only)."""
         try:
-            req = json.loads(body)
-        except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: absurdly nested JSON
-            return _dumps(_error(None, ParseError())).encode()
+            req = _fast_loads(body)
+            dumps = _fast_dumps
+        except _FAST_ERRORS:
+            dumps = _slow_dumps
+            try:
+                req = json.loads(body)
+            except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: absurdly nested JSON
+                return _slow_dumps(_error(None, ParseError()))
         if isinstance(req, list):
             if not req:
-                return _dumps(_error(None, InvalidRequest())).encode()
+                return dumps(_error(None, InvalidRequest()))
             if len(req) > MAX_BATCH:
-                return _dumps(_error(None, InvalidRequest(f"Batch too large; max {MAX_BATCH}"))).encode()
+                return dumps(_error(None, InvalidRequest(f"Batch too large; max {MAX_BATCH}")))
             out = [r for r in (self.call(item) for item in req) if r is not None]
-            return _dumps(out).encode() if out else b""
+            return _encode(dumps, out) if out else b""
         resp = self.call(req)
-        return b"" if resp is None else _dumps(resp).encode()
+        return b"" if resp is None else _encode(dumps, resp)
 
     def call(self, req) -> dict | None:
         if not isinstance(req, dict):
@@ -59,6 +73,17 @@ class Dispatcher:
         if is_notification:
             return None
         return {"jsonrpc": "2.0", "result": result, "id": rid}
+
+
+def _slow_dumps(obj) -> bytes:
+    return _dumps(obj).encode()
+
+
+def _encode(dumps, obj) -> bytes:
+    try:
+        return dumps(obj)
+    except (TypeError, OverflowError, msgspec.EncodeError):  # a value msgspec cannot write: json's answer
+        return _slow_dumps(obj)
 
 
 def _valid_id(rid) -> bool:
