@@ -19,7 +19,7 @@ _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 # output bytes are the same for every value a standard body can produce).
 _fast_loads = msgspec.json.decode
 _fast_dumps = msgspec.json.encode
-_FAST_ERRORS = (msgspec.DecodeError, msgspec.ValidationError)
+_FAST_ERRORS = (msgspec.DecodeError, msgspec.ValidationError, RecursionError)
 
 
 class Dispatcher:

@@ -11,7 +11,7 @@ from solana.rpc.async_api import AsyncClient
 from solana.rpc.core import RPCException
 from solana.rpc.models import TxOpts
 from solders.hash import Hash
-from solders.instruction import Instruction
+from solders.instruction import AccountMeta, Instruction
 from solders.keypair import Keypair
 from solders.message import MessageV0
 from solders.pubkey import Pubkey
@@ -114,6 +114,30 @@ def test_invalid_signature_is_32003(node, client, funded):
     body = rpc(node.rpc_url, "simulateTransaction",
                [base64.b64encode(bytes(forged)).decode(), {"encoding": "base64", "sigVerify": True}])
     assert body["error"]["code"] == -32003
+
+
+def test_every_signature_is_verified_against_its_own_signer(node, client, funded):
+    """The node reads the signer keys from the wire bytes (not from a parsed copy): a forged second signature,
+    a v0 transaction's forged signature, and signatures swapped between two signers must all be -32003, while
+    the same transactions signed honestly land."""
+    cosigner = Keypair()
+    bh = client.get_latest_blockhash().value.blockhash
+    memo = Instruction(MEMO, b"two signers", [AccountMeta(cosigner.pubkey(), True, False)])
+    honest = Transaction.new_signed_with_payer([memo], funded.pubkey(), [funded, cosigner], bh)
+    msg = bytes(honest.message)
+    cases = {
+        "second forged": Transaction.populate(honest.message, [funded.sign_message(msg), Keypair().sign_message(msg)]),
+        "swapped": Transaction.populate(honest.message, [cosigner.sign_message(msg), funded.sign_message(msg)]),
+    }
+    v0 = MessageV0.try_compile(funded.pubkey(), [memo], [], bh)
+    cases["v0 forged"] = VersionedTransaction.populate(v0, [funded.sign_message(bytes(v0)),
+                                                            Keypair().sign_message(bytes(v0))])
+    for name, tx in cases.items():
+        for skip in (False, True):
+            body = _send_raw(node, bytes(tx), skipPreflight=skip)
+            assert body.get("error", {}).get("code") == -32003, (name, skip, body)
+    assert "result" in _send_raw(node, bytes(honest))
+    assert "result" in _send_raw(node, bytes(VersionedTransaction(v0, [funded, cosigner])))
 
 
 def test_oversized_transaction_is_rejected(node, client, funded):

@@ -6,6 +6,7 @@ L = "localnet/"
 C = "tests/localnet/test_commitment.py::"
 G = "tests/localnet/test_genesis_conformance.py::"
 P = "tests/localnet/test_pubsub_conformance.py::"
+T = "tests/localnet/test_transactions.py::"
 
 MUTANTS = [
     dict(id="tx-visible-only-at-its-level", file=L + "rpc/transactions.py",
@@ -44,4 +45,14 @@ MUTANTS = [
          replace="        if True:",
          tests=[P + "test_account_and_logs_notifications_wait_for_their_commitment"],
          why="account and logs subscriptions at finalized hear a change only once its slot is finalized"),
+    dict(id="sigverify-every-signer", file=L + "bank.py",
+         find="        for i in range(n):\n            if not Signature.from_bytes(",
+         replace="        for i in range(1):\n            if not Signature.from_bytes(",
+         tests=[T + "test_every_signature_is_verified_against_its_own_signer"],
+         why="every signature of a transaction is checked, not only the fee payer's"),
+    dict(id="sigverify-signer-offset", file=L + "bank.py",
+         find="        off = start + (1 if message and message[0] & 0x80 else 0) + 3",
+         replace="        off = start + 3",
+         tests=[T + "test_every_signature_is_verified_against_its_own_signer"],
+         why="a v0 message's version byte comes before the header: signer keys are read after it"),
 ]
