@@ -79,7 +79,7 @@ def _b58_key(b: bytes) -> str:
     if s is None:
         if len(_B58_CACHE) > 100_000:
             _B58_CACHE.clear()
-        s = _B58_CACHE[b] = based58.b58encode(b).decode()
+        s = _B58_CACHE[b] = str(Pubkey.from_bytes(b))  # solders' base58: ~10x based58's
     return s
 
 

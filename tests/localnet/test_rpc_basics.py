@@ -77,6 +77,19 @@ def test_malformed_json_is_32700_with_null_id(node, payload):
     assert r.json() == {"jsonrpc": "2.0", "error": {"code": -32700, "message": "Parse error"}, "id": None}
 
 
+@pytest.mark.parametrize("payload,id_json", [
+    (b'{"jsonrpc":"2.0","id":1,"method":"getHealth","x":NaN}', b"1"),  # json's extension: NaN, Infinity
+    (b'{"jsonrpc":"2.0","id":2,"method":"getHealth","x":"\\ud800"}', b"2"),  # a lone surrogate
+    (b'\xef\xbb\xbf{"jsonrpc":"2.0","id":3,"method":"getHealth"}', b"3"),  # a UTF-8 byte-order mark
+    (b'{"jsonrpc":"2.0","id":NaN,"method":"getHealth"}', b"NaN"),  # echoed as the stdlib writes it
+])
+def test_lenient_json_is_answered_as_the_stdlib_parser_did(node, payload, id_json):
+    """Bodies are parsed with msgspec (strict RFC 8259) first; what it refuses but Python's json accepted must
+    still be answered, byte for byte as before (the json fallback), not become -32700."""
+    r = raw(node.rpc_url, payload)
+    assert r.content == b'{"jsonrpc":"2.0","result":"ok","id":' + id_json + b"}", r.content
+
+
 @pytest.mark.parametrize(
     "payload",
     [b"[]", b"42", b'"getSlot"', b'{"jsonrpc":"1.0","id":1,"method":"getSlot"}', b'{"jsonrpc":"2.0","id":1}',
