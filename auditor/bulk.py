@@ -1,7 +1,7 @@
 """Verifying many receipts at once (signature + inclusion proof, and with `books` the detail and its pricing),
 across processes.
 
-Same rules as checks.check_signature / checks.check_inclusion / pricing.verify_detail (pricing.quick_detail),
+Same rules as checks.check_signature / checks.check_inclusion / pricing.verify_detail (pricing.quick_details),
 arranged for throughput:
 - the work crosses process boundaries as plain bytes (receipt id, signature, meter key, proof, root), so
   pickling stays cheap and each worker rebuilds solders objects once per distinct meter key;
@@ -27,7 +27,7 @@ from solders.signature import Signature
 
 from contracts.merkle import MAX_PROOF_LEN, MerkleTree, leaf_hash, node_hash
 
-from .pricing import PriceCache, PriceTable, detail_text, quick_detail
+from .pricing import PriceTable, detail_text, quick_details
 from .receipt_file import SignedReceipt
 
 # (receipt_id, signature bytes, meter key bytes, proof nodes, expected root, detail or None, leaf index or -1),
@@ -80,13 +80,16 @@ def _batch_included(items: Sequence[Item], members: list[int]) -> list[int] | No
     root = items[members[0]][4]
     if len(members) < 2 or len(root) != 32:
         return None
-    order = members
-    if all(items[i][6] >= 0 for i in members):
-        order = sorted(members, key=lambda i: items[i][6])
-    tree = MerkleTree([items[i][0] for i in order])
+    leaves = [items[i][6] for i in members]
+    if leaves != list(range(len(members))) and min(leaves) >= 0:  # listed out of leaf order
+        members = [i for _, i in sorted(zip(leaves, members))]
+    tree = MerkleTree([items[i][0] for i in members])
     if tree.root != root:
         return None
-    return [i for i, want in zip(order, tree.proofs()) if items[i][3] != want]
+    served, want = [items[i][3] for i in members], tree.proofs()
+    if served == want:
+        return []
+    return [i for i, p, w in zip(members, served, want) if p != w]
 
 
 def _verify_chunk(args: tuple[int, Sequence[Item], "PriceTable | None"]) -> list[tuple[int, str]]:
@@ -94,17 +97,16 @@ def _verify_chunk(args: tuple[int, Sequence[Item], "PriceTable | None"]) -> list
     keys: dict[bytes, Pubkey] = {}
     bad: list[tuple[int, str]] = []
     by_root: dict[bytes, list[int]] = {}
-    for i, (rid, sig, meter, proof, root, detail, leaf) in enumerate(items):
+    run_root, run = None, []
+    for i, (rid, sig, meter, _proof, root, _detail, _leaf) in enumerate(items):
         pk = keys.get(meter)
         if pk is None:
             pk = keys[meter] = Pubkey(meter)
         if not Signature.from_bytes(sig).verify(pk, rid):
             bad.append((i, SIGNATURE))
-        group = by_root.get(root)
-        if group is None:
-            by_root[root] = [i]
-        else:
-            group.append(i)
+        if root != run_root:  # receipts of one batch come in runs: one dict lookup per run
+            run_root, run = root, by_root.setdefault(root, [])
+        run.append(i)
     verified: dict[tuple[bytes, bytes], tuple[bytes, ...]] = {}
     for members in by_root.values():
         fold = _batch_included(items, members)
@@ -113,12 +115,8 @@ def _verify_chunk(args: tuple[int, Sequence[Item], "PriceTable | None"]) -> list
             if not _included(rid, proof, root, verified):
                 bad.append((i, INCLUSION))
     if books is not None:
-        priced: PriceCache = set()
-        for i, item in enumerate(items):
-            detail = item[5]
-            why = "receipt.detail" if detail is None else quick_detail(*detail, books, priced)
-            if why is not None:
-                bad.append((i, why))
+        whys = quick_details([item[5] for item in items], books, set())
+        bad.extend((i, why) for i, why in enumerate(whys) if why is not None)
     bad.sort(key=lambda b: b[0])  # stable: per receipt, signature, then inclusion, then its detail
     return [(start + i, name) for i, name in bad]
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Callable, Literal, Mapping, Sequence
 
 import msgspec
+from msgspec.structs import astuple
 
 from contracts.receipt import Receipt
 from contracts.pricing import Line, PriceBook, canonical_json, line_amount
@@ -254,58 +255,76 @@ def _book_price(books: PriceTable, version: int, family: str, rclass: str) -> tu
 def quick_detail(detail_json: bytes, detail_hash: bytes, fields: tuple, sums: tuple[int, int, int, int],
                  books: PriceTable, priced: PriceCache | None = None) -> str | None:
     """The same rules as verify_detail (hash, fields, lines well formed, lines adding up, amounts by
-    line_amount, price books on the record, prices), arranged for throughput: the served text hashed as is,
-    then decoded straight into the fields the rules read (msgspec), one pass over the lines; the first failing
-    check's name in the report path's order, or None. `fields` = (program_id, config_version, customer,
-    provider, seq, period_start, period_end) as the detail writes them; `sums` = (cum_amount, cum_gpu_ms,
-    cum_byte_seconds, cum_egress_bytes) as signed; `priced` a cache of line prices found right, kept across
-    the receipts checked against the same `books`."""
-    if _sha256(detail_json).digest() != detail_hash:
-        return "receipt.detail_hash"
-    try:
-        d = _decode(detail_json)
-    except msgspec.ValidationError:  # JSON, but not a detail of the meter's shape
-        return "receipt.lines"
-    except msgspec.DecodeError:  # not JSON at all
-        return "receipt.detail"
-    if (d.program_id, d.config_version, d.customer, d.provider, d.seq, d.period_start, d.period_end) != fields:
-        return "receipt.detail_fields"
+    line_amount, price books on the record, prices), arranged for throughput: the first failing check's name in
+    the report path's order, or None. `fields` = (program_id, config_version, customer, provider, seq,
+    period_start, period_end) as the detail writes them; `sums` = (cum_amount, cum_gpu_ms, cum_byte_seconds,
+    cum_egress_bytes) as signed; `priced` a cache of line prices found right, kept across the receipts checked
+    against the same `books`."""
+    return quick_details([(detail_json, detail_hash, fields, sums)], books, priced)[0]
+
+
+def quick_details(details: Sequence[tuple[bytes, bytes, tuple, tuple[int, int, int, int]] | None],
+                  books: PriceTable, priced: PriceCache | None = None) -> list[str | None]:
+    """quick_detail of each of `details` (None: no detail served, "receipt.detail"), in one loop: the served
+    text hashed as is, then decoded straight into the fields the rules read (msgspec), one pass over the
+    lines, each line's price looked up in the book once per distinct (version, family, class, price)."""
     if priced is None:
         priced = set()
-    version = d.price_book_version
-    amount = gpu = storage = egress = 0
-    # the receipt's own book version must be on the record too (check_prices resolves it with the lines')
-    amounts_off, book_off, prices_off = False, version not in books, False
-    for ln in d.lines:
-        fam, cum, sbq, up, per, pv = ln.family, ln.cumulative, ln.segment_base_quantity, ln.unit_price, ln.per, \
-            ln.price_version
-        if fam == "gpu":
-            gpu += cum
-        elif fam == "storage":
-            storage += cum
-        else:  # "egress": the decoder admits no other family
-            egress += cum
-        a = ln.amount
-        amount += a
-        if sbq > cum or a != line_amount(ln.segment_base_amount, sbq, cum, up, per):
-            amounts_off = True
-        if pv > version:
-            book_off = True
-        key = (pv, fam, ln.rclass, up, per, ln.unpriced)
-        if key not in priced:
-            want = _book_price(books, pv, fam, ln.rclass)
-            if want is None:
+    out: list[str | None] = []
+    add = out.append
+    for detail in details:
+        if detail is None:
+            add("receipt.detail")
+            continue
+        text, signed_hash, fields, sums = detail
+        if _sha256(text).digest() != signed_hash:
+            add("receipt.detail_hash")
+            continue
+        try:
+            d = _decode(text)
+        except msgspec.ValidationError:  # JSON, but not a detail of the meter's shape
+            add("receipt.lines")
+            continue
+        except msgspec.DecodeError:  # not JSON at all
+            add("receipt.detail")
+            continue
+        if (d.program_id, d.config_version, d.customer, d.provider, d.seq, d.period_start, d.period_end) != fields:
+            add("receipt.detail_fields")
+            continue
+        version = d.price_book_version
+        amount = gpu = storage = egress = 0
+        # the receipt's own book version must be on the record too (check_prices resolves it with the lines')
+        amounts_off, book_off, prices_off = False, version not in books, False
+        for ln in d.lines:
+            a, cum, fam, per, pv, rclass, sba, sbq, up, unpriced = astuple(ln)
+            if fam == "gpu":
+                gpu += cum
+            elif fam == "storage":
+                storage += cum
+            else:  # "egress": the decoder admits no other family
+                egress += cum
+            amount += a
+            if sbq > cum or a != line_amount(sba, sbq, cum, up, per):
+                amounts_off = True
+            if pv > version:
                 book_off = True
-            elif want != key[3:]:
-                prices_off = True
-            else:
-                priced.add(key)
-    if (amount, gpu, storage, egress) != sums:
-        return "receipt.lines_total"
-    if amounts_off:
-        return "receipt.line_amounts"
-    if book_off:
-        return "receipt.price_book"
-    if prices_off:
-        return "receipt.prices"
-    return None
+            key = (pv, fam, rclass, up, per, unpriced)
+            if key not in priced:
+                want = _book_price(books, pv, fam, rclass)
+                if want is None:
+                    book_off = True
+                elif want != key[3:]:
+                    prices_off = True
+                else:
+                    priced.add(key)
+        if (amount, gpu, storage, egress) != sums:
+            add("receipt.lines_total")
+        elif amounts_off:
+            add("receipt.line_amounts")
+        elif book_off:
+            add("receipt.price_book")
+        elif prices_off:
+            add("receipt.prices")
+        else:
+            add(None)
+    return out
