@@ -18,6 +18,7 @@ arranged for throughput:
 from __future__ import annotations
 
 import os
+from operator import itemgetter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Mapping, Sequence
@@ -36,6 +37,7 @@ from .receipt_file import SignedReceipt
 Detail = tuple[bytes, bytes, tuple, tuple[int, int, int, int]]
 Item = tuple[bytes, bytes, bytes, tuple[bytes, ...], bytes, "Detail | None", int]
 
+_RID, _PROOF, _LEAF = itemgetter(0), itemgetter(3), itemgetter(6)
 INCLUSION = "receipt.inclusion"
 SIGNATURE = "receipt.signature"
 
@@ -80,13 +82,16 @@ def _batch_included(items: Sequence[Item], members: list[int]) -> list[int] | No
     root = items[members[0]][4]
     if len(members) < 2 or len(root) != 32:
         return None
-    leaves = [items[i][6] for i in members]
-    if leaves != list(range(len(members))) and min(leaves) >= 0:  # listed out of leaf order
-        members = [i for _, i in sorted(zip(leaves, members))]
-    tree = MerkleTree([items[i][0] for i in members])
+    n, first = len(members), members[0]
+    group = items[first:first + n] if members[-1] - first == n - 1 else [items[i] for i in members]
+    leaves = list(map(_LEAF, group))
+    if leaves != list(range(n)) and min(leaves) >= 0:  # listed out of leaf order
+        order = sorted(range(n), key=leaves.__getitem__)
+        members, group = [members[k] for k in order], [group[k] for k in order]
+    tree = MerkleTree(list(map(_RID, group)))
     if tree.root != root:
         return None
-    served, want = [items[i][3] for i in members], tree.proofs()
+    served, want = list(map(_PROOF, group)), tree.proofs()
     if served == want:
         return []
     return [i for i, p, w in zip(members, served, want) if p != w]
@@ -115,9 +120,9 @@ def _verify_chunk(args: tuple[int, Sequence[Item], "PriceTable | None"]) -> list
             if not _included(rid, proof, root, verified):
                 bad.append((i, INCLUSION))
     if books is not None:
-        whys = quick_details([item[5] for item in items], books, set())
-        bad.extend((i, why) for i, why in enumerate(whys) if why is not None)
-    bad.sort(key=lambda b: b[0])  # stable: per receipt, signature, then inclusion, then its detail
+        bad += quick_details([item[5] for item in items], books, set())
+    if bad:
+        bad.sort(key=lambda b: b[0])  # stable: per receipt, signature, then inclusion, then its detail
     return [(start + i, name) for i, name in bad]
 
 

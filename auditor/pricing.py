@@ -260,36 +260,37 @@ def quick_detail(detail_json: bytes, detail_hash: bytes, fields: tuple, sums: tu
     period_start, period_end) as the detail writes them; `sums` = (cum_amount, cum_gpu_ms, cum_byte_seconds,
     cum_egress_bytes) as signed; `priced` a cache of line prices found right, kept across the receipts checked
     against the same `books`."""
-    return quick_details([(detail_json, detail_hash, fields, sums)], books, priced)[0]
+    bad = quick_details([(detail_json, detail_hash, fields, sums)], books, priced)
+    return bad[0][1] if bad else None
 
 
 def quick_details(details: Sequence[tuple[bytes, bytes, tuple, tuple[int, int, int, int]] | None],
-                  books: PriceTable, priced: PriceCache | None = None) -> list[str | None]:
-    """quick_detail of each of `details` (None: no detail served, "receipt.detail"), in one loop: the served
-    text hashed as is, then decoded straight into the fields the rules read (msgspec), one pass over the
-    lines, each line's price looked up in the book once per distinct (version, family, class, price)."""
+                  books: PriceTable, priced: PriceCache | None = None) -> list[tuple[int, str]]:
+    """(position, first failing check) of each of `details` that fails quick_detail (None: no detail served,
+    "receipt.detail"), in one loop: the served text hashed as is, then decoded straight into the fields the
+    rules read (msgspec), one pass over the lines, each line's price looked up in the book once per distinct
+    (version, family, class, price)."""
     if priced is None:
         priced = set()
-    out: list[str | None] = []
-    add = out.append
-    for detail in details:
+    out: list[tuple[int, str]] = []
+    for i, detail in enumerate(details):
         if detail is None:
-            add("receipt.detail")
+            out.append((i, "receipt.detail"))
             continue
         text, signed_hash, fields, sums = detail
         if _sha256(text).digest() != signed_hash:
-            add("receipt.detail_hash")
+            out.append((i, "receipt.detail_hash"))
             continue
         try:
             d = _decode(text)
         except msgspec.ValidationError:  # JSON, but not a detail of the meter's shape
-            add("receipt.lines")
+            out.append((i, "receipt.lines"))
             continue
         except msgspec.DecodeError:  # not JSON at all
-            add("receipt.detail")
+            out.append((i, "receipt.detail"))
             continue
         if (d.program_id, d.config_version, d.customer, d.provider, d.seq, d.period_start, d.period_end) != fields:
-            add("receipt.detail_fields")
+            out.append((i, "receipt.detail_fields"))
             continue
         version = d.price_book_version
         amount = gpu = storage = egress = 0
@@ -318,13 +319,11 @@ def quick_details(details: Sequence[tuple[bytes, bytes, tuple, tuple[int, int, i
                 else:
                     priced.add(key)
         if (amount, gpu, storage, egress) != sums:
-            add("receipt.lines_total")
+            out.append((i, "receipt.lines_total"))
         elif amounts_off:
-            add("receipt.line_amounts")
+            out.append((i, "receipt.line_amounts"))
         elif book_off:
-            add("receipt.price_book")
+            out.append((i, "receipt.price_book"))
         elif prices_off:
-            add("receipt.prices")
-        else:
-            add(None)
+            out.append((i, "receipt.prices"))
     return out
