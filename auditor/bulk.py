@@ -28,16 +28,16 @@ from solders.signature import Signature
 
 from contracts.merkle import MAX_PROOF_LEN, MerkleTree, leaf_hash, node_hash
 
-from .pricing import PriceTable, detail_text, quick_details
+from .pricing import PriceTable, QuickDetail, detail_text, quick_details
 from .receipt_file import SignedReceipt
 
 # (receipt_id, signature bytes, meter key bytes, proof nodes, expected root, detail or None, leaf index or -1),
 # the detail as (served JSON text, signed detail_hash, the fields it must name, the signed cumulatives); the
 # leaf index as served (a hint for the order of the tree rebuilt, never trusted)
-Detail = tuple[bytes, bytes, tuple, tuple[int, int, int, int]]
+Detail = QuickDetail
 Item = tuple[bytes, bytes, bytes, tuple[bytes, ...], bytes, "Detail | None", int]
 
-_RID, _PROOF, _LEAF = itemgetter(0), itemgetter(3), itemgetter(6)
+_RID, _PROOF, _DETAIL, _LEAF = itemgetter(0), itemgetter(3), itemgetter(5), itemgetter(6)
 INCLUSION = "receipt.inclusion"
 SIGNATURE = "receipt.signature"
 
@@ -120,7 +120,7 @@ def _verify_chunk(args: tuple[int, Sequence[Item], "PriceTable | None"]) -> list
             if not _included(rid, proof, root, verified):
                 bad.append((i, INCLUSION))
     if books is not None:
-        bad += quick_details([item[5] for item in items], books, set())
+        bad += quick_details(list(map(_DETAIL, items)), books, set())
     if bad:
         bad.sort(key=lambda b: b[0])  # stable: per receipt, signature, then inclusion, then its detail
     return [(start + i, name) for i, name in bad]

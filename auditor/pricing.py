@@ -252,7 +252,14 @@ def _book_price(books: PriceTable, version: int, family: str, rclass: str) -> tu
     return (0, 1, True) if p is None else (p.unit_price, p.per, False)
 
 
-def quick_detail(detail_json: bytes, detail_hash: bytes, fields: tuple, sums: tuple[int, int, int, int],
+# (program_id, config_version, customer, provider, seq, period_start, period_end) as a detail writes them
+DetailFields = tuple[str, int, str, str, int, int, int]
+# (served text, signed detail_hash, the fields it must name, the signed cum_amount, cum_gpu_ms, cum_byte_seconds,
+# cum_egress_bytes)
+QuickDetail = tuple[bytes, bytes, DetailFields, tuple[int, int, int, int]]
+
+
+def quick_detail(detail_json: bytes, detail_hash: bytes, fields: DetailFields, sums: tuple[int, int, int, int],
                  books: PriceTable, priced: PriceCache | None = None) -> str | None:
     """The same rules as verify_detail (hash, fields, lines well formed, lines adding up, amounts by
     line_amount, price books on the record, prices), arranged for throughput: the first failing check's name in
@@ -264,7 +271,7 @@ def quick_detail(detail_json: bytes, detail_hash: bytes, fields: tuple, sums: tu
     return bad[0][1] if bad else None
 
 
-def quick_details(details: Sequence[tuple[bytes, bytes, tuple, tuple[int, int, int, int]] | None],
+def quick_details(details: Sequence[QuickDetail | None],
                   books: PriceTable, priced: PriceCache | None = None) -> list[tuple[int, str]]:
     """(position, first failing check) of each of `details` that fails quick_detail (None: no detail served,
     "receipt.detail"), in one loop: the served text hashed as is, then decoded straight into the fields the
