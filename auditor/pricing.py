@@ -11,9 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Annotated, Any, Callable, Literal, Mapping, Sequence
 
 import msgspec
+from msgspec.structs import astuple
 
 from contracts.receipt import Receipt
 from contracts.pricing import Line, PriceBook, canonical_json, line_amount
@@ -204,72 +205,132 @@ def check_segments(prev: Sequence[Line] | None, cur: Sequence[Line]) -> list[str
 PriceTable = Mapping[int, PriceBook]  # version -> the book on the record
 
 
-class _Line(msgspec.Struct):
-    """What the fast path reads of a detail line (other keys are ignored; ints stay strict: no floats, no bools)."""
+class _Line(msgspec.Struct, gc=False):
+    """What the fast path reads of a detail line, the fields in the order the canonical JSON writes them (sorted
+    keys: msgspec then finds each one at the next position). Ints stay strict (no floats, no bools); a family
+    other than the three, or a `per` that is not positive, does not decode: "receipt.lines", as parse_lines
+    says. Other keys (quantity, adjustment, unit) are not read by any amount rule. gc=False: plain values."""
 
-    family: str
-    rclass: str
-    cumulative: int
-    unit_price: int
-    per: int
-    price_version: int
-    segment_base_quantity: int
-    segment_base_amount: int
     amount: int
+    cumulative: int
+    family: Literal["gpu", "storage", "egress"]
+    per: Annotated[int, msgspec.Meta(gt=0)]
+    price_version: int
+    rclass: str
+    segment_base_amount: int
+    segment_base_quantity: int
+    unit_price: int
+    unpriced: bool
 
 
-class _Detail(msgspec.Struct):
-    program_id: str
+class _Detail(msgspec.Struct, gc=False):
     config_version: int
     customer: str
+    lines: list[_Line]
+    period_end: int
+    period_start: int
+    price_book_version: int
+    program_id: str
     provider: str
     seq: int
-    period_start: int
-    period_end: int
-    price_book_version: int
-    lines: list[_Line]
 
 
 _decode = msgspec.json.Decoder(_Detail).decode
+_sha256 = hashlib.sha256
+# the (price version, family, resource class, unit_price, per, unpriced) of lines already found priced as the
+# book of that version on the record says: kept across the receipts checked against the same price books
+PriceCache = set[tuple[int, str, str, int, int, bool]]
 
 
-def quick_detail(detail_json: bytes, detail_hash: bytes, fields: tuple, sums: tuple[int, int, int, int],
-                 books: PriceTable) -> str | None:
-    """The same rules as verify_detail (hash, fields, lines adding up, amounts by line_amount, prices), arranged
-    for throughput: the served text hashed as is, then decoded straight into the few fields the rules read
-    (msgspec), the first failing check's name or None. `fields` = (program_id, config_version, customer,
-    provider, seq, period_start, period_end) as the detail writes them; `sums` = (cum_amount, cum_gpu_ms,
-    cum_byte_seconds, cum_egress_bytes) as signed."""
-    if hashlib.sha256(detail_json).digest() != detail_hash:
-        return "receipt.detail_hash"
-    try:
-        d = _decode(detail_json)
-    except msgspec.ValidationError:
-        return "receipt.lines"
-    if (d.program_id, d.config_version, d.customer, d.provider, d.seq, d.period_start, d.period_end) != fields:
-        return "receipt.detail_fields"
-    version = d.price_book_version
-    amount = gpu = storage = egress = 0
-    for ln in d.lines:
-        fam, cum, up, per = ln.family, ln.cumulative, ln.unit_price, ln.per
-        if per <= 0 or ln.segment_base_quantity > cum or ln.amount != line_amount(
-                ln.segment_base_amount, ln.segment_base_quantity, cum, up, per):
-            return "receipt.line_amounts"
-        book = books.get(ln.price_version)
-        if book is None or ln.price_version > version:
-            return "receipt.price_book"
-        p = book.price(fam, ln.rclass)
-        if (p is None and (up, per) != (0, 1)) or (p is not None and (up, per) != (p.unit_price, p.per)):
-            return "receipt.prices"
-        amount += ln.amount
-        if fam == "gpu":
-            gpu += cum
-        elif fam == "storage":
-            storage += cum
-        elif fam == "egress":
-            egress += cum
-        else:
-            return "receipt.lines"
-    if (amount, gpu, storage, egress) != sums:
-        return "receipt.lines_total"
-    return None
+def _book_price(books: PriceTable, version: int, family: str, rclass: str) -> tuple[int, int, bool] | None:
+    """What a line of `family`/`rclass` priced with book `version` must carry (unit_price, per, unpriced), or
+    None when no book of that version is on the record."""
+    book = books.get(version)
+    if book is None:
+        return None
+    p = book.price(family, rclass)
+    return (0, 1, True) if p is None else (p.unit_price, p.per, False)
+
+
+# (program_id, config_version, customer, provider, seq, period_start, period_end) as a detail writes them
+DetailFields = tuple[str, int, str, str, int, int, int]
+# (served text, signed detail_hash, the fields it must name, the signed cum_amount, cum_gpu_ms, cum_byte_seconds,
+# cum_egress_bytes)
+QuickDetail = tuple[bytes, bytes, DetailFields, tuple[int, int, int, int]]
+
+
+def quick_detail(detail_json: bytes, detail_hash: bytes, fields: DetailFields, sums: tuple[int, int, int, int],
+                 books: PriceTable, priced: PriceCache | None = None) -> str | None:
+    """The same rules as verify_detail (hash, fields, lines well formed, lines adding up, amounts by
+    line_amount, price books on the record, prices), arranged for throughput: the first failing check's name in
+    the report path's order, or None. `fields` = (program_id, config_version, customer, provider, seq,
+    period_start, period_end) as the detail writes them; `sums` = (cum_amount, cum_gpu_ms, cum_byte_seconds,
+    cum_egress_bytes) as signed; `priced` a cache of line prices found right, kept across the receipts checked
+    against the same `books`."""
+    bad = quick_details([(detail_json, detail_hash, fields, sums)], books, priced)
+    return bad[0][1] if bad else None
+
+
+def quick_details(details: Sequence[QuickDetail | None],
+                  books: PriceTable, priced: PriceCache | None = None) -> list[tuple[int, str]]:
+    """(position, first failing check) of each of `details` that fails quick_detail (None: no detail served,
+    "receipt.detail"), in one loop: the served text hashed as is, then decoded straight into the fields the
+    rules read (msgspec), one pass over the lines, each line's price looked up in the book once per distinct
+    (version, family, class, price)."""
+    if priced is None:
+        priced = set()
+    out: list[tuple[int, str]] = []
+    for i, detail in enumerate(details):
+        if detail is None:
+            out.append((i, "receipt.detail"))
+            continue
+        text, signed_hash, fields, sums = detail
+        if _sha256(text).digest() != signed_hash:
+            out.append((i, "receipt.detail_hash"))
+            continue
+        try:
+            d = _decode(text)
+        except msgspec.ValidationError:  # JSON, but not a detail of the meter's shape
+            out.append((i, "receipt.lines"))
+            continue
+        except msgspec.DecodeError:  # not JSON at all
+            out.append((i, "receipt.detail"))
+            continue
+        if (d.program_id, d.config_version, d.customer, d.provider, d.seq, d.period_start, d.period_end) != fields:
+            out.append((i, "receipt.detail_fields"))
+            continue
+        version = d.price_book_version
+        amount = gpu = storage = egress = 0
+        # the receipt's own book version must be on the record too (check_prices resolves it with the lines')
+        amounts_off, book_off, prices_off = False, version not in books, False
+        for ln in d.lines:
+            a, cum, fam, per, pv, rclass, sba, sbq, up, unpriced = astuple(ln)
+            if fam == "gpu":
+                gpu += cum
+            elif fam == "storage":
+                storage += cum
+            else:  # "egress": the decoder admits no other family
+                egress += cum
+            amount += a
+            if sbq > cum or a != line_amount(sba, sbq, cum, up, per):
+                amounts_off = True
+            if pv > version:
+                book_off = True
+            key = (pv, fam, rclass, up, per, unpriced)
+            if key not in priced:
+                want = _book_price(books, pv, fam, rclass)
+                if want is None:
+                    book_off = True
+                elif want != key[3:]:
+                    prices_off = True
+                else:
+                    priced.add(key)
+        if (amount, gpu, storage, egress) != sums:
+            out.append((i, "receipt.lines_total"))
+        elif amounts_off:
+            out.append((i, "receipt.line_amounts"))
+        elif book_off:
+            out.append((i, "receipt.price_book"))
+        elif prices_off:
+            out.append((i, "receipt.prices"))
+    return out

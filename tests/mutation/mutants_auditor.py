@@ -10,6 +10,7 @@ H = T + "test_history.py::"
 PH = T + "test_program_history.py::"
 X = T + "test_cross_check.py::"
 PR = T + "test_pricing.py::"
+BU = T + "test_bulk.py::"
 
 MUTANTS = [
     # ---- fail closed -------------------------------------------------------------------------------------
@@ -137,4 +138,48 @@ MUTANTS = [
          find="        if (ln.segment_base_quantity, ln.segment_base_amount) != want:\n", replace="        if False:\n",
          tests=[PR + "test_segments_follow_the_previous_receipt"],
          why="a segment base moved (amount inflated consistently) fails against the previous receipt"),
+    # ---- the bulk path (auditor.bulk + pricing.quick_details: the benchmark's) ------------------------------
+    dict(id="bulk-tree-root", file=A + "bulk.py",
+         find="    if tree.root != root:\n        return None\n", replace="",
+         tests=[BU + "test_bulk_agrees_with_single_checks_and_names_failures",
+                BU + "test_whole_batch_rebuild_gives_the_per_receipt_verdicts"],
+         why="a batch rebuilt from the receipts served counts only when it reaches the on-chain root"),
+    dict(id="bulk-served-proofs", file=A + "bulk.py",
+         find="    if served == want:\n", replace="    if True:\n",
+         tests=[BU + "test_any_tampered_sibling_fails_even_after_its_batch_mates_proved_the_path"],
+         why="each served proof must be exactly the rebuilt tree's proof of that receipt"),
+    dict(id="bulk-detail-hash", file=A + "pricing.py",
+         find="        if _sha256(text).digest() != signed_hash:\n", replace="        if False:\n",
+         tests=[BU + "test_bulk_detail_checks_agree_with_the_report_path"],
+         why="bulk: the served detail must be the one the signed receipt hashes"),
+    dict(id="bulk-detail-fields", file=A + "pricing.py",
+         find="d.seq, d.period_start, d.period_end) != fields:", replace="d.seq, d.period_start, d.period_end) == 0:",
+         tests=[BU + "test_bulk_detail_checks_agree_with_the_report_path"],
+         why="bulk: the detail must be that of this receipt (channel, seq, period)"),
+    dict(id="bulk-lines-total", file=A + "pricing.py",
+         find="        if (amount, gpu, storage, egress) != sums:\n", replace="        if False:\n",
+         tests=[BU + "test_bulk_detail_checks_agree_with_the_report_path"],
+         why="bulk: an amount (or quantity) signed above the lines fails"),
+    dict(id="bulk-line-amounts", file=A + "pricing.py",
+         find="            if sbq > cum or a != line_amount(sba, sbq, cum, up, per):\n", replace="            if False:\n",
+         tests=[BU + "test_bulk_detail_checks_agree_with_the_report_path"],
+         why="bulk: each line's amount follows from its quantity and price by the meter's line_amount"),
+    dict(id="bulk-line-prices", file=A + "pricing.py",
+         find="                elif want != key[3:]:\n", replace="                elif False:\n",
+         tests=[BU + "test_bulk_detail_checks_agree_with_the_report_path",
+                BU + "test_bulk_reads_the_unpriced_flag_and_a_zero_per_as_the_report_path_does"],
+         why="bulk: pricing at 10x the book on the record (or with a false unpriced flag) fails"),
+    dict(id="bulk-receipt-book", file=A + "pricing.py",
+         find="amounts_off, book_off, prices_off = False, version not in books, False",
+         replace="amounts_off, book_off, prices_off = False, False, False",
+         tests=[BU + "test_bulk_fails_a_price_book_version_not_on_the_record"],
+         why="bulk: the price book version the receipt names must be on the record"),
+    dict(id="bulk-newer-book", file=A + "pricing.py",
+         find="            if pv > version:\n", replace="            if False:\n",
+         tests=[BU + "test_bulk_fails_a_line_citing_a_book_newer_than_the_receipts"],
+         why="bulk: a line may not cite a price book newer than its receipt's"),
+    dict(id="bulk-line-family", file=A + "pricing.py",
+         find='    family: Literal["gpu", "storage", "egress"]\n', replace="    family: str\n",
+         tests=[BU + "test_bulk_names_a_signed_detail_that_is_no_detail_instead_of_crashing"],
+         why="bulk: a line of an unknown family is malformed (and never reaches a price book lookup)"),
 ]
