@@ -166,4 +166,13 @@ MUTANTS = [
          replace="    return 0 if now_s >= requested_at + 2 * withdrawal_delay else amount",
          tests=["tests/ledger/test_pending_withdrawal.py::test_pending_withdrawal_rules"],
          why="withdraw honours a request up to and including requested_at + 2 x delay"),
+    dict(id="agent-no-gpu-refusal", file="metering/agents/gpu.py",
+         find='        if not broker and not getattr(telemetry, "sees_gpu", False):',
+         replace="        if False:",
+         tests=["tests/metering/test_agent_no_gpu.py::test_no_gpu_refuses_to_build_an_agent_and_spools_nothing"],
+         why="a host that sees no GPU (and is not a broker) never reports GPU usage"),
+    dict(id="agent-nvml-zero-gpus", file="metering/agents/telemetry.py",
+         find="        self.sees_gpu = self.count > 0", replace="        self.sees_gpu = True",
+         tests=["tests/metering/test_agent_no_gpu.py::test_what_counts_as_a_gpu_seen"],
+         why="NVML that counts no GPU is not a GPU seen"),
 ]
