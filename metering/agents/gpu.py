@@ -48,7 +48,9 @@ class GpuAgent:
         self.clock = clock
 
     def tick(self) -> GpuTick:
-        now = self.clock()
+        if not self.client.synced:
+            self.client.sync_time()  # the first events already carry the meter's time, not a skewed clock's
+        now = self.clock() + self.client.offset_ms  # corrected by the meter's clock once it has been learned
         rep = GpuTick()
         # lease id -> customer, for every lease announced and not yet stopped (survives restarts)
         announced: dict[str, str] = self.spool.read_state("gpu-leases", {})
