@@ -225,7 +225,8 @@ def run_demo(workdir: Path | None = None, *, hours: float = 3.0, progress: Calla
                     StaticJobSource([Lease("job-c4-render", C[3], "H100", 1)]),
                     StaticJobSource([Lease("job-c5-sweep", C[4], "H100", 8)])]
             gpu_agents = [GpuAgent(p, jobs[i], NoGpu("demo: simulated GPUs"), Spool(workdir / f"spool-gpu-{i}"),
-                                   MeterClient(api.url, p, clock=clock), clock=clock) for i, p in enumerate(P)]
+                                   MeterClient(api.url, p, clock=clock), clock=clock, broker=True)  # the simulated runner's GPUs
+                          for i, p in enumerate(P)]
             buckets = []
             for name, cust, mib in (("datasets", C[0], 6), ("checkpoints", C[2], 3)):
                 d = workdir / "buckets" / name

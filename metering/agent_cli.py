@@ -65,16 +65,23 @@ def gpu(jobs: Path = typer.Option(..., "--jobs", help="JSON file listing running
         api: Optional[str] = API, spool: Optional[Path] = SPOOL,
         interval_s: int = typer.Option(30, "--interval-s", min=1, max=3600, help="Heartbeat interval."),
         fake_telemetry: bool = typer.Option(False, help="Report fake GPU readings (demos without a GPU)."),
+        broker: bool = typer.Option(False, "--broker", help="Report the leases of a job runner that sees the GPUs on "
+                                                            "another host (this host needs none; no telemetry)."),
         once: bool = ONCE) -> None:
-    """Report GPU lease heartbeats (with NVML telemetry where a GPU exists) for the leases in --jobs."""
-    from .agents.gpu import GpuAgent
+    """Report GPU lease heartbeats (with NVML telemetry where a GPU exists) for the leases in --jobs. Without a
+    GPU seen on this host it refuses (exit 1) unless run with --broker."""
+    from .agents.gpu import GpuAgent, NoGpuError
     from .agents.jobs import FileJobSource, JobSourceError
     from .agents.telemetry import FakeTelemetry, open_telemetry
 
     kp, client, sp, url = _common(api, spool, "gpu")
     tel = FakeTelemetry() if fake_telemetry else open_telemetry()
-    typer.echo(f"gpu agent {kp.pubkey()} -> {url}; telemetry: {tel.status()}; spool {sp.dir}", err=True)
-    agent = GpuAgent(kp, FileJobSource(jobs), tel, sp, client, interval_ms=interval_s * 1000)
+    try:
+        agent = GpuAgent(kp, FileJobSource(jobs), tel, sp, client, interval_ms=interval_s * 1000, broker=broker)
+    except NoGpuError as e:
+        _fail(str(e))
+    typer.echo(f"gpu agent {kp.pubkey()} -> {url}; telemetry: {tel.status()}{' (broker)' if broker else ''}; "
+               f"spool {sp.dir}", err=True)
 
     def tick():
         try:

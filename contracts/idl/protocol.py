@@ -341,6 +341,9 @@ X-Solmeter-Pubkey/-Timestamp/-Signature; the meter's freshness window; each sign
 answered to the customer for its own data, to a provider for its own channels (and the status of the
 customers it serves) and to the operator's keys for everything; otherwise 401 (unsigned, stale, replayed, another path or query) or 403 naming what is not
 allowed. The rule is one pure function, `metering/read_policy.py`.
+Every ingest answer and `GET /healthz` carry the meter's clock in the header `X-Solmeter-Time` (unix ms), and
+a 401 for a stale request timestamp also in its body (`server_time_ms`): a signer whose clock is off signs
+with the meter's time instead and resends (the same body: a stored event comes back as a duplicate).
 
 ## Dashboard sign-in (Sign-In With Solana)
 The dashboard (`/dashboard/`, docs/arch-dashboard.md) reads the same data for a browser session instead

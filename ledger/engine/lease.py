@@ -2,19 +2,33 @@
 
 A replica claims a job with ONE conditional UPDATE (the lease has expired and the job is due). The database
 serialises concurrent UPDATEs of the row (a row lock on PostgreSQL, the write lock on SQLite), so exactly
-one replica sees rowcount 1. A replica that dies mid-run loses the lease when it expires; a long run
-renews it. Finishing sets the next due time (the interval after a success, a back-off after a failure).
+one replica sees rowcount 1. The lease is short (Service's TTL, 10 s by default) and renewed while held (a
+heartbeat every TTL/4, and inside every write transaction of the job), so a replica that dies mid-run
+(killed, its host gone) loses the job within one TTL and another replica takes it over.
+
+Fencing: each acquisition writes a holder of its own (the replica's name and a token drawn per
+acquisition), and while a job runs every write transaction it commits first re-checks, in that same
+transaction, that the row still names this acquisition and has not expired (`fence_in`, hooked on the
+session factory's before_commit). A holder that lost its lease (paused past its TTL, taken over) therefore
+commits nothing more: its transaction rolls back with LeaseLost, before any intent is marked sent, so it
+sends no transaction either. Finishing sets the next due time (the interval after a success, a back-off
+after a failure).
 """
 from __future__ import annotations
 
+import contextvars
+import secrets
 import time
 from dataclasses import dataclass
+from typing import Callable
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy import event, select, update
+from sqlalchemy.orm import Session, sessionmaker
 
 from .backoff import backoff_ms
 from .models import JobLease
+
+Clock = Callable[[], int]
 
 
 def _now_ms() -> int:
@@ -28,28 +42,69 @@ class LeaseLost(Exception):
 @dataclass
 class Lease:
     name: str
-    holder: str
+    holder: str  # this acquisition's own holder (replica name + token): the fencing token
     ttl_ms: int
     _sf: sessionmaker
+    clock: Clock = _now_ms
+
+    def fence_in(self, s: Session, now_ms: int | None = None) -> None:
+        """In the caller's transaction: raise LeaseLost unless this acquisition still holds the lease, and
+        extend it. The UPDATE takes the row's lock (PostgreSQL) or the write lock (SQLite) first, so a
+        takeover either happened before (this transaction rolls back) or waits until it commits."""
+        now = self.clock() if now_ms is None else now_ms
+        n = s.execute(update(JobLease).where(JobLease.name == self.name, JobLease.holder == self.holder,
+                                             JobLease.lease_until_ms >= now)
+                      .values(lease_until_ms=now + self.ttl_ms)).rowcount
+        if n != 1:
+            raise LeaseLost(f"job {self.name}: lease lost by {self.holder} (another replica took it over "
+                            f"after it expired): this run stops without committing")
 
     def renew(self, now_ms: int | None = None) -> None:
-        now = _now_ms() if now_ms is None else now_ms
         with self._sf.begin() as s:
-            n = s.execute(update(JobLease).where(JobLease.name == self.name, JobLease.holder == self.holder,
-                                                 JobLease.lease_until_ms >= now)
-                          .values(lease_until_ms=now + self.ttl_ms)).rowcount
-        if n != 1:
-            raise LeaseLost(f"job {self.name}: lease lost by {self.holder}")
+            self.fence_in(s, now_ms)
+
+
+# The lease of the job this thread (context) is running; every commit on a session factory that Leases
+# serves is fenced by it while it is set.
+_current: contextvars.ContextVar[Lease | None] = contextvars.ContextVar("solmeter_job_lease", default=None)
+
+
+def _fence_before_commit(session: Session) -> None:
+    lease = _current.get()
+    if lease is not None:
+        lease.fence_in(session)
+
+
+def install_fence(session_factory: sessionmaker) -> None:
+    """Fence every commit of `session_factory`'s sessions by the running job's lease (idempotent)."""
+    if not event.contains(session_factory, "before_commit", _fence_before_commit):
+        event.listen(session_factory, "before_commit", _fence_before_commit)
+
+
+class running:
+    """`with running(lease):` the job's commits are fenced by `lease` (see the module's docstring)."""
+
+    def __init__(self, lease: Lease) -> None:
+        self.lease = lease
+
+    def __enter__(self) -> Lease:
+        self._token = _current.set(self.lease)
+        return self.lease
+
+    def __exit__(self, *exc: object) -> None:
+        _current.reset(self._token)
 
 
 class Leases:
-    def __init__(self, session_factory: sessionmaker, holder: str, *, ttl_ms: int = 60_000,
-                 backoff_base_ms: int = 500, backoff_cap_ms: int = 30_000) -> None:
+    def __init__(self, session_factory: sessionmaker, holder: str, *, ttl_ms: int = 10_000,
+                 backoff_base_ms: int = 500, backoff_cap_ms: int = 30_000, clock: Clock = _now_ms) -> None:
         self._sf = session_factory
-        self.holder = holder[:64]
+        self.holder = holder[:55]  # + "#" + an 8-character token per acquisition: <= 64
         self.ttl_ms = ttl_ms
         self.backoff_base_ms = backoff_base_ms
         self.backoff_cap_ms = backoff_cap_ms
+        self.clock = clock
+        install_fence(session_factory)
 
     def ensure(self, name: str) -> None:
         from ledger.accounting.store import _insert
@@ -58,18 +113,19 @@ class Leases:
             s.execute(_insert(s, JobLease).values(name=name).on_conflict_do_nothing(index_elements=["name"]))
 
     def try_acquire(self, name: str, now_ms: int | None = None) -> Lease | None:
-        now = _now_ms() if now_ms is None else now_ms
+        now = self.clock() if now_ms is None else now_ms
         self.ensure(name)
+        holder = f"{self.holder}#{secrets.token_hex(4)}"
         with self._sf.begin() as s:
             n = s.execute(update(JobLease)
                           .where(JobLease.name == name, JobLease.lease_until_ms < now, JobLease.next_due_ms <= now)
-                          .values(holder=self.holder, lease_until_ms=now + self.ttl_ms)).rowcount
-        return Lease(name, self.holder, self.ttl_ms, self._sf) if n == 1 else None
+                          .values(holder=holder, lease_until_ms=now + self.ttl_ms)).rowcount
+        return Lease(name, holder, self.ttl_ms, self._sf, self.clock) if n == 1 else None
 
     def finish(self, lease: Lease, *, interval_ms: int, error: str | None = None,
                now_ms: int | None = None) -> int:
         """Release the lease and schedule the next run; returns the delay until it is due."""
-        now = _now_ms() if now_ms is None else now_ms
+        now = self.clock() if now_ms is None else now_ms
         with self._sf.begin() as s:
             row = s.execute(select(JobLease).where(JobLease.name == lease.name).with_for_update()).scalar_one()
             if row.holder != lease.holder:

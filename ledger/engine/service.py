@@ -1,5 +1,7 @@
 """Jobs on APScheduler 3, each run guarded by a job lease so that any number of replicas on one database
-run each due job once. The lease row also carries the schedule: after a success the job is due again
+run each due job once. The lease is short (10 s) and a heartbeat thread renews the leases this replica
+holds every TTL/4, so a replica killed mid-run loses its jobs within one TTL and a healthy replica takes
+them over; a holder that lost its lease commits nothing more (fencing, see lease.py). The lease row also carries the schedule: after a success the job is due again
 after its interval, after a failure (an RPC outage, say) after an exponential back-off, so an outage
 slows the jobs down and they resume by themselves when the chain is back."""
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Callable
 from sqlalchemy.orm import sessionmaker
 
 from .chain import ChainError
-from .lease import Lease, LeaseLost, Leases
+from .lease import Clock, Lease, LeaseLost, Leases, _now_ms, running
 
 log = logging.getLogger("solmeter.engine")
 
@@ -56,15 +58,21 @@ class Service:
     session_factory: sessionmaker
     jobs: list[JobSpec]
     holder: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}")
-    lease_ttl_ms: int = 60_000
+    lease_ttl_ms: int = 10_000  # a dead replica's jobs are taken over this long after its last heartbeat
     backoff_base_ms: int = 500
     backoff_cap_ms: int = 30_000
     on_run: Callable[[RunRecord], None] | None = None
+    clock: Clock = _now_ms  # milliseconds; tests drive it by hand
 
     def __post_init__(self) -> None:
         self.leases = Leases(self.session_factory, self.holder, ttl_ms=self.lease_ttl_ms,
-                             backoff_base_ms=self.backoff_base_ms, backoff_cap_ms=self.backoff_cap_ms)
+                             backoff_base_ms=self.backoff_base_ms, backoff_cap_ms=self.backoff_cap_ms,
+                             clock=self.clock)
         self._scheduler = None
+        self._held: dict[str, Lease] = {}  # job -> the lease of its run in progress (the heartbeat renews these)
+        self._held_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._heart: threading.Thread | None = None
         self._by_name = {j.name: j for j in self.jobs}
         self._said: dict[str, str] = {}  # job -> the cause of failure last logged (one warning per cause)
 
@@ -85,7 +93,7 @@ class Service:
             return None
         t0 = time.perf_counter()
         try:
-            result = spec.fn(lease)
+            result = self._call(spec, lease)
         except LeaseLost as e:
             rec = RunRecord(name, False, error=str(e), kind="error")
             log.warning("%s", e)
@@ -117,6 +125,37 @@ class Service:
             self.on_run(rec)
         return rec
 
+    def _call(self, spec: JobSpec, lease: Lease) -> object:
+        with self._held_lock:
+            self._held[spec.name] = lease
+        try:
+            with running(lease):  # every commit of the job re-checks the lease in its own transaction
+                return spec.fn(lease)
+        finally:
+            with self._held_lock:  # before finish releases it: a beat after that would find it "lost"
+                self._held.pop(spec.name, None)
+
+    def heartbeat(self) -> list[str]:
+        """Renew every lease this replica holds (a run in progress); returns the jobs whose lease was lost
+        (expired and taken over: their runs stop at their next commit)."""
+        with self._held_lock:
+            held = list(self._held.items())
+        lost = []
+        for name, lease in held:
+            try:
+                lease.renew()
+            except LeaseLost:
+                lost.append(name)
+            except Exception:  # the database unreachable a moment: the next beat (TTL/4 later) tries again
+                log.debug("heartbeat of %s failed", name, exc_info=True)
+        return lost
+
+    def _heartbeat_loop(self) -> None:
+        while not self._stop.wait(self.lease_ttl_ms / 4000):
+            for name in self.heartbeat():
+                log.warning("%s: lease lost (this replica stalled past the %d s lease and another one took "
+                            "the job over); its run stops without committing", name, self.lease_ttl_ms // 1000)
+
     def run_all_once(self) -> list[RunRecord]:
         """Every job in order, ignoring the schedule's intervals (a crank pass; used by the demo and tests)."""
         out = []
@@ -144,8 +183,16 @@ class Service:
                           seconds=min(poll_s, spec.interval_ms / 1000))
         sched.start()
         self._scheduler = sched
+        self._stop.clear()
+        # Its own thread, not a scheduler job: with every worker busy on a long run the beat must still come.
+        self._heart = threading.Thread(target=self._heartbeat_loop, name="lease-heartbeat", daemon=True)
+        self._heart.start()
 
     def shutdown(self, wait: bool = True) -> None:
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=wait)
             self._scheduler = None
+        self._stop.set()
+        if self._heart is not None:
+            self._heart.join()
+            self._heart = None

@@ -1,6 +1,11 @@
 """The GPU agent: one tick = a heartbeat per running lease (with NVML telemetry when there is a GPU), a
 stop for each lease that disappeared, all spooled and then flushed to the meter. New leases of a paused
-customer are not billed: the agent announces no heartbeat for them (the meter refuses them too)."""
+customer are not billed: the agent announces no heartbeat for them (the meter refuses them too).
+
+It reports GPU usage only where a GPU is seen (NVML counts at least one, or the fake telemetry was
+selected by name), or when run explicitly as a broker (`solmeter agent gpu --broker`) for a job runner on
+another host that sees the GPUs; otherwise it refuses to start (NoGpuError): a host without GPUs must not
+bill H100 hours."""
 from __future__ import annotations
 
 import socket
@@ -16,6 +21,10 @@ from .spool import Spool
 from .telemetry import GpuTelemetry
 
 
+class NoGpuError(Exception):
+    """This host sees no GPU and the agent was not run as a broker: it refuses to report GPU usage."""
+
+
 @dataclass
 class GpuTick:
     heartbeats: int = 0
@@ -27,7 +36,11 @@ class GpuTick:
 class GpuAgent:
     def __init__(self, provider: Keypair, jobs: JobSource, telemetry: GpuTelemetry, spool: Spool,
                  client: MeterClient, *, interval_ms: int = 30_000, source: str | None = None,
-                 clock: Callable[[], int] = wall_clock_ms):
+                 clock: Callable[[], int] = wall_clock_ms, broker: bool = False):
+        if not broker and not getattr(telemetry, "sees_gpu", False):
+            raise NoGpuError(f"{telemetry.status()}: refusing to report GPU usage from a host that sees no GPU "
+                             "(run the agent where the GPUs are, or with --broker for a job runner that sees them)")
+        self.broker = broker
         self.provider = str(provider.pubkey())
         self.jobs, self.telemetry, self.spool, self.client = jobs, telemetry, spool, client
         self.interval_ms = interval_ms
@@ -35,7 +48,9 @@ class GpuAgent:
         self.clock = clock
 
     def tick(self) -> GpuTick:
-        now = self.clock()
+        if not self.client.synced:
+            self.client.sync_time()  # the first events already carry the meter's time, not a skewed clock's
+        now = self.clock() + self.client.offset_ms  # corrected by the meter's clock once it has been learned
         rep = GpuTick()
         # lease id -> customer, for every lease announced and not yet stopped (survives restarts)
         announced: dict[str, str] = self.spool.read_state("gpu-leases", {})

@@ -137,7 +137,9 @@ class StorageAgent:
         self._failing: dict[str, int] = {}  # source label -> failed ticks in a row (logged on the first)
 
     def tick(self) -> StorageTick:
-        now = self.clock()
+        if not self.client.synced:
+            self.client.sync_time()  # the first events already carry the meter's time, not a skewed clock's
+        now = self.clock() + self.client.offset_ms  # corrected by the meter's clock once it has been learned
         rep = StorageTick()
         out = []
         known: dict[str, list[str]] = self.spool.read_state(CLASSES_STATE, {})

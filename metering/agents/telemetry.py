@@ -6,6 +6,8 @@ from typing import Protocol, Sequence
 
 
 class GpuTelemetry(Protocol):
+    sees_gpu: bool  # a GPU is seen (NVML counts one, or the fake was selected by name): GPU usage may be reported
+
     def status(self) -> str:
         """One line: what telemetry is available."""
 
@@ -14,6 +16,8 @@ class GpuTelemetry(Protocol):
 
 
 class NoGpu:
+    sees_gpu = False
+
     def __init__(self, reason: str):
         self.reason = reason
 
@@ -25,6 +29,8 @@ class NoGpu:
 
 
 class FakeTelemetry:
+    sees_gpu = True  # only ever chosen explicitly (`--fake-telemetry`, tests): stands for a GPU
+
     def __init__(self, utilization_pct: int = 50, memory_total_bytes: int = 80 << 30):
         self.util = utilization_pct
         self.mem = memory_total_bytes
@@ -41,6 +47,7 @@ class NvmlTelemetry:
     def __init__(self, nvml):
         self.nvml = nvml
         self.count = nvml.nvmlDeviceGetCount()
+        self.sees_gpu = self.count > 0
 
     def status(self) -> str:
         return f"NVML: {self.count} GPU(s)"

@@ -15,6 +15,9 @@ from ..ingest import BodyError, parse_body
 from ..metrics import reason_label
 
 router = APIRouter(tags=["ingest"])
+# Every ingest answer says the meter's clock (unix ms) in this header, and a 401 for a stale timestamp also
+# in its body (`server_time_ms`): an agent whose clock is off learns the offset, re-signs and resends.
+H_SERVER_TIME = "X-Solmeter-Time"
 
 _HEADERS_DOC = dict(
     x_solmeter_pubkey=Header(None, description="base58 public key of the reporting provider"),
@@ -23,7 +26,9 @@ _HEADERS_DOC = dict(
 )
 _RESPONSES = {
     200: {"description": "every event accepted or an identical duplicate (per-event results)"},
-    401: {"description": "signature missing, malformed, stale, replayed or wrong"},
+    401: {"description": "signature missing, malformed, stale, replayed or wrong; a stale timestamp's answer "
+                          "carries the meter's clock (`server_time_ms`, unix ms; also the X-Solmeter-Time header of "
+                          "every ingest answer): re-sign with it and resend"},
     403: {"description": "not a registered provider (on-chain, or added to the meter) or below the minimum stake, "
                           "another provider's usage, or a paused customer's new work"},
     409: {"description": "an event's (source, id) is stored with a different payload; nothing written"},
@@ -97,6 +102,12 @@ def _too_large(reason: str) -> Response:
 
 
 async def _handle(request: Request, batch: bool) -> Response:
+    r = await _answer(request, batch)
+    r.headers[H_SERVER_TIME] = str(request.app.state.clock())
+    return r
+
+
+async def _answer(request: Request, batch: bool) -> Response:
     st = request.app.state
     raw = await read_body_capped(request, st.cfg.limits.max_body_bytes)
     if isinstance(raw, Response):
@@ -107,7 +118,10 @@ async def _handle(request: Request, batch: bool) -> Response:
         signed = verify_request(request.headers, request.method, request.url.path, raw, now, st.cfg.signature_max_age_ms)
     except AuthError as e:
         st.metrics.requests_refused.labels(reason=reason_label(e.field)).inc()
-        return _json({"error": str(e), "field": e.field}, e.status)
+        body = {"error": str(e), "field": e.field}
+        if e.reason.startswith("stale"):
+            body["server_time_ms"] = now
+        return _json(body, e.status)
     on_chain = None
     if st.chain_providers is not None:  # the chain's registry, cached (a read only for a key it lacks)
         try:

@@ -237,7 +237,9 @@ def metrics(request: Request) -> Response:
 
 
 @router.get("/healthz", tags=["meter"], summary="Liveness and database reachability")
-def healthz(request: Request) -> dict:
+def healthz(request: Request, response: Response) -> dict:
     with request.app.state.engine.connect() as conn:
         conn.execute(select(1))
+    # The meter's clock (unix ms), as on every ingest answer: agents set their signing clock by it.
+    response.headers["X-Solmeter-Time"] = str(request.app.state.clock())
     return {"ok": True}

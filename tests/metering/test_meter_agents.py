@@ -68,7 +68,7 @@ def test_response_lost_resend_is_duplicate(server, engine, clock, provider_kp, c
     client = MeterClient(server.url, provider_kp, clock=clock)
     spool = Spool(tmp_path / "s")
     jobs = StaticJobSource([Lease("job-2", customer, "A100", 1)])
-    agent = GpuAgent(provider_kp, jobs, NoGpu("test"), spool, client, clock=clock)
+    agent = GpuAgent(provider_kp, jobs, NoGpu("test"), spool, client, clock=clock, broker=True)
     agent.tick()
     sent = stored(engine)
     # simulate "committed but the agent never saw the answer": put the same events back and flush
@@ -101,7 +101,7 @@ def test_usage_without_a_signed_lease_is_refused_and_dead_lettered(server, engin
                                                                   tmp_path):
     client = MeterClient(server.url, provider_kp, clock=clock)
     agent = GpuAgent(provider_kp, StaticJobSource([Lease("unsigned", customer, "H100", 1)]), NoGpu("test"),
-                     Spool(tmp_path / "s"), client, clock=clock)
+                     Spool(tmp_path / "s"), client, clock=clock, broker=True)
     t = agent.tick()
     assert t.flush.accepted == 0 and t.flush.remaining == 0 and stored(engine) == []
     [dead] = agent.spool.dead_letters()
@@ -113,7 +113,7 @@ def test_paused_customer_new_leases_not_billed(server, engine, clock, provider_k
     sign_lease("new")
     client = MeterClient(server.url, provider_kp, clock=clock)
     jobs = StaticJobSource([Lease("running", customer, "H100", 1)])
-    agent = GpuAgent(provider_kp, jobs, NoGpu("test"), Spool(tmp_path / "s"), client, clock=clock)
+    agent = GpuAgent(provider_kp, jobs, NoGpu("test"), Spool(tmp_path / "s"), client, clock=clock, broker=True)
     agent.tick()
     set_paused(engine, customer, True, clock(), "escrow exhausted")
     jobs.current.append(Lease("new", customer, "H100", 1))
@@ -177,9 +177,9 @@ def test_gpu_agent_restart_still_stops_leases_that_ended_while_down(server, engi
     sign_lease("long")
     client = MeterClient(server.url, provider_kp, clock=clock)
     jobs = StaticJobSource([Lease("long", customer, "H100", 1)])
-    GpuAgent(provider_kp, jobs, NoGpu("test"), Spool(tmp_path / "s"), client, clock=clock).tick()
+    GpuAgent(provider_kp, jobs, NoGpu("test"), Spool(tmp_path / "s"), client, clock=clock, broker=True).tick()
     jobs.current = []
     clock.t += 30_000
-    t = GpuAgent(provider_kp, jobs, NoGpu("test"), Spool(tmp_path / "s"), client, clock=clock).tick()  # a new process
+    t = GpuAgent(provider_kp, jobs, NoGpu("test"), Spool(tmp_path / "s"), client, clock=clock, broker=True).tick()  # a new process
     assert t.stops == 1 and t.flush.accepted == 1
     assert [k for _, k in stored(engine)] == [1, 2]

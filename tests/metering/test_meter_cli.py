@@ -126,7 +126,7 @@ def test_errors_are_one_line(env, capsys, tmp_path):
     run(["keys", "new", str(env / "id.json")], capsys)
     jobs = tmp_path / "jobs.json"
     jobs.write_text("{broken")
-    code, _, err = run(["agent", "gpu", "--jobs", str(jobs), "--api", "http://127.0.0.1:9", "--once"], capsys)
+    code, _, err = run(["agent", "gpu", "--jobs", str(jobs), "--api", "http://127.0.0.1:9", "--broker", "--once"], capsys)
     assert code == 1 and "jobs file" in err.splitlines()[-1]
 
 

@@ -4,6 +4,7 @@ check and names the tests that must fail."""
 FV = "tests/ledger/test_failures_visible.py"
 EX = "tests/ledger/test_executor_localnet.py"
 RT = "tests/ledger/test_intent_retry.py"
+LT = "tests/ledger/test_lease_takeover.py"
 
 MUTANTS = [
     dict(id="ledger-transient-keeps-sent", file="ledger/engine/executor.py",
@@ -32,4 +33,21 @@ MUTANTS = [
          find="        if self._said.get(name) == key:\n", replace="        if False:\n",
          tests=[f"{FV}::test_an_unfunded_meter_key_is_said_once_shown_and_recovers_when_funded[sqlite]"],
          why="a failure that repeats every run is logged once per cause, not once per run"),
+    dict(id="ledger-lease-short-ttl", file="ledger/engine/service.py",
+         find="    lease_ttl_ms: int = 10_000", replace="    lease_ttl_ms: int = 60_000",
+         tests=[f"{LT}::test_a_killed_holders_job_is_taken_over_within_a_few_ticks[sqlite]"],
+         why="a replica killed holding a job lease stops that job for one short TTL only, not a minute"),
+    dict(id="ledger-lease-heartbeat", file="ledger/engine/service.py",
+         find="                lease.renew()\n            except LeaseLost:",
+         replace="                pass\n            except LeaseLost:",
+         tests=[f"{LT}::test_a_live_holders_heartbeat_keeps_a_long_run_and_nobody_runs_it_twice[sqlite]"],
+         why="a live holder's lease is renewed while it runs: a long run is never taken over (run twice at once)"),
+    dict(id="ledger-lease-fence-commit", file="ledger/engine/lease.py",
+         find="    if lease is not None:\n        lease.fence_in(session)", replace="    if False:\n        lease.fence_in(session)",
+         tests=[f"{LT}::test_a_stale_holder_cannot_commit_after_a_takeover[sqlite]"],
+         why="a holder that lost its lease commits nothing (no intent marked sent, so no transaction sent)"),
+    dict(id="ledger-lease-fence-token", file="ledger/engine/lease.py",
+         find='        holder = f"{self.holder}#{secrets.token_hex(4)}"', replace="        holder = self.holder",
+         tests=[f"{LT}::test_a_lease_is_fenced_per_acquisition_even_for_the_same_replica[sqlite]"],
+         why="the fencing token is per acquisition: a stalled run of a replica cannot commit under its newer run"),
 ]
