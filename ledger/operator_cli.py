@@ -467,6 +467,9 @@ def serve(host: Optional[str] = typer.Option(None, help="API bind address (defau
     uvicorn_level = configure(verbose)
     s = settings()
     engine, sf = db()
+    from metering.store_faults import guard_engine
+
+    guard_engine(engine)  # before any job: the database file removed or replaced stops everything with one line
     dep = deployment()
     meter = load_or_create_keypair(s.resolved_meter_keypair_path)
     from ledger.ops.deployment import read_config
@@ -507,7 +510,8 @@ def serve(host: Optional[str] = typer.Option(None, help="API bind address (defau
     from metering.store_faults import serve_guarded
 
     try:
-        fatal = serve_guarded(app, host or s.api_host, port or s.api_port, uvicorn_level)
+        fatal = serve_guarded(app, host or s.api_host, port or s.api_port, uvicorn_level,
+                              on_fatal=(sched.pause, lambda: svc.shutdown(wait=False)))
     finally:
         svc.shutdown(wait=False)
         sched.shutdown(wait=False)

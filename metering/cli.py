@@ -118,8 +118,11 @@ def serve(host: Optional[str] = typer.Option(None, help="Bind address (default: 
     from .api import create_app
     from .service import MeterJobs
 
+    from .store_faults import guard_engine
+
     s = _settings()
     engine = _engine()
+    guard_engine(engine)  # the database file removed or replaced: every transaction refused, the server stops
     cfg = _meter_config(window_s, grace_s, heartbeat_timeout_s, sample_timeout_s, batch_interval_s, config_version)
     meter = _meter_keypair()
     source = providers = floors = None
@@ -147,7 +150,7 @@ def serve(host: Optional[str] = typer.Option(None, help="Bind address (default: 
     from .store_faults import serve_guarded
 
     try:
-        fatal = serve_guarded(application, h, p)
+        fatal = serve_guarded(application, h, p, on_fatal=(sched.pause,) if sched else ())
     finally:
         if sched:
             sched.shutdown(wait=False)

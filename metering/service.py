@@ -17,7 +17,7 @@ from .models import Batch
 from .partitions import ensure_ahead
 from .receipts import SealReport, Sealer
 from .retention import drop_settled_partitions
-from .store_faults import classify
+from .store_faults import DatabaseGone, StoreUnavailable, classify
 
 log = logging.getLogger("solmeter.meter")
 BT = Batch.__table__
@@ -106,8 +106,10 @@ class MeterJobs:
                 log.info("sealed %d window(s), %d receipt(s)%s", rep.seal.windows, rep.seal.receipts,
                          f"; batch {rep.batch.id} of {rep.batch.count}" if rep.batch else "")
             self._store_fault = None
+        except DatabaseGone:
+            return  # fatal: the process's tripwire has logged it once and is stopping the server
         except Exception as e:  # a failed run leaves the database as it was (transactions); retry next tick
-            fault = classify(e)
+            fault = e if isinstance(e, StoreUnavailable) else classify(e)
             if fault is None:
                 log.exception("meter jobs failed; will retry")
             elif fault.kind != self._store_fault:  # disk full, locked: one line per episode, not a traceback a run

@@ -10,14 +10,16 @@
   call, made after each ingest commit and before its answer (a commit that went to a file no longer at the
   path is not acknowledged).
 - `classify`: the driver's error -> StoreUnavailable, for the errors that are the ground moving rather than
-  a bug (SQLITE_FULL, SQLITE_BUSY / LOCKED, SQLITE_READONLY_DBMOVED; PostgreSQL's disk_full and
+  a bug (SQLITE_FULL, SQLITE_BUSY / LOCKED, SQLITE_IOERR, SQLITE_READONLY_DBMOVED; PostgreSQL's disk_full and
   lock_not_available).
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
+import weakref
 from typing import Callable
 
 log = logging.getLogger("solmeter.meter")
@@ -30,7 +32,7 @@ RETRY_FULL_S = 30
 RETRY_GONE_S = 30
 
 # SQLite result codes (primary code = extended & 0xff)
-_SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_READONLY, _SQLITE_FULL = 5, 6, 8, 13
+_SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_READONLY, _SQLITE_IOERR, _SQLITE_FULL = 5, 6, 8, 10, 13
 _SQLITE_READONLY_DBMOVED = _SQLITE_READONLY | (4 << 8)
 
 
@@ -76,7 +78,7 @@ class FileIdentity:
         now = _ident(self.path)
         if now == self.expected:
             return
-        what = "removed" if now is None else "replaced by another file"
+        what = "removed" if now is None else "replaced by another file (or removed, and a new one made at its path)"
         raise DatabaseGone(
             f"database file {self.path} was {what} while the meter was running: writes since then may have gone "
             "to the removed file, so the meter refuses every write and stops. Restore the database from its "
@@ -97,6 +99,9 @@ def classify(exc: BaseException) -> StoreUnavailable | None:
                                     "disk-full")
         if code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED):
             return StoreUnavailable(f"the database is locked by another process ({msg})", RETRY_LOCKED_S, "locked")
+        if code & 0xFF == _SQLITE_IOERR:
+            return StoreUnavailable(f"the database file cannot be read or written ({msg}): check its disk and that "
+                                    "the file is still there", RETRY_FULL_S, "io-error")
         return None
     state = getattr(orig, "sqlstate", None)
     if state in ("53100", "53200"):
@@ -155,9 +160,55 @@ def watch_database(identity: FileIdentity, tripwire: Tripwire, interval_s: float
     return stop
 
 
-def serve_guarded(app, host: str, port: int, log_level: str = "warning") -> str | None:
+_GUARDS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # engine -> (FileIdentity, Tripwire)
+
+
+def sqlite_path(engine) -> str | None:
+    """The file of a SQLite engine (None: another database, or in memory)."""
+    db = engine.url.database if engine.dialect.name == "sqlite" else None
+    return db if db and db != ":memory:" and not db.startswith("file:") else None
+
+
+def guard_engine(engine) -> tuple[FileIdentity, Tripwire] | None:
+    """For a SQLite file: check the file's identity as every transaction of `engine` begins (before its
+    BEGIN: one stat()), so that the jobs sharing the engine stop at their first transaction after the file
+    went, with the tripwire's one line instead of a traceback each. Call it before anything uses the engine
+    from another thread (listeners are not added safely under running transactions); idempotent."""
+    from sqlalchemy import event
+
+    path = sqlite_path(engine)
+    if path is None:
+        return None
+    if engine in _GUARDS:
+        return _GUARDS[engine]
+    identity, tripwire = FileIdentity(path), Tripwire()
+
+    def check(_conn) -> None:
+        if tripwire.tripped:
+            raise DatabaseGone(tripwire.message or "database file gone")
+        try:
+            identity.check()
+        except DatabaseGone as e:
+            tripwire.trip(str(e))
+            raise
+
+    event.listen(engine, "begin", check, insert=True)
+    _GUARDS[engine] = (identity, tripwire)
+    return identity, tripwire
+
+
+def guard_of(engine) -> tuple[FileIdentity, Tripwire] | None:
+    """The guard `guard_engine` put on `engine`, if any."""
+    return _GUARDS.get(engine)
+
+
+def serve_guarded(app, host: str, port: int, log_level: str = "warning",
+                  on_fatal: tuple[Callable[[], None], ...] = ()) -> str | None:
     """uvicorn.run for the meter's app, stopped as soon as its tripwire trips (the database file removed or
-    replaced). Returns the fatal message, or None when the server stopped for another reason (Ctrl-C)."""
+    replaced). Returns the fatal message, or None when the server stopped for another reason (Ctrl-C).
+    `on_fatal`: called on the trip (pause the schedulers); APScheduler's job errors are no longer logged then:
+    the cause was logged once, and every run still in flight fails on the same missing file (a traceback
+    each, otherwise)."""
     import uvicorn
 
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level=log_level))
@@ -167,6 +218,10 @@ def serve_guarded(app, host: str, port: int, log_level: str = "warning") -> str 
 
     def _stop() -> None:
         server.should_exit = True
+        logging.getLogger("apscheduler").setLevel(logging.CRITICAL + 1)
+        for cb in on_fatal:
+            with contextlib.suppress(Exception):
+                cb()
 
     tripwire.on_trip(_stop)
     try:
