@@ -111,6 +111,10 @@ def serve(host: Optional[str] = typer.Option(None, help="Bind address (default: 
           jobs: bool = typer.Option(True, help="Also seal windows and build batches on a schedule."),
           workers: int = typer.Option(1, min=1, max=64, help="Ingest processes: parsing and storing usage is "
                                       "CPU-bound, so one per core; each request goes to the next free one."),
+          ingest_busy_timeout_ms: int = typer.Option(
+              2000, "--ingest-busy-timeout-ms", envvar="SOLMETER_METER_INGEST_BUSY_TIMEOUT_MS", min=0, max=9000,
+              help="How long an ingest waits for the database's write lock held by another process before it "
+                   "answers 503 with Retry-After (under the agents' 10 s timeout)."),
           admin: list[str] = typer.Option([], "--admin", envvar="SOLMETER_METER_ADMINS",
                                           help="A key that reads all of the read API, the operator's "
                                                "(repeatable; the meter key always does).")) -> None:
@@ -123,7 +127,9 @@ def serve(host: Optional[str] = typer.Option(None, help="Bind address (default: 
     s = _settings()
     engine = _engine()
     guard_engine(engine)  # the database file removed or replaced: every transaction refused, the server stops
-    cfg = _meter_config(window_s, grace_s, heartbeat_timeout_s, sample_timeout_s, batch_interval_s, config_version)
+    cfg = dataclasses.replace(
+        _meter_config(window_s, grace_s, heartbeat_timeout_s, sample_timeout_s, batch_interval_s, config_version),
+        ingest_busy_timeout_ms=ingest_busy_timeout_ms)
     meter = _meter_keypair()
     source = providers = floors = None
     if follow_chain:

@@ -40,7 +40,7 @@ class HeldLock:
     """Another process's open write transaction: a plain sqlite3 connection holding BEGIN IMMEDIATE until
     `release()` or `hold_s` (a backstop) has passed."""
 
-    def __init__(self, path: str, hold_s: float = 8.0):
+    def __init__(self, path: str, hold_s: float = 20.0):
         self.path, self.hold_s = path, hold_s
         self.taken, self.done = threading.Event(), threading.Event()
         self.released_by_backstop = False
@@ -80,7 +80,7 @@ def test_a_write_lock_held_by_another_process_is_a_503_with_retry_after_not_a_30
         poster = Poster(client, clock, provider_kp)
         batch = [ev.hb("L1", clock.t - 60_000 + i * 1_000) for i in range(20)]
         sign_leases_for(engine, batch)
-        # Given another process holds the database's write lock (an open BEGIN IMMEDIATE) for up to 8 s
+        # Given another process holds the database's write lock (an open BEGIN IMMEDIATE) for up to 20 s
         with caplog.at_level(logging.WARNING, logger="solmeter.meter"), HeldLock(engine.url.database) as lock:
             # When a batch arrives, twice
             r = poster.post(batch, sign_leases=False)

@@ -2,9 +2,11 @@
 timestamp window in both directions and at its edges, ASCII digits, replay), who may post (registered
 provider on-chain or by hand, removal, minimum stake, the registry's read rate), posting rules (own usage and
 namespace, event time bounds, dedup and conflicts, seq / hash chain / cumulative order, overflow headroom),
-the body limit, nested JSON, bounded metric labels, sealing isolation, key-file permissions and pending
-withdrawals; and names the short tests that must fail with it. Run by scripts/mutation.py (format:
-docs/security-review.md, "Mutation testing"); every one must be KILLED.
+the body limit, nested JSON, bounded metric labels, sealing isolation, the ground moving (database file
+removed or replaced, locked, disk full: 503 with Retry-After, never a 200 for what was not stored; a database
+behind the chain's settled seqs), key-file permissions and pending withdrawals; and names the short tests
+that must fail with it. Run by scripts/mutation.py (format: docs/security-review.md, "Mutation testing");
+every one must be KILLED.
 
 Left out on purpose: the SELECT before recording a request signature (the primary key on the signature
 refuses the same replay with the same error, so removing either one alone changes nothing; `replay-record`
@@ -167,6 +169,10 @@ MUTANTS = [
          replace='dbapi.execute(f"PRAGMA busy_timeout={int(prev)}")',
          tests=[SF + "test_a_write_lock_held_by_another_process_is_a_503_with_retry_after_not_a_30_s_wait"],
          why="a lock held by another process must be a 503 within the agent's 10 s timeout, not a 30 s wait"),
+    dict(id="store-retry-after", file=M + "api/ingest_routes.py",
+         find='        headers = {"retry-after": str(_retry_after(body))}', replace="        pass",
+         tests=[SF + "test_a_write_lock_held_by_another_process_is_a_503_with_retry_after_not_a_30_s_wait"],
+         why="a 503 says when to send again (Retry-After), so agents back off instead of hammering"),
     dict(id="store-disk-full-503", file=M + "store_faults.py",
          find="        if code & 0xFF == _SQLITE_FULL:", replace="        if False:",
          tests=[SF + "test_disk_full_is_a_503_with_retry_after_nothing_half_written_and_recovers"],
