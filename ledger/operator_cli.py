@@ -14,8 +14,8 @@ from ledger import deploy_cli
 from ledger.ops.cluster import identify
 from ledger.ops.meter_funding import BATCH_INTERVAL_S
 from ledger.ops.program_deploy import sol
-from ledger.cli_common import (chain, db, deployment, deployment_path, fmt, keypair, one_line_errors, parse_amount,
-                               settings)
+from ledger.cli_common import (chain, db, deployment, deployment_path, fail, fmt, keypair, one_line_errors,
+                               parse_amount, settings)
 
 app = typer.Typer(help="Operator: deploy, initialize, prices, fees, epochs, slashes, and `serve` (API + jobs).",
                   no_args_is_help=True)
@@ -453,8 +453,6 @@ def serve(host: Optional[str] = typer.Option(None, help="API bind address (defau
                                       help="-v: every job run; -vv: also each scheduler run and HTTP call.")) -> None:
     """Run the meter API and its dashboard (/dashboard/), the meter's jobs and the settlement engine's jobs
     until interrupted."""
-    import uvicorn
-
     from metering.api.app import create_app
     from metering.config import MeterConfig
     from metering.metrics import MeterMetrics
@@ -469,6 +467,9 @@ def serve(host: Optional[str] = typer.Option(None, help="API bind address (defau
     uvicorn_level = configure(verbose)
     s = settings()
     engine, sf = db()
+    from metering.store_faults import guard_engine
+
+    guard_engine(engine)  # before any job: the database file removed or replaced stops everything with one line
     dep = deployment()
     meter = load_or_create_keypair(s.resolved_meter_keypair_path)
     from ledger.ops.deployment import read_config
@@ -482,13 +483,16 @@ def serve(host: Optional[str] = typer.Option(None, help="API bind address (defau
     from metering.read_policy import admin_keys
 
     admins = admin_keys([str(keypair().pubkey()), *admin])
+    from metering.cli import check_against_chain
+
+    floors = check_against_chain(engine, rpc.url, dep.program_id)  # a new or older database: refuse to start
     eng = _engine(sf, parse_amount(epoch_emission, dep.decimals) if epoch_emission not in ("0", "") else 0)
     eng.escrow_view.refresh()
     metrics = MeterMetrics()  # one registry: the meter's ingest and seal metrics and the engine's, at /metrics
     engine_metrics = EngineMetrics(metrics.registry, sf, JOB_NAMES, eng.chain, meter.pubkey())
     svc = Service(sf, eng.job_specs(), on_run=engine_metrics.on_run)
     meter_jobs = MeterJobs(engine, cfg, meter, lambda: time.time_ns() // 1_000_000, metrics,
-                           config_version_source=lambda: int(read_config(rpc, dep.program).version))
+                           config_version_source=lambda: int(read_config(rpc, dep.program).version), floors=floors)
     sched = meter_jobs.start_scheduler()
     svc.start()
     from dashboard import DashboardContext, mount
@@ -503,8 +507,13 @@ def serve(host: Optional[str] = typer.Option(None, help="API bind address (defau
                                 api_url=bind, clock=lambda: time.time_ns() // 1_000_000, escrow=eng.escrow_view))
     typer.echo(f"serving the meter API on {bind} with settlement jobs against {eng.chain.url} (metrics at "
                f"/metrics); dashboard at {url}/dashboard/")
+    from metering.store_faults import serve_guarded
+
     try:
-        uvicorn.run(app, host=host or s.api_host, port=port or s.api_port, log_level=uvicorn_level)
+        fatal = serve_guarded(app, host or s.api_host, port or s.api_port, uvicorn_level,
+                              on_fatal=(sched.pause, lambda: svc.shutdown(wait=False)))
     finally:
         svc.shutdown(wait=False)
         sched.shutdown(wait=False)
+    if fatal:
+        fail(fatal)

@@ -76,6 +76,22 @@ def _first_version(source) -> int:
         _fail(f"cannot read the on-chain config version: {e} (or pass --no-follow-chain --config-version N)")
 
 
+def check_against_chain(engine, rpc_url: str, program_id: str) -> dict:
+    """The chain's last settled seq per channel, after checking that the database is not behind it (a new or
+    older database would issue receipts settle refuses): one clear line and exit 1 if it is."""
+    from .chain_floor import BehindChain, FloorsUnavailable, channel_floors_reader, check_against_chain as check
+
+    try:
+        floors = channel_floors_reader(rpc_url, program_id)()
+        check(engine, floors, engine.url.render_as_string(hide_password=True))
+    except (BehindChain, FloorsUnavailable) as e:
+        _fail(str(e))
+    return floors
+
+
+_check_against_chain = check_against_chain
+
+
 def _meter_keypair():
     from solmeter.keys import load_or_create_keypair
 
@@ -95,20 +111,27 @@ def serve(host: Optional[str] = typer.Option(None, help="Bind address (default: 
           jobs: bool = typer.Option(True, help="Also seal windows and build batches on a schedule."),
           workers: int = typer.Option(1, min=1, max=64, help="Ingest processes: parsing and storing usage is "
                                       "CPU-bound, so one per core; each request goes to the next free one."),
+          ingest_busy_timeout_ms: int = typer.Option(
+              2000, "--ingest-busy-timeout-ms", envvar="SOLMETER_METER_INGEST_BUSY_TIMEOUT_MS", min=0, max=9000,
+              help="How long an ingest waits for the database's write lock held by another process before it "
+                   "answers 503 with Retry-After (under the agents' 10 s timeout)."),
           admin: list[str] = typer.Option([], "--admin", envvar="SOLMETER_METER_ADMINS",
                                           help="A key that reads all of the read API, the operator's "
                                                "(repeatable; the meter key always does).")) -> None:
     """Run the meter API (ingest + read API + /metrics + /docs) and its sealing and batching jobs."""
-    import uvicorn
-
     from .api import create_app
     from .service import MeterJobs
 
+    from .store_faults import guard_engine
+
     s = _settings()
     engine = _engine()
-    cfg = _meter_config(window_s, grace_s, heartbeat_timeout_s, sample_timeout_s, batch_interval_s, config_version)
+    guard_engine(engine)  # the database file removed or replaced: every transaction refused, the server stops
+    cfg = dataclasses.replace(
+        _meter_config(window_s, grace_s, heartbeat_timeout_s, sample_timeout_s, batch_interval_s, config_version),
+        ingest_busy_timeout_ms=ingest_busy_timeout_ms)
     meter = _meter_keypair()
-    source = providers = None
+    source = providers = floors = None
     if follow_chain:
         from .chain_providers import ChainProviders, provider_registry_reader
         from .chain_version import config_version_reader
@@ -116,6 +139,7 @@ def serve(host: Optional[str] = typer.Option(None, help="Bind address (default: 
         source = config_version_reader(s.resolved_rpc_url, s.resolved_program_id)
         cfg = dataclasses.replace(cfg, config_version=_first_version(source))
         providers = ChainProviders(provider_registry_reader(s.resolved_rpc_url, s.resolved_program_id))
+        floors = _check_against_chain(engine, s.resolved_rpc_url, s.resolved_program_id)
     h, p = host or s.api_host, port if port is not None else s.api_port
     from .read_policy import admin_keys
 
@@ -125,15 +149,19 @@ def serve(host: Optional[str] = typer.Option(None, help="Bind address (default: 
         _fail(str(e))
     application = create_app(engine, cfg, meter, ingest_processes=workers if workers > 1 else 0,
                              chain_providers=providers, admins=admins)
-    sched = (MeterJobs(engine, cfg, meter, _now, application.state.metrics, config_version_source=source)
-             .start_scheduler() if jobs else None)
+    sched = (MeterJobs(engine, cfg, meter, _now, application.state.metrics, config_version_source=source,
+                       floors=floors).start_scheduler() if jobs else None)
     procs = f", {workers} ingest processes" if workers > 1 else ""
     typer.echo(f"meter {meter.pubkey()} serving on http://{h}:{p}{procs} (docs at /docs, metrics at /metrics)", err=True)
+    from .store_faults import serve_guarded
+
     try:
-        uvicorn.run(application, host=h, port=p, log_level="warning")
+        fatal = serve_guarded(application, h, p, on_fatal=(sched.pause,) if sched else ())
     finally:
         if sched:
             sched.shutdown(wait=False)
+    if fatal:
+        _fail(fatal)
 
 
 @app.command()

@@ -19,6 +19,9 @@ class MeterConfig:
     sample_timeout_ms: int = 600_000  # a longer gap between storage samples is not billed
     batch_interval_ms: int = 600_000
     signature_max_age_ms: int = 60_000  # request timestamps further from the meter's clock are stale
+    # How long an ingest waits for the database's write lock held by another process before it answers 503
+    # (Retry-After): well under the agents' 10 s HTTP timeout (metering/store_faults.py).
+    ingest_busy_timeout_ms: int = 2_000
     limits: Limits = field(default_factory=Limits)
 
     def __post_init__(self) -> None:
@@ -28,3 +31,5 @@ class MeterConfig:
             raise ValueError("grace and timeouts must be positive")
         if self.config_version < 0:
             raise ValueError("config_version must be >= 0")
+        if self.ingest_busy_timeout_ms < 0:
+            raise ValueError("ingest_busy_timeout_ms must be >= 0")

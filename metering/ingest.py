@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import logging
 import os
 import threading
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from typing import Any, Sequence
 
 from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from .auth import AuthError, SignedRequest
 from .config import MeterConfig
@@ -30,10 +31,12 @@ from .models import RequestSignature, UsageEvent, UsageKey, dedup_key, key_hash
 from .pg_store import PgEventWriter
 from .rollup.usage import FAMILY
 from .registry import paused_customers, provider_flag
+from .store_faults import DatabaseGone, FileIdentity, StoreUnavailable, classify
 
 UE = UsageEvent.__table__
 RS = RequestSignature.__table__
 UK = UsageKey.__table__
+log = logging.getLogger("solmeter.meter")
 TYPE_NAMES = {1: "gpu_heartbeat", 2: "gpu_stop", 3: "storage_sample", 4: "egress"}
 
 
@@ -267,11 +270,17 @@ class SqliteWriteLock:
 
 
 class Ingestor:
-    def __init__(self, engine: Engine, cfg: MeterConfig, metrics: MeterMetrics | None = None):
+    """`identity`: the SQLite file's identity to check after each commit (default: the file's now)."""
+
+    def __init__(self, engine: Engine, cfg: MeterConfig, metrics: MeterMetrics | None = None,
+                 identity: FileIdentity | None = None):
         self.engine = engine
         self.cfg = cfg
         self.metrics = metrics or MeterMetrics()
         db_file = _sqlite_file(engine)
+        self.identity = identity or (FileIdentity(db_file) if db_file else None)
+        self._gone: DatabaseGone | None = None  # once the file is gone, every write is refused
+        self._episode: str | None = None  # the kind of store fault now going on (logged once per episode)
         self._checkpointer = WalCheckpointer(db_file) if db_file else None
         # SQLite has one writer; threads of this process queue on a lock instead of in SQLite's busy
         # handler, which sleeps in growing steps and turns contention into latency spikes.
@@ -310,13 +319,28 @@ class Ingestor:
         # Rows are built before the write lock: with several ingest processes, one parses and hashes
         # while another writes.
         prepared = None if any(problems) else self._prepare(items, now_ms)  # type: ignore[arg-type]
+        if self._gone is not None:
+            raise self._gone
         for attempt in range(3):
             try:
                 with self._write_lock:
-                    results, new_rows = self._transaction(signed, items, problems, now_ms, prepared, on_chain)
+                    try:
+                        results, new_rows = self._transaction(signed, items, problems, now_ms, prepared, on_chain)
+                    except DBAPIError as e:
+                        if isinstance(e, IntegrityError) or (su := classify(e)) is None:
+                            raise
+                        raise su from None
+                    finally:
+                        # Before any answer: a commit (or refusal) made on a file no longer at the path is
+                        # not acknowledged (the events went to the removed file)
+                        if self.identity is not None:
+                            self.identity.check()
                 if self._checkpointer and new_rows:
                     self._checkpointer.committed()
                 break
+            except StoreUnavailable as e:
+                self._store_fault(e)
+                raise
             except _Rollback as rb:
                 self._count_rejections(rb.outcome)
                 return rb.outcome
@@ -328,6 +352,9 @@ class Ingestor:
                 # so this is a backstop): the transaction was rolled back whole; try again.
                 if attempt == 2:
                     raise
+        if self._episode is not None:
+            log.warning("database writes succeed again (after: %s)", self._episode)
+            self._episode = None
         acc = len(new_rows)
         m = self.metrics
         per_kind: dict[int, int] = {}
@@ -340,6 +367,38 @@ class Ingestor:
         if len(results) - acc:
             m.duplicates.inc(len(results) - acc)
         return IngestOutcome(200, results, acc, len(results) - acc)
+
+    def _store_fault(self, e: StoreUnavailable) -> None:
+        """One WARNING per episode of a fault (not one per refused request); a vanished file is fatal."""
+        self.metrics.requests_refused.labels(reason=f"store-{e.kind}").inc()
+        if isinstance(e, DatabaseGone):
+            self._gone = e
+            return  # the process's tripwire logs it (once) and stops the server
+        if self._episode != e.kind:
+            self._episode = e.kind
+            log.warning("ingest refused with 503 (Retry-After %d s): %s; agents keep their events and send them "
+                        "again", e.retry_after_s, e.reason)
+
+    def _begin(self):
+        """The request's transaction. SQLite: BEGIN IMMEDIATE waits at most `cfg.ingest_busy_timeout_ms` for a
+        write lock held by another process (the engine's connections wait 30 s, right for the jobs, far past
+        an agent's timeout for ingestion); the connection's own timeout is restored afterwards."""
+        if self.engine.dialect.name != "sqlite":
+            return self.engine.begin()
+        return self._sqlite_begin()
+
+    @contextlib.contextmanager
+    def _sqlite_begin(self):
+        with self.engine.connect() as conn:
+            dbapi = conn.connection.dbapi_connection
+            prev = dbapi.execute("PRAGMA busy_timeout").fetchone()[0]
+            dbapi.execute(f"PRAGMA busy_timeout={int(self.cfg.ingest_busy_timeout_ms)}")
+            try:
+                with conn.begin():
+                    yield conn
+            finally:
+                with contextlib.suppress(Exception):
+                    dbapi.execute(f"PRAGMA busy_timeout={int(prev)}")
 
     def _prepare(self, evs: list[ValidEvent], now_ms: int) -> tuple[list[bytes], list[tuple]]:
         """Dedup keys and usage_events rows of a batch; key hashes are remembered (a lease repeats them)."""
@@ -359,7 +418,7 @@ class Ingestor:
 
     def _transaction(self, signed: SignedRequest, items, problems, now_ms: int, prepared, on_chain):
         provider = signed.pubkey
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             self._record_signature(conn, signed, now_ms)
             self._check_provider(conn, provider, on_chain)
             if any(problems):

@@ -30,6 +30,7 @@ from sqlalchemy.engine import Connection, Engine
 from contracts.pricing import canonical_json, detail_hash  # noqa: F401 (re-exported: the meter's detail rule)
 from contracts.receipt import ZERO_HASH, Receipt, ReceiptEncodingError, receipt_id
 
+from .chain_floor import BehindChain, Floors
 from .config import MeterConfig
 from .leases import lease_id_of
 from .metrics import MeterMetrics
@@ -56,6 +57,9 @@ class ChannelFailure:
 
 def describe_failure(e: Exception) -> tuple[str, str]:
     """(cause, what to do) of an exception met while sealing one channel."""
+    if isinstance(e, BehindChain):
+        return (str(e), "Restore the meter's database from its backup (docs/arch-metering.md, \"The database behind "
+                        "the chain\"); its events are kept unsealed")
     if isinstance(e, ReceiptEncodingError):
         return (f"a cumulative field no longer fits the receipt encoding ({e})",
                 "Ingestion refuses events that could overflow it, so the cause is a price book published since "
@@ -107,9 +111,13 @@ def last_receipt(conn: Connection, customer: str, provider: str):
 
 
 class Sealer:
+    """`floors`: the chain's last settled seq per channel, read at start (metering.chain_floor): no receipt
+    with a seq at or below it is ever written."""
+
     def __init__(self, engine: Engine, cfg: MeterConfig, meter: Keypair, metrics: MeterMetrics | None = None,
-                 default_prices: PriceBook = DEFAULT_PRICE_BOOK):
+                 default_prices: PriceBook = DEFAULT_PRICE_BOOK, floors: Floors | None = None):
         self.engine, self.cfg, self.meter = engine, cfg, meter
+        self.floors: Floors = dict(floors or {})
         self.metrics = metrics or MeterMetrics()
         self.default_prices = default_prices
         self.program_id = Pubkey.from_string(cfg.program_id)
@@ -350,6 +358,11 @@ class Sealer:
         """Encode, sign and insert one receipt (the single place a receipt row is written). Each line names
         the leases whose usage it bills in this receipt (`leases`, the customer-signed consent an auditor
         checks it against; empty for a reissue, which bills nothing new)."""
+        floor = self.floors.get((customer, provider), 0)
+        if seq <= floor:
+            raise BehindChain(f"channel customer {customer} / provider {provider}: the next receipt would be seq {seq} "
+                              f"but the chain has settled this channel up to seq {floor}: the database is behind "
+                              "the chain (new, or restored from an older backup)")
         detail = {
             "detail_version": DETAIL_VERSION,
             "program_id": self.cfg.program_id,

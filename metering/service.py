@@ -17,6 +17,7 @@ from .models import Batch
 from .partitions import ensure_ahead
 from .receipts import SealReport, Sealer
 from .retention import drop_settled_partitions
+from .store_faults import DatabaseGone, StoreUnavailable, classify
 
 log = logging.getLogger("solmeter.meter")
 BT = Batch.__table__
@@ -34,16 +35,19 @@ class MeterJobs:
     """`config_version_source` tells the version in force on-chain (read each run: every update_config
     bumps it, and settle takes a receipt only under its batch's version). Without one the configured
     `cfg.config_version` is used. If the source fails, the run fails and is retried: no receipt is issued
-    for a version that may be stale."""
+    for a version that may be stale. `floors`: the chain's last settled seq per channel (metering.chain_floor),
+    below which the sealer issues nothing."""
 
     def __init__(self, engine: Engine, cfg: MeterConfig, meter: Keypair, clock: Callable[[], int],
-                 metrics: MeterMetrics | None = None, config_version_source: Callable[[], int] | None = None):
+                 metrics: MeterMetrics | None = None, config_version_source: Callable[[], int] | None = None,
+                 floors: dict[tuple[str, str], int] | None = None):
         self.engine, self.cfg, self.meter, self.clock = engine, cfg, meter, clock
         self.metrics = metrics or MeterMetrics()
-        self.sealer = Sealer(engine, cfg, meter, self.metrics)
+        self.sealer = Sealer(engine, cfg, meter, self.metrics, floors=floors)
         self.config_version_source = config_version_source
         self._carried_for: int | None = None  # the version every channel was last brought up to
         self._partitions_until_ms: int | None = None  # partitions were last made ahead up to here
+        self._store_fault: str | None = None  # the kind of database fault the last run failed on
 
     def config_version(self) -> int:
         if self.config_version_source is None:
@@ -101,5 +105,13 @@ class MeterJobs:
             if rep.seal.receipts or rep.batch:
                 log.info("sealed %d window(s), %d receipt(s)%s", rep.seal.windows, rep.seal.receipts,
                          f"; batch {rep.batch.id} of {rep.batch.count}" if rep.batch else "")
-        except Exception:  # a failed run leaves the database as it was (transactions); retry next tick
-            log.exception("meter jobs failed; will retry")
+            self._store_fault = None
+        except DatabaseGone:
+            return  # fatal: the process's tripwire has logged it once and is stopping the server
+        except Exception as e:  # a failed run leaves the database as it was (transactions); retry next tick
+            fault = e if isinstance(e, StoreUnavailable) else classify(e)
+            if fault is None:
+                log.exception("meter jobs failed; will retry")
+            elif fault.kind != self._store_fault:  # disk full, locked: one line per episode, not a traceback a run
+                self._store_fault = fault.kind
+                log.warning("meter jobs failed: %s; will retry", fault.reason)

@@ -19,6 +19,7 @@ from ..escrow import EscrowBalance, NoEscrowBalance
 from ..events.envelope import CloudEvent
 from ..ingest import Ingestor
 from ..metrics import MeterMetrics
+from ..store_faults import Tripwire, guard_of
 from . import docs_routes, ingest_routes, lease_routes, read_routes
 from .read_auth import SeenReads
 
@@ -56,14 +57,20 @@ def create_app(engine: Engine, cfg: MeterConfig, meter: Keypair, *, clock: Calla
     app.state.metrics = metrics
     app.state.read_admins = frozenset(admins) | {str(meter.pubkey())}
     app.state.seen_reads = SeenReads(cfg.signature_max_age_ms)
-    app.state.ingestor = Ingestor(engine, cfg, metrics)
+    # The database file removed or replaced: the server stops. `meter serve` / `operator serve` guard the
+    # engine before their jobs start (store_faults.guard_engine); otherwise the app has a tripwire of its own.
+    guard = guard_of(engine)
+    app.state.tripwire = guard[1] if guard else Tripwire()
+    app.state.ingestor = Ingestor(engine, cfg, metrics, guard[0] if guard else None)
+    app.state.db_identity = app.state.ingestor.identity  # SQLite file: checked after each ingest commit
     app.state.ingest_lock = threading.Lock()  # see ingest_routes._one_at_a_time
     app.state.ingest_pool = None
     app.state.chain_providers = chain_providers
     if ingest_processes:
         from .ingest_pool import IngestPool
 
-        app.state.ingest_pool = IngestPool(engine.url.render_as_string(hide_password=False), cfg, ingest_processes)
+        app.state.ingest_pool = IngestPool(engine.url.render_as_string(hide_password=False), cfg, ingest_processes,
+                                           app.state.db_identity.expected if app.state.db_identity else None)
 
         @app.on_event("shutdown")
         def _close_pool() -> None:

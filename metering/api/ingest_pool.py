@@ -58,14 +58,19 @@ def replay(ops: list, metrics) -> None:
         getattr(m, method)(value)
 
 
-def _init(database_url: str, cfg) -> None:
+def _init(database_url: str, cfg, db_identity=None) -> None:
     global _state
     from ledger.db import make_engine
 
-    from ..ingest import Ingestor
+    from ..ingest import Ingestor, _sqlite_file
+    from ..store_faults import FileIdentity
 
     rec = MetricsRecorder()
-    _state = SimpleNamespace(cfg=cfg, metrics=rec, ingestor=Ingestor(make_engine(database_url), cfg, rec))
+    engine = make_engine(database_url)
+    path = _sqlite_file(engine)
+    # the file the HTTP process opened, not whatever is at the path when this process starts
+    identity = FileIdentity(path, db_identity) if path and db_identity else None
+    _state = SimpleNamespace(cfg=cfg, metrics=rec, ingestor=Ingestor(engine, cfg, rec, identity))
 
 
 def _ready() -> bool:
@@ -80,18 +85,19 @@ def _job(raw: bytes, batch: bool, signed, now: int, on_chain) -> tuple[int, byte
 
 
 _RETRY = (b'{"error":"an ingest process failed: send the request again (events it stored come back as '
-          b'duplicates)","field":null}')
+          b'duplicates)","field":null,"retry_after":1}')
 
 
 class IngestPool:
-    def __init__(self, database_url: str, cfg, processes: int):
+    def __init__(self, database_url: str, cfg, processes: int, db_identity: tuple[int, int] | None = None):
         self.database_url, self.cfg, self.processes = database_url, cfg, processes
+        self.db_identity = db_identity
         self._executor = self._start()
 
     def _start(self) -> ProcessPoolExecutor:
         # spawn: the HTTP process has threads (event loop, scheduler); forking it would copy their locks
         ex = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"),
-                                 initializer=_init, initargs=(self.database_url, self.cfg))
+                                 initializer=_init, initargs=(self.database_url, self.cfg, self.db_identity))
         for f in [ex.submit(_ready) for _ in range(self.processes)]:  # start them now, not on the first request
             f.result()
         return ex

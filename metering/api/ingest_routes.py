@@ -13,6 +13,7 @@ from ..auth import AuthError, ascii_uint, verify_request
 from ..chain_providers import RegistryUnavailable
 from ..ingest import BodyError, parse_body
 from ..metrics import reason_label
+from ..store_faults import RETRY_GONE_S, DatabaseGone, StoreUnavailable
 
 router = APIRouter(tags=["ingest"])
 # Every ingest answer says the meter's clock (unix ms) in this header, and a 401 for a stale timestamp also
@@ -35,7 +36,9 @@ _RESPONSES = {
     413: {"description": "body or batch too large"},
     422: {"description": "an event failed validation, or could take its channel's cumulative receipt fields past "
                           "the encoding (the field is named); nothing written"},
-    503: {"description": "the chain's provider registry cannot be read now (Retry-After)"},
+    503: {"description": "the chain's provider registry cannot be read now, or the database cannot take the write "
+                          "(disk full, locked by another process, its file removed): nothing written; send it again "
+                          "after Retry-After seconds"},
 }
 
 
@@ -48,8 +51,8 @@ def _body_schema(ref: str, content_types: list[str]) -> dict:
 _encode = msgspec.json.encode
 
 
-def _json(body: dict, status: int) -> Response:
-    return Response(_encode(body), status_code=status, media_type="application/json")
+def _json(body: dict, status: int, headers: dict | None = None) -> Response:
+    return Response(_encode(body), status_code=status, media_type="application/json", headers=headers)
 
 
 def parse_and_ingest(st, raw: bytes, batch: bool, signed, now: int, on_chain=None) -> tuple[int, bytes]:
@@ -65,6 +68,11 @@ def parse_and_ingest(st, raw: bytes, batch: bool, signed, now: int, on_chain=Non
         out = st.ingestor.ingest(signed, items, now, on_chain)
     except AuthError as e:
         return e.status, _encode({"error": str(e), "field": e.field})
+    except StoreUnavailable as e:
+        if isinstance(e, DatabaseGone) and getattr(st, "tripwire", None) is not None:
+            st.tripwire.trip(str(e))  # the server stops (metering.store_faults.serve_guarded)
+        return 503, _encode({"error": f"database: {e.reason}; nothing of this request was stored: send it again "
+                                      "later", "field": None, "retry_after": e.retry_after_s})
     body = out.to_dict()
     if not batch:
         r = out.results[0]
@@ -130,11 +138,25 @@ async def _answer(request: Request, batch: bool) -> Response:
             r = _json({"error": f"X-Solmeter-Pubkey: {e}; send it again later", "field": "X-Solmeter-Pubkey"}, 503)
             r.headers["retry-after"] = str(max(1, int(st.chain_providers.min_refresh_s)))
             return r
+    if st.tripwire.tripped:  # the database file is gone: nothing more is written (the server is stopping)
+        return _json({"error": f"database: {st.tripwire.message}", "field": None, "retry_after": RETRY_GONE_S},
+                     503, {"retry-after": str(RETRY_GONE_S)})
     if st.ingest_pool is not None:  # `meter serve --workers N`: the next free process of the pool
         status, body = await st.ingest_pool.run(st.metrics, raw, batch, signed, now, on_chain)
     else:
         status, body = await run_in_threadpool(_one_at_a_time, st, raw, batch, signed, now, on_chain)
-    return Response(body, status_code=status, media_type="application/json")
+    headers = None
+    if status == 503:  # the store (or a pool process) could not take it: when to send it again
+        headers = {"retry-after": str(_retry_after(body))}
+    return Response(body, status_code=status, media_type="application/json", headers=headers)
+
+
+def _retry_after(body: bytes) -> int:
+    try:
+        v = msgspec.json.decode(body).get("retry_after")
+    except (msgspec.DecodeError, AttributeError):
+        v = None
+    return v if isinstance(v, int) and not isinstance(v, bool) and v > 0 else 1
 
 
 def _one_at_a_time(st, raw: bytes, batch: bool, signed, now: int, on_chain) -> tuple[int, bytes]:

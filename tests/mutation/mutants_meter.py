@@ -2,9 +2,11 @@
 timestamp window in both directions and at its edges, ASCII digits, replay), who may post (registered
 provider on-chain or by hand, removal, minimum stake, the registry's read rate), posting rules (own usage and
 namespace, event time bounds, dedup and conflicts, seq / hash chain / cumulative order, overflow headroom),
-the body limit, nested JSON, bounded metric labels, sealing isolation, key-file permissions and pending
-withdrawals; and names the short tests that must fail with it. Run by scripts/mutation.py (format:
-docs/security-review.md, "Mutation testing"); every one must be KILLED.
+the body limit, nested JSON, bounded metric labels, sealing isolation, the ground moving (database file
+removed or replaced, locked, disk full: 503 with Retry-After, never a 200 for what was not stored; a database
+behind the chain's settled seqs), key-file permissions and pending withdrawals; and names the short tests
+that must fail with it. Run by scripts/mutation.py (format: docs/security-review.md, "Mutation testing");
+every one must be KILLED.
 
 Left out on purpose: the SELECT before recording a request signature (the primary key on the signature
 refuses the same replay with the same error, so removing either one alone changes nothing; `replay-record`
@@ -18,6 +20,8 @@ H = T + "test_meter_ingest_hardening.py::"
 O = T + "test_meter_overflow.py::"
 R = T + "test_meter_provider_rules.py::"
 RC = T + "test_meter_receipts.py::"
+SF = T + "test_meter_store_faults.py::"
+BC = "tests/ledger/test_meter_db_behind_chain.py::"
 
 MUTANTS = [
     # ---- request authentication -------------------------------------------------------------------
@@ -153,6 +157,38 @@ MUTANTS = [
          find="        if not paused:\n            return\n", replace="        if True:\n            return\n",
          tests=[API + "test_paused_customer_gets_no_new_leases"],
          why="no new work is billed to a paused customer"),
+    # ---- the ground moving: database file, lock, disk; the database behind the chain ----------------------
+    dict(id="store-identity-checked", file=M + "ingest.py",
+         find="                        if self.identity is not None:\n                            self.identity.check()\n",
+         replace="                        pass\n",
+         tests=[SF + "test_a_removed_database_file_is_never_acknowledged_and_trips_the_meter",
+                SF + "test_a_replaced_database_file_is_refused"],
+         why="an event committed to a database file no longer at its path is lost: never answer 200 for it"),
+    dict(id="store-busy-timeout", file=M + "ingest.py",
+         find='dbapi.execute(f"PRAGMA busy_timeout={int(self.cfg.ingest_busy_timeout_ms)}")',
+         replace='dbapi.execute(f"PRAGMA busy_timeout={int(prev)}")',
+         tests=[SF + "test_a_write_lock_held_by_another_process_is_a_503_with_retry_after_not_a_30_s_wait"],
+         why="a lock held by another process must be a 503 within the agent's 10 s timeout, not a 30 s wait"),
+    dict(id="store-retry-after", file=M + "api/ingest_routes.py",
+         find='        headers = {"retry-after": str(_retry_after(body))}', replace="        pass",
+         tests=[SF + "test_a_write_lock_held_by_another_process_is_a_503_with_retry_after_not_a_30_s_wait"],
+         why="a 503 says when to send again (Retry-After), so agents back off instead of hammering"),
+    dict(id="store-disk-full-503", file=M + "store_faults.py",
+         find="        if code & 0xFF == _SQLITE_FULL:", replace="        if False:",
+         tests=[SF + "test_disk_full_is_a_503_with_retry_after_nothing_half_written_and_recovers"],
+         why="disk full is a 503 with Retry-After (the agent keeps its events), not a 500"),
+    dict(id="store-locked-503", file=M + "store_faults.py",
+         find="        if code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED):", replace="        if False:",
+         tests=[SF + "test_a_write_lock_held_by_another_process_is_a_503_with_retry_after_not_a_30_s_wait"],
+         why="a held lock is a 503 with Retry-After, not a 500"),
+    dict(id="chain-floor-start", file=M + "chain_floor.py",
+         find="if have.get((c, p), 0) < seq)", replace="if have.get((c, p), 0) < 0)",
+         tests=[BC + "test_an_empty_database_against_settled_channels_is_refused_naming_them_and_the_fix"],
+         why="a meter on a database behind the chain must not start (its receipts would repeat settled seqs)"),
+    dict(id="chain-floor-sealer", file=M + "receipts.py",
+         find="        if seq <= floor:\n", replace="        if False:\n",
+         tests=[BC + "test_an_empty_database_against_settled_channels_is_refused_naming_them_and_the_fix"],
+         why="no receipt with a seq the chain has settled past is ever written"),
     dict(id="key-file-private", file="solmeter/keys.py",
          find="    if mode & 0o077 and not _committed_dev_key(p):", replace="    if False:",
          tests=["tests/cli/test_key_files.py::test_a_key_file_group_or_others_can_touch_is_refused"],
