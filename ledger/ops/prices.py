@@ -25,19 +25,26 @@ class Published:
     stored: bool           # False when the meter's database held this version already
 
 
+def committed_on_chain(chain: RpcChain, dep: Deployment, book: PriceBook) -> bool:
+    """Whether this version is committed with this very file; OpError when it is committed with another."""
+    onchain = read_account(chain, "PriceBook", dep.program.price_book_address(book.version))
+    if onchain is None:
+        return False
+    if bytes(onchain.sha256) == book.sha256():
+        return True
+    raise OpError(f"price book v{book.version} is committed on-chain already with another file (sha256 "
+                  f"{bytes(onchain.sha256).hex()}, this file's is {book.sha256().hex()}): committed versions never "
+                  f"change; give this book a higher version")
+
+
 def commit_on_chain(chain: RpcChain, dep: Deployment, admin: Keypair, book: PriceBook) -> str | None:
     """Commit `book` by the sha256 of its file. Returns the signature, or None when this version is committed
     already with the same file. Refuses a version committed with another file, one not above the chain's
     latest, and a keypair that is not the program's admin (before paying anything)."""
     program = dep.program
     digest = book.sha256()
-    onchain = read_account(chain, "PriceBook", program.price_book_address(book.version))
-    if onchain is not None:
-        if bytes(onchain.sha256) == digest:
-            return None
-        raise OpError(f"price book v{book.version} is committed on-chain already with another file (sha256 "
-                      f"{bytes(onchain.sha256).hex()}, this file's is {digest.hex()}): committed versions never "
-                      f"change; give this book a higher version")
+    if committed_on_chain(chain, dep, book):
+        return None
     cfg = read_config(chain, program)
     if str(cfg.admin) != str(admin.pubkey()):
         raise OpError(f"keypair {admin.pubkey()} is not the program's admin ({cfg.admin}): only the admin commits "
@@ -51,14 +58,18 @@ def commit_on_chain(chain: RpcChain, dep: Deployment, admin: Keypair, book: Pric
 
 def publish(chain: RpcChain, dep: Deployment, admin: Keypair, engine: Engine, book: PriceBook,
             effective_from_ms: int, now_ms: int) -> Published:
-    """On-chain first, then the meter's database: the meter never prices with a book the chain lacks."""
-    sig = commit_on_chain(chain, dep, admin, book)
+    """On-chain first, then the meter's database: the meter never prices with a book the chain lacks. What the
+    database would refuse is refused before anything is sent."""
+    committed_on_chain(chain, dep, book)  # a conflict with the chain is named first
     with engine.connect() as conn:
         stored = {b["version"]: b["prices"] for b in list_price_books(conn)}
+    if book.version in stored and PriceBook.from_json(stored[book.version]) != book:
+        raise OpError(f"the meter's database holds another price book v{book.version} (set with `solmeter meter "
+                      f"prices set`, off-chain only): give this book a higher version")
+    if book.version not in stored and stored and book.version < max(stored):
+        raise OpError(f"price book version {book.version} is not above the meter's latest, {max(stored)}")
+    sig = commit_on_chain(chain, dep, admin, book)
     if book.version in stored:
-        if PriceBook.from_json(stored[book.version]) != book:
-            raise OpError(f"the meter's database holds another price book v{book.version} than the one committed "
-                          f"on-chain: restore the database, or publish a higher version")
         return Published(book.version, book.sha256().hex(), sig, False)
     publish_price_book(engine, book, effective_from_ms, now_ms)
     return Published(book.version, book.sha256().hex(), sig, True)
