@@ -50,5 +50,4 @@ MUTANTS = [
          replace="    if False:\n",
          tests=[f"{PB}::test_a_book_the_meter_holds_otherwise_is_refused_before_anything_is_committed"],
          why="a book the meter's database holds otherwise is refused before the chain commits a sha256 of it"),
-
 ]
