@@ -5,6 +5,7 @@ roots, channel state, settlements, config versions and epochs come from the chai
 """
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
@@ -518,6 +519,33 @@ def audit_program(reader: ChainReader, committed: Path, builder: Builder | None,
 
 # --- everything ------------------------------------------------------------------------------------------------
 
+# Checks that compare an account as it is now with the history read a moment before or after it. On a live
+# chain (the meter and its crank running) a settlement or deposit landing between the two reads makes them
+# differ for a moment, and a node may serve accounts a little ahead of its transaction history. A report
+# that fails on these checks alone is taken again from fresh reads (RETAKES times, RETAKE_PAUSE_S apart); a
+# real difference stays and is reported as it was.
+MOVING_CHECKS = frozenset({"channel.settled", "chain.covers_settled", "customer.deposits", "customer.settled",
+                           "customer.escrow", "provider.revenue", "epoch.revenue", "epoch.settled_revenue"})
+RETAKES = 5
+RETAKE_PAUSE_S = 1.0
+
+
+def _pause(seconds: float) -> None:
+    time.sleep(seconds)
+
+
+def retaken(take: Callable[[ChainFacts], Report], facts: ChainFacts, *, tries: int = RETAKES) -> Report:
+    """`take(facts)`, and again on fresh facts (nothing cached) while it fails only on MOVING_CHECKS."""
+    rep = take(facts)
+    for _ in range(tries):
+        failed_names = {c.name for c in rep.failures}
+        if not failed_names or not failed_names <= MOVING_CHECKS:
+            return rep
+        _pause(RETAKE_PAUSE_S)
+        rep = take(ChainFacts(facts.reader))
+    return rep
+
+
 def audit_all(facts: ChainFacts, api=None, committed: Path | None = None,
               progress: Callable[[str], None] = lambda _m: None, builder: Builder | None = None) -> list[Report]:
     """Every channel, batch, customer, provider and epoch the program holds on-chain, and the deployed program
@@ -533,20 +561,24 @@ def audit_all(facts: ChainFacts, api=None, committed: Path | None = None,
     channels = [decode.channel_view(d, a) for a, d in reader.program_accounts(decode.account_discriminator("Channel"))]
     for ch in sorted(channels, key=lambda c: (str(c.customer), str(c.provider))):
         progress(f"channel {ch.customer} -> {ch.provider}")
-        private = None
-        try:
-            rs = api.channel_receipts(str(ch.customer), str(ch.provider)) if api is not None else None
-        except ApiForbidden as e:  # not a party of this channel: its settlements still verify from the chain
-            rs, private = None, e
-        consent = api.consent(rs) if api is not None and rs else None  # details and the leases they name
-        rep = audit_channel(facts, ch.customer, ch.provider, rs,
-                            api_members(api) if api is not None else None,
-                            api.price_book_file if api is not None else None, consent=consent)
-        if private is not None:
-            # fail closed: what the auditor could not read is NOT VERIFIED, never clean
-            rep.add(pending("channel.receipts", "the metering API serves a channel's receipt list to its customer, "
-                                                f"its provider and the operator only (sign with -k): {private}"))
-        reports.append(rep)
+
+        def take(f: ChainFacts, ch=ch) -> Report:  # the receipts are read again with the chain on a retake
+            private = None
+            try:
+                rs = api.channel_receipts(str(ch.customer), str(ch.provider)) if api is not None else None
+            except ApiForbidden as e:  # not a party of this channel: its settlements still verify from the chain
+                rs, private = None, e
+            consent = api.consent(rs) if api is not None and rs else None  # details and the leases they name
+            rep = audit_channel(f, ch.customer, ch.provider, rs,
+                                api_members(api) if api is not None else None,
+                                api.price_book_file if api is not None else None, consent=consent)
+            if private is not None:
+                # fail closed: what the auditor could not read is NOT VERIFIED, never clean
+                rep.add(pending("channel.receipts", "the metering API serves a channel's receipt list to its "
+                                                    f"customer, its provider and the operator only (sign with -k): "
+                                                    f"{private}"))
+            return rep
+        reports.append(retaken(take, facts))
     for b in facts.all_batches():
         index = b.index
         progress(f"batch {index}")
@@ -559,14 +591,14 @@ def audit_all(facts: ChainFacts, api=None, committed: Path | None = None,
     for a, d in sorted(reader.program_accounts(decode.account_discriminator("Customer")), key=lambda x: str(x[0])):
         wallet = decode.customer_view(d, a).wallet
         progress(f"customer {wallet}")
-        reports.append(audit_customer(facts, wallet))
+        reports.append(retaken(lambda f, w=wallet: audit_customer(f, w), facts))
     for a, d in sorted(reader.program_accounts(decode.account_discriminator("Provider")), key=lambda x: str(x[0])):
         wallet = decode.provider_view(d, a).wallet
         progress(f"provider {wallet}")
-        reports.append(audit_provider(facts, wallet))
+        reports.append(retaken(lambda f, w=wallet: audit_provider(f, w), facts))
     epochs = sorted(decode.epoch_fields(d, a)["number"]
                     for a, d in reader.program_accounts(decode.account_discriminator("Epoch")))
     for n in epochs:
         progress(f"epoch {n}")
-        reports.append(audit_epoch(facts, n))
+        reports.append(retaken(lambda f, n=n: audit_epoch(f, n), facts))
     return reports

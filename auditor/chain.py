@@ -148,7 +148,7 @@ class ChainReader:
             return self._tx_cache[signature]
         tx = self._call(f"getTransaction {signature}", self.client.get_transaction, Signature.from_string(signature))
         if tx is None:
-            got = None
+            return None  # not (yet) served at this commitment: asked again next time, never remembered as absent
         else:
             meta = tx.transaction.meta
             if meta is None or meta.err is not None:

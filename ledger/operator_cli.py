@@ -21,12 +21,51 @@ app = typer.Typer(help="Operator: deploy, initialize, prices, fees, epochs, slas
                   no_args_is_help=True)
 KEYPAIR = typer.Option(None, "--keypair", "-k", help="Admin keypair (default: the global keypair).")
 
-try:  # the price book belongs to the meter; the operator manages it from here too
-    from metering.cli import prices_app
+prices_app = typer.Typer(help="The versioned price book: `set` commits a new version on-chain (its sha256, "
+                               "signed by the admin) and then gives it to the meter; `show` lists them.",
+                          no_args_is_help=True)
+app.add_typer(prices_app, name="prices")
 
-    app.add_typer(prices_app, name="prices", help="The versioned price book (set / show).")
-except ImportError:  # pragma: no cover
-    pass
+
+@prices_app.command("set")
+@one_line_errors
+def prices_set(path: Path = typer.Argument(..., help="Price book, JSON or YAML: version, gpu/storage/egress "
+                                                     "tables of {class: {unit_price, per}}."),
+               effective_from_ms: Optional[int] = typer.Option(None, help="Unix ms; default now."),
+               kp: Optional[Path] = KEYPAIR) -> None:
+    """Publish a new price-book version: committed on-chain first (auditors recompute every receipt's lines
+    against it), then priced with by the meter. Versions only go up; a rerun finishes an interrupted one."""
+    import yaml
+
+    from ledger.ops.prices import publish
+    from metering.rollup.pricing import PriceBook
+
+    try:
+        data = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ValueError(f"price book {path}: does not exist") from None
+    except yaml.YAMLError as e:
+        raise ValueError(f"price book {path}: not JSON or YAML ({str(e).splitlines()[0]})") from None
+    try:
+        book = PriceBook.from_dict(data if isinstance(data, dict) else {})
+    except ValueError as e:
+        raise ValueError(f"price book {path}: {str(e).splitlines()[0]}") from None
+    engine, _ = db()
+    now = time.time_ns() // 1_000_000
+    out = publish(chain(), deployment(), keypair(kp), engine, book,
+                  effective_from_ms if effective_from_ms is not None else now, now)
+    onchain = f"committed on-chain ({out.signature})" if out.signature else "on-chain already"
+    meter = "the meter prices with it" if out.stored else "the meter had it already"
+    typer.echo(f"price book version {out.version} published: sha256 {out.sha256}, {onchain}; {meter}")
+
+
+@prices_app.command("show")
+@one_line_errors
+def prices_show() -> None:
+    """Print every price-book version (the built-in default applies while there is none)."""
+    from metering.cli import prices_show as show
+
+    show()
 
 deploy_cli.register(app)  # upgrade, buffers list|close
 METER_FLOAT = 100_000_000  # lamports below which init airdrops to the meter key on the localnet

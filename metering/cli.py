@@ -332,6 +332,9 @@ def prices_set(path: Path = typer.Argument(..., help="Price book, JSON or YAML: 
     except (yaml.YAMLError, ValueError) as e:
         _fail(f"price book {path}: {str(e).splitlines()[0]}")
     typer.echo(f"price book version {book.version} published")
+    typer.echo(f"WARNING: price book v{book.version} is in the meter's database only, not committed on-chain: "
+               f"auditors report every receipt priced with it NOT VERIFIED; commit it with `solmeter operator "
+               f"prices set {path}` (the admin's key) instead", err=True)
 
 
 @prices_app.command("show")

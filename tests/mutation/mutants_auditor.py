@@ -11,6 +11,7 @@ PH = T + "test_program_history.py::"
 X = T + "test_cross_check.py::"
 PR = T + "test_pricing.py::"
 BU = T + "test_bulk.py::"
+LC = T + "test_live_chain.py::"
 
 MUTANTS = [
     # ---- fail closed -------------------------------------------------------------------------------------
@@ -182,4 +183,16 @@ MUTANTS = [
          find='    family: Literal["gpu", "storage", "egress"]\n', replace="    family: str\n",
          tests=[BU + "test_bulk_names_a_signed_detail_that_is_no_detail_instead_of_crashing"],
          why="bulk: a line of an unknown family is malformed (and never reaches a price book lookup)"),
+    dict(id="retake-only-moving", file=A + "audits.py",
+         find="        if not failed_names or not failed_names <= MOVING_CHECKS:\n", replace="        if not failed_names:\n",
+         tests=[LC + "test_a_failure_a_moving_chain_cannot_explain_is_not_taken_again"],
+         why="only a failure a moving chain explains is taken again; any other is reported at once"),
+    dict(id="retake-keeps-what-stays", file=A + "audits.py",
+         find="        rep = take(ChainFacts(facts.reader))\n", replace="        rep = Report(rep.kind, rep.target)\n",
+         tests=[LC + "test_a_history_that_never_catches_up_still_fails"],
+         why="a difference that stays after the retakes is reported, never dropped"),
+    dict(id="retake-at-all", file=A + "audits.py",
+         find="        _pause(RETAKE_PAUSE_S)\n", replace="        return rep\n",
+         tests=[LC + "test_a_history_that_catches_up_audits_clean"],
+         why="a live chain's settlement landing between two reads does not fail a clean channel"),
 ]

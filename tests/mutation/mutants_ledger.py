@@ -5,6 +5,7 @@ FV = "tests/ledger/test_failures_visible.py"
 EX = "tests/ledger/test_executor_localnet.py"
 RT = "tests/ledger/test_intent_retry.py"
 LT = "tests/ledger/test_lease_takeover.py"
+PB = "tests/ledger/test_operator_prices.py"
 
 MUTANTS = [
     dict(id="ledger-transient-keeps-sent", file="ledger/engine/executor.py",
@@ -50,4 +51,21 @@ MUTANTS = [
          find='        holder = f"{self.holder}#{secrets.token_hex(4)}"', replace="        holder = self.holder",
          tests=[f"{LT}::test_a_lease_is_fenced_per_acquisition_even_for_the_same_replica[sqlite]"],
          why="the fencing token is per acquisition: a stalled run of a replica cannot commit under its newer run"),
+    dict(id="ledger-prices-chain-first", file="ledger/ops/prices.py",
+         find="    sig = commit_on_chain(chain, dep, admin, book)\n", replace="    sig = None\n",
+         tests=[f"{PB}::test_a_new_price_book_is_committed_on_chain_before_the_meter_prices_with_it"],
+         why="the meter must never price with a book whose sha256 is not on-chain (its receipts are unauditable)"),
+    dict(id="ledger-prices-same-file", file="ledger/ops/prices.py",
+         find="    if bytes(onchain.sha256) == book.sha256():\n", replace="    if True:\n",
+         tests=[f"{PB}::test_a_committed_version_is_never_replaced_by_another_file"],
+         why="a version committed on-chain with another file must not be stored by the meter under that version"),
+    dict(id="ledger-prices-admin", file="ledger/ops/prices.py",
+         find="    if str(cfg.admin) != str(admin.pubkey()):\n", replace="    if False:\n",
+         tests=[f"{PB}::test_only_the_admin_commits_a_price_book"],
+         why="a key that is not the admin is told so before it pays for a transaction the program refuses"),
+    dict(id="ledger-prices-db-conflict", file="ledger/ops/prices.py",
+         find="    if book.version in stored and PriceBook.from_json(stored[book.version]) != book:\n",
+         replace="    if False:\n",
+         tests=[f"{PB}::test_a_book_the_meter_holds_otherwise_is_refused_before_anything_is_committed"],
+         why="a book the meter's database holds otherwise is refused before the chain commits a sha256 of it"),
 ]
