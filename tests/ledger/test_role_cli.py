@@ -220,7 +220,7 @@ def test_customer_opens_a_channel_once_with_an_optional_cap(cli):
     cli("provider", "register", "-k", ppath)
     cli("provider", "register", "-k", opath)
     assert "no cap" in cli("customer", "open-channel", str(prov.pubkey()), "-k", cpath).output
-    assert "at most 2.500000 per epoch" in cli("customer", "open-channel", str(other.pubkey()), "--limit", "2.5",
+    assert "at most 2.500000 tokens per epoch" in cli("customer", "open-channel", str(other.pubkey()), "--limit", "2.5",
                                                "-k", cpath).output
     dep = Deployment.load(cli.dir / "data" / "deployment.json")
     ch = read_account(RpcChain(cli.node.rpc_url), "Channel", dep.program.channel_address(cust.pubkey(), other.pubkey()))
