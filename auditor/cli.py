@@ -324,11 +324,12 @@ def epoch_cmd(
     program_id: Optional[str] = ProgramOpt,
     cross_check_url: Optional[str] = CrossOpt,
     as_json: bool = JsonOpt,
+    allow_pending: bool = PendingOpt,
 ) -> None:
     """Verify an epoch: the funded emission, each claim pro rata to the provider's settled revenue
-    (rounded down), and nothing claimed beyond what was funded."""
+    (rounded down), and nothing claimed beyond what was funded. An epoch without activity is pending."""
     facts, _ = _facts(program_id, cross_check_url)
-    _emit(_run(lambda: audit_epoch(facts, n)), as_json)
+    _emit(_run(lambda: audit_epoch(facts, n)), as_json, allow_pending)
 
 
 @app.command("customer")
