@@ -20,6 +20,6 @@ def receipt_line(v: dict, decimals: int | None = None) -> str:
         return f"{tokens(units, decimals)} tokens" if decimals is not None else f"{units} base units"
 
     return (f"{v['receipt_id']}  {v['customer'][:8]}.. {v['provider'][:8]}.. seq {v['seq']:>5} "
-            f"period {local_time(v['period_start'], 'ms')} .. {local_time(v['period_end'], 'ms')} "
+            f"period {local_time(v['period_start'])} .. {local_time(v['period_end'])} "
             f"cumulative {amount(v['cum_amount'])} (+{amount(v['new_amount'])}) batch "
             f"{v['batch']['id'] if v.get('batch') else '-'}")
