@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from contracts.cli_output import YES, emit, is_json, local_time
+from contracts.cli_output import YES, emit, is_json, iso_utc, local_time
 from ledger.cli_common import (METER_API, MeterReadError, chain, confirm, deployment, done, fmt, keypair, meter_get,
                                one_line_errors, parse_amount, require_customer, send_amount, settings)
 from ledger.customer_lease_cli import app as lease_app
@@ -144,6 +144,20 @@ def auto_top_up(threshold: str = typer.Option(..., help="Top up when the escrow 
          **amount_fields("allowance", al, d))
 
 
+def _withdrawal_window(c, dep, wallet) -> tuple[int, int, int] | None:
+    """(requested at, withdrawable from, usable until), unix seconds: a request matures after the withdrawal
+    delay and is usable for one more delay."""
+    from contracts.client import params_at
+    from ledger.ops.deployment import read_account, read_config
+
+    acct = read_account(c, "Customer", dep.program.customer_address(wallet))
+    if acct is None or not int(acct.withdrawal_amount):
+        return None
+    at = int(acct.withdrawal_requested_at)
+    delay = int(params_at(read_config(c, dep.program), c.unix_time()).withdrawal_delay)
+    return at, at + delay, at + 2 * delay
+
+
 @app.command()
 @one_line_errors
 def status(kp: Optional[Path] = KEYPAIR, api: Optional[str] = METER_API,
@@ -153,10 +167,13 @@ def status(kp: Optional[Path] = KEYPAIR, api: Optional[str] = METER_API,
 
     from ledger.ops import roles
 
-    dep = deployment()
+    dep, c = deployment(), chain()
     w = keypair(kp)
-    st = roles.customer_status(chain(), dep, w.pubkey())
+    st = roles.customer_status(c, dep, w.pubkey())
     out = asdict(st)
+    window = _withdrawal_window(c, dep, w.pubkey()) if st.withdrawal_requested else None
+    out["withdrawal_window"] = None if window is None else {k: iso_utc(t) for k, t in
+                                                            zip(("requested_at", "ready_at", "expires_at"), window)}
     try:
         out["meter"] = meter_get(w, api, f"/v1/customers/{w.pubkey()}/status")
     except MeterReadError as e:  # the meter may be down or elsewhere: the chain part still stands
@@ -170,8 +187,9 @@ def status(kp: Optional[Path] = KEYPAIR, api: Optional[str] = METER_API,
     typer.echo(f"customer   {st.wallet} ({'registered' if st.registered else 'not registered: run `solmeter customer register`'})")
     typer.echo(f"escrow     {fmt(st.escrow, d)}   wallet {fmt(st.wallet_tokens, d)}")
     typer.echo(f"deposited  {fmt(st.total_deposited, d)}   settled {fmt(st.total_settled, d)}")
-    if st.withdrawal_requested:
-        typer.echo(f"withdrawal requested {fmt(st.withdrawal_requested, d)} tokens")
+    if st.withdrawal_requested and window is not None:
+        typer.echo(f"withdrawal requested {fmt(st.withdrawal_requested, d)} tokens at {local_time(window[0])}: "
+                   f"`solmeter customer withdraw` from {local_time(window[1])} until {local_time(window[2])}")
     if st.top_up_amount:
         typer.echo(f"auto top-up {fmt(st.top_up_amount, d)} below {fmt(st.top_up_threshold, d)}")
     m = out["meter"]

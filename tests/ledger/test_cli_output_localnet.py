@@ -143,7 +143,10 @@ def test_a_withdrawal_above_the_escrow_is_refused_before_sending(cli):
     st = json.loads(cli("customer", "status", "--json", "-k", cpath).stdout)
     assert st["withdrawal_requested"] == 0  # nothing was sent
     cli("customer", "request-withdrawal", "2", "-k", cpath, "-y")
-    assert json.loads(cli("customer", "status", "--json", "-k", cpath).stdout)["withdrawal_requested"] == 2_000_000
+    st = json.loads(cli("customer", "status", "--json", "-k", cpath, "--api", "http://127.0.0.1:9").stdout)
+    assert st["withdrawal_requested"] == 2_000_000 and st["withdrawal_window"]["ready_at"].endswith("Z")
+    text = cli("customer", "status", "-k", cpath, "--api", "http://127.0.0.1:9").stdout
+    assert "withdrawal requested 2.000000 tokens at " in text and "`solmeter customer withdraw` from " in text
 
 
 def test_claim_of_an_epoch_without_revenue_says_nothing_to_claim(cli):
