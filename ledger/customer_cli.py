@@ -249,15 +249,17 @@ def receipts(kp: Optional[Path] = KEYPAIR, api: Optional[str] = METER_API,
 
 @app.command("check-bill", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 @one_line_errors
-def check_bill(ctx: typer.Context, kp: Optional[Path] = KEYPAIR) -> None:
+def check_bill(ctx: typer.Context, kp: Optional[Path] = KEYPAIR,
+               as_json: bool = typer.Option(False, "--json", help="The audit's report as JSON.")) -> None:
     """Check your whole bill from public data alone (the auditor's `solmeter audit bill`): your escrow, every
     channel's receipts, settlements and line items against the price books on the record. Extra options
-    (--api, --price-books, --cross-check-url, --json, --allow-pending) go to the audit."""
+    (--api, --price-books, --cross-check-url, --allow-pending) go to the audit."""
     from auditor.cli import app as audit_app
 
     wallet = str(keypair(kp).pubkey())
     signer = ["-k", str(kp or settings().resolved_keypair_path)]  # its receipt lists are read signed by it
-    raise typer.Exit(audit_app(["bill", wallet, *signer, *ctx.args], standalone_mode=False) or 0)
+    json_flag = ["--json"] if is_json(as_json) else []  # --output json (or --json) reaches the audit
+    raise typer.Exit(audit_app(["bill", wallet, *signer, *ctx.args, *json_flag], standalone_mode=False) or 0)
 
 
 app.add_typer(lease_app, name="lease")
