@@ -196,7 +196,8 @@ def status(kp: Optional[Path] = KEYPAIR, api: Optional[str] = METER_API,
     if "paused" in m:
         runway = m.get("runway_seconds")
         typer.echo(f"paused     {'yes: ' + (m.get('paused_reason') or '') if m['paused'] else 'no'}")
-        typer.echo(f"runway     {duration(runway) if runway is not None else m.get('runway_note') or '-'}")
+        basis = f" (at the rate of the {m['runway_basis']})" if runway is not None and m.get("runway_basis") else ""
+        typer.echo(f"runway     {duration(runway) + basis if runway is not None else m.get('runway_note') or '-'}")
     else:
         typer.echo(f"meter      {m['unavailable']}")
 

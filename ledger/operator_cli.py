@@ -349,7 +349,7 @@ def ledger_balances(as_json: bool = typer.Option(False, "--json", help="Machine-
         return
     for a, v in sorted(bal.items()):
         typer.echo(f"{a.code:100} {fmt(v, dec):>20}")
-    typer.echo("trial balance: " + ", ".join(f"{b.value} {v}" for b, v in tb.items()))
+    typer.echo("trial balance: " + ", ".join(f"{b.value} {fmt(v, dec)}" for b, v in tb.items()))
 
 
 @app.command()

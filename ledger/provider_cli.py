@@ -196,9 +196,9 @@ def status(kp: Optional[Path] = KEYPAIR, api: Optional[str] = METER_API,
                    f"{local_time(s['contest_deadline'])}")
     if "channels" in meter:
         billed = sum(c["cum_amount"] for c in meter["channels"])
-        typer.echo(f"customers  {len(meter['channels'])} billed by the meter, {fmt(billed, d)} in total")
+        typer.echo(f"customers  {len(meter['channels'])} billed by the meter, {fmt(billed, d)} tokens in total")
         for c in meter["channels"]:
-            typer.echo(f"  {c['customer']} seq {c['seq']} cumulative {fmt(c['cum_amount'], d)}"
+            typer.echo(f"  {c['customer']} seq {c['seq']} cumulative {fmt(c['cum_amount'], d)} tokens"
                        f"{'' if c['batched'] else ' (not yet in a batch)'}")
     else:
         typer.echo(f"meter      {meter['unavailable']}")
