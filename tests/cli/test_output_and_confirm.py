@@ -155,3 +155,18 @@ def test_times_and_amounts_have_one_format(monkeypatch):
 def test_every_group_loads():
     for name, *_ in GROUPS:
         assert load_group(name) is not None
+
+
+def test_a_receipt_line_shows_the_whole_id_in_tokens_and_local_time():
+    """What `customer receipts` and `meter receipts` print: the whole id, so `audit receipt` takes it as is."""
+    from contracts.cli_output import local_time
+    from metering.cli_render import receipt_line
+
+    rid = "ab" * 32
+    v = {"receipt_id": rid, "customer": "C" * 44, "provider": "P" * 44, "seq": 7, "period_start": 1_800_000_000,
+         "period_end": 1_800_000_060, "cum_amount": 2_500_000, "new_amount": 41_666, "batch": {"id": 3}}
+    line = receipt_line(v, 6)
+    assert line.split()[0] == rid
+    assert f"period {local_time(1_800_000_000)} .. {local_time(1_800_000_060)}" in line
+    assert "cumulative 2.500000 tokens (+0.041666 tokens) batch 3" in line
+    assert "cumulative 2500000 base units" in receipt_line(v)  # the meter's own command knows no decimals
