@@ -101,6 +101,18 @@ class MeterApi:
                 return out
             after = out[-1].receipt.seq
 
+    def receipt_ids_with_prefix(self, wallet: str, prefix: str) -> list[str]:
+        """The ids (hex) of the receipts the meter lists for `wallet` (as customer, else as provider; the newest
+        PAGE) that start with `prefix` (lower-case hex). The lists are private, so the read is signed."""
+        found: list[str] = []
+        for role in ("customer", "provider"):
+            doc = self._get("/v1/receipts", **{role: wallet}, limit=PAGE, proofs="false", newest_first="true")
+            found += [str(d["receipt_id"]) for d in (doc or {}).get("receipts") or []
+                      if str(d.get("receipt_id", "")).lower().startswith(prefix)]
+            if found:
+                break
+        return sorted(set(found))
+
     def customer_providers(self, customer: str) -> set[str]:
         """The providers the meter lists receipts of this customer for (its first page of receipts; every
         channel that can settle also has an on-chain Channel account, which audit_bill reads too)."""

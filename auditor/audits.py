@@ -331,6 +331,12 @@ def audit_batch(facts: ChainFacts, index: int, members: Sequence[SignedReceipt] 
     hist = _history_into(rep, facts)
     b = facts.batch(index)
     if b is None:
+        cfg = facts.config()
+        if cfg is not None and index >= cfg.batch_count:  # not posted yet: nothing to verify, not a failure
+            return rep.add(pending("batch.onchain", f"batch {index} is not posted yet: the program has posted "
+                                                    f"{cfg.batch_count} batch(es) so far; audit it once the meter "
+                                                    f"posts it"))
+        # posted (its index is below the count), and neither its account nor a close of it is to be seen
         return rep.add(failed("batch.onchain", f"there is no batch {index} on-chain"))
     rep.facts.update(root=bytes(b.root).hex(), count=b.count, total=b.total, meter=str(b.meter),
                      batch_config_version=b.config_version)
@@ -358,7 +364,14 @@ def audit_epoch(facts: ChainFacts, n: int) -> Report:
     addr = reader.epoch_address(n)
     data = reader.account(addr)
     if data is None:
-        return rep.add(failed("epoch.onchain", f"there is no epoch {n} account on-chain"))
+        # The account is made by the epoch's first funding or settlement: none, and no transaction ever
+        # touched its address, is an epoch without activity (pending: nothing to verify). A missing account
+        # whose address has transactions is hidden or gone: a failure.
+        if any(True for _ in reader.signatures(addr, 1)):
+            return rep.add(failed("epoch.onchain", f"there is no epoch {n} account on-chain although transactions "
+                                                   f"touched its address {addr}"))
+        return rep.add(pending("epoch.onchain", f"epoch {n} has no activity on-chain yet (no funding, no settlement "
+                                                f"created its account): nothing to verify"))
     e = decode.epoch_fields(data, addr)
     pes = []
     for a, d in reader.program_accounts(decode.account_discriminator("ProviderEpoch")):

@@ -130,6 +130,44 @@ def _price_files(price_books: Optional[Path], client: Optional[MeterApi]):
     return client.price_book_file if client is not None else None
 
 
+_HEX_PREFIX = re.compile(r"^(0x)?[0-9a-fA-F]{8,63}$")
+
+
+def _whole_id(arg: Optional[str], api: Optional[str], settings, keypair: Optional[Path]) -> Optional[str]:
+    """A receipt id as given, or the one whole id a prefix (8 to 63 hex, as `receipts` may show it) names
+    among the receipts of the signing wallet (-k, else the configured keypair). No match, or more than one:
+    one line saying so (the candidates listed)."""
+    if arg is None or Path(arg).exists() or _HEX64.match(arg) or not _HEX_PREFIX.match(arg):
+        return arg
+    prefix = arg.lower().removeprefix("0x")
+    from solmeter.keys import load_keypair
+
+    path = keypair or settings.resolved_keypair_path
+    kp = _run(lambda: load_keypair(path))
+    client = MeterApi(api or f"http://{settings.api_host}:{settings.api_port}", keypair=kp)
+    try:
+        ids = client.receipt_ids_with_prefix(str(kp.pubkey()), prefix)
+    except ApiReadError as e:
+        raise _fail(f"receipt id prefix {arg}: {e}") from None
+    finally:
+        client.close()
+    try:
+        return pick_by_prefix(prefix, ids, str(kp.pubkey()))
+    except ValueError as e:
+        raise _fail(str(e)) from None
+
+
+def pick_by_prefix(prefix: str, ids: list[str], wallet: str) -> str:
+    """The one id of `ids` that starts with `prefix`; none, or several (listed), is an error."""
+    found = sorted({i for i in ids if i.lower().startswith(prefix.lower())})
+    if not found:
+        raise ValueError(f"no receipt of {wallet} has an id starting with {prefix} (give the whole 64-hex id, or "
+                         f"sign with -k the customer's or the provider's keypair)")
+    if len(found) > 1:
+        raise ValueError(f"receipt id prefix {prefix} is ambiguous: {len(found)} receipts match: {', '.join(found)}")
+    return found[0]
+
+
 def _receipt_arg(arg: str, api: Optional[str], settings) -> SignedReceipt:
     p = Path(arg)
     if _requested(arg) is None:
@@ -160,8 +198,9 @@ def _consent(api: Optional[str], settings, receipts):
 
 @app.command("receipt")
 def receipt_cmd(
-    receipt: str = typer.Argument(..., help="A signed-receipt JSON file, or a receipt id (64 hex) to fetch "
-                                            "from the metering API."),
+    receipt: str = typer.Argument(..., help="A signed-receipt JSON file, or a receipt id (64 hex, or a unique "
+                                            "prefix of at least 8 among the -k wallet's receipts) to fetch from "
+                                            "the metering API."),
     prev: Optional[str] = typer.Option(None, "--prev", help="The previous receipt (file or id): also check the "
                                                              "hash chain link to it."),
     api: Optional[str] = ApiOpt,
@@ -170,11 +209,16 @@ def receipt_cmd(
     cross_check_url: Optional[str] = CrossOpt,
     as_json: bool = JsonOpt,
     allow_pending: bool = PendingOpt,
+    keypair: Optional[Path] = typer.Option(None, "--keypair", "-k", help="Resolve an id prefix among this "
+                                                                          "wallet's receipts (default: the "
+                                                                          "configured keypair)."),
 ) -> None:
     """Verify one receipt: the meter signature, the key registered for its config version, the inclusion
     proof against the on-chain batch root, the link to --prev, and whether (and by which transaction) the
     channel's settled cumulative covers it."""
     facts, s = _facts(program_id, cross_check_url)
+    receipt = _whole_id(receipt, api, s, keypair)
+    prev = _whole_id(prev, api, s, keypair)
     sr = _run(lambda: _receipt_arg(receipt, api, s))
     pr = _run(lambda: _receipt_arg(prev, api, s)) if prev else None
     client = _api(api, s) if _requested(receipt) is not None else None
@@ -280,11 +324,12 @@ def epoch_cmd(
     program_id: Optional[str] = ProgramOpt,
     cross_check_url: Optional[str] = CrossOpt,
     as_json: bool = JsonOpt,
+    allow_pending: bool = PendingOpt,
 ) -> None:
     """Verify an epoch: the funded emission, each claim pro rata to the provider's settled revenue
-    (rounded down), and nothing claimed beyond what was funded."""
+    (rounded down), and nothing claimed beyond what was funded. An epoch without activity is pending."""
     facts, _ = _facts(program_id, cross_check_url)
-    _emit(_run(lambda: audit_epoch(facts, n)), as_json)
+    _emit(_run(lambda: audit_epoch(facts, n)), as_json, allow_pending)
 
 
 @app.command("customer")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import math
-from fractions import Fraction
 
 from solders.pubkey import Pubkey
 from sqlalchemy import select
@@ -16,18 +15,16 @@ from contracts.client.gen.accounts import Channel
 from ledger.engine.models import Intent
 from ledger.ops import roles, token
 from ledger.ops.deployment import read_account, read_config
-from contracts.lease import Lease
-from metering.leases import book_at, lease_view, list_leases, price_books, rate_per_ms
+from metering.leases import lease_view, list_leases, price_books
 from metering.models import KeyUsage, ReceiptRow
 from metering.rollup.pricing import FAMILY_NAMES
-from metering.status import customer_status
+from metering.status import customer_status, lease_burn
 
 from .shape import amount, at_s
 
 RR, KU = ReceiptRow.__table__, KeyUsage.__table__
 RECEIPTS_SHOWN = 100
 CHART_BUCKETS = 24
-HOUR_MS = 3_600_000
 CHANNEL_CUSTOMER_OFFSET = 8  # Channel: discriminator, then the customer's wallet
 
 
@@ -47,19 +44,6 @@ def lease_json(v: dict, decimals: int) -> dict:
             "start_ms": v["start_ms"], "expires_ms": v["expiry_ms"], "revoked_at_ms": v["revoked_at_ms"],
             "revoked": v["revoked_at_ms"] is not None, "lease_hash": v["lease_hash"],
             "price_book_version": v["price_book_version"]}
-
-
-def lease_burn(rows, books, now_ms: int) -> Fraction:
-    """Base units per hour that the customer's leases in force now can accrue at their full rate (a lease
-    signed minutes ago counts fully, where the last hour's receipts show only its minutes)."""
-    book = book_at(books, now_ms)
-    rate = Fraction(0)
-    for row in rows:
-        lease = Lease.decode(bytes(row.encoding))
-        live = lease.start_ms <= now_ms < lease.expiry_ms and (row.revoked_at_ms is None or row.revoked_at_ms > now_ms)
-        if live and lease.price_book_version == book.version:  # under another version it bills nothing now
-            rate += rate_per_ms(lease, book) * HOUR_MS
-    return rate
 
 
 def usage_series(receipts: list[dict], buckets: int = CHART_BUCKETS) -> dict:

@@ -35,5 +35,10 @@ def airdrop(amount: str = typer.Argument("1", help="SOL to request (exact, up to
                 if (cluster is not None and cluster.public == "mainnet-beta") or "mainnet" in c.url
                 else f"get devnet/testnet SOL at {FAUCET}")
         raise ValueError(f"airdrop is for the localnet only and {c.url} is {name}: {hint}")
+    from contracts.cli_output import emit
+
     request(c, who, lamports)
-    typer.echo(f"{sol(lamports)} SOL airdropped to {who}; balance {sol(c.lamports(who))} SOL")
+    balance = c.lamports(who)
+    emit({"action": "airdrop", "to": str(who), "lamports": lamports, "sol": sol(lamports), "balance_lamports": balance,
+          "balance_sol": sol(balance), "cluster": cluster.name},
+         f"{sol(lamports)} SOL airdropped to {who}; balance {sol(balance)} SOL")

@@ -134,10 +134,10 @@ def parse_amount(text: str, decimals: int) -> int:
 
 
 def fmt(units: int, decimals: int) -> str:
-    """Base units as a token amount string, exactly."""
-    sign = "-" if units < 0 else ""
-    q, r = divmod(abs(int(units)), 10**decimals)
-    return f"{sign}{q}.{r:0{decimals}d}" if decimals else f"{sign}{q}"
+    """Base units as a token amount string, exactly (contracts/cli_output.py's `tokens`)."""
+    from contracts.cli_output import tokens
+
+    return tokens(units, decimals)
 
 
 def explorer_link(kind: str, value: str, rpc_url: str) -> str:
@@ -146,11 +146,61 @@ def explorer_link(kind: str, value: str, rpc_url: str) -> str:
     return Cluster(rpc_url, genesis_hash="").explorer(kind, value)
 
 
-def send_amount(op, amount: str, kp: Path | None, message: str) -> None:
-    """The shape of every "wallet moves AMOUNT" command: parse the amount in the mint's decimals, sign with the
-    wallet's keypair, send `op(chain, deployment, keypair, units)`, print `message` with {amount} and the
-    transaction signature."""
+def cluster_of(c) -> Cluster:
+    """The cluster behind a chain, known by its genesis hash (devnet behind any URL is devnet); a node that
+    cannot say is a custom cluster at its URL."""
+    from ledger.ops.cluster import identify
+
+    try:
+        return identify(c)
+    except Exception:  # noqa: BLE001 - the link then names the URL; the transaction itself has landed
+        return Cluster(c.url, genesis_hash="")
+
+
+def done(c, message: str, sig, *, action: str, amount: int | None = None, decimals: int | None = None,
+         **extra) -> None:
+    """Every transaction's confirmation (contracts/cli_output.tx_done): what was done, the amount in tokens,
+    the signature and the Explorer link of the cluster (custom URL on the localnet, ?cluster=devnet on devnet)."""
+    from contracts.cli_output import tx_done
+
+    cl = cluster_of(c)
+    tx_done(message, sig, cl.explorer("tx", sig), cluster=cl.name, amount=amount, decimals=decimals,
+            action=action, **extra)
+
+
+def confirm(yes: bool, what: str) -> None:
+    from contracts.cli_output import confirm as ask
+
+    ask(yes, what)
+
+
+def require_customer(c, dep, wallet) -> None:
+    """A customer command on a wallet that has no Customer account: say how to make one."""
+    from ledger.ops.deployment import read_account
+
+    if read_account(c, "Customer", dep.program.customer_address(wallet)) is None:
+        raise ValueError(f"customer {wallet} is not registered: run `solmeter customer register -k WALLET.json` first")
+
+
+def require_provider(c, dep, wallet) -> None:
+    from ledger.ops.deployment import read_account
+
+    if read_account(c, "Provider", dep.program.provider_address(wallet)) is None:
+        raise ValueError(f"provider {wallet} is not registered: run `solmeter provider register -k WALLET.json` first")
+
+
+def send_amount(op, amount: str, kp: Path | None, message: str, *, action: str, yes: bool, what: str,
+                check=None) -> None:
+    """The shape of every "wallet moves AMOUNT" command: parse the amount in the mint's decimals, check it
+    (`check(chain, deployment, wallet pubkey, units)`, before anything is asked or sent), ask for confirmation
+    (`what`, with {amount} and {wallet}), sign with the wallet's keypair, send `op(chain, deployment, keypair,
+    units)`, and confirm with `message` ({amount}), the signature and the Explorer link."""
     dep = deployment()
     units = parse_amount(amount, dep.decimals)
-    sig = op(chain(), dep, keypair(kp), units)
-    typer.echo(f"{message.format(amount=fmt(units, dep.decimals))} ({sig})")
+    w = keypair(kp)
+    c = chain()
+    if check is not None:
+        check(c, dep, w.pubkey(), units)
+    confirm(yes, what.format(amount=f"{fmt(units, dep.decimals)} tokens", wallet=w.pubkey()))
+    sig = op(c, dep, w, units)
+    done(c, message, sig, action=action, amount=units, decimals=dep.decimals, wallet=str(w.pubkey()))

@@ -1,14 +1,14 @@
 """`solmeter customer ...`: a customer's escrow, limits, top-ups, status, usage and receipts."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from ledger.cli_common import (METER_API, MeterReadError, chain, deployment, fmt, keypair, meter_get, one_line_errors,
-                               parse_amount, send_amount, settings)
+from contracts.cli_output import YES, emit, is_json, iso_utc, local_time
+from ledger.cli_common import (METER_API, MeterReadError, chain, confirm, deployment, done, fmt, keypair, meter_get,
+                               one_line_errors, parse_amount, require_customer, send_amount, settings)
 from ledger.customer_lease_cli import app as lease_app
 
 app = typer.Typer(help="Customer: register, fund the escrow, cap spending, see usage and receipts.",
@@ -23,38 +23,62 @@ def register(kp: Optional[Path] = KEYPAIR) -> None:
     from ledger.ops import roles
 
     w = keypair(kp)
-    sig = roles.register_customer(chain(), deployment(), w)
-    typer.echo(f"registered customer {w.pubkey()} ({sig})")
+    c = chain()
+    sig = roles.register_customer(c, deployment(), w)
+    done(c, f"registered customer {w.pubkey()} (no tokens moved)", sig, action="customer register",
+         wallet=str(w.pubkey()))
 
 
 @app.command()
 @one_line_errors
 def deposit(amount: str = typer.Argument(..., help="Tokens to move into escrow, e.g. 25 or 0.5."),
-            kp: Optional[Path] = KEYPAIR) -> None:
+            kp: Optional[Path] = KEYPAIR, yes: bool = YES) -> None:
     """Move tokens from the customer's token account into its escrow (resumes a paused customer)."""
     from ledger.ops import roles
 
-    send_amount(roles.deposit, amount, kp, "deposited {amount}")
+    send_amount(roles.deposit, amount, kp, "deposited {amount}", action="customer deposit", yes=yes,
+                what="deposit {amount} from wallet {wallet} into its escrow",
+                check=lambda c, dep, w, units: require_customer(c, dep, w))
 
 
 @app.command("request-withdrawal")
 @one_line_errors
 def request_withdrawal(amount: str = typer.Argument(..., help="Tokens to withdraw after the delay."),
-                       kp: Optional[Path] = KEYPAIR) -> None:
+                       kp: Optional[Path] = KEYPAIR, yes: bool = YES) -> None:
     """Ask to withdraw unspent escrow; it becomes available after the withdrawal delay."""
     from ledger.ops import roles
 
-    send_amount(roles.request_withdrawal, amount, kp, "withdrawal of {amount} requested")
+    def check(c, dep, w, units):
+        st = roles.customer_status(c, dep, w)
+        if not st.registered:
+            require_customer(c, dep, w)
+        if units > st.escrow:
+            raise ValueError(f"cannot request a withdrawal of {fmt(units, dep.decimals)} tokens: the escrow of {w} "
+                             f"holds {fmt(st.escrow, dep.decimals)} tokens (see `solmeter customer status`)")
+
+    send_amount(roles.request_withdrawal, amount, kp, "withdrawal of {amount} requested",
+                action="customer request-withdrawal", yes=yes, check=check,
+                what="request the withdrawal of {amount} from the escrow of {wallet} (payable after the delay)")
 
 
 @app.command()
 @one_line_errors
-def withdraw(kp: Optional[Path] = KEYPAIR) -> None:
+def withdraw(kp: Optional[Path] = KEYPAIR, yes: bool = YES) -> None:
     """Withdraw the requested amount once the delay has passed."""
     from ledger.ops import roles
 
-    sig = roles.withdraw(chain(), deployment(), keypair(kp))
-    typer.echo(f"withdrawn ({sig})")
+    dep, c, w = deployment(), chain(), keypair(kp)
+    st = roles.customer_status(c, dep, w.pubkey())
+    if not st.registered:
+        require_customer(c, dep, w.pubkey())
+    if not st.withdrawal_requested:
+        raise ValueError(f"no withdrawal was requested for {w.pubkey()}: run `solmeter customer request-withdrawal "
+                         f"AMOUNT` first")
+    units = min(st.withdrawal_requested, st.escrow)
+    confirm(yes, f"withdraw {fmt(units, dep.decimals)} tokens from the escrow of {w.pubkey()} to its wallet")
+    sig = roles.withdraw(c, dep, w)
+    done(c, "withdrawn {amount}", sig, action="customer withdraw", amount=units, decimals=dep.decimals,
+         wallet=str(w.pubkey()))
 
 
 @app.command("open-channel")
@@ -70,11 +94,13 @@ def open_channel(provider: str = typer.Argument(..., help="Provider wallet publi
     from contracts.client import U64_MAX
     from ledger.ops import roles
 
-    dep = deployment()
+    dep, c, w = deployment(), chain(), keypair(kp)
     units = U64_MAX if limit is None else parse_amount(limit, dep.decimals)
-    sig = roles.open_channel(chain(), dep, keypair(kp), Pubkey.from_string(provider), units)
-    cap = "no cap" if limit is None else f"at most {fmt(units, dep.decimals)} per epoch"
-    typer.echo(f"opened channel with {provider}, {cap} ({sig})")
+    require_customer(c, dep, w.pubkey())
+    sig = roles.open_channel(c, dep, w, Pubkey.from_string(provider), units)
+    cap = "no cap" if limit is None else "at most {amount} per epoch"
+    done(c, f"opened channel with {provider}, {cap}", sig, action="customer open-channel",
+         amount=None if limit is None else units, decimals=dep.decimals, provider=provider, capped=limit is not None)
 
 
 @app.command("set-limit")
@@ -88,10 +114,12 @@ def set_limit(provider: str = typer.Argument(..., help="Provider wallet public k
 
     from ledger.ops import roles
 
-    dep = deployment()
+    dep, c, w = deployment(), chain(), keypair(kp)
     units = parse_amount(amount, dep.decimals)
-    sig = roles.set_limit(chain(), dep, keypair(kp), Pubkey.from_string(provider), units)
-    typer.echo(f"limit {fmt(units, dep.decimals)} per epoch for {provider} ({sig})")
+    require_customer(c, dep, w.pubkey())
+    sig = roles.set_limit(c, dep, w, Pubkey.from_string(provider), units)
+    done(c, f"limit {{amount}} per epoch for {provider}", sig, action="customer set-limit", amount=units,
+         decimals=dep.decimals, provider=provider)
 
 
 @app.command("auto-top-up")
@@ -99,15 +127,35 @@ def set_limit(provider: str = typer.Argument(..., help="Provider wallet public k
 def auto_top_up(threshold: str = typer.Option(..., help="Top up when the escrow falls below this many tokens."),
                 amount: str = typer.Option(..., help="Tokens to pull per top-up."),
                 allowance: str = typer.Option(..., help="Total the crank may ever pull (SPL allowance)."),
-                kp: Optional[Path] = KEYPAIR) -> None:
+                kp: Optional[Path] = KEYPAIR, yes: bool = YES) -> None:
     """Let the permissionless crank refill the escrow from the wallet, within an allowance."""
+    from contracts.cli_output import amount_fields
     from ledger.ops import roles
 
-    dep = deployment()
+    dep, c, w = deployment(), chain(), keypair(kp)
     d = dep.decimals
-    sig = roles.auto_top_up(chain(), dep, keypair(kp), parse_amount(threshold, d), parse_amount(amount, d),
-                            parse_amount(allowance, d))
-    typer.echo(f"auto top-up configured ({sig})")
+    th, am, al = parse_amount(threshold, d), parse_amount(amount, d), parse_amount(allowance, d)
+    require_customer(c, dep, w.pubkey())
+    confirm(yes, f"let the crank pull {fmt(am, d)} tokens from wallet {w.pubkey()} whenever its escrow is below "
+                 f"{fmt(th, d)} tokens, {fmt(al, d)} tokens at most in total")
+    sig = roles.auto_top_up(c, dep, w, th, am, al)
+    done(c, f"auto top-up configured: {{amount}} below {fmt(th, d)} tokens, at most {fmt(al, d)} tokens in total",
+         sig, action="customer auto-top-up", amount=am, decimals=d, **amount_fields("threshold", th, d),
+         **amount_fields("allowance", al, d))
+
+
+def _withdrawal_window(c, dep, wallet) -> tuple[int, int, int] | None:
+    """(requested at, withdrawable from, usable until), unix seconds: a request matures after the withdrawal
+    delay and is usable for one more delay."""
+    from contracts.client import params_at
+    from ledger.ops.deployment import read_account, read_config
+
+    acct = read_account(c, "Customer", dep.program.customer_address(wallet))
+    if acct is None or not int(acct.withdrawal_amount):
+        return None
+    at = int(acct.withdrawal_requested_at)
+    delay = int(params_at(read_config(c, dep.program), c.unix_time()).withdrawal_delay)
+    return at, at + delay, at + 2 * delay
 
 
 @app.command()
@@ -119,30 +167,37 @@ def status(kp: Optional[Path] = KEYPAIR, api: Optional[str] = METER_API,
 
     from ledger.ops import roles
 
-    dep = deployment()
+    dep, c = deployment(), chain()
     w = keypair(kp)
-    st = roles.customer_status(chain(), dep, w.pubkey())
+    st = roles.customer_status(c, dep, w.pubkey())
     out = asdict(st)
+    window = _withdrawal_window(c, dep, w.pubkey()) if st.withdrawal_requested else None
+    out["withdrawal_window"] = None if window is None else {k: iso_utc(t) for k, t in
+                                                            zip(("requested_at", "ready_at", "expires_at"), window)}
     try:
         out["meter"] = meter_get(w, api, f"/v1/customers/{w.pubkey()}/status")
     except MeterReadError as e:  # the meter may be down or elsewhere: the chain part still stands
         out["meter"] = {"unavailable": str(e).splitlines()[0]}
-    if as_json:
-        typer.echo(json.dumps(out, indent=2))
+    if is_json(as_json):
+        emit(out, as_json=True)
         return
+    from contracts.cli_output import duration
+
     d = dep.decimals
-    typer.echo(f"customer   {st.wallet} ({'registered' if st.registered else 'not registered'})")
+    typer.echo(f"customer   {st.wallet} ({'registered' if st.registered else 'not registered: run `solmeter customer register`'})")
     typer.echo(f"escrow     {fmt(st.escrow, d)}   wallet {fmt(st.wallet_tokens, d)}")
     typer.echo(f"deposited  {fmt(st.total_deposited, d)}   settled {fmt(st.total_settled, d)}")
-    if st.withdrawal_requested:
-        typer.echo(f"withdrawal requested {fmt(st.withdrawal_requested, d)}")
+    if st.withdrawal_requested and window is not None:
+        typer.echo(f"withdrawal requested {fmt(st.withdrawal_requested, d)} tokens at {local_time(window[0])}: "
+                   f"`solmeter customer withdraw` from {local_time(window[1])} until {local_time(window[2])}")
     if st.top_up_amount:
         typer.echo(f"auto top-up {fmt(st.top_up_amount, d)} below {fmt(st.top_up_threshold, d)}")
     m = out["meter"]
     if "paused" in m:
         runway = m.get("runway_seconds")
         typer.echo(f"paused     {'yes: ' + (m.get('paused_reason') or '') if m['paused'] else 'no'}")
-        typer.echo(f"runway     {'%.1f h' % (runway / 3600) if runway is not None else m.get('runway_note') or '-'}")
+        basis = f" (at the rate of the {m['runway_basis']})" if runway is not None and m.get("runway_basis") else ""
+        typer.echo(f"runway     {duration(runway) + basis if runway is not None else m.get('runway_note') or '-'}")
     else:
         typer.echo(f"meter      {m['unavailable']}")
 
@@ -160,14 +215,17 @@ def usage(kp: Optional[Path] = KEYPAIR, api: Optional[str] = METER_API,
     end = time.time_ns() // 1_000_000
     body = meter_get(w, api, "/v1/usage", {"customer": str(w.pubkey()), "start_ms": end - minutes * 60_000,
                                            "end_ms": end, "samples": False})
-    if not body["channels"]:
-        typer.echo("no usage in that range")
-    for ch in body["channels"]:
-        typer.echo(f"provider {ch['provider']}")
-        for line in ch["lines"]:
-            typer.echo(f"  {line['family']:8} {line['class']:10} {quantity_text(line['family'], line['quantity'])}")
-        for g in ch["gaps"]:
-            typer.echo(f"  gap (not billed) {g['family']} {g['resource']}: {g['start_ms']}..{g['end_ms']}")
+    def text() -> None:
+        if not body["channels"]:
+            typer.echo("no usage in that range")
+        for ch in body["channels"]:
+            typer.echo(f"provider {ch['provider']}")
+            for line in ch["lines"]:
+                typer.echo(f"  {line['family']:8} {line['class']:10} {quantity_text(line['family'], line['quantity'])}")
+            for g in ch["gaps"]:
+                typer.echo(f"  gap (not billed) {g['family']} {g['resource']}: {local_time(g['start_ms'], 'ms')} .. "
+                           f"{local_time(g['end_ms'], 'ms')}")
+    emit(body, text)
 
 
 @app.command()
@@ -181,26 +239,28 @@ def receipts(kp: Optional[Path] = KEYPAIR, api: Optional[str] = METER_API,
     w = keypair(kp)
     views = meter_get(w, api, "/v1/receipts", {"customer": str(w.pubkey()), "limit": limit,
                                                "newest_first": True})["receipts"]
-    if as_json:
-        typer.echo(json.dumps(views, indent=2))
+    if is_json(as_json):
+        emit(views, as_json=True)
         return
     if not views:
         typer.echo("no receipts")
     for v in views:
-        typer.echo(receipt_line(v))
+        typer.echo(receipt_line(v, deployment().decimals))
 
 
 @app.command("check-bill", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 @one_line_errors
-def check_bill(ctx: typer.Context, kp: Optional[Path] = KEYPAIR) -> None:
+def check_bill(ctx: typer.Context, kp: Optional[Path] = KEYPAIR,
+               as_json: bool = typer.Option(False, "--json", help="The audit's report as JSON.")) -> None:
     """Check your whole bill from public data alone (the auditor's `solmeter audit bill`): your escrow, every
     channel's receipts, settlements and line items against the price books on the record. Extra options
-    (--api, --price-books, --cross-check-url, --json, --allow-pending) go to the audit."""
+    (--api, --price-books, --cross-check-url, --allow-pending) go to the audit."""
     from auditor.cli import app as audit_app
 
     wallet = str(keypair(kp).pubkey())
     signer = ["-k", str(kp or settings().resolved_keypair_path)]  # its receipt lists are read signed by it
-    raise typer.Exit(audit_app(["bill", wallet, *signer, *ctx.args], standalone_mode=False) or 0)
+    json_flag = ["--json"] if is_json(as_json) else []  # --output json (or --json) reaches the audit
+    raise typer.Exit(audit_app(["bill", wallet, *signer, *ctx.args, *json_flag], standalone_mode=False) or 0)
 
 
 app.add_typer(lease_app, name="lease")

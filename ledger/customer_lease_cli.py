@@ -97,9 +97,14 @@ def sign(lease_id: str = typer.Argument(..., help="The lease id (the GPU job's l
     r = lease.resource
     what = f"{r.gpu_count} x {r.gpu_class}" if lease.kind == 1 else \
         f"{r.bucket} ({', '.join(f'{c} <= {n} bytes' for c, n in sorted(r.classes.items()))})"
-    typer.echo(f"lease {lease_id} {out['status']}: {what} from {provider}, cap "
-               f"{fmt(lease.cap, decimals)} ({lease.cap} base units), price book v{lease.price_book_version}, "
-               f"{lease.start_ms}..{lease.expiry_ms} ms, hash {lease.lease_hash.hex()}")
+    from contracts.cli_output import emit, local_time
+
+    emit({"lease_id": lease_id, "status": out["status"], "provider": provider, "cap": lease.cap,
+          "cap_tokens": fmt(lease.cap, decimals), "price_book_version": lease.price_book_version,
+          "start_ms": lease.start_ms, "expiry_ms": lease.expiry_ms, "lease_hash": lease.lease_hash.hex()},
+         f"lease {lease_id} {out['status']}: {what} from {provider}, cap {fmt(lease.cap, decimals)} tokens "
+         f"({lease.cap} base units), price book v{lease.price_book_version}, {local_time(lease.start_ms, 'ms')} .. "
+         f"{local_time(lease.expiry_ms, 'ms')}, hash {lease.lease_hash.hex()}")
 
 
 @app.command()
@@ -127,7 +132,8 @@ def revoke(lease_id: str = typer.Argument(..., help="The lease to revoke."),
 @app.command("list")
 @one_line_errors
 def list_(api: Optional[str] = API, kp: Optional[Path] = KEYPAIR,
-          as_json: bool = typer.Option(False, "--json", help="The signed leases as the meter serves them.")) -> None:
+          as_json: bool = typer.Option(False, "--json", help="The signed leases as the meter serves them."),
+          decimals: int = typer.Option(6, "--decimals", min=0, max=18, help="Decimals of the mint (for the caps).")) -> None:
     """The customer's leases as the meter holds them."""
     url = _url(api)
     w = keypair(kp)
@@ -135,9 +141,11 @@ def list_(api: Optional[str] = API, kp: Optional[Path] = KEYPAIR,
     if as_json:
         typer.echo(json.dumps(leases, indent=2))
         return
+    from contracts.cli_output import local_time
+
     if not leases:
         typer.echo(f"no leases for {w.pubkey()}")
     for x in leases:
-        state = f"revoked at {x['revoked_at_ms']}" if x["revoked_at_ms"] is not None else "active"
-        typer.echo(f"{x['lease_id']}  {x['kind']}  provider {x['provider']}  cap {x['cap']}  "
-                   f"{x['start_ms']}..{x['expiry_ms']}  {state}")
+        state = f"revoked at {local_time(x['revoked_at_ms'], 'ms')}" if x["revoked_at_ms"] is not None else "active"
+        typer.echo(f"{x['lease_id']}  {x['kind']}  provider {x['provider']}  cap {fmt(int(x['cap']), decimals)} tokens  "
+                   f"{local_time(x['start_ms'], 'ms')} .. {local_time(x['expiry_ms'], 'ms')}  {state}")

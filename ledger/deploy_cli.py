@@ -14,8 +14,9 @@ from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
 import contracts
+from contracts.cli_output import YES
 from contracts.loader_v3 import LOADER_V3
-from ledger.cli_common import chain, keypair, one_line_errors, settings
+from ledger.cli_common import chain, confirm, keypair, one_line_errors, settings
 from ledger.cli_progress import ProgressBar
 from ledger.engine.chain import RpcChain
 from ledger.ops.budget import NO_BUDGET, ComputeBudget
@@ -114,12 +115,14 @@ def upgrade(program_so: Optional[Path] = PROGRAM_SO,
             program_id: Optional[str] = typer.Option(None, "--program-id", help="Program to upgrade (default: the "
                                                      "program_id setting, else the deployment's)."),
             url: Optional[str] = URL, kp: Optional[Path] = KEYPAIR, price: int = CU_PRICE,
-            limit: Optional[int] = CU_LIMIT, concurrency: int = CONCURRENCY) -> None:
+            limit: Optional[int] = CU_LIMIT, concurrency: int = CONCURRENCY, yes: bool = YES) -> None:
     """Replace the deployed program's bytes (a buffer, then Upgrade); the upgrade authority is checked first."""
     use_url(url)
     c = chain()
     cluster = identify(c)
     pid = Pubkey.from_string(program_id or settings().resolved_program_id)
+    confirm(yes, f"replace the bytes of program {pid} on {cluster.name} with "
+                 f"{Path(program_so or contracts.PROGRAM_SO).name} (when they differ)")
     out = _deployer(c, cluster, keypair(kp), options(price, limit, concurrency)).upgrade(pid, read_elf(program_so))
     if out is None:
         typer.echo(f"program {pid} already runs these bytes: nothing to do (nothing paid)")
@@ -150,7 +153,7 @@ def buffers_list(url: Optional[str] = URL, kp: Optional[Path] = KEYPAIR, program
 def buffers_close(addresses: Optional[list[str]] = typer.Argument(None, help="Buffer addresses to close."),
                   all_: bool = typer.Option(False, "--all", help="Close every buffer of the keypair."),
                   url: Optional[str] = URL, kp: Optional[Path] = KEYPAIR, price: int = CU_PRICE,
-                  limit: Optional[int] = CU_LIMIT) -> None:
+                  limit: Optional[int] = CU_LIMIT, yes: bool = YES) -> None:
     """Close buffers (of an interrupted or abandoned upload); their rent returns to the keypair."""
     use_url(url)
     if bool(addresses) == all_:
@@ -163,6 +166,8 @@ def buffers_close(addresses: Optional[list[str]] = typer.Argument(None, help="Bu
     if not targets:
         typer.echo(f"no buffers of {payer.pubkey()} to close")
         return
+    confirm(yes, f"close {len(targets)} buffer(s) of {payer.pubkey()} on {cluster.name} (an upload in them cannot be "
+                 f"resumed after)")
     before = c.lamports(payer.pubkey())
     for sig, group, lamports in _deployer(c, cluster, payer, options(price, limit, 1)).close_buffers(targets):
         typer.echo(f"closed {len(group)} buffer(s) ({', '.join(map(str, group))}): {sol(lamports)} SOL of rent back")

@@ -14,7 +14,8 @@ from ledger import deploy_cli
 from ledger.ops.cluster import identify
 from ledger.ops.meter_funding import BATCH_INTERVAL_S
 from ledger.ops.program_deploy import sol
-from ledger.cli_common import (chain, db, deployment, deployment_path, fail, fmt, keypair, one_line_errors,
+from contracts.cli_output import YES
+from ledger.cli_common import (chain, confirm, db, deployment, deployment_path, done, fmt, keypair, one_line_errors,
                                parse_amount, settings)
 
 app = typer.Typer(help="Operator: deploy, initialize, prices, fees, epochs, slashes, and `serve` (API + jobs).",
@@ -180,46 +181,62 @@ def _say_meter_funding(c, cluster, dep) -> None:
 @one_line_errors
 def fees(fee_bps: Optional[int] = typer.Option(None, min=0, max=2000, help="New treasury fee, basis points."),
          burn_bps: Optional[int] = typer.Option(None, min=0, max=2000, help="New burn share, basis points."),
-         kp: Optional[Path] = KEYPAIR) -> None:
+         kp: Optional[Path] = KEYPAIR, yes: bool = YES) -> None:
     """Show the fee and burn shares, or change them (bounded on-chain; bumps the config version)."""
     from ledger.ops import roles
     from ledger.ops.deployment import read_config
 
     dep, c = deployment(), chain()
     if fee_bps is not None or burn_bps is not None:
+        cfg = read_config(c, dep.program)
+        new_fee = int(cfg.fee_bps) if fee_bps is None else fee_bps
+        new_burn = int(cfg.burn_bps) if burn_bps is None else burn_bps
+        confirm(yes, f"change the fees of every settlement from fee {int(cfg.fee_bps)} bps, burn {int(cfg.burn_bps)} "
+                     f"bps to fee {new_fee} bps, burn {new_burn} bps")
         sig = roles.set_fees(c, dep, keypair(kp), fee_bps, burn_bps)
-        typer.echo(f"updated ({sig})")
+        done(c, f"fees updated to fee {new_fee} bps, burn {new_burn} bps", sig, action="operator fees",
+             fee_bps=new_fee, burn_bps=new_burn)
+        return
     cfg = read_config(c, dep.program)
-    typer.echo(f"fee {int(cfg.fee_bps)} bps, burn {int(cfg.burn_bps)} bps, config version {int(cfg.version)}")
+    from contracts.cli_output import emit
+
+    emit({"fee_bps": int(cfg.fee_bps), "burn_bps": int(cfg.burn_bps), "config_version": int(cfg.version)},
+         f"fee {int(cfg.fee_bps)} bps, burn {int(cfg.burn_bps)} bps, config version {int(cfg.version)}")
 
 
 @app.command("set-treasury")
 @one_line_errors
 def set_treasury(treasury: str = typer.Argument(..., help="Token account of the mint that receives fees from now on."),
-                 kp: Optional[Path] = KEYPAIR) -> None:
+                 kp: Optional[Path] = KEYPAIR, yes: bool = YES) -> None:
     """Send fees to another token account (e.g. after the treasury account was closed or frozen)."""
     from solders.pubkey import Pubkey
 
     from ledger.ops import roles
 
     dep, c = deployment(), chain()
-    sig = roles.set_treasury(c, dep, keypair(kp), Pubkey.from_string(treasury))
-    typer.echo(f"treasury is now {treasury} ({sig}); update deployment.json's treasury if you keep one")
+    to = Pubkey.from_string(treasury)
+    confirm(yes, f"send every future fee to token account {treasury} instead of {dep.treasury}")
+    sig = roles.set_treasury(c, dep, keypair(kp), to)
+    done(c, f"treasury is now {treasury} (update deployment.json's treasury if you keep one)", sig,
+         action="operator set-treasury", treasury=treasury)
 
 
 @app.command("fund-epoch")
 @one_line_errors
 def fund_epoch(amount: str = typer.Argument(..., help="Reward tokens for the epoch."),
                epoch: Optional[int] = typer.Option(None, min=0, help="Epoch (default: the current one)."),
-               kp: Optional[Path] = KEYPAIR) -> None:
+               kp: Optional[Path] = KEYPAIR, yes: bool = YES) -> None:
     """Fund an epoch's reward pool from the admin's token account."""
     from ledger.ops import roles
 
     dep, c = deployment(), chain()
     ep = roles.current_epoch(c, dep) if epoch is None else epoch
     units = parse_amount(amount, dep.decimals)
+    confirm(yes, f"move {fmt(units, dep.decimals)} tokens from the admin's token account into the reward pool of "
+                 f"epoch {ep}")
     sig = roles.fund_epoch(c, dep, keypair(kp), ep, units)
-    typer.echo(f"funded epoch {ep} with {fmt(units, dep.decimals)} ({sig})")
+    done(c, f"funded epoch {ep} with {{amount}}", sig, action="operator fund-epoch", amount=units,
+         decimals=dep.decimals, epoch=ep)
 
 
 @app.command("propose-slash")
@@ -229,17 +246,20 @@ def propose_slash(provider: str = typer.Argument(..., help="Provider wallet publ
                   evidence: str = typer.Option(..., help="Evidence: a 64-hex sha256, or text that is hashed."),
                   beneficiary: Optional[str] = typer.Option(None, help="Token account receiving the stake "
                                                                        "(default: the treasury)."),
-                  kp: Optional[Path] = KEYPAIR) -> None:
+                  kp: Optional[Path] = KEYPAIR, yes: bool = YES) -> None:
     """Propose a slash; the provider may contest it within the contest window."""
     from solders.pubkey import Pubkey
 
     from ledger.ops import roles
 
-    dep = deployment()
+    dep, c = deployment(), chain()
     units = parse_amount(amount, dep.decimals)
-    sig, index = roles.propose_slash(chain(), dep, keypair(kp), Pubkey.from_string(provider), units, evidence,
+    prov = Pubkey.from_string(provider)
+    confirm(yes, f"propose to slash {fmt(units, dep.decimals)} tokens of the stake of provider {provider}")
+    sig, index = roles.propose_slash(c, dep, keypair(kp), prov, units, evidence,
                                      Pubkey.from_string(beneficiary) if beneficiary else None)
-    typer.echo(f"slash {index} of {provider} proposed: {fmt(units, dep.decimals)} ({sig})")
+    done(c, f"slash {index} of {provider} proposed: {{amount}}", sig, action="operator propose-slash", amount=units,
+         decimals=dep.decimals, provider=provider, index=index)
 
 
 @app.command("resolve-slash")
@@ -247,28 +267,43 @@ def propose_slash(provider: str = typer.Argument(..., help="Provider wallet publ
 def resolve_slash(provider: str = typer.Argument(..., help="Provider wallet public key."),
                   index: int = typer.Argument(..., min=0, help="Slash index."),
                   uphold: bool = typer.Option(..., "--uphold/--reject", help="Uphold or reject the contested slash."),
-                  kp: Optional[Path] = typer.Option(None, "--keypair", "-k", help="Arbiter keypair.")) -> None:
+                  kp: Optional[Path] = typer.Option(None, "--keypair", "-k", help="Arbiter keypair."),
+                  yes: bool = YES) -> None:
     """The arbiter decides a contested slash."""
     from solders.pubkey import Pubkey
 
     from ledger.ops import roles
 
-    sig = roles.resolve_slash(chain(), deployment(), keypair(kp), Pubkey.from_string(provider), index, uphold)
-    typer.echo(f"slash {index} {'upheld' if uphold else 'rejected'} ({sig})")
+    dep, c = deployment(), chain()
+    prov = Pubkey.from_string(provider)
+    s = roles.slash_info(c, dep, prov, index)
+    amount = None if s is None else int(s.amount)
+    what = "" if amount is None else f" of {fmt(amount, dep.decimals)} tokens"
+    confirm(yes, f"{'uphold' if uphold else 'reject'} slash {index}{what} of provider {provider}")
+    sig = roles.resolve_slash(c, dep, keypair(kp), prov, index, uphold)
+    done(c, f"slash {index} of {{amount}} {'upheld' if uphold else 'rejected'}", sig, action="operator resolve-slash",
+         amount=amount, decimals=dep.decimals, provider=provider, index=index, upheld=uphold)
 
 
 @app.command("execute-slash")
 @one_line_errors
 def execute_slash(provider: str = typer.Argument(..., help="Provider wallet public key."),
                   index: int = typer.Argument(..., min=0, help="Slash index."),
-                  kp: Optional[Path] = KEYPAIR) -> None:
+                  kp: Optional[Path] = KEYPAIR, yes: bool = YES) -> None:
     """Execute an uncontested (after the window) or upheld slash."""
     from solders.pubkey import Pubkey
 
     from ledger.ops import roles
 
-    sig = roles.execute_slash(chain(), deployment(), keypair(kp), Pubkey.from_string(provider), index)
-    typer.echo(f"slash {index} executed ({sig})")
+    dep, c = deployment(), chain()
+    prov = Pubkey.from_string(provider)
+    s = roles.slash_info(c, dep, prov, index)
+    amount = None if s is None else int(s.amount)
+    what = "" if amount is None else f" ({fmt(amount, dep.decimals)} tokens)"
+    confirm(yes, f"execute slash {index}{what} of provider {provider}: its stake moves to the beneficiary")
+    sig = roles.execute_slash(c, dep, keypair(kp), prov, index)
+    done(c, f"slash {index} executed: {{amount}}", sig, action="operator execute-slash", amount=amount,
+         decimals=dep.decimals, provider=provider, index=index)
 
 
 @app.command()
@@ -284,8 +319,10 @@ def mint(wallet: str = typer.Argument(..., help="Wallet to receive tokens (its t
     dep = deployment()
     admin = keypair(kp)
     units = parse_amount(amount, dep.decimals)
-    sig = token.mint_to(chain(), admin, admin, dep.mint_key, Pubkey.from_string(wallet), units, dep.decimals)
-    typer.echo(f"minted {fmt(units, dep.decimals)} to {wallet} ({sig})")
+    c = chain()
+    sig = token.mint_to(c, admin, admin, dep.mint_key, Pubkey.from_string(wallet), units, dep.decimals)
+    done(c, f"minted {{amount}} to {wallet}", sig, action="operator mint", amount=units, decimals=dep.decimals,
+         wallet=wallet)
 
 
 def _engine(sf, emission: int = 0):
@@ -351,7 +388,7 @@ def ledger_balances(as_json: bool = typer.Option(False, "--json", help="Machine-
         return
     for a, v in sorted(bal.items()):
         typer.echo(f"{a.code:100} {fmt(v, dec):>20}")
-    typer.echo("trial balance: " + ", ".join(f"{b.value} {v}" for b, v in tb.items()))
+    typer.echo("trial balance: " + ", ".join(f"{b.value} {fmt(v, dec)}" for b, v in tb.items()))
 
 
 @app.command()

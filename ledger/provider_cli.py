@@ -1,14 +1,14 @@
 """`solmeter provider ...`: a provider's registration, stake, rewards and slashes."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from ledger.cli_common import (METER_API, MeterReadError, chain, deployment, fmt, keypair, meter_get, one_line_errors,
-                               send_amount)
+from contracts.cli_output import YES, emit, is_json, local_time
+from ledger.cli_common import (METER_API, MeterReadError, chain, confirm, deployment, done, fmt, keypair, meter_get,
+                               one_line_errors, require_provider, send_amount)
 
 app = typer.Typer(help="Provider: register, stake, claim epoch rewards, unstake, contest a slash.",
                   no_args_is_help=True)
@@ -23,37 +23,53 @@ def register(kp: Optional[Path] = KEYPAIR) -> None:
     from ledger.ops import roles
 
     w = keypair(kp)
-    sig = roles.register_provider(chain(), deployment(), w)
-    typer.echo(f"registered provider {w.pubkey()} ({sig})")
+    c = chain()
+    sig = roles.register_provider(c, deployment(), w)
+    done(c, f"registered provider {w.pubkey()} (no tokens moved)", sig, action="provider register",
+         wallet=str(w.pubkey()))
 
 
 @app.command()
 @one_line_errors
-def stake(amount: str = typer.Argument(..., help="Tokens to bond."), kp: Optional[Path] = KEYPAIR) -> None:
+def stake(amount: str = typer.Argument(..., help="Tokens to bond."), kp: Optional[Path] = KEYPAIR,
+          yes: bool = YES) -> None:
     """Bond tokens as stake."""
     from ledger.ops import roles
 
-    send_amount(roles.stake, amount, kp, "staked {amount}")
+    send_amount(roles.stake, amount, kp, "staked {amount}", action="provider stake", yes=yes,
+                what="bond {amount} from wallet {wallet} as stake (slashable)",
+                check=lambda c, dep, w, units: require_provider(c, dep, w))
 
 
 @app.command("request-unstake")
 @one_line_errors
 def request_unstake(amount: str = typer.Argument(..., help="Tokens to unbond after the cooldown."),
-                    kp: Optional[Path] = KEYPAIR) -> None:
+                    kp: Optional[Path] = KEYPAIR, yes: bool = YES) -> None:
     """Start the unstake cooldown (the stake stays slashable meanwhile)."""
     from ledger.ops import roles
 
-    send_amount(roles.request_unstake, amount, kp, "unstake of {amount} requested")
+    send_amount(roles.request_unstake, amount, kp, "unstake of {amount} requested", action="provider request-unstake",
+                yes=yes, what="request to unbond {amount} of the stake of {wallet} (after the cooldown)",
+                check=lambda c, dep, w, units: require_provider(c, dep, w))
 
 
 @app.command("withdraw-stake")
 @one_line_errors
-def withdraw_stake(kp: Optional[Path] = KEYPAIR) -> None:
+def withdraw_stake(kp: Optional[Path] = KEYPAIR, yes: bool = YES) -> None:
     """Withdraw the requested stake after the cooldown (claim closed epochs first)."""
     from ledger.ops import roles
 
-    sig = roles.withdraw_stake(chain(), deployment(), keypair(kp))
-    typer.echo(f"stake withdrawn ({sig})")
+    dep, c, w = deployment(), chain(), keypair(kp)
+    st = roles.provider_status(c, dep, w.pubkey())
+    if not st.registered:
+        require_provider(c, dep, w.pubkey())
+    if not st.unstake_requested:
+        raise ValueError(f"no unstake was requested for {w.pubkey()}: run `solmeter provider request-unstake "
+                         f"AMOUNT` first")
+    confirm(yes, f"withdraw {fmt(st.unstake_requested, dep.decimals)} tokens of stake of {w.pubkey()} to its wallet")
+    sig = roles.withdraw_stake(c, dep, w)
+    done(c, "stake withdrawn: {amount}", sig, action="provider withdraw-stake", amount=st.unstake_requested,
+         decimals=dep.decimals, wallet=str(w.pubkey()))
 
 
 @app.command("set-payout")
@@ -63,25 +79,44 @@ def set_payout(kp: Optional[Path] = KEYPAIR) -> None:
     registered payout account was closed or frozen)."""
     from ledger.ops import roles
 
-    sig = roles.set_payout(chain(), deployment(), keypair(kp))
-    typer.echo(f"payout account updated ({sig})")
+    c = chain()
+    sig = roles.set_payout(c, deployment(), keypair(kp))
+    done(c, "payout account updated (no tokens moved)", sig, action="provider set-payout")
 
 
 @app.command()
 @one_line_errors
 def claim(epoch: Optional[int] = typer.Option(None, min=0, help="Epoch to claim (default: the previous one)."),
-          kp: Optional[Path] = KEYPAIR) -> None:
-    """Claim this provider's pro-rata reward of a closed epoch."""
+          kp: Optional[Path] = KEYPAIR, yes: bool = YES) -> None:
+    """Claim this provider's pro-rata reward of a closed epoch ("nothing to claim", and no transaction, for an
+    epoch in which it had no revenue)."""
     from ledger.ops import roles
+    from ledger.ops.deployment import read_account
 
     dep = deployment()
     c = chain()
+    w = keypair(kp)
     if epoch is None:
         epoch = roles.current_epoch(c, dep) - 1
         if epoch < 0:
             raise ValueError("no epoch has closed yet")
-    sig = roles.claim(c, dep, keypair(kp), epoch)
-    typer.echo(f"claimed epoch {epoch} ({sig})")
+    p = read_account(c, "Provider", dep.program.provider_address(w.pubkey()))
+    if p is None:
+        require_provider(c, dep, w.pubkey())
+    pe = read_account(c, "ProviderEpoch", dep.program.provider_epoch_address(w.pubkey(), epoch))
+    if pe is None or int(pe.revenue) == 0:
+        emit({"action": "provider claim", "epoch": epoch, "claimed": False, "signature": None,
+              "reason": "no revenue in that epoch"},
+             f"nothing to claim: provider {w.pubkey()} had no revenue in epoch {epoch} (no transaction sent)")
+        return
+    if int(pe.claimed):
+        raise ValueError(f"epoch {epoch} was already claimed by {w.pubkey()} ({fmt(int(pe.reward), dep.decimals)} tokens)")
+    confirm(yes, f"claim the reward of epoch {epoch} for provider {w.pubkey()}")
+    before = c.token_balance(p.payout) or 0
+    sig = roles.claim(c, dep, w, epoch)
+    got = (c.token_balance(p.payout) or 0) - before
+    done(c, f"claimed epoch {epoch}: {{amount}}", sig, action="provider claim", amount=got, decimals=dep.decimals,
+         epoch=epoch)
 
 
 @app.command("contest-slash")
@@ -92,8 +127,26 @@ def contest_slash(index: int = typer.Argument(..., min=0, help="Slash index (see
     """Contest a proposed slash within its window; the arbiter then resolves it."""
     from ledger.ops import roles
 
-    sig = roles.contest_slash(chain(), deployment(), keypair(kp), index, evidence)
-    typer.echo(f"slash {index} contested ({sig})")
+    dep, c = deployment(), chain()
+    w = keypair(kp)
+    s = roles.slash_info(c, dep, w.pubkey(), index)
+    sig = roles.contest_slash(c, dep, w, index, evidence)
+    done(c, f"slash {index} of {{amount}} contested", sig, action="provider contest-slash",
+         amount=None if s is None else int(s.amount), decimals=dep.decimals, index=index)
+
+
+def _unstake_window(c, dep, wallet) -> tuple[int, int, int] | None:
+    """(requested at, withdrawable from, expires at), unix seconds: the program lets the stake out from
+    requested_at + cooldown until requested_at + 2 x cooldown (UnstakeRequestExpired after)."""
+    from contracts.client import params_at
+    from ledger.ops.deployment import read_account, read_config
+
+    p = read_account(c, "Provider", dep.program.provider_address(wallet))
+    if p is None or not int(p.unstake_amount):
+        return None
+    at = int(p.unstake_requested_at)
+    cooldown = int(params_at(read_config(c, dep.program), c.unix_time()).unstake_cooldown)
+    return at, at + cooldown, at + 2 * cooldown
 
 
 @app.command()
@@ -116,26 +169,36 @@ def status(kp: Optional[Path] = KEYPAIR, api: Optional[str] = METER_API,
         if s is not None:
             slashes.append({"index": i, "amount": int(s.amount), "state": SLASH_STATES.get(int(s.state), str(s.state)),
                             "contest_deadline": int(s.contest_deadline)})
+    window = _unstake_window(c, dep, w.pubkey()) if st.unstake_requested else None
     try:
         meter = meter_get(w, api, f"/v1/providers/{w.pubkey()}/channels")
     except MeterReadError as e:  # the meter may be down or elsewhere: the chain part still stands
         meter = {"unavailable": str(e).splitlines()[0]}
-    if as_json:
-        typer.echo(json.dumps({**asdict(st), "slashes": slashes, "meter": meter}, indent=2))
+    if is_json(as_json):
+        from contracts.cli_output import iso_utc
+
+        unstake = None if window is None else {"requested_at": iso_utc(window[0]), "ready_at": iso_utc(window[1]),
+                                               "expires_at": iso_utc(window[2])}
+        emit({**asdict(st), "unstake_window": unstake,
+              "slashes": [{**x, "contest_deadline_iso": iso_utc(x["contest_deadline"])} for x in slashes],
+              "meter": meter}, as_json=True)
         return
     d = dep.decimals
-    typer.echo(f"provider   {st.wallet} ({'registered' if st.registered else 'not registered'})")
-    typer.echo(f"stake      {fmt(st.stake, d)}   payout account {fmt(st.payout_tokens, d)}")
-    typer.echo(f"revenue    {fmt(st.total_revenue, d)} settled in total; {st.unclaimed_epochs} epoch(s) unclaimed")
-    if st.unstake_requested:
-        typer.echo(f"unstake requested {fmt(st.unstake_requested, d)}")
+    typer.echo(f"provider   {st.wallet} ({'registered' if st.registered else 'not registered: run `solmeter provider register`'})")
+    typer.echo(f"stake      {fmt(st.stake, d)} tokens   payout account {fmt(st.payout_tokens, d)} tokens")
+    typer.echo(f"revenue    {fmt(st.total_revenue, d)} tokens settled in total; {st.unclaimed_epochs} epoch(s) unclaimed")
+    if st.unstake_requested and window is not None:
+        typer.echo(f"unstake requested {fmt(st.unstake_requested, d)} tokens at {local_time(window[0])}: withdraw it "
+                   f"with `solmeter provider withdraw-stake` from {local_time(window[1])} until {local_time(window[2])} "
+                   f"(then it expires: request again)")
     for s in slashes:
-        typer.echo(f"slash {s['index']}: {fmt(s['amount'], d)} state {s['state']} contest until {s['contest_deadline']}")
+        typer.echo(f"slash {s['index']}: {fmt(s['amount'], d)} tokens, state {s['state']}, contest until "
+                   f"{local_time(s['contest_deadline'])}")
     if "channels" in meter:
         billed = sum(c["cum_amount"] for c in meter["channels"])
-        typer.echo(f"customers  {len(meter['channels'])} billed by the meter, {fmt(billed, d)} in total")
+        typer.echo(f"customers  {len(meter['channels'])} billed by the meter, {fmt(billed, d)} tokens in total")
         for c in meter["channels"]:
-            typer.echo(f"  {c['customer']} seq {c['seq']} cumulative {fmt(c['cum_amount'], d)}"
+            typer.echo(f"  {c['customer']} seq {c['seq']} cumulative {fmt(c['cum_amount'], d)} tokens"
                        f"{'' if c['batched'] else ' (not yet in a batch)'}")
     else:
         typer.echo(f"meter      {meter['unavailable']}")

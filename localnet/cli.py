@@ -7,6 +7,8 @@ from typing import Optional
 
 import typer
 
+from contracts.cli_output import YES
+
 app = typer.Typer(help="The embedded Solana validator (LiteSVM): start it, reset its ledger, check it.",
                   no_args_is_help=True)
 
@@ -124,7 +126,7 @@ def start(
 def reset(
     ledger: Optional[Path] = typer.Option(None, "--ledger", "--ledger-dir",
                                           help="Ledger directory (default: <data_dir>/localnet)."),
-    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    yes: bool = YES,
 ) -> None:
     """Delete the ledger so the next start begins at genesis (stop the validator first)."""
     from .ledger import Ledger, LedgerError
@@ -134,8 +136,9 @@ def reset(
     if not ledger_dir.exists():
         typer.echo(f"nothing to reset: {ledger_dir} does not exist")
         return
-    if not yes and not typer.confirm(f"delete the localnet ledger in {ledger_dir}?"):
-        raise typer.Exit(1)
+    from contracts.cli_output import confirm
+
+    confirm(yes, f"delete the localnet ledger in {ledger_dir} (every account and transaction of it)")
     try:
         Ledger.reset(ledger_dir)
     except LedgerError as e:

@@ -11,8 +11,15 @@ def quantity_text(family: str, quantity: int) -> str:
     return f"{quantity} bytes"
 
 
-def receipt_line(v: dict) -> str:
-    """One line of a receipt view (metering/api/views.receipt_view)."""
-    return (f"{v['customer'][:8]}.. {v['provider'][:8]}.. seq {v['seq']:>5} period {v['period_start']}-"
-            f"{v['period_end']} cum_amount {v['cum_amount']} (+{v['new_amount']}) batch "
-            f"{v['batch']['id'] if v.get('batch') else '-'} id {v['receipt_id'][:16]}..")
+def receipt_line(v: dict, decimals: int | None = None) -> str:
+    """One line of a receipt view (metering/api/views.receipt_view): the receipt id whole (what `solmeter audit
+    receipt` takes), the period in local time, amounts in tokens when the mint's decimals are known."""
+    from contracts.cli_output import local_time, tokens
+
+    def amount(units: int) -> str:
+        return f"{tokens(units, decimals)} tokens" if decimals is not None else f"{units} base units"
+
+    return (f"{v['receipt_id']}  {v['customer'][:8]}.. {v['provider'][:8]}.. seq {v['seq']:>5} "
+            f"period {local_time(v['period_start'])} .. {local_time(v['period_end'])} "
+            f"cumulative {amount(v['cum_amount'])} (+{amount(v['new_amount'])}) batch "
+            f"{v['batch']['id'] if v.get('batch') else '-'}")

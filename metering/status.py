@@ -2,15 +2,35 @@
 provider's channels: the latest receipt of each."""
 from __future__ import annotations
 
+import math
+from fractions import Fraction
+
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
+from contracts.lease import Lease
+
 from .escrow import EscrowBalance
+from .leases import book_at, list_leases, price_books, rate_per_ms
 from .models import ReceiptRow
 from .registry import customer_flags
 
 RR = ReceiptRow.__table__
 BURN_WINDOW_S = 3600
+HOUR_MS = 3_600_000
+
+
+def lease_burn(rows, books, now_ms: int) -> Fraction:
+    """Base units per hour that the customer's leases in force now can accrue at their full rate (a lease
+    signed minutes ago counts fully, where the last hour's receipts show only its minutes)."""
+    book = book_at(books, now_ms)
+    rate = Fraction(0)
+    for row in rows:
+        lease = Lease.decode(bytes(row.encoding))
+        live = lease.start_ms <= now_ms < lease.expiry_ms and (row.revoked_at_ms is None or row.revoked_at_ms > now_ms)
+        if live and lease.price_book_version == book.version:  # under another version it bills nothing now
+            rate += rate_per_ms(lease, book) * HOUR_MS
+    return rate
 
 
 def customer_status(conn: Connection, customer: str, now_ms: int, escrow: EscrowBalance) -> dict:
@@ -26,21 +46,28 @@ def customer_status(conn: Connection, customer: str, now_ms: int, escrow: Escrow
     recent = conn.execute(select(RR.c.new_amount).where(RR.c.customer == customer,
                                                         RR.c.period_end > now_s - BURN_WINDOW_S)).all()
     burned = sum(r[0] for r in recent)
+    recent_per_hour = burned * 3600 // BURN_WINDOW_S
+    # The leases in force bill at their full rate from their first minute, when the last hour's receipts show
+    # only those minutes (a lease signed 5 minutes ago): the runway uses the higher of the two rates.
+    leased_per_hour = math.ceil(lease_burn(list_leases(conn, customer=customer), price_books(conn), now_ms))
+    rate = max(recent_per_hour, leased_per_hour)
     available = escrow.available(customer)
     runway_s: int | None = None
-    if available is not None and burned > 0:
-        runway_s = max(0, available) * BURN_WINDOW_S // burned
+    if available is not None and rate > 0:
+        runway_s = max(0, available) * 3600 // rate
     return {
         "customer": customer,
         "paused": paused,
         "paused_reason": reason or None,
         "channels": len(rows),
         "billed_total": billed,
-        "burn_rate_per_hour": burned * 3600 // BURN_WINDOW_S,
+        "burn_rate_per_hour": recent_per_hour,
+        "lease_burn_rate_per_hour": leased_per_hour,
+        "runway_basis": None if rate == 0 else "leases in force" if leased_per_hour > recent_per_hour else "last hour",
         "available_balance": available,
         "runway_seconds": runway_s,
         "runway_note": ("no escrow balance source configured" if available is None
-                        else "no usage in the last hour" if burned == 0 else None),
+                        else "no usage in the last hour and no lease in force" if rate == 0 else None),
     }
 
 

@@ -5,6 +5,7 @@ runs, so the root's start-up costs typer alone (the settings and key modules pul
 so they are imported by the commands that use them)."""
 from __future__ import annotations
 
+import enum
 import importlib
 import json
 import os
@@ -87,7 +88,12 @@ class _LazyGroups(TyperGroup):
             group = load_group(args[0])
             if group is not None:
                 self.commands[args[0]] = group
-        return super().resolve_command(ctx, args)
+        name, cmd, rest = super().resolve_command(ctx, args)
+        if cmd is not None:  # every leaf takes --output json|text (contracts/cli_output.py), one implementation
+            from contracts.cli_output import add_output_option
+
+            add_output_option(cmd)
+        return name, cmd, rest
 
 
 app = typer.Typer(
@@ -110,6 +116,11 @@ _FLAG_ENV = {
 }
 
 
+class _Output(str, enum.Enum):
+    text = "text"
+    json = "json"
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"solmeter {__version__}")
@@ -123,9 +134,15 @@ def root(
     url: Optional[str] = typer.Option(None, "--url", "-u", help="Cluster: localnet, devnet, mainnet-beta or a URL."),
     keypair: Optional[Path] = typer.Option(None, "--keypair", "-k", help="Payer / signer keypair file."),
     database_url: Optional[str] = typer.Option(None, "--database-url", help="SQLAlchemy database URL."),
+    output: Optional[_Output] = typer.Option(None, "--output", case_sensitive=True,
+                                             help="Output format of the command: text (default) or json."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
 ) -> None:
     """Billing for rented GPUs and storage, settled on Solana."""
+    if output is not None:
+        from contracts.cli_output import use_mode
+
+        use_mode(output.value)
     for name, value in (("config", config), ("data_dir", data_dir), ("url", url), ("keypair", keypair),
                         ("database_url", database_url)):
         if value is not None:

@@ -188,7 +188,11 @@ def test_tampered_batch_is_caught(sc, facts):
     assert "batch.root" in failed(audit_batch(facts, 0, foreign, by_id(sc)))
     forged = members[:-1] + [retamper(members[-1], cum_amount=members[-1].receipt.cum_amount + 5)]
     assert {"batch.root", "batch.signatures"} <= failed(audit_batch(facts, 0, forged, by_id(sc)))
-    assert failed(audit_batch(facts, 99, members)) == {"batch.onchain"}
+    not_yet = audit_batch(facts, 99, members)  # beyond the program's batch count: not posted yet
+    assert not not_yet.failures and [c.name for c in not_yet.pending] == ["batch.onchain"], not_yet.render()
+    # NOT VERIFIED, never CLEAN: with nothing verified even --allow-pending does not pass it (fail closed)
+    assert "not posted yet" in not_yet.render() and not_yet.outcome == "NOT VERIFIED"
+    assert not not_yet.passes() and not not_yet.passes(allow_pending=True)
     unverified = audit_batch(facts, 0, None)  # no receipts: nothing failed, but nothing was verified either
     assert not unverified.failures and not unverified.ok and "=> NOT VERIFIED" in unverified.render()
 
@@ -335,8 +339,9 @@ def test_cli_errors_are_one_line(sc, cli_env):
     assert res.exit_code == 1 and res.output.strip().count("\n") == 0 and "cannot read" in res.output
     res = _cli(["channel", "not-a-key", str(sc.provider.pubkey())])
     assert res.exit_code == 1 and "CUSTOMER" in res.output
-    res = _cli(["epoch", "12345"])
-    assert res.exit_code == 1 and "epoch.onchain" in res.output
+    res = _cli(["epoch", "12345"])  # no activity in it: pending, which is not clean (exit 1) unless allowed
+    assert res.exit_code == 1 and "epoch.onchain" in res.output and "FAIL" not in res.output, res.output
+    assert "no activity" in res.output and "NOT VERIFIED" in res.output
     res = _cli(["receipt", "--program-id", "xyz", str(cli_env / "missing.json")])
     assert res.exit_code == 1 and "--program-id" in res.output and res.output.count("\n") == 1
 
@@ -458,3 +463,27 @@ def test_customer_escrow_adds_up_and_a_drained_escrow_is_caught(node, sc, facts,
         assert "sent to it directly" in next(c.detail for c in rep.checks if c.name == "customer.escrow")
     finally:
         _set_account(node, escrow, orig)
+
+
+def test_a_posted_batch_or_an_active_epoch_hidden_by_the_rpc_node_fails(node, sc):
+    """Pending is only for what does not exist yet: a batch below the program's count, or an epoch whose
+    address has transactions, that the node answers as missing is a failure (fail closed)."""
+    from proxies import rewriting_proxy
+
+    reader = ChainReader.connect(node.rpc_url, PID)
+    hidden = {str(reader.batch_address(0)), str(reader.epoch_address(0))}
+    assert reader.account(reader.epoch_address(0)) is not None  # the scenario funded and settled in epoch 0
+
+    def hide(_method, _path, body, _status, answer):
+        if isinstance(body, dict) and body.get("method") == "getAccountInfo" and body["params"][0] in hidden:
+            answer["result"]["value"] = None
+        if isinstance(body, dict) and body.get("method") == "getMultipleAccounts":
+            for i, k in enumerate(body["params"][0]):
+                if k in hidden:
+                    answer["result"]["value"][i] = None
+        return answer
+
+    with rewriting_proxy(node.rpc_url, hide) as url:
+        facts = ChainFacts(ChainReader.connect(url, PID))
+        assert failed(audit_batch(facts, 0, sc.batches[0])) == {"batch.onchain"}
+        assert failed(audit_epoch(facts, 0)) == {"epoch.onchain"}

@@ -168,3 +168,48 @@ def test_a_receipt_whose_lease_the_meter_does_not_serve_fails_naming_it(world, f
     finally:
         with world["engine"].begin() as c:
             c.execute(CustomerLease.__table__.insert().values(**saved._mapping))
+
+
+def test_audit_receipt_takes_a_unique_id_prefix_of_the_wallets_receipts(world, served_api, isolated_env,
+                                                                         monkeypatch, tmp_path):
+    """`solmeter customer receipts` prints whole ids; `audit receipt` also takes a unique prefix (>= 8 hex),
+    resolved among the signing wallet's own receipts (their list is private: no public prefix search)."""
+    from typer.testing import CliRunner
+
+    from auditor.cli import app
+    from solmeter.keys import write_keypair
+
+    monkeypatch.setenv("SOLMETER_RPC_URL", world["node"].rpc_url)
+    monkeypatch.setenv("SOLMETER_PROGRAM_ID", DEFAULT_PROGRAM_ID)
+    run = CliRunner().invoke
+    rs, d = world["receipts"], world["d"]
+    ids = [s.receipt_id.hex() for s in rs]
+    target = ids[2]
+    prefix = next(target[:n] for n in range(8, 64) if sum(i.startswith(target[:n]) for i in ids) == 1)
+    cust = tmp_path / "customer.json"
+    write_keypair(cust, d.customer)
+    res = run(app, ["receipt", prefix.upper(), "--prev", ids[1][:12], "--api", served_api, "-k", str(cust), "--json"])
+    assert res.exit_code == 0, res.output
+    whole = run(app, ["receipt", target, "--prev", ids[1], "--api", served_api, "--json"])
+    assert json.loads(res.stdout) == json.loads(whole.stdout)  # the same audit as with the whole ids
+    # another wallet's prefix search does not see this customer's receipts
+    stranger = tmp_path / "stranger.json"
+    from solders.keypair import Keypair
+
+    write_keypair(stranger, Keypair())
+    res = run(app, ["receipt", prefix, "--api", served_api, "-k", str(stranger)])
+    assert res.exit_code == 1 and "has an id starting with" in res.output
+    res = run(app, ["receipt", "0123456", "--api", served_api, "-k", str(cust)])  # 7 hex: not a prefix, not a file
+    assert res.exit_code == 1
+
+
+def test_an_ambiguous_receipt_prefix_lists_the_candidates():
+    from auditor.cli import pick_by_prefix
+
+    a, b, c = "ab12" + "0" * 60, "ab12" + "1" * 60, "cd" + "2" * 62
+    assert pick_by_prefix("AB120", [a, b, c], "W") == a
+    with pytest.raises(ValueError) as e:
+        pick_by_prefix("ab12", [a, b, c], "W")
+    assert str(e.value) == f"receipt id prefix ab12 is ambiguous: 2 receipts match: {a}, {b}"
+    with pytest.raises(ValueError, match="no receipt of W has an id starting with ef"):
+        pick_by_prefix("ef", [a, b, c], "W")

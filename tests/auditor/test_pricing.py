@@ -271,6 +271,8 @@ def test_a_customer_checks_its_bill_end_to_end(honest, tmp_path, isolated_env, m
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
     assert doc["outcome"] == "CLEAN" and "receipt.prices" in {c["name"] for r in doc["reports"] for c in r["checks"]}
+    by_output = _check_bill(honest, tmp_path, monkeypatch, "--output", "json")  # the one switch of every command
+    assert by_output.exit_code == 0 and json.loads(by_output.stdout)["outcome"] == "CLEAN", by_output.output
 
 
 def test_check_bill_catches_the_overpriced_meter(overpriced, tmp_path, isolated_env, monkeypatch):

@@ -151,24 +151,24 @@ def test_a_deploy_killed_mid_upload_resumes_from_its_buffer(op, node):
 def test_upgrade_and_stale_buffers_through_the_cli(op):
     op("operator", "init", "--program-keypair", str(op.paths["program"]))
     # the same bytes: nothing to do
-    assert "already runs these bytes: nothing to do" in op("operator", "upgrade").output
+    assert "already runs these bytes: nothing to do" in op("operator", "upgrade", "-y").output
     # another signer is refused before paying, in one line
     other = Keypair()
     op.chain.airdrop(other.pubkey(), 10**9)
     write_keypair(op.dir / "other.json", other)
     time.sleep(0.2)
-    res = CliRunner().invoke(app, ["--url", op.chain.url, "operator", "upgrade", "-k", str(op.dir / "other.json")],
+    res = CliRunner().invoke(app, ["--url", op.chain.url, "operator", "upgrade", "-y", "-k", str(op.dir / "other.json")],
                              catch_exceptions=False)
     assert f"is {op.admin.pubkey()}, not {other.pubkey()}" in _one_line_error(res)
     new = op.dir / "new.so"
     new.write_bytes(v3_elf())
-    res = op("operator", "upgrade", "--program-so", str(new), "--compute-unit-price", "1000")
+    res = op("operator", "upgrade", "--program-so", str(new), "--compute-unit-price", "1000", "-y")
     assert f"upgraded program {op.program.pubkey()}" in res.output and "SOL fees" in res.output
     assert "https://explorer.solana.com/tx/" in res.output
     assert deployed(op.chain, op.program.pubkey())[1].elf[:len(v3_elf())] == v3_elf()
     memo = op.dir / "memo.so"
     memo.write_bytes(memo_elf())
-    line = _one_line_error(op("operator", "upgrade", "--program-so", str(memo), ok=False))
+    line = _one_line_error(op("operator", "upgrade", "--program-so", str(memo), "-y", ok=False))
     assert "InvalidAccountData" in line and "SBPF v0" in line and "0x" not in line  # devnet's rules, in words
     # Given two stale buffers (the refused upgrade's and an abandoned one) ...
     stale = Keypair()
@@ -177,11 +177,11 @@ def test_upgrade_and_stale_buffers_through_the_cli(op):
     mine = buffers(op.chain, op.admin.pubkey())
     assert stale.pubkey() in {b.address for b in mine}
     # a buffer not of this keypair cannot be closed by it
-    line = _one_line_error(op("operator", "buffers", "close", str(op.program.pubkey()), ok=False))
+    line = _one_line_error(op("operator", "buffers", "close", str(op.program.pubkey()), "-y", ok=False))
     assert "is not a buffer whose authority is" in line
     # When they are closed, then their rent comes back, with an Explorer link
     before = op.chain.lamports(op.admin.pubkey())
-    res = op("operator", "buffers", "close", "--all")
+    res = op("operator", "buffers", "close", "--all", "-y")
     assert f"closed {len(mine)} buffer(s)" in res.output and "https://explorer.solana.com/tx/" in res.output
     assert op.chain.lamports(op.admin.pubkey()) == before + sum(b.lamports for b in mine) - 5_000
     assert buffers(op.chain, op.admin.pubkey()) == [] and "0 buffer(s)" in op("operator", "buffers", "list").output

@@ -126,9 +126,12 @@ def test_the_whole_flow_on_devnets_feature_set_through_rpc_only(devnet_url, tmp_
     operator("-k", admin_path, "operator", "mint", str(cust.pubkey()), "100")
     operator("meter", "providers", "add", str(prov.pubkey()), "--name", "rehearsal provider")
     assert f"registered provider {prov.pubkey()}" in provider("provider", "register", "-k", prov_path)
-    provider("provider", "stake", "5", "-k", prov_path)
+    provider("provider", "stake", "5", "-k", prov_path, "-y")
     assert f"registered customer {cust.pubkey()}" in customer("customer", "register", "-k", cust_path)
-    assert "deposited 40.000000" in customer("customer", "deposit", "40", "-k", cust_path)
+    deposited = customer("customer", "deposit", "40", "-k", cust_path, "-y")
+    # the confirmation names the amount and links the transaction on devnet's Explorer (known by genesis hash)
+    assert "deposited 40.000000 tokens: transaction " in deposited, deposited
+    assert "https://explorer.solana.com/tx/" in deposited and deposited.rstrip().endswith("?cluster=devnet")
     # consent: nothing settles on a channel the customer never opened
     assert f"opened channel with {prov.pubkey()}" in customer("customer", "open-channel", str(prov.pubkey()),
                                                               "--limit", "20", "-k", cust_path)

@@ -53,24 +53,24 @@ def test_every_role_through_the_cli(cli):
     cli("operator", "mint", str(cust.pubkey()), "100")
     cli("operator", "mint", str(prov.pubkey()), "50")
     cli("customer", "register", "-k", cpath)
-    assert "deposited 25.500000" in cli("customer", "deposit", "25.5", "-k", cpath).output
+    assert "deposited 25.500000" in cli("customer", "deposit", "25.5", "-k", cpath, "-y").output
     res = cli("customer", "set-limit", str(prov.pubkey()), "10", "-k", cpath, ok=False)
     assert res.exit_code == 1 and "is not registered" in res.output
     cli("provider", "register", "-k", ppath)
     cli("customer", "set-limit", str(prov.pubkey()), "10", "-k", cpath)
-    cli("provider", "stake", "5", "-k", ppath)
+    cli("provider", "stake", "5", "-k", ppath, "-y")
     st = json.loads(cli("customer", "status", "--json", "-k", cpath).output)
     assert st["escrow"] == 25_500_000 and st["wallet_tokens"] == 74_500_000
     pst = json.loads(cli("provider", "status", "--json", "-k", ppath).output)
     assert pst["stake"] == 5_000_000
-    cli("customer", "request-withdrawal", "1", "-k", cpath)
-    res = cli("customer", "withdraw", "-k", cpath, ok=False)  # the delay has not passed
+    cli("customer", "request-withdrawal", "1", "-k", cpath, "-y")
+    res = cli("customer", "withdraw", "-k", cpath, "-y", ok=False)  # the delay has not passed
     assert res.exit_code == 1 and "WithdrawalDelayNotElapsed" in res.output and "Traceback" not in res.output
-    out = cli("operator", "propose-slash", str(prov.pubkey()), "--amount", "2", "--evidence", "double billing").output
+    out = cli("operator", "propose-slash", str(prov.pubkey()), "--amount", "2", "--evidence", "double billing", "-y").output
     assert "slash 0" in out
     cli("provider", "contest-slash", "0", "--evidence", "logs show otherwise", "-k", ppath)
-    cli("operator", "resolve-slash", str(prov.pubkey()), "0", "--uphold")
-    cli("operator", "execute-slash", str(prov.pubkey()), "0")
+    cli("operator", "resolve-slash", str(prov.pubkey()), "0", "--uphold", "-y")
+    cli("operator", "execute-slash", str(prov.pubkey()), "0", "-y")
     pst = json.loads(cli("provider", "status", "--json", "-k", ppath).output)
     assert pst["stake"] == 3_000_000 and pst["slashes"][0]["state"] == "executed"
     cli("operator", "crank")
@@ -82,11 +82,11 @@ def test_every_role_through_the_cli(cli):
 
 
 @pytest.mark.parametrize("args,needle", [
-    (("customer", "deposit", "1.0000001"), "more than 6 decimal places"),
-    (("customer", "deposit", "0"), "positive"),
-    (("customer", "deposit", "abc"), "not a number"),
+    (("customer", "deposit", "1.0000001", "-y"), "more than 6 decimal places"),
+    (("customer", "deposit", "0", "-y"), "positive"),
+    (("customer", "deposit", "abc", "-y"), "not a number"),
     (("customer", "status", "-k", "/nonexistent/wallet.json"), "keypair file"),
-    (("provider", "stake", "1", "-k", "/nonexistent/wallet.json"), "does not exist"),
+    (("provider", "stake", "1", "-k", "/nonexistent/wallet.json", "-y"), "does not exist"),
     (("customer", "usage", "--api", "http://127.0.0.1:9"), "meter API http://127.0.0.1:9: ConnectError"),
 ])
 def test_bad_input_is_one_clear_line(cli, args, needle):
@@ -98,7 +98,7 @@ def test_bad_input_is_one_clear_line(cli, args, needle):
 
 
 def test_commands_need_a_deployment_first(cli):
-    res = cli("customer", "deposit", "1", ok=False)
+    res = cli("customer", "deposit", "1", "-y", ok=False)
     assert res.exit_code == 1 and "operator init" in res.output
 
 
@@ -220,7 +220,7 @@ def test_customer_opens_a_channel_once_with_an_optional_cap(cli):
     cli("provider", "register", "-k", ppath)
     cli("provider", "register", "-k", opath)
     assert "no cap" in cli("customer", "open-channel", str(prov.pubkey()), "-k", cpath).output
-    assert "at most 2.500000 per epoch" in cli("customer", "open-channel", str(other.pubkey()), "--limit", "2.5",
+    assert "at most 2.500000 tokens per epoch" in cli("customer", "open-channel", str(other.pubkey()), "--limit", "2.5",
                                                "-k", cpath).output
     dep = Deployment.load(cli.dir / "data" / "deployment.json")
     ch = read_account(RpcChain(cli.node.rpc_url), "Channel", dep.program.channel_address(cust.pubkey(), other.pubkey()))

@@ -41,19 +41,29 @@ def test_usage_bad_queries_name_the_field(client, customer):
         assert r.status_code == 422 and r.json()["field"] == field, (params, r.text)
 
 
-def test_status_and_runway(engine, cfg, meter_kp, clock, ev, customer, customer_kp, provider_kp):
+def test_status_and_runway(engine, cfg, meter_kp, clock, ev, customer, customer_kp, provider_kp, sign_lease):
     app = create_app(engine, cfg, meter_kp, clock=clock, escrow=StaticEscrowBalance({customer: 10_000_000}))
     with TestClient(app) as client:
         reader = SignedReader(keypair=customer_kp, http=client, clock=clock)
         st = reader.get(f"/v1/customers/{customer}/status").json()
-        assert st["paused"] is False and st["runway_seconds"] is None and st["runway_note"] == "no usage in the last hour"
+        assert st["paused"] is False and st["runway_seconds"] is None
+        assert st["runway_note"] == "no usage in the last hour and no lease in force"
         poster = Poster(client, clock, provider_kp)
-        # one H100 for 30 min -> 1_250_000 base units in the last hour
-        assert poster.post([ev.hb("L1", T0 - 35 * W + t) for t in range(0, 30 * W + 1, 30_000)]).status_code == 200
+        # one H100 (2.5 tokens an hour) for 30 min of a lease that ended -> 1_250_000 base units in the last hour
+        sign_lease("L1", gpu_count=1, start_ms=T0 - 36 * W, expiry_ms=T0 - 4 * W)
+        beats = [ev.hb("L1", T0 - 35 * W + t) for t in range(0, 30 * W + 1, 30_000)]
+        assert poster.post(beats, sign_leases=False).status_code == 200
         Sealer(engine, cfg, meter_kp).seal_due(T0)
         st = reader.get(f"/v1/customers/{customer}/status").json()
         assert st["billed_total"] == 1_250_000 and st["burn_rate_per_hour"] == 1_250_000
+        assert st["lease_burn_rate_per_hour"] == 0 and st["runway_basis"] == "last hour"
         assert st["available_balance"] == 10_000_000 and st["runway_seconds"] == 10_000_000 * 3600 // 1_250_000
+        # a lease of 2 H100 signed a minute ago: the last hour shows none of it, its full rate (5 tokens an
+        # hour) sets the runway (2 h, not the 8 h the last hour's rate would say)
+        sign_lease("L2", gpu_count=2, start_ms=T0 - W, expiry_ms=T0 + 60 * W)
+        st = reader.get(f"/v1/customers/{customer}/status").json()
+        assert st["burn_rate_per_hour"] == 1_250_000 and st["lease_burn_rate_per_hour"] == 5_000_000
+        assert st["runway_basis"] == "leases in force" and st["runway_seconds"] == 10_000_000 * 3600 // 5_000_000
     with TestClient(create_app(engine, cfg, meter_kp, clock=clock)) as client:
         st = SignedReader(keypair=customer_kp, http=client, clock=clock).get(f"/v1/customers/{customer}/status").json()
         assert st["runway_seconds"] is None and "no escrow balance source" in st["runway_note"]

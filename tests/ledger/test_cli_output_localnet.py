@@ -1,0 +1,189 @@
+"""The role commands' output against the embedded localnet behind real JSON-RPC: `--output json` of
+transactions (signature, Explorer link, amounts in base units and as decimal strings), the text confirmation
+(amount in tokens and the Explorer link), the refusal without -y (nothing sent), and the checks made before
+anything is sent: a customer not registered, a withdrawal above the escrow, an epoch with nothing to claim,
+the unstake window's deadline."""
+from __future__ import annotations
+
+import json
+from urllib.parse import quote
+
+import pytest
+from typer.testing import CliRunner
+
+from ledger_helpers import start_node
+
+
+@pytest.fixture
+def cli(isolated_env, monkeypatch):
+    from solmeter.cli import app
+
+    node = start_node(isolated_env / "chain")
+    monkeypatch.setenv("SOLMETER_RPC_URL", node.rpc_url)
+    monkeypatch.setenv("SOLMETER_DATA_DIR", str(isolated_env / "data"))
+    runner = CliRunner()
+
+    def run(*args, ok=True):
+        res = runner.invoke(app, list(args), catch_exceptions=False)
+        if ok:
+            assert res.exit_code == 0, res.output
+        return res
+    run.node = node
+    run.dir = isolated_env
+    run("operator", "init")
+    yield run
+    node.stop()
+
+
+def _wallet(cli, name: str, tokens: str | None = "100"):
+    from solders.keypair import Keypair
+
+    from ledger.engine.chain import RpcChain
+    from ledger.ops.bootstrap import airdrop
+    from solmeter.keys import write_keypair
+
+    kp = Keypair()
+    path = cli.dir / f"{name}.json"
+    write_keypair(path, kp)
+    airdrop(RpcChain(cli.node.rpc_url), kp.pubkey())
+    if tokens:
+        cli("operator", "mint", str(kp.pubkey()), tokens)
+    return kp, str(path)
+
+
+def _landed(cli, sig: str) -> bool:
+    from solders.signature import Signature
+
+    from ledger.engine.chain import RpcChain
+
+    st = RpcChain(cli.node.rpc_url).client.get_signature_statuses([Signature.from_string(sig)])[0]
+    return st is not None and st.err is None
+
+
+def _escrow(cli, wallet) -> int:
+    return json.loads(cli("customer", "status", "--output", "json", "-k", wallet).stdout)["escrow"]
+
+
+def test_transactions_print_json_with_signature_link_and_amounts(cli):
+    cust, cpath = _wallet(cli, "customer")
+    reg = json.loads(cli("customer", "register", "-k", cpath, "--output", "json").stdout)
+    assert reg["action"] == "customer register" and _landed(cli, reg["signature"])
+    assert "amount" not in reg  # no tokens moved
+    out = json.loads(cli("customer", "deposit", "25.5", "-k", cpath, "-y", "--output", "json").stdout)
+    assert out["action"] == "customer deposit" and out["wallet"] == str(cust.pubkey())
+    assert out["amount"] == 25_500_000 and out["amount_tokens"] == "25.500000" and out["decimals"] == 6
+    assert isinstance(out["amount"], int) and _landed(cli, out["signature"])
+    assert out["cluster"] == "localnet"
+    assert out["explorer"] == (f"https://explorer.solana.com/tx/{out['signature']}?cluster=custom&customUrl="
+                               f"{quote(cli.node.rpc_url, safe='')}")
+    # the root's --output is the same switch, for any command
+    prov, ppath = _wallet(cli, "provider")
+    cli("provider", "register", "-k", ppath)
+    staked = json.loads(cli("--output", "json", "provider", "stake", "5", "-k", ppath, "-y").stdout)
+    assert staked["amount"] == 5_000_000 and staked["amount_tokens"] == "5.000000" and _landed(cli, staked["signature"])
+    cli("operator", "mint", _pub(str(cli.dir / "data" / "id.json")), "10")  # the admin funds epochs from its tokens
+    funded = json.loads(cli("operator", "fund-epoch", "2", "-y", "--output", "json").stdout)
+    assert funded["amount"] == 2_000_000 and funded["epoch"] == 0 and _landed(cli, funded["signature"])
+    assert _escrow(cli, cpath) == 25_500_000
+
+
+def test_the_text_confirmation_says_the_amount_and_links_the_transaction(cli):
+    _, cpath = _wallet(cli, "customer")
+    cli("customer", "register", "-k", cpath)
+    lines = cli("customer", "deposit", "1.25", "-k", cpath, "-y").stdout.splitlines()
+    assert lines[0].startswith("deposited 1.250000 tokens: transaction ")
+    sig = lines[0].rsplit(" ", 1)[1]
+    assert _landed(cli, sig)
+    assert lines[1].strip() == (f"https://explorer.solana.com/tx/{sig}?cluster=custom&customUrl="
+                                f"{quote(cli.node.rpc_url, safe='')}")
+
+
+def test_without_yes_a_money_moving_command_sends_nothing(cli):
+    _, cpath = _wallet(cli, "customer")
+    cli("customer", "register", "-k", cpath)
+    res = cli("customer", "deposit", "3", "-k", cpath, ok=False)  # CliRunner's stdin is not a terminal
+    assert res.exit_code == 1
+    assert res.output.strip().splitlines() == [
+        "error: not confirmed: deposit 3.000000 tokens from wallet "
+        f"{_pub(cpath)} into its escrow; stdin is not a terminal, pass -y "
+        "(--yes) to confirm"]
+    assert _escrow(cli, cpath) == 0
+    assert cli("customer", "deposit", "3", "-k", cpath, "--yes").exit_code == 0
+    assert _escrow(cli, cpath) == 3_000_000
+
+
+def _pub(path: str) -> str:
+    from solmeter.keys import load_keypair
+
+    return str(load_keypair(path).pubkey())
+
+
+@pytest.mark.parametrize("args", [("customer", "deposit", "1", "-y"), ("customer", "request-withdrawal", "1", "-y"),
+                                  ("customer", "withdraw", "-y"), ("customer", "set-limit", "11111111111111111111111111111111", "1"),
+                                  ("customer", "open-channel", "11111111111111111111111111111111"),
+                                  ("customer", "auto-top-up", "--threshold", "1", "--amount", "1", "--allowance", "2",
+                                   "-y")])
+def test_a_customer_not_registered_is_told_to_register(cli, args):
+    _, cpath = _wallet(cli, "customer")
+    res = cli(*args, "-k", cpath, ok=False)
+    assert res.exit_code == 1
+    lines = res.output.strip().splitlines()
+    assert len(lines) == 1 and "is not registered: run `solmeter customer register" in lines[0], res.output
+    assert "customer register" in cli("customer", "status", "-k", cpath).stdout
+
+
+def test_a_withdrawal_above_the_escrow_is_refused_before_sending(cli):
+    _, cpath = _wallet(cli, "customer")
+    cli("customer", "register", "-k", cpath)
+    cli("customer", "deposit", "2", "-k", cpath, "-y")
+    res = cli("customer", "request-withdrawal", "2.000001", "-k", cpath, "-y", ok=False)
+    assert res.exit_code == 1
+    assert res.output.strip() == (f"error: cannot request a withdrawal of 2.000001 tokens: the escrow of "
+                                  f"{_pub(cpath)} holds 2.000000 tokens (see `solmeter customer status`)")
+    st = json.loads(cli("customer", "status", "--json", "-k", cpath).stdout)
+    assert st["withdrawal_requested"] == 0  # nothing was sent
+    cli("customer", "request-withdrawal", "2", "-k", cpath, "-y")
+    st = json.loads(cli("customer", "status", "--json", "-k", cpath, "--api", "http://127.0.0.1:9").stdout)
+    assert st["withdrawal_requested"] == 2_000_000 and st["withdrawal_window"]["ready_at"].endswith("Z")
+    text = cli("customer", "status", "-k", cpath, "--api", "http://127.0.0.1:9").stdout
+    assert "withdrawal requested 2.000000 tokens at " in text and "`solmeter customer withdraw` from " in text
+
+
+def test_claim_of_an_epoch_without_revenue_says_nothing_to_claim(cli):
+    from ledger.engine.chain import RpcChain
+
+    prov, ppath = _wallet(cli, "provider")
+    cli("provider", "register", "-k", ppath)
+    before = RpcChain(cli.node.rpc_url).lamports(prov.pubkey())
+    res = cli("provider", "claim", "--epoch", "0", "-k", ppath)  # no -y needed: nothing is sent
+    assert res.stdout.strip() == f"nothing to claim: provider {prov.pubkey()} had no revenue in epoch 0 (no transaction sent)"
+    out = json.loads(cli("provider", "claim", "--epoch", "0", "-k", ppath, "--output", "json").stdout)
+    assert out == {"action": "provider claim", "epoch": 0, "claimed": False, "signature": None,
+                   "reason": "no revenue in that epoch"}
+    assert RpcChain(cli.node.rpc_url).lamports(prov.pubkey()) == before  # no fee paid: no transaction
+    _, other = _wallet(cli, "stranger", tokens=None)
+    res = cli("provider", "claim", "--epoch", "0", "-k", other, ok=False)
+    assert res.exit_code == 1 and "provider register" in res.output
+
+
+def test_provider_status_shows_the_unstake_window(cli):
+    from contracts.cli_output import local_time
+
+    prov, ppath = _wallet(cli, "provider")
+    cli("provider", "register", "-k", ppath)
+    cli("provider", "stake", "5", "-k", ppath, "-y")
+    cli("provider", "request-unstake", "1.5", "-k", ppath, "-y")
+    st = json.loads(cli("provider", "status", "-k", ppath, "--output", "json", "--api", "http://127.0.0.1:9").stdout)
+    w = st["unstake_window"]
+    import datetime as dt
+
+    def unix(iso):
+        return int(dt.datetime.strptime(iso, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc).timestamp())
+    from contracts.client import INITIALIZE_DEFAULTS
+    cooldown = INITIALIZE_DEFAULTS["unstake_cooldown"]
+    assert unix(w["ready_at"]) - unix(w["requested_at"]) == cooldown
+    assert unix(w["expires_at"]) - unix(w["requested_at"]) == 2 * cooldown
+    text = cli("provider", "status", "-k", ppath, "--api", "http://127.0.0.1:9").stdout
+    line = next(l for l in text.splitlines() if l.startswith("unstake requested"))
+    assert line.startswith("unstake requested 1.500000 tokens at ")
+    assert f"from {local_time(unix(w['ready_at']))} until {local_time(unix(w['expires_at']))}" in line
