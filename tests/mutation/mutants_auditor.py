@@ -10,6 +10,7 @@ H = T + "test_history.py::"
 PH = T + "test_program_history.py::"
 X = T + "test_cross_check.py::"
 PR = T + "test_pricing.py::"
+EV = T + "test_evidence.py::"
 
 MUTANTS = [
     # ---- fail closed -------------------------------------------------------------------------------------
@@ -137,4 +138,29 @@ MUTANTS = [
          find="        if (ln.segment_base_quantity, ln.segment_base_amount) != want:\n", replace="        if False:\n",
          tests=[PR + "test_segments_follow_the_previous_receipt"],
          why="a segment base moved (amount inflated consistently) fails against the previous receipt"),
+    # ---- quantities backed by evidence (auditor/evidence.py) ----------------------------------------------
+    dict(id="evidence-quantities", file=A + "evidence.py",
+         find='    if bad:\n        return failed("evidence.quantities",',
+         replace='    if False:\n        return failed("evidence.quantities",',
+         tests=[EV + "test_billing_gpu_ms_no_event_backs_fails",
+                EV + "test_dropping_an_event_and_re_signing_the_root_fails_the_quantities"],
+         why="quantities no provider-signed event backs fail"),
+    dict(id="evidence-root", file=A + "evidence.py",
+         find="    elif got != want_root or n != want_n:\n", replace="    elif False:\n",
+         tests=[EV + "test_dropping_an_event_fails_the_root"],
+         why="the events served must be the ones the signed detail names (none dropped)"),
+    dict(id="evidence-inclusion", file=A + "evidence.py",
+         find='if any(x is None for x in proof) or not verify_inclusion(h, proof, bytes.fromhex(g["root"])):',
+         replace="if False:",
+         tests=[EV + "test_altering_an_event_body_fails_inclusion"],
+         why="an altered event body is not in the provider-signed root"),
+    dict(id="evidence-signature", file=A + "evidence.py",
+         find="== (p, c) and verify_group(p, c, cnt, root, sig))", replace="== (p, c))",
+         tests=[EV + "test_a_group_signed_by_another_key_fails_the_signature"],
+         why="each evidence group must carry the channel's provider's signature"),
+    dict(id="evidence-not-served-pending", file=A + "evidence.py",
+         find="        if doc is None:\n            out.append(pending(",
+         replace="        if doc is None:\n            continue\n            out.append(pending(",
+         tests=[EV + "test_evidence_not_served_is_not_verified_never_clean"],
+         why="quantities whose evidence is not served are NOT VERIFIED, never silently clean"),
 ]
