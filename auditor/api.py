@@ -42,6 +42,8 @@ class MeterApi:
     def _get(self, path: str, _extra: dict[str, str] | None = None, **params) -> Any:
         try:
             target, headers = self.signer.sign_get(path, params)
+            if self.consent_header and headers:  # the customer's consent for this reader, on every signed read
+                headers = {**headers, "X-Solmeter-Consent": self.consent_header}
             resp = self.http.get(target, headers={**headers, **(_extra or {})})
         except httpx.HTTPError as e:
             raise ApiReadError(f"metering API {self.base_url}{path}: {type(e).__name__}: {e}") from None
@@ -95,11 +97,8 @@ class MeterApi:
         """A receipt's provider-signed events (GET /v1/receipts/{id}/evidence), served to its customer, its
         provider, the operator, or with the customer's consent (`self.consent_header`); None when it is not
         served to this reader (the evidence checks then say NOT VERIFIED)."""
-        from contracts.evidence import H_CONSENT
-
-        extra = {H_CONSENT: self.consent_header} if self.consent_header else None
         try:
-            doc = self._get(f"/v1/receipts/{receipt_id.hex()}/evidence", extra)
+            doc = self._get(f"/v1/receipts/{receipt_id.hex()}/evidence")
         except ApiForbidden:
             return None
         return doc if isinstance(doc, dict) else None

@@ -344,7 +344,8 @@ class). `GET /v1/receipts/{id}/evidence` serves those events (bodies), each with
 customer, count, root, signature) and its inclusion proof (sibling hashes only: a group holds one customer's
 events), to the receipt's customer, its provider, the operator, and a reader that sends
 `X-Solmeter-Consent: CUSTOMER:EXPIRY_MS:SIG`, the customer's signature over
-`"SOLMETER-CONSENT-V1" || customer (32) || reader (32) || expiry_ms (u64 LE)`.
+`"SOLMETER-CONSENT-V1" || customer (32) || reader (32) || expiry_ms (u64 LE)` (with its signed read; the consent
+also opens that customer's receipt listings and usage to the reader; `solmeter customer consent READER`).
 
 ## What the meter serves to whom
 Everything an auditor needs to check a charge against the chain is public, with no credentials: a receipt

@@ -5,13 +5,9 @@ receipt's customer's: each event with the group that carried it (one customer's 
 the sibling hashes that prove it is in the signed root."""
 from __future__ import annotations
 
-import dataclasses
-
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
-
-from contracts.evidence import H_CONSENT, EvidenceError, parse_consent, verify_consent
 
 from ..evidence import receipt_evidence
 from ..models import ReceiptRow
@@ -35,16 +31,6 @@ def receipt_evidence_route(request: Request, receipt_id: str = Path(..., pattern
         if isinstance(who, JSONResponse):
             return who
         row = conn.execute(select(RR.c.customer, RR.c.provider).where(RR.c.receipt_id == rid)).first()
-        consent = request.headers.get(H_CONSENT)
-        if who is not None and consent is not None:
-            try:
-                c = parse_consent(consent)
-            except EvidenceError as e:
-                return _refusal(H_CONSENT, str(e), 401)
-            why = verify_consent(c, who.pubkey, st.clock())
-            if why is not None:
-                return _refusal(H_CONSENT, why, 401)
-            who = dataclasses.replace(who, consent_from=c.customer)
         # an unknown receipt is refused like a known one of someone else (nothing learnt from the answer)
         res = Resource(Kind.EVIDENCE, row.customer if row else None, row.provider if row else None)
         d = may_read(who, res, lambda p, c: serves(conn, p, c))

@@ -153,3 +153,31 @@ def test_the_customer_checks_quantities_end_to_end(honest, tmp_path, isolated_en
     names = {c["name"]: c["status"] for r in doc["reports"] for c in r["checks"]}
     assert res.exit_code == 0 and doc["outcome"] == "CLEAN", res.output
     assert names["evidence.quantities"] == "pass" and names["evidence.signature"] == "pass"
+
+
+def test_an_auditor_checks_the_bill_with_the_customers_consent(honest, tmp_path, isolated_env, monkeypatch):
+    from solders.keypair import Keypair
+    from typer.testing import CliRunner
+
+    from contracts import DEFAULT_PROGRAM_ID
+    from solmeter.cli import app
+
+    cust, auditor = tmp_path / "customer.json", tmp_path / "auditor.json"
+    cust.write_text(json.dumps(list(bytes(honest["d"].customer))))
+    auditor_kp = Keypair()
+    auditor.write_text(json.dumps(list(bytes(auditor_kp))))
+    for f in (cust, auditor):
+        f.chmod(0o600)
+    monkeypatch.setenv("SOLMETER_RPC_URL", honest["node"].rpc_url)
+    monkeypatch.setenv("SOLMETER_PROGRAM_ID", DEFAULT_PROGRAM_ID)
+    r = CliRunner().invoke(app, ["customer", "consent", str(auditor_kp.pubkey()), "--keypair", str(cust)])
+    assert r.exit_code == 0, r.output
+    consent = r.stdout.strip()
+    wallet = str(honest["d"].customer.pubkey())
+    base = ["audit", "bill", wallet, "-k", str(auditor), "--api", honest["url"], "--json"]
+    res = CliRunner().invoke(app, [*base, "--consent", consent])
+    doc = json.loads(res.stdout)
+    assert res.exit_code == 0 and doc["outcome"] == "CLEAN", res.output
+    assert {c["name"] for r in doc["reports"] for c in r["checks"]} >= {"evidence.quantities", "evidence.root"}
+    res = CliRunner().invoke(app, base)  # without the consent: its receipt lists are not served to the auditor
+    assert res.exit_code != 0

@@ -163,3 +163,12 @@ def test_a_wrong_or_incomplete_evidence_header_refuses_the_request(world, clock,
     with engine.connect() as c:
         assert c.execute(select(UsageEvent.__table__.c.id)).all() == before  # nothing written
     assert _post_with(world, clock, events, good).status_code == 200
+
+
+def test_consent_also_opens_the_customers_receipt_list_to_that_reader_only(world, clock):
+    exp = clock() + 3_600_000
+    consent = encode_consent(pk["A"], exp, bytes(kp["A"].sign_message(consent_message(pk["A"], pk["X"], exp))))
+    path = f"/v1/receipts?customer={pk['A']}"
+    assert _consented_get(world, clock, "X", path, consent).status_code == 200
+    assert _consented_get(world, clock, "X", f"/v1/receipts?customer={pk['B']}", consent).status_code == 403
+    assert as_(world, clock, "X").get("/v1/receipts", {"customer": pk["A"]}).status_code == 403  # without it

@@ -183,8 +183,8 @@ MUTANTS = [
          replace="        if who.consent_from is not None:\n",
          tests=["tests/metering/test_meter_evidence.py::test_a_consent_not_for_this_reader_customer_or_time_is_refused"],
          why="one customer's consent opens that customer's evidence only"),
-    dict(id="evidence-consent-signature", file="metering/api/evidence_routes.py",
-         find="            if why is not None:\n", replace="            if False:\n",
+    dict(id="evidence-consent-signature", file="metering/api/read_auth.py",
+         find="        if why is not None:\n            return _refusal(H_CONSENT", replace="        if False:\n            return _refusal(H_CONSENT",
          tests=["tests/metering/test_meter_evidence.py::test_a_consent_not_for_this_reader_customer_or_time_is_refused"],
          why="a consent must be signed by the customer, for this reader, unexpired"),
 ]
