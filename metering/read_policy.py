@@ -123,7 +123,7 @@ def may_read(who: Optional[Principal], res: Resource, serves: Serves = _never) -
         # a party to the data is named by its key in the request: the signature proved it holds that key
         if me in (res.customer, res.provider):
             return ALLOW
-        if res.customer is not None and who.consent_from == res.customer:
+        if res.customer is not None and res.customer == who.consent_from:
             return ALLOW  # an auditor holding this customer's signed consent
         if res.provider is not None:
             return _deny(who, res, "provider", "a provider reads its own channels only")

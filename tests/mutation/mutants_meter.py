@@ -187,4 +187,9 @@ MUTANTS = [
          find="        if why is not None:\n            return _refusal(H_CONSENT", replace="        if False:\n            return _refusal(H_CONSENT",
          tests=["tests/metering/test_meter_evidence.py::test_a_consent_not_for_this_reader_customer_or_time_is_refused"],
          why="a consent must be signed by the customer, for this reader, unexpired"),
+    dict(id="receipts-consent-customer", file="metering/read_policy.py",
+         find="        if res.customer is not None and res.customer == who.consent_from:\n",
+         replace="        if who.consent_from is not None:\n",
+         tests=["tests/metering/test_meter_evidence.py::test_consent_also_opens_the_customers_receipt_list_to_that_reader_only"],
+         why="one customer's consent opens that customer's receipt listings only"),
 ]
