@@ -34,14 +34,17 @@ class MeterApi:
         self._batches: list[dict] | None = None
         self._members: dict[bytes, list[SignedReceipt] | None] = {}
         self._price_books: dict[int, bytes | None] = {}
+        self.consent_header: str | None = None  # X-Solmeter-Consent: a customer's consent for this reader
 
     def close(self) -> None:
         self.http.close()
 
-    def _get(self, path: str, **params) -> Any:
+    def _get(self, path: str, _extra: dict[str, str] | None = None, **params) -> Any:
         try:
             target, headers = self.signer.sign_get(path, params)
-            resp = self.http.get(target, headers=headers)
+            if self.consent_header and headers:  # the customer's consent for this reader, on every signed read
+                headers = {**headers, "X-Solmeter-Consent": self.consent_header}
+            resp = self.http.get(target, headers={**headers, **(_extra or {})})
         except httpx.HTTPError as e:
             raise ApiReadError(f"metering API {self.base_url}{path}: {type(e).__name__}: {e}") from None
         if resp.status_code == 404:
@@ -89,6 +92,16 @@ class MeterApi:
             except (KeyError, ValueError, TypeError):
                 leases[lid] = None  # unreadable: checked as not served
         return Consent(details, leases)
+
+    def evidence(self, receipt_id: bytes) -> dict | None:
+        """A receipt's provider-signed events (GET /v1/receipts/{id}/evidence), served to its customer, its
+        provider, the operator, or with the customer's consent (`self.consent_header`); None when it is not
+        served to this reader (the evidence checks then say NOT VERIFIED)."""
+        try:
+            doc = self._get(f"/v1/receipts/{receipt_id.hex()}/evidence")
+        except ApiForbidden:
+            return None
+        return doc if isinstance(doc, dict) else None
 
     def channel_receipts(self, customer: str, provider: str) -> list[SignedReceipt]:
         out: list[SignedReceipt] = []

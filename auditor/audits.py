@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 from solders.pubkey import Pubkey
 
@@ -22,6 +22,7 @@ from .pricing import BookOnRecord, Books, book_on_record, detail_text
 from .history import config_history
 from .program import Builder, audit_program_checks
 from .receipt_file import SignedReceipt
+from .evidence import check_channel_evidence
 from .leases import Consent, check_channel_cap, check_receipt_leases
 from .result import Check, Report, failed, pending, verdict
 from .verify import verify_batch, verify_channel, verify_epoch, verify_receipt
@@ -261,7 +262,8 @@ def supplied_members(facts: ChainFacts, receipts: Sequence[SignedReceipt]) -> Me
 
 def audit_channel(facts: ChainFacts, customer: Pubkey, provider: Pubkey,
                   receipts: Sequence[SignedReceipt] | None, members_of: MembersOf | None = None,
-                  price_files: PriceFiles | None = None, consent: Consent | None = None) -> Report:
+                  price_files: PriceFiles | None = None, consent: Consent | None = None,
+                  evidence: Callable[[bytes], Mapping | None] | None = None) -> Report:
     """A channel. `receipts` None: chain only (what needs receipts is not verified). `members_of` gives an
     on-chain batch's receipts, to check that the receipts supplied reach the newest one committed on-chain
     (without it, that coverage is not verified). `price_files`: recompute every receipt's detail.
@@ -292,6 +294,12 @@ def audit_channel(facts: ChainFacts, customer: Pubkey, provider: Pubkey,
                 rep.add(Check(c.name, c.status, c.detail, f"seq {sr.receipt.seq}"))
         rep.add(check_channel_cap([sr.receipt for sr in receipts],
                                   [consent.details.get(sr.receipt_id) for sr in receipts], consent.leases))
+    if evidence is not None and receipts:
+        # quantities recomputed from the provider-signed events (auditor/evidence.py)
+        rep.add(check_channel_evidence([sr.receipt for sr in receipts],
+                                       [consent.details.get(sr.receipt_id) if consent is not None else None
+                                        for sr in receipts],
+                                       [evidence(sr.receipt_id) for sr in receipts]))
     return rep
 
 
@@ -498,7 +506,8 @@ def audit_bill(facts: ChainFacts, wallet: Pubkey, api, price_files: PriceFiles |
     for prov in sorted(providers, key=str):
         rs = api.channel_receipts(str(wallet), str(prov))
         consent = api.consent(rs) if rs else None  # the leases its customer signed: part of the bill
-        reports.append(audit_channel(facts, wallet, prov, rs, api_members(api), files, consent=consent))
+        reports.append(audit_channel(facts, wallet, prov, rs, api_members(api), files, consent=consent,
+                                     evidence=api.evidence))
     return reports
 
 
@@ -584,7 +593,8 @@ def audit_all(facts: ChainFacts, api=None, committed: Path | None = None,
             consent = api.consent(rs) if api is not None and rs else None  # details and the leases they name
             rep = audit_channel(f, ch.customer, ch.provider, rs,
                                 api_members(api) if api is not None else None,
-                                api.price_book_file if api is not None else None, consent=consent)
+                                api.price_book_file if api is not None else None, consent=consent,
+                                evidence=api.evidence if api is not None else None)
             if private is not None:
                 # fail closed: what the auditor could not read is NOT VERIFIED, never clean
                 rep.add(pending("channel.receipts", "the metering API serves a channel's receipt list to its "

@@ -35,6 +35,10 @@ ProgramOpt = typer.Option(None, "--program-id", help="Billing program id (defaul
 KeypairOpt = typer.Option(None, "--keypair", "-k", help="Sign the metering API reads with this wallet: a "
                                                         "channel's receipt list is served to its customer, "
                                                         "its provider and the operator only.")
+ConsentOpt = typer.Option(None, "--consent", help="The customer's signed consent for the -k key to read its "
+                                                    "usage evidence (customer:expiry_ms:signature, "
+                                                    "`solmeter customer consent`); the customer's own key needs "
+                                                    "none.")
 CrossOpt = typer.Option(None, "--cross-check-url", help="A second RPC node (of another operator): every account, "
                                                           "listing, signature list, transaction and block read is "
                                                           "compared with it, and any difference fails the audit.")
@@ -247,6 +251,7 @@ def channel_cmd(
     cross_check_url: Optional[str] = CrossOpt,
     as_json: bool = JsonOpt,
     allow_pending: bool = PendingOpt,
+    consent_hdr: Optional[str] = ConsentOpt,
 ) -> None:
     """Verify a channel: walk its receipt chain from seq 1 (signatures, links, cumulative amounts never
     decreasing), check the receipts reach everything settled and everything committed in on-chain batches
@@ -267,8 +272,10 @@ def channel_cmd(
         members = (api_members(client) if client is not None else
                    supplied_members(facts, rs) if rs is not None else None)
         consent = _consent(api, s, rs) if rs else None  # the details and the leases they name are public
+        if client is not None and consent_hdr:
+            client.consent_header = consent_hdr
         report = _run(lambda: audit_channel(facts, c, p, rs, members, _price_files(price_books, client),
-                                            consent=consent))
+                                            consent=consent, evidence=client.evidence if client is not None else None))
     finally:
         if client is not None:
             client.close()
@@ -356,6 +363,7 @@ def bill_cmd(
     cross_check_url: Optional[str] = CrossOpt,
     as_json: bool = JsonOpt,
     allow_pending: bool = PendingOpt,
+    consent_hdr: Optional[str] = ConsentOpt,
 ) -> None:
     """Check a customer's whole bill from public data: its escrow, and every channel's receipts (signed,
     committed, chained, covering what is settled and committed), settlements and line items recomputed
@@ -363,6 +371,7 @@ def bill_cmd(
     w = _pubkey("WALLET", wallet)
     facts, s = _facts(program_id, cross_check_url)
     client = _api(api, s, keypair)  # the channel receipt lists are served to the customer: sign as it (-k)
+    client.consent_header = consent_hdr
     try:
         reports = _run(lambda: audit_bill(facts, w, client, _price_files(price_books, client)))
     finally:

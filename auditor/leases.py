@@ -14,7 +14,7 @@ from typing import Mapping, Sequence
 from contracts.lease import KIND_GPU, KIND_STORAGE, Lease, LeaseError, verify_lease, verify_revocation
 from contracts.receipt import Receipt
 
-from .result import Check, failed, passed, skipped
+from .result import Check, failed, passed, pending, skipped
 
 FAMILY_KINDS = {"gpu": (KIND_GPU,), "storage": (KIND_STORAGE,), "egress": (KIND_GPU, KIND_STORAGE)}
 
@@ -83,7 +83,7 @@ def check_receipt_leases(receipt: Receipt, detail: Mapping | None, leases: Mappi
     each signed by this receipt's customer for this provider and program, of the line's kind, started
     before the period ended and (for on-time usage) not ended, by expiry or revocation, before it began."""
     if detail is None:
-        return [skipped("lease.lines", "no receipt detail supplied: the leases of its lines cannot be checked")]
+        return [pending("lease.lines", "no receipt detail supplied: the leases of its lines are not verified")]
     if not detail_matches(receipt, detail):
         return [failed("lease.detail", "the served detail does not hash to the receipt's detail_hash: the lines' "
                                        "leases cannot be trusted")]
@@ -130,7 +130,7 @@ def check_channel_cap(receipts: Sequence[Receipt], details: Sequence[Mapping | N
     if not receipts:
         return skipped("lease.cap", "no receipts")
     if any(d is None for d in details):
-        return skipped("lease.cap", "some receipt details were not supplied")
+        return pending("lease.cap", "some receipt details were not supplied: the caps are not verified")
     ids = set().union(*(lease_ids(d) for d in details))
     caps = 0
     for lid in ids:

@@ -32,7 +32,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ledger.db import make_engine, migrate  # noqa: E402
+from contracts.evidence import H_EVIDENCE  # noqa: E402
 from metering.auth import sign_request  # noqa: E402
+from metering.evidence import sign_request_groups  # noqa: E402
 from metering.events import GPU_HEARTBEAT  # noqa: E402
 from metering.ingest import insert_rows, parse_body, to_row  # noqa: E402
 from metering.models import dedup_key, key_hash  # noqa: E402
@@ -152,6 +154,7 @@ def run_api(bodies: list[bytes], workdir: Path, provider: Keypair, workers: int 
         for body in bodies:
             h = sign_request(provider, "POST", "/v1/events/batch", body, now)
             h["content-type"] = "application/cloudevents-batch+json"
+            h[H_EVIDENCE] = sign_request_groups(provider, body)  # per customer, as the agents send it
             signed.append((body, h))
         local = threading.local()
 
@@ -221,7 +224,7 @@ def _importable(name: str) -> bool:
     return importlib.util.find_spec(name) is not None
 
 
-def run_breakdown(bodies: list[bytes], workdir: Path, provider: Keypair) -> dict:
+def run_breakdown(bodies: list[bytes], workdir: Path, provider: Keypair, with_evidence: bool = True) -> dict:
     """Server CPU per event by stage, in-process (no HTTP): where the ceiling comes from."""
     from metering.auth import SignedRequest, verify_request
     from metering.config import MeterConfig
@@ -235,19 +238,27 @@ def run_breakdown(bodies: list[bytes], workdir: Path, provider: Keypair) -> dict
     add_provider(engine, pk, now)
     sign_leases(engine, provider, now)
     ing = Ingestor(engine, MeterConfig(limits=Limits(max_batch=10_000)))
-    cpu = {"signature": 0.0, "parse_validate": 0.0, "transaction": 0.0, "response": 0.0}
+    from metering.evidence import request_groups
+
+    # evidence: the provider-signed groups (one ed25519 verification per customer of the request, the Merkle
+    # root of its payload hashes); "transaction" is the rest of Ingestor.ingest (storing the groups included)
+    cpu = {"signature": 0.0, "parse_validate": 0.0, "evidence": 0.0, "transaction": 0.0, "response": 0.0}
     for k, body in enumerate(bodies):
         h = sign_request(provider, "POST", "/v1/events/batch", body, now)
+        evidence = sign_request_groups(provider, body) if with_evidence else None
         t0 = time.thread_time()
         verify_request(h, "POST", "/v1/events/batch", body, now, 60_000)
         t1 = time.thread_time()
         items = parse_body(body, batch=True, max_batch=10_000, max_body_bytes=1 << 30)
         t2 = time.thread_time()
-        out = ing.ingest(SignedRequest(pk, now, f"breakdown-{k}"), items, now)
+        request_groups(evidence, pk, items)
+        te = time.thread_time()
+        out = ing.ingest(SignedRequest(pk, now, f"breakdown-{k}", evidence=evidence), items, now)
         t3 = time.thread_time()
         msgspec.json.encode(out.to_dict())
         t4 = time.thread_time()
-        for key, dt in zip(cpu, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
+        # ingest() verifies the groups itself: its time minus the evidence stage is the transaction
+        for key, dt in zip(cpu, (t1 - t0, t2 - t1, te - t2, (t3 - te) - (te - t2), t4 - t3)):
             cpu[key] += dt
     n = sum(b.count(b'"specversion"') for b in bodies)
     engine.dispose()
@@ -264,6 +275,7 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=0,
                     help="requests in flight, one connection each, as concurrent providers (default: 2 per process)")
     ap.add_argument("--breakdown", action="store_true", help="also measure server CPU per event by stage, in-process")
+    ap.add_argument("--breakdown-only", action="store_true", help="only the in-process breakdown (no HTTP runs)")
     ap.add_argument("--database-url", help="PostgreSQL: N events through R meter replicas into this database "
                                            "(throw-away schemas), against a same-run COPY baseline")
     ap.add_argument("--events", type=int, default=1_000_000, help="with --database-url: events in all")
@@ -277,6 +289,17 @@ def main() -> None:
         return
     a.concurrency = a.concurrency or 2 * a.workers
     provider = Keypair.from_seed(bytes([1]) * 32)
+    if a.breakdown_only:
+        with tempfile.TemporaryDirectory() as d:
+            out = {}
+            for ev in (True, False):  # alternating: the same machine state for both
+                runs = [run_breakdown(make_batches(provider, a.batches, a.batch_size, int(time.time() * 1000)),
+                                      Path(d) / f"{ev}-{i}", provider, with_evidence=ev) for i in range(a.runs)]
+                out["with_evidence" if ev else "without_evidence"] = {
+                    k: statistics.median([r[k] for r in runs]) for k in runs[0]}
+        print(json.dumps({"runs": a.runs, "events_per_run": a.batches * a.batch_size, "batch_size": a.batch_size,
+                          "customers_per_batch": 10, "server_cpu_by_stage_median": out}, indent=2))
+        return
     results = []
     for run in range(a.runs):
         bodies = make_batches(provider, a.batches, a.batch_size, int(time.time() * 1000))

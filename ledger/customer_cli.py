@@ -263,4 +263,25 @@ def check_bill(ctx: typer.Context, kp: Optional[Path] = KEYPAIR,
     raise typer.Exit(audit_app(["bill", wallet, *signer, *ctx.args, *json_flag], standalone_mode=False) or 0)
 
 
+@app.command("consent")
+@one_line_errors
+def consent(reader: str = typer.Argument(..., help="The auditor's wallet public key."),
+            days: int = typer.Option(30, min=1, max=3650, help="Valid for this many days."),
+            kp: Optional[Path] = KEYPAIR) -> None:
+    """Let an auditor read your usage evidence (the provider-signed events behind your receipts): prints the
+    consent it passes to `solmeter audit channel|bill --consent` (contracts/evidence.py, SOLMETER-CONSENT-V1)."""
+    import time
+
+    from contracts.evidence import EvidenceError, consent_message, encode_consent
+    from solmeter.errors import SolmeterError
+
+    me = keypair(kp)
+    expiry = time.time_ns() // 1_000_000 + days * 86_400_000
+    try:
+        msg = consent_message(str(me.pubkey()), reader, expiry)
+    except EvidenceError as e:
+        raise SolmeterError(f"READER: {e}") from None
+    typer.echo(encode_consent(str(me.pubkey()), expiry, bytes(me.sign_message(msg))))
+
+
 app.add_typer(lease_app, name="lease")

@@ -42,6 +42,7 @@ class SignedRequest:
     pubkey: str
     timestamp_ms: int
     signature: str
+    evidence: str | None = None  # the X-Solmeter-Evidence header as sent (metering/evidence.py checks it)
 
 
 def verify_request(headers: Mapping[str, str], method: str, path: str, body: bytes, now_ms: int,

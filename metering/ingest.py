@@ -24,6 +24,7 @@ from .auth import AuthError, SignedRequest
 from .config import MeterConfig
 from .events import EventRejected, Kind, ValidEvent, validate_batch_fast, validate_event
 from .events.fast import validate_batch_msgspec
+from .evidence import request_groups, store_groups
 from .headroom import PriceCeiling, reserve
 from .leases import check_event, lease_id_of, load_states, price_book_count, save_states
 from .metrics import MeterMetrics, reason_label
@@ -95,24 +96,27 @@ def _parse_body(raw: bytes, *, batch: bool, max_batch: int, max_body_bytes: int)
 
 
 ROW_COLS = ("dedup_key", "key_hash", "source", "event_id", "kind", "customer", "provider", "resource", "rclass",
-            "value", "t_ms", "received_ms", "payload_hash", "body")
+            "value", "t_ms", "received_ms", "payload_hash", "body", "evidence_key")
 
 
-def to_row(e: ValidEvent, dk: bytes, kh: int, now_ms: int) -> tuple:
-    """The usage_events row of a validated event, in ROW_COLS order."""
+def to_row(e: ValidEvent, dk: bytes, kh: int, now_ms: int, evidence_key: int | None = None) -> tuple:
+    """The usage_events row of a validated event, in ROW_COLS order (`evidence_key`: its evidence group)."""
     return (dk, kh, e.source, e.event_id, e.kind, e.customer, e.provider, e.resource, e.rclass, e.value, e.t_ms,
-            now_ms, e.payload_hash, e.body)
+            now_ms, e.payload_hash, e.body, evidence_key)
 
 
 def _ph(conn) -> str:
     return "?" if conn.dialect.paramstyle == "qmark" else "%s"
 
 
-def insert_rows(conn, rows: list[tuple]) -> None:
+def insert_rows(conn, rows: list[tuple], cols: tuple[str, ...] = ROW_COLS) -> None:
     """executemany straight through the driver: the hot path of ingestion (SQLAlchemy's per-row parameter
-    processing would cost as much as SQLite's own work here)."""
+    processing would cost as much as SQLite's own work here). `cols`: a prefix of ROW_COLS (a schema before
+    migration 0430 has no evidence_key)."""
     ph = _ph(conn)
-    conn.exec_driver_sql(f"INSERT INTO usage_events ({', '.join(ROW_COLS)}) VALUES ({', '.join([ph] * len(ROW_COLS))})",
+    if len(cols) < len(ROW_COLS):
+        rows = [r[:len(cols)] for r in rows]
+    conn.exec_driver_sql(f"INSERT INTO usage_events ({', '.join(cols)}) VALUES ({', '.join([ph] * len(cols))})",
                          rows)
 
 
@@ -318,14 +322,22 @@ class Ingestor:
                                           f"{now_ms - ev.t_ms} ms old, past the lateness bound of {lim.lateness_bound_ms} ms", 422)
         # Rows are built before the write lock: with several ingest processes, one parses and hashes
         # while another writes.
-        prepared = None if any(problems) else self._prepare(items, now_ms)  # type: ignore[arg-type]
+        groups = None
+        if not any(problems):
+            try:  # one signature per customer of the request, before the write lock (metering/evidence.py)
+                groups = request_groups(signed.evidence, provider, items)
+            except AuthError as e:
+                self.metrics.requests_refused.labels(reason=reason_label(e.field)).inc()
+                raise
+        prepared = None if any(problems) else self._prepare(items, now_ms, groups)  # type: ignore[arg-type]
         if self._gone is not None:
             raise self._gone
         for attempt in range(3):
             try:
                 with self._write_lock:
                     try:
-                        results, new_rows = self._transaction(signed, items, problems, now_ms, prepared, on_chain)
+                        results, new_rows = self._transaction(signed, items, problems, now_ms, prepared, on_chain,
+                                                              groups)
                     except DBAPIError as e:
                         if isinstance(e, IntegrityError) or (su := classify(e)) is None:
                             raise
@@ -400,7 +412,7 @@ class Ingestor:
                 with contextlib.suppress(Exception):
                     dbapi.execute(f"PRAGMA busy_timeout={int(prev)}")
 
-    def _prepare(self, evs: list[ValidEvent], now_ms: int) -> tuple[list[bytes], list[tuple]]:
+    def _prepare(self, evs: list[ValidEvent], now_ms: int, groups=None) -> tuple[list[bytes], list[tuple]]:
         """Dedup keys and usage_events rows of a batch; key hashes are remembered (a lease repeats them)."""
         khs = self._key_hashes
         if len(khs) > 65_536:
@@ -413,10 +425,10 @@ class Ingestor:
                 kh = khs[kk] = key_hash(*kk)
             dk = dedup_key(e.source, e.event_id)
             dks.append(dk)
-            rows.append(to_row(e, dk, kh, now_ms))
+            rows.append(to_row(e, dk, kh, now_ms, groups[e.customer].key if groups else None))
         return dks, rows
 
-    def _transaction(self, signed: SignedRequest, items, problems, now_ms: int, prepared, on_chain):
+    def _transaction(self, signed: SignedRequest, items, problems, now_ms: int, prepared, on_chain, groups=None):
         provider = signed.pubkey
         with self._begin() as conn:
             self._record_signature(conn, signed, now_ms)
@@ -431,6 +443,7 @@ class Ingestor:
             if any(problems):
                 raise _Rollback(self._failed(items, problems))
             save_states(conn, leases)
+            store_groups(conn, groups, now_ms)
             if conn.dialect.name == "sqlite":
                 results, new_rows = self._insert_then_dedup(conn, valid, *prepared)
             else:

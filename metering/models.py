@@ -82,6 +82,9 @@ class UsageEvent(Base):
     payload_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     body: Mapped[str] = mapped_column(Text)
     seal_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # the provider-signed evidence group that carried the event (meter_evidence_groups.key; migration 0430),
+    # None for an event sent without one
+    evidence_key: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     __table_args__ = (
         UniqueConstraint("dedup_key", name="uq_usage_events_dedup_key"),
         # sealed events only: ingestion never writes it (one entry per event of each active lease was a
@@ -91,6 +94,36 @@ class UsageEvent(Base):
         Index("ix_usage_events_unsealed", "t_ms", sqlite_where=text("seal_id IS NULL"),
               postgresql_where=text("seal_id IS NULL")),
     )
+
+
+class EvidenceGroup(Base):
+    """One provider signature over one customer's events of one ingest request (contracts/evidence.py): the
+    Merkle root of their payload hashes in request order, and those hashes (`hashes`: 32 bytes each, in
+    order), so an inclusion proof can be served for any of them."""
+
+    __tablename__ = "meter_evidence_groups"
+    key: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)  # evidence.group_key
+    provider: Mapped[str] = mapped_column(String(44))
+    customer: Mapped[str] = mapped_column(String(44))
+    root: Mapped[bytes] = mapped_column(LargeBinary(32))
+    signature: Mapped[bytes] = mapped_column(LargeBinary(64))
+    count: Mapped[int] = mapped_column(Integer)
+    hashes: Mapped[bytes] = mapped_column(LargeBinary)
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class SealEvidence(Base):
+    """Per seal and channel, the payload hashes of the events that seal marked (32 bytes each, sorted): the
+    receipt issued next for the channel covers the seals since its previous receipt, and its detail's evidence
+    root is the Merkle root over their hashes (contracts.evidence.evidence_root)."""
+
+    __tablename__ = "meter_seal_evidence"
+    customer: Mapped[str] = mapped_column(String(44), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(44), primary_key=True)
+    seal_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    count: Mapped[int] = mapped_column(Integer)
+    hashes: Mapped[bytes] = mapped_column(LargeBinary)
+    event_ids: Mapped[bytes] = mapped_column(LargeBinary)  # usage_events.id of each hash, 8 bytes LE each
 
 
 class EventKey(Base):

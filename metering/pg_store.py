@@ -19,7 +19,7 @@ from .partitions import guard_for
 # The staging table has the columns of ingest.ROW_COLS, in that order, with their binary COPY types.
 STAGE = "meter_usage_stage"
 STAGE_TYPES = ("bytea", "bigint", "text", "text", "smallint", "text", "text", "text", "text", "bigint", "bigint",
-               "bigint", "bytea", "text")
+               "bigint", "bytea", "text", "bigint")
 EK = EventKey.__tablename__
 UE = UsageEvent.__tablename__
 

@@ -33,6 +33,7 @@ class Kind(Enum):
     RECEIPTS = "receipts"                  # receipt listings of a customer, a provider or a channel
     CUSTOMER_STATUS = "customer status"    # paused flag, billed total, balance, runway
     OPERATIONS = "operations"              # the engine's jobs, intents, reconciliation (the operator's view)
+    EVIDENCE = "evidence"                  # a receipt's provider-signed events (contracts/evidence.py)
     # public: what an auditor checks against the chain
     RECEIPT = "receipt"                    # one receipt by id, with signature, batch and proof
     BATCHES = "batches"                    # Merkle batches and their receipt ids
@@ -50,6 +51,7 @@ class Principal:
     pubkey: str
     operator: bool = False  # one of the meter's admin keys
     provider: bool = False  # a provider registered with the meter
+    consent_from: Optional[str] = None  # a customer whose signed consent for this reader the edge verified
 
     @property
     def roles(self) -> frozenset[Role]:
@@ -121,10 +123,21 @@ def may_read(who: Optional[Principal], res: Resource, serves: Serves = _never) -
         # a party to the data is named by its key in the request: the signature proved it holds that key
         if me in (res.customer, res.provider):
             return ALLOW
+        if res.customer is not None and res.customer == who.consent_from:
+            return ALLOW  # an auditor holding this customer's signed consent
         if res.provider is not None:
             return _deny(who, res, "provider", "a provider reads its own channels only")
         return _deny(who, res, "customer", "a customer reads its own data only; a provider its own channels "
                                            "(set provider to your key)")
+    if res.kind is Kind.EVIDENCE:
+        # the customer it concerns, the channel's provider (it signed them), or a reader holding the customer's
+        # signed consent (an auditor); never another customer, nor another channel's provider
+        if res.customer is not None and me in (res.customer, res.provider):
+            return ALLOW
+        if res.customer is not None and who.consent_from == res.customer:
+            return ALLOW
+        return _deny(who, res, "customer", "a receipt's evidence is served to its customer, its provider, and a "
+                                           "reader holding the customer's signed consent (X-Solmeter-Consent)")
     if res.kind is Kind.OPERATIONS:
         return _deny(who, res, None, "only the operator (a meter admin key) reads them")
     return _deny(who, res, None, "no rule grants it")

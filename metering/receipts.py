@@ -32,6 +32,7 @@ from contracts.receipt import ZERO_HASH, Receipt, ReceiptEncodingError, receipt_
 
 from .chain_floor import BehindChain, Floors
 from .config import MeterConfig
+from .evidence import detail_evidence, record_seal
 from .leases import lease_id_of
 from .metrics import MeterMetrics
 from .models import KeyBase, KeyUsage, MeterState, ReceiptRow, Seal, UsageEvent, key_hash
@@ -166,13 +167,16 @@ class Sealer:
             # this seal and processed here, or left for the next one; never marked without being rolled up.
             pending = conn.execute(update(UE).where(UE.c.seal_id.is_(None), UE.c.t_ms < end).values(seal_id=sid)
                                    .returning(UE.c.customer, UE.c.provider, UE.c.kind, UE.c.resource, UE.c.t_ms,
-                                              UE.c.value, UE.c.rclass, UE.c.event_id)).all()
+                                              UE.c.value, UE.c.rclass, UE.c.event_id, UE.c.payload_hash,
+                                              UE.c.id)).all()
             late_cut = sealed_through if sealed_through is not None else start
             keys: dict[tuple, list[Point]] = {}
             late_keys: set[tuple] = set()
             first_t: dict[tuple[str, str], int] = {}
             n_late = 0
-            for c, p, k, res, t, v, cls, eid in pending:
+            marked: dict[tuple[str, str], list[tuple[bytes, int]]] = {}  # evidence: what this seal marked
+            for c, p, k, res, t, v, cls, eid, ph, rid in pending:
+                marked.setdefault((c, p), []).append((ph, rid))
                 key = (c, p, FAMILY[k], res)
                 keys.setdefault(key, []).append(Point(t, k, v, cls, eid))
                 ch = (c, p)
@@ -182,7 +186,7 @@ class Sealer:
                     late_keys.add(key)
                     n_late += 1
             n_receipts, held = self._roll_and_issue(conn, keys, late_keys, end, late_cut, sid, start, first_t,
-                                                    now_ms, version, report)
+                                                    now_ms, version, report, marked)
             conn.execute(update(SE).where(SE.c.id == sid).values(events=len(pending) - held, late_events=n_late,
                                                                   receipts=n_receipts))
             conn.execute(update(MS).where(MS.c.id == 1).values(sealed_through_ms=end, last_seal_id=sid))
@@ -194,7 +198,8 @@ class Sealer:
         self.metrics.receipts.inc(n_receipts)
 
     def _roll_and_issue(self, conn, keys: dict, late_keys: set, end: int, late_cut: int, sid: int, start: int,
-                        first_t: dict, now_ms: int, version: int, report: SealReport) -> tuple[int, int]:
+                        first_t: dict, now_ms: int, version: int, report: SealReport,
+                        marked: dict | None = None) -> tuple[int, int]:
         """Roll the window's keys up and issue their channels' receipts: all channels at once, and if anything
         fails, channel by channel, so that one channel's failure never holds back the others' receipts. A
         failing channel's events of this window go back to unsealed (they come again with the next due
@@ -205,6 +210,8 @@ class Sealer:
             gaps: dict[tuple[str, str], list] = {}
             leases: dict[tuple[str, str], dict[tuple[int, str], set[str]]] = {}
             self._roll_keys(conn, ks, late_keys, end, late_cut, period, gaps, leases)
+            for ch in sorted({k[:2] for k in ks}):  # in the channel's savepoint: held back, it goes too
+                record_seal(conn, sid, ch, (marked or {}).get(ch, []))
             return sum(self._issue(conn, ch, sid, start, end, first_t[ch], period[ch], gaps.get(ch, []), now_ms,
                                    version, leases.get(ch, {})) for ch in sorted(period))
 
@@ -363,6 +370,9 @@ class Sealer:
             raise BehindChain(f"channel customer {customer} / provider {provider}: the next receipt would be seq {seq} "
                               f"but the chain has settled this channel up to seq {floor}: the database is behind "
                               "the chain (new, or restored from an older backup)")
+        evidence = detail_evidence(conn, customer, provider, prev.seal_id if prev is not None else 0, sid,
+                                   heartbeat_timeout_ms=self.cfg.heartbeat_timeout_ms,
+                                   sample_timeout_ms=self.cfg.sample_timeout_ms)
         detail = {
             "detail_version": DETAIL_VERSION,
             "program_id": self.cfg.program_id,
@@ -375,6 +385,7 @@ class Sealer:
             "price_book_version": price_book_version,
             "lines": [{**ln.to_dict(), "leases": (leases or {}).get((ln.family, ln.rclass), [])} for ln in lines],
             "gaps": gaps,
+            "evidence": evidence,
         }
         if note is not None:
             detail["note"] = note

@@ -328,6 +328,25 @@ served by the meter at `GET /v1/price-books/{version}`. A receipt names its vers
 canonical JSON; each line's amount is `segment_base_amount + (cumulative - segment_base_quantity) x unit_price
 // per` (rounded down), and the auditor recomputes all of it (docs/arch-auditor.md, "Prices on the record").
 
+## Usage evidence (normative; mirrors contracts/evidence.py)
+Each ingest request carries, beside its request signature, per customer of the batch the provider's ed25519
+signature over that customer's events: header `X-Solmeter-Evidence: CUSTOMER=SIG[;CUSTOMER=SIG...]` (base58),
+message `"SOLMETER-EVID-V1" || provider (32) || customer (32) || count (u32 LE) || root (32)`, root = the
+Merkle root (the batch-tree rules below: leaf sha256(0x00 || h), sorted-pair nodes) over the customer's
+events' payload hashes in request order (payload hash = sha256 of the event's canonical JSON as the meter
+stores it). The meter verifies every group before writing (401, field X-Solmeter-Evidence, nothing written);
+a request without the header is accepted and its events carry no evidence. Each receipt's detail carries
+`evidence = {"root", "events", "heartbeat_timeout_ms", "sample_timeout_ms"}`: root = the Merkle root over
+the payload hashes, sorted bytewise, of the events sealed for the channel since its previous receipt (32 zero
+bytes for none), bound by `detail_hash`. A receipt's cumulative quantities are the rollup (contracts/rollup.py)
+of the events of receipts 1..N through its period end (storage: byte-milliseconds, floored to byte-seconds per
+class). `GET /v1/receipts/{id}/evidence` serves those events (bodies), each with its group (provider,
+customer, count, root, signature) and its inclusion proof (sibling hashes only: a group holds one customer's
+events), to the receipt's customer, its provider, the operator, and a reader that sends
+`X-Solmeter-Consent: CUSTOMER:EXPIRY_MS:SIG`, the customer's signature over
+`"SOLMETER-CONSENT-V1" || customer (32) || reader (32) || expiry_ms (u64 LE)` (with its signed read; the consent
+also opens that customer's receipt listings and usage to the reader; `solmeter customer consent READER`).
+
 ## What the meter serves to whom
 Everything an auditor needs to check a charge against the chain is public, with no credentials: a receipt
 by id with the meter's signature, its batch and Merkle proof (`GET /v1/receipts/{id}`), the batches and

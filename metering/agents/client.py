@@ -21,7 +21,10 @@ from typing import Callable
 import httpx
 from solders.keypair import Keypair
 
+from contracts.evidence import H_EVIDENCE
+
 from ..auth import sign_request
+from ..evidence import sign_request_groups
 from ..read_client import SignedReader
 from .spool import Spool
 
@@ -111,6 +114,9 @@ class MeterClient:
     def _post_signed(self, body: bytes, local_ms: int) -> httpx.Response:
         headers = sign_request(self.keypair, "POST", BATCH_PATH, body, local_ms + self.offset_ms)
         headers["content-type"] = "application/cloudevents-batch+json"
+        evidence = sign_request_groups(self.keypair, body)  # per customer: the provider-signed evidence
+        if evidence is not None:
+            headers[H_EVIDENCE] = evidence
         return self._send("POST", BATCH_PATH, body, headers)
 
     def customer_paused(self, customer: str) -> bool | None:

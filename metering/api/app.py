@@ -20,7 +20,7 @@ from ..events.envelope import CloudEvent
 from ..ingest import Ingestor
 from ..metrics import MeterMetrics
 from ..store_faults import Tripwire, guard_of
-from . import docs_routes, ingest_routes, lease_routes, read_routes
+from . import docs_routes, evidence_routes, ingest_routes, lease_routes, read_routes
 from .read_auth import SeenReads
 
 
@@ -89,6 +89,7 @@ def create_app(engine: Engine, cfg: MeterConfig, meter: Keypair, *, clock: Calla
                             headers=getattr(exc, "headers", None))
 
     app.include_router(ingest_routes.router)
+    app.include_router(evidence_routes.router)
     app.include_router(read_routes.router)
     app.include_router(lease_routes.router)
     app.include_router(docs_routes.router)

@@ -1,6 +1,7 @@
 """POST /v1/events (one CloudEvent) and /v1/events/batch (application/cloudevents-batch+json)."""
 from __future__ import annotations
 
+import dataclasses
 from typing import Optional
 
 import msgspec
@@ -8,6 +9,8 @@ import msgspec
 from fastapi import APIRouter, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
+
+from contracts.evidence import H_EVIDENCE
 
 from ..auth import AuthError, ascii_uint, verify_request
 from ..chain_providers import RegistryUnavailable
@@ -124,6 +127,9 @@ async def _answer(request: Request, batch: bool) -> Response:
     now = st.clock()
     try:
         signed = verify_request(request.headers, request.method, request.url.path, raw, now, st.cfg.signature_max_age_ms)
+        ev = request.headers.get(H_EVIDENCE)
+        if ev is not None:  # provider-signed evidence groups (metering/evidence.py checks them with the events)
+            signed = dataclasses.replace(signed, evidence=ev)
     except AuthError as e:
         st.metrics.requests_refused.labels(reason=reason_label(e.field)).inc()
         body = {"error": str(e), "field": e.field}

@@ -15,6 +15,8 @@ from typing import Optional
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
+from contracts.evidence import H_CONSENT, EvidenceError, parse_consent, verify_consent
+
 from ..auth import H_PUBKEY, H_SIGNATURE, H_TIMESTAMP, AuthError, request_target, verify_request
 from ..queries import serves
 from ..read_policy import Principal, Resource, may_read
@@ -73,8 +75,19 @@ def signed_principal(request: Request, conn) -> Principal | JSONResponse | None:
     except AuthError as e:
         st.metrics.requests_refused.labels(reason=e.field).inc()
         return _refusal(e.field, str(e), e.status)
+    consent_from = None
+    raw = request.headers.get(H_CONSENT)
+    if raw is not None:  # a customer's signed consent for this reader (contracts/evidence.py)
+        try:
+            c = parse_consent(raw)
+        except EvidenceError as e:
+            return _refusal(H_CONSENT, str(e), 401)
+        why = verify_consent(c, signed.pubkey, now)
+        if why is not None:
+            return _refusal(H_CONSENT, why, 401)
+        consent_from = c.customer
     return Principal(signed.pubkey, operator=signed.pubkey in st.read_admins,
-                     provider=is_registered_provider(conn, signed.pubkey))
+                     provider=is_registered_provider(conn, signed.pubkey), consent_from=consent_from)
 
 
 def authorize(request: Request, conn, resource: Resource) -> Optional[JSONResponse]:

@@ -26,6 +26,7 @@ from metering.auth import SignedRequest
 from metering.batches import build_batch, mark_posted
 from metering.config import MeterConfig
 from metering.events import EGRESS, GPU_HEARTBEAT
+from metering.evidence import sign_request_groups
 from metering.ingest import Ingestor, parse_body
 from metering.receipts import Sealer
 from metering.registry import add_provider
@@ -101,8 +102,11 @@ def build(tmp: Path, unbatched_round: bool = False, before_seal=None, before_bat
         ing, sealer = Ingestor(engine, cfg), Sealer(engine, cfg, meter)
         base = T0 - 20 * W
         events = usage_events(prov, cust, base, 24 if unbatched_round else 12)
-        items = parse_body(json.dumps(events).encode(), batch=True, max_batch=10_000, max_body_bytes=1 << 24)
-        assert ing.ingest(SignedRequest(prov, T0, "sig-1"), items, T0).status_code == 200
+        raw = json.dumps(events).encode()
+        items = parse_body(raw, batch=True, max_batch=10_000, max_body_bytes=1 << 24)
+        # with the provider-signed evidence groups an agent sends (X-Solmeter-Evidence)
+        signed_req = SignedRequest(prov, T0, "sig-1", evidence=sign_request_groups(d.provider, raw))
+        assert ing.ingest(signed_req, items, T0).status_code == 200
         posted = []
         # two sealing rounds, each closed into a batch that goes on-chain like the crank posts it
         for until in (base + 3 * W, base + 6 * W + 10_000):

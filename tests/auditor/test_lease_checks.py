@@ -89,4 +89,4 @@ def test_channel_cap():
     assert check_channel_cap([r], [d], {"job-1": doc(lease(cap=1_000))}).status == "pass"
     over = check_channel_cap([r], [d], {"job-1": doc(lease(cap=999))})
     assert over.status == "fail" and "exceeds the caps" in over.detail and "job-1" in over.detail
-    assert check_channel_cap([r], [None], {}).status == "skip"
+    assert check_channel_cap([r], [None], {}).status == "pending"  # not served: NOT VERIFIED, never skipped

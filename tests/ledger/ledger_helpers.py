@@ -75,8 +75,12 @@ class MeterSim:
                 "data": {"lease_id": lease, "provider": p, "gpu_class": gpu_class, "gpu_count": gpus,
                          "interval_ms": interval_ms}} for i in range(n)]
         now = now_ms if now_ms is not None else start_ms + n * interval_ms
-        items = parse_body(json.dumps(evs).encode(), batch=True, max_batch=100_000, max_body_bytes=1 << 30)
-        out = self.ingestor.ingest(SignedRequest(p, now, f"ledger-test-{next(_sig)}"), items, now)
+        raw = json.dumps(evs).encode()
+        items = parse_body(raw, batch=True, max_batch=100_000, max_body_bytes=1 << 30)
+        from metering.evidence import sign_request_groups  # the provider-signed evidence, as agents send it
+
+        out = self.ingestor.ingest(SignedRequest(p, now, f"ledger-test-{next(_sig)}",
+                                                 evidence=sign_request_groups(provider, raw)), items, now)
         return out
 
     def sign_lease(self, customer: Keypair, provider: Keypair, lease_id: str, gpu_class: str, gpus: int,

@@ -145,12 +145,19 @@ class Poster:
     def __init__(self, client, clock, kp):
         self.client, self.clock, self.kp = client, clock, kp
 
-    def post(self, events, batch=None, kp=None, path=None, headers=None, raw=None, sign_leases=True):
+    def post(self, events, batch=None, kp=None, path=None, headers=None, raw=None, sign_leases=True, evidence=True):
         batch = isinstance(events, list) if batch is None else batch
         path = path or ("/v1/events/batch" if batch else "/v1/events")
         body = raw if raw is not None else json.dumps(events).encode()
         self.clock.t += 1  # a fresh timestamp per request, as a real agent has (else it is a replay)
         h = sign_request(kp or self.kp, "POST", path, body, self.clock())
+        if batch and evidence:  # the provider-signed evidence groups, as the agent sends them
+            from contracts.evidence import H_EVIDENCE
+            from metering.evidence import sign_request_groups
+
+            ev = sign_request_groups(kp or self.kp, body)
+            if ev is not None:
+                h[H_EVIDENCE] = ev
         if headers is not None:
             h = headers
         ct = "application/cloudevents-batch+json" if batch else "application/cloudevents+json"

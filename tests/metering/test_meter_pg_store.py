@@ -11,7 +11,7 @@ from sqlalchemy import text
 from ledger.db import migrate
 from meter_helpers import T0, EventFactory, ingest_direct
 from metering.config import MeterConfig
-from metering.ingest import Ingestor, insert_rows, parse_body, to_row
+from metering.ingest import ROW_COLS, Ingestor, insert_rows, parse_body, to_row
 from metering.models import dedup_key, key_hash
 from metering.partitions import AHEAD_DAYS, DAY_MS, ensure_ahead, partition_days
 from metering.registry import add_provider
@@ -145,7 +145,8 @@ def test_migration_moves_existing_events_into_partitions_and_back(pg_schema, pro
                        batch=True, max_batch=100, max_body_bytes=1 << 20)
     with e.begin() as c:
         insert_rows(c, [to_row(i, dedup_key(i.source, i.event_id),
-                               key_hash(i.provider, i.customer, FAMILY[i.kind], i.resource), T0) for i in items])
+                               key_hash(i.provider, i.customer, FAMILY[i.kind], i.resource), T0) for i in items],
+                    ROW_COLS[:-1])
     with e.connect() as c:
         before = c.execute(text("SELECT id, dedup_key, t_ms, body FROM usage_events ORDER BY id")).all()
     e.dispose()

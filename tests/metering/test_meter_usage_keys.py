@@ -6,7 +6,7 @@ from sqlalchemy import inspect, select
 
 from ledger.db import make_engine, migrate
 from meter_helpers import EventFactory, ingest_direct
-from metering.ingest import insert_rows, to_row
+from metering.ingest import ROW_COLS, insert_rows, to_row
 from metering.models import UsageEvent, UsageKey, dedup_key, key_hash
 from metering.queries import customer_events
 from metering.rollup.usage import FAMILY
@@ -31,7 +31,7 @@ def test_migration_backfills_keys_and_drops_the_per_event_customer_index(tmp_pat
     e = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
     migrate(e, "0100_ledger")
     with e.begin() as c:
-        insert_rows(c, [_row(1, A, 1, "L1"), _row(2, A, 2, "L1"), _row(3, B, 3, "bk")])
+        insert_rows(c, [_row(1, A, 1, "L1"), _row(2, A, 2, "L1"), _row(3, B, 3, "bk")], ROW_COLS[:-1])
     # When it is migrated to head
     migrate(e)
     # Then every key is there once, with its events' key hash, and the customer index is gone
@@ -62,7 +62,7 @@ def test_a_colliding_key_hash_never_returns_another_customers_events(engine):
     # Given customer B's event stored under the key hash of customer A's lease (a 64-bit collision)
     kh = key_hash(PROV, A, 1, "L1")
     with engine.begin() as c:
-        insert_rows(c, [_row(1, A, 1, "L1"), _row(2, B, 1, "L1", kh=kh)])
+        insert_rows(c, [_row(1, A, 1, "L1"), _row(2, B, 1, "L1", kh=kh)], ROW_COLS[:-1])
         c.execute(UK.insert(), [dict(customer=A, provider=PROV, family=1, resource="L1", key_hash=kh),
                                 dict(customer=B, provider=PROV, family=1, resource="L1", key_hash=kh)])
     # When each customer's events are read

@@ -12,6 +12,7 @@ X = T + "test_cross_check.py::"
 PR = T + "test_pricing.py::"
 BU = T + "test_bulk.py::"
 LC = T + "test_live_chain.py::"
+EV = T + "test_evidence.py::"
 
 MUTANTS = [
     # ---- fail closed -------------------------------------------------------------------------------------
@@ -195,4 +196,29 @@ MUTANTS = [
          find="        _pause(RETAKE_PAUSE_S)\n", replace="        return rep\n",
          tests=[LC + "test_a_history_that_catches_up_audits_clean"],
          why="a live chain's settlement landing between two reads does not fail a clean channel"),
+    # ---- quantities backed by evidence (auditor/evidence.py) ----------------------------------------------
+    dict(id="evidence-quantities", file=A + "evidence.py",
+         find='    if bad:\n        return failed("evidence.quantities",',
+         replace='    if False:\n        return failed("evidence.quantities",',
+         tests=[EV + "test_billing_gpu_ms_no_event_backs_fails",
+                EV + "test_dropping_an_event_and_re_signing_the_root_fails_the_quantities"],
+         why="quantities no provider-signed event backs fail"),
+    dict(id="evidence-root", file=A + "evidence.py",
+         find="    elif got != want_root or n != want_n:\n", replace="    elif False:\n",
+         tests=[EV + "test_dropping_an_event_fails_the_root"],
+         why="the events served must be the ones the signed detail names (none dropped)"),
+    dict(id="evidence-inclusion", file=A + "evidence.py",
+         find='if any(x is None for x in proof) or not verify_inclusion(h, proof, bytes.fromhex(g["root"])):',
+         replace="if False:",
+         tests=[EV + "test_altering_an_event_body_fails_inclusion"],
+         why="an altered event body is not in the provider-signed root"),
+    dict(id="evidence-signature", file=A + "evidence.py",
+         find="== (p, c) and verify_group(p, c, cnt, root, sig))", replace="== (p, c))",
+         tests=[EV + "test_a_group_signed_by_another_key_fails_the_signature"],
+         why="each evidence group must carry the channel's provider's signature"),
+    dict(id="evidence-not-served-pending", file=A + "evidence.py",
+         find="        if doc is None:\n            out.append(pending(",
+         replace="        if doc is None:\n            continue\n            out.append(pending(",
+         tests=[EV + "test_evidence_not_served_is_not_verified_never_clean"],
+         why="quantities whose evidence is not served are NOT VERIFIED, never silently clean"),
 ]
