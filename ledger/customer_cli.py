@@ -7,6 +7,7 @@ from typing import Optional
 import typer
 
 from contracts.cli_output import YES, emit, is_json, iso_utc, local_time
+from ledger.cli_common import fail
 from ledger.cli_common import (METER_API, MeterReadError, chain, confirm, deployment, done, fmt, keypair, meter_get,
                                one_line_errors, parse_amount, require_customer, send_amount, settings)
 from ledger.customer_lease_cli import app as lease_app
@@ -273,14 +274,12 @@ def consent(reader: str = typer.Argument(..., help="The auditor's wallet public 
     import time
 
     from contracts.evidence import EvidenceError, consent_message, encode_consent
-    from solmeter.errors import SolmeterError
-
     me = keypair(kp)
     expiry = time.time_ns() // 1_000_000 + days * 86_400_000
     try:
         msg = consent_message(str(me.pubkey()), reader, expiry)
     except EvidenceError as e:
-        raise SolmeterError(f"READER: {e}") from None
+        fail(f"READER: {e}")
     typer.echo(encode_consent(str(me.pubkey()), expiry, bytes(me.sign_message(msg))))
 
 

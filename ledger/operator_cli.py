@@ -15,7 +15,8 @@ from ledger.ops.cluster import identify
 from ledger.ops.meter_funding import BATCH_INTERVAL_S
 from ledger.ops.program_deploy import sol
 from contracts.cli_output import YES
-from ledger.cli_common import (chain, confirm, db, deployment, deployment_path, done, fmt, keypair, one_line_errors,
+from ledger.cli_common import (chain, confirm, db, deployment, deployment_path, done, fail, fmt, keypair,
+                               one_line_errors,
                                parse_amount, settings)
 
 app = typer.Typer(help="Operator: deploy, initialize, prices, fees, epochs, slashes, and `serve` (API + jobs).",
