@@ -71,3 +71,27 @@ def node(tmp_path):
     h = start_node(tmp_path / "chain")
     yield h
     h.stop()
+
+
+@pytest.fixture
+def cli_runner(isolated_env, monkeypatch):
+    """The real `solmeter` CLI in-process against a fresh embedded localnet: `run(*args, ok=True)` invokes it
+    (asserting exit 0 unless ok=False); `run.node` is the node, `run.dir` the isolated home."""
+    from typer.testing import CliRunner
+
+    from solmeter.cli import app
+
+    node = start_node(isolated_env / "chain")
+    monkeypatch.setenv("SOLMETER_RPC_URL", node.rpc_url)
+    monkeypatch.setenv("SOLMETER_DATA_DIR", str(isolated_env / "data"))
+    runner = CliRunner()
+
+    def run(*args, ok=True):
+        res = runner.invoke(app, list(args), catch_exceptions=False)
+        if ok:
+            assert res.exit_code == 0, res.output
+        return res
+    run.node = node
+    run.dir = isolated_env
+    yield run
+    node.stop()

@@ -9,30 +9,13 @@ import json
 from urllib.parse import quote
 
 import pytest
-from typer.testing import CliRunner
 
-from ledger_helpers import start_node
 
 
 @pytest.fixture
-def cli(isolated_env, monkeypatch):
-    from solmeter.cli import app
-
-    node = start_node(isolated_env / "chain")
-    monkeypatch.setenv("SOLMETER_RPC_URL", node.rpc_url)
-    monkeypatch.setenv("SOLMETER_DATA_DIR", str(isolated_env / "data"))
-    runner = CliRunner()
-
-    def run(*args, ok=True):
-        res = runner.invoke(app, list(args), catch_exceptions=False)
-        if ok:
-            assert res.exit_code == 0, res.output
-        return res
-    run.node = node
-    run.dir = isolated_env
-    run("operator", "init")
-    yield run
-    node.stop()
+def cli(cli_runner):
+    cli_runner("operator", "init")
+    return cli_runner
 
 
 def _wallet(cli, name: str, tokens: str | None = "100"):

@@ -5,33 +5,16 @@ embedded localnet."""
 from __future__ import annotations
 
 import pytest
-from typer.testing import CliRunner
 
-from ledger_helpers import start_node
 
 BOOK = "version: 2\nstorage: {STANDARD: {unit_price: 1, per: 1048576}}\n"
 OTHER = "version: 2\nstorage: {STANDARD: {unit_price: 2, per: 1048576}}\n"
 
 
 @pytest.fixture
-def cli(isolated_env, monkeypatch):
-    from solmeter.cli import app
-
-    node = start_node(isolated_env / "chain")
-    monkeypatch.setenv("SOLMETER_RPC_URL", node.rpc_url)
-    monkeypatch.setenv("SOLMETER_DATA_DIR", str(isolated_env / "data"))
-    runner = CliRunner()
-
-    def run(*args, ok=True):
-        res = runner.invoke(app, list(args), catch_exceptions=False)
-        if ok:
-            assert res.exit_code == 0, res.output
-        return res
-    run.node = node
-    run.dir = isolated_env
-    run("operator", "init")
-    yield run
-    node.stop()
+def cli(cli_runner):
+    cli_runner("operator", "init")
+    return cli_runner
 
 
 def _book_file(cli, text: str, name: str = "prices.yaml"):
