@@ -18,7 +18,7 @@ from ledger.ops.deployment import read_account, read_config
 from metering.leases import lease_view, list_leases, price_books
 from metering.models import KeyUsage, ReceiptRow
 from metering.rollup.pricing import FAMILY_NAMES
-from metering.status import customer_status, lease_burn
+from metering.status import lease_burn, meter_customer_status
 
 from .shape import amount, at_s
 
@@ -67,7 +67,7 @@ def customer_view(ctx, wallet: str, now_ms: int) -> dict:
     chain, dep = ctx.chain, ctx.deployment
     d = dep.decimals
     key = Pubkey.from_string(wallet)
-    st = roles.customer_status(chain, dep, key)
+    st = roles.onchain_customer_status(chain, dep, key)
     acct = read_account(chain, "Customer", dep.program.customer_address(key))
     cfg = read_config(chain, dep.program)
     chain_now = chain.unix_time()
@@ -98,7 +98,7 @@ def customer_view(ctx, wallet: str, now_ms: int) -> dict:
             c["last_settlement"] = sig
             c["settlement_link"] = ctx.explorer("tx", sig) if sig else None
     with ctx.engine.connect() as conn:
-        meter = customer_status(conn, wallet, now_ms, ctx.escrow)
+        meter = meter_customer_status(conn, wallet, now_ms, ctx.escrow)
         rows = conn.execute(select(RR.c.provider, RR.c.seq, RR.c.receipt_id, RR.c.period_start, RR.c.period_end,
                                    RR.c.cum_amount, RR.c.new_amount, RR.c.detail, RR.c.batch_id)
                             .where(RR.c.customer == wallet).order_by(RR.c.period_end, RR.c.provider, RR.c.seq)).all()

@@ -50,7 +50,7 @@ def request_withdrawal(amount: str = typer.Argument(..., help="Tokens to withdra
     from ledger.ops import roles
 
     def check(c, dep, w, units):
-        st = roles.customer_status(c, dep, w)
+        st = roles.onchain_customer_status(c, dep, w)
         if not st.registered:
             require_customer(c, dep, w)
         if units > st.escrow:
@@ -69,7 +69,7 @@ def withdraw(kp: Optional[Path] = KEYPAIR, yes: bool = YES) -> None:
     from ledger.ops import roles
 
     dep, c, w = deployment(), chain(), keypair(kp)
-    st = roles.customer_status(c, dep, w.pubkey())
+    st = roles.onchain_customer_status(c, dep, w.pubkey())
     if not st.registered:
         require_customer(c, dep, w.pubkey())
     if not st.withdrawal_requested:
@@ -170,7 +170,7 @@ def status(kp: Optional[Path] = KEYPAIR, api: Optional[str] = METER_API,
 
     dep, c = deployment(), chain()
     w = keypair(kp)
-    st = roles.customer_status(c, dep, w.pubkey())
+    st = roles.onchain_customer_status(c, dep, w.pubkey())
     out = asdict(st)
     window = _withdrawal_window(c, dep, w.pubkey()) if st.withdrawal_requested else None
     out["withdrawal_window"] = None if window is None else {k: iso_utc(t) for k, t in

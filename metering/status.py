@@ -33,7 +33,7 @@ def lease_burn(rows, books, now_ms: int) -> Fraction:
     return rate
 
 
-def customer_status(conn: Connection, customer: str, now_ms: int, escrow: EscrowBalance) -> dict:
+def meter_customer_status(conn: Connection, customer: str, now_ms: int, escrow: EscrowBalance) -> dict:
     paused, reason = customer_flags(conn, customer)
     now_s = now_ms // 1000
     # Latest cumulative amount of each of the customer's channels.

@@ -128,7 +128,7 @@ class CustomerStatus:
     top_up_amount: int
 
 
-def customer_status(chain: RpcChain, dep: Deployment, wallet: Pubkey) -> CustomerStatus:
+def onchain_customer_status(chain: RpcChain, dep: Deployment, wallet: Pubkey) -> CustomerStatus:
     c = read_account(chain, "Customer", dep.program.customer_address(wallet))
     tokens = chain.token_balance(token.ata(wallet, dep.mint_key)) or 0
     if c is None:

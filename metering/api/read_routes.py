@@ -20,7 +20,7 @@ from ..queries import customer_events
 from ..rollup.pricing import FAMILY_NAMES, UNITS
 from ..read_policy import Kind, Resource
 from ..rollup.usage import rollup_channels
-from ..status import customer_status, provider_channels
+from ..status import meter_customer_status, provider_channels
 from .read_auth import READ_AUTH_RESPONSES, authorize
 from .views import event_view, receipt_view
 
@@ -210,7 +210,7 @@ def status(request: Request, customer: str = Path(..., pattern=B58)):
     with st.engine.connect() as conn:
         if (refused := authorize(request, conn, Resource(Kind.CUSTOMER_STATUS, customer))) is not None:
             return refused
-        return customer_status(conn, customer, st.clock(), st.escrow)
+        return meter_customer_status(conn, customer, st.clock(), st.escrow)
 
 
 @router.get("/v1/providers/{provider}/channels", tags=["providers"], summary="A provider's customers: the latest "

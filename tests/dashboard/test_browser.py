@@ -64,7 +64,7 @@ def test_customer_view_figures_equal_the_chain_and_the_meter(pages, scenario):
     live, dep = scenario.live, scenario.dep
     c = scenario.customers[0]
     page = pages.signed_in(c, "customer")
-    st = roles.customer_status(live.chain, dep, c.pubkey())
+    st = roles.onchain_customer_status(live.chain, dep, c.pubkey())
     assert card(page, "Escrow") == fmt(st.escrow, dep.decimals)
     assert card(page, "Deposited") == fmt(st.total_deposited, dep.decimals)
     assert card(page, "Settled") == fmt(st.total_settled, dep.decimals)
@@ -252,7 +252,7 @@ def test_the_operator_reads_any_customer_and_posts_need_json(pages, scenario):
     page = pages.signed_in(scenario.admin, "operator")
     c = scenario.customers[3]
     show(page, "customer", f"wallet={c.pubkey()}")
-    st = roles.customer_status(scenario.live.chain, scenario.dep, c.pubkey())
+    st = roles.onchain_customer_status(scenario.live.chain, scenario.dep, c.pubkey())
     assert card(page, "Escrow") == fmt(st.escrow, scenario.dep.decimals)
     # a cross-site form post (no JSON body) is refused before anything happens
     status = page.evaluate("""async () => (await fetch('/dashboard/api/operator/intents/1/retry', {method: 'POST',
