@@ -24,6 +24,12 @@ import sys
 from typing import Any, Callable, Optional
 
 import typer
+from typer.main import get_command
+
+try:  # typer >= 0.2x carries its own copy of click
+    from typer._click.globals import get_current_context
+except ImportError:  # pragma: no cover - older typer on click itself
+    from click import get_current_context
 
 MODE_KEY = "solmeter.output"
 MODES = ("text", "json")
@@ -33,10 +39,6 @@ YES = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (need
 # ---------------------------------------------------------------- the output mode
 
 def _current_context() -> Any:
-    try:  # typer >= 0.2x carries its own copy of click
-        from typer._click.globals import get_current_context
-    except ImportError:  # pragma: no cover - older typer on click itself
-        from click import get_current_context
     return get_current_context(silent=True)
 
 
@@ -81,8 +83,6 @@ def output_option() -> Any:
                                                        expose_value=False,
                                                        help="Output format: text (default) or json.")) -> None:
         """(only its parameter is used)"""
-
-    from typer.main import get_command
 
     return next(p for p in get_command(one).params if "--output" in getattr(p, "opts", ()))
 

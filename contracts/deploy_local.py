@@ -8,6 +8,7 @@ from typing import Callable
 
 from solders.instruction import Instruction
 from solders.keypair import Keypair
+from solders.litesvm import LiteSVM
 
 from .loader_v3 import (BUFFER_METADATA_LEN, LOADER_V3, PROGRAM_ACCOUNT_LEN, PROGRAMDATA_METADATA_LEN,  # noqa: F401
                         SYSTEM_PROGRAM_ID, buffer_account_len, create_buffer, create_program_and_deploy,
@@ -35,6 +36,4 @@ def deployable_litesvm():
     """A LiteSVM on the mainnet feature set (solders 0.29's default), where an SBPF v0 program still deploys
     through the upgradeable loader (SIMD-0500 and `disable_new_loader_v3_deployments` are inactive there;
     devnet's set refuses it, see localnet/features)."""
-    from solders.litesvm import LiteSVM
-
     return LiteSVM()

@@ -28,6 +28,8 @@ from contracts.client import (
     error_from_tx_error,
     parse_events,
 )
+from contracts.merkle import MerkleTree
+from contracts.receipt import Receipt
 
 BPF_LOADER_2 = Pubkey.from_string("BPFLoader2111111111111111111111111111111111")
 LAMPORTS_PER_SOL = 1_000_000_000
@@ -308,8 +310,6 @@ def deploy(h: Optional[Harness] = None, start_ts: int = GENESIS_TS, admin: Optio
 # ---- receipts and batches -----------------------------------------------------------------------
 def make_receipt(d: Deployment, customer: Pubkey, provider: Pubkey, seq: int, cum_amount: int,
                  prev: bytes, config_version: int = 1, **fields: Any):
-    from contracts.receipt import Receipt
-
     base = dict(program_id=d.h.program_id, config_version=config_version, customer=customer, provider=provider,
                 seq=seq, period_start=1000 * seq, period_end=1000 * seq + 1000, cum_gpu_ms=3_600_000 * seq,
                 cum_byte_seconds=(1 << 70) + seq, cum_egress_bytes=10 * seq, cum_amount=cum_amount,
@@ -332,8 +332,6 @@ def post_batch(d: Deployment, receipts: Sequence[Any], meter: Optional[Keypair] 
                config_version: Optional[int] = None):
     """Post a batch over `receipts` (+ filler ids); returns (batch index, MerkleTree, TxResult).
     `config_version` defaults to the config's current version (what an up-to-date meter names)."""
-    from contracts.merkle import MerkleTree
-
     ids = [r.receipt_id for r in receipts] + list(extra_ids)
     tree = MerkleTree(ids)
     cfg = d.h.config()

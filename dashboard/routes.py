@@ -44,6 +44,7 @@ from ledger.ops import roles as chain_roles
 from ledger.ops.cluster import Cluster
 from ledger.ops.tx import OpError, send_signed
 from contracts.lease import Revocation
+from metering.api.views import receipt_view
 from metering.leases import LeaseRefused, get_lease, revoke_lease
 from metering.models import Batch, ReceiptRow
 
@@ -246,8 +247,6 @@ def build_router(ctx: DashboardContext) -> APIRouter:
 
     @r.get("/dashboard/api/receipts/{receipt_id}/verify")
     def verify_receipt(receipt_id: str = PathParam(..., pattern=r"^[0-9a-fA-F]{64}$")):
-        from metering.api.views import receipt_view
-
         with ctx.engine.connect() as conn:
             row = conn.execute(select(RR).where(RR.c.receipt_id == bytes.fromhex(receipt_id))).first()
             if row is None:

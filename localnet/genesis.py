@@ -166,7 +166,7 @@ def default_config(
     billing = None
     if preload_billing:
         try:
-            import contracts
+            import contracts  # local: optional (localnet runs outside solmeter)
 
             billing = (Pubkey.from_string(contracts.DEFAULT_PROGRAM_ID), Path(contracts.PROGRAM_SO))
         except ImportError:  # the validator also runs outside the solmeter checkout

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from sqlalchemy import case, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from .chart import Account, Book, Kind, NORMAL_SIGN
@@ -30,12 +32,11 @@ class PostResult:
 def _insert(session: Session, table):
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:  # pragma: no cover - only the two supported backends
-        raise LedgerError(f"unsupported database {dialect!r}: solmeter's ledger runs on SQLite or PostgreSQL")
-    return insert(table)
+        return pg_insert(table)
+    if dialect == "sqlite":
+        return sqlite_insert(table)
+    raise LedgerError(  # pragma: no cover - only the two supported backends
+        f"unsupported database {dialect!r}: solmeter's ledger runs on SQLite or PostgreSQL")
 
 
 def _now_ms() -> int:

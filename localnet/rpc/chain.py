@@ -1,6 +1,7 @@
 """Node, cluster, slot, block, epoch, blockhash and fee methods."""
 from __future__ import annotations
 
+import base64
 import bisect
 
 from solders.message import Message, MessageV0
@@ -173,8 +174,6 @@ def _known_at_level(ctx: Ctx, blockhash: str, level_slot: int) -> bool:
 
 @method("getFeeForMessage")
 def get_fee_for_message(ctx: Ctx, p: Params):
-    import base64
-
     raw = p.string(0, "message")
     level_slot = _level_slot(ctx, p, 1)
     try:
