@@ -221,4 +221,10 @@ MUTANTS = [
          replace="        if doc is None:\n            continue\n            out.append(pending(",
          tests=[EV + "test_evidence_not_served_is_not_verified_never_clean"],
          why="quantities whose evidence is not served are NOT VERIFIED, never silently clean"),
+    dict(id="evidence-pruned-pending", file=A + "evidence.py",
+         find='            unverifiable.append(f"event {i}: its body is not served (pruned by retention?)")\n'
+              '            continue\n',
+         replace='            continue\n',
+         tests=[EV + "test_evidence_pruned_by_retention_is_not_verified_naming_what_is_missing"],
+         why="an event pruned by retention leaves the quantities NOT VERIFIED, naming the missing event"),
 ]
