@@ -7,6 +7,7 @@ T = "tests/auditor/"
 CK = T + "test_checks.py::"
 FC = T + "test_fail_closed.py::"
 H = T + "test_history.py::"
+SS = T + "test_same_slot.py::"
 PH = T + "test_program_history.py::"
 X = T + "test_cross_check.py::"
 PR = T + "test_pricing.py::"
@@ -78,11 +79,13 @@ MUTANTS = [
     dict(id="same-slot-order", file=A + "views.py",
          find="earlier = before + [v for v, p in born.items() if p < here]",
          replace="earlier = before + [v for v, p in born.items() if True]",
-         tests=[H + "test_a_same_slot_update_is_placed_by_the_block_order_and_the_instruction_order"],
+         tests=[H + "test_a_same_slot_update_is_placed_by_the_block_order_and_the_instruction_order",
+                SS + "test_a_split_at_the_other_same_slot_version_fails"],
          why="a same-slot update counts only when it comes before the settle in the block"),
     dict(id="split-either-version", file=A + "checks.py",
          find="    elif len(cfgs) > 1:\n", replace="    elif False:\n",
-         tests=[H + "test_split_is_judged_by_the_config_in_force"],
+         tests=[H + "test_split_is_judged_by_the_config_in_force",
+                SS + "test_without_the_block_order_the_split_is_not_verified"],
          why="an undetermined fee version is not verified, never accepted as either"),
     # ---- program history -----------------------------------------------------------------------------------
     dict(id="history-other-bytes", file=A + "program_history.py",
@@ -114,6 +117,16 @@ MUTANTS = [
          find="        if na != nb:\n", replace="        if False:\n",
          tests=[X + "test_an_edited_account_alone_is_named"],
          why="any difference between the two nodes fails the audit"),
+    dict(id="cross-check-listing", file=A + "cross_check.py",
+         find='return self._both(f"getProgramAccounts {program_id}", _listing, "get_program_accounts"',
+         replace='return self._both(f"getProgramAccounts {program_id}", len, "get_program_accounts"',
+         tests=[X + "test_a_channel_left_out_of_the_listing_fails_the_cross_check"],
+         why="the program's account listing is compared key by key (a Channel left out fails)"),
+    dict(id="cross-check-signatures", file=A + "cross_check.py",
+         find='return self._both(f"getSignaturesForAddress {address}", _signatures,',
+         replace='return self._both(f"getSignaturesForAddress {address}", bool,',
+         tests=[X + "test_an_older_channel_account_fails_the_cross_check"],
+         why="signature lists are compared (an older Channel served with its history cut short fails)"),
     # ---- prices on the record ------------------------------------------------------------------------------
     dict(id="detail-hash", file=A + "pricing.py",
          find="    if digest != bytes(receipt.detail_hash):\n", replace="    if False:\n",
