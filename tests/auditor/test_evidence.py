@@ -181,3 +181,49 @@ def test_an_auditor_checks_the_bill_with_the_customers_consent(honest, tmp_path,
     assert {c["name"] for r in doc["reports"] for c in r["checks"]} >= {"evidence.quantities", "evidence.root"}
     res = CliRunner().invoke(app, base)  # without the consent: its receipt lists are not served to the auditor
     assert res.exit_code != 0
+
+
+def _pruned(honest, receipt_id: bytes, gone) -> dict:
+    """What the meter serves for `receipt_id` once retention has dropped the usage events `gone(body)` picks
+    (metering/retention.py drops a day partition of usage_events; the seal's hashes and the evidence groups
+    stay): metering.evidence.receipt_evidence, the route's own function, on the meter's database with those
+    rows deleted, rolled back afterwards (the module's world stays honest)."""
+    from sqlalchemy import text
+
+    from metering.evidence import receipt_evidence
+
+    with honest["engine"].connect() as conn:
+        tx = conn.begin()
+        try:
+            ids = [i for i, body in conn.execute(text("SELECT id, body FROM usage_events")) if gone(body)]
+            assert ids
+            conn.execute(text("DELETE FROM usage_events WHERE id IN (%s)" % ",".join(map(str, ids))))
+            doc = receipt_evidence(conn, receipt_id)
+        finally:
+            tx.rollback()
+    assert doc is not None
+    return doc
+
+
+def test_evidence_pruned_by_retention_is_not_verified_naming_what_is_missing(honest, docs):
+    """Retention dropped an event the first receipt covers: its quantities, and those of every later receipt of
+    the channel (cumulative), cannot be recomputed. The audit must say NOT VERIFIED, naming the event whose
+    body is gone: never CLEAN, and never FAILED as if the operator had cheated (nothing served is wrong).
+    Mutant auditor.evidence-pruned-passes (the pruned event silently skipped) makes this test fail."""
+    from auditor.result import Report
+
+    receipts, details, evidence = (list(x) for x in docs)
+    first = json.loads(evidence[0]["events"][0]["body"])["id"]
+    api, d = honest["api"], honest["d"]
+    rid = api.channel_receipts(str(d.customer.pubkey()), str(d.provider.pubkey()))[0].receipt_id
+    served = _pruned(honest, rid, lambda body: json.loads(body)["id"] == first)
+    assert [e["body"] for e in served["events"]].count(None) == 1  # served as the meter does: hash kept, body gone
+    evidence[0] = served
+    checks = check_channel_evidence(receipts, details, evidence)
+    assert not [c for c in checks if c.failed], "\n".join(f"{c.name} {c.status} {c.detail}" for c in checks)
+    assert _status(checks, "evidence.quantities") == {"pending"}
+    assert len([c for c in checks if c.name == "evidence.quantities"]) == len(receipts)
+    missing = [c for c in checks if c.status == "pending" and "pruned by retention" in c.detail]
+    assert missing and all(c.subject == "seq 1" for c in missing)
+    report = Report("channel", "pruned").add(checks)
+    assert report.outcome == "NOT VERIFIED" and not report.ok
