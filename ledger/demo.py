@@ -134,7 +134,7 @@ def run_demo(workdir: Path | None = None, *, hours: float = 3.0, progress: Calla
     (`solmeter demo --serve` waits there for Ctrl-C)."""
     import localnet
     from contracts import DEFAULT_PROGRAM_ID
-    from ledger.db import load_models, make_engine, make_session_factory, migrate
+    from db import load_models, make_engine, make_session_factory, migrate
     from ledger.engine.chain import RpcChain
     from ledger.engine.jobs import Engine
     from ledger.ops import roles, token

@@ -60,7 +60,7 @@ def replay(ops: list, metrics) -> None:
 
 def _init(database_url: str, cfg, db_identity=None) -> None:
     global _state
-    from ledger.db import make_engine
+    from db import make_engine
 
     from ..ingest import Ingestor, _sqlite_file
     from ..store_faults import FileIdentity
