@@ -14,9 +14,11 @@ import re
 import shutil
 from pathlib import Path
 
+import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
 
+import db
 from db import MIGRATION_OWNERS, MIGRATIONS_DIR, Base, alembic_config, load_models, version_locations
 
 
@@ -121,3 +123,9 @@ def test_a_revision_in_the_wrong_owners_folder_is_caught(tmp_path):
                    "ledger_cursors (ledger), ledger_entries (ledger), ledger_intents (ledger), ledger_job_leases "
                    "(ledger), ledger_recon_reports (ledger), ledger_transactions (ledger)",
                    "ledger/migrations/0300_sealed_key_index.py: touches usage_events (metering)"]
+
+
+def test_a_migration_owner_that_is_not_installed_is_named(monkeypatch):
+    monkeypatch.setattr(db, "MIGRATION_OWNERS", ("metering", "no_such_owner"))
+    with pytest.raises(RuntimeError, match="^migration owner 'no_such_owner' is not an installed package$"):
+        db.version_locations()
