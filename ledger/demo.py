@@ -20,6 +20,7 @@ from typing import Callable
 
 from solders.pubkey import Pubkey
 
+from contracts.economics import epoch_start
 from metering.settlement import SqlSettlement
 
 TOKENS = 10**6  # 6 decimals
@@ -296,8 +297,8 @@ def run_demo(workdir: Path | None = None, *, hours: float = 3.0, progress: Calla
 
             cfg_acct = read_config(chain, dep.program)
             last_epoch = roles.current_epoch(chain, dep)
-            node.call(lambda bank, t=int(cfg_acct.genesis_ts) + (last_epoch + 1) * int(cfg_acct.epoch_length) + 1:
-                      bank.time_travel(timestamp=t))
+            next_epoch = epoch_start(int(cfg_acct.genesis_ts), int(cfg_acct.epoch_length), last_epoch + 1)
+            node.call(lambda bank, t=next_epoch + 1: bank.time_travel(timestamp=t))
             for p in P:
                 for ep in range(last_epoch + 1):
                     try:

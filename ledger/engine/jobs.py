@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from contracts.client import BillingProgram, account_size, decode_account_as, params_at
 from contracts.client.errors import error_code
+from contracts.economics import epoch_at
 from metering.settlement import SettleableReceipt, SettlementPort, SqlSettlement
 
 from . import accrual, pause
@@ -339,7 +340,10 @@ class Engine:
             return True  # the escrow check before it (all or nothing per channel) says it is funded now
         if any(e in err for e in _RETRY_NEXT_EPOCH):
             cfg = self.config.get()
-            failed_epoch = (intent.updated_ms // 1000 - int(cfg.genesis_ts)) // int(cfg.epoch_length)
+            failed_at = intent.updated_ms // 1000
+            genesis = int(cfg.genesis_ts)
+            # before genesis (a clock the chain's is ahead of): any epoch is later than it
+            failed_epoch = epoch_at(genesis, int(cfg.epoch_length), failed_at) if failed_at >= genesis else -1
             return self.config.current_epoch() > failed_epoch
         return self._cause_gone(intent)
 
