@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Callable, Iterable, Mapping
 
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from ledger.accounting import Kind
 from ledger.accounting.store import balances_in
@@ -69,10 +69,12 @@ def with_withdrawals(covs: dict[str, Coverage], pending: Mapping[str, int]) -> d
 def apply_pauses(session_factory: sessionmaker, now_ms: int, escrow: "LedgerEscrowBalance | None" = None,
                  withdrawals: Callable[[Iterable[str]], Mapping[str, int]] | None = None, *,
                  meter: SettlementPort = _SQL) -> dict[str, bool]:
-    """Set or clear the meter's paused flag (through metering's settlement port, one transaction per change)
-    for every customer whose coverage changed; returns the changes.
+    """Set or clear the meter's paused flag (through metering's settlement port) for every customer whose
+    coverage changed, each in a transaction of its own on the engine (outside the job lease's fencing, as
+    when the meter's registry set it); returns the changes.
     `withdrawals(customers)`: their pending withdrawals on-chain (what is payable excludes them)."""
     changes = {}
+    engine = session_factory.kw["bind"]
     covs = coverage(session_factory)
     if withdrawals is not None:
         covs = with_withdrawals(covs, withdrawals(list(covs)))
@@ -86,7 +88,7 @@ def apply_pauses(session_factory: sessionmaker, now_ms: int, escrow: "LedgerEscr
             continue
         leaving = f" ({cov.leaving} of it requested for withdrawal)" if cov.leaving else ""
         reason = f"escrow {cov.escrow}{leaving} cannot cover {cov.owed} owed" if new else ""
-        with session_factory.begin() as s:
+        with Session(engine) as s, s.begin():  # not session_factory's: its commits are fenced (lease.py)
             meter.set_paused(s, c, new, now_ms, reason)
         changes[c] = new
     return changes
