@@ -17,14 +17,10 @@ from contracts import economics
 ROOT = Path(__file__).resolve().parents[2]
 HOME = "contracts/economics.py"
 
-# Copies that live in files this change could not edit (other engineers own them right now). Each must
-# still be found (test_known_copies_are_still_there) so the list only shrinks: replace the copy with
-# economics.epoch_at / epoch_start and delete its line here.
-KNOWN_COPIES: set[tuple[str, str]] = {
-    ("auditor/audits.py", "epoch"),      # current epoch from the reader's clock
-    ("ledger/engine/jobs.py", "epoch"),  # the epoch a settle intent failed in
-    ("ledger/demo.py", "epoch"),         # the start of the epoch after the current one
-}
+# Copies tolerated for now (none left: the auditor's, the engine's and the demo's epoch arithmetic call
+# economics.epoch_at / epoch_start). Each listed one must still be found (test_known_copies_are_still_there),
+# so the list only shrinks.
+KNOWN_COPIES: set[tuple[str, str]] = set()
 
 _BPS = re.compile(r"bps|BPS", re.ASCII)
 _DIV = {"/", "//", "/=", "//="}
