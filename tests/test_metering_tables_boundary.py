@@ -4,8 +4,8 @@ function) of ledger/ and auditor/ and fails on one of a module that defines mete
 today: any module of metering/ with a `__tablename__` or a `Table(...)`).
 
 dashboard/ is allowed for now (it reads receipts, batches and usage for its pages straight from the tables);
-db/__init__.py names metering.models only as a string, to register the tables for migrations (the db package
-move takes that out of ledger)."""
+db/__init__.py (the bottom database package) names metering.models only as a string, to register the tables
+for migrations."""
 from __future__ import annotations
 
 import ast
