@@ -35,7 +35,6 @@ UE = UsageEvent.__table__
 RS = RequestSignature.__table__
 UK = UsageKey.__table__
 log = logging.getLogger("solmeter.meter")
-TYPE_NAMES = {1: "gpu_heartbeat", 2: "gpu_stop", 3: "storage_sample", 4: "egress"}
 
 
 class _Rollback(Exception):
@@ -144,7 +143,7 @@ class Ingestor:
         for r in new_rows:
             per_kind[r[4]] = per_kind.get(r[4], 0) + 1
         for k, n in per_kind.items():
-            m.accepted.labels(type=TYPE_NAMES[k]).inc(n)
+            m.accepted.labels(type=Kind(k).label).inc(n)
         if new_rows:  # per batch, not per event: the oldest event's lag is what alerting needs
             m.ingest_lag.observe(max(0, now_ms - min(r[10] for r in new_rows)) / 1000)
         if len(results) - acc:
