@@ -4,7 +4,7 @@ import hashlib
 import pytest
 from hypothesis import given, strategies as st
 
-from contracts.merkle import MerkleTree, leaf_hash, merkle_root, node_hash, verify_proof
+from contracts.merkle import MerkleTree, leaf_hash, merkle_root, node_hash, sha256_digest, verify_proof
 
 IDS = st.lists(st.binary(min_size=32, max_size=32), min_size=1, max_size=70)
 
@@ -16,6 +16,24 @@ def test_rules_by_hand():
     assert merkle_root([a]) == la
     assert merkle_root([a, b]) == ab == merkle_root([b, a])
     assert merkle_root([a, b, c]) == node_hash(ab, lc)  # c carried up unchanged
+
+
+def test_the_trees_sha256_is_hashlibs():
+    for n in (0, 1, 31, 32, 33, 55, 56, 63, 64, 65, 1000, 1085, 4096):
+        data = bytes((i * 7 + n) % 256 for i in range(n))
+        assert sha256_digest(data) == hashlib.sha256(data).digest(), n
+
+
+@given(IDS)
+def test_the_tree_is_built_by_leaf_hash_and_node_hash(ids):
+    # the tree hashes inline (solders' sha256, no call per node): the same levels as the rules' two functions
+    level = [leaf_hash(r) for r in ids]
+    while len(level) > 1:
+        level = [node_hash(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)] + level[len(level) - 1:][
+            : len(level) % 2]
+    tree = MerkleTree(ids)
+    assert tree.root == level[0]
+    assert tree.proofs() == [tuple(tree.proof(i)) for i in range(len(ids))]
 
 
 @given(IDS)

@@ -178,7 +178,7 @@ MUTANTS = [
          tests=[BU + "test_any_tampered_sibling_fails_even_after_its_batch_mates_proved_the_path"],
          why="each served proof must be exactly the rebuilt tree's proof of that receipt"),
     dict(id="bulk-detail-hash", file=A + "pricing.py",
-         find="        if _sha256(text).digest() != signed_hash:\n", replace="        if False:\n",
+         find="        if _sha256(text).__bytes__() != signed_hash:\n", replace="        if False:\n",
          tests=[BU + "test_bulk_detail_checks_agree_with_the_report_path"],
          why="bulk: the served detail must be the one the signed receipt hashes"),
     dict(id="bulk-detail-fields", file=A + "pricing.py",
