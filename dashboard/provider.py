@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from auditor.views import SLASH_STATES
 from contracts.client import decode_account_as, params_at
-from ledger.cli_common import fmt
+from contracts.cli_output import tokens as fmt
 from ledger.ops import roles
 from ledger.ops.deployment import read_account, read_config
 from metering.events.envelope import Kind

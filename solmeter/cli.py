@@ -24,25 +24,25 @@ from .errors import SolmeterError
 # module; the help is repeated here so that listing the commands imports none of them
 # (tests/cli/test_solmeter_cli.py checks it equals the group's own help).
 GROUPS = [
-    ("contracts", "contracts.cli", "app",
+    ("contracts", "solmeter.commands.contracts", "app",
      "The on-chain billing program: build it from Rust and check the committed binary."),
-    ("localnet", "localnet.cli", "app",
+    ("localnet", "solmeter.commands.localnet", "app",
      "The embedded Solana validator (LiteSVM): start it, reset its ledger, check it."),
-    ("meter", "metering.cli", "app",
+    ("meter", "solmeter.commands.meter", "app",
      "The metering service: signed usage ingestion, receipts, Merkle batches, read API."),
-    ("agent", "metering.agent_cli", "app", "Provider agents that report signed usage to the meter."),
-    ("operator", "ledger.operator_cli", "app",
+    ("agent", "solmeter.commands.agent", "app", "Provider agents that report signed usage to the meter."),
+    ("operator", "solmeter.commands.operator", "app",
      "Operator: deploy, initialize, prices, fees, epochs, slashes, and `serve` (API + jobs)."),
-    ("demo", "ledger.demo_cli", "app",
+    ("demo", "solmeter.commands.demo", "app",
      "Run the end-to-end demo: deploy, 3 providers, 5 customers, a few simulated hours."),
-    ("customer", "ledger.customer_cli", "app",
+    ("customer", "solmeter.commands.customer", "app",
      "Customer: register, fund the escrow, cap spending, see usage and receipts."),
-    ("provider", "ledger.provider_cli", "app",
+    ("provider", "solmeter.commands.provider", "app",
      "Provider: register, stake, claim epoch rewards, unstake, contest a slash."),
-    ("audit", "auditor.cli", "app",
+    ("audit", "solmeter.commands.audit", "app",
      "Verify receipts, channels, batches, epochs, customers, providers and the deployed program against the chain."),
     # a single command rather than a group: the attribute is the command's function
-    ("airdrop", "ledger.airdrop_cli", "airdrop",
+    ("airdrop", "solmeter.commands.airdrop", "airdrop",
      "Request SOL from the localnet's faucet (a new keypair needs some before it can pay for anything)."),
 ]
 _LAZY = {name: (module, attr, help_) for name, module, attr, help_ in GROUPS}

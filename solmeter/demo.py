@@ -378,7 +378,7 @@ def _summarise(res: DemoResult, sf, chain, w, eng) -> None:
     from sqlalchemy import func, select
 
     from ledger.accounting import Ledger, chart
-    from ledger.cli_common import explorer_link
+    from solmeter.commands.common import explorer_link
     from ledger.engine.models import Intent
     from metering.models import Batch, ReceiptRow
 
@@ -417,7 +417,7 @@ def _summarise(res: DemoResult, sf, chain, w, eng) -> None:
 
 
 def render(res: DemoResult) -> str:
-    from ledger.cli_common import fmt
+    from solmeter.commands.common import fmt
 
     d = 6
     out = [f"solmeter demo: {res.sim_hours:g} simulated hours in {res.elapsed_s:.0f} s",

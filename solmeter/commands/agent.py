@@ -23,8 +23,8 @@ def _common(api: Optional[str], spool: Optional[Path], name: str):
     from solmeter.config import load_settings
     from solmeter.keys import load_keypair
 
-    from .agents.client import MeterClient
-    from .agents.spool import Spool
+    from metering.agents.client import MeterClient
+    from metering.agents.spool import Spool
 
     s = load_settings()
     kp = load_keypair(s.resolved_keypair_path)
@@ -70,9 +70,9 @@ def gpu(jobs: Path = typer.Option(..., "--jobs", help="JSON file listing running
         once: bool = ONCE) -> None:
     """Report GPU lease heartbeats (with NVML telemetry where a GPU exists) for the leases in --jobs. Without a
     GPU seen on this host it refuses (exit 1) unless run with --broker."""
-    from .agents.gpu import GpuAgent, NoGpuError
-    from .agents.jobs import FileJobSource, JobSourceError
-    from .agents.telemetry import FakeTelemetry, open_telemetry
+    from metering.agents.gpu import GpuAgent, NoGpuError
+    from metering.agents.jobs import FileJobSource, JobSourceError
+    from metering.agents.telemetry import FakeTelemetry, open_telemetry
 
     kp, client, sp, url = _common(api, spool, "gpu")
     tel = FakeTelemetry() if fake_telemetry else open_telemetry()
@@ -116,8 +116,8 @@ def storage(paths: list[str] = typer.Argument(..., help="Buckets: directories (P
             once: bool = ONCE) -> None:
     """Sample the bytes of buckets per storage class on an interval and report them. A bucket that cannot be
     read completely gets no sample that tick (the meter reports the gap); --once exits 3 then."""
-    from .agents.storage import Bucket, DirectorySource, StorageAgent, class_problem, name_problem
-    from .events.envelope import _pubkey
+    from metering.agents.storage import Bucket, DirectorySource, StorageAgent, class_problem, name_problem
+    from metering.events.envelope import _pubkey
 
     try:
         _pubkey(customer)
@@ -132,7 +132,7 @@ def storage(paths: list[str] = typer.Argument(..., help="Buckets: directories (P
         name, path = ("", p) if p.startswith("s3://") or "=" not in p else p.split("=", 1)
         if path.startswith("s3://"):
             # botocore takes ~0.3 s to import: only an agent given an S3 bucket loads it.
-            from .agents.s3 import S3ConfigError, S3Listing, S3Location, S3Options, s3_client
+            from metering.agents.s3 import S3ConfigError, S3Listing, S3Location, S3Options, s3_client
 
             try:
                 loc = S3Location.parse(path)

@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from ledger.cli_common import chain, keypair, one_line_errors, parse_amount
+from solmeter.commands.common import chain, keypair, one_line_errors, parse_amount
 
 FAUCET = "https://faucet.solana.com"
 

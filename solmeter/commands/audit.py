@@ -14,13 +14,13 @@ from solders.pubkey import Pubkey
 from solmeter.config import load_settings
 from solmeter.errors import SolmeterError
 
-from .api import MeterApi
-from .audits import (ChainFacts, api_members, audit_all, audit_batch, audit_bill, audit_channel, audit_customer,
+from auditor.api import MeterApi
+from auditor.audits import (ChainFacts, api_members, audit_all, audit_batch, audit_bill, audit_channel, audit_customer,
                      audit_epoch, audit_program, audit_provider, audit_receipt, supplied_members)
-from .chain import ChainReader
-from .errors import ApiReadError
-from .receipt_file import SignedReceipt, load_signed_receipt, load_signed_receipts
-from .result import Report, all_summary
+from auditor.chain import ChainReader
+from auditor.errors import ApiReadError
+from auditor.receipt_file import SignedReceipt, load_signed_receipt, load_signed_receipts
+from auditor.result import Report, all_summary
 
 app = typer.Typer(help="Verify receipts, channels, batches, epochs, customers, providers and the deployed program "
                        "against the chain.", no_args_is_help=True)
@@ -189,7 +189,7 @@ def _receipt_arg(arg: str, api: Optional[str], settings) -> SignedReceipt:
 def _consent(api: Optional[str], settings, receipts):
     """The receipts' details and the leases they name, from the metering API; none if it cannot be read (the
     lease checks then say they were skipped, and why)."""
-    from .leases import Consent
+    from auditor.leases import Consent
 
     client = _api(api, settings)
     try:
@@ -407,7 +407,7 @@ def program_cmd(
     source, printing the sha256 of each."""
     from contracts import PROGRAM_SO
 
-    from .program import default_builder
+    from auditor.program import default_builder
 
     facts, _ = _facts(program_id, cross_check_url)
     if rebuild:
@@ -437,7 +437,7 @@ def all_cmd(
     committed binary."""
     from contracts import PROGRAM_SO
 
-    from .program import default_builder
+    from auditor.program import default_builder
 
     facts, s = _facts(program_id, cross_check_url)
     client = None if chain_only else _api(api, s, keypair)

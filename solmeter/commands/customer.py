@@ -7,10 +7,10 @@ from typing import Optional
 import typer
 
 from contracts.cli_output import YES, emit, is_json, iso_utc, local_time
-from ledger.cli_common import fail
-from ledger.cli_common import (METER_API, MeterReadError, chain, confirm, deployment, done, fmt, keypair, meter_get,
+from solmeter.commands.common import fail
+from solmeter.commands.common import (METER_API, MeterReadError, chain, confirm, deployment, done, fmt, keypair, meter_get,
                                one_line_errors, parse_amount, require_customer, send_amount, settings)
-from ledger.customer_lease_cli import app as lease_app
+from solmeter.commands.customer_lease import app as lease_app
 
 app = typer.Typer(help="Customer: register, fund the escrow, cap spending, see usage and receipts.",
                   no_args_is_help=True)
@@ -210,7 +210,7 @@ def usage(kp: Optional[Path] = KEYPAIR, api: Optional[str] = METER_API,
     """Usage as it accrues, not yet sealed usage included (from the meter API, signed)."""
     import time
 
-    from metering.cli_render import quantity_text
+    from solmeter.commands.render import quantity_text
 
     w = keypair(kp)
     end = time.time_ns() // 1_000_000
@@ -235,7 +235,7 @@ def receipts(kp: Optional[Path] = KEYPAIR, api: Optional[str] = METER_API,
              limit: int = typer.Option(50, min=1, max=1000),
              as_json: bool = typer.Option(False, "--json", help="Full receipts with signature and proof.")) -> None:
     """The customer's signed receipts, newest first (from the meter API, signed)."""
-    from metering.cli_render import receipt_line
+    from solmeter.commands.render import receipt_line
 
     w = keypair(kp)
     views = meter_get(w, api, "/v1/receipts", {"customer": str(w.pubkey()), "limit": limit,
@@ -256,7 +256,7 @@ def check_bill(ctx: typer.Context, kp: Optional[Path] = KEYPAIR,
     """Check your whole bill from public data alone (the auditor's `solmeter audit bill`): your escrow, every
     channel's receipts, settlements and line items against the price books on the record. Extra options
     (--api, --price-books, --cross-check-url, --allow-pending) go to the audit."""
-    from auditor.cli import app as audit_app
+    from solmeter.commands.audit import app as audit_app
 
     wallet = str(keypair(kp).pubkey())
     signer = ["-k", str(kp or settings().resolved_keypair_path)]  # its receipt lists are read signed by it

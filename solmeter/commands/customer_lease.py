@@ -12,7 +12,7 @@ from typing import Optional
 
 import typer
 
-from ledger.cli_common import fmt, keypair, one_line_errors, parse_amount, settings
+from solmeter.commands.common import fmt, keypair, one_line_errors, parse_amount, settings
 
 app = typer.Typer(help="Leases: what the customer consents to be billed for (signed with its wallet key).",
                   no_args_is_help=True)

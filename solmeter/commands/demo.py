@@ -24,7 +24,7 @@ def demo(ctx: typer.Context,
     """Deploy on the embedded localnet and run GPU jobs and storage through the real agents and API."""
     if ctx.invoked_subcommand is not None:
         return
-    from ledger.demo import render, run_demo
+    from solmeter.demo import render, run_demo
 
     shown = []
 

@@ -16,8 +16,8 @@ from solders.pubkey import Pubkey
 import contracts
 from contracts.cli_output import YES
 from contracts.loader_v3 import LOADER_V3
-from ledger.cli_common import chain, confirm, keypair, one_line_errors, settings
-from ledger.cli_progress import ProgressBar
+from solmeter.commands.common import chain, confirm, keypair, one_line_errors, settings
+from solmeter.commands.progress import ProgressBar
 from ledger.engine.chain import RpcChain
 from ledger.ops.budget import NO_BUDGET, ComputeBudget
 from ledger.ops.cluster import Cluster, check_program_key, identify

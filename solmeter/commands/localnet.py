@@ -75,10 +75,10 @@ def start(
     --account ADDR FILE.json (an account in the `solana account --output json` format; ADDR '-' takes the
     address from the file). The billing program (contracts/build/solmeter_billing.so) is preloaded when built.
     """
-    from . import NodeConfig, run_forever
-    from .features import describe
-    from .genesis import GenesisError, default_config
-    from .ledger import Ledger, LedgerError
+    from localnet import NodeConfig, run_forever
+    from localnet.features import describe
+    from localnet.genesis import GenesisError, default_config
+    from localnet.ledger import Ledger, LedgerError
 
     pairs = _pairs(list(ctx.args))
     s = _settings()
@@ -129,7 +129,7 @@ def reset(
     yes: bool = YES,
 ) -> None:
     """Delete the ledger so the next start begins at genesis (stop the validator first)."""
-    from .ledger import Ledger, LedgerError
+    from localnet.ledger import Ledger, LedgerError
 
     s = _settings()
     ledger_dir = (ledger or s.resolved_ledger_dir).expanduser()

@@ -10,12 +10,12 @@ from typing import Optional
 import typer
 
 from contracts.client import INITIALIZE_DEFAULTS as _D
-from ledger import deploy_cli
+from solmeter.commands import deploy as deploy_cli
 from ledger.ops.cluster import identify
 from ledger.ops.meter_funding import BATCH_INTERVAL_S
 from ledger.ops.program_deploy import sol
 from contracts.cli_output import YES
-from ledger.cli_common import (chain, confirm, db, deployment, deployment_path, done, fail, fmt, keypair,
+from solmeter.commands.common import (chain, confirm, db, deployment, deployment_path, done, fail, fmt, keypair,
                                one_line_errors,
                                parse_amount, settings)
 
@@ -65,7 +65,7 @@ def prices_set(path: Path = typer.Argument(..., help="Price book, JSON or YAML: 
 @one_line_errors
 def prices_show() -> None:
     """Print every price-book version (the built-in default applies while there is none)."""
-    from metering.cli import prices_show as show
+    from solmeter.commands.meter import prices_show as show
 
     show()
 
@@ -539,7 +539,7 @@ def serve(host: Optional[str] = typer.Option(None, help="API bind address (defau
     from ledger.engine.jobs import JOB_NAMES
     from ledger.engine.metrics import EngineMetrics
     from ledger.engine.service import Service
-    from ledger.log_levels import configure
+    from solmeter.commands.log_levels import configure
 
     uvicorn_level = configure(verbose)
     s = settings()
@@ -560,7 +560,7 @@ def serve(host: Optional[str] = typer.Option(None, help="API bind address (defau
     from metering.read_policy import admin_keys
 
     admins = admin_keys([str(keypair().pubkey()), *admin])
-    from metering.cli import check_against_chain
+    from solmeter.commands.meter import check_against_chain
 
     floors = check_against_chain(engine, rpc.url, dep.program_id)  # a new or older database: refuse to start
     eng = _engine(sf, parse_amount(epoch_emission, dep.decimals) if epoch_emission not in ("0", "") else 0)

@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 
 from contracts.cli_output import YES, emit, is_json, local_time
-from ledger.cli_common import (METER_API, MeterReadError, chain, confirm, deployment, done, fmt, keypair, meter_get,
+from solmeter.commands.common import (METER_API, MeterReadError, chain, confirm, deployment, done, fmt, keypair, meter_get,
                                one_line_errors, require_provider, send_amount)
 
 app = typer.Typer(help="Provider: register, stake, claim epoch rewards, unstake, contest a slash.",

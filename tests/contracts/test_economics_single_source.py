@@ -23,7 +23,7 @@ HOME = "contracts/economics.py"
 KNOWN_COPIES: set[tuple[str, str]] = {
     ("auditor/audits.py", "epoch"),      # current epoch from the reader's clock
     ("ledger/engine/jobs.py", "epoch"),  # the epoch a settle intent failed in
-    ("ledger/demo.py", "epoch"),         # the start of the epoch after the current one
+    ("solmeter/demo.py", "epoch"),       # the start of the epoch after the current one
 }
 
 _BPS = re.compile(r"bps|BPS", re.ASCII)
