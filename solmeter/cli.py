@@ -188,6 +188,20 @@ def keys_show(path: Path = typer.Argument(..., help="Keypair file to read.")) ->
     typer.echo(str(load_keypair(path).pubkey()))
 
 
+# The libraries' own error bases, printed as one line like a SolmeterError: (module, class). Only modules
+# already imported are looked at (an error of a module never imported cannot have been raised), so the root
+# imports none of them (`solmeter --help` stays cheap).
+ONE_LINE_ERRORS = (("auditor.errors", "AuditError"),)
+
+
+def _library_error(e: Exception) -> bool:
+    for module, name in ONE_LINE_ERRORS:
+        mod = sys.modules.get(module)
+        if mod is not None and isinstance(e, getattr(mod, name)):
+            return True
+    return False
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         # Without standalone mode click returns a command's typer.Exit code instead of exiting.
@@ -210,6 +224,9 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
     except Exception as e:  # the last line of defence: one line, the traceback only on request
+        if _library_error(e):
+            typer.echo(f"error: {e}", err=True)
+            return 1
         show = getattr(e, "show", None)
         if callable(show) and hasattr(e, "exit_code"):  # a click/typer usage error: its own one-line message
             show()

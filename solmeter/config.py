@@ -25,6 +25,8 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from contracts import DEFAULT_PROGRAM_ID, DEPLOYMENT_FILE
+
 from .errors import ConfigError
 
 MONIKERS = {
@@ -32,7 +34,6 @@ MONIKERS = {
     "testnet": "https://api.testnet.solana.com",
     "mainnet-beta": "https://api.mainnet-beta.solana.com",
 }
-DEPLOYMENT_FILE = "deployment.json"  # written by `solmeter operator init` into the data directory
 # the Solana CLI's short forms (`-u d`, `-ul`, ...) and `localhost`
 SHORT_MONIKERS = {"d": "devnet", "t": "testnet", "m": "mainnet-beta", "l": "localnet", "localhost": "localnet"}
 _SOLANA_KEYS = {"json_rpc_url": "rpc_url", "websocket_url": "ws_url", "keypair_path": "keypair_path",
@@ -183,8 +184,6 @@ class Settings(BaseSettings):
     def resolved_program_id(self) -> str:
         """The program_id setting, else the program `operator init` deployed from this data directory (its
         deployment.json), else the localnet's development program."""
-        from contracts import DEFAULT_PROGRAM_ID
-
         if self.program_id:
             return self.program_id
         path = self.deployment_path

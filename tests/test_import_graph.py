@@ -21,9 +21,6 @@ KNOWN_UPWARD = {
     # metering's tables and sessions live in ledger/db.py and ledger's migrations (move: a bottom db package)
     ("metering/api/ingest_pool.py", "ledger"),
     ("metering/models.py", "ledger"),
-    # library code reads settings and errors from the application package
-    ("auditor/errors.py", "solmeter"),
-    ("ledger/ops/deployment.py", "solmeter"),
 }
 
 

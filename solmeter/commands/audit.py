@@ -18,7 +18,7 @@ from auditor.api import MeterApi
 from auditor.audits import (ChainFacts, api_members, audit_all, audit_batch, audit_bill, audit_channel, audit_customer,
                      audit_epoch, audit_program, audit_provider, audit_receipt, supplied_members)
 from auditor.chain import ChainReader
-from auditor.errors import ApiReadError
+from auditor.errors import ApiReadError, AuditError
 from auditor.receipt_file import SignedReceipt, load_signed_receipt, load_signed_receipts
 from auditor.result import Report, all_summary
 
@@ -107,7 +107,7 @@ def _run(fn):
     """Run an audit step; an audit that cannot run at all is one line on stderr and exit 1."""
     try:
         return fn()
-    except SolmeterError as e:
+    except (AuditError, SolmeterError) as e:
         raise _fail(str(e)) from None
 
 

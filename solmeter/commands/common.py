@@ -8,10 +8,12 @@ from pathlib import Path
 
 import typer
 
+from auditor.errors import AuditError
 from ledger.accounting.errors import LedgerError
 from ledger.engine.chain import ChainError
 from ledger.ops.cluster import Cluster
 from ledger.ops.tx import OpError
+from solmeter.errors import SolmeterError
 
 
 def fail(msg: str) -> None:
@@ -21,15 +23,13 @@ def fail(msg: str) -> None:
 
 def one_line_errors(fn):
     """Run a command; any expected failure becomes `error: <one line>` and exit status 1."""
-    from solmeter.errors import SolmeterError
-
     @functools.wraps(fn)
     def wrapper(*a, **kw):
         try:
             return fn(*a, **kw)
         except typer.Exit:
             raise
-        except (OpError, ChainError, LedgerError, SolmeterError, MeterReadError, ValueError) as e:
+        except (OpError, ChainError, LedgerError, SolmeterError, AuditError, MeterReadError, ValueError) as e:
             fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
         except Exception as e:  # the database or anything else: still one line
             fail(f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")

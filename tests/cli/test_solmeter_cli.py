@@ -53,6 +53,20 @@ def test_error_is_one_line_without_traceback(tmp_path):
     assert r.stderr.strip() == f"error: keypair file {tmp_path / 'missing.json'}: does not exist"
 
 
+def test_a_library_error_base_is_one_line_too(monkeypatch, capsys):
+    """The auditor's errors are its own (not SolmeterError: a library imports no application code); the
+    root still prints them as one line, without the type name or the SOLMETER_DEBUG hint."""
+    import solmeter.cli
+    from auditor.errors import ChainReadError
+
+    def boom(**_kw):
+        raise ChainReadError("the node at http://x answered 502")
+
+    monkeypatch.setattr(solmeter.cli, "app", boom)
+    assert main([]) == 1
+    assert capsys.readouterr().err == "error: the node at http://x answered 502\n"
+
+
 def test_global_flags_reach_settings(isolated_env, capsys, monkeypatch):
     for var in ("SOLMETER_RPC_URL", "SOLMETER_DATA_DIR"):  # so that teardown removes what the flags export
         monkeypatch.setenv(var, "")
