@@ -19,9 +19,11 @@ from typer.core import TyperGroup
 
 from . import __version__
 from .errors import SolmeterError
+from .flags import GlobalFlags
+from .flags import current as current_flags
 
-# (command name, module, attribute, one-line help). Each package owns its command group in its own cli
-# module; the help is repeated here so that listing the commands imports none of them
+# (command name, module, attribute, one-line help). The command groups live in the application layer
+# (solmeter/commands/); the help is repeated here so that listing the commands imports none of them
 # (tests/cli/test_solmeter_cli.py checks it equals the group's own help).
 GROUPS = [
     ("contracts", "solmeter.commands.contracts", "app",
@@ -105,17 +107,6 @@ app = typer.Typer(
     cls=_LazyGroups,
 )
 
-# Global flags are exported as SOLMETER_* variables so every group's load_settings() sees them with the
-# precedence of flags (environment is above the config files).
-_FLAG_ENV = {
-    "config": "SOLMETER_CONFIG",
-    "data_dir": "SOLMETER_DATA_DIR",
-    "url": "SOLMETER_RPC_URL",
-    "keypair": "SOLMETER_KEYPAIR_PATH",
-    "database_url": "SOLMETER_DATABASE_URL",
-}
-
-
 class _Output(str, enum.Enum):
     text = "text"
     json = "json"
@@ -129,6 +120,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def root(
+    ctx: typer.Context,
     config: Optional[Path] = typer.Option(None, "--config", "-C", help="solmeter TOML config file."),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Data directory (keys, SQLite, ledger)."),
     url: Optional[str] = typer.Option(None, "--url", "-u", help="Cluster: localnet, devnet, mainnet-beta or a URL."),
@@ -143,10 +135,9 @@ def root(
         from contracts.cli_output import use_mode
 
         use_mode(output.value)
-    for name, value in (("config", config), ("data_dir", data_dir), ("url", url), ("keypair", keypair),
-                        ("database_url", database_url)):
-        if value is not None:
-            os.environ[_FLAG_ENV[name]] = str(value)
+    # The global flags travel on the context (every command's context inherits its object); each command
+    # passes them to load_settings, where they rank above the environment (solmeter/flags.py).
+    ctx.obj = GlobalFlags(config=config, data_dir=data_dir, url=url, keypair=keypair, database_url=database_url)
 
 
 config_app = typer.Typer(help="Show the effective configuration.", no_args_is_help=True)
@@ -159,7 +150,7 @@ app.add_typer(keys_app, name="keys")
 def config_show(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
     """Print every setting after defaults, the Solana CLI config, the TOML file, environment and flags."""
     from .config import load_settings
-    s = load_settings()
+    s = load_settings(flags=current_flags())
     view = {k: (str(v) if v is not None else None) for k, v in s.model_dump().items()}
     view.update(resolved_rpc_url=s.resolved_rpc_url, resolved_ws_url=s.resolved_ws_url,
                 resolved_database_url=s.resolved_database_url, resolved_program_id=s.resolved_program_id)

@@ -7,6 +7,9 @@ from typing import Optional
 
 import typer
 
+from solmeter.config import load_settings
+from solmeter.flags import current as current_flags
+
 app = typer.Typer(help="Provider agents that report signed usage to the meter.", no_args_is_help=True)
 
 API = typer.Option(None, "--api", envvar="SOLMETER_METER_API", help="Meter API URL (default: http://api_host:api_port).")
@@ -20,13 +23,12 @@ def _fail(msg: str) -> None:
 
 
 def _common(api: Optional[str], spool: Optional[Path], name: str):
-    from solmeter.config import load_settings
     from solmeter.keys import load_keypair
 
     from metering.agents.client import MeterClient
     from metering.agents.spool import Spool
 
-    s = load_settings()
+    s = load_settings(flags=current_flags())
     kp = load_keypair(s.resolved_keypair_path)
     url = api or f"http://{s.api_host}:{s.api_port}"
     return kp, MeterClient(url, kp), Spool(spool or s.data_dir.expanduser() / "spool" / name), url

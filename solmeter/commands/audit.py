@@ -13,6 +13,7 @@ from solders.pubkey import Pubkey
 
 from solmeter.config import load_settings
 from solmeter.errors import SolmeterError
+from solmeter.flags import current as current_flags
 
 from auditor.api import MeterApi
 from auditor.audits import (ChainFacts, api_members, audit_all, audit_batch, audit_bill, audit_channel, audit_customer,
@@ -68,7 +69,7 @@ def _progress(msg: str) -> None:
 
 
 def _facts(program_id: Optional[str], cross_check_url: Optional[str] = None) -> tuple[ChainFacts, object]:
-    s = _run(load_settings)
+    s = _run(lambda: load_settings(flags=current_flags()))
     pid_text = program_id or s.resolved_program_id
     try:
         pid = Pubkey.from_string(pid_text)

@@ -13,7 +13,9 @@ from ledger.accounting.errors import LedgerError
 from ledger.engine.chain import ChainError
 from ledger.ops.cluster import Cluster
 from ledger.ops.tx import OpError
+from solmeter.config import load_settings
 from solmeter.errors import SolmeterError
+from solmeter.flags import current as current_flags
 
 
 def fail(msg: str) -> None:
@@ -37,9 +39,8 @@ def one_line_errors(fn):
 
 
 def settings():
-    from solmeter.config import load_settings
-
-    return load_settings()
+    """The settings of the running command: its global flags (on the click context) above the environment."""
+    return load_settings(flags=current_flags())
 
 
 def chain():

@@ -11,6 +11,7 @@ from solmeter.commands.common import fail
 from solmeter.commands.common import (METER_API, MeterReadError, chain, confirm, deployment, done, fmt, keypair, meter_get,
                                one_line_errors, parse_amount, require_customer, send_amount, settings)
 from solmeter.commands.customer_lease import app as lease_app
+from solmeter.flags import current as current_flags
 
 app = typer.Typer(help="Customer: register, fund the escrow, cap spending, see usage and receipts.",
                   no_args_is_help=True)
@@ -261,7 +262,9 @@ def check_bill(ctx: typer.Context, kp: Optional[Path] = KEYPAIR,
     wallet = str(keypair(kp).pubkey())
     signer = ["-k", str(kp or settings().resolved_keypair_path)]  # its receipt lists are read signed by it
     json_flag = ["--json"] if is_json(as_json) else []  # --output json (or --json) reaches the audit
-    raise typer.Exit(audit_app(["bill", wallet, *signer, *ctx.args, *json_flag], standalone_mode=False) or 0)
+    # the audit runs under a root context of its own: it gets this command's global flags as that context's object
+    raise typer.Exit(audit_app(["bill", wallet, *signer, *ctx.args, *json_flag], standalone_mode=False,
+                               obj=current_flags()) or 0)
 
 
 @app.command("consent")

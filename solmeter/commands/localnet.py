@@ -8,6 +8,8 @@ from typing import Optional
 import typer
 
 from contracts.cli_output import YES
+from solmeter.config import load_settings
+from solmeter.flags import current as current_flags
 
 app = typer.Typer(help="The embedded Solana validator (LiteSVM): start it, reset its ledger, check it.",
                   no_args_is_help=True)
@@ -22,10 +24,8 @@ def _fail(msg: str) -> None:
 
 
 def _settings(**overrides):
-    from solmeter.config import load_settings
-
     try:
-        return load_settings(**overrides)
+        return load_settings(flags=current_flags(), **overrides)
     except Exception as e:  # ConfigError and friends: one line
         _fail(str(e))
 

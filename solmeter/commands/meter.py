@@ -9,6 +9,9 @@ from typing import Optional
 
 import typer
 
+from solmeter.config import load_settings
+from solmeter.flags import current as current_flags
+
 app = typer.Typer(help="The metering service: signed usage ingestion, receipts, Merkle batches, read API.",
                   no_args_is_help=True)
 providers_app = typer.Typer(help="Which provider keys may report usage.", no_args_is_help=True)
@@ -41,9 +44,7 @@ def _now() -> int:
 
 
 def _settings():
-    from solmeter.config import load_settings
-
-    return load_settings()
+    return load_settings(flags=current_flags())
 
 
 def _engine():
