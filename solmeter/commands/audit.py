@@ -22,6 +22,10 @@ from auditor.chain import ChainReader
 from auditor.errors import ApiReadError, AuditError
 from auditor.receipt_file import SignedReceipt, load_signed_receipt, load_signed_receipts
 from auditor.result import Report, all_summary
+from auditor.leases import Consent
+from auditor.program import default_builder
+from contracts import PROGRAM_SO
+from solmeter.keys import load_keypair
 
 app = typer.Typer(help="Verify receipts, channels, batches, epochs, customers, providers and the deployed program "
                        "against the chain.", no_args_is_help=True)
@@ -145,7 +149,6 @@ def _whole_id(arg: Optional[str], api: Optional[str], settings, keypair: Optiona
     if arg is None or Path(arg).exists() or _HEX64.match(arg) or not _HEX_PREFIX.match(arg):
         return arg
     prefix = arg.lower().removeprefix("0x")
-    from solmeter.keys import load_keypair
 
     path = keypair or settings.resolved_keypair_path
     kp = _run(lambda: load_keypair(path))
@@ -190,8 +193,6 @@ def _receipt_arg(arg: str, api: Optional[str], settings) -> SignedReceipt:
 def _consent(api: Optional[str], settings, receipts):
     """The receipts' details and the leases they name, from the metering API; none if it cannot be read (the
     lease checks then say they were skipped, and why)."""
-    from auditor.leases import Consent
-
     client = _api(api, settings)
     try:
         return client.consent(list(receipts))
@@ -406,10 +407,6 @@ def program_cmd(
 ) -> None:
     """Verify the deployed program: its bytes against the committed binary and against a fresh build from
     source, printing the sha256 of each."""
-    from contracts import PROGRAM_SO
-
-    from auditor.program import default_builder
-
     facts, _ = _facts(program_id, cross_check_url)
     if rebuild:
         _progress("rebuilding the program from source (the first build compiles core: about a minute)")
@@ -436,10 +433,6 @@ def all_cmd(
     """Audit everything the program holds on-chain: every channel (its receipts from the metering API),
     every batch, every customer's escrow, every provider, every epoch, and the deployed program against the
     committed binary."""
-    from contracts import PROGRAM_SO
-
-    from auditor.program import default_builder
-
     facts, s = _facts(program_id, cross_check_url)
     client = None if chain_only else _api(api, s, keypair)
     try:
