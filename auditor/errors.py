@@ -1,12 +1,12 @@
-"""The auditor's errors. Each is a SolmeterError, which the CLI prints as one line.
+"""The auditor's errors. AuditError is the auditor's own base: the CLI (solmeter/cli.py ONE_LINE_ERRORS,
+solmeter/commands/audit.py) prints any of them as one line, as it does a SolmeterError.
 
 A failed CHECK is not an error: it is a result in the report. Errors are for when an audit cannot run at
 all (a malformed receipt file, an unreachable RPC node, an account that does not decode).
 """
-from solmeter.errors import SolmeterError
 
 
-class AuditError(SolmeterError):
+class AuditError(Exception):
     """The audit could not be carried out."""
 
 

@@ -13,3 +13,6 @@ IDL_ANCHOR_PATH = PACKAGE_DIR / "idl" / "anchor" / "solmeter_billing.json"  # An
 # their own program keypair (`solmeter operator init --program-keypair`).
 DEFAULT_PROGRAM_ID = "4yCvCumrTMguA31fHcDAUieoyUsAtQwMMgyp1LPCkCnq"
 PROGRAM_KEYPAIR = PACKAGE_DIR / "keys" / "program-keypair.json"
+# A deployment of this program (ledger/ops/deployment.py) is written by `solmeter operator init` into the data
+# directory under this name; the settings (solmeter/config.py) and the role operations both find it there.
+DEPLOYMENT_FILE = "deployment.json"

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 
 from auditor.views import SLASH_STATES
 from contracts.client import decode_account_as, params_at
+from contracts.cli_output import tokens as fmt
 from contracts.kinds import Kind
-from ledger.cli_common import fmt
 from ledger.ops import roles
 from ledger.ops.deployment import read_account, read_config
 from metering.models import UsageEvent

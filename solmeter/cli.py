@@ -19,30 +19,32 @@ from typer.core import TyperGroup
 
 from . import __version__
 from .errors import SolmeterError
+from .flags import GlobalFlags
+from .flags import current as current_flags
 
-# (command name, module, attribute, one-line help). Each package owns its command group in its own cli
-# module; the help is repeated here so that listing the commands imports none of them
+# (command name, module, attribute, one-line help). The command groups live in the application layer
+# (solmeter/commands/); the help is repeated here so that listing the commands imports none of them
 # (tests/cli/test_solmeter_cli.py checks it equals the group's own help).
 GROUPS = [
-    ("contracts", "contracts.cli", "app",
+    ("contracts", "solmeter.commands.contracts", "app",
      "The on-chain billing program: build it from Rust and check the committed binary."),
-    ("localnet", "localnet.cli", "app",
+    ("localnet", "solmeter.commands.localnet", "app",
      "The embedded Solana validator (LiteSVM): start it, reset its ledger, check it."),
-    ("meter", "metering.cli", "app",
+    ("meter", "solmeter.commands.meter", "app",
      "The metering service: signed usage ingestion, receipts, Merkle batches, read API."),
-    ("agent", "metering.agent_cli", "app", "Provider agents that report signed usage to the meter."),
-    ("operator", "ledger.operator_cli", "app",
+    ("agent", "solmeter.commands.agent", "app", "Provider agents that report signed usage to the meter."),
+    ("operator", "solmeter.commands.operator", "app",
      "Operator: deploy, initialize, prices, fees, epochs, slashes, and `serve` (API + jobs)."),
-    ("demo", "ledger.demo_cli", "app",
+    ("demo", "solmeter.commands.demo", "app",
      "Run the end-to-end demo: deploy, 3 providers, 5 customers, a few simulated hours."),
-    ("customer", "ledger.customer_cli", "app",
+    ("customer", "solmeter.commands.customer", "app",
      "Customer: register, fund the escrow, cap spending, see usage and receipts."),
-    ("provider", "ledger.provider_cli", "app",
+    ("provider", "solmeter.commands.provider", "app",
      "Provider: register, stake, claim epoch rewards, unstake, contest a slash."),
-    ("audit", "auditor.cli", "app",
+    ("audit", "solmeter.commands.audit", "app",
      "Verify receipts, channels, batches, epochs, customers, providers and the deployed program against the chain."),
     # a single command rather than a group: the attribute is the command's function
-    ("airdrop", "ledger.airdrop_cli", "airdrop",
+    ("airdrop", "solmeter.commands.airdrop", "airdrop",
      "Request SOL from the localnet's faucet (a new keypair needs some before it can pay for anything)."),
 ]
 _LAZY = {name: (module, attr, help_) for name, module, attr, help_ in GROUPS}
@@ -105,17 +107,6 @@ app = typer.Typer(
     cls=_LazyGroups,
 )
 
-# Global flags are exported as SOLMETER_* variables so every group's load_settings() sees them with the
-# precedence of flags (environment is above the config files).
-_FLAG_ENV = {
-    "config": "SOLMETER_CONFIG",
-    "data_dir": "SOLMETER_DATA_DIR",
-    "url": "SOLMETER_RPC_URL",
-    "keypair": "SOLMETER_KEYPAIR_PATH",
-    "database_url": "SOLMETER_DATABASE_URL",
-}
-
-
 class _Output(str, enum.Enum):
     text = "text"
     json = "json"
@@ -129,6 +120,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def root(
+    ctx: typer.Context,
     config: Optional[Path] = typer.Option(None, "--config", "-C", help="solmeter TOML config file."),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Data directory (keys, SQLite, ledger)."),
     url: Optional[str] = typer.Option(None, "--url", "-u", help="Cluster: localnet, devnet, mainnet-beta or a URL."),
@@ -143,10 +135,9 @@ def root(
         from contracts.cli_output import use_mode
 
         use_mode(output.value)
-    for name, value in (("config", config), ("data_dir", data_dir), ("url", url), ("keypair", keypair),
-                        ("database_url", database_url)):
-        if value is not None:
-            os.environ[_FLAG_ENV[name]] = str(value)
+    # The global flags travel on the context (every command's context inherits its object); each command
+    # passes them to load_settings, where they rank above the environment (solmeter/flags.py).
+    ctx.obj = GlobalFlags(config=config, data_dir=data_dir, url=url, keypair=keypair, database_url=database_url)
 
 
 config_app = typer.Typer(help="Show the effective configuration.", no_args_is_help=True)
@@ -159,7 +150,7 @@ app.add_typer(keys_app, name="keys")
 def config_show(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
     """Print every setting after defaults, the Solana CLI config, the TOML file, environment and flags."""
     from .config import load_settings
-    s = load_settings()
+    s = load_settings(flags=current_flags())
     view = {k: (str(v) if v is not None else None) for k, v in s.model_dump().items()}
     view.update(resolved_rpc_url=s.resolved_rpc_url, resolved_ws_url=s.resolved_ws_url,
                 resolved_database_url=s.resolved_database_url, resolved_program_id=s.resolved_program_id)
@@ -188,6 +179,20 @@ def keys_show(path: Path = typer.Argument(..., help="Keypair file to read.")) ->
     typer.echo(str(load_keypair(path).pubkey()))
 
 
+# The libraries' own error bases, printed as one line like a SolmeterError: (module, class). Only modules
+# already imported are looked at (an error of a module never imported cannot have been raised), so the root
+# imports none of them (`solmeter --help` stays cheap).
+ONE_LINE_ERRORS = (("auditor.errors", "AuditError"),)
+
+
+def _library_error(e: Exception) -> bool:
+    for module, name in ONE_LINE_ERRORS:
+        mod = sys.modules.get(module)
+        if mod is not None and isinstance(e, getattr(mod, name)):
+            return True
+    return False
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         # Without standalone mode click returns a command's typer.Exit code instead of exiting.
@@ -210,6 +215,9 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
     except Exception as e:  # the last line of defence: one line, the traceback only on request
+        if _library_error(e):
+            typer.echo(f"error: {e}", err=True)
+            return 1
         show = getattr(e, "show", None)
         if callable(show) and hasattr(e, "exit_code"):  # a click/typer usage error: its own one-line message
             show()

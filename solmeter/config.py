@@ -2,7 +2,8 @@
 
 - The Solana CLI config (~/.config/solana/cli/config.yml, or $SOLANA_CONFIG) contributes json_rpc_url,
   websocket_url, keypair_path and commitment when present, as the solana tools do.
-- The solmeter TOML file is $SOLMETER_CONFIG, else <data_dir>/config.toml, else ~/.config/solmeter/config.toml;
+- The solmeter TOML file is --config (load_settings' config_file, or flags.config), else $SOLMETER_CONFIG, else
+  <data_dir>/config.toml (--data-dir, else $SOLMETER_DATA_DIR, else the default), else ~/.config/solmeter/config.toml;
   keys are the Settings field names (flat, e.g. `rpc_url = "devnet"`).
 - rpc_url takes a cluster moniker (localnet, devnet, testnet, mainnet-beta) or any http(s) URL.
 A missing or malformed file that was asked for explicitly, or a malformed one found by default, is a ConfigError
@@ -25,19 +26,23 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from contracts import DEFAULT_PROGRAM_ID, DEPLOYMENT_FILE
+
 from .errors import ConfigError
+from .flags import GlobalFlags
 
 MONIKERS = {
     "devnet": "https://api.devnet.solana.com",
     "testnet": "https://api.testnet.solana.com",
     "mainnet-beta": "https://api.mainnet-beta.solana.com",
 }
-DEPLOYMENT_FILE = "deployment.json"  # written by `solmeter operator init` into the data directory
 # the Solana CLI's short forms (`-u d`, `-ul`, ...) and `localhost`
 SHORT_MONIKERS = {"d": "devnet", "t": "testnet", "m": "mainnet-beta", "l": "localnet", "localhost": "localnet"}
 _SOLANA_KEYS = {"json_rpc_url": "rpc_url", "websocket_url": "ws_url", "keypair_path": "keypair_path",
                 "commitment": "commitment"}
 _config_file: contextvars.ContextVar[Path | None] = contextvars.ContextVar("solmeter_config_file", default=None)
+# the data directory of the --data-dir flag: where <data_dir>/config.toml is looked for (above $SOLMETER_DATA_DIR)
+_data_dir: contextvars.ContextVar[Path | None] = contextvars.ContextVar("solmeter_data_dir", default=None)
 
 
 def default_data_dir() -> Path:
@@ -82,7 +87,7 @@ def _find_toml(explicit: Path | None) -> Path | None:
     env = os.environ.get("SOLMETER_CONFIG")
     if env:
         return Path(env).expanduser()
-    data_dir = Path(os.environ.get("SOLMETER_DATA_DIR") or default_data_dir()).expanduser()
+    data_dir = Path(_data_dir.get() or os.environ.get("SOLMETER_DATA_DIR") or default_data_dir()).expanduser()
     for cand in (data_dir / "config.toml", Path.home() / ".config" / "solmeter" / "config.toml"):
         if cand.exists():
             return cand
@@ -183,8 +188,6 @@ class Settings(BaseSettings):
     def resolved_program_id(self) -> str:
         """The program_id setting, else the program `operator init` deployed from this data directory (its
         deployment.json), else the localnet's development program."""
-        from contracts import DEFAULT_PROGRAM_ID
-
         if self.program_id:
             return self.program_id
         path = self.deployment_path
@@ -240,15 +243,23 @@ def _warn_unknown_env() -> None:
               file=sys.stderr)
 
 
-def load_settings(config_file: str | os.PathLike | None = None, **overrides: Any) -> Settings:
-    """Load settings; `overrides` are command-line flags (None values are ignored)."""
+def load_settings(config_file: str | os.PathLike | None = None, *, flags: GlobalFlags | None = None,
+                  **overrides: Any) -> Settings:
+    """Load settings; `flags` are the root's global flags (solmeter/flags.py), `overrides` a command's own
+    flags (above the global ones); None values are ignored."""
     _warn_unknown_env()
+    given = {k: v for k, v in overrides.items() if v is not None}
+    if flags is not None:
+        given = {**flags.overrides(), **given}
+        config_file = config_file or flags.config
     token = _config_file.set(Path(config_file).expanduser() if config_file else None)
+    data_token = _data_dir.set(Path(flags.data_dir) if flags is not None and flags.data_dir else None)
     try:
-        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+        return Settings(**given)
     except ValidationError as e:
         err = e.errors()[0]
         loc = ".".join(str(p) for p in err["loc"]) or "settings"
         raise ConfigError(f"setting {loc}: {err['msg']}") from None
     finally:
         _config_file.reset(token)
+        _data_dir.reset(data_token)

@@ -10,8 +10,8 @@ from typing import Any
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
+from contracts import DEPLOYMENT_FILE
 from contracts.client import INITIALIZE_DEFAULTS, BillingProgram, decode_account_as, params_at
-from solmeter.config import DEPLOYMENT_FILE
 
 from ledger.engine.chain import RpcChain
 from metering.rollup.pricing import DEFAULT_PRICE_BOOK

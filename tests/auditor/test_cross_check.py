@@ -71,7 +71,7 @@ def _without_channel(world):
 def _cli(world, monkeypatch, rpc_url, args):
     monkeypatch.setenv("SOLMETER_RPC_URL", rpc_url)
     monkeypatch.setenv("SOLMETER_PROGRAM_ID", DEFAULT_PROGRAM_ID)
-    from auditor.cli import app
+    from solmeter.commands.audit import app
 
     return CliRunner().invoke(app, meter_world.signed(world, args))
 

@@ -292,7 +292,7 @@ def cli_env(node, isolated_env, monkeypatch):
 def _cli(args):
     from typer.testing import CliRunner
 
-    from auditor.cli import app
+    from solmeter.commands.audit import app
 
     return CliRunner().invoke(app, args)
 

@@ -34,7 +34,7 @@ def world(tmp_path_factory):
 def cli(world, isolated_env, monkeypatch):
     monkeypatch.setenv("SOLMETER_RPC_URL", world["node"].rpc_url)
     monkeypatch.setenv("SOLMETER_PROGRAM_ID", DEFAULT_PROGRAM_ID)
-    from auditor.cli import app
+    from solmeter.commands.audit import app
 
     return lambda args: CliRunner().invoke(app, meter_world.signed(world, args))
 

@@ -96,7 +96,7 @@ def served_api(world):
 def test_cli_fetches_from_the_api_and_verifies(world, served_api, isolated_env, monkeypatch, tmp_path):
     from typer.testing import CliRunner
 
-    from auditor.cli import app
+    from solmeter.commands.audit import app
     from solmeter.keys import write_keypair
 
     monkeypatch.setenv("SOLMETER_RPC_URL", world["node"].rpc_url)
@@ -176,7 +176,7 @@ def test_audit_receipt_takes_a_unique_id_prefix_of_the_wallets_receipts(world, s
     resolved among the signing wallet's own receipts (their list is private: no public prefix search)."""
     from typer.testing import CliRunner
 
-    from auditor.cli import app
+    from solmeter.commands.audit import app
     from solmeter.keys import write_keypair
 
     monkeypatch.setenv("SOLMETER_RPC_URL", world["node"].rpc_url)
@@ -204,7 +204,7 @@ def test_audit_receipt_takes_a_unique_id_prefix_of_the_wallets_receipts(world, s
 
 
 def test_an_ambiguous_receipt_prefix_lists_the_candidates():
-    from auditor.cli import pick_by_prefix
+    from solmeter.commands.audit import pick_by_prefix
 
     a, b, c = "ab12" + "0" * 60, "ab12" + "1" * 60, "cd" + "2" * 62
     assert pick_by_prefix("AB120", [a, b, c], "W") == a

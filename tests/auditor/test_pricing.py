@@ -83,7 +83,7 @@ def test_price_books_kept_by_the_auditor_as_files(honest, tmp_path, isolated_env
     """The file format an auditor keeps: the published bytes, price-book-v<N>.json; through the CLI."""
     from typer.testing import CliRunner
 
-    from auditor.cli import app
+    from solmeter.commands.audit import app
     from contracts import DEFAULT_PROGRAM_ID
 
     (tmp_path / "price-book-v1.json").write_bytes(honest["api"].http.get("/v1/price-books/1").content)

@@ -160,7 +160,7 @@ def test_every_group_loads():
 def test_a_receipt_line_shows_the_whole_id_in_tokens_and_local_time():
     """What `customer receipts` and `meter receipts` print: the whole id, so `audit receipt` takes it as is."""
     from contracts.cli_output import local_time
-    from metering.cli_render import receipt_line
+    from solmeter.commands.render import receipt_line
 
     rid = "ab" * 32
     v = {"receipt_id": rid, "customer": "C" * 44, "provider": "P" * 44, "seq": 7, "period_start": 1_800_000_000,

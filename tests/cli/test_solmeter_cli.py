@@ -2,7 +2,11 @@
 import subprocess
 import sys
 
+import typer
+from typer.testing import CliRunner
+
 from solmeter.cli import main
+from solmeter.flags import GlobalFlags
 
 
 def run(*args, env=None):
@@ -53,6 +57,20 @@ def test_error_is_one_line_without_traceback(tmp_path):
     assert r.stderr.strip() == f"error: keypair file {tmp_path / 'missing.json'}: does not exist"
 
 
+def test_a_library_error_base_is_one_line_too(monkeypatch, capsys):
+    """The auditor's errors are its own (not SolmeterError: a library imports no application code); the
+    root still prints them as one line, without the type name or the SOLMETER_DEBUG hint."""
+    import solmeter.cli
+    from auditor.errors import ChainReadError
+
+    def boom(**_kw):
+        raise ChainReadError("the node at http://x answered 502")
+
+    monkeypatch.setattr(solmeter.cli, "app", boom)
+    assert main([]) == 1
+    assert capsys.readouterr().err == "error: the node at http://x answered 502\n"
+
+
 def test_global_flags_reach_settings(isolated_env, capsys, monkeypatch):
     for var in ("SOLMETER_RPC_URL", "SOLMETER_DATA_DIR"):  # so that teardown removes what the flags export
         monkeypatch.setenv(var, "")
@@ -93,3 +111,48 @@ def test_a_closed_pipe_is_not_an_error():
         os.close(w)
     assert p.returncode in (1, 141)  # click's own EPIPE exit, or ours for a write outside click's main
     assert p.stderr == ""
+
+
+def test_global_flags_travel_on_the_context_not_the_environment(isolated_env, capsys):
+    """The root puts its flags on the click context; nothing is exported, so one command's flags cannot
+    reach the next command run in the same process."""
+    import os
+
+    d = isolated_env / "flagged"
+    assert main(["--url", "devnet", "--data-dir", str(d), "--database-url", "sqlite:///x.db", "config", "show",
+                 "--json"]) == 0
+    assert '"resolved_rpc_url": "https://api.devnet.solana.com"' in capsys.readouterr().out
+    assert not [k for k in os.environ if k.startswith("SOLMETER_")]
+    assert main(["config", "show", "--json"]) == 0
+    out = capsys.readouterr().out
+    assert '"rpc_url": "localnet"' in out and str(d) not in out
+
+
+def test_the_data_dir_flag_finds_its_config_toml(isolated_env, capsys):
+    d = isolated_env / "dd"
+    d.mkdir()
+    (d / "config.toml").write_text("api_port = 9011\n")
+    assert main(["--data-dir", str(d), "config", "show", "--json"]) == 0
+    assert '"api_port": "9011"' in capsys.readouterr().out
+
+
+def test_a_commands_own_url_replaces_the_global_flag_for_that_command_only(isolated_env):
+    from solmeter.commands.common import settings
+    from solmeter.commands.deploy import use_url
+
+    seen = []
+    app = typer.Typer()
+
+    @app.command()
+    def probe() -> None:
+        use_url("https://api.testnet.solana.com")
+        seen.append(settings().resolved_rpc_url)
+
+    @app.command()
+    def other() -> None:
+        seen.append(settings().resolved_rpc_url)
+
+    runner = CliRunner()
+    assert runner.invoke(app, ["probe"], obj=GlobalFlags(url="devnet")).exit_code == 0
+    assert runner.invoke(app, ["other"], obj=GlobalFlags(url="devnet")).exit_code == 0
+    assert seen == ["https://api.testnet.solana.com", "https://api.devnet.solana.com"]

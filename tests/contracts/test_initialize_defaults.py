@@ -30,7 +30,7 @@ def test_left_out_arguments_take_the_documented_defaults():
 def test_init_params_and_the_operator_cli_use_the_same_defaults():
     from typer.main import get_command
 
-    from ledger import operator_cli
+    from solmeter.commands import operator as operator_cli
     from ledger.ops.deployment import InitParams
 
     p = InitParams()

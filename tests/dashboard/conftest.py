@@ -36,7 +36,7 @@ class Scenario:
 
 @pytest.fixture(scope="session")
 def scenario(tmp_path_factory):
-    from ledger.demo import run_demo
+    from solmeter.demo import run_demo
     from ledger.ops import roles, token
 
     ready, stop = threading.Event(), threading.Event()

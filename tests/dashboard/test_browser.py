@@ -16,7 +16,7 @@ from solders.pubkey import Pubkey
 from solders.transaction import Transaction
 
 from auditor.views import SLASH_STATES
-from ledger.cli_common import fmt
+from solmeter.commands.common import fmt
 from ledger.ops import roles
 from metering.read_client import SignedReader
 

@@ -1,6 +1,6 @@
 """The pure parts of the deploy path: loader layouts and upload plans (contracts/loader_v3.py), errors in
 words (chain/tx_errors.py), compute budgets (ledger/ops/budget.py), cluster identity and Explorer links
-(ledger/ops/cluster.py), and the progress output (ledger/cli_progress.py)."""
+(ledger/ops/cluster.py), and the progress output (solmeter/commands/progress.py)."""
 from __future__ import annotations
 
 import io
@@ -17,7 +17,7 @@ import contracts
 from chain.tx_errors import SYSTEM_PROGRAM, TOKEN_PROGRAM, UPGRADEABLE_LOADER, describe
 from contracts import loader_v3
 from contracts.client.errors import error_code
-from ledger.cli_progress import ProgressBar
+from solmeter.commands.progress import ProgressBar
 from ledger.ops.budget import ComputeBudget, estimated_limit
 from ledger.ops.cluster import Cluster, check_program_key
 from ledger.ops.program_deploy import sol, write_chunk_size

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from solders.pubkey import Pubkey
 
-from ledger.demo import render, run_demo
+from solmeter.demo import render, run_demo
 
 
 def _supply(chain, mint: Pubkey) -> int:

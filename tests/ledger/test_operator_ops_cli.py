@@ -57,8 +57,8 @@ def _drain(chain, admin, meter) -> None:
 
 def test_a_failing_job_is_shown_with_its_cause_and_its_intent_retried_from_the_cli(cli):
     from contracts import DEFAULT_PROGRAM_ID
-    from ledger import operator_cli
-    from ledger.cli_common import chain, db, deployment, keypair, settings
+    from solmeter.commands import operator as operator_cli
+    from solmeter.commands.common import chain, db, deployment, keypair, settings
     from ledger.engine.service import Service
     from ledger.ops import roles, token
     from solmeter.keys import load_keypair

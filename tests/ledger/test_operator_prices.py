@@ -25,7 +25,7 @@ def _book_file(cli, text: str, name: str = "prices.yaml"):
 
 def _onchain(cli, version: int):
     """The PriceBook account of `version` (None when absent), read through RPC."""
-    from ledger.cli_common import deployment
+    from solmeter.commands.common import deployment
     from ledger.engine.chain import RpcChain
     from ledger.ops.deployment import read_account
 
@@ -34,7 +34,7 @@ def _onchain(cli, version: int):
 
 
 def _stored(cli) -> dict[int, str]:
-    from ledger.cli_common import db
+    from solmeter.commands.common import db
     from metering.prices import list_price_books
 
     engine, _ = db()
@@ -59,7 +59,7 @@ def test_a_new_price_book_is_committed_on_chain_before_the_meter_prices_with_it(
 
 
 def test_an_interrupted_publish_is_finished_by_a_rerun(cli):
-    from ledger.cli_common import chain, deployment, keypair
+    from solmeter.commands.common import chain, deployment, keypair
     from ledger.ops.prices import commit_on_chain
     from metering.rollup.pricing import PriceBook
 
@@ -91,7 +91,7 @@ def test_a_committed_version_is_never_replaced_by_another_file(cli):
 def test_a_version_not_above_the_chains_latest_is_refused(cli):
     import yaml
 
-    from ledger.cli_common import chain, deployment, keypair
+    from solmeter.commands.common import chain, deployment, keypair
     from ledger.ops.prices import commit_on_chain
     from metering.rollup.pricing import PriceBook
 

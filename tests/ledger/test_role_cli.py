@@ -96,7 +96,7 @@ def test_operator_serve_runs_the_api_and_the_jobs(cli, isolated_env):
 
     from ledger_helpers import free_port
 
-    from ledger.cli_common import keypair
+    from solmeter.commands.common import keypair
     from metering.read_client import SignedReader
 
     cli("operator", "init")

@@ -118,7 +118,7 @@ def test_rpc_requests_are_counted_by_method_and_outcome(session_factory):
 
 
 def test_verbosity_opens_the_chatty_loggers_only_on_request():
-    from ledger.log_levels import CHATTY, configure
+    from solmeter.commands.log_levels import CHATTY, configure
 
     root = logging.getLogger()
     saved = (root.level, list(root.handlers), {n: logging.getLogger(n).level for n in CHATTY})

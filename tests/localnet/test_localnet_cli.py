@@ -6,7 +6,7 @@ import json
 from typer.testing import CliRunner
 
 import localnet
-from localnet.cli import app
+from solmeter.commands.localnet import app
 
 runner = CliRunner()
 

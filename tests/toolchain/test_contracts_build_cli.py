@@ -10,7 +10,7 @@ import pytest
 from toolchain_support import RUST_FIXTURE
 from typer.testing import CliRunner
 
-from contracts.cli import app
+from solmeter.commands.contracts import app
 from contracts.toolchain.build import REPO_ROOT
 
 SCRIPT = REPO_ROOT / "scripts" / "build_program.py"

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from typing import Optional
 
+from solders.pubkey import Pubkey
 import typer
 
-from ledger.cli_common import chain, keypair, one_line_errors, parse_amount
+from solmeter.commands.common import chain, keypair, one_line_errors, parse_amount
+from contracts.cli_output import emit
+from ledger.ops.bootstrap import airdrop as request
+from ledger.ops.cluster import identify, is_loopback
+from ledger.ops.program_deploy import sol
 
 FAUCET = "https://faucet.solana.com"
 
@@ -15,12 +20,6 @@ FAUCET = "https://faucet.solana.com"
 def airdrop(amount: str = typer.Argument("1", help="SOL to request (exact, up to 9 decimals)."),
             pubkey: Optional[str] = typer.Argument(None, help="Who receives it (default: the global keypair).")) -> None:
     """Request SOL from the localnet's faucet (a new keypair needs some before it can pay for anything)."""
-    from solders.pubkey import Pubkey
-
-    from ledger.ops.bootstrap import airdrop as request
-    from ledger.ops.cluster import identify, is_loopback
-    from ledger.ops.program_deploy import sol
-
     lamports = parse_amount(amount, 9)
     try:
         who = Pubkey.from_string(pubkey) if pubkey else keypair().pubkey()
@@ -35,7 +34,6 @@ def airdrop(amount: str = typer.Argument("1", help="SOL to request (exact, up to
                 if (cluster is not None and cluster.public == "mainnet-beta") or "mainnet" in c.url
                 else f"get devnet/testnet SOL at {FAUCET}")
         raise ValueError(f"airdrop is for the localnet only and {c.url} is {name}: {hint}")
-    from contracts.cli_output import emit
 
     request(c, who, lamports)
     balance = c.lamports(who)

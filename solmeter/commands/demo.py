@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from solmeter.demo import render, run_demo
 
 app = typer.Typer(help="Run the end-to-end demo: deploy, 3 providers, 5 customers, a few simulated hours.",
                   invoke_without_command=True)
@@ -24,7 +25,6 @@ def demo(ctx: typer.Context,
     """Deploy on the embedded localnet and run GPU jobs and storage through the real agents and API."""
     if ctx.invoked_subcommand is not None:
         return
-    from ledger.demo import render, run_demo
 
     shown = []
 

@@ -7,17 +7,46 @@ import time
 from pathlib import Path
 from typing import Optional
 
+from solders.pubkey import Pubkey
 import typer
+import yaml
 
 from contracts.client import INITIALIZE_DEFAULTS as _D
-from ledger import deploy_cli
+from solmeter.commands import deploy as deploy_cli
 from ledger.ops.cluster import identify
 from ledger.ops.meter_funding import BATCH_INTERVAL_S
 from ledger.ops.program_deploy import sol
 from contracts.cli_output import YES
-from ledger.cli_common import (chain, confirm, db, deployment, deployment_path, done, fail, fmt, keypair,
+from solmeter.commands.common import (chain, confirm, db, deployment, deployment_path, done, fail, fmt, keypair,
                                one_line_errors,
                                parse_amount, settings)
+from contracts.cli_output import emit
+from contracts.client import params_at
+from dashboard import DashboardContext, mount
+from ledger.accounting import Ledger
+from ledger.engine.intents import IntentStore, RetryRefused
+from ledger.engine.jobs import Engine, JOB_NAMES
+from ledger.engine.lease import Leases
+from ledger.engine.metrics import EngineMetrics
+from ledger.engine.models import INTENT_STATES
+from ledger.engine.reconcile import reconcile as run
+from ledger.engine.service import Service
+from ledger.ops import roles, token
+from ledger.ops.bootstrap import airdrop
+from ledger.ops.deployment import InitParams, initialize, read_config
+from ledger.ops.meter_funding import meter_funding
+from ledger.ops.prices import publish
+from metering.api.app import create_app
+from metering.chain_providers import ChainProviders, provider_registry_reader
+from metering.config import MeterConfig
+from metering.metrics import MeterMetrics
+from metering.read_policy import admin_keys
+from metering.rollup.pricing import PriceBook
+from metering.service import MeterJobs
+from metering.store_faults import guard_engine, serve_guarded
+from solmeter.commands.log_levels import configure
+from solmeter.commands.meter import check_against_chain, prices_show as show
+from solmeter.keys import load_or_create_keypair
 
 app = typer.Typer(help="Operator: deploy, initialize, prices, fees, epochs, slashes, and `serve` (API + jobs).",
                   no_args_is_help=True)
@@ -37,11 +66,6 @@ def prices_set(path: Path = typer.Argument(..., help="Price book, JSON or YAML: 
                kp: Optional[Path] = KEYPAIR) -> None:
     """Publish a new price-book version: committed on-chain first (auditors recompute every receipt's lines
     against it), then priced with by the meter. Versions only go up; a rerun finishes an interrupted one."""
-    import yaml
-
-    from ledger.ops.prices import publish
-    from metering.rollup.pricing import PriceBook
-
     try:
         data = yaml.safe_load(path.read_text())
     except FileNotFoundError:
@@ -65,8 +89,6 @@ def prices_set(path: Path = typer.Argument(..., help="Price book, JSON or YAML: 
 @one_line_errors
 def prices_show() -> None:
     """Print every price-book version (the built-in default applies while there is none)."""
-    from metering.cli import prices_show as show
-
     show()
 
 deploy_cli.register(app)  # upgrade, buffers list|close
@@ -105,12 +127,6 @@ def init(program_keypair: Optional[Path] = typer.Option(None, help="Program keyp
          limit: Optional[int] = deploy_cli.CU_LIMIT, concurrency: int = deploy_cli.CONCURRENCY,
          max_len: Optional[int] = deploy_cli.MAX_LEN) -> None:
     """Deploy the program where missing, create the token, initialize, register the meter key."""
-    from solders.pubkey import Pubkey
-
-    from solmeter.keys import load_or_create_keypair
-    from ledger.ops.bootstrap import airdrop
-    from ledger.ops.deployment import InitParams, initialize
-
     deploy_cli.use_url(url)
     s = settings()
     c = chain()
@@ -154,11 +170,6 @@ def init(program_keypair: Optional[Path] = typer.Option(None, help="Program keyp
 
 
 def _meter_funding(c, dep):
-    from contracts.client import params_at
-    from ledger.ops.deployment import read_config
-    from ledger.ops.meter_funding import meter_funding
-    from solders.pubkey import Pubkey
-
     retention = int(params_at(read_config(c, dep.program), c.unix_time()).batch_retention)
     return meter_funding(c, Pubkey.from_string(dep.meter), retention)
 
@@ -184,9 +195,6 @@ def fees(fee_bps: Optional[int] = typer.Option(None, min=0, max=2000, help="New 
          burn_bps: Optional[int] = typer.Option(None, min=0, max=2000, help="New burn share, basis points."),
          kp: Optional[Path] = KEYPAIR, yes: bool = YES) -> None:
     """Show the fee and burn shares, or change them (bounded on-chain; bumps the config version)."""
-    from ledger.ops import roles
-    from ledger.ops.deployment import read_config
-
     dep, c = deployment(), chain()
     if fee_bps is not None or burn_bps is not None:
         cfg = read_config(c, dep.program)
@@ -199,7 +207,6 @@ def fees(fee_bps: Optional[int] = typer.Option(None, min=0, max=2000, help="New 
              fee_bps=new_fee, burn_bps=new_burn)
         return
     cfg = read_config(c, dep.program)
-    from contracts.cli_output import emit
 
     emit({"fee_bps": int(cfg.fee_bps), "burn_bps": int(cfg.burn_bps), "config_version": int(cfg.version)},
          f"fee {int(cfg.fee_bps)} bps, burn {int(cfg.burn_bps)} bps, config version {int(cfg.version)}")
@@ -210,10 +217,6 @@ def fees(fee_bps: Optional[int] = typer.Option(None, min=0, max=2000, help="New 
 def set_treasury(treasury: str = typer.Argument(..., help="Token account of the mint that receives fees from now on."),
                  kp: Optional[Path] = KEYPAIR, yes: bool = YES) -> None:
     """Send fees to another token account (e.g. after the treasury account was closed or frozen)."""
-    from solders.pubkey import Pubkey
-
-    from ledger.ops import roles
-
     dep, c = deployment(), chain()
     to = Pubkey.from_string(treasury)
     confirm(yes, f"send every future fee to token account {treasury} instead of {dep.treasury}")
@@ -228,8 +231,6 @@ def fund_epoch(amount: str = typer.Argument(..., help="Reward tokens for the epo
                epoch: Optional[int] = typer.Option(None, min=0, help="Epoch (default: the current one)."),
                kp: Optional[Path] = KEYPAIR, yes: bool = YES) -> None:
     """Fund an epoch's reward pool from the admin's token account."""
-    from ledger.ops import roles
-
     dep, c = deployment(), chain()
     ep = roles.current_epoch(c, dep) if epoch is None else epoch
     units = parse_amount(amount, dep.decimals)
@@ -249,10 +250,6 @@ def propose_slash(provider: str = typer.Argument(..., help="Provider wallet publ
                                                                        "(default: the treasury)."),
                   kp: Optional[Path] = KEYPAIR, yes: bool = YES) -> None:
     """Propose a slash; the provider may contest it within the contest window."""
-    from solders.pubkey import Pubkey
-
-    from ledger.ops import roles
-
     dep, c = deployment(), chain()
     units = parse_amount(amount, dep.decimals)
     prov = Pubkey.from_string(provider)
@@ -271,10 +268,6 @@ def resolve_slash(provider: str = typer.Argument(..., help="Provider wallet publ
                   kp: Optional[Path] = typer.Option(None, "--keypair", "-k", help="Arbiter keypair."),
                   yes: bool = YES) -> None:
     """The arbiter decides a contested slash."""
-    from solders.pubkey import Pubkey
-
-    from ledger.ops import roles
-
     dep, c = deployment(), chain()
     prov = Pubkey.from_string(provider)
     s = roles.slash_info(c, dep, prov, index)
@@ -292,10 +285,6 @@ def execute_slash(provider: str = typer.Argument(..., help="Provider wallet publ
                   index: int = typer.Argument(..., min=0, help="Slash index."),
                   kp: Optional[Path] = KEYPAIR, yes: bool = YES) -> None:
     """Execute an uncontested (after the window) or upheld slash."""
-    from solders.pubkey import Pubkey
-
-    from ledger.ops import roles
-
     dep, c = deployment(), chain()
     prov = Pubkey.from_string(provider)
     s = roles.slash_info(c, dep, prov, index)
@@ -313,10 +302,6 @@ def mint(wallet: str = typer.Argument(..., help="Wallet to receive tokens (its t
          amount: str = typer.Argument(..., help="Tokens to mint."),
          kp: Optional[Path] = KEYPAIR) -> None:
     """Mint tokens to a wallet (localnet / test mints whose authority is the admin)."""
-    from solders.pubkey import Pubkey
-
-    from ledger.ops import token
-
     dep = deployment()
     admin = keypair(kp)
     units = parse_amount(amount, dep.decimals)
@@ -327,10 +312,6 @@ def mint(wallet: str = typer.Argument(..., help="Wallet to receive tokens (its t
 
 
 def _engine(sf, emission: int = 0):
-    from solmeter.keys import load_or_create_keypair
-
-    from ledger.engine.jobs import Engine
-
     s = settings()
     dep = deployment()
     admin = keypair()
@@ -356,8 +337,6 @@ def crank() -> None:
 @one_line_errors
 def reconcile(as_json: bool = typer.Option(False, "--json", help="Machine-readable.")) -> None:
     """Compare the ledger with the chain account by account; exit status 1 on any difference."""
-    from ledger.engine.reconcile import reconcile as run
-
     _, sf = db()
     eng = _engine(sf)
     eng.follow_chain()
@@ -376,8 +355,6 @@ def reconcile(as_json: bool = typer.Option(False, "--json", help="Machine-readab
 @one_line_errors
 def ledger_balances(as_json: bool = typer.Option(False, "--json", help="Machine-readable.")) -> None:
     """Balances of every ledger account and the trial balance of both books."""
-    from ledger.accounting import Ledger
-
     _, sf = db()
     led = Ledger(sf)
     dec = deployment().decimals
@@ -396,9 +373,6 @@ def ledger_balances(as_json: bool = typer.Option(False, "--json", help="Machine-
 @one_line_errors
 def jobs(as_json: bool = typer.Option(False, "--json", help="Machine-readable.")) -> None:
     """State of the engine's jobs (runs, consecutive failures and the last cause, back-off) and of its intents."""
-    from ledger.engine.intents import IntentStore
-    from ledger.engine.lease import Leases
-
     _, sf = db()
     now = time.time_ns() // 1_000_000
     leases = Leases(sf, "cli").status()
@@ -430,9 +404,6 @@ def intents_list(state: Optional[str] = typer.Option(None, help="Only this state
                  limit: int = typer.Option(50, min=1, help="The newest N."),
                  as_json: bool = typer.Option(False, "--json", help="Machine-readable.")) -> None:
     """The newest intents, with their state, attempts and error."""
-    from ledger.engine.intents import IntentStore
-    from ledger.engine.models import INTENT_STATES
-
     if state is not None and state not in INTENT_STATES:
         raise ValueError(f"--state {state!r} is not one of {', '.join(INTENT_STATES)}")
     _, sf = db()
@@ -454,8 +425,6 @@ def intents_list(state: Optional[str] = typer.Option(None, help="Only this state
 def intents_retry(intent_id: Optional[int] = typer.Argument(None, help="The failed intent to retry."),
                   all_failed: bool = typer.Option(False, "--all", help="Every failed intent that may be retried.")) -> None:
     """Reopen failed intents now (the engine also retries each by itself once its cause is gone)."""
-    from ledger.engine.intents import IntentStore, RetryRefused
-
     if (intent_id is None) == (not all_failed):
         raise ValueError("give one intent ID or --all")
     _, sf = db()
@@ -481,11 +450,6 @@ def intents_retry(intent_id: Optional[int] = typer.Argument(None, help="The fail
 def status(as_json: bool = typer.Option(False, "--json", help="Machine-readable.")) -> None:
     """The deployment at a glance: cluster, program, the admin's and the meter key's SOL (how many batches it
     still pays for), failing jobs and intents."""
-    from ledger.engine.intents import IntentStore
-    from ledger.engine.lease import Leases
-    from ledger.ops.deployment import read_config
-    from solders.pubkey import Pubkey
-
     dep, c = deployment(), chain()
     cluster = identify(c)
     cfg = read_config(c, dep.program)
@@ -530,26 +494,13 @@ def serve(host: Optional[str] = typer.Option(None, help="API bind address (defau
                                       help="-v: every job run; -vv: also each scheduler run and HTTP call.")) -> None:
     """Run the meter API and its dashboard (/dashboard/), the meter's jobs and the settlement engine's jobs
     until interrupted."""
-    from metering.api.app import create_app
-    from metering.config import MeterConfig
-    from metering.metrics import MeterMetrics
-    from metering.service import MeterJobs
-    from solmeter.keys import load_or_create_keypair
-
-    from ledger.engine.jobs import JOB_NAMES
-    from ledger.engine.metrics import EngineMetrics
-    from ledger.engine.service import Service
-    from ledger.log_levels import configure
-
     uvicorn_level = configure(verbose)
     s = settings()
     engine, sf = db()
-    from metering.store_faults import guard_engine
 
     guard_engine(engine)  # before any job: the database file removed or replaced stops everything with one line
     dep = deployment()
     meter = load_or_create_keypair(s.resolved_meter_keypair_path)
-    from ledger.ops.deployment import read_config
 
     # Receipts are issued for the config version in force on-chain (settle rejects any other); the meter's
     # jobs re-read it on every run, so an update_config needs no restart.
@@ -557,10 +508,8 @@ def serve(host: Optional[str] = typer.Option(None, help="API bind address (defau
     version = int(read_config(rpc, dep.program).version)
     cfg = MeterConfig(program_id=dep.program_id, config_version=version, window_ms=window_s * 1000,
                       batch_interval_ms=batch_interval_s * 1000)
-    from metering.read_policy import admin_keys
 
     admins = admin_keys([str(keypair().pubkey()), *admin])
-    from metering.cli import check_against_chain
 
     floors = check_against_chain(engine, rpc.url, dep.program_id)  # a new or older database: refuse to start
     eng = _engine(sf, parse_amount(epoch_emission, dep.decimals) if epoch_emission not in ("0", "") else 0)
@@ -572,8 +521,6 @@ def serve(host: Optional[str] = typer.Option(None, help="API bind address (defau
                            config_version_source=lambda: int(read_config(rpc, dep.program).version), floors=floors)
     sched = meter_jobs.start_scheduler()
     svc.start()
-    from dashboard import DashboardContext, mount
-    from metering.chain_providers import ChainProviders, provider_registry_reader
 
     bind = f"http://{host or s.api_host}:{port or s.api_port}"
     providers = ChainProviders(provider_registry_reader(eng.chain.url, dep.program_id))
@@ -584,7 +531,6 @@ def serve(host: Optional[str] = typer.Option(None, help="API bind address (defau
                                 api_url=bind, clock=lambda: time.time_ns() // 1_000_000, escrow=eng.escrow_view))
     typer.echo(f"serving the meter API on {bind} with settlement jobs against {eng.chain.url} (metrics at "
                f"/metrics); dashboard at {url}/dashboard/")
-    from metering.store_faults import serve_guarded
 
     try:
         fatal = serve_guarded(app, host or s.api_host, port or s.api_port, uvicorn_level,

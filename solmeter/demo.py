@@ -377,7 +377,7 @@ def _summarise(res: DemoResult, sf, chain, w, eng) -> None:
     from sqlalchemy import select
 
     from ledger.accounting import Ledger, chart
-    from ledger.cli_common import explorer_link
+    from solmeter.commands.common import explorer_link
     from ledger.engine.models import Intent
 
     led = Ledger(sf)
@@ -414,7 +414,7 @@ def _summarise(res: DemoResult, sf, chain, w, eng) -> None:
 
 
 def render(res: DemoResult) -> str:
-    from ledger.cli_common import fmt
+    from solmeter.commands.common import fmt
 
     d = 6
     out = [f"solmeter demo: {res.sim_hours:g} simulated hours in {res.elapsed_s:.0f} s",

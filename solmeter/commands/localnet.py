@@ -5,9 +5,17 @@ import json
 from pathlib import Path
 from typing import Optional
 
+import httpx
 import typer
 
 from contracts.cli_output import YES
+from solmeter.config import load_settings
+from solmeter.flags import current as current_flags
+from contracts.cli_output import confirm
+from localnet import NodeConfig, run_forever
+from localnet.features import describe
+from localnet.genesis import GenesisError, default_config
+from localnet.ledger import Ledger, LedgerError
 
 app = typer.Typer(help="The embedded Solana validator (LiteSVM): start it, reset its ledger, check it.",
                   no_args_is_help=True)
@@ -22,10 +30,8 @@ def _fail(msg: str) -> None:
 
 
 def _settings(**overrides):
-    from solmeter.config import load_settings
-
     try:
-        return load_settings(**overrides)
+        return load_settings(flags=current_flags(), **overrides)
     except Exception as e:  # ConfigError and friends: one line
         _fail(str(e))
 
@@ -75,11 +81,6 @@ def start(
     --account ADDR FILE.json (an account in the `solana account --output json` format; ADDR '-' takes the
     address from the file). The billing program (contracts/build/solmeter_billing.so) is preloaded when built.
     """
-    from . import NodeConfig, run_forever
-    from .features import describe
-    from .genesis import GenesisError, default_config
-    from .ledger import Ledger, LedgerError
-
     pairs = _pairs(list(ctx.args))
     s = _settings()
     ledger_dir = (ledger or s.resolved_ledger_dir).expanduser()
@@ -129,14 +130,11 @@ def reset(
     yes: bool = YES,
 ) -> None:
     """Delete the ledger so the next start begins at genesis (stop the validator first)."""
-    from .ledger import Ledger, LedgerError
-
     s = _settings()
     ledger_dir = (ledger or s.resolved_ledger_dir).expanduser()
     if not ledger_dir.exists():
         typer.echo(f"nothing to reset: {ledger_dir} does not exist")
         return
-    from contracts.cli_output import confirm
 
     confirm(yes, f"delete the localnet ledger in {ledger_dir} (every account and transaction of it)")
     try:
@@ -152,8 +150,6 @@ def status(
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Ask a running validator for its version, slot, epoch and transaction count."""
-    import httpx
-
     s = _settings()
     target = url or s.resolved_rpc_url
     calls = ["getVersion", "getSlot", "getEpochInfo", "getGenesisHash", "getTransactionCount", "getIdentity"]

@@ -9,6 +9,9 @@ from typing import Optional
 
 import typer
 
+from solmeter.config import load_settings
+from solmeter.flags import current as current_flags
+
 app = typer.Typer(help="The metering service: signed usage ingestion, receipts, Merkle batches, read API.",
                   no_args_is_help=True)
 providers_app = typer.Typer(help="Which provider keys may report usage.", no_args_is_help=True)
@@ -41,9 +44,7 @@ def _now() -> int:
 
 
 def _settings():
-    from solmeter.config import load_settings
-
-    return load_settings()
+    return load_settings(flags=current_flags())
 
 
 def _engine():
@@ -61,7 +62,7 @@ def _engine():
 
 
 def _meter_config(window_s, grace_s, hb_s, sample_s, batch_s, config_version):
-    from .config import MeterConfig
+    from metering.config import MeterConfig
 
     return MeterConfig(program_id=_settings().resolved_program_id, config_version=config_version,
                        window_ms=window_s * 1000, grace_ms=grace_s * 1000, heartbeat_timeout_ms=hb_s * 1000,
@@ -79,7 +80,7 @@ def _first_version(source) -> int:
 def check_against_chain(engine, rpc_url: str, program_id: str) -> dict:
     """The chain's last settled seq per channel, after checking that the database is not behind it (a new or
     older database would issue receipts settle refuses): one clear line and exit 1 if it is."""
-    from .chain_floor import BehindChain, FloorsUnavailable, channel_floors_reader, check_against_chain as check
+    from metering.chain_floor import BehindChain, FloorsUnavailable, channel_floors_reader, check_against_chain as check
 
     try:
         floors = channel_floors_reader(rpc_url, program_id)()
@@ -119,10 +120,10 @@ def serve(host: Optional[str] = typer.Option(None, help="Bind address (default: 
                                           help="A key that reads all of the read API, the operator's "
                                                "(repeatable; the meter key always does).")) -> None:
     """Run the meter API (ingest + read API + /metrics + /docs) and its sealing and batching jobs."""
-    from .api import create_app
-    from .service import MeterJobs
+    from metering.api import create_app
+    from metering.service import MeterJobs
 
-    from .store_faults import guard_engine
+    from metering.store_faults import guard_engine
 
     s = _settings()
     engine = _engine()
@@ -133,15 +134,15 @@ def serve(host: Optional[str] = typer.Option(None, help="Bind address (default: 
     meter = _meter_keypair()
     source = providers = floors = None
     if follow_chain:
-        from .chain_providers import ChainProviders, provider_registry_reader
-        from .chain_version import config_version_reader
+        from metering.chain_providers import ChainProviders, provider_registry_reader
+        from metering.chain_version import config_version_reader
 
         source = config_version_reader(s.resolved_rpc_url, s.resolved_program_id)
         cfg = dataclasses.replace(cfg, config_version=_first_version(source))
         providers = ChainProviders(provider_registry_reader(s.resolved_rpc_url, s.resolved_program_id))
         floors = _check_against_chain(engine, s.resolved_rpc_url, s.resolved_program_id)
     h, p = host or s.api_host, port if port is not None else s.api_port
-    from .read_policy import admin_keys
+    from metering.read_policy import admin_keys
 
     try:
         admins = admin_keys(admin)
@@ -153,7 +154,7 @@ def serve(host: Optional[str] = typer.Option(None, help="Bind address (default: 
                        floors=floors).start_scheduler() if jobs else None)
     procs = f", {workers} ingest processes" if workers > 1 else ""
     typer.echo(f"meter {meter.pubkey()} serving on http://{h}:{p}{procs} (docs at /docs, metrics at /metrics)", err=True)
-    from .store_faults import serve_guarded
+    from metering.store_faults import serve_guarded
 
     try:
         fatal = serve_guarded(application, h, p, on_fatal=(sched.pause,) if sched else ())
@@ -177,7 +178,7 @@ def seal(window_s: int = WINDOW, grace_s: int = GRACE, heartbeat_timeout_s: int 
          config_version: int = CONFIG_VERSION,
          batch: bool = typer.Option(False, "--batch", help="Also close a Merkle batch now.")) -> None:
     """Seal every window that is due now, issue receipts, and optionally close a batch."""
-    from .service import MeterJobs
+    from metering.service import MeterJobs
 
     cfg = _meter_config(window_s, grace_s, heartbeat_timeout_s, sample_timeout_s, batch_interval_s, config_version)
     rep = MeterJobs(_engine(), cfg, _meter_keypair(), _now).run_once(force_batch=batch)
@@ -197,9 +198,9 @@ def receipts(customer: Optional[str] = typer.Option(None, help="Customer public 
     """List receipts of a customer, a provider or a channel."""
     from sqlalchemy import select
 
-    from .api.views import receipt_view
-    from .cli_render import receipt_line
-    from .models import ReceiptRow
+    from metering.api.views import receipt_view
+    from solmeter.commands.render import receipt_line
+    from metering.models import ReceiptRow
 
     if not customer and not provider:
         _fail("give --customer, --provider or both")
@@ -226,11 +227,11 @@ def usage(customer: str = typer.Option(..., help="Customer public key."),
           minutes: int = typer.Option(60, min=1, help="Look back this many minutes."),
           heartbeat_timeout_s: int = HB_TIMEOUT, sample_timeout_s: int = SAMPLE_TIMEOUT) -> None:
     """Live usage of a customer over the last minutes (not yet sealed usage included)."""
-    from .cli_render import quantity_text
-    from .models import UsageEvent
-    from .queries import customer_events
-    from .rollup.pricing import FAMILY_NAMES
-    from .rollup.usage import rollup_channels
+    from solmeter.commands.render import quantity_text
+    from metering.models import UsageEvent
+    from metering.queries import customer_events
+    from metering.rollup.pricing import FAMILY_NAMES
+    from metering.rollup.usage import rollup_channels
 
     UE = UsageEvent.__table__
     end = _now()
@@ -257,7 +258,7 @@ def usage(customer: str = typer.Option(..., help="Customer public key."),
 def providers_add(pubkey: str = typer.Argument(..., help="Provider wallet public key (base58)."),
                   name: str = typer.Option("", help="A label.")) -> None:
     """Allow a provider key to report usage."""
-    from .registry import add_provider
+    from metering.registry import add_provider
 
     try:
         add_provider(_engine(), pubkey, _now(), name)
@@ -269,7 +270,7 @@ def providers_add(pubkey: str = typer.Argument(..., help="Provider wallet public
 @providers_app.command("remove")
 def providers_remove(pubkey: str = typer.Argument(..., help="Provider public key.")) -> None:
     """Stop accepting usage from a provider (its past usage stays)."""
-    from .registry import deactivate_provider
+    from metering.registry import deactivate_provider
 
     if not deactivate_provider(_engine(), pubkey):
         _fail(f"{pubkey} is not a registered provider")
@@ -279,7 +280,7 @@ def providers_remove(pubkey: str = typer.Argument(..., help="Provider public key
 @providers_app.command("list")
 def providers_list() -> None:
     """List registered providers."""
-    from .registry import list_providers
+    from metering.registry import list_providers
 
     rows = list_providers(_engine())
     if not rows:
@@ -292,7 +293,7 @@ def providers_list() -> None:
 def customers_pause(pubkey: str = typer.Argument(..., help="Customer public key."),
                     reason: str = typer.Option("escrow exhausted", help="Shown by the status API.")) -> None:
     """Mark a customer paused: agents and the meter bill no new work for it."""
-    from .registry import set_paused
+    from metering.registry import set_paused
 
     try:
         set_paused(_engine(), pubkey, True, _now(), reason)
@@ -304,7 +305,7 @@ def customers_pause(pubkey: str = typer.Argument(..., help="Customer public key.
 @customers_app.command("resume")
 def customers_resume(pubkey: str = typer.Argument(..., help="Customer public key.")) -> None:
     """Clear a customer's paused flag."""
-    from .registry import set_paused
+    from metering.registry import set_paused
 
     try:
         set_paused(_engine(), pubkey, False, _now())
@@ -320,8 +321,8 @@ def prices_set(path: Path = typer.Argument(..., help="Price book, JSON or YAML: 
     """Publish a new price-book version (versions only go up)."""
     import yaml
 
-    from .prices import publish_price_book
-    from .rollup.pricing import PriceBook
+    from metering.prices import publish_price_book
+    from metering.rollup.pricing import PriceBook
 
     try:
         data = yaml.safe_load(path.read_text())
@@ -340,8 +341,8 @@ def prices_set(path: Path = typer.Argument(..., help="Price book, JSON or YAML: 
 @prices_app.command("show")
 def prices_show() -> None:
     """Print every price-book version (the built-in default applies while there is none)."""
-    from .prices import list_price_books
-    from .rollup.pricing import DEFAULT_PRICE_BOOK
+    from metering.prices import list_price_books
+    from metering.rollup.pricing import DEFAULT_PRICE_BOOK
 
     with _engine().connect() as conn:
         books = list_price_books(conn)

@@ -4,15 +4,21 @@ The lease is built and signed here with the customer's wallet key and posted to 
 it only if the signature verifies (contracts/lease.py has the format, PROTOCOL.md "Leases" the rules)."""
 from __future__ import annotations
 
+import base64
 import json
 import os
 import time
 from pathlib import Path
 from typing import Optional
 
+import httpx
+from solders.pubkey import Pubkey
 import typer
 
-from ledger.cli_common import fmt, keypair, one_line_errors, parse_amount, settings
+from solmeter.commands.common import fmt, keypair, one_line_errors, parse_amount, settings
+from contracts.cli_output import emit, local_time
+from contracts.lease import GpuResource, Lease, Revocation, StorageResource
+from metering.leases import lease_body, post_signed, revocation_body
 
 app = typer.Typer(help="Leases: what the customer consents to be billed for (signed with its wallet key).",
                   no_args_is_help=True)
@@ -26,8 +32,6 @@ def _url(api: Optional[str]) -> str:
 
 
 def _call(method: str, url: str, **kw) -> dict:
-    import httpx
-
     try:
         r = httpx.request(method, url, timeout=30, **kw)
     except httpx.HTTPError as e:
@@ -42,8 +46,6 @@ def _call(method: str, url: str, **kw) -> dict:
 
 
 def _resource(gpu: Optional[str], storage: Optional[str], classes: list[str]):
-    from contracts.lease import GpuResource, StorageResource
-
     if (gpu is None) == (storage is None):
         raise ValueError("give exactly one of --gpu CLASS:COUNT or --storage BUCKET")
     if gpu is not None:
@@ -77,11 +79,6 @@ def sign(lease_id: str = typer.Argument(..., help="The lease id (the GPU job's l
          decimals: int = typer.Option(6, "--decimals", min=0, max=18, help="Decimals of the mint (for --cap)."),
          api: Optional[str] = API, kp: Optional[Path] = KEYPAIR) -> None:
     """Sign a lease with the customer's wallet key and give it to the meter."""
-    from solders.pubkey import Pubkey
-
-    from contracts.lease import Lease
-    from metering.leases import lease_body, post_signed
-
     url = _url(api)
     w = keypair(kp)
     meter = _call("GET", f"{url}/v1/meter")
@@ -97,7 +94,6 @@ def sign(lease_id: str = typer.Argument(..., help="The lease id (the GPU job's l
     r = lease.resource
     what = f"{r.gpu_count} x {r.gpu_class}" if lease.kind == 1 else \
         f"{r.bucket} ({', '.join(f'{c} <= {n} bytes' for c, n in sorted(r.classes.items()))})"
-    from contracts.cli_output import emit, local_time
 
     emit({"lease_id": lease_id, "status": out["status"], "provider": provider, "cap": lease.cap,
           "cap_tokens": fmt(lease.cap, decimals), "price_book_version": lease.price_book_version,
@@ -113,11 +109,6 @@ def revoke(lease_id: str = typer.Argument(..., help="The lease to revoke."),
            at_ms: Optional[int] = typer.Option(None, "--at-ms", help="Revocation time, unix ms (default: now)."),
            api: Optional[str] = API, kp: Optional[Path] = KEYPAIR) -> None:
     """Revoke a lease: usage from the revocation time on is not billed."""
-    import base64
-
-    from contracts.lease import Lease, Revocation
-    from metering.leases import post_signed, revocation_body
-
     url = _url(api)
     w = keypair(kp)
     got = _call("GET", f"{url}/v1/leases/{lease_id}")
@@ -141,7 +132,6 @@ def list_(api: Optional[str] = API, kp: Optional[Path] = KEYPAIR,
     if as_json:
         typer.echo(json.dumps(leases, indent=2))
         return
-    from contracts.cli_output import local_time
 
     if not leases:
         typer.echo(f"no leases for {w.pubkey()}")

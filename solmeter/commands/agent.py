@@ -7,6 +7,17 @@ from typing import Optional
 
 import typer
 
+from metering.agents import telemetry  # as a module: tests replace telemetry.open_telemetry
+from solmeter.config import load_settings
+from solmeter.flags import current as current_flags
+from metering.agents.client import MeterClient
+from metering.agents.gpu import GpuAgent, NoGpuError
+from metering.agents.jobs import FileJobSource, JobSourceError
+from metering.agents.spool import Spool
+from metering.agents.storage import Bucket, DirectorySource, StorageAgent, class_problem, name_problem
+from metering.events.envelope import _pubkey
+from solmeter.keys import load_keypair
+
 app = typer.Typer(help="Provider agents that report signed usage to the meter.", no_args_is_help=True)
 
 API = typer.Option(None, "--api", envvar="SOLMETER_METER_API", help="Meter API URL (default: http://api_host:api_port).")
@@ -20,13 +31,7 @@ def _fail(msg: str) -> None:
 
 
 def _common(api: Optional[str], spool: Optional[Path], name: str):
-    from solmeter.config import load_settings
-    from solmeter.keys import load_keypair
-
-    from .agents.client import MeterClient
-    from .agents.spool import Spool
-
-    s = load_settings()
+    s = load_settings(flags=current_flags())
     kp = load_keypair(s.resolved_keypair_path)
     url = api or f"http://{s.api_host}:{s.api_port}"
     return kp, MeterClient(url, kp), Spool(spool or s.data_dir.expanduser() / "spool" / name), url
@@ -70,12 +75,8 @@ def gpu(jobs: Path = typer.Option(..., "--jobs", help="JSON file listing running
         once: bool = ONCE) -> None:
     """Report GPU lease heartbeats (with NVML telemetry where a GPU exists) for the leases in --jobs. Without a
     GPU seen on this host it refuses (exit 1) unless run with --broker."""
-    from .agents.gpu import GpuAgent, NoGpuError
-    from .agents.jobs import FileJobSource, JobSourceError
-    from .agents.telemetry import FakeTelemetry, open_telemetry
-
     kp, client, sp, url = _common(api, spool, "gpu")
-    tel = FakeTelemetry() if fake_telemetry else open_telemetry()
+    tel = telemetry.FakeTelemetry() if fake_telemetry else telemetry.open_telemetry()
     try:
         agent = GpuAgent(kp, FileJobSource(jobs), tel, sp, client, interval_ms=interval_s * 1000, broker=broker)
     except NoGpuError as e:
@@ -116,9 +117,6 @@ def storage(paths: list[str] = typer.Argument(..., help="Buckets: directories (P
             once: bool = ONCE) -> None:
     """Sample the bytes of buckets per storage class on an interval and report them. A bucket that cannot be
     read completely gets no sample that tick (the meter reports the gap); --once exits 3 then."""
-    from .agents.storage import Bucket, DirectorySource, StorageAgent, class_problem, name_problem
-    from .events.envelope import _pubkey
-
     try:
         _pubkey(customer)
     except ValueError:
@@ -132,7 +130,7 @@ def storage(paths: list[str] = typer.Argument(..., help="Buckets: directories (P
         name, path = ("", p) if p.startswith("s3://") or "=" not in p else p.split("=", 1)
         if path.startswith("s3://"):
             # botocore takes ~0.3 s to import: only an agent given an S3 bucket loads it.
-            from .agents.s3 import S3ConfigError, S3Listing, S3Location, S3Options, s3_client
+            from metering.agents.s3 import S3ConfigError, S3Listing, S3Location, S3Options, s3_client
 
             try:
                 loc = S3Location.parse(path)

@@ -13,14 +13,19 @@ from solders.pubkey import Pubkey
 
 from solmeter.config import load_settings
 from solmeter.errors import SolmeterError
+from solmeter.flags import current as current_flags
 
-from .api import MeterApi
-from .audits import (ChainFacts, api_members, audit_all, audit_batch, audit_bill, audit_channel, audit_customer,
+from auditor.api import MeterApi
+from auditor.audits import (ChainFacts, api_members, audit_all, audit_batch, audit_bill, audit_channel, audit_customer,
                      audit_epoch, audit_program, audit_provider, audit_receipt, supplied_members)
-from .chain import ChainReader
-from .errors import ApiReadError
-from .receipt_file import SignedReceipt, load_signed_receipt, load_signed_receipts
-from .result import Report, all_summary
+from auditor.chain import ChainReader
+from auditor.errors import ApiReadError, AuditError
+from auditor.receipt_file import SignedReceipt, load_signed_receipt, load_signed_receipts
+from auditor.result import Report, all_summary
+from auditor.leases import Consent
+from auditor.program import default_builder
+from contracts import PROGRAM_SO
+from solmeter.keys import load_keypair
 
 app = typer.Typer(help="Verify receipts, channels, batches, epochs, customers, providers and the deployed program "
                        "against the chain.", no_args_is_help=True)
@@ -68,7 +73,7 @@ def _progress(msg: str) -> None:
 
 
 def _facts(program_id: Optional[str], cross_check_url: Optional[str] = None) -> tuple[ChainFacts, object]:
-    s = _run(load_settings)
+    s = _run(lambda: load_settings(flags=current_flags()))
     pid_text = program_id or s.resolved_program_id
     try:
         pid = Pubkey.from_string(pid_text)
@@ -107,7 +112,7 @@ def _run(fn):
     """Run an audit step; an audit that cannot run at all is one line on stderr and exit 1."""
     try:
         return fn()
-    except SolmeterError as e:
+    except (AuditError, SolmeterError) as e:
         raise _fail(str(e)) from None
 
 
@@ -144,7 +149,6 @@ def _whole_id(arg: Optional[str], api: Optional[str], settings, keypair: Optiona
     if arg is None or Path(arg).exists() or _HEX64.match(arg) or not _HEX_PREFIX.match(arg):
         return arg
     prefix = arg.lower().removeprefix("0x")
-    from solmeter.keys import load_keypair
 
     path = keypair or settings.resolved_keypair_path
     kp = _run(lambda: load_keypair(path))
@@ -189,8 +193,6 @@ def _receipt_arg(arg: str, api: Optional[str], settings) -> SignedReceipt:
 def _consent(api: Optional[str], settings, receipts):
     """The receipts' details and the leases they name, from the metering API; none if it cannot be read (the
     lease checks then say they were skipped, and why)."""
-    from .leases import Consent
-
     client = _api(api, settings)
     try:
         return client.consent(list(receipts))
@@ -405,10 +407,6 @@ def program_cmd(
 ) -> None:
     """Verify the deployed program: its bytes against the committed binary and against a fresh build from
     source, printing the sha256 of each."""
-    from contracts import PROGRAM_SO
-
-    from .program import default_builder
-
     facts, _ = _facts(program_id, cross_check_url)
     if rebuild:
         _progress("rebuilding the program from source (the first build compiles core: about a minute)")
@@ -435,10 +433,6 @@ def all_cmd(
     """Audit everything the program holds on-chain: every channel (its receipts from the metering API),
     every batch, every customer's escrow, every provider, every epoch, and the deployed program against the
     committed binary."""
-    from contracts import PROGRAM_SO
-
-    from .program import default_builder
-
     facts, s = _facts(program_id, cross_check_url)
     client = None if chain_only else _api(api, s, keypair)
     try:

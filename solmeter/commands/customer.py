@@ -1,16 +1,27 @@
 """`solmeter customer ...`: a customer's escrow, limits, top-ups, status, usage and receipts."""
 from __future__ import annotations
 
+import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Optional
 
+from solders.pubkey import Pubkey
 import typer
 
 from contracts.cli_output import YES, emit, is_json, iso_utc, local_time
-from ledger.cli_common import fail
-from ledger.cli_common import (METER_API, MeterReadError, chain, confirm, deployment, done, fmt, keypair, meter_get,
+from solmeter.commands.common import fail
+from solmeter.commands.common import (METER_API, MeterReadError, chain, confirm, deployment, done, fmt, keypair, meter_get,
                                one_line_errors, parse_amount, require_customer, send_amount, settings)
-from ledger.customer_lease_cli import app as lease_app
+from solmeter.commands.customer_lease import app as lease_app
+from solmeter.flags import current as current_flags
+from contracts.cli_output import amount_fields, duration
+from contracts.client import U64_MAX, params_at
+from contracts.evidence import EvidenceError, consent_message, encode_consent
+from ledger.ops import roles
+from ledger.ops.deployment import read_account, read_config
+from solmeter.commands.audit import app as audit_app
+from solmeter.commands.render import quantity_text, receipt_line
 
 app = typer.Typer(help="Customer: register, fund the escrow, cap spending, see usage and receipts.",
                   no_args_is_help=True)
@@ -21,8 +32,6 @@ KEYPAIR = typer.Option(None, "--keypair", "-k", help="Customer wallet keypair (d
 @one_line_errors
 def register(kp: Optional[Path] = KEYPAIR) -> None:
     """Create the customer's on-chain account and escrow vault."""
-    from ledger.ops import roles
-
     w = keypair(kp)
     c = chain()
     sig = roles.register_customer(c, deployment(), w)
@@ -35,8 +44,6 @@ def register(kp: Optional[Path] = KEYPAIR) -> None:
 def deposit(amount: str = typer.Argument(..., help="Tokens to move into escrow, e.g. 25 or 0.5."),
             kp: Optional[Path] = KEYPAIR, yes: bool = YES) -> None:
     """Move tokens from the customer's token account into its escrow (resumes a paused customer)."""
-    from ledger.ops import roles
-
     send_amount(roles.deposit, amount, kp, "deposited {amount}", action="customer deposit", yes=yes,
                 what="deposit {amount} from wallet {wallet} into its escrow",
                 check=lambda c, dep, w, units: require_customer(c, dep, w))
@@ -47,8 +54,6 @@ def deposit(amount: str = typer.Argument(..., help="Tokens to move into escrow, 
 def request_withdrawal(amount: str = typer.Argument(..., help="Tokens to withdraw after the delay."),
                        kp: Optional[Path] = KEYPAIR, yes: bool = YES) -> None:
     """Ask to withdraw unspent escrow; it becomes available after the withdrawal delay."""
-    from ledger.ops import roles
-
     def check(c, dep, w, units):
         st = roles.onchain_customer_status(c, dep, w)
         if not st.registered:
@@ -66,8 +71,6 @@ def request_withdrawal(amount: str = typer.Argument(..., help="Tokens to withdra
 @one_line_errors
 def withdraw(kp: Optional[Path] = KEYPAIR, yes: bool = YES) -> None:
     """Withdraw the requested amount once the delay has passed."""
-    from ledger.ops import roles
-
     dep, c, w = deployment(), chain(), keypair(kp)
     st = roles.onchain_customer_status(c, dep, w.pubkey())
     if not st.registered:
@@ -90,11 +93,6 @@ def open_channel(provider: str = typer.Argument(..., help="Provider wallet publi
                                                           "(default: no cap)."),
                  kp: Optional[Path] = KEYPAIR) -> None:
     """Consent to be billed by a provider: open the on-chain channel (nothing settles on a pair you never opened)."""
-    from solders.pubkey import Pubkey
-
-    from contracts.client import U64_MAX
-    from ledger.ops import roles
-
     dep, c, w = deployment(), chain(), keypair(kp)
     units = U64_MAX if limit is None else parse_amount(limit, dep.decimals)
     require_customer(c, dep, w.pubkey())
@@ -111,10 +109,6 @@ def set_limit(provider: str = typer.Argument(..., help="Provider wallet public k
               kp: Optional[Path] = KEYPAIR) -> None:
     """Cap what one provider can be paid from this escrow per epoch (opens the channel if needed; 0 stops
     consent: a decrease takes effect after the settlement window, so receipts already issued stay payable)."""
-    from solders.pubkey import Pubkey
-
-    from ledger.ops import roles
-
     dep, c, w = deployment(), chain(), keypair(kp)
     units = parse_amount(amount, dep.decimals)
     require_customer(c, dep, w.pubkey())
@@ -130,9 +124,6 @@ def auto_top_up(threshold: str = typer.Option(..., help="Top up when the escrow 
                 allowance: str = typer.Option(..., help="Total the crank may ever pull (SPL allowance)."),
                 kp: Optional[Path] = KEYPAIR, yes: bool = YES) -> None:
     """Let the permissionless crank refill the escrow from the wallet, within an allowance."""
-    from contracts.cli_output import amount_fields
-    from ledger.ops import roles
-
     dep, c, w = deployment(), chain(), keypair(kp)
     d = dep.decimals
     th, am, al = parse_amount(threshold, d), parse_amount(amount, d), parse_amount(allowance, d)
@@ -148,9 +139,6 @@ def auto_top_up(threshold: str = typer.Option(..., help="Top up when the escrow 
 def _withdrawal_window(c, dep, wallet) -> tuple[int, int, int] | None:
     """(requested at, withdrawable from, usable until), unix seconds: a request matures after the withdrawal
     delay and is usable for one more delay."""
-    from contracts.client import params_at
-    from ledger.ops.deployment import read_account, read_config
-
     acct = read_account(c, "Customer", dep.program.customer_address(wallet))
     if acct is None or not int(acct.withdrawal_amount):
         return None
@@ -164,10 +152,6 @@ def _withdrawal_window(c, dep, wallet) -> tuple[int, int, int] | None:
 def status(kp: Optional[Path] = KEYPAIR, api: Optional[str] = METER_API,
            as_json: bool = typer.Option(False, "--json", help="Machine-readable.")) -> None:
     """Escrow, wallet, totals (from the chain); paused flag and runway (from the meter API, signed)."""
-    from dataclasses import asdict
-
-    from ledger.ops import roles
-
     dep, c = deployment(), chain()
     w = keypair(kp)
     st = roles.onchain_customer_status(c, dep, w.pubkey())
@@ -182,7 +166,6 @@ def status(kp: Optional[Path] = KEYPAIR, api: Optional[str] = METER_API,
     if is_json(as_json):
         emit(out, as_json=True)
         return
-    from contracts.cli_output import duration
 
     d = dep.decimals
     typer.echo(f"customer   {st.wallet} ({'registered' if st.registered else 'not registered: run `solmeter customer register`'})")
@@ -208,10 +191,6 @@ def status(kp: Optional[Path] = KEYPAIR, api: Optional[str] = METER_API,
 def usage(kp: Optional[Path] = KEYPAIR, api: Optional[str] = METER_API,
           minutes: int = typer.Option(60, min=1, max=31 * 24 * 60, help="Look back this many minutes.")) -> None:
     """Usage as it accrues, not yet sealed usage included (from the meter API, signed)."""
-    import time
-
-    from metering.cli_render import quantity_text
-
     w = keypair(kp)
     end = time.time_ns() // 1_000_000
     body = meter_get(w, api, "/v1/usage", {"customer": str(w.pubkey()), "start_ms": end - minutes * 60_000,
@@ -235,8 +214,6 @@ def receipts(kp: Optional[Path] = KEYPAIR, api: Optional[str] = METER_API,
              limit: int = typer.Option(50, min=1, max=1000),
              as_json: bool = typer.Option(False, "--json", help="Full receipts with signature and proof.")) -> None:
     """The customer's signed receipts, newest first (from the meter API, signed)."""
-    from metering.cli_render import receipt_line
-
     w = keypair(kp)
     views = meter_get(w, api, "/v1/receipts", {"customer": str(w.pubkey()), "limit": limit,
                                                "newest_first": True})["receipts"]
@@ -256,12 +233,12 @@ def check_bill(ctx: typer.Context, kp: Optional[Path] = KEYPAIR,
     """Check your whole bill from public data alone (the auditor's `solmeter audit bill`): your escrow, every
     channel's receipts, settlements and line items against the price books on the record. Extra options
     (--api, --price-books, --cross-check-url, --allow-pending) go to the audit."""
-    from auditor.cli import app as audit_app
-
     wallet = str(keypair(kp).pubkey())
     signer = ["-k", str(kp or settings().resolved_keypair_path)]  # its receipt lists are read signed by it
     json_flag = ["--json"] if is_json(as_json) else []  # --output json (or --json) reaches the audit
-    raise typer.Exit(audit_app(["bill", wallet, *signer, *ctx.args, *json_flag], standalone_mode=False) or 0)
+    # the audit runs under a root context of its own: it gets this command's global flags as that context's object
+    raise typer.Exit(audit_app(["bill", wallet, *signer, *ctx.args, *json_flag], standalone_mode=False,
+                               obj=current_flags()) or 0)
 
 
 @app.command("consent")
@@ -271,9 +248,6 @@ def consent(reader: str = typer.Argument(..., help="The auditor's wallet public 
             kp: Optional[Path] = KEYPAIR) -> None:
     """Let an auditor read your usage evidence (the provider-signed events behind your receipts): prints the
     consent it passes to `solmeter audit channel|bill --consent` (contracts/evidence.py, SOLMETER-CONSENT-V1)."""
-    import time
-
-    from contracts.evidence import EvidenceError, consent_message, encode_consent
     me = keypair(kp)
     expiry = time.time_ns() // 1_000_000 + days * 86_400_000
     try:

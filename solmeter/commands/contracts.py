@@ -6,9 +6,9 @@ from typing import Optional
 
 import typer
 
-from .toolchain.build import PROGRAM_CRATE, PROGRAM_DIR
-from .toolchain.command import build_command
-from .toolchain.relink import DEFAULT_SBPF_VERSION
+from contracts.toolchain.build import PROGRAM_CRATE, PROGRAM_DIR
+from contracts.toolchain.command import build_command
+from contracts.toolchain.relink import DEFAULT_SBPF_VERSION
 
 app = typer.Typer(help="The on-chain billing program: build it from Rust and check the committed binary.",
                   no_args_is_help=True)

@@ -1,6 +1,7 @@
 """How the command line shows usage quantities and receipts: one place for the meter's own commands (which
 read its database) and the role commands (which read the signed API)."""
 from __future__ import annotations
+from contracts.cli_output import local_time, tokens
 
 
 def quantity_text(family: str, quantity: int) -> str:
@@ -14,8 +15,6 @@ def quantity_text(family: str, quantity: int) -> str:
 def receipt_line(v: dict, decimals: int | None = None) -> str:
     """One line of a receipt view (metering/api/views.receipt_view): the receipt id whole (what `solmeter audit
     receipt` takes), the period in local time, amounts in tokens when the mint's decimals are known."""
-    from contracts.cli_output import local_time, tokens
-
     def amount(units: int) -> str:
         return f"{tokens(units, decimals)} tokens" if decimals is not None else f"{units} base units"
 

@@ -5,7 +5,6 @@ Every confirmation prints what it cost the payer (measured: balance before and a
 link for the cluster it ran on (devnet, testnet, mainnet-beta, or a custom URL)."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Optional
 
@@ -16,8 +15,9 @@ from solders.pubkey import Pubkey
 import contracts
 from contracts.cli_output import YES
 from contracts.loader_v3 import LOADER_V3
-from ledger.cli_common import chain, confirm, keypair, one_line_errors, settings
-from ledger.cli_progress import ProgressBar
+from solmeter.commands.common import chain, confirm, keypair, one_line_errors, settings
+from solmeter.commands.progress import ProgressBar
+from solmeter.flags import current as current_flags
 from ledger.engine.chain import RpcChain
 from ledger.ops.budget import NO_BUDGET, ComputeBudget
 from ledger.ops.cluster import Cluster, check_program_key, identify
@@ -44,9 +44,10 @@ PROGRAM_SO = typer.Option(None, "--program-so", help="Program binary (default: t
 
 
 def use_url(url: Optional[str]) -> None:
-    """A command's own --url/-u, with the precedence of the global flag (both export SOLMETER_RPC_URL)."""
+    """A command's own --url/-u, with the precedence of the global flag: it replaces the flag's value on the
+    context, which every later settings() of this command reads."""
     if url:
-        os.environ["SOLMETER_RPC_URL"] = url
+        current_flags().url = url
 
 
 def options(price: int, limit: Optional[int], concurrency: int, max_len: Optional[int] = None) -> DeployOptions:

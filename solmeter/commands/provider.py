@@ -1,14 +1,18 @@
 """`solmeter provider ...`: a provider's registration, stake, rewards and slashes."""
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import Optional
 
 import typer
 
 from contracts.cli_output import YES, emit, is_json, local_time
-from ledger.cli_common import (METER_API, MeterReadError, chain, confirm, deployment, done, fmt, keypair, meter_get,
+from solmeter.commands.common import (METER_API, MeterReadError, chain, confirm, deployment, done, fmt, keypair, meter_get,
                                one_line_errors, require_provider, send_amount)
+from contracts.client import params_at
+from ledger.ops import roles
+from ledger.ops.deployment import read_account, read_config
 
 app = typer.Typer(help="Provider: register, stake, claim epoch rewards, unstake, contest a slash.",
                   no_args_is_help=True)
@@ -20,8 +24,6 @@ SLASH_STATES = {0: "proposed", 1: "contested", 2: "upheld", 3: "rejected", 4: "e
 @one_line_errors
 def register(kp: Optional[Path] = KEYPAIR) -> None:
     """Create the provider's on-chain account and stake vault; payouts go to its token account."""
-    from ledger.ops import roles
-
     w = keypair(kp)
     c = chain()
     sig = roles.register_provider(c, deployment(), w)
@@ -34,8 +36,6 @@ def register(kp: Optional[Path] = KEYPAIR) -> None:
 def stake(amount: str = typer.Argument(..., help="Tokens to bond."), kp: Optional[Path] = KEYPAIR,
           yes: bool = YES) -> None:
     """Bond tokens as stake."""
-    from ledger.ops import roles
-
     send_amount(roles.stake, amount, kp, "staked {amount}", action="provider stake", yes=yes,
                 what="bond {amount} from wallet {wallet} as stake (slashable)",
                 check=lambda c, dep, w, units: require_provider(c, dep, w))
@@ -46,8 +46,6 @@ def stake(amount: str = typer.Argument(..., help="Tokens to bond."), kp: Optiona
 def request_unstake(amount: str = typer.Argument(..., help="Tokens to unbond after the cooldown."),
                     kp: Optional[Path] = KEYPAIR, yes: bool = YES) -> None:
     """Start the unstake cooldown (the stake stays slashable meanwhile)."""
-    from ledger.ops import roles
-
     send_amount(roles.request_unstake, amount, kp, "unstake of {amount} requested", action="provider request-unstake",
                 yes=yes, what="request to unbond {amount} of the stake of {wallet} (after the cooldown)",
                 check=lambda c, dep, w, units: require_provider(c, dep, w))
@@ -57,8 +55,6 @@ def request_unstake(amount: str = typer.Argument(..., help="Tokens to unbond aft
 @one_line_errors
 def withdraw_stake(kp: Optional[Path] = KEYPAIR, yes: bool = YES) -> None:
     """Withdraw the requested stake after the cooldown (claim closed epochs first)."""
-    from ledger.ops import roles
-
     dep, c, w = deployment(), chain(), keypair(kp)
     st = roles.provider_status(c, dep, w.pubkey())
     if not st.registered:
@@ -77,8 +73,6 @@ def withdraw_stake(kp: Optional[Path] = KEYPAIR, yes: bool = YES) -> None:
 def set_payout(kp: Optional[Path] = KEYPAIR) -> None:
     """Receive settlements and rewards on the wallet's associated token account from now on (e.g. after the
     registered payout account was closed or frozen)."""
-    from ledger.ops import roles
-
     c = chain()
     sig = roles.set_payout(c, deployment(), keypair(kp))
     done(c, "payout account updated (no tokens moved)", sig, action="provider set-payout")
@@ -90,9 +84,6 @@ def claim(epoch: Optional[int] = typer.Option(None, min=0, help="Epoch to claim 
           kp: Optional[Path] = KEYPAIR, yes: bool = YES) -> None:
     """Claim this provider's pro-rata reward of a closed epoch ("nothing to claim", and no transaction, for an
     epoch in which it had no revenue)."""
-    from ledger.ops import roles
-    from ledger.ops.deployment import read_account
-
     dep = deployment()
     c = chain()
     w = keypair(kp)
@@ -125,8 +116,6 @@ def contest_slash(index: int = typer.Argument(..., min=0, help="Slash index (see
                   evidence: str = typer.Option(..., help="Evidence: a 64-hex sha256, or text that is hashed."),
                   kp: Optional[Path] = KEYPAIR) -> None:
     """Contest a proposed slash within its window; the arbiter then resolves it."""
-    from ledger.ops import roles
-
     dep, c = deployment(), chain()
     w = keypair(kp)
     s = roles.slash_info(c, dep, w.pubkey(), index)
@@ -138,9 +127,6 @@ def contest_slash(index: int = typer.Argument(..., min=0, help="Slash index (see
 def _unstake_window(c, dep, wallet) -> tuple[int, int, int] | None:
     """(requested at, withdrawable from, expires at), unix seconds: the program lets the stake out from
     requested_at + cooldown until requested_at + 2 x cooldown (UnstakeRequestExpired after)."""
-    from contracts.client import params_at
-    from ledger.ops.deployment import read_account, read_config
-
     p = read_account(c, "Provider", dep.program.provider_address(wallet))
     if p is None or not int(p.unstake_amount):
         return None
@@ -155,10 +141,6 @@ def status(kp: Optional[Path] = KEYPAIR, api: Optional[str] = METER_API,
            as_json: bool = typer.Option(False, "--json", help="Machine-readable.")) -> None:
     """Stake, payouts, pending slashes and unclaimed epochs (from the chain); the customers billed and their
     latest receipts (from the meter API, signed)."""
-    from dataclasses import asdict
-
-    from ledger.ops import roles
-
     dep = deployment()
     c = chain()
     w = keypair(kp)

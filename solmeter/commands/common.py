@@ -6,12 +6,26 @@ import functools
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+import httpx
 import typer
 
+import ledger.accounting.models  # noqa: F401 - registers the ledger's tables before db() migrates
+import ledger.engine.models  # noqa: F401 - (the same)
+from auditor.errors import AuditError
 from ledger.accounting.errors import LedgerError
 from ledger.engine.chain import ChainError
 from ledger.ops.cluster import Cluster
 from ledger.ops.tx import OpError
+from solmeter.config import load_settings
+from solmeter.errors import SolmeterError
+from solmeter.flags import current as current_flags
+from contracts.cli_output import confirm as ask, tokens, tx_done
+from db import load_models, make_engine, make_session_factory, migrate
+from ledger.engine.chain import RpcChain
+from ledger.ops.cluster import identify
+from ledger.ops.deployment import Deployment, FILE_NAME, read_account
+from metering.read_client import SignedReader
+from solmeter.keys import load_keypair
 
 
 def fail(msg: str) -> None:
@@ -21,15 +35,13 @@ def fail(msg: str) -> None:
 
 def one_line_errors(fn):
     """Run a command; any expected failure becomes `error: <one line>` and exit status 1."""
-    from solmeter.errors import SolmeterError
-
     @functools.wraps(fn)
     def wrapper(*a, **kw):
         try:
             return fn(*a, **kw)
         except typer.Exit:
             raise
-        except (OpError, ChainError, LedgerError, SolmeterError, MeterReadError, ValueError) as e:
+        except (OpError, ChainError, LedgerError, SolmeterError, AuditError, MeterReadError, ValueError) as e:
             fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
         except Exception as e:  # the database or anything else: still one line
             fail(f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
@@ -37,34 +49,25 @@ def one_line_errors(fn):
 
 
 def settings():
-    from solmeter.config import load_settings
-
-    return load_settings()
+    """The settings of the running command: its global flags (on the click context) above the environment."""
+    return load_settings(flags=current_flags())
 
 
 def chain():
-    from ledger.engine.chain import RpcChain
-
     s = settings()
     return RpcChain(s.resolved_rpc_url, commitment=s.commitment)
 
 
 def deployment_path() -> Path:
-    from ledger.ops.deployment import FILE_NAME
-
     return settings().data_dir / FILE_NAME
 
 
 def deployment():
-    from ledger.ops.deployment import Deployment
-
     return Deployment.load(deployment_path())
 
 
 def keypair(path: Path | None = None):
     """The signer: --keypair of the command, else the global keypair setting (<data_dir>/id.json)."""
-    from solmeter.keys import load_keypair
-
     return load_keypair(path or settings().resolved_keypair_path)
 
 
@@ -78,10 +81,6 @@ class MeterReadError(Exception):
 
 def meter_get(kp, api: str | None, path: str, params: dict | None = None) -> dict:
     """A GET of the meter's read API signed by the wallet `kp`: the JSON answer. Raises MeterReadError."""
-    import httpx
-
-    from metering.read_client import SignedReader
-
     s = settings()
     url = api or f"http://{s.api_host}:{s.api_port}"
     reader = SignedReader(url, kp, timeout_s=15)
@@ -102,11 +101,6 @@ def meter_get(kp, api: str | None, path: str, params: dict | None = None) -> dic
 
 def db():
     """(engine, session factory) on the configured database, migrated to head."""
-    from db import load_models, make_engine, make_session_factory, migrate
-
-    import ledger.accounting.models  # noqa: F401
-    import ledger.engine.models  # noqa: F401
-
     load_models()
     s = settings()
     if s.resolved_database_url.startswith("sqlite"):
@@ -135,8 +129,6 @@ def parse_amount(text: str, decimals: int) -> int:
 
 def fmt(units: int, decimals: int) -> str:
     """Base units as a token amount string, exactly (contracts/cli_output.py's `tokens`)."""
-    from contracts.cli_output import tokens
-
     return tokens(units, decimals)
 
 
@@ -149,8 +141,6 @@ def explorer_link(kind: str, value: str, rpc_url: str) -> str:
 def cluster_of(c) -> Cluster:
     """The cluster behind a chain, known by its genesis hash (devnet behind any URL is devnet); a node that
     cannot say is a custom cluster at its URL."""
-    from ledger.ops.cluster import identify
-
     try:
         return identify(c)
     except Exception:  # noqa: BLE001 - the link then names the URL; the transaction itself has landed
@@ -161,30 +151,22 @@ def done(c, message: str, sig, *, action: str, amount: int | None = None, decima
          **extra) -> None:
     """Every transaction's confirmation (contracts/cli_output.tx_done): what was done, the amount in tokens,
     the signature and the Explorer link of the cluster (custom URL on the localnet, ?cluster=devnet on devnet)."""
-    from contracts.cli_output import tx_done
-
     cl = cluster_of(c)
     tx_done(message, sig, cl.explorer("tx", sig), cluster=cl.name, amount=amount, decimals=decimals,
             action=action, **extra)
 
 
 def confirm(yes: bool, what: str) -> None:
-    from contracts.cli_output import confirm as ask
-
     ask(yes, what)
 
 
 def require_customer(c, dep, wallet) -> None:
     """A customer command on a wallet that has no Customer account: say how to make one."""
-    from ledger.ops.deployment import read_account
-
     if read_account(c, "Customer", dep.program.customer_address(wallet)) is None:
         raise ValueError(f"customer {wallet} is not registered: run `solmeter customer register -k WALLET.json` first")
 
 
 def require_provider(c, dep, wallet) -> None:
-    from ledger.ops.deployment import read_account
-
     if read_account(c, "Provider", dep.program.provider_address(wallet)) is None:
         raise ValueError(f"provider {wallet} is not registered: run `solmeter provider register -k WALLET.json` first")
 
