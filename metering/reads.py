@@ -31,7 +31,7 @@ class CustomerReceipt:
 class KeyUsageLine:
     """Usage of one lease / bucket / egress resource and class through the last sealed window."""
     provider: str
-    kind: int  # metering.events.Kind
+    kind: int  # contracts.kinds.Kind
     resource: str
     rclass: str
     quantity: int
@@ -43,7 +43,7 @@ class ResourceActivity:
     """A provider's events of one kind for one (resource, customer): how many, and the latest event time."""
     resource: str
     customer: str
-    kind: int  # metering.events.Kind
+    kind: int  # contracts.kinds.Kind
     last_ms: int
     events: int
 
