@@ -16,13 +16,12 @@ from ledger.engine.models import Intent
 from ledger.ops import roles, token
 from ledger.ops.deployment import read_account, read_config
 from metering.leases import lease_view, list_leases, price_books
-from metering.models import KeyUsage, ReceiptRow
+from metering.reads import customer_key_usage, customer_receipts, posted_batch_signatures
 from metering.rollup.pricing import FAMILY_NAMES
 from metering.status import lease_burn, meter_customer_status
 
 from .shape import amount, at_s
 
-RR, KU = ReceiptRow.__table__, KeyUsage.__table__
 RECEIPTS_SHOWN = 100
 CHART_BUCKETS = 24
 CHANNEL_CUSTOMER_OFFSET = 8  # Channel: discriminator, then the customer's wallet
@@ -99,16 +98,13 @@ def customer_view(ctx, wallet: str, now_ms: int) -> dict:
             c["settlement_link"] = ctx.explorer("tx", sig) if sig else None
     with ctx.engine.connect() as conn:
         meter = meter_customer_status(conn, wallet, now_ms, ctx.escrow)
-        rows = conn.execute(select(RR.c.provider, RR.c.seq, RR.c.receipt_id, RR.c.period_start, RR.c.period_end,
-                                   RR.c.cum_amount, RR.c.new_amount, RR.c.detail, RR.c.batch_id)
-                            .where(RR.c.customer == wallet).order_by(RR.c.period_end, RR.c.provider, RR.c.seq)).all()
-        key_usage = conn.execute(select(KU.c.provider, KU.c.kind, KU.c.resource, KU.c.rclass, KU.c.quantity, KU.c.through_ms)
-                              .where(KU.c.customer == wallet).order_by(KU.c.resource, KU.c.rclass)).all()
-        posted = ctx.batch_signatures(conn)
+        rows = customer_receipts(conn, wallet)
+        key_usage = customer_key_usage(conn, wallet)
+        posted = posted_batch_signatures(conn)
         lease_rows = list_leases(conn, customer=wallet)
         leases = [lease_json(lease_view(r), d) for r in lease_rows]
         full_rate = lease_burn(lease_rows, price_books(conn), now_ms)
-    receipts = [{"provider": r.provider, "seq": r.seq, "receipt_id": bytes(r.receipt_id).hex(), "period_start": r.period_start,
+    receipts = [{"provider": r.provider, "seq": r.seq, "receipt_id": r.receipt_id.hex(), "period_start": r.period_start,
                  "period_end": r.period_end, "cum_amount": r.cum_amount, "new_amount": r.new_amount, "batch_id": r.batch_id,
                  "lines": json.loads(r.detail)["lines"]} for r in rows]
     shown = []

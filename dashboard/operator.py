@@ -5,18 +5,17 @@ over the last hour of the meter's clock)."""
 from __future__ import annotations
 
 from solders.pubkey import Pubkey
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from ledger.engine.intents import IntentStore
 from ledger.engine.lease import Leases
 from ledger.engine.models import Intent
 from ledger.engine.reconcile import reconcile
 from metering.batches import list_batches
-from metering.models import UsageEvent
+from metering.reads import events_received
 
 from .shape import amount
 
-UE = UsageEvent.__table__
 LAMPORTS_PER_SOL = 1_000_000_000
 INTENTS_SHOWN = 20
 RATE_WINDOW_MS = 3_600_000
@@ -40,8 +39,7 @@ def operator_view(ctx, now_ms: int) -> dict:
     intents.sort(key=lambda i: (i["state"] != "failed", -i["id"]))
     with ctx.engine.connect() as conn:
         backlog = list_batches(conn, limit=1000, unposted_only=True)
-        received = conn.execute(select(func.count()).select_from(UE)
-                                .where(UE.c.received_ms > now_ms - RATE_WINDOW_MS, UE.c.received_ms <= now_ms)).scalar()
+        received = events_received(conn, now_ms - RATE_WINDOW_MS, now_ms)
     meter_key = Pubkey.from_string(dep.meter) if dep.meter else None
     lamports = chain.lamports(meter_key) if meter_key is not None else 0
     recon = reconcile(ctx.session_factory, chain, dep.program)

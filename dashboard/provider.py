@@ -7,7 +7,6 @@ import csv
 import io
 
 from solders.pubkey import Pubkey
-from sqlalchemy import func, select
 
 from auditor.views import SLASH_STATES
 from contracts.client import decode_account_as, params_at
@@ -15,11 +14,10 @@ from contracts.cli_output import tokens as fmt
 from contracts.kinds import Kind
 from ledger.ops import roles
 from ledger.ops.deployment import read_account, read_config
-from metering.models import UsageEvent
+from metering.reads import provider_activity
 
 from .shape import amount, at_s
 
-UE = UsageEvent.__table__
 PROPOSED = SLASH_STATES.index("Proposed")
 
 
@@ -76,10 +74,7 @@ def provider_view(ctx, wallet: str) -> dict:
                         "link": ctx.explorer("address", dep.program.slash_address(key, i))})
     eps = epochs(ctx, key, current)
     with ctx.engine.connect() as conn:
-        health = conn.execute(select(UE.c.resource, UE.c.customer, UE.c.kind, func.max(UE.c.t_ms).label("last_ms"),
-                                     func.count().label("events"))
-                              .where(UE.c.provider == wallet).group_by(UE.c.resource, UE.c.customer, UE.c.kind)
-                              .order_by(UE.c.resource)).all()
+        health = provider_activity(conn, wallet)
     agents = {}
     for h in health:
         a = agents.setdefault((h.resource, h.customer), {"resource": h.resource, "customer": h.customer, "last_ms": 0,

@@ -38,15 +38,13 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from solders.pubkey import Pubkey
 from solders.signature import Signature
-from sqlalchemy import select
 
 from ledger.ops import roles as chain_roles
 from ledger.ops.cluster import Cluster
 from ledger.ops.tx import OpError, send_signed
 from contracts.lease import Revocation
-from metering.api.views import receipt_view
+from metering.api.views import receipt_by_id
 from metering.leases import LeaseRefused, get_lease, revoke_lease
-from metering.models import Batch, ReceiptRow
 
 from . import access, siws
 from .audit import AuditRuns
@@ -61,7 +59,6 @@ COOKIE = "solmeter_session"
 CHALLENGE_TTL_MS = 5 * 60_000
 SESSION_TTL_MS = 8 * 3_600_000
 B58 = r"^[1-9A-HJ-NP-Za-km-z]{32,44}$"
-RR, BT = ReceiptRow.__table__, Batch.__table__
 
 
 @dataclass
@@ -82,9 +79,6 @@ class DashboardContext:
 
     def explorer(self, kind: str, value) -> str:
         return self.cluster.explorer(kind, value)
-
-    def batch_signatures(self, conn) -> dict[int, str]:
-        return {r.id: r.posted_signature for r in conn.execute(select(BT.c.id, BT.c.posted_signature)) if r.posted_signature}
 
 
 def _err(field: str, reason: str, status: int = 422) -> JSONResponse:
@@ -248,10 +242,9 @@ def build_router(ctx: DashboardContext) -> APIRouter:
     @r.get("/dashboard/api/receipts/{receipt_id}/verify")
     def verify_receipt(receipt_id: str = PathParam(..., pattern=r"^[0-9a-fA-F]{64}$")):
         with ctx.engine.connect() as conn:
-            row = conn.execute(select(RR).where(RR.c.receipt_id == bytes.fromhex(receipt_id))).first()
-            if row is None:
-                return _err("receipt_id", "no such receipt", 404)
-            doc = receipt_view(conn, row)
+            doc = receipt_by_id(conn, bytes.fromhex(receipt_id))
+        if doc is None:
+            return _err("receipt_id", "no such receipt", 404)
         return audits.verify_receipt(doc)
 
     @r.post("/dashboard/api/provider/slashes/{index}/contest")

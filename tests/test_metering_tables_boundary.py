@@ -1,9 +1,9 @@
 """Issue 16: whoever settles what the meter issues goes through metering's settlement port
-(metering/settlement.py), never metering's tables. This walks every import (module level or inside a
-function) of ledger/ and auditor/ and fails on one of a module that defines metering tables (metering.models
-today: any module of metering/ with a `__tablename__` or a `Table(...)`).
+(metering/settlement.py), and the dashboard through metering's read functions (metering/reads.py,
+metering.api.views.receipt_by_id), never metering's tables. This walks every import (module level or inside
+a function) of ledger/, auditor/ and dashboard/ and fails on one of a module that defines metering tables
+(metering.models today: any module of metering/ with a `__tablename__` or a `Table(...)`).
 
-dashboard/ is allowed for now (it reads receipts, batches and usage for its pages straight from the tables);
 db/__init__.py (the bottom database package) names metering.models only as a string, to register the tables
 for migrations."""
 from __future__ import annotations
@@ -12,7 +12,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CHECKED = ("ledger", "auditor")
+CHECKED = ("ledger", "auditor", "dashboard")
 
 
 def _defines_tables(tree: ast.AST) -> bool:
@@ -62,15 +62,22 @@ def _checked_sources() -> dict[str, str]:
     return {f.relative_to(ROOT).as_posix(): f.read_text() for pkg in CHECKED for f in sorted((ROOT / pkg).rglob("*.py"))}
 
 
-def test_ledger_and_auditor_never_import_metering_tables():
+def test_ledger_auditor_and_dashboard_never_import_metering_tables():
     found = violations(_checked_sources(), table_modules())
-    assert not found, ("metering's tables are the meter's: use metering.settlement's port (SettlementPort) "
-                       "instead: " + ", ".join(found))
+    assert not found, ("metering's tables are the meter's: use metering.settlement's port (SettlementPort) or "
+                       "metering.reads' functions instead: " + ", ".join(found))
+
+
+def test_every_checked_package_is_walked():
+    walked = {path.split("/")[0] for path in _checked_sources()}
+    assert walked == set(CHECKED)
+    assert "dashboard/customer.py" in _checked_sources()
 
 
 def test_the_table_modules_are_found():
     assert "metering.models" in table_modules()
     assert "metering.settlement" not in table_modules()
+    assert "metering.reads" not in table_modules()
 
 
 def test_the_rule_catches_each_form_of_import():
@@ -79,6 +86,8 @@ def test_the_rule_catches_each_form_of_import():
                 "import metering.models as m\n", "from metering import models\n",
                 "def f():\n    from metering.models import Batch, Customer\n"):
         assert violations({"ledger/x.py": src}, tables) == ["ledger/x.py imports metering.models"], src
+        assert violations({"dashboard/x.py": src}, tables) == ["dashboard/x.py imports metering.models"], src
     for src in ("from metering.settlement import SqlSettlement\n", "from metering import settlement\n",
+                "from metering.reads import customer_receipts\n",
                 "import metering\n", "from .models import Intent\n"):
         assert violations({"ledger/x.py": src}, tables) == [], src

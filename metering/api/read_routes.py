@@ -22,7 +22,7 @@ from ..read_policy import Kind, Resource
 from ..rollup.usage import rollup_channels
 from ..status import meter_customer_status, provider_channels
 from .read_auth import READ_AUTH_RESPONSES, authorize
-from .views import event_view, receipt_view
+from .views import event_view, receipt_by_id, receipt_view
 
 router = APIRouter()
 RR, UE, MS = ReceiptRow.__table__, UsageEvent.__table__, MeterState.__table__
@@ -152,10 +152,8 @@ def receipts(request: Request,
 def receipt(request: Request, receipt_id: str = Path(..., pattern=r"^[0-9a-fA-F]{64}$", description="hex sha256")):
     st = request.app.state
     with st.engine.connect() as conn:
-        row = conn.execute(select(RR).where(RR.c.receipt_id == bytes.fromhex(receipt_id))).first()
-        if row is None:
-            return _err("receipt_id", "no such receipt", 404)
-        return receipt_view(conn, row)
+        doc = receipt_by_id(conn, bytes.fromhex(receipt_id))
+    return _err("receipt_id", "no such receipt", 404) if doc is None else doc
 
 
 @router.get("/v1/batches", tags=["batches"], summary="Merkle batches, newest first",

@@ -5,11 +5,15 @@ import base64
 import json
 
 from solders.signature import Signature
+from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from contracts.receipt import Receipt
 
 from ..batches import get_batch, proof_for
+from ..models import ReceiptRow
+
+RR = ReceiptRow.__table__
 
 
 def receipt_view(conn: Connection, row, with_proof: bool = True) -> dict:
@@ -44,6 +48,12 @@ def receipt_view(conn: Connection, row, with_proof: bool = True) -> dict:
                         "total": b.total, "posted_signature": b.posted_signature}
         out["proof"] = [h.hex() for h in proof_for(conn, row.batch_id, row.batch_index)]
     return out
+
+
+def receipt_by_id(conn: Connection, receipt_id: bytes) -> dict | None:
+    """The view of the receipt with this id (with its batch and proof), or None when there is none."""
+    row = conn.execute(select(RR).where(RR.c.receipt_id == receipt_id)).first()
+    return None if row is None else receipt_view(conn, row)
 
 
 def event_view(row) -> dict:
