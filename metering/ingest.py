@@ -32,7 +32,7 @@ from .models import RequestSignature, UsageEvent, UsageKey, dedup_key, key_hash
 from .pg_store import PgEventWriter
 from .rollup.usage import FAMILY
 from .registry import paused_customers, provider_flag
-from .store_faults import DatabaseGone, FileIdentity, StoreUnavailable, classify
+from .store_faults import RETRY_LOCKED_S, DatabaseGone, FileIdentity, StoreUnavailable, classify, lock_conflict
 
 UE = UsageEvent.__table__
 RS = RequestSignature.__table__
@@ -177,6 +177,10 @@ class IngestOutcome:
             d["error"] = self.error
             d["field"] = self.field
         return d
+
+
+class _LockConflict(Exception):
+    """PostgreSQL aborted the request's transaction on a lock conflict (store_faults.lock_conflict)."""
 
 
 class _Rollback(Exception):
@@ -339,7 +343,11 @@ class Ingestor:
                         results, new_rows = self._transaction(signed, items, problems, now_ms, prepared, on_chain,
                                                               groups)
                     except DBAPIError as e:
-                        if isinstance(e, IntegrityError) or (su := classify(e)) is None:
+                        if isinstance(e, IntegrityError):
+                            raise
+                        if (su := classify(e)) is None:
+                            if (state := lock_conflict(e)) is not None:
+                                raise _LockConflict(f"{state}: {str(getattr(e, 'orig', e)).splitlines()[0]}") from None
                             raise
                         raise su from None
                     finally:
@@ -364,6 +372,15 @@ class Ingestor:
                 # so this is a backstop): the transaction was rolled back whole; try again.
                 if attempt == 2:
                     raise
+            except _LockConflict as e:
+                # PostgreSQL aborted the whole transaction on a lock conflict with another replica (a deadlock
+                # it broke, or a serialisation failure): try again; a third time is load, not a fault of the
+                # request, and is answered 503 with Retry-After (never 500)
+                if attempt == 2:
+                    su = StoreUnavailable(f"the database aborted this request's transaction on a lock conflict "
+                                          f"three times ({e})", RETRY_LOCKED_S, "locked")
+                    self._store_fault(su)
+                    raise su from None
         if self._episode is not None:
             log.warning("database writes succeed again (after: %s)", self._episode)
             self._episode = None
@@ -505,7 +522,7 @@ class Ingestor:
             ph = _ph(conn)
             conn.exec_driver_sql(
                 f"INSERT INTO meter_usage_keys (customer, provider, family, resource, key_hash) "
-                f"VALUES ({ph}, {ph}, {ph}, {ph}, {ph}) ON CONFLICT DO NOTHING", [(*k, h) for k, h in fresh.items()])
+                f"VALUES ({ph}, {ph}, {ph}, {ph}, {ph}) ON CONFLICT DO NOTHING", [(*k, h) for k, h in sorted(fresh.items())])
         return set(fresh)
 
     def _record_signature(self, conn, signed: SignedRequest, now_ms: int) -> None:
