@@ -100,3 +100,33 @@ def test_replicas_locking_the_same_leases_in_opposite_orders_all_succeed(pg_sche
         t.join()
     assert errors == [] and accepted == [40] * 30
     assert _rows(engines[0], "SELECT total FROM meter_channel_bounds ORDER BY customer") == [("310",)] * 4
+
+
+def test_lease_and_bounds_rows_are_updated_in_place_hot_by_migration_0440(pg_schema, provider_kp, customer):
+    """Every request rewrites its leases' and channels' rows: with 0440's fillfactor the new versions stay on
+    their pages (HOT, no index entries) so meter_leases does not grow with the number of requests; the
+    downgrade takes the settings away."""
+    from alembic import command
+
+    from ledger.db import alembic_config, migrate
+
+    e = pg_schema()
+    migrate(e)
+    opts = ("SELECT relname, reloptions FROM pg_class WHERE relname IN ('meter_leases', 'meter_channel_bounds') "
+            "AND relnamespace = current_schema()::regnamespace ORDER BY relname")
+    assert [(n, sorted(o)) for n, o in _rows(e, opts)] == [
+        (n, ["autovacuum_vacuum_scale_factor=0", "autovacuum_vacuum_threshold=5000", "fillfactor=50"])
+        for n in ("meter_channel_bounds", "meter_leases")]
+    add_provider(e, str(provider_kp.pubkey()), T0)
+    ing, ev = Ingestor(e, CFG), EventFactory(provider_kp, customer)
+    ingest_direct(ing, str(provider_kp.pubkey()), [ev.hb(f"L{i}", T0 - 100_000) for i in range(200)], T0)
+    size = "SELECT pg_relation_size('meter_leases')"
+    start = _rows(e, size)[0][0]
+    for k in range(1, 11):  # 2,000 lease row versions: ~600 KB more if each went to a new page
+        out = ingest_direct(ing, str(provider_kp.pubkey()), [ev.hb(f"L{i}", T0 - 100_000 + k * 1000) for i in range(200)],
+                            T0, sign_leases=False)
+        assert out.accepted == 200
+    assert _rows(e, size)[0][0] <= 2 * start, (start, _rows(e, size))
+    e.dispose()
+    command.downgrade(alembic_config(e), "0430_usage_evidence")
+    assert _rows(e, opts) == [("meter_channel_bounds", None), ("meter_leases", None)]
