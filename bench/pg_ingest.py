@@ -7,7 +7,8 @@ COPY and transaction. Everything runs in throw-away schemas of the database at U
 
 The customers' 500 leases are signed and stored before the clock starts (customers sign before any usage);
 a batch the meter does not accept whole ends the run with one line and a nonzero exit: refused events are
-not throughput."""
+not throughput. The JSON line also gives the CPU per event of the replica processes, of the whole
+PostgreSQL server (same machine, /proc) and of this load generator, over the timed part."""
 from __future__ import annotations
 
 import http.client
