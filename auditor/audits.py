@@ -13,6 +13,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 from solders.pubkey import Pubkey
 
 from contracts import pda
+from contracts.economics import epoch_at
 
 from . import decode
 from .chain import ChainReader
@@ -407,7 +408,8 @@ def audit_epoch(facts: ChainFacts, n: int) -> Report:
     rep.add(verify_epoch(view, dict(revenue)))
     cfg = facts.config()
     if cfg is not None and cfg.epoch_length > 0:
-        current = (reader.unix_timestamp() - cfg.genesis_ts) // cfg.epoch_length
+        now, genesis = int(reader.unix_timestamp()), int(cfg.genesis_ts)
+        current = epoch_at(genesis, int(cfg.epoch_length), now) if now >= genesis else -1  # -1: before genesis
         rep.facts["current_epoch"] = current
         early = [str(p.provider) for p in view.providers if p.claimed] if n >= current else []
         rep.add(verdict("epoch.closed", not early,

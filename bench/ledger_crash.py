@@ -24,7 +24,7 @@ def main() -> int:
     ap.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
     a = ap.parse_args()
 
-    from ledger.db import Base, make_engine, make_session_factory
+    from db import Base, make_engine, make_session_factory
     from test_crash_recovery import run_trials
 
     import ledger.accounting.models  # noqa: F401

@@ -48,7 +48,7 @@ class TransferAction:
 def one_run(channels: int, workdir: Path) -> dict:
     from contracts import DEFAULT_PROGRAM_ID
     from contracts.client import BillingProgram
-    from ledger.db import Base, make_engine, make_session_factory
+    from db import Base, make_engine, make_session_factory
     from ledger.engine.chain import RpcChain
     from ledger.engine.executor import Executor
     from ledger.engine.intents import IntentStore

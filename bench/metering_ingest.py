@@ -31,7 +31,7 @@ from solders.keypair import Keypair
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ledger.db import make_engine, migrate  # noqa: E402
+from db import make_engine, migrate  # noqa: E402
 from contracts.evidence import H_EVIDENCE  # noqa: E402
 from metering.auth import sign_request  # noqa: E402
 from metering.evidence import sign_request_groups  # noqa: E402
@@ -45,7 +45,7 @@ SERVER = r'''
 import sys, uvicorn
 sys.path.insert(0, {root!r})
 from solders.keypair import Keypair
-from ledger.db import make_engine
+from db import make_engine
 from metering.api import create_app
 from metering.config import MeterConfig
 from metering.events.limits import Limits

@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from solders.keypair import Keypair  # noqa: E402
 
-from ledger.db import make_engine, migrate  # noqa: E402
+from db import make_engine, migrate  # noqa: E402
 from metering.config import MeterConfig  # noqa: E402
 from metering.ingest import insert_rows, to_row  # noqa: E402
 from metering.events.envelope import ValidEvent  # noqa: E402

@@ -29,7 +29,7 @@ from sqlalchemy import create_engine, text
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ledger.db import make_engine, migrate  # noqa: E402
+from db import make_engine, migrate  # noqa: E402
 from metering.auth import sign_request  # noqa: E402
 from metering.events import GPU_HEARTBEAT  # noqa: E402
 from metering.ingest import ROW_COLS  # noqa: E402

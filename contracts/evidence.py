@@ -33,6 +33,7 @@ from typing import Mapping, NamedTuple, Sequence
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 
+from .kinds import KIND_OF_TYPE, Kind
 from .merkle import MerkleTree, merkle_root, verify_proof
 
 GROUP_TAG = b"SOLMETER-EVID-V1"
@@ -41,11 +42,6 @@ H_EVIDENCE = "X-Solmeter-Evidence"
 H_CONSENT = "X-Solmeter-Consent"
 EMPTY_ROOT = bytes(32)
 MAX_GROUP = 0xFFFF_FFFF
-
-GPU_HEARTBEAT_TYPE = "io.solmeter.gpu.lease.heartbeat"
-GPU_STOP_TYPE = "io.solmeter.gpu.lease.stop"
-STORAGE_SAMPLE_TYPE = "io.solmeter.storage.sample"
-EGRESS_TYPE = "io.solmeter.egress"
 
 
 class EvidenceError(ValueError):
@@ -191,19 +187,20 @@ def event_row(body: str) -> EventRow:
     try:
         e = json.loads(body)
         d, typ = e["data"], e["type"]
-        if typ == GPU_HEARTBEAT_TYPE:
-            kind, res, cls, val = 1, d["lease_id"], d["gpu_class"], d["gpu_count"]
-        elif typ == GPU_STOP_TYPE:
-            kind, res, cls, val = 2, d["lease_id"], "", 0
-        elif typ == STORAGE_SAMPLE_TYPE:
-            kind, res, cls, val = 3, d["bucket"], d["storage_class"], d["bytes"]
-        elif typ == EGRESS_TYPE:
-            kind, res, cls, val = 4, d["resource"], d["egress_class"], d["bytes"]
+        kind = KIND_OF_TYPE.get(typ) if isinstance(typ, str) else None
+        if kind == Kind.GPU_HEARTBEAT:
+            res, cls, val = d["lease_id"], d["gpu_class"], d["gpu_count"]
+        elif kind == Kind.GPU_STOP:
+            res, cls, val = d["lease_id"], "", 0
+        elif kind == Kind.STORAGE_SAMPLE:
+            res, cls, val = d["bucket"], d["storage_class"], d["bytes"]
+        elif kind == Kind.EGRESS:
+            res, cls, val = d["resource"], d["egress_class"], d["bytes"]
         else:
             raise EvidenceError(f"unknown event type {typ!r}")
         if not isinstance(val, int) or isinstance(val, bool) or val < 0:
             raise EvidenceError("event value is not a non-negative integer")
-        return (str(e["subject"]), str(d["provider"]), kind, str(res), str(cls), val, _t_ms(e["time"]), str(e["id"]))
+        return (str(e["subject"]), str(d["provider"]), int(kind), str(res), str(cls), val, _t_ms(e["time"]), str(e["id"]))
     except EvidenceError:
         raise
     except (ValueError, KeyError, TypeError) as ex:

@@ -20,7 +20,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable, NamedTuple, Sequence
 
-GPU_HEARTBEAT, GPU_STOP, STORAGE_SAMPLE, EGRESS = 1, 2, 3, 4
+from .kinds import Kind
+
+# the kinds as the plain ints rows carry (contracts/kinds.py defines them)
+GPU_HEARTBEAT, GPU_STOP, STORAGE_SAMPLE, EGRESS = (int(k) for k in (Kind.GPU_HEARTBEAT, Kind.GPU_STOP,
+                                                                    Kind.STORAGE_SAMPLE, Kind.EGRESS))
 # Event kinds that share one key: a lease's heartbeats and its stop.
 FAMILY = {GPU_HEARTBEAT: GPU_HEARTBEAT, GPU_STOP: GPU_HEARTBEAT, STORAGE_SAMPLE: STORAGE_SAMPLE, EGRESS: EGRESS}
 

@@ -11,10 +11,10 @@ from sqlalchemy import func, select
 
 from auditor.views import SLASH_STATES
 from contracts.client import decode_account_as, params_at
+from contracts.kinds import Kind
 from ledger.cli_common import fmt
 from ledger.ops import roles
 from ledger.ops.deployment import read_account, read_config
-from metering.events.envelope import Kind
 from metering.models import UsageEvent
 
 from .shape import amount, at_s
@@ -85,7 +85,7 @@ def provider_view(ctx, wallet: str) -> dict:
         a = agents.setdefault((h.resource, h.customer), {"resource": h.resource, "customer": h.customer, "last_ms": 0,
                                                          "events": 0, "stopped": False, "kinds": []})
         a["events"] += h.events
-        a["kinds"].append(Kind(h.kind).name.lower())
+        a["kinds"].append(Kind(h.kind).label)
         if h.last_ms >= a["last_ms"]:
             a["last_ms"] = h.last_ms
             a["stopped"] = h.kind == Kind.GPU_STOP

@@ -102,7 +102,7 @@ def meter_get(kp, api: str | None, path: str, params: dict | None = None) -> dic
 
 def db():
     """(engine, session factory) on the configured database, migrated to head."""
-    from ledger.db import load_models, make_engine, make_session_factory, migrate
+    from db import load_models, make_engine, make_session_factory, migrate
 
     import ledger.accounting.models  # noqa: F401
     import ledger.engine.models  # noqa: F401

@@ -20,6 +20,9 @@ from typing import Callable
 
 from solders.pubkey import Pubkey
 
+from contracts.economics import epoch_start
+from metering.settlement import SqlSettlement
+
 TOKENS = 10**6  # 6 decimals
 MINUTE = 60_000
 # (customer index, provider index): the channels the demo's customers open, one per provider serving them
@@ -134,7 +137,7 @@ def run_demo(workdir: Path | None = None, *, hours: float = 3.0, progress: Calla
     (`solmeter demo --serve` waits there for Ctrl-C)."""
     import localnet
     from contracts import DEFAULT_PROGRAM_ID
-    from ledger.db import load_models, make_engine, make_session_factory, migrate
+    from db import load_models, make_engine, make_session_factory, migrate
     from ledger.engine.chain import RpcChain
     from ledger.engine.jobs import Engine
     from ledger.ops import roles, token
@@ -294,8 +297,8 @@ def run_demo(workdir: Path | None = None, *, hours: float = 3.0, progress: Calla
 
             cfg_acct = read_config(chain, dep.program)
             last_epoch = roles.current_epoch(chain, dep)
-            node.call(lambda bank, t=int(cfg_acct.genesis_ts) + (last_epoch + 1) * int(cfg_acct.epoch_length) + 1:
-                      bank.time_travel(timestamp=t))
+            next_epoch = epoch_start(int(cfg_acct.genesis_ts), int(cfg_acct.epoch_length), last_epoch + 1)
+            node.call(lambda bank, t=next_epoch + 1: bank.time_travel(timestamp=t))
             for p in P:
                 for ep in range(last_epoch + 1):
                     try:
@@ -347,12 +350,8 @@ def _sign_leases(api_url: str, program_id: str, w, now_ms: int, hours: float) ->
 
 
 def _paused(sf, customer: str) -> bool:
-    from sqlalchemy import select
-
-    from metering.models import Customer
-
     with sf() as s:
-        return bool(s.execute(select(Customer.paused).where(Customer.pubkey == customer)).scalar())
+        return SqlSettlement().paused(s, customer)
 
 
 def _audit(rpc_url: str, dep, api_url: str, operator, clock) -> tuple[bool, list]:
@@ -375,18 +374,16 @@ def _audit(rpc_url: str, dep, api_url: str, operator, clock) -> tuple[bool, list
 
 
 def _summarise(res: DemoResult, sf, chain, w, eng) -> None:
-    from sqlalchemy import func, select
+    from sqlalchemy import select
 
     from ledger.accounting import Ledger, chart
     from ledger.cli_common import explorer_link
     from ledger.engine.models import Intent
-    from metering.models import Batch, ReceiptRow
 
     led = Ledger(sf)
     res.trial_balance = {b.value: v for b, v in led.trial_balance().items()}
     with sf() as s:
-        res.receipts = s.execute(select(func.count()).select_from(ReceiptRow)).scalar()
-        res.batches = s.execute(select(func.count()).select_from(Batch)).scalar()
+        res.receipts, res.batches = SqlSettlement().issued(s)
         settles = s.execute(select(Intent.signature).where(Intent.kind == "settle", Intent.state == "confirmed")
                             .order_by(Intent.id)).scalars().all()
     res.settlements = len(settles)

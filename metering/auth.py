@@ -4,7 +4,7 @@ contracts/request_signing.py (message: method, path with the query as sent, time
 X-Solmeter-Pubkey/-Timestamp/-Signature headers). This module verifies it.
 
 A timestamp further than the freshness window from the meter's clock is stale; a signature already
-seen within the window is a replay (ingest.py records signatures in the same transaction as the events;
+seen within the window is a replay (ingest/service.py records signatures in the same transaction as the events;
 reads are remembered in memory by metering/api/read_auth.py)."""
 from __future__ import annotations
 

@@ -47,7 +47,7 @@ def _settings():
 
 
 def _engine():
-    from ledger.db import make_engine, migrate
+    from db import make_engine, migrate
 
     s = _settings()
     if s.resolved_database_url.startswith("sqlite"):

@@ -9,7 +9,7 @@ from sqlalchemy import (BigInteger, Boolean, ForeignKey, Index, Integer, LargeBi
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-from ledger.db import Base
+from db import Base
 
 # SQLite makes only INTEGER PRIMARY KEY an auto-increment rowid alias; PostgreSQL gets a bigint identity.
 PK = BigInteger().with_variant(Integer(), "sqlite")

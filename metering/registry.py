@@ -49,11 +49,16 @@ def list_providers(engine: Engine) -> list[dict]:
 
 def set_paused(engine: Engine, customer: str, paused: bool, now_ms: int, reason: str = "") -> None:
     """Set or clear a customer's paused flag (the ledger calls this when the escrow runs out / is refilled)."""
-    _check(customer)
     with engine.begin() as conn:
-        vals = dict(paused=paused, paused_reason=reason if paused else "", updated_ms=now_ms)
-        if conn.execute(update(C).where(C.c.pubkey == customer).values(**vals)).rowcount == 0:
-            conn.execute(C.insert().values(pubkey=customer, **vals))
+        set_paused_in(conn, customer, paused, now_ms, reason)
+
+
+def set_paused_in(conn: Connection, customer: str, paused: bool, now_ms: int, reason: str = "") -> None:
+    """set_paused in the caller's transaction (metering.settlement's port)."""
+    _check(customer)
+    vals = dict(paused=paused, paused_reason=reason if paused else "", updated_ms=now_ms)
+    if conn.execute(update(C).where(C.c.pubkey == customer).values(**vals)).rowcount == 0:
+        conn.execute(C.insert().values(pubkey=customer, **vals))
 
 
 def paused_customers(conn: Connection, customers: set[str]) -> dict[str, str]:

@@ -42,7 +42,7 @@ def pg_schema(pg_url):
 
     from sqlalchemy import create_engine, text
 
-    from ledger.db import make_engine
+    from db import make_engine
 
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = make_engine(pg_url)

@@ -1,8 +1,8 @@
 """The dependency rule of ARCHITECTURE.md, checked: every import (module level or inside a function) from
 one of solmeter's packages into another must point down the layers
 
-    contracts  <  chain  <  {localnet, metering, auditor}  <  ledger  <  {dashboard, solmeter} (the application:
-                                                                          the web dashboard, the CLI root)
+    {contracts, db}  <  chain  <  {localnet, metering, auditor}  <  ledger  <  {dashboard, solmeter} (the application:
+                                                                                the web dashboard, the CLI root)
 
 (packages of one layer do not import each other). The imports that break the rule today are listed in
 KNOWN_UPWARD, each with the file that makes it: issue 16's re-layering removes them one by one. The test
@@ -13,14 +13,13 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-LAYER = {"contracts": 0, "chain": 1, "localnet": 2, "metering": 2, "auditor": 2, "ledger": 3, "solmeter": 4, "dashboard": 4}
+# db (engine, sessions, Base, migrations) imports nothing of ours: it names the packages that own tables and
+# revisions by strings (db.MODEL_MODULES, db.MIGRATION_OWNERS), which this test, reading imports, does not see.
+LAYER = {"contracts": 0, "db": 0, "chain": 1, "localnet": 2, "metering": 2, "auditor": 2, "ledger": 3,
+         "solmeter": 4, "dashboard": 4}
 
 # (importing file, imported package): the debt issue 16 pays off.
 KNOWN_UPWARD = {
-    # metering's tables and sessions live in ledger/db.py and ledger's migrations (move: a bottom db package)
-    ("metering/api/ingest_pool.py", "ledger"),
-    ("metering/cli.py", "ledger"),
-    ("metering/models.py", "ledger"),
     # library command groups read settings and errors from the application package (move: an app layer)
     ("metering/agent_cli.py", "solmeter"),
     ("metering/cli.py", "solmeter"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import (BigInteger, CheckConstraint, ForeignKey, Index, Integer, LargeBinary, String, Text)
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ledger.db import Base
+from db import Base
 
 # SQLite makes only INTEGER PRIMARY KEY an auto-increment rowid alias; PostgreSQL gets a bigint identity.
 PK = BigInteger().with_variant(Integer(), "sqlite")

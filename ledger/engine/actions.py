@@ -2,16 +2,17 @@
 shows it done (so a crash or a second replica never causes a second payment)."""
 from __future__ import annotations
 
+import json
 import time
 from typing import Callable, Optional
 
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
-from sqlalchemy import update
 from spl.token.instructions import get_associated_token_address
 from sqlalchemy.orm import Session
 
 from contracts.client import BillingProgram, decode_account_as, epoch_at
+from metering.settlement import SettlementPort, SqlSettlement
 
 from .chain import Chain
 from .models import Intent
@@ -61,9 +62,11 @@ class PostBatchAction:
     kind = "post_batch"
 
     def __init__(self, program: BillingProgram, meter: Keypair,
-                 receipts_version: Optional[Callable[[int], int]] = None) -> None:
+                 receipts_version: Optional[Callable[[int], int]] = None,
+                 port: Optional[SettlementPort] = None) -> None:
         self.program = program
         self.meter = meter
+        self.port: SettlementPort = port if port is not None else SqlSettlement()
         # For intents recorded before payloads carried the version: the version of the batch's receipts.
         self.receipts_version = receipts_version
 
@@ -81,13 +84,8 @@ class PostBatchAction:
         return b is not None and bytes(b.root) == bytes.fromhex(payload["root"])
 
     def on_confirmed(self, session: Session, intent: Intent, signature: Optional[str]) -> None:
-        from metering.models import Batch
-
-        import json
-
         bid = json.loads(intent.payload)["batch_id"]
-        session.execute(update(Batch).where(Batch.id == bid)
-                        .values(posted_signature=signature or "", posted_ms=time.time_ns() // 1_000_000))
+        self.port.mark_batch_posted(session, bid, signature or "", time.time_ns() // 1_000_000)
 
 
 class SettleAction:

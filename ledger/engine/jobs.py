@@ -12,10 +12,12 @@ from typing import Optional
 
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
-from sqlalchemy import func, select, update
+from sqlalchemy import select
 
 from contracts.client import BillingProgram, account_size, decode_account_as, params_at
 from contracts.client.errors import error_code
+from contracts.economics import epoch_at
+from metering.settlement import SettleableReceipt, SettlementPort, SqlSettlement
 
 from . import accrual, pause
 from .actions import (CloseBatchAction, ConfigCache, FundEpochAction, PostBatchAction, PrepareSettleAction,
@@ -65,6 +67,7 @@ class Engine:
     fault: Fault = _no_fault
     settle_chunk: int = 64
     intervals_ms: dict = field(default_factory=dict)  # per job; jobs not named run at DEFAULT_INTERVALS_MS
+    port: SettlementPort = field(default_factory=SqlSettlement)  # the meter's store, through metering's port
 
     def __post_init__(self) -> None:
         self.intervals_ms = {**DEFAULT_INTERVALS_MS, **self.intervals_ms}
@@ -73,7 +76,7 @@ class Engine:
         self.settle_action = SettleAction(self.program, self.config, self.payer.pubkey())
         actions = [self.settle_action, TopUpAction(self.program, self.config), self.prepare]
         if self.meter is not None:
-            actions += [PostBatchAction(self.program, self.meter, self._receipts_version),
+            actions += [PostBatchAction(self.program, self.meter, self._receipts_version, self.port),
                         CloseBatchAction(self.program, self.meter)]
         if self.funder is not None:
             actions.append(FundEpochAction(self.program, self.config, self.funder))
@@ -93,7 +96,7 @@ class Engine:
         return self.follower.run(renew=lease.renew if lease else None)
 
     def accrue_receipts(self, lease: Lease | None = None) -> int:
-        return accrual.accrue_receipts(self.session_factory)
+        return accrual.accrue_receipts(self.session_factory, meter=self.port)
 
     def _resume_open(self, kind: str) -> dict:
         ids = [i.id for i in self.intents.open([kind])]
@@ -103,15 +106,11 @@ class Engine:
         """Post the meter's batches in order; the chain index is the Config's batch_count."""
         if self.meter is None:
             return 0
-        from metering.models import Batch
-
         posted = 0
         for intent_id, out in self._resume_open("post_batch").items():
             posted += out.state == "confirmed"
             if out.state == "failed":
                 self._release_if_refused_as_stale(intent_id)
-        from metering.models import ReceiptRow
-
         while True:
             if self.intents.open(["post_batch"]):
                 return posted  # one in flight: the next run resolves it before posting the next
@@ -119,13 +118,10 @@ class Engine:
                 done_ids = {json.loads(p)["batch_id"] for (p, state, err) in s.execute(
                     select(Intent.payload, Intent.state, Intent.error).where(Intent.kind == "post_batch"))
                     if state == "confirmed" or (state == "failed" and err.startswith(STALE_BATCH))}
-                row = s.execute(select(Batch).where(Batch.posted_signature.is_(None),
-                                                    Batch.id.notin_(done_ids) if done_ids else True)
-                                .order_by(Batch.id).limit(1)).scalar_one_or_none()
-                versions = set() if row is None else {v for (v,) in s.execute(
-                    select(ReceiptRow.config_version).where(ReceiptRow.batch_id == row.id).distinct())}
+                row = self.port.next_batch_to_post(s, done_ids)
             if row is None:
                 return posted
+            versions = row.config_versions
             cfg = self.config.get(fresh=True)
             index, version = int(cfg.batch_count), int(cfg.version)
             if versions != {version}:
@@ -134,8 +130,8 @@ class Engine:
                                            f"{', '.join(map(str, sorted(versions)))}, the chain is at {version}")
                 continue
             intent = self.intents.record(f"post_batch:{row.id}", "post_batch", str(row.id),
-                                         {"batch_id": row.id, "index": index, "root": bytes(row.root).hex(),
-                                          "count": row.count, "total": int(row.total), "config_version": version})
+                                         {"batch_id": row.id, "index": index, "root": row.root.hex(),
+                                          "count": row.count, "total": row.total, "config_version": version})
             if intent.state == "failed":
                 if not self._reopen_if_cause_gone(intent):
                     # Batches post strictly in order: none after this one posts until its cause is gone.
@@ -155,23 +151,18 @@ class Engine:
         """Never post this batch. Its receipts are released from it (they name no batch again: nothing
         on-chain ever will hold them, and the meter batches only receipts of the version in force), all in
         one transaction with the failed intent that says why, so a crash leaves nothing half done."""
-        from metering.models import ReceiptRow
-
         with self.session_factory.begin() as s:
             intent = record_in(s, f"post_batch:{batch_id}", "post_batch", str(batch_id),
                                {"batch_id": batch_id, "refused": True})
             if intent.state != "pending" or intent.attempts != 0:
                 return  # sent before: the executor resolves it, this batch is not ours to release
             self.intents.finish_in(s, intent.id, "failed", reason)
-            s.execute(update(ReceiptRow).where(ReceiptRow.batch_id == batch_id)
-                      .values(batch_id=None, batch_index=None))
+            self.port.release_batch(s, batch_id)
 
     def _release_if_refused_as_stale(self, intent_id: int) -> bool:
         """A failed post_batch the program refused with StaleConfigVersion: nothing went on-chain, so release
         its receipts (the meter reissues them under the new version) and say so in the intent, in one
         transaction, exactly as when the crank's own check refuses a batch. False for any other failure."""
-        from metering.models import ReceiptRow
-
         with self.session_factory.begin() as s:
             intent = s.get(Intent, intent_id)
             if intent is None or intent.state != "failed" or not _is_stale_refusal(intent.error or ""):
@@ -180,18 +171,14 @@ class Engine:
             self.intents.finish_in(s, intent.id, "failed",
                                    f"{STALE_BATCH}: the program refused the batch (config version "
                                    f"{payload.get('config_version', '?')} is no longer current) | {intent.error}")
-            s.execute(update(ReceiptRow).where(ReceiptRow.batch_id == payload["batch_id"])
-                      .values(batch_id=None, batch_index=None))
+            self.port.release_batch(s, payload["batch_id"])
         return True
 
     def _receipts_version(self, batch_id: int) -> int:
         """The one config version of a batch's receipts (0, which no Config holds, if they mix or are gone:
         the program then refuses the batch as stale)."""
-        from metering.models import ReceiptRow
-
         with self.session_factory() as s:
-            versions = {v for (v,) in s.execute(select(ReceiptRow.config_version)
-                                                .where(ReceiptRow.batch_id == batch_id).distinct())}
+            versions = self.port.batch_config_versions(s, batch_id)
         return int(versions.pop()) if len(versions) == 1 else 0
 
     def _batch_config_versions(self, indices: set[int]) -> dict[int, int]:
@@ -213,8 +200,6 @@ class Engine:
         """The crank: per channel, settle up to the newest receipt whose batch is on-chain, one
         transaction per channel (cumulative amounts make that all-or-nothing). Pairs whose customer never
         opened the channel are not sent at all (`_refuse_unopened`)."""
-        from metering.models import ReceiptRow
-
         summary = {"confirmed": 0, "failed": 0, "skipped_underfunded": 0, "in_flight": 0, "skipped_stale_version": 0,
                    "prepared": 0, "not_opened": 0}
         self._resume_open("prepare_settle")
@@ -229,13 +214,7 @@ class Engine:
         self.config.current_epoch(max_age_s=0)
         self.settle_action.forget_payouts()
         with self.session_factory() as s:
-            latest = (select(ReceiptRow.customer, ReceiptRow.provider, func.max(ReceiptRow.seq).label("seq"))
-                      .where(ReceiptRow.batch_id.in_(list(index_of))).group_by(ReceiptRow.customer, ReceiptRow.provider)
-                      .subquery())
-            rows = s.execute(select(ReceiptRow).join(latest, (ReceiptRow.customer == latest.c.customer)
-                                                     & (ReceiptRow.provider == latest.c.provider)
-                                                     & (ReceiptRow.seq == latest.c.seq))
-                             .order_by(ReceiptRow.customer, ReceiptRow.provider)).scalars().all()
+            rows = self.port.newest_receipts(s, list(index_of))
         channels = [(r, self.program.channel_address(Pubkey.from_string(r.customer), Pubkey.from_string(r.provider)))
                     for r in rows]
         onchain = self._multiple(["Channel"] * len(channels), [a for _, a in channels])
@@ -251,14 +230,14 @@ class Engine:
                 summary["not_opened"] += 1
                 continue
             last_seq, settled = int(ch.last_seq), int(ch.settled_amount)
-            if r.seq <= last_seq or int(r.cum_amount) <= settled:
+            if r.seq <= last_seq or r.cum_amount <= settled:
                 continue
-            if batch_versions.get(index_of[r.batch_id]) != int(r.config_version):
+            if batch_versions.get(index_of[r.batch_id]) != r.config_version:
                 # Posted under another version than the receipt's (update_config landed in between): settle
                 # would refuse it. The meter reissues the receipt under the new version; that one settles.
                 summary["skipped_stale_version"] += 1
                 continue
-            owed = int(r.cum_amount) - settled
+            owed = r.cum_amount - settled
             # All or nothing per channel: do not send what the escrow cannot pay (the customer is paused
             # by apply_pauses and this channel is settled after the next deposit).
             already = owed_by_customer.get(r.customer, 0)
@@ -291,16 +270,14 @@ class Engine:
             self._block("settle_channels", stuck[0], count=len(stuck))
         return summary
 
-    def _settle_payload(self, r, batch_index: int) -> dict:
+    def _settle_payload(self, r: SettleableReceipt, batch_index: int) -> dict:
         """What a settle intent needs to build its transaction: the receipt, its proof and batch."""
-        from metering.batches import proof_for
-
         with self.session_factory() as s:
-            proof = proof_for(s.connection(), r.batch_id, r.batch_index)
-        return {"customer": r.customer, "provider": r.provider, "seq": r.seq, "cum_amount": int(r.cum_amount),
-                "receipt": bytes(r.encoding).hex(), "proof": [p.hex() for p in proof], "batch_index": batch_index}
+            proof = self.port.proof(s, r.batch_id, r.batch_index)
+        return {"customer": r.customer, "provider": r.provider, "seq": r.seq, "cum_amount": r.cum_amount,
+                "receipt": r.encoding.hex(), "proof": [p.hex() for p in proof], "batch_index": batch_index}
 
-    def _refuse_unopened(self, r, payload: dict) -> None:
+    def _refuse_unopened(self, r: SettleableReceipt, payload: dict) -> None:
         """The receipt's customer never opened its channel with the provider (no on-chain consent): send
         nothing, record the settlement as failed with the reason, and say so once. It is retried once the
         channel exists (`_retryable`)."""
@@ -363,7 +340,10 @@ class Engine:
             return True  # the escrow check before it (all or nothing per channel) says it is funded now
         if any(e in err for e in _RETRY_NEXT_EPOCH):
             cfg = self.config.get()
-            failed_epoch = (intent.updated_ms // 1000 - int(cfg.genesis_ts)) // int(cfg.epoch_length)
+            failed_at = intent.updated_ms // 1000
+            genesis = int(cfg.genesis_ts)
+            # before genesis (a clock the chain's is ahead of): any epoch is later than it
+            failed_epoch = epoch_at(genesis, int(cfg.epoch_length), failed_at) if failed_at >= genesis else -1
             return self.config.current_epoch() > failed_epoch
         return self._cause_gone(intent)
 
@@ -470,24 +450,19 @@ class Engine:
         until the channel settles); the program enforces the retention, this job the rest."""
         if self.meter is None:
             return 0
-        from metering.models import ReceiptRow
-
         for _ in self._resume_open("close_batch").values():
             pass
         index_of = self._chain_batch_index()
         with self.session_factory() as s:
             closed = {json.loads(p)["index"] for (p,) in s.execute(
                 select(Intent.payload).where(Intent.kind == "close_batch", Intent.state == "confirmed"))}
-            rows = s.execute(select(ReceiptRow.batch_id, ReceiptRow.customer, ReceiptRow.provider,
-                                    func.max(ReceiptRow.seq))
-                             .where(ReceiptRow.batch_id.in_(list(index_of)))
-                             .group_by(ReceiptRow.batch_id, ReceiptRow.customer, ReceiptRow.provider)).all()
+            rows = self.port.newest_seqs(s, list(index_of))
         open_ids = sorted(b for b, i in index_of.items() if i not in closed)
         if not open_ids:
             return 0
         newest_in: dict[int, dict[tuple[str, str], int]] = {}
-        for batch_id, c, p, seq in rows:
-            newest_in.setdefault(batch_id, {})[(c, p)] = int(seq)
+        for row in rows:
+            newest_in.setdefault(row.batch_id, {})[(row.customer, row.provider)] = row.seq
         # the newest receipt of each channel in any open batch
         newest_open: dict[tuple[str, str], int] = {}
         for b in open_ids:
@@ -576,7 +551,7 @@ class Engine:
 
     def apply_pauses(self, lease: Lease | None = None) -> dict:
         return pause.apply_pauses(self.session_factory, time.time_ns() // 1_000_000, self.escrow_view,
-                                  self.pending_withdrawals)
+                                  self.pending_withdrawals, meter=self.port)
 
     def pending_withdrawals(self, customers) -> dict[str, int]:
         """Each customer's withdrawal request on-chain (Customer account) that has not expired, at the

@@ -21,6 +21,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select
 
+from metering.settlement import SettlementPort, SqlSettlement
+
 from .chain import ChainError
 from .models import INTENT_STATES, Intent, JobLease
 from .service import RunRecord
@@ -82,8 +84,9 @@ class EngineMetrics:
 class _StateCollector:
     """Gauges read at scrape time from the database (and the meter key's balance from the chain)."""
 
-    def __init__(self, session_factory, jobs, chain, meter) -> None:
+    def __init__(self, session_factory, jobs, chain, meter, port: SettlementPort | None = None) -> None:
         self._sf = session_factory
+        self._port: SettlementPort = port if port is not None else SqlSettlement()
         self._jobs = jobs
         self._chain = chain
         self._meter = meter
@@ -102,8 +105,6 @@ class _StateCollector:
         return self._lamports[1]
 
     def collect(self):
-        from metering.models import Batch, Customer
-
         intents = GaugeMetricFamily("solmeter_intents", "Engine intents by kind and state", labels=["kind", "state"])
         failing = GaugeMetricFamily("solmeter_job_failing", "Consecutive failed runs of each job now", labels=["job"])
         with self._sf() as s:
@@ -113,9 +114,8 @@ class _StateCollector:
             stale = s.execute(select(func.count()).select_from(Intent).where(
                 Intent.kind == "post_batch", Intent.state == "failed",
                 Intent.error.startswith("stale config version"))).scalar_one()
-            unposted = s.execute(select(func.count()).select_from(Batch)
-                                 .where(Batch.posted_signature.is_(None))).scalar_one()
-            paused = s.execute(select(func.count()).select_from(Customer).where(Customer.paused.is_(True))).scalar_one()
+            unposted = self._port.unposted_batches(s)
+            paused = self._port.customers_paused(s)
         for k in INTENT_KINDS:
             for st in INTENT_STATES:
                 intents.add_metric([k, st], counts.get((k, st), 0))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, CheckConstraint, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ledger.db import Base
+from db import Base
 
 PK = BigInteger().with_variant(Integer(), "sqlite")
 

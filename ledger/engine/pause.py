@@ -5,10 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Callable, Iterable, Mapping
 
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from ledger.accounting import Kind
 from ledger.accounting.store import balances_in
+from metering.settlement import SettlementPort, SqlSettlement
+
+_SQL = SqlSettlement()
 
 
 @dataclass(frozen=True)
@@ -64,14 +67,12 @@ def with_withdrawals(covs: dict[str, Coverage], pending: Mapping[str, int]) -> d
 
 
 def apply_pauses(session_factory: sessionmaker, now_ms: int, escrow: "LedgerEscrowBalance | None" = None,
-                 withdrawals: Callable[[Iterable[str]], Mapping[str, int]] | None = None) -> dict[str, bool]:
-    """Set or clear the meter's paused flag for every customer whose coverage changed; returns the changes.
+                 withdrawals: Callable[[Iterable[str]], Mapping[str, int]] | None = None, *,
+                 meter: SettlementPort = _SQL) -> dict[str, bool]:
+    """Set or clear the meter's paused flag (through metering's settlement port) for every customer whose
+    coverage changed, each in a transaction of its own on the engine (outside the job lease's fencing, as
+    when the meter's registry set it); returns the changes.
     `withdrawals(customers)`: their pending withdrawals on-chain (what is payable excludes them)."""
-    from sqlalchemy import select
-
-    from metering.models import Customer
-    from metering.registry import set_paused
-
     changes = {}
     engine = session_factory.kw["bind"]
     covs = coverage(session_factory)
@@ -80,14 +81,15 @@ def apply_pauses(session_factory: sessionmaker, now_ms: int, escrow: "LedgerEscr
     if escrow is not None:
         escrow._snapshot = covs
     with session_factory() as s:
-        flags = dict(s.execute(select(Customer.pubkey, Customer.paused)).all())
+        flags = meter.paused_flags(s)
     for c, cov in covs.items():
         new = decide(cov, bool(flags.get(c, False)))
         if new is None:
             continue
         leaving = f" ({cov.leaving} of it requested for withdrawal)" if cov.leaving else ""
         reason = f"escrow {cov.escrow}{leaving} cannot cover {cov.owed} owed" if new else ""
-        set_paused(engine, c, new, now_ms, reason)
+        with Session(engine) as s, s.begin():  # not session_factory's: its commits are fenced (lease.py)
+            meter.set_paused(s, c, new, now_ms, reason)
         changes[c] = new
     return changes
 

@@ -6,7 +6,7 @@ SQLite write, and one process runs one thread of Python at a time. Why a pool be
 not N HTTP workers): a keep-alive connection stays with the worker that accepted it, so with N workers the
 load follows the connections (two busy providers on one worker leave the other core idle); here every
 request goes to the next free process. The pool processes serialize only their transactions, on
-`metering.ingest.SqliteWriteLock` (a flock on the database file's side).
+`metering.ingest.sqlite_store.SqliteWriteLock` (a flock on the database file's side).
 
 Metrics: a pool process records what it would count (`MetricsRecorder`) and the HTTP process replays it on
 the app's `MeterMetrics`, so /metrics stays one process's registry."""
@@ -60,9 +60,10 @@ def replay(ops: list, metrics) -> None:
 
 def _init(database_url: str, cfg, db_identity=None) -> None:
     global _state
-    from ledger.db import make_engine
+    from db import make_engine
 
-    from ..ingest import Ingestor, _sqlite_file
+    from ..ingest import Ingestor
+    from ..ingest.sqlite_store import _sqlite_file
     from ..store_faults import FileIdentity
 
     rec = MetricsRecorder()

@@ -1,7 +1,6 @@
 """CloudEvents envelope and per-type data models."""
 from __future__ import annotations
 
-import enum
 import functools
 import hashlib
 from datetime import datetime
@@ -11,20 +10,17 @@ from pydantic import (AfterValidator, AwareDatetime, BaseModel, ConfigDict, Fiel
                       TypeAdapter, ValidationError)
 from solders.pubkey import Pubkey
 
+from contracts.kinds import Kind
+
 from . import limits as L
 
-GPU_HEARTBEAT = "io.solmeter.gpu.lease.heartbeat"
-GPU_STOP = "io.solmeter.gpu.lease.stop"
-STORAGE_SAMPLE = "io.solmeter.storage.sample"
-EGRESS = "io.solmeter.egress"
+# the CloudEvents types of the kinds (contracts/kinds.py); the models' `type: Literal[...]` tags below spell
+# them out for the type checker (tests/contracts/test_kinds_single_source.py holds them equal)
+GPU_HEARTBEAT = Kind.GPU_HEARTBEAT.event_type
+GPU_STOP = Kind.GPU_STOP.event_type
+STORAGE_SAMPLE = Kind.STORAGE_SAMPLE.event_type
+EGRESS = Kind.EGRESS.event_type
 EVENT_TYPES = (GPU_HEARTBEAT, GPU_STOP, STORAGE_SAMPLE, EGRESS)
-
-
-class Kind(enum.IntEnum):
-    GPU_HEARTBEAT = 1
-    GPU_STOP = 2
-    STORAGE_SAMPLE = 3
-    EGRESS = 4
 
 
 @functools.lru_cache(maxsize=65536)  # the same few customers and providers repeat in every batch

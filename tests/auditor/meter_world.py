@@ -21,7 +21,7 @@ import localnet
 import metering.api as metering_api
 from auditor.api import MeterApi
 from contracts import DEFAULT_PROGRAM_ID
-from ledger.db import make_engine, migrate
+from db import make_engine, migrate
 from metering.auth import SignedRequest
 from metering.batches import build_batch, mark_posted
 from metering.config import MeterConfig

@@ -76,7 +76,7 @@ def test_an_unsigned_or_wrongly_signed_transaction_is_refused():
 
 @pytest.fixture
 def meter_db(tmp_path):
-    from ledger.db import load_models, make_engine, migrate
+    from db import load_models, make_engine, migrate
     from metering.registry import add_provider
 
     eng = make_engine(f"sqlite:///{tmp_path / 'm.db'}")

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from ledger.db import Base, make_engine, make_session_factory
+from db import Base, make_engine, make_session_factory
 from ledger_helpers import start_node
 
 

@@ -22,7 +22,7 @@ def main(argv: list[str]) -> int:
 
     from contracts import DEFAULT_PROGRAM_ID
     from contracts.client import BillingProgram
-    from ledger.db import make_engine, make_session_factory
+    from db import make_engine, make_session_factory
     from ledger.engine.chain import RpcChain
     from ledger.engine.jobs import Engine
     from solmeter.keys import load_keypair

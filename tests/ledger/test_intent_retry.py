@@ -3,10 +3,13 @@ for what resending can never fix, so that a batch refused as stale (its receipts
 the new config version) is never posted after all."""
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from ledger.engine.failures import Kind, classify, is_transient, retry_after_ms
 from ledger.engine.intents import IntentStore, RetryRefused
+from ledger.engine.jobs import Engine
 
 
 def _failed(store: IntentStore, key: str, error: str) -> int:
@@ -46,3 +49,21 @@ def test_failures_are_classified_by_their_words():
     # a program error is retried on a back-off of its attempts: 30 s, 60 s, ... at most 10 min
     assert retry_after_ms(1_000, 1) == 31_000 and retry_after_ms(1_000, 2) == 61_000
     assert retry_after_ms(0, 50) == 600_000
+
+
+def test_a_settle_over_the_channel_limit_is_retried_only_in_a_later_epoch():
+    # Engine._retryable's ChannelLimitExceeded rule: the per-epoch cap resets with the epoch, so the settle
+    # that hit it waits for the next one (genesis 1,000 s, 100 s epochs: failed at 1,250 s is epoch 2).
+    epoch_now = {"n": 2}
+    config = SimpleNamespace(get=lambda: SimpleNamespace(genesis_ts=1_000, epoch_length=100),
+                             current_epoch=lambda: epoch_now["n"])
+    engine = SimpleNamespace(config=config)
+    over = SimpleNamespace(error="instruction 0 (billing): ChannelLimitExceeded (6011): over the cap",
+                           updated_ms=1_250_000)
+    assert not Engine._retryable(engine, over)
+    epoch_now["n"] = 3
+    assert Engine._retryable(engine, over)
+    # a failure dated before genesis (a local clock behind the chain's): any epoch of the chain is later
+    early = SimpleNamespace(error=over.error, updated_ms=500_000)
+    epoch_now["n"] = 0
+    assert Engine._retryable(engine, early)

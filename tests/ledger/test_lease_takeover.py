@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from ledger.db import make_engine, make_session_factory
+from db import make_engine, make_session_factory
 from ledger.engine.intents import IntentStore
 from ledger.engine.lease import LeaseLost, Leases
 from ledger.engine.models import Intent, JobLease
@@ -27,7 +27,7 @@ TICK_MS = 1_000  # the survivor's poll (Service.start's poll_s is 0.5 s; 1 s is 
 # The doomed replica: takes the job's lease and is killed in the middle of its run.
 HOLDER = r'''
 import pathlib, sys, time
-from ledger.db import make_engine, make_session_factory
+from db import make_engine, make_session_factory
 from ledger.engine.service import JobSpec, Service
 url, clock_file, marker = sys.argv[1:4]
 sf = make_session_factory(make_engine(url))

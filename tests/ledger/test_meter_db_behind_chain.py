@@ -15,7 +15,7 @@ from solders.pubkey import Pubkey
 
 from contracts import DEFAULT_PROGRAM_ID
 from contracts.client import BillingProgram
-from ledger.db import make_engine, make_session_factory, migrate
+from db import make_engine, make_session_factory, migrate
 from ledger.engine.chain import RpcChain
 from ledger.engine.jobs import Engine
 from ledger.ops.bootstrap import bootstrap

@@ -13,7 +13,7 @@ from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
 from contracts import DEFAULT_PROGRAM_ID
-from ledger.db import make_engine, migrate
+from db import make_engine, migrate
 from ledger.engine.chain import RpcChain
 from ledger.ops import roles, token
 from ledger.ops.bootstrap import airdrop, bootstrap

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from contracts import DEFAULT_PROGRAM_ID
 from contracts.client import BillingProgram
-from ledger.db import make_session_factory, migrate
+from db import make_session_factory, migrate
 from ledger.engine.chain import RpcChain
 from ledger.engine.jobs import Engine
 from ledger.engine.service import JobSpec, Service

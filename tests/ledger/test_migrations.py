@@ -4,7 +4,7 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from ledger.db import Base, make_engine, migrate
+from db import Base, make_engine, migrate
 
 
 def test_migrating_to_head_matches_the_models(db_url):

@@ -2,7 +2,7 @@ import pytest
 from fastapi.testclient import TestClient
 from solders.keypair import Keypair
 
-from ledger.db import make_engine, migrate
+from db import make_engine, migrate
 from meter_helpers import CUSTOMER_KEYS, Clock, EventFactory, Poster, wide_lease
 from metering.api import create_app
 from metering.config import MeterConfig

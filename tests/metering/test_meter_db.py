@@ -3,7 +3,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import select, text
 
-from ledger.db import Base, load_models, make_engine, migrate
+from db import Base, load_models, make_engine, migrate
 from metering.models import KeyUsage
 
 

@@ -33,7 +33,7 @@ def store(request, engine, provider_kp):
         return
     from sqlalchemy import create_engine
 
-    from ledger.db import make_engine, migrate
+    from db import make_engine, migrate
     url = request.getfixturevalue("pg_url")
     schema = f"dedup_{uuid.uuid4().hex[:12]}"
     admin = make_engine(url)
@@ -107,7 +107,7 @@ def test_wal_is_checkpointed_off_the_request_path(tmp_path, cfg, ev, provider_kp
     import os
     import time
 
-    from ledger.db import make_engine, migrate
+    from db import make_engine, migrate
     from metering.registry import add_provider
 
     db = tmp_path / "wal.db"

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, settings
 from fastapi.testclient import TestClient
 from solders.keypair import Keypair
 
-from ledger.db import make_engine, migrate
+from db import make_engine, migrate
 from meter_helpers import sign_leases_for, Clock, T0, iso
 from metering.api import create_app
 from metering.auth import sign_request

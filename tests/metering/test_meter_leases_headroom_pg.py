@@ -5,10 +5,12 @@ leases and channels in opposite orders wait for each other (ordered locks) inste
 import threading
 
 import pytest
+from alembic import command
 from fastapi.testclient import TestClient
 from solders.keypair import Keypair
 from sqlalchemy import text
 
+from db import alembic_config, migrate
 from meter_helpers import T0, Clock, EventFactory, Poster, ingest_direct
 from metering.api import create_app
 from metering.config import MeterConfig
@@ -30,8 +32,6 @@ def _rows(engine, sql: str) -> list[tuple]:
 
 def test_lease_states_and_channel_bounds_on_postgres(pg_schema, provider_kp):
     e = pg_schema()
-    from ledger.db import migrate
-
     migrate(e)
     clock = Clock()
     add_provider(e, str(provider_kp.pubkey()), clock())
@@ -70,8 +70,6 @@ def test_lease_states_and_channel_bounds_on_postgres(pg_schema, provider_kp):
 def test_replicas_locking_the_same_leases_in_opposite_orders_all_succeed(pg_schema, provider_kp):
     """Two replicas (engines of their own), each batch naming the same 40 leases and 4 channels in an order
     opposite to the other's: every batch is stored whole, none fails on a deadlock."""
-    from ledger.db import migrate
-
     engines = [pg_schema(), pg_schema()]
     migrate(engines[0])
     add_provider(engines[0], str(provider_kp.pubkey()), T0)
@@ -106,10 +104,6 @@ def test_lease_and_bounds_rows_are_updated_in_place_hot_by_migration_0440(pg_sch
     """Every request rewrites its leases' and channels' rows: with 0440's fillfactor the new versions stay on
     their pages (HOT, no index entries) so meter_leases does not grow with the number of requests; the
     downgrade takes the settings away."""
-    from alembic import command
-
-    from ledger.db import alembic_config, migrate
-
     e = pg_schema()
     migrate(e)
     opts = ("SELECT relname, reloptions FROM pg_class WHERE relname IN ('meter_leases', 'meter_channel_bounds') "

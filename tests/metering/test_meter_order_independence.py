@@ -10,7 +10,7 @@ from sqlalchemy import select
 from datetime import datetime
 
 from contracts.receipt import Receipt
-from ledger.db import Base, load_models, make_engine
+from db import Base, load_models, make_engine
 from meter_helpers import sign_leases_for, T0, EventFactory, ingest_direct
 from metering.batches import build_batch
 from metering.config import MeterConfig

@@ -8,7 +8,7 @@ import threading
 import pytest
 from sqlalchemy import text
 
-from ledger.db import migrate
+from db import migrate
 from meter_helpers import T0, EventFactory, ingest_direct
 from metering.config import MeterConfig
 from metering.ingest import ROW_COLS, Ingestor, insert_rows, parse_body, to_row
@@ -164,7 +164,7 @@ def test_migration_moves_existing_events_into_partitions_and_back(pg_schema, pro
     e.dispose()
     from alembic import command
 
-    from ledger.db import alembic_config
+    from db import alembic_config
     command.downgrade(alembic_config(e), "0300_sealed_key_index")
     with e.connect() as c:
         assert c.execute(text("SELECT relkind FROM pg_class WHERE oid = to_regclass('usage_events')")).scalar() == "r"

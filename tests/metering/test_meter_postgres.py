@@ -7,7 +7,7 @@ from sqlalchemy import text
 
 from contracts.merkle import verify_proof
 from contracts.receipt import Receipt
-from ledger.db import make_engine, migrate
+from db import make_engine, migrate
 from meter_helpers import T0, Clock, EventFactory, Poster
 from metering.api import create_app
 from metering.batches import build_batch, proof_for

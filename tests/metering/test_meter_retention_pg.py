@@ -9,7 +9,7 @@ import uuid
 import pytest
 from sqlalchemy import create_engine, text
 
-from ledger.db import make_engine, migrate
+from db import make_engine, migrate
 from meter_helpers import T0, EventFactory, ingest_direct
 from metering.config import MeterConfig
 from metering.ingest import Ingestor

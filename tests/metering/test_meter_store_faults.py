@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from solders.keypair import Keypair
 from typer.testing import CliRunner
 
-from ledger.db import make_engine, migrate
+from db import make_engine, migrate
 from meter_helpers import EventFactory, Poster, ServerThread, free_port, lease_bodies_for, sign_leases_for
 from metering.agents.client import MeterClient, flush
 from metering.agents.spool import Spool

@@ -4,7 +4,7 @@ import time
 
 from sqlalchemy import inspect, select
 
-from ledger.db import make_engine, migrate
+from db import make_engine, migrate
 from meter_helpers import EventFactory, ingest_direct
 from metering.ingest import ROW_COLS, insert_rows, to_row
 from metering.models import UsageEvent, UsageKey, dedup_key, key_hash

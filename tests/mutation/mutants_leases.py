@@ -103,7 +103,7 @@ MUTANTS = [
          tests=["tests/metering/test_meter_receipts.py::test_price_book_version_in_force",
                 M + "test_a_new_price_book_ends_a_lease_already_in_use"],
          why="usage is billed only at the price book version the customer agreed to"),
-    dict(id="ingest-price-book-cache", file="metering/ingest.py",
+    dict(id="ingest-price-book-cache", file="metering/ingest/service.py",
          find="        if n_books != self._books_seen or len(self._lease_terms) > 65_536:",
          replace="        if len(self._lease_terms) > 65_536:",
          tests=[M + "test_a_new_price_book_ends_a_lease_already_in_use"],

@@ -1,17 +1,31 @@
-"""Engine, sessions, the shared declarative Base and schema migration.
+"""Engine, sessions, the shared declarative Base and schema migration: the bottom layer beside contracts.
 
 SQLite (a file) is the default; PostgreSQL is reached by URL (postgresql+psycopg://...). Every table of
 the project derives from `Base`, so Alembic's autogenerate and `Base.metadata` see one schema.
+
+Each package owns its tables: their models (MODEL_MODULES) and their Alembic revisions (`<owner>/migrations/`,
+MIGRATION_OWNERS). One linear history runs through all the owners' folders; db/migrations/ holds only the
+Alembic environment and the revision template. Owners are named by strings, never imported here, so db
+imports nothing of the project.
 """
 from __future__ import annotations
 
+import importlib
+import importlib.util
+import os
 from pathlib import Path
 
+from alembic import command
+from alembic.config import Config
 from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+# Packages that own Alembic revisions, each in its own `migrations/` folder (no __init__.py). Strings, not
+# imports: db is the bottom layer; find_spec locates a top-level package without importing it.
+MIGRATION_OWNERS = ("metering", "ledger")
 
 # Stable constraint names so that migrations written on SQLite apply unchanged on PostgreSQL.
 NAMING = {
@@ -69,11 +83,26 @@ def make_session_factory(engine: Engine) -> sessionmaker:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
-def alembic_config(engine_or_url: Engine | str):
-    from alembic.config import Config
+def version_locations() -> list[Path]:
+    """The owners' revision folders, in MIGRATION_OWNERS order."""
+    out = []
+    for owner in MIGRATION_OWNERS:
+        spec = importlib.util.find_spec(owner)
+        if spec is None or not spec.submodule_search_locations:
+            raise RuntimeError(f"migration owner {owner!r} is not an installed package")
+        out.append(Path(list(spec.submodule_search_locations)[0]) / "migrations")
+    return out
 
+
+def alembic_config(engine_or_url: Engine | str) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    # Explicit separator (alembic warns about the legacy space/comma split otherwise): `path_separator` since
+    # alembic 1.16 (which warns that `version_path_separator` is deprecated), `version_path_separator` before.
+    cfg.set_main_option("path_separator", "os")
+    cfg.set_main_option("version_path_separator", "os")
+    locations = os.pathsep.join(str(p) for p in version_locations())
+    cfg.set_main_option("version_locations", locations.replace("%", "%%"))
     if isinstance(engine_or_url, Engine):
         cfg.attributes["connection_engine"] = engine_or_url
         url = engine_or_url.url.render_as_string(hide_password=False)
@@ -85,18 +114,16 @@ def alembic_config(engine_or_url: Engine | str):
 
 def migrate(engine_or_url: Engine | str, revision: str = "head") -> None:
     """Bring the schema to `revision` with Alembic (idempotent)."""
-    from alembic import command
-
     command.upgrade(alembic_config(engine_or_url), revision)
 
 
+# Modules of higher packages that declare tables. Strings, not imports (db stays the bottom layer): they are
+# imported only when load_models() runs, by the caller that wants the whole schema (Alembic's env.py, tests).
 MODEL_MODULES = ("metering.models", "ledger.accounting.models", "ledger.engine.models")
 
 
 def load_models() -> None:
     """Import every module that declares tables, so Base.metadata is complete."""
-    import importlib
-
     for name in MODEL_MODULES:
         try:
             importlib.import_module(name)

@@ -1,182 +1,40 @@
-"""Ingestion: signed, validated events into the database, deduplicated on (source, id).
+"""Ingestion's domain flow: signed, validated events into the database, deduplicated on (source, id).
 
 A request is one transaction: the request signature (replay protection), the dedup look-up and the
 inserts commit together or not at all. A batch is all-or-nothing: if any event is rejected, nothing of
 the batch is written and every event's outcome is reported (`valid`, for an event that was fine but not
 written because another one was not). An identical replay of a stored event is a `duplicate` (a no-op);
-the same (source, id) with a different payload is a `conflict` (HTTP 409)."""
+the same (source, id) with a different payload is a `conflict` (HTTP 409). The database is reached through
+an EventStore (store.py: the SQLite and PostgreSQL adapters hold the write lock, the transaction's start
+and the batch's insert-and-dedup statements)."""
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import json
 import logging
-import os
-import threading
-from dataclasses import dataclass
-from typing import Any, Sequence
 
 from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from .auth import AuthError, SignedRequest
-from .config import MeterConfig
-from .events import EventRejected, Kind, ValidEvent, validate_batch_fast, validate_event
-from .events.fast import validate_batch_msgspec
-from .evidence import request_groups, store_groups
-from .headroom import PriceCeiling, reserve
-from .leases import check_event, lease_id_of, load_states, price_book_count, save_states
-from .metrics import MeterMetrics, reason_label
-from .models import RequestSignature, UsageEvent, UsageKey, dedup_key, key_hash
-from .pg_store import PgEventWriter
-from .rollup.usage import FAMILY
-from .registry import paused_customers, provider_flag
-from .store_faults import RETRY_LOCKED_S, DatabaseGone, FileIdentity, StoreUnavailable, classify, lock_conflict
+from ..auth import AuthError, SignedRequest
+from ..config import MeterConfig
+from ..events import EventRejected, Kind, ValidEvent
+from ..evidence import request_groups, store_groups
+from ..headroom import PriceCeiling, reserve
+from ..leases import check_event, lease_id_of, load_states, price_book_count, save_states
+from ..metrics import MeterMetrics, reason_label
+from ..models import RequestSignature, UsageEvent, UsageKey, dedup_key, key_hash
+from ..registry import paused_customers, provider_flag
+from ..rollup.usage import FAMILY
+from ..store_faults import RETRY_LOCKED_S, DatabaseGone, FileIdentity, StoreUnavailable, classify, lock_conflict
+from .results import AllAccepted, EventResult, IngestOutcome
+from .rows import _ph, to_row
+from .sqlite_store import _sqlite_file
+from .store import EventStore, store_for
 
 UE = UsageEvent.__table__
 RS = RequestSignature.__table__
 UK = UsageKey.__table__
 log = logging.getLogger("solmeter.meter")
-TYPE_NAMES = {1: "gpu_heartbeat", 2: "gpu_stop", 3: "storage_sample", 4: "egress"}
-
-
-class BodyError(Exception):
-    """The request body as a whole is unusable (HTTP 400 / 413)."""
-
-    def __init__(self, field: str, reason: str, status: int = 400):
-        super().__init__(f"{field}: {reason}")
-        self.field, self.reason, self.status = field, reason, status
-
-
-def parse_body(raw: bytes, *, batch: bool, max_batch: int, max_body_bytes: int) -> list[ValidEvent | EventRejected]:
-    """Decode and validate a single event or a batch. Per-event problems come back as EventRejected items."""
-    try:
-        return _parse_body(raw, batch=batch, max_batch=max_batch, max_body_bytes=max_body_bytes)
-    except RecursionError:
-        # the JSON decoders and the models recurse per nesting level; an event is at most 5 levels deep
-        raise BodyError("body", "JSON nested too deeply (an event is at most 5 levels deep)") from None
-
-
-def _parse_body(raw: bytes, *, batch: bool, max_batch: int, max_body_bytes: int) -> list[ValidEvent | EventRejected]:
-    if len(raw) > max_body_bytes:
-        raise BodyError("body", f"{len(raw)} bytes exceeds the limit of {max_body_bytes}", 413)
-    if batch:
-        # msgspec first (about 3x cheaper); anything unusual goes to pydantic, the schema of record
-        fast = validate_batch_msgspec(raw)
-        if fast is None:
-            fast = validate_batch_fast(raw)
-        if fast is not None:
-            if len(fast) > max_batch:
-                raise BodyError("body", f"batch of {len(fast)} events exceeds the limit of {max_batch}", 413)
-            if not fast:
-                raise BodyError("body", "empty batch")
-            return fast
-    try:
-        obj = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise BodyError("body", f"not valid JSON ({e})") from None
-    if not batch:
-        if not isinstance(obj, dict):
-            raise BodyError("body", "a single event is a JSON object (send arrays to the batch endpoint)")
-        obj = [obj]
-    elif not isinstance(obj, list):
-        raise BodyError("body", "a batch is a JSON array of events")
-    if len(obj) > max_batch:
-        raise BodyError("body", f"batch of {len(obj)} events exceeds the limit of {max_batch}", 413)
-    if not obj:
-        raise BodyError("body", "empty batch")
-    out: list[ValidEvent | EventRejected] = []
-    for item in obj:
-        try:
-            out.append(validate_event(item))
-        except EventRejected as e:
-            out.append(e)
-    return out
-
-
-ROW_COLS = ("dedup_key", "key_hash", "source", "event_id", "kind", "customer", "provider", "resource", "rclass",
-            "value", "t_ms", "received_ms", "payload_hash", "body", "evidence_key")
-
-
-def to_row(e: ValidEvent, dk: bytes, kh: int, now_ms: int, evidence_key: int | None = None) -> tuple:
-    """The usage_events row of a validated event, in ROW_COLS order (`evidence_key`: its evidence group)."""
-    return (dk, kh, e.source, e.event_id, e.kind, e.customer, e.provider, e.resource, e.rclass, e.value, e.t_ms,
-            now_ms, e.payload_hash, e.body, evidence_key)
-
-
-def _ph(conn) -> str:
-    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
-
-
-def insert_rows(conn, rows: list[tuple], cols: tuple[str, ...] = ROW_COLS) -> None:
-    """executemany straight through the driver: the hot path of ingestion (SQLAlchemy's per-row parameter
-    processing would cost as much as SQLite's own work here). `cols`: a prefix of ROW_COLS (a schema before
-    migration 0430 has no evidence_key)."""
-    ph = _ph(conn)
-    if len(cols) < len(ROW_COLS):
-        rows = [r[:len(cols)] for r in rows]
-    conn.exec_driver_sql(f"INSERT INTO usage_events ({', '.join(cols)}) VALUES ({', '.join([ph] * len(cols))})",
-                         rows)
-
-
-@dataclass
-class EventResult:
-    index: int
-    id: str | None
-    source: str | None
-    status: str  # accepted | duplicate | rejected | conflict | valid (fine, but the batch was not written)
-    field: str | None = None
-    reason: str | None = None
-    code: int = 200  # the HTTP status this event alone would get
-
-    def to_dict(self) -> dict[str, Any]:
-        d = {"index": self.index, "id": self.id, "source": self.source, "status": self.status}
-        if self.field:
-            d["field"] = self.field
-        if self.reason:
-            d["reason"] = self.reason
-        return d
-
-
-class AllAccepted(Sequence):
-    """The results of a batch whose events were all accepted (the common case), made on demand: the
-    response is written straight from the events, without 1,000 EventResult objects per request."""
-
-    def __init__(self, evs: list[ValidEvent]):
-        self._evs = evs
-
-    def __len__(self) -> int:
-        return len(self._evs)
-
-    def __getitem__(self, i):
-        if isinstance(i, slice):
-            return [self[k] for k in range(*i.indices(len(self)))]
-        e = self._evs[i]
-        return EventResult(i if i >= 0 else len(self._evs) + i, e.event_id, e.source, "accepted")
-
-    def to_dicts(self) -> list[dict[str, Any]]:
-        return [{"index": i, "id": e.event_id, "source": e.source, "status": "accepted"}
-                for i, e in enumerate(self._evs)]
-
-
-@dataclass
-class IngestOutcome:
-    status_code: int
-    results: Sequence[EventResult]
-    accepted: int = 0
-    duplicates: int = 0
-    error: str | None = None
-    field: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"accepted": self.accepted, "duplicates": self.duplicates,
-                             "results": self.results.to_dicts() if isinstance(self.results, AllAccepted)
-                             else [r.to_dict() for r in self.results]}
-        if self.error:
-            d["error"] = self.error
-            d["field"] = self.field
-        return d
 
 
 class _LockConflict(Exception):
@@ -194,89 +52,6 @@ def _raw_ident(item) -> tuple[str | None, str | None]:
     return None, None
 
 
-class WalCheckpointer:
-    """Moves SQLite's WAL checkpoints off the ingest path. By default the committing connection copies the
-    WAL back into the database (and fsyncs both) whenever the WAL passes 1,000 pages: with batches of
-    1,000 events (~200 pages) every fifth request paid for it. The ingest connection raises its automatic
-    threshold to `AUTO_PAGES` (a backstop if this thread falls behind) and, after each commit, wakes this
-    thread, which runs a PASSIVE checkpoint (it never blocks writers or readers) on its own connection at
-    most every `min_interval_s`. Durability is unchanged: a commit is in the WAL either way."""
-
-    AUTO_PAGES = 16_384
-
-    def __init__(self, db_path: str, min_interval_s: float = 1.0, idle_exit_s: float = 5.0):
-        self.db_path, self.min_interval_s, self.idle_exit_s = db_path, min_interval_s, idle_exit_s
-        self._wake = threading.Event()
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-
-    def committed(self) -> None:
-        self._wake.set()
-        with self._lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="wal-checkpoint", daemon=True)
-                self._thread.start()
-
-    def _run(self) -> None:
-        import sqlite3
-        import time
-        from urllib.parse import quote
-
-        while True:
-            if not self._wake.wait(self.idle_exit_s):
-                with self._lock:  # exit only if no commit came in meanwhile (committed() checks under it too)
-                    if not self._wake.is_set():
-                        self._thread = None
-                        return
-                continue
-            self._wake.clear()
-            try:
-                # mode=rw: never create a database file (the meter's may have been removed meanwhile)
-                with contextlib.closing(sqlite3.connect(f"file:{quote(self.db_path)}?mode=rw", uri=True,
-                                                         timeout=5)) as c:
-                    c.execute("PRAGMA wal_checkpoint(PASSIVE)")
-            except sqlite3.Error:
-                pass  # the committing connections' automatic checkpoint is the backstop
-            time.sleep(self.min_interval_s)
-
-
-def _sqlite_file(engine: Engine) -> str | None:
-    db = engine.url.database if engine.dialect.name == "sqlite" else None
-    return db if db and db != ":memory:" and not db.startswith("file:") else None
-
-
-class SqliteWriteLock:
-    """One writer at a time across the threads AND processes (the ingest pool) writing one SQLite file.
-    flock blocks in the kernel and wakes the next writer as soon as the lock is released; SQLite's own
-    busy handler would sleep in growing steps (1, 2, 5, 10 ... 100 ms) and turn contention into latency."""
-
-    def __init__(self, db_path: str):
-        self._path = db_path + "-writelock"
-        self._thread_lock = threading.Lock()
-        self._fd: int | None = None
-        self._pid = 0
-
-    def _file(self) -> int:
-        if self._fd is None or self._pid != os.getpid():  # a forked worker opens its own description
-            self._fd, self._pid = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600), os.getpid()
-        return self._fd
-
-    def __enter__(self):
-        self._thread_lock.acquire()
-        try:
-            fcntl.flock(self._file(), fcntl.LOCK_EX)
-        except BaseException:
-            self._thread_lock.release()
-            raise
-        return self
-
-    def __exit__(self, *exc):
-        try:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-        finally:
-            self._thread_lock.release()
-
-
 class Ingestor:
     """`identity`: the SQLite file's identity to check after each commit (default: the file's now)."""
 
@@ -289,12 +64,7 @@ class Ingestor:
         self.identity = identity or (FileIdentity(db_file) if db_file else None)
         self._gone: DatabaseGone | None = None  # once the file is gone, every write is refused
         self._episode: str | None = None  # the kind of store fault now going on (logged once per episode)
-        self._checkpointer = WalCheckpointer(db_file) if db_file else None
-        # SQLite has one writer; threads of this process queue on a lock instead of in SQLite's busy
-        # handler, which sleeps in growing steps and turns contention into latency spikes.
-        self._write_lock = (SqliteWriteLock(db_file) if db_file else threading.Lock()) if engine.dialect.name == "sqlite" \
-            else contextlib.nullcontext()
-        self._pg_writer = PgEventWriter(ROW_COLS, engine) if engine.dialect.name == "postgresql" else None
+        self.store: EventStore = store_for(engine, cfg)
         self._key_hashes: dict[tuple, int] = {}
         self._lease_terms: dict = {}  # lease id -> metering.leases.Terms (valid while no price book is added)
         self._books_seen = -1
@@ -338,7 +108,7 @@ class Ingestor:
             raise self._gone
         for attempt in range(3):
             try:
-                with self._write_lock:
+                with self.store.write_lock:
                     try:
                         results, new_rows = self._transaction(signed, items, problems, now_ms, prepared, on_chain,
                                                               groups)
@@ -355,8 +125,8 @@ class Ingestor:
                         # not acknowledged (the events went to the removed file)
                         if self.identity is not None:
                             self.identity.check()
-                if self._checkpointer and new_rows:
-                    self._checkpointer.committed()
+                if new_rows:
+                    self.store.committed()
                 break
             except StoreUnavailable as e:
                 self._store_fault(e)
@@ -390,7 +160,7 @@ class Ingestor:
         for r in new_rows:
             per_kind[r[4]] = per_kind.get(r[4], 0) + 1
         for k, n in per_kind.items():
-            m.accepted.labels(type=TYPE_NAMES[k]).inc(n)
+            m.accepted.labels(type=Kind(k).label).inc(n)
         if new_rows:  # per batch, not per event: the oldest event's lag is what alerting needs
             m.ingest_lag.observe(max(0, now_ms - min(r[10] for r in new_rows)) / 1000)
         if len(results) - acc:
@@ -407,27 +177,6 @@ class Ingestor:
             self._episode = e.kind
             log.warning("ingest refused with 503 (Retry-After %d s): %s; agents keep their events and send them "
                         "again", e.retry_after_s, e.reason)
-
-    def _begin(self):
-        """The request's transaction. SQLite: BEGIN IMMEDIATE waits at most `cfg.ingest_busy_timeout_ms` for a
-        write lock held by another process (the engine's connections wait 30 s, right for the jobs, far past
-        an agent's timeout for ingestion); the connection's own timeout is restored afterwards."""
-        if self.engine.dialect.name != "sqlite":
-            return self.engine.begin()
-        return self._sqlite_begin()
-
-    @contextlib.contextmanager
-    def _sqlite_begin(self):
-        with self.engine.connect() as conn:
-            dbapi = conn.connection.dbapi_connection
-            prev = dbapi.execute("PRAGMA busy_timeout").fetchone()[0]
-            dbapi.execute(f"PRAGMA busy_timeout={int(self.cfg.ingest_busy_timeout_ms)}")
-            try:
-                with conn.begin():
-                    yield conn
-            finally:
-                with contextlib.suppress(Exception):
-                    dbapi.execute(f"PRAGMA busy_timeout={int(prev)}")
 
     def _prepare(self, evs: list[ValidEvent], now_ms: int, groups=None) -> tuple[list[bytes], list[tuple]]:
         """Dedup keys and usage_events rows of a batch; key hashes are remembered (a lease repeats them)."""
@@ -447,7 +196,7 @@ class Ingestor:
 
     def _transaction(self, signed: SignedRequest, items, problems, now_ms: int, prepared, on_chain, groups=None):
         provider = signed.pubkey
-        with self._begin() as conn:
+        with self.store.begin() as conn:
             self._record_signature(conn, signed, now_ms)
             self._check_provider(conn, provider, on_chain)
             if any(problems):
@@ -461,10 +210,7 @@ class Ingestor:
                 raise _Rollback(self._failed(items, problems))
             save_states(conn, leases)
             store_groups(conn, groups, now_ms)
-            if conn.dialect.name == "sqlite":
-                results, new_rows = self._insert_then_dedup(conn, valid, *prepared)
-            else:
-                results, new_rows = self._write_pg(conn, valid, *prepared)
+            results, new_rows = self.store.write(conn, valid, *prepared)
             if not isinstance(results, AllAccepted) and any(r.status == "conflict" for r in results):
                 raise _Rollback(self._failed(items, [r if r.status == "conflict" else None for r in results]))
             # both write paths have stored new_rows in this transaction: a refusal here rolls them back
@@ -565,68 +311,6 @@ class Ingestor:
             if not known[k]:
                 problems[i] = EventResult(i, e.event_id, e.source, "rejected", "subject",
                                           f"customer {e.customer} is paused ({paused[e.customer] or 'escrow exhausted'}): no new work is billed", 403)
-
-    def _insert_then_dedup(self, conn, evs: list[ValidEvent], dks: list[bytes], rows: list[tuple]):
-        """SQLite: insert everything with ON CONFLICT DO NOTHING and look at stored rows only when some
-        insert did nothing (the common all-new batch costs no dedup look-up at all). The write lock is held
-        (BEGIN IMMEDIATE), so the rows with an id above the previous maximum are exactly ours; a conflict
-        raises and the whole transaction rolls back."""
-        dbapi = conn.connection.dbapi_connection
-        if self._checkpointer:  # per connection; cheap, and the pool may hand us a fresh one
-            conn.exec_driver_sql(f"PRAGMA wal_autocheckpoint={WalCheckpointer.AUTO_PAGES}")
-        max_id = conn.exec_driver_sql("SELECT max(id) FROM usage_events").scalar() or 0
-        before = dbapi.total_changes
-        conn.exec_driver_sql(f"INSERT INTO usage_events ({', '.join(ROW_COLS)}) VALUES ({', '.join(['?'] * len(ROW_COLS))}) "
-                             "ON CONFLICT (dedup_key) DO NOTHING", rows)
-        if dbapi.total_changes - before == len(rows):
-            return AllAccepted(evs), rows
-        stored: dict[bytes, tuple] = {}
-        uniq = list(dict.fromkeys(dks))
-        for k in range(0, len(uniq), 900):
-            chunk = uniq[k:k + 900]
-            for rid, dk, h, src, eid in conn.exec_driver_sql(
-                    "SELECT id, dedup_key, payload_hash, source, event_id FROM usage_events WHERE dedup_key IN "
-                    f"({', '.join(['?'] * len(chunk))})", tuple(chunk)):
-                stored[bytes(dk)] = (rid > max_id, bytes(h), src, eid)
-        results: list[EventResult] = []
-        new_rows: list[tuple] = []
-        seen: set[bytes] = set()
-        for i, e in enumerate(evs):
-            new, h, src, eid = stored[dks[i]]
-            if new and dks[i] not in seen:  # the first of the batch with this key is the one inserted
-                results.append(EventResult(i, e.event_id, e.source, "accepted"))
-                new_rows.append(rows[i])
-            elif (src, eid) == (e.source, e.event_id) and h == e.payload_hash:
-                results.append(EventResult(i, e.event_id, e.source, "duplicate"))
-            else:  # a different payload, or (odds ~2^-128) another (source, id) under the same key
-                results.append(EventResult(i, e.event_id, e.source, "conflict", "id",
-                                           "this (source, id) was already stored with a different payload", 409))
-            seen.add(dks[i])
-        return results, new_rows
-
-    def _write_pg(self, conn, evs: list[ValidEvent], dks: list[bytes], rows: list[tuple]):
-        """PostgreSQL: COPY and INSERT ... ON CONFLICT through `pg_store.PgEventWriter` (the first event of
-        the batch with each key is written; a later one is compared with it)."""
-        first: dict[bytes, int] = {}
-        for i, dk in enumerate(dks):
-            first.setdefault(dk, i)
-        inserted, stored = self._pg_writer.write(conn, rows if len(first) == len(rows) else [rows[i] for i in first.values()])
-        if len(inserted) == len(rows):
-            return AllAccepted(evs), rows
-        results: list[EventResult] = []
-        new_rows: list[tuple] = []
-        for i, e in enumerate(evs):
-            dk = dks[i]
-            if first[dk] == i and dk in inserted:
-                results.append(EventResult(i, e.event_id, e.source, "accepted"))
-                new_rows.append(rows[i])
-            elif (stored.get(dk) if dk in stored else evs[first[dk]].payload_hash) == e.payload_hash:
-                # the hash covers the whole event, source and id included: equal hashes, the same event
-                results.append(EventResult(i, e.event_id, e.source, "duplicate"))
-            else:
-                results.append(EventResult(i, e.event_id, e.source, "conflict", "id",
-                                           "this (source, id) was already stored with a different payload", 409))
-        return results, new_rows
 
     @staticmethod
     def _failed(items, problems: list[EventResult | None]) -> IngestOutcome:

@@ -1,4 +1,5 @@
-"""PostgreSQL's write path of ingestion (SQLite's, with its write lock and WAL checkpointer, is in ingest.py).
+"""PostgreSQL's side of ingestion (SQLite's, with its write lock and WAL checkpointer, is sqlite_store.py):
+`PgEventStore`, the store the Ingestor writes through (metering/ingest/store.py), and its `PgEventWriter`.
 
 A batch's rows go in with COPY (binary) into a temporary staging table, then one statement inserts their
 dedup keys into `meter_event_keys` with ON CONFLICT DO NOTHING and the events whose key went in into
@@ -11,12 +12,18 @@ and is a `duplicate` (same payload hash) or a `conflict` (409, the caller rolls 
 Several replicas therefore ingest into one database at once with the dedup rule of SQLite unchanged."""
 from __future__ import annotations
 
+import contextlib
+from typing import ContextManager
+
 from sqlalchemy.engine import Engine
 
-from .models import EventKey, UsageEvent
-from .partitions import guard_for
+from ..events import ValidEvent
+from ..models import EventKey, UsageEvent
+from ..partitions import guard_for
+from .results import AllAccepted, EventResult
+from .rows import ROW_COLS
 
-# The staging table has the columns of ingest.ROW_COLS, in that order, with their binary COPY types.
+# The staging table has the columns of rows.ROW_COLS, in that order, with their binary COPY types.
 STAGE = "meter_usage_stage"
 STAGE_TYPES = ("bytea", "bigint", "text", "text", "smallint", "text", "text", "text", "text", "bigint", "bigint",
                "bigint", "bytea", "text", "bigint")
@@ -25,7 +32,7 @@ UE = UsageEvent.__tablename__
 
 
 class PgEventWriter:
-    """Inserts prepared usage_events rows (ingest.ROW_COLS order) with dedup, inside the caller's
+    """Inserts prepared usage_events rows (rows.ROW_COLS order) with dedup, inside the caller's
     transaction; one per Ingestor (it remembers which pooled connections already have the staging table
     and which partitions exist)."""
 
@@ -68,3 +75,43 @@ class PgEventWriter:
                 cur.execute(f"SELECT dedup_key, payload_hash FROM {EK} WHERE dedup_key = ANY(%s)", (missing,))
                 stored = {bytes(k): bytes(h) for k, h in cur.fetchall()}
         return inserted, stored
+
+
+class PgEventStore:
+    """The EventStore of a PostgreSQL database (metering/ingest/store.py): no write lock (replicas and
+    processes write at once; `meter_event_keys` decides dedup), nothing to do after a commit."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.write_lock: ContextManager = contextlib.nullcontext()
+        self.writer = PgEventWriter(ROW_COLS, engine)
+
+    def begin(self):
+        return self.engine.begin()
+
+    def committed(self) -> None:
+        pass
+
+    def write(self, conn, evs: list[ValidEvent], dks: list[bytes], rows: list[tuple]):
+        """PostgreSQL: COPY and INSERT ... ON CONFLICT through `PgEventWriter` (the first event of
+        the batch with each key is written; a later one is compared with it)."""
+        first: dict[bytes, int] = {}
+        for i, dk in enumerate(dks):
+            first.setdefault(dk, i)
+        inserted, stored = self.writer.write(conn, rows if len(first) == len(rows) else [rows[i] for i in first.values()])
+        if len(inserted) == len(rows):
+            return AllAccepted(evs), rows
+        results: list[EventResult] = []
+        new_rows: list[tuple] = []
+        for i, e in enumerate(evs):
+            dk = dks[i]
+            if first[dk] == i and dk in inserted:
+                results.append(EventResult(i, e.event_id, e.source, "accepted"))
+                new_rows.append(rows[i])
+            elif (stored.get(dk) if dk in stored else evs[first[dk]].payload_hash) == e.payload_hash:
+                # the hash covers the whole event, source and id included: equal hashes, the same event
+                results.append(EventResult(i, e.event_id, e.source, "duplicate"))
+            else:
+                results.append(EventResult(i, e.event_id, e.source, "conflict", "id",
+                                           "this (source, id) was already stored with a different payload", 409))
+        return results, new_rows

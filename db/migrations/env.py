@@ -1,9 +1,9 @@
-"""Alembic environment: runs migrations on the engine handed over by ledger.db.migrate (or on the URL)."""
+"""Alembic environment: runs migrations on the engine handed over by db.migrate (or on the URL)."""
 from __future__ import annotations
 
 from alembic import context
 
-from ledger.db import Base, load_models, make_engine
+from db import Base, load_models, make_engine
 
 load_models()
 target_metadata = Base.metadata
