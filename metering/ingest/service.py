@@ -205,12 +205,16 @@ class Ingestor:
             self._check_paused(conn, valid, problems)
             if any(problems):
                 raise _Rollback(self._failed(items, problems))
+            # The events are written before the lease rows are locked: those rows (and the channels' bounds
+            # rows below) are what concurrent requests naming the same leases queue on, so they are held from
+            # the lease check to the commit only, not over the batch's insert. A refusal below rolls the write
+            # back; a lease refusal still takes precedence over a conflicting replay (409).
+            store_groups(conn, groups, now_ms)
+            results, new_rows = self.store.write(conn, valid, *prepared)
             leases = self._check_leases(conn, provider, valid, problems)
             if any(problems):
                 raise _Rollback(self._failed(items, problems))
             save_states(conn, leases)
-            store_groups(conn, groups, now_ms)
-            results, new_rows = self.store.write(conn, valid, *prepared)
             if not isinstance(results, AllAccepted) and any(r.status == "conflict" for r in results):
                 raise _Rollback(self._failed(items, [r if r.status == "conflict" else None for r in results]))
             # both write paths have stored new_rows in this transaction: a refusal here rolls them back
