@@ -285,7 +285,7 @@ def main() -> None:
     if a.database_url:
         from pg_ingest import main as pg_main
 
-        pg_main(a, free_port)
+        pg_main(a)
         return
     a.concurrency = a.concurrency or 2 * a.workers
     provider = Keypair.from_seed(bytes([1]) * 32)

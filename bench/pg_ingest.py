@@ -3,7 +3,12 @@
 database, in signed batches of 1,000, two connections per replica; the rate over all N and per million
 events (so decay shows); baseline in the same run: the same rows, as the meter stored them, COPYed by R
 connections into a fresh schema of the same shape (partitioned usage_events, same indexes), 1,000 rows per
-COPY and transaction. Everything runs in throw-away schemas of the database at URL, dropped at the end."""
+COPY and transaction. Everything runs in throw-away schemas of the database at URL, dropped at the end.
+
+The customers' 500 leases are signed and stored before the clock starts (customers sign before any usage);
+a batch the meter does not accept whole ends the run with one line and a nonzero exit: refused events are
+not throughput. The JSON line also gives the CPU per event of the replica processes, of the whole
+PostgreSQL server (same machine, /proc) and of this load generator, over the timed part."""
 from __future__ import annotations
 
 import http.client
@@ -30,6 +35,7 @@ from metering.events import GPU_HEARTBEAT  # noqa: E402
 from metering.ingest import ROW_COLS  # noqa: E402
 from metering.partitions import ensure_ahead  # noqa: E402
 from metering.registry import add_provider  # noqa: E402
+from metering_ingest import free_port, proc_cpu_s, sign_leases  # noqa: E402  (the script this module serves)
 
 SERVER = r'''
 import sys, uvicorn
@@ -105,7 +111,38 @@ def _per_million(done: list[tuple[float, int]], t_start: float, n: int) -> list[
     return out
 
 
-def run_api(url: str, schema: str, events: Events, provider: Keypair, n_batches: int, replicas: int, free_port) -> dict:
+class Refused(Exception):
+    """A batch the meter did not accept whole (the run stops: the figure would count refusals)."""
+
+
+def _refusal(b: int, status: int, content: bytes) -> str:
+    try:
+        out = json.loads(content)
+    except ValueError:
+        return f"batch {b}: HTTP {status}: {content[:200]!r}"
+    first = next((r for r in out.get("results", []) if r.get("status") != "accepted"), None) \
+        if isinstance(out, dict) else None
+    why = f"{first.get('field')}: {first.get('reason')}" if first else (out.get("error") if isinstance(out, dict) else out)
+    accepted = out.get("accepted") if isinstance(out, dict) else None
+    return f"batch {b}: HTTP {status}, {accepted} of {BATCH} accepted: {why}"
+
+
+def _postmaster(engine) -> int:
+    """The PostgreSQL server's postmaster pid (the parent of this connection's backend; same machine)."""
+    with engine.connect() as c:
+        backend = c.execute(text("SELECT pg_backend_pid()")).scalar()
+    return int(Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def pg_cpu_s(postmaster: int) -> float:
+    """CPU seconds of the whole PostgreSQL server: its live processes (backends, WAL writer, checkpointer,
+    autovacuum) and those already ended (counted into the postmaster's cutime/cstime when reaped)."""
+    fields = Path(f"/proc/{postmaster}/stat").read_text().rsplit(")", 1)[1].split()
+    return proc_cpu_s(postmaster) + (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_api(url: str, schema: str, events: Events, provider: Keypair, n_batches: int, replicas: int,
+            postmaster: int) -> dict:
     ports = [free_port() for _ in range(replicas)]
     procs = []
     with tempfile.TemporaryDirectory() as d:
@@ -127,8 +164,11 @@ def run_api(url: str, schema: str, events: Events, provider: Keypair, n_batches:
             done: list[tuple[float, int]] = []
             lock = threading.Lock()
             next_thread = iter(range(1 << 30))
+            stop = threading.Event()
 
             def post(b: int) -> None:
+                if stop.is_set():
+                    return
                 body = events.body(b)
                 h = sign_request(provider, "POST", "/v1/events/batch", body, int(time.time() * 1000))
                 h["content-type"] = "application/cloudevents-batch+json"
@@ -140,14 +180,19 @@ def run_api(url: str, schema: str, events: Events, provider: Keypair, n_batches:
                 conn.request("POST", "/v1/events/batch", body=body, headers=h)
                 r = conn.getresponse()
                 content = r.read()
-                assert r.status == 200 and json.loads(content)["accepted"] == BATCH, content[:300]
+                if r.status != 200 or json.loads(content).get("accepted") != BATCH:
+                    stop.set()
+                    raise Refused(_refusal(b, r.status, content))
                 with lock:
                     done.append((time.perf_counter(), BATCH))
 
+            meter0, pg0, client0 = sum(proc_cpu_s(p.pid) for p in procs), pg_cpu_s(postmaster), time.process_time()
             t0 = time.perf_counter()
             with ThreadPoolExecutor(2 * replicas) as pool:
                 list(pool.map(post, range(n_batches)))
             total = time.perf_counter() - t0
+            meter_cpu, pg_cpu = sum(proc_cpu_s(p.pid) for p in procs) - meter0, pg_cpu_s(postmaster) - pg0
+            client_cpu = time.process_time() - client0
         finally:
             for p in procs:
                 p.terminate()
@@ -155,7 +200,9 @@ def run_api(url: str, schema: str, events: Events, provider: Keypair, n_batches:
                 p.wait()
     n = n_batches * BATCH
     return {"events": n, "seconds": round(total, 2), "events_per_s": round(n / total),
-            "events_per_s_per_million": _per_million(done, t0, n)}
+            "events_per_s_per_million": _per_million(done, t0, n),
+            "meter_cpu_us_per_event": round(meter_cpu / n * 1e6, 1), "pg_cpu_us_per_event": round(pg_cpu / n * 1e6, 1),
+            "client_cpu_us_per_event": round(client_cpu / n * 1e6, 1)}
 
 
 def run_baseline(src, dst, replicas: int, n: int) -> dict:
@@ -197,17 +244,21 @@ def run_baseline(src, dst, replicas: int, n: int) -> dict:
     return {"events": n, "seconds": round(total, 2), "events_per_s": round(n / total)}
 
 
-def main(a, free_port) -> None:
+def main(a) -> None:
     provider = Keypair.from_seed(bytes([1]) * 32)
     n_batches = max(1, a.events // BATCH)
     schema, e = _schema(a.database_url, "api")
     base_schema, base = _schema(a.database_url, "copy")
     try:
         add_provider(e, str(provider.pubkey()), int(time.time() * 1000))
+        sign_leases(e, provider, int(time.time() * 1000))  # the customers' consent, before the clock starts
         ensure_ahead(e, int(time.time() * 1000), 24 * 3_600_000)  # the meter's job, run before the clock starts
         load0 = os.getloadavg()[0]
-        api = run_api(a.database_url, schema, Events(provider, int(time.time() * 1000)), provider, n_batches,
-                      a.replicas, free_port)
+        try:
+            api = run_api(a.database_url, schema, Events(provider, int(time.time() * 1000)), provider, n_batches,
+                          a.replicas, _postmaster(e))
+        except Refused as r:
+            raise SystemExit(f"pg_ingest: the meter refused {r}: no figure (refused events are not throughput)") from None
         with e.connect() as c:
             stored = c.execute(text("SELECT count(*) FROM usage_events")).scalar()
         assert stored == api["events"], (stored, api["events"])
@@ -226,6 +277,7 @@ def main(a, free_port) -> None:
         "events_per_s_per_million": pm,
         "drop_first_to_last_million": round(1 - pm[-1] / pm[0], 3) if len(pm) > 1 else None,
         "api_seconds": api["seconds"], "baseline_seconds": baseline["seconds"],
+        **{k: api[k] for k in ("meter_cpu_us_per_event", "pg_cpu_us_per_event", "client_cpu_us_per_event")},
         "cpus": os.cpu_count(), "loadavg_1m_before_after": [round(load0, 2), round(load1, 2)],
     }
     print(json.dumps(result) if a.json else json.dumps(result, indent=2), flush=True)

@@ -154,29 +154,68 @@ def _insert_if_missing(conn: Connection, rows: list[dict]) -> None:
     conn.execute(insert(CB).on_conflict_do_nothing(), rows)
 
 
+_PG_INSERT = (f"INSERT INTO {CB.name} (customer, provider, family, rclass, total) "
+              f"SELECT c, p, f, r, '0' FROM unnest(%s::text[], %s::text[], %s::smallint[], %s::text[]) AS u(c, p, f, r) "
+              f"ORDER BY c, p, f, r ON CONFLICT DO NOTHING")
+_PG_LOCK = (f"SELECT customer, provider, family, rclass, total FROM {CB.name} "
+            f"WHERE (customer, provider) IN (SELECT * FROM unnest(%s::text[], %s::text[])) "
+            f"ORDER BY customer, provider, family, rclass FOR UPDATE")
+_PG_UPDATE = (f"UPDATE {CB.name} AS b SET total = u.t "
+              f"FROM unnest(%s::text[], %s::text[], %s::smallint[], %s::text[], %s::text[]) AS u(c, p, f, r, t) "
+              f"WHERE b.customer = u.c AND b.provider = u.p AND b.family = u.f AND b.rclass = u.r")
+
+
 def reserve(conn: Connection, events: list[tuple[str, str, int, str, int]], *, heartbeat_timeout_ms: int,
             sample_timeout_ms: int, prices: Prices) -> list[Overflow]:
     """Add the events about to be stored ((customer, provider, kind, class, value) in order) to their
     channels' totals, in the caller's transaction; the events that would overflow (then nothing is added:
-    the caller rolls back). A channel's rows are locked (FOR UPDATE on PostgreSQL; SQLite has one writer)."""
+    the caller rolls back). A channel's rows are locked (FOR UPDATE on PostgreSQL, in key order, the
+    batch's channels in three statements whatever their number; SQLite has one writer)."""
     per: dict[tuple[str, str], list[tuple[int, int, str, int]]] = {}
     for i, (c, p, kind, cls, value) in enumerate(events):
         if value:
             per.setdefault((c, p), []).append((i, FAMILY[kind], cls, value))
+    channels = sorted(per.items())
+    if not channels:
+        return []
+    lines = {ch: sorted({(f, cls) for _, f, cls, _ in evs}) for ch, evs in channels}
+    pg = conn.dialect.name == "postgresql"
+    if pg:
+        sums = _pg_lock(conn, lines)
     out: list[Overflow] = []
-    writes: list[dict] = []
-    for (c, p), evs in sorted(per.items()):
-        lines = sorted({(f, cls) for _, f, cls, _ in evs})
-        _insert_if_missing(conn, [dict(customer=c, provider=p, family=f, rclass=cls, total=0) for f, cls in lines])
-        sums = {(int(f), cls): int(total) for f, cls, total in conn.execute(
-            select(CB.c.family, CB.c.rclass, CB.c.total).where(CB.c.customer == c, CB.c.provider == p)
-            .with_for_update())}
-        new, over = first_overflow(sums, [(f, cls, v) for _, f, cls, v in evs], heartbeat_timeout_ms=heartbeat_timeout_ms,
+    writes: list[tuple[str, str, int, str, int]] = []
+    for (c, p), evs in channels:
+        if pg:
+            got = sums.get((c, p), {})
+        else:
+            _insert_if_missing(conn, [dict(customer=c, provider=p, family=f, rclass=cls, total=0)
+                                      for f, cls in lines[(c, p)]])
+            got = {(int(f), cls): int(total) for f, cls, total in conn.execute(
+                select(CB.c.family, CB.c.rclass, CB.c.total).where(CB.c.customer == c, CB.c.provider == p)
+                .with_for_update())}
+        new, over = first_overflow(got, [(f, cls, v) for _, f, cls, v in evs], heartbeat_timeout_ms=heartbeat_timeout_ms,
                                    sample_timeout_ms=sample_timeout_ms, prices=prices)
         if over is not None:
             out.append(Overflow(evs[over.index][0], over.field, over.reason))
-        writes += [dict(c_=c, p_=p, f_=f, r_=cls, total=str(new[(f, cls)])) for f, cls in lines]
+        writes += [(c, p, f, cls, new[(f, cls)]) for f, cls in lines[(c, p)]]
     if not out and writes:
-        conn.execute(update(CB).where(CB.c.customer == bindparam("c_"), CB.c.provider == bindparam("p_"),
-                                      CB.c.family == bindparam("f_"), CB.c.rclass == bindparam("r_")), writes)
+        if pg:
+            cs, ps, fs, rs, ts = (list(col) for col in zip(*writes, strict=True))
+            conn.exec_driver_sql(_PG_UPDATE, (cs, ps, fs, rs, [str(t) for t in ts]))
+        else:
+            conn.execute(update(CB).where(CB.c.customer == bindparam("c_"), CB.c.provider == bindparam("p_"),
+                                          CB.c.family == bindparam("f_"), CB.c.rclass == bindparam("r_")),
+                         [dict(c_=c, p_=p, f_=f, r_=cls, total=str(t)) for c, p, f, cls, t in writes])
     return out
+
+
+def _pg_lock(conn: Connection, lines: dict[tuple[str, str], list[tuple[int, str]]]) -> dict[tuple[str, str], dict]:
+    """PostgreSQL: the bounds rows of the batch's channels made where missing, then locked and read in key
+    order (replicas reserving overlapping channels wait for each other instead of deadlocking)."""
+    new = [(c, p, f, cls) for (c, p), ls in lines.items() for f, cls in ls]
+    cs, ps, fs, rs = (list(col) for col in zip(*new, strict=True))
+    conn.exec_driver_sql(_PG_INSERT, (cs, ps, fs, rs))
+    sums: dict[tuple[str, str], dict] = {}
+    for c, p, f, cls, total in conn.exec_driver_sql(_PG_LOCK, ([c for c, _ in lines], [p for _, p in lines])):
+        sums.setdefault((c, p), {})[(int(f), cls)] = int(total)
+    return sums

@@ -172,16 +172,27 @@ def check_event(st: LeaseState | None, lease_id: str, ev, signer: str) -> tuple[
 
 # ---- I/O: the ingestion transaction ----
 
+_PG_LOAD = (f"SELECT lease_id, encoding, revoked_at_ms, last_event_ms, egress_bytes FROM {LT.name} "
+            f"WHERE lease_id = ANY(%s) ORDER BY lease_id FOR UPDATE")
+_PG_SAVE = (f"UPDATE {LT.name} AS l SET last_event_ms = u.last, egress_bytes = u.eg "
+            f"FROM unnest(%s::text[], %s::bigint[], %s::text[]) AS u(lid, last, eg) WHERE l.lease_id = u.lid")
+
+
 def load_states(conn: Connection, lease_ids: Iterable[str], terms: dict[str, Terms]) -> dict[str, LeaseState]:
-    """The leases named by a request, their rows locked for the transaction (PostgreSQL; SQLite has one
-    writer). `terms` caches each lease's Terms across requests (neither a stored lease nor a published price
-    book changes; the cache is dropped whenever a new price book appears)."""
+    """The leases named by a request, their rows locked for the transaction (PostgreSQL: one statement,
+    locking in lease_id order so that replicas locking overlapping leases wait instead of deadlocking;
+    SQLite has one writer). `terms` caches each lease's Terms across requests (neither a stored lease nor
+    a published price book changes; the cache is dropped whenever a new price book appears)."""
     ids = sorted(set(lease_ids))
     out: dict[str, LeaseState] = {}
     books = None
-    for i in range(0, len(ids), 900):
-        rows = conn.execute(select(LT.c.lease_id, LT.c.encoding, LT.c.revoked_at_ms, LT.c.last_event_ms,
-                                   LT.c.egress_bytes).where(LT.c.lease_id.in_(ids[i:i + 900])).with_for_update())
+    if conn.dialect.name == "postgresql":
+        chunks = [conn.exec_driver_sql(_PG_LOAD, (ids,))] if ids else []
+    else:
+        chunks = [conn.execute(select(LT.c.lease_id, LT.c.encoding, LT.c.revoked_at_ms, LT.c.last_event_ms,
+                                      LT.c.egress_bytes).where(LT.c.lease_id.in_(ids[i:i + 900])).with_for_update())
+                  for i in range(0, len(ids), 900)]
+    for rows in chunks:
         for lid, enc, rev, last, egress in rows:
             t = terms.get(lid)
             if t is None:
@@ -192,10 +203,16 @@ def load_states(conn: Connection, lease_ids: Iterable[str], terms: dict[str, Ter
 
 
 def save_states(conn: Connection, states: dict[str, LeaseState]) -> None:
-    rows = [{"lid": lid, "last": st.last_event_ms, "eg": str(st.egress_bytes)} for lid, st in states.items() if st.dirty]
-    if rows:  # one executemany for every lease the request touched
-        conn.execute(update(LT).where(LT.c.lease_id == bindparam("lid"))
-                     .values(last_event_ms=bindparam("last"), egress_bytes=bindparam("eg")), rows)
+    dirty = [(lid, st) for lid, st in states.items() if st.dirty]
+    if not dirty:
+        return
+    if conn.dialect.name == "postgresql":  # one statement for every lease the request touched
+        conn.exec_driver_sql(_PG_SAVE, ([lid for lid, _ in dirty], [st.last_event_ms for _, st in dirty],
+                                        [str(st.egress_bytes) for _, st in dirty]))
+        return
+    conn.execute(update(LT).where(LT.c.lease_id == bindparam("lid"))  # one executemany
+                 .values(last_event_ms=bindparam("last"), egress_bytes=bindparam("eg")),
+                 [{"lid": lid, "last": st.last_event_ms, "eg": str(st.egress_bytes)} for lid, st in dirty])
 
 
 def price_book_count(conn: Connection) -> int:

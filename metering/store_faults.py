@@ -112,6 +112,18 @@ def classify(exc: BaseException) -> StoreUnavailable | None:
     return None
 
 
+# PostgreSQL aborted the transaction to break a lock cycle (40P01) or a serialisation conflict (40001):
+# nothing of it was stored and the same transaction again will in all likelihood succeed.
+LOCK_CONFLICT_STATES = ("40P01", "40001")
+
+
+def lock_conflict(exc: BaseException) -> str | None:
+    """The SQLSTATE if `exc` is a transaction PostgreSQL aborted on a lock conflict (retry it), else None."""
+    orig = getattr(exc, "orig", None) or exc
+    state = getattr(orig, "sqlstate", None)
+    return state if state in LOCK_CONFLICT_STATES else None
+
+
 class Tripwire:
     """The first fatal fault of a process: logged once, in words, and `on_trip` callbacks are called once
     (the server is told to stop). Later trips only return."""

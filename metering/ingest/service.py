@@ -25,7 +25,7 @@ from ..metrics import MeterMetrics, reason_label
 from ..models import RequestSignature, UsageEvent, UsageKey, dedup_key, key_hash
 from ..registry import paused_customers, provider_flag
 from ..rollup.usage import FAMILY
-from ..store_faults import DatabaseGone, FileIdentity, StoreUnavailable, classify
+from ..store_faults import RETRY_LOCKED_S, DatabaseGone, FileIdentity, StoreUnavailable, classify, lock_conflict
 from .results import AllAccepted, EventResult, IngestOutcome
 from .rows import _ph, to_row
 from .sqlite_store import _sqlite_file
@@ -35,6 +35,10 @@ UE = UsageEvent.__table__
 RS = RequestSignature.__table__
 UK = UsageKey.__table__
 log = logging.getLogger("solmeter.meter")
+
+
+class _LockConflict(Exception):
+    """PostgreSQL aborted the request's transaction on a lock conflict (store_faults.lock_conflict)."""
 
 
 class _Rollback(Exception):
@@ -109,7 +113,11 @@ class Ingestor:
                         results, new_rows = self._transaction(signed, items, problems, now_ms, prepared, on_chain,
                                                               groups)
                     except DBAPIError as e:
-                        if isinstance(e, IntegrityError) or (su := classify(e)) is None:
+                        if isinstance(e, IntegrityError):
+                            raise
+                        if (su := classify(e)) is None:
+                            if (state := lock_conflict(e)) is not None:
+                                raise _LockConflict(f"{state}: {str(getattr(e, 'orig', e)).splitlines()[0]}") from None
                             raise
                         raise su from None
                     finally:
@@ -134,6 +142,15 @@ class Ingestor:
                 # so this is a backstop): the transaction was rolled back whole; try again.
                 if attempt == 2:
                     raise
+            except _LockConflict as e:
+                # PostgreSQL aborted the whole transaction on a lock conflict with another replica (a deadlock
+                # it broke, or a serialisation failure): try again; a third time is load, not a fault of the
+                # request, and is answered 503 with Retry-After (never 500)
+                if attempt == 2:
+                    su = StoreUnavailable(f"the database aborted this request's transaction on a lock conflict "
+                                          f"three times ({e})", RETRY_LOCKED_S, "locked")
+                    self._store_fault(su)
+                    raise su from None
         if self._episode is not None:
             log.warning("database writes succeed again (after: %s)", self._episode)
             self._episode = None
@@ -188,12 +205,16 @@ class Ingestor:
             self._check_paused(conn, valid, problems)
             if any(problems):
                 raise _Rollback(self._failed(items, problems))
+            # The events are written before the lease rows are locked: those rows (and the channels' bounds
+            # rows below) are what concurrent requests naming the same leases queue on, so they are held from
+            # the lease check to the commit only, not over the batch's insert. A refusal below rolls the write
+            # back; a lease refusal still takes precedence over a conflicting replay (409).
+            store_groups(conn, groups, now_ms)
+            results, new_rows = self.store.write(conn, valid, *prepared)
             leases = self._check_leases(conn, provider, valid, problems)
             if any(problems):
                 raise _Rollback(self._failed(items, problems))
             save_states(conn, leases)
-            store_groups(conn, groups, now_ms)
-            results, new_rows = self.store.write(conn, valid, *prepared)
             if not isinstance(results, AllAccepted) and any(r.status == "conflict" for r in results):
                 raise _Rollback(self._failed(items, [r if r.status == "conflict" else None for r in results]))
             # both write paths have stored new_rows in this transaction: a refusal here rolls them back
@@ -251,7 +272,7 @@ class Ingestor:
             ph = _ph(conn)
             conn.exec_driver_sql(
                 f"INSERT INTO meter_usage_keys (customer, provider, family, resource, key_hash) "
-                f"VALUES ({ph}, {ph}, {ph}, {ph}, {ph}) ON CONFLICT DO NOTHING", [(*k, h) for k, h in fresh.items()])
+                f"VALUES ({ph}, {ph}, {ph}, {ph}, {ph}) ON CONFLICT DO NOTHING", [(*k, h) for k, h in sorted(fresh.items())])
         return set(fresh)
 
     def _record_signature(self, conn, signed: SignedRequest, now_ms: int) -> None:

@@ -327,3 +327,47 @@ def test_meter_serve_exits_non_zero_with_one_line_when_its_database_file_is_remo
         if proc.poll() is None:
             proc.terminate()
             proc.wait(timeout=30)
+
+
+class _PgAbort(Exception):
+    """What psycopg raises when PostgreSQL aborts a transaction: the SQLSTATE on the driver's exception."""
+
+    def __init__(self, sqlstate: str):
+        super().__init__(f"deadlock detected (SQLSTATE {sqlstate})\nDETAIL: Process 1 waits for ShareLock ...")
+        self.sqlstate = sqlstate
+
+
+@pytest.mark.parametrize("sqlstate", ["40P01", "40001"])
+def test_a_transaction_aborted_on_a_lock_conflict_is_retried_and_never_a_500(
+        client, poster, ev, clock, engine, monkeypatch, caplog, sqlstate):
+    """Replicas on one PostgreSQL: a transaction the server aborts on a deadlock or a serialisation failure
+    stored nothing and is run again; if it keeps being aborted, the answer is 503 with Retry-After (load),
+    never a 500."""
+    from sqlalchemy.exc import OperationalError
+
+    from metering.ingest import Ingestor
+
+    real = Ingestor._transaction
+    aborts = {"left": 1}
+
+    def flaky(self, *a, **kw):
+        if aborts["left"] > 0:
+            aborts["left"] -= 1
+            raise OperationalError("INSERT ...", {}, _PgAbort(sqlstate))
+        return real(self, *a, **kw)
+
+    monkeypatch.setattr(Ingestor, "_transaction", flaky)
+    batch = [ev.hb("L1", clock.t - 60_000 + i * 1_000) for i in range(5)]
+    r = poster.post(batch)
+    assert r.status_code == 200 and r.json()["accepted"] == 5, r.text
+    assert _count(engine) == 5
+    aborts["left"] = 3  # every attempt aborted
+    again = [ev.hb("L1", clock.t - 30_000 + i * 1_000) for i in range(5)]
+    with caplog.at_level(logging.WARNING, logger="solmeter.meter"):
+        r = poster.post(again)
+    assert r.status_code == 503 and int(r.headers["retry-after"]) >= 1, r.text
+    assert "lock conflict three times" in r.json()["error"] and sqlstate in r.json()["error"]
+    assert _count(engine) == 5 and aborts["left"] == 0
+    # once the conflict is gone the same events are stored
+    r = poster.post(again)
+    assert r.status_code == 200 and r.json()["accepted"] == 5 and _count(engine) == 10
