@@ -10,6 +10,7 @@ It ends with who paid and earned what, the reconciliation and the audit verdicts
 """
 from __future__ import annotations
 
+import os
 import socket
 import tempfile
 import threading
@@ -18,10 +19,42 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import uvicorn
 from solders.pubkey import Pubkey
+from sqlalchemy import select
 
+import ledger.accounting.models  # noqa: F401  (registers the ledger's tables)
+import ledger.engine.models  # noqa: F401  (registers the engine's tables)
+import localnet
+from auditor.api import MeterApi
+from auditor.audits import ChainFacts, audit_all
+from auditor.chain import ChainReader
+from contracts import DEFAULT_PROGRAM_ID
 from contracts.economics import epoch_start
+from contracts.lease import GpuResource, StorageResource
+from contracts.lease import Lease as CustomerLease
+from dashboard import DashboardContext, mount
+from db import load_models, make_engine, make_session_factory, migrate
+from ledger.accounting import Ledger, chart
+from ledger.engine.chain import RpcChain
+from ledger.engine.jobs import Engine
+from ledger.engine.models import Intent
+from ledger.ops import roles, token
+from ledger.ops.bootstrap import bootstrap
+from ledger.ops.deployment import InitParams, read_config
+from metering.agents.client import MeterClient
+from metering.agents.gpu import GpuAgent
+from metering.agents.jobs import Lease, StaticJobSource
+from metering.agents.spool import Spool
+from metering.agents.storage import Bucket, DirectorySource, StorageAgent
+from metering.agents.telemetry import NoGpu
+from metering.api.app import create_app
+from metering.config import MeterConfig
+from metering.leases import lease_body, post_signed
+from metering.registry import add_provider
+from metering.service import MeterJobs
 from metering.settlement import SqlSettlement
+from solmeter.commands.common import explorer_link, fmt
 
 TOKENS = 10**6  # 6 decimals
 MINUTE = 60_000
@@ -88,8 +121,6 @@ class _ApiServer:
     """The meter API on uvicorn in a background thread."""
 
     def __init__(self, app) -> None:
-        import uvicorn
-
         # Bind the socket here (port 0: the kernel picks a free one) and hand it to uvicorn, so no other
         # process can take the port between choosing and binding it.
         self.sock = socket.socket()
@@ -135,28 +166,6 @@ def run_demo(workdir: Path | None = None, *, hours: float = 3.0, progress: Calla
     localnet still runs (the tests check the chain with it). `serve(live)`, when given, is called after the
     scenario with the meter API and its dashboard still serving, and the demo ends when it returns
     (`solmeter demo --serve` waits there for Ctrl-C)."""
-    import localnet
-    from contracts import DEFAULT_PROGRAM_ID
-    from db import load_models, make_engine, make_session_factory, migrate
-    from ledger.engine.chain import RpcChain
-    from ledger.engine.jobs import Engine
-    from ledger.ops import roles, token
-    from ledger.ops.bootstrap import bootstrap
-    from ledger.ops.deployment import InitParams
-    from metering.agents.client import MeterClient
-    from metering.agents.gpu import GpuAgent
-    from metering.agents.jobs import Lease, StaticJobSource
-    from metering.agents.spool import Spool
-    from metering.agents.storage import Bucket, DirectorySource, StorageAgent
-    from metering.agents.telemetry import NoGpu
-    from metering.api.app import create_app
-    from metering.config import MeterConfig
-    from metering.registry import add_provider
-    from metering.service import MeterJobs
-
-    import ledger.accounting.models  # noqa: F401
-    import ledger.engine.models  # noqa: F401
-
     t_start = time.monotonic()
     workdir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="solmeter-demo-"))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -204,7 +213,6 @@ def run_demo(workdir: Path | None = None, *, hours: float = 3.0, progress: Calla
         for p in w.providers:
             add_provider(engine, str(p.pubkey()), clock())
         app = create_app(engine, cfg, meter, clock=clock, escrow=eng.escrow_view, admins=[str(admin.pubkey())])
-        from ledger.ops.deployment import read_config
 
         # The meter follows the chain's config version: an update_config needs no restart.
         meter_jobs = MeterJobs(engine, cfg, meter, clock,
@@ -213,7 +221,6 @@ def run_demo(workdir: Path | None = None, *, hours: float = 3.0, progress: Calla
         res.paused_customer = C[4]
 
         api_server = _ApiServer(app)
-        from dashboard import DashboardContext, mount
 
         mount(app, DashboardContext(engine=engine, session_factory=sf, chain=chain, deployment=dep,
                                     public_url=api_server.url, api_url=api_server.url, clock=clock,
@@ -293,8 +300,6 @@ def run_demo(workdir: Path | None = None, *, hours: float = 3.0, progress: Calla
             eng.crank_once()
             eng.crank_once()
             # Close the current epoch so that every funded epoch can be claimed.
-            from ledger.ops.deployment import read_config
-
             cfg_acct = read_config(chain, dep.program)
             last_epoch = roles.current_epoch(chain, dep)
             next_epoch = epoch_start(int(cfg_acct.genesis_ts), int(cfg_acct.epoch_length), last_epoch + 1)
@@ -334,16 +339,11 @@ DEMO_LEASES = [("job-c1-train", 0, 0, ("H100", 2), 10), ("job-c2-infer", 1, 0, (
 
 
 def _sign_leases(api_url: str, program_id: str, w, now_ms: int, hours: float) -> None:
-    import os
-
-    from contracts.lease import GpuResource, Lease, StorageResource
-    from metering.leases import lease_body, post_signed
-
     lease_hours = hours + 2
     for lease_id, ci, pi, what, cap_per_hour in DEMO_LEASES:
         res = GpuResource(*what) if isinstance(what, tuple) else StorageResource(what, {"STANDARD": 1 << 30})
         c = w.customers[ci]
-        lease = Lease(Pubkey.from_string(program_id), lease_id, c.pubkey(), w.providers[pi].pubkey(), 1,
+        lease = CustomerLease(Pubkey.from_string(program_id), lease_id, c.pubkey(), w.providers[pi].pubkey(), 1,
                       int(cap_per_hour * lease_hours) * TOKENS, now_ms, now_ms + int(lease_hours * 3_600_000),
                       os.urandom(16), res)
         post_signed(api_url, "/v1/leases", lease_body(lease, c))
@@ -356,12 +356,6 @@ def _paused(sf, customer: str) -> bool:
 
 def _audit(rpc_url: str, dep, api_url: str, operator, clock) -> tuple[bool, list]:
     """The auditor's pass, its channel reads signed by the operator (the demo's auditor sees every channel)."""
-    try:
-        from auditor.api import MeterApi
-        from auditor.audits import ChainFacts, audit_all
-        from auditor.chain import ChainReader
-    except ImportError as e:  # pragma: no cover - the auditor is part of the package
-        return False, [f"auditor unavailable: {e}"]
     api = MeterApi(api_url, keypair=operator, clock=clock)
     try:
         reports = audit_all(ChainFacts(ChainReader.connect(rpc_url, Pubkey.from_string(dep.program_id))), api=api)
@@ -374,12 +368,6 @@ def _audit(rpc_url: str, dep, api_url: str, operator, clock) -> tuple[bool, list
 
 
 def _summarise(res: DemoResult, sf, chain, w, eng) -> None:
-    from sqlalchemy import select
-
-    from ledger.accounting import Ledger, chart
-    from solmeter.commands.common import explorer_link
-    from ledger.engine.models import Intent
-
     led = Ledger(sf)
     res.trial_balance = {b.value: v for b, v in led.trial_balance().items()}
     with sf() as s:
@@ -414,8 +402,6 @@ def _summarise(res: DemoResult, sf, chain, w, eng) -> None:
 
 
 def render(res: DemoResult) -> str:
-    from solmeter.commands.common import fmt
-
     d = 6
     out = [f"solmeter demo: {res.sim_hours:g} simulated hours in {res.elapsed_s:.0f} s",
            f"  {res.receipts} signed receipts, {res.batches} Merkle batches posted, {res.settlements} settlements", "",

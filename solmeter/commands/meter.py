@@ -8,9 +8,31 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+import yaml
+from sqlalchemy import select
 
+from db import make_engine
+from db import migrate as migrate_db
+from metering.api import create_app
+from metering.api.views import receipt_view
+from metering.chain_floor import BehindChain, FloorsUnavailable, channel_floors_reader
+from metering.chain_floor import check_against_chain as check_floors
+from metering.chain_providers import ChainProviders, provider_registry_reader
+from metering.chain_version import config_version_reader
+from metering.config import MeterConfig
+from metering.models import ReceiptRow, UsageEvent
+from metering.prices import list_price_books, publish_price_book
+from metering.queries import customer_events
+from metering.read_policy import admin_keys
+from metering.registry import add_provider, deactivate_provider, list_providers, set_paused
+from metering.rollup.pricing import DEFAULT_PRICE_BOOK, FAMILY_NAMES, PriceBook
+from metering.rollup.usage import rollup_channels
+from metering.service import MeterJobs
+from metering.store_faults import guard_engine, serve_guarded
+from solmeter.commands.render import quantity_text, receipt_line
 from solmeter.config import load_settings
 from solmeter.flags import current as current_flags
+from solmeter.keys import load_or_create_keypair
 
 app = typer.Typer(help="The metering service: signed usage ingestion, receipts, Merkle batches, read API.",
                   no_args_is_help=True)
@@ -48,22 +70,18 @@ def _settings():
 
 
 def _engine():
-    from db import make_engine, migrate
-
     s = _settings()
     if s.resolved_database_url.startswith("sqlite"):
         s.ensure_data_dir()
     engine = make_engine(s.resolved_database_url)
     try:
-        migrate(engine)
+        migrate_db(engine)
     except Exception as e:  # unreachable server, bad URL, ...: one line
         _fail(f"database {engine.url.render_as_string(hide_password=True)}: {type(e).__name__}: {str(e).splitlines()[0]}")
     return engine
 
 
 def _meter_config(window_s, grace_s, hb_s, sample_s, batch_s, config_version):
-    from metering.config import MeterConfig
-
     return MeterConfig(program_id=_settings().resolved_program_id, config_version=config_version,
                        window_ms=window_s * 1000, grace_ms=grace_s * 1000, heartbeat_timeout_ms=hb_s * 1000,
                        sample_timeout_ms=sample_s * 1000, batch_interval_ms=batch_s * 1000)
@@ -80,11 +98,9 @@ def _first_version(source) -> int:
 def check_against_chain(engine, rpc_url: str, program_id: str) -> dict:
     """The chain's last settled seq per channel, after checking that the database is not behind it (a new or
     older database would issue receipts settle refuses): one clear line and exit 1 if it is."""
-    from metering.chain_floor import BehindChain, FloorsUnavailable, channel_floors_reader, check_against_chain as check
-
     try:
         floors = channel_floors_reader(rpc_url, program_id)()
-        check(engine, floors, engine.url.render_as_string(hide_password=True))
+        check_floors(engine, floors, engine.url.render_as_string(hide_password=True))
     except (BehindChain, FloorsUnavailable) as e:
         _fail(str(e))
     return floors
@@ -94,8 +110,6 @@ _check_against_chain = check_against_chain
 
 
 def _meter_keypair():
-    from solmeter.keys import load_or_create_keypair
-
     return load_or_create_keypair(_settings().resolved_meter_keypair_path)
 
 
@@ -120,11 +134,6 @@ def serve(host: Optional[str] = typer.Option(None, help="Bind address (default: 
                                           help="A key that reads all of the read API, the operator's "
                                                "(repeatable; the meter key always does).")) -> None:
     """Run the meter API (ingest + read API + /metrics + /docs) and its sealing and batching jobs."""
-    from metering.api import create_app
-    from metering.service import MeterJobs
-
-    from metering.store_faults import guard_engine
-
     s = _settings()
     engine = _engine()
     guard_engine(engine)  # the database file removed or replaced: every transaction refused, the server stops
@@ -134,15 +143,11 @@ def serve(host: Optional[str] = typer.Option(None, help="Bind address (default: 
     meter = _meter_keypair()
     source = providers = floors = None
     if follow_chain:
-        from metering.chain_providers import ChainProviders, provider_registry_reader
-        from metering.chain_version import config_version_reader
-
         source = config_version_reader(s.resolved_rpc_url, s.resolved_program_id)
         cfg = dataclasses.replace(cfg, config_version=_first_version(source))
         providers = ChainProviders(provider_registry_reader(s.resolved_rpc_url, s.resolved_program_id))
         floors = _check_against_chain(engine, s.resolved_rpc_url, s.resolved_program_id)
     h, p = host or s.api_host, port if port is not None else s.api_port
-    from metering.read_policy import admin_keys
 
     try:
         admins = admin_keys(admin)
@@ -154,7 +159,6 @@ def serve(host: Optional[str] = typer.Option(None, help="Bind address (default: 
                        floors=floors).start_scheduler() if jobs else None)
     procs = f", {workers} ingest processes" if workers > 1 else ""
     typer.echo(f"meter {meter.pubkey()} serving on http://{h}:{p}{procs} (docs at /docs, metrics at /metrics)", err=True)
-    from metering.store_faults import serve_guarded
 
     try:
         fatal = serve_guarded(application, h, p, on_fatal=(sched.pause,) if sched else ())
@@ -178,8 +182,6 @@ def seal(window_s: int = WINDOW, grace_s: int = GRACE, heartbeat_timeout_s: int 
          config_version: int = CONFIG_VERSION,
          batch: bool = typer.Option(False, "--batch", help="Also close a Merkle batch now.")) -> None:
     """Seal every window that is due now, issue receipts, and optionally close a batch."""
-    from metering.service import MeterJobs
-
     cfg = _meter_config(window_s, grace_s, heartbeat_timeout_s, sample_timeout_s, batch_interval_s, config_version)
     rep = MeterJobs(_engine(), cfg, _meter_keypair(), _now).run_once(force_batch=batch)
     typer.echo(f"sealed {rep.seal.windows} window(s): {rep.seal.events} event(s), {rep.seal.late_events} late, "
@@ -196,12 +198,6 @@ def receipts(customer: Optional[str] = typer.Option(None, help="Customer public 
              limit: int = typer.Option(50, min=1, max=1000),
              as_json: bool = typer.Option(False, "--json", help="Full receipts with signature and proof.")) -> None:
     """List receipts of a customer, a provider or a channel."""
-    from sqlalchemy import select
-
-    from metering.api.views import receipt_view
-    from solmeter.commands.render import receipt_line
-    from metering.models import ReceiptRow
-
     if not customer and not provider:
         _fail("give --customer, --provider or both")
     RR = ReceiptRow.__table__
@@ -227,12 +223,6 @@ def usage(customer: str = typer.Option(..., help="Customer public key."),
           minutes: int = typer.Option(60, min=1, help="Look back this many minutes."),
           heartbeat_timeout_s: int = HB_TIMEOUT, sample_timeout_s: int = SAMPLE_TIMEOUT) -> None:
     """Live usage of a customer over the last minutes (not yet sealed usage included)."""
-    from solmeter.commands.render import quantity_text
-    from metering.models import UsageEvent
-    from metering.queries import customer_events
-    from metering.rollup.pricing import FAMILY_NAMES
-    from metering.rollup.usage import rollup_channels
-
     UE = UsageEvent.__table__
     end = _now()
     start = end - minutes * 60_000
@@ -258,8 +248,6 @@ def usage(customer: str = typer.Option(..., help="Customer public key."),
 def providers_add(pubkey: str = typer.Argument(..., help="Provider wallet public key (base58)."),
                   name: str = typer.Option("", help="A label.")) -> None:
     """Allow a provider key to report usage."""
-    from metering.registry import add_provider
-
     try:
         add_provider(_engine(), pubkey, _now(), name)
     except ValueError as e:
@@ -270,8 +258,6 @@ def providers_add(pubkey: str = typer.Argument(..., help="Provider wallet public
 @providers_app.command("remove")
 def providers_remove(pubkey: str = typer.Argument(..., help="Provider public key.")) -> None:
     """Stop accepting usage from a provider (its past usage stays)."""
-    from metering.registry import deactivate_provider
-
     if not deactivate_provider(_engine(), pubkey):
         _fail(f"{pubkey} is not a registered provider")
     typer.echo(f"provider {pubkey} deactivated")
@@ -280,8 +266,6 @@ def providers_remove(pubkey: str = typer.Argument(..., help="Provider public key
 @providers_app.command("list")
 def providers_list() -> None:
     """List registered providers."""
-    from metering.registry import list_providers
-
     rows = list_providers(_engine())
     if not rows:
         typer.echo("no providers")
@@ -293,8 +277,6 @@ def providers_list() -> None:
 def customers_pause(pubkey: str = typer.Argument(..., help="Customer public key."),
                     reason: str = typer.Option("escrow exhausted", help="Shown by the status API.")) -> None:
     """Mark a customer paused: agents and the meter bill no new work for it."""
-    from metering.registry import set_paused
-
     try:
         set_paused(_engine(), pubkey, True, _now(), reason)
     except ValueError as e:
@@ -305,8 +287,6 @@ def customers_pause(pubkey: str = typer.Argument(..., help="Customer public key.
 @customers_app.command("resume")
 def customers_resume(pubkey: str = typer.Argument(..., help="Customer public key.")) -> None:
     """Clear a customer's paused flag."""
-    from metering.registry import set_paused
-
     try:
         set_paused(_engine(), pubkey, False, _now())
     except ValueError as e:
@@ -319,11 +299,6 @@ def prices_set(path: Path = typer.Argument(..., help="Price book, JSON or YAML: 
                                                       "tables of {class: {unit_price, per}}."),
                effective_from_ms: Optional[int] = typer.Option(None, help="Unix ms; default now.")) -> None:
     """Publish a new price-book version (versions only go up)."""
-    import yaml
-
-    from metering.prices import publish_price_book
-    from metering.rollup.pricing import PriceBook
-
     try:
         data = yaml.safe_load(path.read_text())
         book = PriceBook.from_dict(data if isinstance(data, dict) else {})
@@ -341,9 +316,6 @@ def prices_set(path: Path = typer.Argument(..., help="Price book, JSON or YAML: 
 @prices_app.command("show")
 def prices_show() -> None:
     """Print every price-book version (the built-in default applies while there is none)."""
-    from metering.prices import list_price_books
-    from metering.rollup.pricing import DEFAULT_PRICE_BOOK
-
     with _engine().connect() as conn:
         books = list_price_books(conn)
     if not books:
