@@ -9,6 +9,7 @@ provider and the operator only, so those reads are signed with `keypair` when on
 from __future__ import annotations
 
 import time
+from urllib.parse import quote
 from typing import Any, Callable
 
 import httpx
@@ -17,6 +18,7 @@ from solders.keypair import Keypair
 from contracts.request_signing import ReadSigner
 
 from .errors import ApiForbidden, ApiReadError, ReceiptFileError
+from .leases import Consent, LeaseDoc, lease_ids
 from .receipt_file import SignedReceipt, parse_signed_receipt
 
 PAGE = 1000
@@ -75,10 +77,6 @@ class MeterApi:
 
     def consent(self, receipts: list[SignedReceipt]):
         """The public consent evidence of these receipts: each one's detail and every lease its lines name."""
-        from urllib.parse import quote
-
-        from .leases import Consent, LeaseDoc, lease_ids
-
         details: dict[bytes, dict] = {}
         for sr in receipts:
             doc = self._get(f"/v1/receipts/{sr.receipt_id.hex()}")

@@ -17,8 +17,10 @@ from contracts.economics import epoch_at
 
 from . import decode
 from .chain import ChainReader
+from .customers import check_customer
 from .checks import check_meter_registered, check_signature, committed_top, implied_root
 from .errors import ApiForbidden
+from .program_history import check_deploys, check_settlements_under, check_upgrade_authority
 from .pricing import BookOnRecord, Books, book_on_record, detail_text
 from .history import config_history
 from .program import Builder, audit_program_checks
@@ -26,6 +28,7 @@ from .receipt_file import SignedReceipt
 from .evidence import check_channel_evidence
 from .leases import Consent, check_channel_cap, check_receipt_leases
 from .result import Check, Report, failed, pending, verdict
+from .slashes import check_provider_revenue, check_slashes
 from .verify import verify_batch, verify_channel, verify_epoch, verify_receipt
 from .views import BatchView, BlockOrder, ChannelView, ConfigAccountView, ConfigHistory, EpochView, SettlementView
 
@@ -432,8 +435,6 @@ def audit_epoch(facts: ChainFacts, n: int) -> Report:
 
 def audit_provider(facts: ChainFacts, wallet: Pubkey) -> Report:
     """A provider's slashes (each one's lifecycle, the Slash accounts, the pending amount) and its revenue."""
-    from .slashes import check_provider_revenue, check_slashes
-
     rep = Report("provider", str(wallet))
     reader = facts.reader
     addr = pda.provider(reader.program_id, wallet)[0]
@@ -465,8 +466,6 @@ def audit_provider(facts: ChainFacts, wallet: Pubkey) -> Report:
 def audit_customer(facts: ChainFacts, wallet: Pubkey) -> Report:
     """A customer's escrow: deposits and settlements recorded as the events say; the escrow's balance is
     deposits minus withdrawals minus settlements."""
-    from .customers import check_customer
-
     rep = Report("customer", str(wallet))
     reader = facts.reader
     addr = pda.customer(reader.program_id, wallet)[0]
@@ -520,8 +519,6 @@ def audit_program(reader: ChainReader, committed: Path, builder: Builder | None,
     """The deployed bytes against the committed binary (and a rebuild when `builder` is given); under the
     upgradeable loader, the program's history too: every deploy and upgrade replayed from its buffer's writes,
     and each settlement (from `facts`' events) judged by the bytes in force when it ran."""
-    from .program_history import check_deploys, check_settlements_under, check_upgrade_authority
-
     rep = Report("program", str(reader.program_id))
     deployed = reader.deployed_program()
     checks, f = audit_program_checks(deployed, committed, builder)

@@ -28,6 +28,7 @@ from chain.requests import Request, base58_decode
 from contracts import pda
 from contracts.client import parse_events
 
+from .cross_check import CrossCheckedClient
 from .errors import ChainReadError
 from .program_history import Deploy, buffer_writes, deploy_of, deployed_sha, loader_ixs
 from .program import (LOADER_V1, LOADER_V2, UPGRADEABLE_LOADER, DeployedProgram, parse_programdata,
@@ -63,7 +64,6 @@ class ChainReader:
         """`cross_check_url`: a second node every read is compared with (auditor/cross_check.py)."""
         client = RpcClient(rpc_url, commitment=commitment, timeout=timeout)
         if cross_check_url:
-            from .cross_check import CrossCheckedClient
             client = CrossCheckedClient(client, RpcClient(cross_check_url, commitment=commitment, timeout=timeout))
         return cls(client, program_id, progress)
 

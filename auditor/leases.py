@@ -6,10 +6,13 @@ lease and its revocation (GET /v1/leases/{id}). Lease bytes and signatures are c
 contracts/lease.py only. Pure: facts in, Checks out."""
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from dataclasses import dataclass
 from typing import Mapping, Sequence
+
+from solders.signature import Signature
 
 from contracts.lease import KIND_GPU, KIND_STORAGE, Lease, LeaseError, verify_lease, verify_revocation
 from contracts.receipt import Receipt
@@ -30,10 +33,6 @@ class LeaseDoc:
 
     @classmethod
     def from_api(cls, doc: Mapping) -> "LeaseDoc":
-        import base64
-
-        from solders.signature import Signature
-
         rev = doc.get("revocation_base64")
         return cls(base64.b64decode(doc["encoding_base64"]), bytes(Signature.from_string(doc["signature"])),
                    base64.b64decode(rev) if rev else None,

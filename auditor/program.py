@@ -96,7 +96,9 @@ def check_rebuild(deployed: DeployedProgram, rebuilt: str | None, why: str) -> C
 
 def default_builder(out: Path) -> str:
     """A's offline build (contracts/toolchain, the same as scripts/build_program.py)."""
+    # local: the offline Rust toolchain (~0.07 s), loaded only when the auditor rebuilds the program
     from contracts.toolchain.build import PROGRAM_CRATE, PROGRAM_DIR, build_program
+
     return build_program(PROGRAM_DIR, out, PROGRAM_CRATE, None).sha256
 
 

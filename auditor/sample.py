@@ -13,6 +13,7 @@ from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
 from contracts.merkle import MerkleTree
+from contracts.pricing import DEFAULT_PRICE_BOOK, canonical_json, detail_hash, price_lines
 from contracts.receipt import ZERO_HASH, Receipt
 
 from .checks import expected_claim, expected_split
@@ -132,8 +133,6 @@ def priced_world(n_receipts: int = 10, per_batch: int = 4, seed: int = 7):
     """Receipts with real line-item details, priced like the meter does (contracts.pricing.price_lines
     with its default book, the detail hashed as its canonical JSON), really signed and batched:
     (receipts with detail_json, on-chain roots by batch, {version: book})."""
-    from contracts.pricing import DEFAULT_PRICE_BOOK, canonical_json, detail_hash, price_lines
-
     def kp(tag: str) -> Keypair:
         return Keypair.from_seed(hashlib.sha256(f"{seed}:{tag}".encode()).digest())
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from .events.envelope import EgressData, GpuHeartbeatData, GpuStopData, GpuTelemetry, StorageSampleData, _Envelope
+
 
 def _known_fields() -> frozenset[str]:
-    from .events.envelope import EgressData, GpuHeartbeatData, GpuStopData, GpuTelemetry, StorageSampleData, _Envelope
-
     data = {f for m in (GpuHeartbeatData, GpuStopData, StorageSampleData, EgressData) for f in m.model_fields}
     return frozenset({*_Envelope.model_fields, "type", "data", *(f"data.{f}" for f in data),
                       *(f"data.telemetry.{f}" for f in GpuTelemetry.model_fields),

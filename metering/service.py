@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from typing import Callable
 
+from apscheduler.schedulers.background import BackgroundScheduler
 from solders.keypair import Keypair
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
@@ -88,8 +89,6 @@ class MeterJobs:
 
     def start_scheduler(self):
         """Run the jobs in a background thread: sealing a few times per window, batching on its interval."""
-        from apscheduler.schedulers.background import BackgroundScheduler
-
         sched = BackgroundScheduler(daemon=True)
         every_s = max(1, min(self.cfg.window_ms, self.cfg.batch_interval_ms) // 4000)
         sched.add_job(self._tick, "interval", seconds=every_s, max_instances=1, coalesce=True, id="meter-jobs")

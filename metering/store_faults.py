@@ -22,6 +22,9 @@ import threading
 import weakref
 from typing import Callable
 
+import uvicorn
+from sqlalchemy import event
+
 log = logging.getLogger("solmeter.meter")
 
 # What an ingest waits for SQLite's write lock held by another process (another connection's open write
@@ -186,8 +189,6 @@ def guard_engine(engine) -> tuple[FileIdentity, Tripwire] | None:
     BEGIN: one stat()), so that the jobs sharing the engine stop at their first transaction after the file
     went, with the tripwire's one line instead of a traceback each. Call it before anything uses the engine
     from another thread (listeners are not added safely under running transactions); idempotent."""
-    from sqlalchemy import event
-
     path = sqlite_path(engine)
     if path is None:
         return None
@@ -221,8 +222,6 @@ def serve_guarded(app, host: str, port: int, log_level: str = "warning",
     `on_fatal`: called on the trip (pause the schedulers); APScheduler's job errors are no longer logged then:
     the cause was logged once, and every run still in flight fails on the same missing file (a traceback
     each, otherwise)."""
-    import uvicorn
-
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level=log_level))
     tripwire: Tripwire = app.state.tripwire
     identity: FileIdentity | None = app.state.db_identity

@@ -92,7 +92,7 @@ class _LazyGroups(TyperGroup):
                 self.commands[args[0]] = group
         name, cmd, rest = super().resolve_command(ctx, args)
         if cmd is not None:  # every leaf takes --output json|text (contracts/cli_output.py), one implementation
-            from contracts.cli_output import add_output_option
+            from contracts.cli_output import add_output_option  # local: `solmeter --help` imports no contracts
 
             add_output_option(cmd)
         return name, cmd, rest
@@ -132,7 +132,7 @@ def root(
 ) -> None:
     """Billing for rented GPUs and storage, settled on Solana."""
     if output is not None:
-        from contracts.cli_output import use_mode
+        from contracts.cli_output import use_mode  # local: `solmeter --help` imports no contracts
 
         use_mode(output.value)
     # The global flags travel on the context (every command's context inherits its object); each command
@@ -149,7 +149,7 @@ app.add_typer(keys_app, name="keys")
 @config_app.command("show")
 def config_show(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
     """Print every setting after defaults, the Solana CLI config, the TOML file, environment and flags."""
-    from .config import load_settings
+    from .config import load_settings  # local: pydantic, which `solmeter --help` must not import
     s = load_settings(flags=current_flags())
     view = {k: (str(v) if v is not None else None) for k, v in s.model_dump().items()}
     view.update(resolved_rpc_url=s.resolved_rpc_url, resolved_ws_url=s.resolved_ws_url,
@@ -167,7 +167,7 @@ def keys_new(
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
 ) -> None:
     """Generate a new keypair file and print its public key."""
-    from .keys import write_keypair
+    from .keys import write_keypair  # local: solders, which `solmeter --help` must not import
     kp = write_keypair(path, overwrite=force)
     typer.echo(str(kp.pubkey()))
 
@@ -175,7 +175,7 @@ def keys_new(
 @keys_app.command("show")
 def keys_show(path: Path = typer.Argument(..., help="Keypair file to read.")) -> None:
     """Print the public key of a keypair file."""
-    from .keys import load_keypair
+    from .keys import load_keypair  # local: solders, which `solmeter --help` must not import
     typer.echo(str(load_keypair(path).pubkey()))
 
 

@@ -7,13 +7,13 @@ from pathlib import Path
 
 from solders.keypair import Keypair
 
+from contracts import PROGRAM_KEYPAIR
+
 from .errors import ConfigError
 
 
 def _committed_dev_key(p: Path) -> bool:
     """The localnet program keypair committed in contracts/keys: public on purpose (git stores it 0644)."""
-    from contracts import PROGRAM_KEYPAIR
-
     return p.resolve() == PROGRAM_KEYPAIR.resolve()
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from contracts.client import BillingProgram, decode_account_as, epoch_at
 from metering.settlement import SettlementPort, SqlSettlement
 
-from .chain import Chain
+from .chain import Chain, ChainError
 from .models import Intent
 
 
@@ -38,8 +38,6 @@ class ConfigCache:
         if self._cfg is None or fresh:
             cfg = _acct(self.chain, "Config", self.program.config_address())
             if cfg is None:
-                from .chain import ChainError
-
                 raise ChainError(f"program {self.program.program_id} is not initialized (no Config account)")
             self._cfg = cfg
         return self._cfg
@@ -105,8 +103,6 @@ class SettleAction:
         if provider not in self._payouts:
             p = _acct(chain, "Provider", self.program.provider_address(Pubkey.from_string(provider)))
             if p is None:
-                from .chain import ChainError
-
                 raise ChainError(f"provider {provider} is not registered on-chain")
             self._payouts[provider] = p.payout
         return self._payouts[provider]

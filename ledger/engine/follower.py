@@ -15,10 +15,11 @@ from solders.pubkey import Pubkey
 from sqlalchemy.orm import sessionmaker
 
 from contracts import pda
-from ledger.accounting import Account, chart, rules
+from contracts.client.decode import decode_account_as, parse_events
+from ledger.accounting import Account, Kind, chart, rules
 from ledger.accounting.errors import InvalidPosting
 from ledger.accounting.posting import Posting, PostingKind, credit, debit
-from ledger.accounting.store import post_in
+from ledger.accounting.store import balances_in, post_in
 
 from .chain import Chain
 from .cursors import add_treasury, get_cursor, set_cursor, treasuries
@@ -124,12 +125,7 @@ class Follower:
     def _refresh_context(self) -> None:
         # After a restart the registrations may lie before the cursor: take the treasury from the Config
         # account and the customers from the ledger's escrow accounts.
-        from ledger.accounting import Kind
-        from ledger.accounting.store import balances_in
-
         if self.ctx.treasury is None:
-            from contracts.client.decode import decode_account_as
-
             data = self.chain.account_data(pda.config(self.ctx.program_id)[0])
             if data:
                 self.ctx.treasury = str(decode_account_as("Config", data).treasury)
@@ -154,8 +150,6 @@ class Follower:
     def run(self, *, renew: Callable[[], None] | None = None) -> int:
         """Follow the chain up to now; returns the number of postings created."""
         created = 0
-        from contracts.client.decode import parse_events
-
         self._refresh_context()
 
         pending = self.pending_signatures()

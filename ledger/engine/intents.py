@@ -5,11 +5,12 @@ import json
 import time
 from typing import Iterable
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ledger.accounting.store import _insert
 
+from .failures import Kind, classify
 from .models import Intent
 
 
@@ -67,8 +68,6 @@ class IntentStore:
             return list(s.execute(q).scalars())
 
     def counts(self) -> dict[str, int]:
-        from sqlalchemy import func
-
         with self._sf() as s:
             return dict(s.execute(select(Intent.state, func.count()).group_by(Intent.state)).all())
 
@@ -96,8 +95,6 @@ class IntentStore:
         """Reopen a failed intent by hand (`operator intents retry`). Refused for an unknown or unfailed intent,
         and for a failure that resending cannot fix (a batch refused as stale has released its receipts: posting
         it now would put a root on-chain that no receipt settles against)."""
-        from .failures import Kind, classify
-
         with self._sf() as s:
             intent = s.get(Intent, intent_id)
         if intent is None:

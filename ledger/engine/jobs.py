@@ -17,6 +17,9 @@ from sqlalchemy import select
 from contracts.client import BillingProgram, account_size, decode_account_as, params_at
 from contracts.client.errors import error_code
 from contracts.economics import epoch_at
+from ledger.accounting import Kind as AccountKind
+from ledger.accounting.store import balances_in
+from ledger.ops.cluster import identify
 from metering.settlement import SettleableReceipt, SettlementPort, SqlSettlement
 
 from . import accrual, pause
@@ -370,8 +373,6 @@ class Engine:
 
     def _is_local(self) -> bool:
         if self._local is None:
-            from ledger.ops.cluster import identify
-
             try:
                 self._local = identify(self.chain).local
             except Exception:  # a chain without a genesis hash (not an RPC): say "transfer", never "airdrop"
@@ -497,14 +498,11 @@ class Engine:
 
     def top_up(self, lease: Lease | None = None) -> int:
         """Permissionless top-up crank for customers below their threshold who granted an allowance."""
-        from ledger.accounting import Kind
-        from ledger.accounting.store import balances_in
-
         for _ in self._resume_open("top_up").values():
             pass
         with self.session_factory() as s:
-            customers = sorted({a.owner for a in balances_in(s, kind=Kind.CUSTOMER_ESCROW)}
-                               | {a.owner for a in balances_in(s, kind=Kind.CUSTOMER_RECEIVABLE)})
+            customers = sorted({a.owner for a in balances_in(s, kind=AccountKind.CUSTOMER_ESCROW)}
+                               | {a.owner for a in balances_in(s, kind=AccountKind.CUSTOMER_RECEIVABLE)})
         addrs = [self.program.customer_address(Pubkey.from_string(c)) for c in customers]
         accounts = self._multiple(["Customer"] * len(addrs), addrs)
         sent = 0

@@ -25,6 +25,8 @@ from typing import Callable
 from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from ledger.accounting.store import _insert
+
 from .backoff import backoff_ms
 from .models import JobLease
 
@@ -107,8 +109,6 @@ class Leases:
         install_fence(session_factory)
 
     def ensure(self, name: str) -> None:
-        from ledger.accounting.store import _insert
-
         with self._sf.begin() as s:
             s.execute(_insert(s, JobLease).values(name=name).on_conflict_do_nothing(index_elements=["name"]))
 

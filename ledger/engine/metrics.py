@@ -21,6 +21,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select
 
+from chain import ChainUnavailable
 from metering.settlement import SettlementPort, SqlSettlement
 
 from .chain import ChainError
@@ -65,8 +66,6 @@ class EngineMetrics:
             client.observer = self.on_rpc
 
     def on_rpc(self, method: str, seconds: float, error: BaseException | None) -> None:
-        from chain import ChainUnavailable
-
         m = method if method in RPC_METHODS else "other"
         outcome = "ok" if error is None else "unavailable" if isinstance(error, ChainUnavailable) else "error"
         self.rpc_requests.labels(method=m, outcome=outcome).inc()

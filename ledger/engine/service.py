@@ -14,10 +14,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import update
 from sqlalchemy.orm import sessionmaker
 
 from .chain import ChainError
 from .lease import Clock, Lease, LeaseLost, Leases, _now_ms, running
+from .models import JobLease
 
 log = logging.getLogger("solmeter.engine")
 
@@ -162,10 +165,6 @@ class Service:
         for spec in self.jobs:
             self.leases.ensure(spec.name)
             # Make the job due now: an explicit pass must not wait for the interval.
-            from sqlalchemy import update
-
-            from .models import JobLease
-
             with self.session_factory.begin() as s:
                 s.execute(update(JobLease).where(JobLease.name == spec.name).values(next_due_ms=0))
             rec = self.run_once(spec.name)
@@ -174,8 +173,6 @@ class Service:
         return out
 
     def start(self, *, poll_s: float = 0.5) -> None:
-        from apscheduler.schedulers.background import BackgroundScheduler
-
         sched = BackgroundScheduler(job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30})
         for spec in self.jobs:
             self.leases.ensure(spec.name)

@@ -74,7 +74,7 @@ class NvmlTelemetry:
 def open_telemetry() -> GpuTelemetry:
     """NVML if the library and a driver with at least one GPU are present, else NoGpu saying why."""
     try:
-        import pynvml  # nvidia-ml-py
+        import pynvml  # local: nvidia-ml-py is optional (hardware); only a GPU agent loads it
     except ImportError:
         return NoGpu("nvidia-ml-py is not installed")
     try:

@@ -20,6 +20,7 @@ from ..events.envelope import CloudEvent
 from ..ingest import Ingestor
 from ..metrics import MeterMetrics
 from ..store_faults import Tripwire, guard_of
+from .ingest_pool import IngestPool
 from . import docs_routes, evidence_routes, ingest_routes, lease_routes, read_routes
 from .read_auth import SeenReads
 
@@ -67,8 +68,6 @@ def create_app(engine: Engine, cfg: MeterConfig, meter: Keypair, *, clock: Calla
     app.state.ingest_pool = None
     app.state.chain_providers = chain_providers
     if ingest_processes:
-        from .ingest_pool import IngestPool
-
         app.state.ingest_pool = IngestPool(engine.url.render_as_string(hide_password=False), cfg, ingest_processes,
                                            app.state.db_identity.expected if app.state.db_identity else None)
 

@@ -18,6 +18,13 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from types import SimpleNamespace
 
+from db import make_engine
+
+from ..ingest import Ingestor
+from ..ingest.sqlite_store import _sqlite_file
+from ..store_faults import FileIdentity
+from .ingest_routes import parse_and_ingest
+
 _state: SimpleNamespace | None = None  # in a pool process: cfg, ingestor, metrics recorder
 
 
@@ -60,12 +67,6 @@ def replay(ops: list, metrics) -> None:
 
 def _init(database_url: str, cfg, db_identity=None) -> None:
     global _state
-    from db import make_engine
-
-    from ..ingest import Ingestor
-    from ..ingest.sqlite_store import _sqlite_file
-    from ..store_faults import FileIdentity
-
     rec = MetricsRecorder()
     engine = make_engine(database_url)
     path = _sqlite_file(engine)
@@ -79,8 +80,6 @@ def _ready() -> bool:
 
 
 def _job(raw: bytes, batch: bool, signed, now: int, on_chain) -> tuple[int, bytes, list]:
-    from .ingest_routes import parse_and_ingest
-
     status, body = parse_and_ingest(_state, raw, batch, signed, now, on_chain)
     return status, body, _state.metrics.take()
 

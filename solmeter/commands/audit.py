@@ -87,8 +87,6 @@ def _facts(program_id: Optional[str], cross_check_url: Optional[str] = None) -> 
 def _api(url: Optional[str], settings, keypair: Optional[Path] = None) -> MeterApi:
     kp = None
     if keypair is not None:
-        from solmeter.keys import load_keypair
-
         kp = _run(lambda: load_keypair(keypair))
     return MeterApi(url or f"http://{settings.api_host}:{settings.api_port}", keypair=kp)
 

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from contracts.cli_output import YES, emit, is_json, local_time
+from contracts.cli_output import YES, emit, is_json, iso_utc, local_time
 from solmeter.commands.common import (METER_API, MeterReadError, chain, confirm, deployment, done, fmt, keypair, meter_get,
                                one_line_errors, require_provider, send_amount)
 from contracts.client import params_at
@@ -157,8 +157,6 @@ def status(kp: Optional[Path] = KEYPAIR, api: Optional[str] = METER_API,
     except MeterReadError as e:  # the meter may be down or elsewhere: the chain part still stands
         meter = {"unavailable": str(e).splitlines()[0]}
     if is_json(as_json):
-        from contracts.cli_output import iso_utc
-
         unstake = None if window is None else {"requested_at": iso_utc(window[0]), "ready_at": iso_utc(window[1]),
                                                "expires_at": iso_utc(window[2])}
         emit({**asdict(st), "unstake_window": unstake,
