@@ -1,6 +1,7 @@
 """Start-up of the console command: wall-clock seconds of whole `solmeter ...` processes (median of --runs,
-after one warm-up), for `--help` (the root alone: typer, no command group) and `customer status --help` (one
-role group: the group's module and what it imports at module level). --vs runs a second solmeter executable
+after one warm-up), for `--help` (the root alone: typer, no command group), `customer status --help` (one
+role group: the group's module and what it imports at module level) and `meter --help` (the meter's group: its
+commands import the meter's API, jobs and database at module level). --vs runs a second solmeter executable
 (another checkout's) in turn with the first, A B A B, so both see the same load on a shared machine.
 
     .venv/bin/python bench/cli_startup.py --runs 5 [--vs /other/checkout/.venv/bin/solmeter]
@@ -14,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-COMMANDS = (["--help"], ["customer", "status", "--help"])
+COMMANDS = (["--help"], ["customer", "status", "--help"], ["meter", "--help"])
 
 
 def once(exe: str, args: list[str]) -> float:
