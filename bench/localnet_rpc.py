@@ -2,7 +2,7 @@
 clients, getAccountInfo per second, p50/p99 latency, and raw in-process LiteSVM on the same transfers in the
 same run (the baseline for the overhead ratio).
 
-The node runs in its own process (`python -m localnet start`, durable ledger, real-time 400 ms slots), as a
+The node runs in its own process (`python -m solmeter.cli localnet start`, durable ledger, real-time 400 ms slots), as a
 user runs it; the load generator is one asyncio process with N keep-alive connections sending pre-signed,
 pre-encoded requests, so what is measured is the node, not solana-py's request building.
 
@@ -49,7 +49,7 @@ def free_port() -> int:
 
 def start_node(ledger: Path, port: int) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=str(ROOT), SOLMETER_DATA_DIR=str(ledger.parent))
-    proc = subprocess.Popen([sys.executable, "-m", "localnet", "start", "--ledger", str(ledger), "--rpc-port",
+    proc = subprocess.Popen([sys.executable, "-m", "solmeter.cli", "localnet", "start", "--ledger", str(ledger), "--rpc-port",
                              str(port), "--no-billing-program"], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     for _ in range(1200):

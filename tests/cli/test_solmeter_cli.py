@@ -1,4 +1,5 @@
 """The console command: every group has help, errors are one line, global flags reach the settings."""
+import os
 import subprocess
 import sys
 
@@ -116,13 +117,12 @@ def test_a_closed_pipe_is_not_an_error():
 def test_global_flags_travel_on_the_context_not_the_environment(isolated_env, capsys):
     """The root puts its flags on the click context; nothing is exported, so one command's flags cannot
     reach the next command run in the same process."""
-    import os
-
+    exported_before = {k: v for k, v in os.environ.items() if k.startswith("SOLMETER_")}  # the harness's own
     d = isolated_env / "flagged"
     assert main(["--url", "devnet", "--data-dir", str(d), "--database-url", "sqlite:///x.db", "config", "show",
                  "--json"]) == 0
     assert '"resolved_rpc_url": "https://api.devnet.solana.com"' in capsys.readouterr().out
-    assert not [k for k in os.environ if k.startswith("SOLMETER_")]
+    assert {k: v for k, v in os.environ.items() if k.startswith("SOLMETER_")} == exported_before
     assert main(["config", "show", "--json"]) == 0
     out = capsys.readouterr().out
     assert '"rpc_url": "localnet"' in out and str(d) not in out

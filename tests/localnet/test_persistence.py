@@ -90,7 +90,7 @@ def _spawn(ledger: Path, data_dir: Path) -> tuple[subprocess.Popen, str]:
     for _attempt in range(10):
         port = _free_port_pair()
         proc = subprocess.Popen(
-            [sys.executable, "-m", "localnet", "start", "--ledger", str(ledger), "--rpc-port", str(port),
+            [sys.executable, "-m", "solmeter.cli", "localnet", "start", "--ledger", str(ledger), "--rpc-port", str(port),
              "--per-tx-slots", "--no-billing-program"],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )

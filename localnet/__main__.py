@@ -1,4 +1,0 @@
-"""`python -m localnet start|reset|status`: the same commands as `solmeter localnet`."""
-from .cli import app
-
-app(prog_name="localnet")
