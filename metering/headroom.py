@@ -25,6 +25,8 @@ from fractions import Fraction
 from typing import Callable
 
 from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from contracts.receipt import U64_MAX, U128_MAX
@@ -147,10 +149,7 @@ class PriceCeiling:
 
 
 def _insert_if_missing(conn: Connection, rows: list[dict]) -> None:
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     conn.execute(insert(CB).on_conflict_do_nothing(), rows)
 
 

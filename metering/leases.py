@@ -24,12 +24,14 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Callable, Iterable
 
+import httpx
+from solders.signature import Signature
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from contracts.lease import (KIND_GPU, KIND_NAMES, KIND_STORAGE, GpuResource, Lease, LeaseError, Revocation,
-                             verify_lease, verify_revocation)
+                             sign_lease, sign_revocation, verify_lease, verify_revocation)
 
 from .events import Kind
 from .models import CustomerLease, PriceBookRow, Provider
@@ -245,8 +247,6 @@ def _b64(s: str, field: str) -> bytes:
 
 
 def _sig(s: str, field: str) -> bytes:
-    from solders.signature import Signature
-
     try:
         return bytes(Signature.from_string(s))
     except (ValueError, TypeError):
@@ -331,8 +331,6 @@ def revoke_lease(engine: Engine, encoding_b64: str, signature_b58: str) -> tuple
 
 def lease_view(row) -> dict:
     """The public form of a stored lease: the signed bytes, the decoded terms, and the revocation if any."""
-    from solders.signature import Signature
-
     lease = Lease.decode(bytes(row.encoding))
     d = lease.to_dict()
     d.update(kind=KIND_NAMES[lease.kind], lease_hash=bytes(row.lease_hash).hex(),
@@ -362,28 +360,20 @@ def list_leases(conn: Connection, customer: str | None = None, provider: str | N
 # ---- the customer's side: the JSON bodies of POST /v1/leases and POST /v1/revocations ----
 
 def lease_body(lease: Lease, keypair) -> dict:
-    from contracts.lease import sign_lease
-
     return {"encoding": base64.b64encode(lease.encode()).decode(), "signature": str(_signature(sign_lease(lease, keypair)))}
 
 
 def revocation_body(rev: Revocation, keypair) -> dict:
-    from contracts.lease import sign_revocation
-
     return {"encoding": base64.b64encode(rev.encode()).decode(),
             "signature": str(_signature(sign_revocation(rev, keypair)))}
 
 
 def _signature(raw: bytes):
-    from solders.signature import Signature
-
     return Signature.from_bytes(raw)
 
 
 def post_signed(api_url: str, path: str, body: dict) -> dict:
     """POST a lease or revocation body to the meter; raises ValueError with the meter's one-line reason."""
-    import httpx
-
     url = api_url.rstrip("/") + path
     try:
         r = httpx.post(url, json=body, timeout=30)
