@@ -372,11 +372,10 @@ def _signature(raw: bytes):
     return Signature.from_bytes(raw)
 
 
-def post_signed(api_url: str, path: str, body: dict) -> dict:
-    """POST a lease or revocation body to the meter; raises ValueError with the meter's one-line reason."""
-    url = api_url.rstrip("/") + path
+def call_meter(method: str, url: str, **kw) -> dict:
+    """One request to the meter's lease API; raises ValueError with the meter's one-line reason."""
     try:
-        r = httpx.post(url, json=body, timeout=30)
+        r = httpx.request(method, url, timeout=30, **kw)
     except httpx.HTTPError as e:
         raise ValueError(f"meter unreachable at {url}: {e}") from None
     try:
@@ -386,3 +385,8 @@ def post_signed(api_url: str, path: str, body: dict) -> dict:
     if r.status_code >= 400:
         raise ValueError(f"the meter refused it (HTTP {r.status_code}): {out.get('error') or r.text[:200]}")
     return out
+
+
+def post_signed(api_url: str, path: str, body: dict) -> dict:
+    """POST a lease or revocation body to the meter; raises ValueError with the meter's one-line reason."""
+    return call_meter("POST", api_url.rstrip("/") + path, json=body)

@@ -11,14 +11,13 @@ import time
 from pathlib import Path
 from typing import Optional
 
-import httpx
 from solders.pubkey import Pubkey
 import typer
 
 from solmeter.commands.common import fmt, keypair, one_line_errors, parse_amount, settings
 from contracts.cli_output import emit, local_time
 from contracts.lease import GpuResource, Lease, Revocation, StorageResource
-from metering.leases import lease_body, post_signed, revocation_body
+from metering.leases import call_meter, lease_body, post_signed, revocation_body
 
 app = typer.Typer(help="Leases: what the customer consents to be billed for (signed with its wallet key).",
                   no_args_is_help=True)
@@ -29,20 +28,6 @@ API = typer.Option(None, "--api", envvar="SOLMETER_METER_API", help="Meter API U
 def _url(api: Optional[str]) -> str:
     s = settings()
     return (api or f"http://{s.api_host}:{s.api_port}").rstrip("/")
-
-
-def _call(method: str, url: str, **kw) -> dict:
-    try:
-        r = httpx.request(method, url, timeout=30, **kw)
-    except httpx.HTTPError as e:
-        raise ValueError(f"meter unreachable at {url}: {e}") from None
-    try:
-        body = r.json()
-    except ValueError:
-        body = {}
-    if r.status_code >= 400:
-        raise ValueError(f"the meter refused it (HTTP {r.status_code}): {body.get('error') or r.text[:200]}")
-    return body
 
 
 def _resource(gpu: Optional[str], storage: Optional[str], classes: list[str]):
@@ -81,7 +66,7 @@ def sign(lease_id: str = typer.Argument(..., help="The lease id (the GPU job's l
     """Sign a lease with the customer's wallet key and give it to the meter."""
     url = _url(api)
     w = keypair(kp)
-    meter = _call("GET", f"{url}/v1/meter")
+    meter = call_meter("GET", f"{url}/v1/meter")
     try:
         prov = Pubkey.from_string(provider)
     except ValueError:
@@ -111,7 +96,7 @@ def revoke(lease_id: str = typer.Argument(..., help="The lease to revoke."),
     """Revoke a lease: usage from the revocation time on is not billed."""
     url = _url(api)
     w = keypair(kp)
-    got = _call("GET", f"{url}/v1/leases/{lease_id}")
+    got = call_meter("GET", f"{url}/v1/leases/{lease_id}")
     lease = Lease.decode(base64.b64decode(got["encoding_base64"]))
     if lease.customer != w.pubkey():
         raise ValueError(f"lease {lease_id} belongs to customer {lease.customer}, not to {w.pubkey()}")
@@ -128,7 +113,7 @@ def list_(api: Optional[str] = API, kp: Optional[Path] = KEYPAIR,
     """The customer's leases as the meter holds them."""
     url = _url(api)
     w = keypair(kp)
-    leases = _call("GET", f"{url}/v1/leases", params={"customer": str(w.pubkey())})["leases"]
+    leases = call_meter("GET", f"{url}/v1/leases", params={"customer": str(w.pubkey())})["leases"]
     if as_json:
         typer.echo(json.dumps(leases, indent=2))
         return
