@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 from db import make_engine, migrate  # noqa: E402
 from contracts.evidence import H_EVIDENCE  # noqa: E402
 from metering.auth import sign_request  # noqa: E402
-from metering.evidence import sign_request_groups  # noqa: E402
+from metering.agents.evidence import sign_request_groups  # noqa: E402
 from metering.events import GPU_HEARTBEAT  # noqa: E402
 from metering.ingest import insert_rows, parse_body, to_row  # noqa: E402
 from metering.models import dedup_key, key_hash  # noqa: E402

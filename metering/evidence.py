@@ -20,11 +20,10 @@ from typing import Any, Sequence
 
 from sqlalchemy import select
 
-from contracts.evidence import (H_EVIDENCE, EvidenceError, by_customer, encode_header, evidence_root, group_key,
-                                group_message, group_root, inclusion_proof, parse_header, verify_group)
+from contracts.evidence import (H_EVIDENCE, EvidenceError, by_customer, evidence_root, group_key, group_root,
+                                inclusion_proof, parse_header, verify_group)
 
 from .auth import AuthError
-from .events import EventRejected
 from .models import EvidenceGroup, ReceiptRow, SealEvidence, UsageEvent
 
 EG, SEV, UE, RR = (EvidenceGroup.__table__, SealEvidence.__table__, UsageEvent.__table__, ReceiptRow.__table__)
@@ -164,20 +163,3 @@ def receipt_evidence(conn, receipt_id: bytes) -> dict[str, Any] | None:
                     "signature": bytes(groups[k].signature).hex()} for k in sorted(used)],
     }
 
-
-def sign_request_groups(keypair, raw_body: bytes) -> str | None:
-    """The X-Solmeter-Evidence header an agent sends with a batch body: per customer, its signature over the
-    root of that customer's events' payload hashes in order, hashed as the meter will (its own validators).
-    None when some event is not valid (the meter refuses the batch anyway, naming the event)."""
-    from .ingest import parse_body  # local: a cycle (metering.ingest.service imports this module)
-
-    try:
-        items = parse_body(raw_body, batch=True, max_batch=1 << 30, max_body_bytes=1 << 40)
-    except Exception:  # noqa: BLE001 (the meter answers with the reason)
-        return None
-    if any(isinstance(e, EventRejected) for e in items):
-        return None
-    provider = str(keypair.pubkey())
-    per = by_customer([(e.customer, e.payload_hash) for e in items])
-    return encode_header({c: bytes(keypair.sign_message(group_message(provider, c, len(hs), group_root(hs))))
-                          for c, hs in per.items()})

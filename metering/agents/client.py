@@ -24,7 +24,7 @@ from solders.keypair import Keypair
 from contracts.evidence import H_EVIDENCE
 
 from ..auth import sign_request
-from ..evidence import sign_request_groups
+from .evidence import sign_request_groups
 from ..read_client import SignedReader
 from .spool import Spool
 

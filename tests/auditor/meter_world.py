@@ -26,7 +26,7 @@ from metering.auth import SignedRequest
 from metering.batches import build_batch, mark_posted
 from metering.config import MeterConfig
 from metering.events import EGRESS, GPU_HEARTBEAT
-from metering.evidence import sign_request_groups
+from metering.agents.evidence import sign_request_groups
 from metering.ingest import Ingestor, parse_body
 from metering.receipts import Sealer
 from metering.registry import add_provider

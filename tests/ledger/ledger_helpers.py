@@ -59,6 +59,7 @@ class MeterSim:
                    interval_ms: int = 30_000, gpus: int = 1, gpu_class: str = "H100", now_ms: int | None = None):
         from metering.auth import SignedRequest
         from metering.events import GPU_HEARTBEAT
+        from metering.agents.evidence import sign_request_groups  # the provider-signed evidence, as agents send it
         from metering.ingest import parse_body
         from metering.registry import add_provider
 
@@ -77,8 +78,6 @@ class MeterSim:
         now = now_ms if now_ms is not None else start_ms + n * interval_ms
         raw = json.dumps(evs).encode()
         items = parse_body(raw, batch=True, max_batch=100_000, max_body_bytes=1 << 30)
-        from metering.evidence import sign_request_groups  # the provider-signed evidence, as agents send it
-
         out = self.ingestor.ingest(SignedRequest(p, now, f"ledger-test-{next(_sig)}",
                                                  evidence=sign_request_groups(provider, raw)), items, now)
         return out

@@ -4,6 +4,8 @@ from datetime import datetime, timezone
 
 from solders.keypair import Keypair
 
+from contracts.evidence import H_EVIDENCE
+from metering.agents.evidence import sign_request_groups
 from metering.auth import sign_request
 from metering.events import EGRESS, GPU_HEARTBEAT, GPU_STOP, STORAGE_SAMPLE
 
@@ -152,9 +154,6 @@ class Poster:
         self.clock.t += 1  # a fresh timestamp per request, as a real agent has (else it is a replay)
         h = sign_request(kp or self.kp, "POST", path, body, self.clock())
         if batch and evidence:  # the provider-signed evidence groups, as the agent sends them
-            from contracts.evidence import H_EVIDENCE
-            from metering.evidence import sign_request_groups
-
             ev = sign_request_groups(kp or self.kp, body)
             if ev is not None:
                 h[H_EVIDENCE] = ev

@@ -15,7 +15,7 @@ from contracts.evidence import (H_CONSENT, H_EVIDENCE, consent_message, encode_c
 from meter_helpers import T0, EventFactory, Poster
 from metering.api import create_app
 from metering.auth import sign_request
-from metering.evidence import sign_request_groups
+from metering.agents.evidence import sign_request_groups
 from metering.models import EvidenceGroup, UsageEvent
 from metering.read_client import SignedReader
 from metering.receipts import Sealer
