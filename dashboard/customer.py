@@ -15,10 +15,9 @@ from contracts.client.gen.accounts import Channel
 from ledger.engine.models import Intent
 from ledger.ops import roles, token
 from ledger.ops.deployment import read_account, read_config
-from metering.leases import lease_view, list_leases, price_books
-from metering.reads import customer_key_usage, customer_receipts, posted_batch_signatures
+from metering.reads import customer_key_usage, customer_leases, customer_receipts, posted_batch_signatures
 from metering.rollup.pricing import FAMILY_NAMES
-from metering.status import lease_burn, meter_customer_status
+from metering.status import meter_customer_status
 
 from .shape import amount, at_s
 
@@ -101,9 +100,9 @@ def customer_view(ctx, wallet: str, now_ms: int) -> dict:
         rows = customer_receipts(conn, wallet)
         key_usage = customer_key_usage(conn, wallet)
         posted = posted_batch_signatures(conn)
-        lease_rows = list_leases(conn, customer=wallet)
-        leases = [lease_json(lease_view(r), d) for r in lease_rows]
-        full_rate = lease_burn(lease_rows, price_books(conn), now_ms)
+        held = customer_leases(conn, wallet, now_ms)
+        leases = [lease_json(v, d) for v in held.views]
+        full_rate = held.burn_per_hour
     receipts = [{"provider": r.provider, "seq": r.seq, "receipt_id": r.receipt_id.hex(), "period_start": r.period_start,
                  "period_end": r.period_end, "cum_amount": r.cum_amount, "new_amount": r.new_amount, "batch_id": r.batch_id,
                  "lines": json.loads(r.detail)["lines"]} for r in rows]

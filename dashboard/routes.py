@@ -44,7 +44,8 @@ from ledger.ops.cluster import Cluster
 from ledger.ops.tx import OpError, send_signed
 from contracts.lease import Revocation
 from metering.api.views import receipt_by_id
-from metering.leases import LeaseRefused, get_lease, revoke_lease
+from metering.leases import LeaseRefused, revoke_lease
+from metering.reads import lease_state
 
 from . import access, siws
 from .audit import AuditRuns
@@ -280,7 +281,7 @@ def build_router(ctx: DashboardContext) -> APIRouter:
         if not isinstance(lease_id, str) or not lease_id:
             return _err("lease_id", "name the lease to revoke")
         with ctx.engine.connect() as conn:
-            row = get_lease(conn, lease_id)
+            row = lease_state(conn, lease_id)
         if row is None:
             return _err("lease_id", f"no lease {lease_id!r}", 404)
         if row.customer != s.wallet:
@@ -289,7 +290,7 @@ def build_router(ctx: DashboardContext) -> APIRouter:
             return _err("lease_id", f"lease {lease_id} is already revoked", 409)
         # Usage already accepted under the lease stays billed: the revocation takes effect after it.
         at = max(ctx.clock(), (row.last_event_ms or 0) + 1)
-        rev = Revocation(Pubkey.from_string(ctx.deployment.program_id), bytes(row.lease_hash),
+        rev = Revocation(Pubkey.from_string(ctx.deployment.program_id), row.lease_hash,
                          Pubkey.from_string(s.wallet), at)
         return {"lease_id": lease_id, "revoked_at_ms": at, "message": base64.b64encode(rev.encode()).decode()}
 

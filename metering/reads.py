@@ -4,11 +4,15 @@ metering table, row or ORM object leaves metering (issue 16; tests/test_metering
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
+from .leases import get_lease, lease_view, list_leases, price_books
 from .models import Batch, KeyUsage, ReceiptRow, UsageEvent
+from .status import lease_burn
 
 RR, KU, UE, BT = ReceiptRow.__table__, KeyUsage.__table__, UsageEvent.__table__, Batch.__table__
 
@@ -55,6 +59,37 @@ def customer_receipts(conn: Connection, customer: str) -> list[CustomerReceipt]:
                         .where(RR.c.customer == customer).order_by(RR.c.period_end, RR.c.provider, RR.c.seq)).all()
     return [CustomerReceipt(r.provider, r.seq, bytes(r.receipt_id), r.period_start, r.period_end, r.cum_amount,
                             r.new_amount, r.detail, r.batch_id) for r in rows]
+
+
+@dataclass(frozen=True)
+class CustomerLeases:
+    """A customer's leases as its page shows them (`views`: metering.leases.lease_view of each, oldest first) and
+    the base units per hour the ones in force at `now_ms` can accrue at their full rate (metering.status)."""
+    views: list[dict[str, Any]]
+    burn_per_hour: Fraction
+
+
+def customer_leases(conn: Connection, customer: str, now_ms: int) -> CustomerLeases:
+    rows = list_leases(conn, customer=customer)
+    return CustomerLeases([lease_view(r) for r in rows], lease_burn(rows, price_books(conn), now_ms))
+
+
+@dataclass(frozen=True)
+class LeaseState:
+    """What a revocation of a stored lease is prepared from: whose it is, its hash, whether it is revoked
+    already, and the latest usage accepted under it (a revocation takes effect after that)."""
+    lease_id: str
+    customer: str
+    lease_hash: bytes
+    revoked_at_ms: int | None
+    last_event_ms: int | None
+
+
+def lease_state(conn: Connection, lease_id: str) -> LeaseState | None:
+    row = get_lease(conn, lease_id)
+    if row is None:
+        return None
+    return LeaseState(row.lease_id, row.customer, bytes(row.lease_hash), row.revoked_at_ms, row.last_event_ms)
 
 
 def customer_key_usage(conn: Connection, customer: str) -> list[KeyUsageLine]:

@@ -143,7 +143,7 @@ def test_the_lease_burn_counts_leases_in_force_at_their_full_rate():
     from fractions import Fraction
 
     from contracts.lease import GpuResource, Lease
-    from dashboard.customer import lease_burn
+    from metering.status import lease_burn
     from metering.rollup.pricing import DEFAULT_PRICE_BOOK
 
     book = DEFAULT_PRICE_BOOK
