@@ -1,8 +1,9 @@
 """Start-up of the console command: wall-clock seconds of whole `solmeter ...` processes (median of --runs,
 after one warm-up), for `--help` (the root alone: typer, no command group), `customer status --help` (one
-role group: the group's module and what it imports at module level) and `meter --help` (the meter's group: its
-commands import the meter's API, jobs and database at module level). --vs runs a second solmeter executable
-(another checkout's) in turn with the first, A B A B, so both see the same load on a shared machine.
+role group: the group's module and what it imports at module level) and `meter --help` (the meter's group: it
+lists its commands, which import the meter's API, jobs and database, without loading them: solmeter/lazy.py).
+--vs runs a second solmeter executable (another checkout's) in turn with the first, A B A B, so both see the
+same load on a shared machine.
 
     .venv/bin/python bench/cli_startup.py --runs 5 [--vs /other/checkout/.venv/bin/solmeter]
 """

@@ -6,7 +6,6 @@ so they are imported by the commands that use them)."""
 from __future__ import annotations
 
 import enum
-import importlib
 import json
 import os
 import sys
@@ -15,12 +14,12 @@ from typing import Optional
 
 import click
 import typer
-from typer.core import TyperGroup
 
 from . import __version__
 from .errors import SolmeterError
 from .flags import GlobalFlags
 from .flags import current as current_flags
+from .lazy import lazy_group, load
 
 # (command name, module, attribute, one-line help). The command groups live in the application layer
 # (solmeter/commands/); the help is repeated here so that listing the commands imports none of them
@@ -47,55 +46,14 @@ GROUPS = [
     ("airdrop", "solmeter.commands.airdrop", "airdrop",
      "Request SOL from the localnet's faucet (a new keypair needs some before it can pay for anything)."),
 ]
-_LAZY = {name: (module, attr, help_) for name, module, attr, help_ in GROUPS}
+_Root = lazy_group(GROUPS)  # the root group: the package groups are listed from GROUPS, imported when one runs
 
 
 def load_group(name: str) -> click.Command | None:
     """The click group (or single command) of a lazily mounted name, imported now; None when that capability is not part
     of this build (its package is not installed)."""
-    module, attr, _ = _LAZY[name]
-    try:
-        mod = importlib.import_module(module)
-    except ModuleNotFoundError as e:
-        if e.name in (module, module.rsplit(".", 1)[0]):
-            return None
-        raise
-    obj = getattr(mod, attr)
-    if isinstance(obj, typer.Typer):
-        group = typer.main.get_group(obj)
-    else:  # a function: one command of its own
-        one = typer.Typer()
-        one.command(name)(obj)
-        group = typer.main.get_command(one)
-    group.name = name
-    return group
-
-
-class _LazyGroups(TyperGroup):
-    """The root group: the package groups are listed from GROUPS and imported only when one runs."""
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return list(super().list_commands(ctx)) + [n for n in _LAZY if n not in self.commands]
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name in self.commands or cmd_name not in _LAZY:
-            return super().get_command(ctx, cmd_name)
-        help_ = _LAZY[cmd_name][2]
-        # For listing (--help) only: resolve_command loads the real group before anything runs.
-        return click.Command(cmd_name, help=help_, short_help=help_)
-
-    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None,
-                                                                           list[str]]:
-        if args and args[0] in _LAZY and args[0] not in self.commands:
-            group = load_group(args[0])
-            if group is not None:
-                self.commands[args[0]] = group
-        name, cmd, rest = super().resolve_command(ctx, args)
-        if cmd is not None:  # every leaf takes --output json|text (contracts/cli_output.py), one implementation
-            from contracts.cli_output import add_output_option  # local: `solmeter --help` imports no contracts
-
-            add_output_option(cmd)
-        return name, cmd, rest
+    module, attr, _ = _Root.LAZY[name]
+    return load(name, module, attr)
 
 
 app = typer.Typer(
@@ -104,7 +62,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
-    cls=_LazyGroups,
+    cls=_Root,
 )
 
 class _Output(str, enum.Enum):

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from solmeter.demo import render, run_demo
 
 app = typer.Typer(help="Run the end-to-end demo: deploy, 3 providers, 5 customers, a few simulated hours.",
                   invoke_without_command=True)
@@ -25,6 +24,7 @@ def demo(ctx: typer.Context,
     """Deploy on the embedded localnet and run GPU jobs and storage through the real agents and API."""
     if ctx.invoked_subcommand is not None:
         return
+    from solmeter.demo import render, run_demo  # local: the whole demo (localnet, meter API, engine), not for --help
 
     shown = []
 

@@ -14,8 +14,10 @@ from solmeter.cli import GROUPS, app, load_group
 
 
 def _leaves(cmd, path: tuple[str, ...] = ()):
-    if isinstance(getattr(cmd, "commands", None), dict):  # a group
-        for name, sub in cmd.commands.items():
+    if isinstance(getattr(cmd, "commands", None), dict):  # a group: its commands as it resolves them (lazy ones too)
+        ctx = cmd.make_context(path[-1], [], resilient_parsing=True)
+        for name in cmd.list_commands(ctx):
+            _, sub, _ = cmd.resolve_command(ctx, [name])
             yield from _leaves(sub, (*path, name))
     else:
         yield path, cmd
