@@ -36,7 +36,8 @@ from contracts.evidence import H_EVIDENCE  # noqa: E402
 from metering.auth import sign_request  # noqa: E402
 from metering.agents.evidence import sign_request_groups  # noqa: E402
 from metering.events import GPU_HEARTBEAT  # noqa: E402
-from metering.ingest import insert_rows, parse_body, to_row  # noqa: E402
+from metering.ingest.parse import parse_body  # noqa: E402
+from metering.ingest.rows import insert_rows, to_row  # noqa: E402
 from metering.models import dedup_key, key_hash  # noqa: E402
 from metering.rollup.usage import FAMILY  # noqa: E402
 from metering.registry import add_provider  # noqa: E402
@@ -229,7 +230,7 @@ def run_breakdown(bodies: list[bytes], workdir: Path, provider: Keypair, with_ev
     from metering.auth import SignedRequest, verify_request
     from metering.config import MeterConfig
     from metering.events.limits import Limits
-    from metering.ingest import Ingestor
+    from metering.ingest.service import Ingestor
 
     engine = make_engine(f"sqlite:///{workdir / 'breakdown.db'}")
     migrate(engine)

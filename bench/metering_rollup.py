@@ -24,7 +24,7 @@ from solders.keypair import Keypair  # noqa: E402
 
 from db import make_engine, migrate  # noqa: E402
 from metering.config import MeterConfig  # noqa: E402
-from metering.ingest import insert_rows, to_row  # noqa: E402
+from metering.ingest.rows import insert_rows, to_row  # noqa: E402
 from metering.events.envelope import ValidEvent  # noqa: E402
 from metering.models import dedup_key, key_hash  # noqa: E402
 from metering.receipts import Sealer  # noqa: E402

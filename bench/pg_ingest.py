@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 from db import make_engine, migrate  # noqa: E402
 from metering.auth import sign_request  # noqa: E402
 from metering.events import GPU_HEARTBEAT  # noqa: E402
-from metering.ingest import ROW_COLS  # noqa: E402
+from metering.ingest.rows import ROW_COLS  # noqa: E402
 from metering.partitions import ensure_ahead  # noqa: E402
 from metering.registry import add_provider  # noqa: E402
 from metering_ingest import free_port, proc_cpu_s, sign_leases  # noqa: E402  (the script this module serves)

@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ..config import MeterConfig
 from ..escrow import EscrowBalance, NoEscrowBalance
 from ..events.envelope import CloudEvent
-from ..ingest import Ingestor
+from ..ingest.service import Ingestor
 from ..metrics import MeterMetrics
 from ..store_faults import Tripwire, guard_of
 from .ingest_pool import IngestPool

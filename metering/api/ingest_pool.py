@@ -20,7 +20,7 @@ from types import SimpleNamespace
 
 from db import make_engine
 
-from ..ingest import Ingestor
+from ..ingest.service import Ingestor
 from ..ingest.sqlite_store import _sqlite_file
 from ..store_faults import FileIdentity
 from .ingest_routes import parse_and_ingest

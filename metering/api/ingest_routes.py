@@ -14,7 +14,7 @@ from contracts.evidence import H_EVIDENCE
 
 from ..auth import AuthError, ascii_uint, verify_request
 from ..chain_providers import RegistryUnavailable
-from ..ingest import BodyError, parse_body
+from ..ingest.parse import BodyError, parse_body
 from ..metrics import reason_label
 from ..store_faults import RETRY_GONE_S, DatabaseGone, StoreUnavailable
 

@@ -27,7 +27,8 @@ from metering.batches import build_batch, mark_posted
 from metering.config import MeterConfig
 from metering.events import EGRESS, GPU_HEARTBEAT
 from metering.agents.evidence import sign_request_groups
-from metering.ingest import Ingestor, parse_body
+from metering.ingest.parse import parse_body
+from metering.ingest.service import Ingestor
 from metering.receipts import Sealer
 from metering.registry import add_provider
 from metering.rollup.pricing import DEFAULT_PRICE_BOOK, PriceBook

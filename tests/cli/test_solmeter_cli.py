@@ -164,10 +164,8 @@ def test_a_commands_own_url_replaces_the_global_flag_for_that_command_only(isola
 HEAVY = {"fastapi", "starlette", "uvicorn", "metering.api", "dashboard"}
 HEAVY_FOR = {"meter": HEAVY | {"sqlalchemy", "alembic", "metering.service"},
              "demo": HEAVY | {"sqlalchemy", "alembic", "localnet", "ledger", "solmeter.demo"},
-             # Known gap, not a goal: metering/agents/evidence.py imports metering.ingest.parse, and the package's
-             # __init__ loads the ingest service and with it uvicorn (metering/store_faults.py), ~0.4 s of
-             # `agent --help`. Remove this line when the agent side no longer loads the ingest package.
-             "agent": HEAVY - {"uvicorn"}}
+             # the agent parses bodies with metering.ingest.parse, not with the meter's ingest service
+             "agent": HEAVY | {"metering.ingest.service"}}
 
 
 def test_a_groups_help_imports_none_of_its_heavy_commands():

@@ -45,7 +45,7 @@ class MeterSim:
 
     def __init__(self, engine, meter: Keypair, program_id: str, window_ms: int = 60_000):
         from metering.config import MeterConfig
-        from metering.ingest import Ingestor
+        from metering.ingest.service import Ingestor
         from metering.receipts import Sealer
 
         self.engine = engine
@@ -60,7 +60,7 @@ class MeterSim:
         from metering.auth import SignedRequest
         from metering.events import GPU_HEARTBEAT
         from metering.agents.evidence import sign_request_groups  # the provider-signed evidence, as agents send it
-        from metering.ingest import parse_body
+        from metering.ingest.parse import parse_body
         from metering.registry import add_provider
 
         p = str(provider.pubkey())

@@ -168,7 +168,7 @@ class Poster:
 def ingest_direct(ingestor, provider_pubkey: str, events: list, now_ms: int, sign_leases: bool = True):
     """Ingest already-built event dicts without HTTP (the signature check is HTTP's job, tested there)."""
     from metering.auth import SignedRequest
-    from metering.ingest import parse_body
+    from metering.ingest.parse import parse_body
 
     import uuid
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select, text
 
 from meter_helpers import T0, ingest_direct
-from metering.ingest import Ingestor
+from metering.ingest.service import Ingestor
 from metering.models import UsageEvent
 from metering.registry import add_provider
 

@@ -11,7 +11,7 @@ from solders.keypair import Keypair
 from metering.events import EGRESS, GPU_HEARTBEAT, GPU_STOP, STORAGE_SAMPLE, EventRejected, validate_event
 from metering.events.envelope import validate_batch_fast
 from metering.events.fast import validate_batch_msgspec
-from metering.ingest import parse_body
+from metering.ingest.parse import parse_body
 
 PKS = [str(Keypair.from_seed(bytes([i]) * 32).pubkey()) for i in (1, 2)]
 JUNK = st.one_of(st.none(), st.booleans(), st.integers(min_value=-(1 << 70), max_value=1 << 70),

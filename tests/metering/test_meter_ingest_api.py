@@ -172,7 +172,7 @@ def test_concurrent_identical_batches_store_each_event_once(engine, cfg, ev, pro
     import threading
 
     from meter_helpers import ingest_direct
-    from metering.ingest import Ingestor
+    from metering.ingest.service import Ingestor
 
     ing = Ingestor(engine, cfg)
     batch = [ev.hb(f"L{i % 7}", T0 - 60_000 + i) for i in range(300)]

@@ -16,7 +16,7 @@ from metering.api import create_app
 from metering.config import MeterConfig
 from metering.events.limits import MAX_EGRESS_BYTES
 from metering.headroom import U64
-from metering.ingest import Ingestor
+from metering.ingest.service import Ingestor
 from metering.registry import add_provider
 from metering.rollup.usage import EGRESS, GPU_HEARTBEAT, STORAGE_SAMPLE
 

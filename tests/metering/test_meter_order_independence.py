@@ -14,7 +14,7 @@ from db import Base, load_models, make_engine
 from meter_helpers import sign_leases_for, T0, EventFactory, ingest_direct
 from metering.batches import build_batch
 from metering.config import MeterConfig
-from metering.ingest import Ingestor
+from metering.ingest.service import Ingestor
 from metering.models import ReceiptRow
 from metering.events import EGRESS, GPU_HEARTBEAT, GPU_STOP, STORAGE_SAMPLE
 from metering.receipts import Sealer

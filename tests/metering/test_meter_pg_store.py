@@ -11,7 +11,9 @@ from sqlalchemy import text
 from db import migrate
 from meter_helpers import T0, EventFactory, ingest_direct
 from metering.config import MeterConfig
-from metering.ingest import ROW_COLS, Ingestor, insert_rows, parse_body, to_row
+from metering.ingest.parse import parse_body
+from metering.ingest.rows import ROW_COLS, insert_rows, to_row
+from metering.ingest.service import Ingestor
 from metering.models import dedup_key, key_hash
 from metering.partitions import AHEAD_DAYS, DAY_MS, ensure_ahead, partition_days
 from metering.registry import add_provider

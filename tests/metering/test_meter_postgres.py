@@ -71,7 +71,7 @@ def test_concurrent_identical_batches_on_postgres(pg_engine, provider_kp, custom
     import threading
 
     from meter_helpers import ingest_direct
-    from metering.ingest import Ingestor
+    from metering.ingest.service import Ingestor
 
     add_provider(pg_engine, str(provider_kp.pubkey()), T0)
     ing = Ingestor(pg_engine, MeterConfig())

@@ -12,7 +12,8 @@ from solders.keypair import Keypair
 from meter_helpers import T0, EventFactory
 from metering.auth import AuthError, SignedRequest
 from metering.chain_providers import ChainProviders, ProviderStanding, RegistryUnavailable
-from metering.ingest import Ingestor, parse_body
+from metering.ingest.parse import parse_body
+from metering.ingest.service import Ingestor
 from metering.registry import add_provider, deactivate_provider
 
 

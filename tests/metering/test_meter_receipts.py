@@ -10,7 +10,7 @@ from contracts.merkle import verify_proof
 from contracts.receipt import ZERO_HASH, Receipt
 from meter_helpers import T0, ingest_direct
 from metering.batches import build_batch, proof_for
-from metering.ingest import Ingestor
+from metering.ingest.service import Ingestor
 from metering.models import ReceiptRow
 from metering.prices import publish_price_book
 from metering.receipts import Sealer

@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, text
 from db import make_engine, migrate
 from meter_helpers import T0, EventFactory, ingest_direct
 from metering.config import MeterConfig
-from metering.ingest import Ingestor
+from metering.ingest.service import Ingestor
 from metering.partitions import DAY_MS, ensure_partitions, partition_days, partition_name
 from metering.receipts import Sealer
 from metering.registry import add_provider

@@ -345,7 +345,7 @@ def test_a_transaction_aborted_on_a_lock_conflict_is_retried_and_never_a_500(
     never a 500."""
     from sqlalchemy.exc import OperationalError
 
-    from metering.ingest import Ingestor
+    from metering.ingest.service import Ingestor
 
     real = Ingestor._transaction
     aborts = {"left": 1}

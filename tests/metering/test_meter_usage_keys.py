@@ -6,7 +6,7 @@ from sqlalchemy import inspect, select
 
 from db import make_engine, migrate
 from meter_helpers import EventFactory, ingest_direct
-from metering.ingest import ROW_COLS, insert_rows, to_row
+from metering.ingest.rows import ROW_COLS, insert_rows, to_row
 from metering.models import UsageEvent, UsageKey, dedup_key, key_hash
 from metering.queries import customer_events
 from metering.rollup.usage import FAMILY
@@ -43,7 +43,7 @@ def test_migration_backfills_keys_and_drops_the_per_event_customer_index(tmp_pat
 
 
 def test_ingestion_records_each_key_once(engine, cfg, provider_kp, customer):
-    from metering.ingest import Ingestor
+    from metering.ingest.service import Ingestor
     from metering.registry import add_provider
 
     now = int(time.time() * 1000)

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from contracts.receipt import Receipt
 from meter_helpers import T0, ingest_direct
 from metering.batches import batch_receipt_ids
-from metering.ingest import Ingestor
+from metering.ingest.service import Ingestor
 from metering.models import Batch, ReceiptRow
 from metering.service import MeterJobs
 
