@@ -89,7 +89,7 @@ def test_a_failing_job_is_shown_with_its_cause_and_its_intent_retried_from_the_c
 
     crank = cli("operator", "crank").output
     assert "post_batches     0" in crank and "WARNING: post_batches stopped: meter key" in crank
-    svc = Service(sf, operator_cli._engine(sf).job_specs())
+    svc = Service(sf, operator_cli.settlement_engine(sf).job_specs())
     svc.run_all_once()
     jobs = cli("operator", "jobs").output
     assert "post_batches     runs      1 failures   1" in jobs
