@@ -9,7 +9,7 @@ import typer
 
 from contracts.cli_output import YES, emit, is_json, iso_utc, local_time
 from solmeter.commands.common import (METER_API, MeterReadError, chain, confirm, deployment, done, fmt, keypair, meter_get,
-                               one_line_errors, require_provider, send_amount)
+                               one_line_errors, require_provider, require_window, send_amount)
 from contracts.client import params_at
 from ledger.ops import roles
 from ledger.ops.deployment import read_account, read_config
@@ -62,6 +62,9 @@ def withdraw_stake(kp: Optional[Path] = KEYPAIR, yes: bool = YES) -> None:
     if not st.unstake_requested:
         raise ValueError(f"no unstake was requested for {w.pubkey()}: run `solmeter provider request-unstake "
                          f"AMOUNT` first")
+    require_window(_unstake_window(c, dep, w.pubkey()), c.unix_time(),
+                   f"the unstake of {fmt(st.unstake_requested, dep.decimals)} tokens", "solmeter provider withdraw-stake",
+                   "solmeter provider request-unstake AMOUNT", "CooldownNotElapsed", "UnstakeRequestExpired")
     confirm(yes, f"withdraw {fmt(st.unstake_requested, dep.decimals)} tokens of stake of {w.pubkey()} to its wallet")
     sig = roles.withdraw_stake(c, dep, w)
     done(c, "stake withdrawn: {amount}", sig, action="provider withdraw-stake", amount=st.unstake_requested,
