@@ -46,9 +46,16 @@ def stake(amount: str = typer.Argument(..., help="Tokens to bond."), kp: Optiona
 def request_unstake(amount: str = typer.Argument(..., help="Tokens to unbond after the cooldown."),
                     kp: Optional[Path] = KEYPAIR, yes: bool = YES) -> None:
     """Start the unstake cooldown (the stake stays slashable meanwhile)."""
+    def check(c, dep, w, units):
+        st = roles.provider_status(c, dep, w)
+        if not st.registered:
+            require_provider(c, dep, w)
+        if units > st.stake:
+            raise ValueError(f"cannot request an unstake of {fmt(units, dep.decimals)} tokens: provider {w} stakes "
+                             f"{fmt(st.stake, dep.decimals)} tokens (see `solmeter provider status`)")
+
     send_amount(roles.request_unstake, amount, kp, "unstake of {amount} requested", action="provider request-unstake",
-                yes=yes, what="request to unbond {amount} of the stake of {wallet} (after the cooldown)",
-                check=lambda c, dep, w, units: require_provider(c, dep, w))
+                yes=yes, what="request to unbond {amount} of the stake of {wallet} (after the cooldown)", check=check)
 
 
 @app.command("withdraw-stake")

@@ -231,3 +231,16 @@ def test_withdrawals_before_their_window_are_refused_in_one_line_saying_when(cli
     out = cli("provider", "withdraw-stake", "-k", ppath, "-y", ok=False).output
     assert out.startswith("error: the unstake of 1.000000 tokens is not ready yet (CooldownNotElapsed): "
                           "run `solmeter provider withdraw-stake` from ") and len(out.strip().splitlines()) == 1
+
+
+def test_unstaking_more_than_the_stake_is_refused_before_anything_is_sent(cli):
+    cli("operator", "init")
+    prov, ppath = _wallet(cli, "provider")
+    cli("operator", "mint", str(prov.pubkey()), "10")
+    cli("provider", "register", "-k", ppath)
+    cli("provider", "stake", "5", "-k", ppath, "-y")
+    res = cli("provider", "request-unstake", "6", "-k", ppath, "-y", ok=False)
+    assert res.exit_code == 1 and res.output.startswith("error: cannot request an unstake of 6.000000 tokens: provider ")
+    assert "stakes 5.000000 tokens" in res.output
+    assert json.loads(cli("provider", "status", "--json", "-k", ppath).output)["unstake_requested"] == 0
+    cli("provider", "request-unstake", "5", "-k", ppath, "-y")  # the whole stake is fine
