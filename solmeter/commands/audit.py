@@ -149,6 +149,10 @@ def _whole_id(arg: Optional[str], api: Optional[str], settings, keypair: Optiona
     prefix = arg.lower().removeprefix("0x")
 
     path = keypair or settings.resolved_keypair_path
+    if keypair is None and not Path(path).exists():  # an auditor without keys: say what works without one
+        raise _fail(f"receipt id prefix {arg} is looked up among a wallet's receipts and no keypair was given (none at "
+                    f"{path}): give the whole 64-hex id (receipts by id are public), or -k the customer's or the "
+                    f"provider's keypair")
     kp = _run(lambda: load_keypair(path))
     client = MeterApi(api or f"http://{settings.api_host}:{settings.api_port}", keypair=kp)
     try:
