@@ -109,6 +109,7 @@ def test_cli_fetches_from_the_api_and_verifies(world, served_api, isolated_env, 
     channel = ["channel", str(d.customer.pubkey()), str(d.provider.pubkey()), "--api", served_api]
     res = run(app, channel)  # a channel's receipt list is private to its parties and the operator
     assert res.exit_code == 1 and "HTTP 401" in res.output and "sign with -k" in res.output, res.output
+    assert "or audit the settlements and the channel account without them: --chain-only" in res.output
     write_keypair(tmp_path / "customer.json", d.customer)
     res = run(app, channel + ["-k", str(tmp_path / "customer.json"), "--json"])
     assert res.exit_code == 0, res.output
