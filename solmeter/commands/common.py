@@ -39,7 +39,7 @@ def one_line_errors(fn):
     def wrapper(*a, **kw):
         try:
             return fn(*a, **kw)
-        except typer.Exit:
+        except (typer.Exit, BrokenPipeError):  # a closed pipe (`| head`) is the reader's choice: main stops quietly
             raise
         except (OpError, ChainError, LedgerError, SolmeterError, AuditError, MeterReadError, ValueError) as e:
             fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
