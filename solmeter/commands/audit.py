@@ -19,7 +19,7 @@ from auditor.api import MeterApi
 from auditor.audits import (ChainFacts, api_members, audit_all, audit_batch, audit_bill, audit_channel, audit_customer,
                      audit_epoch, audit_program, audit_provider, audit_receipt, supplied_members)
 from auditor.chain import ChainReader
-from auditor.errors import ApiReadError, AuditError
+from auditor.errors import ApiForbidden, ApiReadError, AuditError
 from auditor.receipt_file import SignedReceipt, load_signed_receipt, load_signed_receipts
 from auditor.result import Report, all_summary
 from auditor.leases import Consent
@@ -149,6 +149,10 @@ def _whole_id(arg: Optional[str], api: Optional[str], settings, keypair: Optiona
     prefix = arg.lower().removeprefix("0x")
 
     path = keypair or settings.resolved_keypair_path
+    if keypair is None and not Path(path).exists():  # an auditor without keys: say what works without one
+        raise _fail(f"receipt id prefix {arg} is looked up among a wallet's receipts and no keypair was given (none at "
+                    f"{path}): give the whole 64-hex id (receipts by id are public), or -k the customer's or the "
+                    f"provider's keypair")
     kp = _run(lambda: load_keypair(path))
     client = MeterApi(api or f"http://{settings.api_host}:{settings.api_port}", keypair=kp)
     try:
@@ -236,6 +240,15 @@ def receipt_cmd(
     _emit(report, as_json, allow_pending)
 
 
+def _channel_receipts(client, customer, provider):
+    """The channel's receipts from the API; a reader that may not list them is told what it can audit alone."""
+    try:
+        return client.channel_receipts(str(customer), str(provider))
+    except ApiForbidden as e:
+        raise ApiForbidden(f"{e}; or audit the settlements and the channel account without them: --chain-only (the "
+                           f"receipts then stay NOT VERIFIED)") from None
+
+
 @app.command("channel")
 def channel_cmd(
     customer: str = typer.Argument(..., help="Customer wallet public key."),
@@ -268,7 +281,7 @@ def channel_cmd(
         elif client is None:
             rs = None
         else:
-            rs = _run(lambda: client.channel_receipts(str(c), str(p)))
+            rs = _run(lambda: _channel_receipts(client, c, p))
         members = (api_members(client) if client is not None else
                    supplied_members(facts, rs) if rs is not None else None)
         consent = _consent(api, s, rs) if rs else None  # the details and the leases they name are public

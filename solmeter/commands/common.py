@@ -19,7 +19,7 @@ from ledger.ops.tx import OpError
 from solmeter.config import load_settings
 from solmeter.errors import SolmeterError
 from solmeter.flags import current as current_flags
-from contracts.cli_output import confirm as ask, tokens, tx_done
+from contracts.cli_output import confirm as ask, local_time, tokens, tx_done
 from db import load_models, make_engine, make_session_factory, migrate
 from ledger.engine.chain import RpcChain
 from ledger.ops.cluster import identify
@@ -39,7 +39,7 @@ def one_line_errors(fn):
     def wrapper(*a, **kw):
         try:
             return fn(*a, **kw)
-        except typer.Exit:
+        except (typer.Exit, BrokenPipeError):  # a closed pipe (`| head`) is the reader's choice: main stops quietly
             raise
         except (OpError, ChainError, LedgerError, SolmeterError, AuditError, MeterReadError, ValueError) as e:
             fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
@@ -169,6 +169,20 @@ def require_customer(c, dep, wallet) -> None:
 def require_provider(c, dep, wallet) -> None:
     if read_account(c, "Provider", dep.program.provider_address(wallet)) is None:
         raise ValueError(f"provider {wallet} is not registered: run `solmeter provider register -k WALLET.json` first")
+
+
+def require_window(window: tuple[int, int, int] | None, now: int, what: str, command: str, again: str,
+                   early: str, late: str) -> None:
+    """A withdrawal outside its window (requested at, usable from, usable until; unix seconds), refused before
+    anything is sent, in one line that says when it can run (`early`/`late`: the program's error names)."""
+    if window is None:
+        return
+    _, ready, until = window
+    if now < ready:
+        raise ValueError(f"{what} is not ready yet ({early}): run `{command}` from {local_time(ready)} "
+                         f"until {local_time(until)}")
+    if now > until:
+        raise ValueError(f"{what} expired at {local_time(until)} ({late}): request it again with `{again}`")
 
 
 def send_amount(op, amount: str, kp: Path | None, message: str, *, action: str, yes: bool, what: str,

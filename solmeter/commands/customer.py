@@ -12,7 +12,8 @@ import typer
 from contracts.cli_output import YES, emit, is_json, iso_utc, local_time
 from solmeter.commands.common import fail
 from solmeter.commands.common import (METER_API, MeterReadError, chain, confirm, deployment, done, fmt, keypair, meter_get,
-                               one_line_errors, parse_amount, require_customer, send_amount, settings)
+                               one_line_errors, parse_amount, require_customer, require_window, send_amount,
+                               settings)
 from solmeter.commands.customer_lease import app as lease_app
 from solmeter.flags import current as current_flags
 from contracts.cli_output import amount_fields, duration
@@ -79,6 +80,9 @@ def withdraw(kp: Optional[Path] = KEYPAIR, yes: bool = YES) -> None:
         raise ValueError(f"no withdrawal was requested for {w.pubkey()}: run `solmeter customer request-withdrawal "
                          f"AMOUNT` first")
     units = min(st.withdrawal_requested, st.escrow)
+    require_window(_withdrawal_window(c, dep, w.pubkey()), c.unix_time(),
+                   f"the withdrawal of {fmt(st.withdrawal_requested, dep.decimals)} tokens", "solmeter customer withdraw",
+                   "solmeter customer request-withdrawal AMOUNT", "WithdrawalDelayNotElapsed", "WithdrawalRequestExpired")
     confirm(yes, f"withdraw {fmt(units, dep.decimals)} tokens from the escrow of {w.pubkey()} to its wallet")
     sig = roles.withdraw(c, dep, w)
     done(c, "withdrawn {amount}", sig, action="customer withdraw", amount=units, decimals=dep.decimals,

@@ -15,7 +15,7 @@ from solders.pubkey import Pubkey
 import typer
 
 from solmeter.commands.common import fmt, keypair, one_line_errors, parse_amount, settings
-from contracts.cli_output import emit, local_time
+from contracts.cli_output import emit, iso_utc, local_time
 from contracts.lease import GpuResource, Lease, Revocation, StorageResource
 from metering.leases import call_meter, lease_body, post_signed, revocation_body
 
@@ -102,7 +102,9 @@ def revoke(lease_id: str = typer.Argument(..., help="The lease to revoke."),
         raise ValueError(f"lease {lease_id} belongs to customer {lease.customer}, not to {w.pubkey()}")
     rev = Revocation(lease.program_id, lease.lease_hash, w.pubkey(), int(time.time() * 1000) if at_ms is None else at_ms)
     out = post_signed(url, "/v1/revocations", revocation_body(rev, w))
-    typer.echo(f"lease {lease_id} {out['status']} at {out['revoked_at_ms']} ms")
+    at = int(out["revoked_at_ms"])
+    emit({"action": "customer lease revoke", "lease_id": lease_id, "status": out["status"], "revoked_at_ms": at,
+          "revoked_at": iso_utc(at, "ms")}, f"lease {lease_id} {out['status']} at {local_time(at, 'ms')}")
 
 
 @app.command("list")

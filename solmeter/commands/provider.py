@@ -9,7 +9,7 @@ import typer
 
 from contracts.cli_output import YES, emit, is_json, iso_utc, local_time
 from solmeter.commands.common import (METER_API, MeterReadError, chain, confirm, deployment, done, fmt, keypair, meter_get,
-                               one_line_errors, require_provider, send_amount)
+                               one_line_errors, require_provider, require_window, send_amount)
 from contracts.client import params_at
 from ledger.ops import roles
 from ledger.ops.deployment import read_account, read_config
@@ -46,9 +46,16 @@ def stake(amount: str = typer.Argument(..., help="Tokens to bond."), kp: Optiona
 def request_unstake(amount: str = typer.Argument(..., help="Tokens to unbond after the cooldown."),
                     kp: Optional[Path] = KEYPAIR, yes: bool = YES) -> None:
     """Start the unstake cooldown (the stake stays slashable meanwhile)."""
+    def check(c, dep, w, units):
+        st = roles.provider_status(c, dep, w)
+        if not st.registered:
+            require_provider(c, dep, w)
+        if units > st.stake:
+            raise ValueError(f"cannot request an unstake of {fmt(units, dep.decimals)} tokens: provider {w} stakes "
+                             f"{fmt(st.stake, dep.decimals)} tokens (see `solmeter provider status`)")
+
     send_amount(roles.request_unstake, amount, kp, "unstake of {amount} requested", action="provider request-unstake",
-                yes=yes, what="request to unbond {amount} of the stake of {wallet} (after the cooldown)",
-                check=lambda c, dep, w, units: require_provider(c, dep, w))
+                yes=yes, what="request to unbond {amount} of the stake of {wallet} (after the cooldown)", check=check)
 
 
 @app.command("withdraw-stake")
@@ -62,6 +69,9 @@ def withdraw_stake(kp: Optional[Path] = KEYPAIR, yes: bool = YES) -> None:
     if not st.unstake_requested:
         raise ValueError(f"no unstake was requested for {w.pubkey()}: run `solmeter provider request-unstake "
                          f"AMOUNT` first")
+    require_window(_unstake_window(c, dep, w.pubkey()), c.unix_time(),
+                   f"the unstake of {fmt(st.unstake_requested, dep.decimals)} tokens", "solmeter provider withdraw-stake",
+                   "solmeter provider request-unstake AMOUNT", "CooldownNotElapsed", "UnstakeRequestExpired")
     confirm(yes, f"withdraw {fmt(st.unstake_requested, dep.decimals)} tokens of stake of {w.pubkey()} to its wallet")
     sig = roles.withdraw_stake(c, dep, w)
     done(c, "stake withdrawn: {amount}", sig, action="provider withdraw-stake", amount=st.unstake_requested,

@@ -109,6 +109,7 @@ def test_cli_fetches_from_the_api_and_verifies(world, served_api, isolated_env, 
     channel = ["channel", str(d.customer.pubkey()), str(d.provider.pubkey()), "--api", served_api]
     res = run(app, channel)  # a channel's receipt list is private to its parties and the operator
     assert res.exit_code == 1 and "HTTP 401" in res.output and "sign with -k" in res.output, res.output
+    assert "or audit the settlements and the channel account without them: --chain-only" in res.output
     write_keypair(tmp_path / "customer.json", d.customer)
     res = run(app, channel + ["-k", str(tmp_path / "customer.json"), "--json"])
     assert res.exit_code == 0, res.output
@@ -213,3 +214,19 @@ def test_an_ambiguous_receipt_prefix_lists_the_candidates():
     assert str(e.value) == f"receipt id prefix ab12 is ambiguous: 2 receipts match: {a}, {b}"
     with pytest.raises(ValueError, match="no receipt of W has an id starting with ef"):
         pick_by_prefix("ef", [a, b, c], "W")
+
+
+def test_a_receipt_id_prefix_without_any_keypair_says_what_works_without_one(isolated_env, monkeypatch, tmp_path):
+    """An auditor holds no keys: a prefix is looked up among a wallet's receipts, so say to give the whole
+    (public) id or -k a party's key, not that the default keypair file does not exist."""
+    from typer.testing import CliRunner
+
+    from solmeter.commands.audit import app
+
+    monkeypatch.setenv("SOLMETER_DATA_DIR", str(tmp_path / "empty"))
+    monkeypatch.setenv("SOLMETER_PROGRAM_ID", DEFAULT_PROGRAM_ID)
+    res = CliRunner().invoke(app, ["receipt", "c9132c0be427"])
+    assert res.exit_code == 1 and len(res.output.strip().splitlines()) == 1, res.output
+    assert "receipt id prefix c9132c0be427 is looked up among a wallet's receipts and no keypair was given" in res.output
+    assert "give the whole 64-hex id (receipts by id are public), or -k the customer's or the provider's keypair" \
+        in res.output

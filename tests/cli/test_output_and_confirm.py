@@ -172,3 +172,19 @@ def test_a_receipt_line_shows_the_whole_id_in_tokens_and_local_time():
     assert f"period {local_time(1_800_000_000)} .. {local_time(1_800_000_060)}" in line
     assert "cumulative 2.500000 tokens (+0.041666 tokens) batch 3" in line
     assert "cumulative 2500000 base units" in receipt_line(v)  # the meter's own command knows no decimals
+
+
+def test_a_withdrawal_outside_its_window_says_when_in_one_line():
+    from solmeter.commands.common import require_window
+
+    args = ("the withdrawal of 1.000000 tokens", "solmeter customer withdraw", "solmeter customer request-withdrawal AMOUNT",
+            "WithdrawalDelayNotElapsed", "WithdrawalRequestExpired")
+    require_window(None, 50, *args)  # nothing requested: the caller says so
+    for now in (200, 250, 300):  # both ends are inside, as the program has it
+        require_window((100, 200, 300), now, *args)
+    with pytest.raises(ValueError, match=r"^the withdrawal of 1.000000 tokens is not ready yet "
+                                         r"\(WithdrawalDelayNotElapsed\): run `solmeter customer withdraw` from "):
+        require_window((100, 200, 300), 199, *args)
+    with pytest.raises(ValueError, match=r"expired at .* \(WithdrawalRequestExpired\): request it again with "
+                                         r"`solmeter customer request-withdrawal AMOUNT`$"):
+        require_window((100, 200, 300), 301, *args)

@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import click
+import pytest
 import typer
 from typer.testing import CliRunner
 
@@ -227,3 +228,17 @@ def test_lazy_leaves_take_the_output_flag_before_or_after_the_group(isolated_env
             sub = cmd.make_context(name, rest, parent=sub, resilient_parsing=True)
         opts = [p for p in sub.command.params if "--output" in getattr(p, "opts", ())]
         assert len(opts) == 1, args
+
+
+def test_a_closed_pipe_inside_a_command_is_not_an_error_line_either(capsys):
+    """`solmeter operator intents list | head`: the reader left while a command was writing; the command's
+    one-line error handler lets it through to main, which stops quietly (was `error: BrokenPipeError: ...`)."""
+    from solmeter.commands.common import one_line_errors
+
+    @one_line_errors
+    def lister():
+        raise BrokenPipeError(32, "Broken pipe")
+
+    with pytest.raises(BrokenPipeError):
+        lister()
+    assert capsys.readouterr().err == ""

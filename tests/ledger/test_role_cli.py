@@ -211,3 +211,36 @@ def test_customer_opens_a_channel_once_with_an_optional_cap(cli):
     res = cli("customer", "open-channel", str(prov.pubkey()), "-k", cpath, ok=False)
     lines = [line for line in res.output.splitlines() if line.strip()]
     assert res.exit_code == 1 and len(lines) == 1 and "already open" in lines[0]
+
+
+def test_withdrawals_before_their_window_are_refused_in_one_line_saying_when(cli):
+    cli("operator", "init")
+    cust, cpath = _wallet(cli, "customer")
+    prov, ppath = _wallet(cli, "provider")
+    cli("operator", "mint", str(cust.pubkey()), "10")
+    cli("operator", "mint", str(prov.pubkey()), "10")
+    cli("customer", "register", "-k", cpath)
+    cli("customer", "deposit", "5", "-k", cpath, "-y")
+    cli("customer", "request-withdrawal", "1", "-k", cpath, "-y")
+    out = cli("customer", "withdraw", "-k", cpath, "-y", ok=False).output
+    assert out.startswith("error: the withdrawal of 1.000000 tokens is not ready yet (WithdrawalDelayNotElapsed): "
+                          "run `solmeter customer withdraw` from ") and len(out.strip().splitlines()) == 1
+    cli("provider", "register", "-k", ppath)
+    cli("provider", "stake", "5", "-k", ppath, "-y")
+    cli("provider", "request-unstake", "1", "-k", ppath, "-y")
+    out = cli("provider", "withdraw-stake", "-k", ppath, "-y", ok=False).output
+    assert out.startswith("error: the unstake of 1.000000 tokens is not ready yet (CooldownNotElapsed): "
+                          "run `solmeter provider withdraw-stake` from ") and len(out.strip().splitlines()) == 1
+
+
+def test_unstaking_more_than_the_stake_is_refused_before_anything_is_sent(cli):
+    cli("operator", "init")
+    prov, ppath = _wallet(cli, "provider")
+    cli("operator", "mint", str(prov.pubkey()), "10")
+    cli("provider", "register", "-k", ppath)
+    cli("provider", "stake", "5", "-k", ppath, "-y")
+    res = cli("provider", "request-unstake", "6", "-k", ppath, "-y", ok=False)
+    assert res.exit_code == 1 and res.output.startswith("error: cannot request an unstake of 6.000000 tokens: provider ")
+    assert "stakes 5.000000 tokens" in res.output
+    assert json.loads(cli("provider", "status", "--json", "-k", ppath).output)["unstake_requested"] == 0
+    cli("provider", "request-unstake", "5", "-k", ppath, "-y")  # the whole stake is fine

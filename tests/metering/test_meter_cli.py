@@ -2,6 +2,7 @@
 posting to it, sealing and batching from the CLI, and one-line errors."""
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -15,6 +16,7 @@ from contracts.merkle import verify_proof
 from meter_helpers import free_port
 from typer.testing import CliRunner
 
+from contracts.cli_output import iso_utc
 from solmeter.cli import app
 
 
@@ -77,6 +79,17 @@ def test_serve_agent_seal_receipts(env, capsys, tmp_path):
         assert code == 1 and err.strip() == "error: --gpu 'H100': expected CLASS:COUNT, e.g. H100:8"
         code, _, err = run(["customer", "lease", "revoke", "nope", *cust], capsys)
         assert code == 1 and err.count("\n") == 1 and "HTTP 404" in err and "no lease 'nope'" in err
+        for lid in ("tmp", "tmp2"):
+            code, _, err = run(["customer", "lease", "sign", lid, "--provider", pk, "--gpu", "H100:1", "--cap", "1", *cust],
+                               capsys)
+            assert code == 0, err
+        code, out, err = run(["customer", "lease", "revoke", "tmp", *cust], capsys)  # a time for people, not unix ms
+        assert code == 0 and re.fullmatch(r"lease tmp revoked at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}\n", out), out
+        at = int(time.time() * 1000) + 60_000
+        code, out, err = run(["customer", "lease", "revoke", "tmp2", "--at-ms", str(at), "--output", "json", *cust], capsys)
+        assert code == 0, err
+        assert json.loads(out) == {"action": "customer lease revoke", "lease_id": "tmp2", "status": "revoked",
+                                   "revoked_at_ms": at, "revoked_at": iso_utc(at, "ms")}
         (bucket / "f").write_bytes(b"z" * 100_000)
         for _ in range(2):
             code, _, err = run(["agent", "storage", f"bk={bucket}", "--customer", CUSTOMER, "--api", url, "--once"], capsys)
