@@ -64,3 +64,11 @@ def epoch_start(genesis_ts: int, epoch_length: int, epoch: int) -> int:
     _integers(1, epoch_length=epoch_length)
     _integers(0, epoch=epoch)
     return genesis_ts + epoch * epoch_length
+
+
+def request_window(requested_at: int, delay: int) -> tuple[int, int, int]:
+    """(requested at, usable from, usable until), unix seconds, of a withdrawal or unstake request, as
+    withdraw.rs / withdraw_stake.rs honour it: in [requested_at + delay, requested_at + 2 x delay] with the delay
+    in force now; before, the delay has not elapsed; after, the request expired."""
+    _integers(0, delay=delay)
+    return requested_at, requested_at + delay, requested_at + 2 * delay

@@ -9,6 +9,7 @@ from typing import Optional
 from solders.pubkey import Pubkey
 import typer
 
+from contracts.economics import request_window
 from contracts.cli_output import YES, emit, is_json, iso_utc, local_time
 from solmeter.commands.common import fail
 from solmeter.commands.common import (METER_API, MeterReadError, chain, confirm, deployment, done, fmt, keypair, meter_get,
@@ -146,9 +147,8 @@ def _withdrawal_window(c, dep, wallet) -> tuple[int, int, int] | None:
     acct = read_account(c, "Customer", dep.program.customer_address(wallet))
     if acct is None or not int(acct.withdrawal_amount):
         return None
-    at = int(acct.withdrawal_requested_at)
-    delay = int(params_at(read_config(c, dep.program), c.unix_time()).withdrawal_delay)
-    return at, at + delay, at + 2 * delay
+    return request_window(int(acct.withdrawal_requested_at),
+                          int(params_at(read_config(c, dep.program), c.unix_time()).withdrawal_delay))
 
 
 @app.command()

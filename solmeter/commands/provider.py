@@ -7,6 +7,7 @@ from typing import Optional
 
 import typer
 
+from contracts.economics import request_window
 from contracts.cli_output import YES, emit, is_json, iso_utc, local_time
 from solmeter.commands.common import (METER_API, MeterReadError, chain, confirm, deployment, done, fmt, keypair, meter_get,
                                one_line_errors, require_provider, require_window, send_amount)
@@ -140,9 +141,8 @@ def _unstake_window(c, dep, wallet) -> tuple[int, int, int] | None:
     p = read_account(c, "Provider", dep.program.provider_address(wallet))
     if p is None or not int(p.unstake_amount):
         return None
-    at = int(p.unstake_requested_at)
-    cooldown = int(params_at(read_config(c, dep.program), c.unix_time()).unstake_cooldown)
-    return at, at + cooldown, at + 2 * cooldown
+    return request_window(int(p.unstake_requested_at),
+                          int(params_at(read_config(c, dep.program), c.unix_time()).unstake_cooldown))
 
 
 @app.command()

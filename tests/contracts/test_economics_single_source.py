@@ -131,3 +131,11 @@ def test_the_arguments_are_checked_by_name():
                        (lambda: economics.split(True, 0, 0), "amount")]:
         with pytest.raises(economics.EconomicsError, match=name):
             call()
+
+
+def test_request_window_is_the_programs_closed_interval():
+    # withdraw.rs / withdraw_stake.rs: NotElapsed when t < at + delay, Expired when t > at + 2 x delay
+    assert economics.request_window(1_000, 60) == (1_000, 1_060, 1_120)
+    assert economics.request_window(5, 0) == (5, 5, 5)
+    with pytest.raises(economics.EconomicsError):
+        economics.request_window(1_000, -1)
