@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import threading
 from dataclasses import asdict
 from pathlib import Path
@@ -20,7 +21,8 @@ def demo(ctx: typer.Context,
                                                            "(default: a new temporary directory)."),
          as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
          serve: bool = typer.Option(False, "--serve", help="After the scenario, keep the meter, its dashboard "
-                                                           "and the localnet serving until Ctrl-C.")) -> None:
+                                                           "and the localnet serving until Ctrl-C or "
+                                                           "SIGTERM.")) -> None:
     """Deploy on the embedded localnet and run GPU jobs and storage through the real agents and API."""
     if ctx.invoked_subcommand is not None:
         return
@@ -32,10 +34,8 @@ def demo(ctx: typer.Context,
         show(live.result)
         shown.append(True)
         typer.echo(f"\ndashboard: {live.url}  (localnet RPC {live.rpc_url}); serving until Ctrl-C")
-        try:
-            threading.Event().wait()
-        except KeyboardInterrupt:
-            typer.echo("stopping")
+        wait_for_stop_signal()
+        typer.echo("stopping")
 
     def show(res) -> None:
         if as_json:
@@ -54,3 +54,21 @@ def demo(ctx: typer.Context,
         show(res)
     if not (res.reconcile_ok and res.audit_ok):
         raise typer.Exit(1)
+
+
+def wait_for_stop_signal() -> None:
+    """Blocks until SIGINT (Ctrl-C) or SIGTERM, as `localnet start` and `meter serve` stop on both.
+
+    Own handlers rather than Python's KeyboardInterrupt: a process started in the background by a shell
+    without job control inherits SIGINT ignored, and Python then never raises KeyboardInterrupt, so
+    `kill -INT` and a supervisor's SIGTERM would neither reach the clean shutdown (ledger flush) nor stop it.
+    The wait wakes twice a second because a signal may land on another thread (uvicorn's, the localnet's),
+    which does not interrupt the main thread's blocking wait; its handler still runs at the next wake-up."""
+    stop = threading.Event()
+    previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)

@@ -1,5 +1,9 @@
 """`solmeter demo --serve`: after the scenario it prints the dashboard's URL and keeps the meter, the
-dashboard and the localnet serving until Ctrl-C (SIGINT), then exits cleanly."""
+dashboard and the localnet serving until Ctrl-C (SIGINT) or SIGTERM, then exits cleanly.
+
+The SIGINT case starts the demo with SIGINT ignored, as a shell without job control starts a background
+command (`solmeter demo --serve &` in a script, or this suite run in the background): Python then never
+raises KeyboardInterrupt, and a demo that relied on it served on forever after `kill -INT`."""
 from __future__ import annotations
 
 import re
@@ -11,11 +15,21 @@ import httpx
 import pytest
 
 
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.slow
-def test_demo_serve_prints_the_url_and_serves_until_ctrl_c(tmp_path):
+@pytest.mark.parametrize("stop_signal, start_with", [(signal.SIGINT, _ignore_sigint), (signal.SIGTERM, _default_sigint)],
+                         ids=["sigint-inherited-ignored", "sigterm"])
+def test_demo_serve_prints_the_url_and_serves_until_ctrl_c(tmp_path, stop_signal, start_with):
     proc = subprocess.Popen([sys.executable, "-m", "solmeter.cli", "demo", "--hours", "1", "--serve",
                              "--workdir", str(tmp_path / "demo")],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=start_with)
     lines = []
     try:
         url = None
@@ -31,7 +45,7 @@ def test_demo_serve_prints_the_url_and_serves_until_ctrl_c(tmp_path):
         assert page.status_code == 200 and "default-src 'self'" in page.headers["content-security-policy"]
         assert httpx.get(url + "api/session", timeout=30).json()["cluster"] == "localnet"
         assert proc.poll() is None  # still serving
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(stop_signal)
         out, _ = proc.communicate(timeout=60)
         assert proc.returncode == 0, out
         assert "stopping" in out
