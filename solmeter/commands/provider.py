@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from contracts.economics import request_window
+from contracts.economics import epoch_at, epoch_start, request_window, reward_share
 from contracts.cli_output import YES, emit, is_json, iso_utc, local_time
 from solmeter.commands.common import (METER_API, MeterReadError, chain, confirm, deployment, done, fmt, keypair, meter_get,
                                one_line_errors, require_provider, require_window, send_amount)
@@ -94,17 +94,23 @@ def set_payout(kp: Optional[Path] = KEYPAIR) -> None:
 def claim(epoch: Optional[int] = typer.Option(None, min=0, help="Epoch to claim (default: the previous one)."),
           kp: Optional[Path] = KEYPAIR, yes: bool = YES) -> None:
     """Claim this provider's pro-rata reward of a closed epoch ("nothing to claim", and no transaction, for an
-    epoch in which it had no revenue)."""
+    epoch in which it had no revenue). An epoch that is still open is refused before anything is sent."""
     dep = deployment()
     c = chain()
     w = keypair(kp)
+    cfg = read_config(c, dep.program)
+    genesis, length = int(cfg.genesis_ts), int(cfg.epoch_length)
+    current = epoch_at(genesis, length, c.unix_time())  # the chain's clock, as claim_rewards.rs reads it
     if epoch is None:
-        epoch = roles.current_epoch(c, dep) - 1
+        epoch = current - 1
         if epoch < 0:
-            raise ValueError("no epoch has closed yet")
+            raise ValueError(f"no epoch has closed yet: epoch 0 closes at {local_time(epoch_start(genesis, length, 1))}")
     p = read_account(c, "Provider", dep.program.provider_address(w.pubkey()))
     if p is None:
         require_provider(c, dep, w.pubkey())
+    if epoch >= current:  # EpochNotClosed in the program: its revenue, and so every share, can still change
+        raise ValueError(f"epoch {epoch} is not closed yet (EpochNotClosed): it closes at "
+                         f"{local_time(epoch_start(genesis, length, epoch + 1))}; claim it after that")
     pe = read_account(c, "ProviderEpoch", dep.program.provider_epoch_address(w.pubkey(), epoch))
     if pe is None or int(pe.revenue) == 0:
         emit({"action": "provider claim", "epoch": epoch, "claimed": False, "signature": None,
@@ -113,12 +119,21 @@ def claim(epoch: Optional[int] = typer.Option(None, min=0, help="Epoch to claim 
         return
     if int(pe.claimed):
         raise ValueError(f"epoch {epoch} was already claimed by {w.pubkey()} ({fmt(int(pe.reward), dep.decimals)} tokens)")
-    confirm(yes, f"claim the reward of epoch {epoch} for provider {w.pubkey()}")
+    e = read_account(c, "Epoch", dep.program.epoch_address(epoch))
+    pool, total = (0, 0) if e is None else (int(e.reward_pool), int(e.total_revenue))
+    reward = reward_share(pool, int(pe.revenue), total)
+    # A claim of nothing still matters: it marks the epoch claimed, and withdraw-stake refuses while a closed
+    # epoch with revenue is unclaimed (UnclaimedEpochs). Funding a closed epoch is refused, so 0 is final.
+    why = (f"{fmt(reward, dep.decimals)} tokens" if reward else
+           "0 tokens: the epoch's reward pool was not funded (the claim records the epoch as claimed, which "
+           "withdraw-stake requires)")
+    confirm(yes, f"claim the reward of epoch {epoch} for provider {w.pubkey()}: {why}")
     before = c.token_balance(p.payout) or 0
     sig = roles.claim(c, dep, w, epoch)
     got = (c.token_balance(p.payout) or 0) - before
-    done(c, f"claimed epoch {epoch}: {{amount}}", sig, action="provider claim", amount=got, decimals=dep.decimals,
-         epoch=epoch)
+    done(c, f"claimed epoch {epoch}: {{amount}}" + ("" if reward else " (the epoch's reward pool was not funded)"),
+         sig, action="provider claim", amount=got, decimals=dep.decimals, epoch=epoch, reward_pool=pool,
+         revenue=int(pe.revenue), total_revenue=total)
 
 
 @app.command("contest-slash")

@@ -138,6 +138,9 @@ def test_claim_of_an_epoch_without_revenue_says_nothing_to_claim(cli):
     prov, ppath = _wallet(cli, "provider")
     cli("provider", "register", "-k", ppath)
     before = RpcChain(cli.node.rpc_url).lamports(prov.pubkey())
+    res = cli("provider", "claim", "-k", ppath, ok=False)  # the default, the previous epoch: none yet
+    assert res.exit_code == 1 and res.output.startswith("error: no epoch has closed yet: epoch 0 closes at ")
+    _close_epoch_0(cli)
     res = cli("provider", "claim", "--epoch", "0", "-k", ppath)  # no -y needed: nothing is sent
     assert res.stdout.strip() == f"nothing to claim: provider {prov.pubkey()} had no revenue in epoch 0 (no transaction sent)"
     out = json.loads(cli("provider", "claim", "--epoch", "0", "-k", ppath, "--output", "json").stdout)
@@ -147,6 +150,75 @@ def test_claim_of_an_epoch_without_revenue_says_nothing_to_claim(cli):
     _, other = _wallet(cli, "stranger", tokens=None)
     res = cli("provider", "claim", "--epoch", "0", "-k", other, ok=False)
     assert res.exit_code == 1 and "provider register" in res.output
+
+
+def _close_epoch_0(cli) -> None:
+    from contracts.economics import epoch_start
+    from ledger.engine.chain import RpcChain
+    from ledger.ops.deployment import read_config
+    from solmeter.commands.common import deployment
+
+    cfg = read_config(RpcChain(cli.node.rpc_url), deployment().program)
+    end = epoch_start(int(cfg.genesis_ts), int(cfg.epoch_length), 1)
+    cli.node.call(lambda bank: bank.time_travel(timestamp=end))
+
+
+def test_claim_of_an_open_epoch_is_refused_and_of_an_unfunded_one_says_it_pays_nothing(cli):
+    """Revenue settled in the open epoch 0 (MeterSim's receipts, settled by `operator crank`, which funds no
+    epoch): the claim is refused before sending while epoch 0 is open (the program's EpochNotClosed would
+    otherwise be the answer), and once it has closed the claim says it pays nothing because the pool is empty,
+    and still records the epoch as claimed (withdraw-stake needs that)."""
+    import time
+
+    from contracts import DEFAULT_PROGRAM_ID
+    from contracts.cli_output import local_time
+    from contracts.economics import epoch_start
+    from ledger.engine.chain import RpcChain
+    from ledger.ops import roles
+    from ledger.ops.deployment import read_account, read_config
+    from solmeter.commands.common import db, deployment, settings
+    from solmeter.keys import load_keypair
+
+    from ledger_helpers import MeterSim
+
+    prov, ppath = _wallet(cli, "provider")
+    cust, cpath = _wallet(cli, "customer")
+    c, dep = RpcChain(cli.node.rpc_url), deployment()
+    roles.register_provider(c, dep, prov)
+    roles.stake(c, dep, prov, 10**6)
+    roles.register_customer(c, dep, cust)
+    roles.deposit(c, dep, cust, 50 * 10**6)
+    roles.open_channels(c, dep, cust, [prov.pubkey()])
+    engine, _ = db()
+    sim = MeterSim(engine, load_keypair(settings().resolved_meter_keypair_path), DEFAULT_PROGRAM_ID)
+    base = (int(time.time() * 1000) - 3 * 3_600_000) // 60_000 * 60_000
+    sim.heartbeats(prov, cust, "lease-1", base, 10)
+    sim.seal_and_batch(base + 8 * 60_000)
+    assert "settle_channels  {'confirmed': 1" in cli("operator", "crank").output
+    pe = read_account(c, "ProviderEpoch", dep.program.provider_epoch_address(prov.pubkey(), 0))
+    assert int(pe.revenue) > 0
+
+    cfg = read_config(c, dep.program)
+    closes = local_time(epoch_start(int(cfg.genesis_ts), int(cfg.epoch_length), 1))
+    before = c.lamports(prov.pubkey())
+    res = cli("provider", "claim", "--epoch", "0", "-k", ppath, "-y", ok=False)
+    assert res.exit_code == 1
+    assert res.output.strip() == (f"error: epoch 0 is not closed yet (EpochNotClosed): it closes at {closes}; "
+                                  f"claim it after that")
+    assert c.lamports(prov.pubkey()) == before  # nothing sent
+    st = json.loads(cli("provider", "status", "--json", "-k", ppath, "--api", "http://127.0.0.1:9").stdout)
+    assert st["unclaimed_epochs"] == 1
+
+    _close_epoch_0(cli)
+    res = cli("provider", "claim", "-k", ppath, ok=False)  # no terminal, no -y: refused, naming what it would pay
+    assert res.exit_code == 1 and "0 tokens: the epoch's reward pool was not funded" in res.output
+    out = json.loads(cli("provider", "claim", "-k", ppath, "-y", "--output", "json").stdout)
+    assert out["epoch"] == 0 and out["amount"] == 0 and out["reward_pool"] == 0
+    assert out["revenue"] == int(pe.revenue) == out["total_revenue"] and _landed(cli, out["signature"])
+    st = json.loads(cli("provider", "status", "--json", "-k", ppath, "--api", "http://127.0.0.1:9").stdout)
+    assert st["unclaimed_epochs"] == 0
+    res = cli("provider", "claim", "--epoch", "0", "-k", ppath, "-y", ok=False)
+    assert res.output.strip() == f"error: epoch 0 was already claimed by {prov.pubkey()} (0.000000 tokens)"
 
 
 def test_provider_status_shows_the_unstake_window(cli):
