@@ -115,7 +115,7 @@ def customer_view(ctx, wallet: str, now_ms: int) -> dict:
                       "batch_id": r["batch_id"], "batch_tx": sig, "batch_link": ctx.explorer("tx", sig) if sig else None})
     return {
         "wallet": wallet, "decimals": d, "registered": st.registered,
-        "escrow": amount(st.escrow, d), "wallet_tokens": amount(st.wallet_tokens, d),
+        "escrow": amount(st.escrow, d), "wallet_balance": amount(st.wallet_balance, d),
         "deposited": amount(st.total_deposited, d), "settled": amount(st.total_settled, d),
         "paused": bool(meter["paused"]), "paused_reason": meter["paused_reason"],
         "billed": amount(meter["billed_total"], d), "burn_rate_per_hour": amount(meter["burn_rate_per_hour"], d),

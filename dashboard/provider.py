@@ -87,7 +87,7 @@ def provider_view(ctx, wallet: str) -> dict:
     return {
         "wallet": wallet, "decimals": d, "registered": st.registered,
         "stake": amount(st.stake, d), "min_stake": amount(int(params.min_stake), d),
-        "payout_tokens": amount(st.payout_tokens, d), "total_revenue": amount(st.total_revenue, d),
+        "payout_balance": amount(st.payout_balance, d), "total_revenue": amount(st.total_revenue, d),
         "pending_slash": amount(st.pending_slash, d), "unclaimed_epochs": st.unclaimed_epochs,
         "unstake": unstake, "unstake_cooldown_s": int(params.unstake_cooldown), "current_epoch": current,
         "epochs": [{**e, "revenue": amount(e["revenue"], d), "reward": amount(e["reward"], d)} for e in eps],

@@ -155,7 +155,7 @@ async function customerView(main, params) {
   const runway = v.runway_seconds !== null ? duration(v.runway_seconds) : (v.runway_note || "–");
   parts.push(h("div", { class: "grid" },
     card("Escrow", tokens(v.escrow), h("div", {}, link(v.links.escrow, "on chain"))),
-    card("Wallet", tokens(v.wallet_tokens)),
+    card("Wallet", tokens(v.wallet_balance)),
     card("Burn rate / hour", tokens(v.burn_rate_per_hour)),
     card("Runway", h("span", { id: "runway", "data-seconds": v.runway_seconds ?? "" }, runway), h("div", { class: "muted" }, "at the last hour's burn rate")),
     card("Runway at full lease rate", h("span", { id: "lease-runway", "data-seconds": v.lease_runway_seconds ?? "" },
@@ -286,7 +286,7 @@ async function providerView(main, params) {
       h("div", { id: "unstake-countdown" }, v.unstake ? (v.unstake.seconds_left > 0 ? `withdrawable in ${duration(v.unstake.seconds_left)}` : "withdrawable now")
         : `cooldown ${duration(v.unstake_cooldown_s)}`)),
     card("Revenue settled", tokens(v.total_revenue)),
-    card("Payout account", tokens(v.payout_tokens)),
+    card("Payout account", tokens(v.payout_balance)),
     card("Pending slash", tokens(v.pending_slash)),
     card("Unclaimed epochs", String(v.unclaimed_epochs), h("div", { class: "muted" }, `current epoch ${v.current_epoch}`)))];
   const eps = v.epochs;

@@ -120,7 +120,7 @@ class CustomerStatus:
     wallet: str
     registered: bool
     escrow: int
-    wallet_tokens: int
+    wallet_balance: int  # base units in the wallet's token account (not in escrow)
     withdrawal_requested: int
     total_deposited: int
     total_settled: int
@@ -196,7 +196,7 @@ class ProviderStatus:
     wallet: str
     registered: bool
     stake: int
-    payout_tokens: int
+    payout_balance: int  # base units in the payout token account
     unstake_requested: int
     pending_slash: int
     slash_count: int

@@ -19,7 +19,7 @@ from ledger.ops.tx import OpError
 from solmeter.config import load_settings
 from solmeter.errors import SolmeterError
 from solmeter.flags import current as current_flags
-from contracts.cli_output import confirm as ask, local_time, tokens, tx_done
+from contracts.cli_output import amount_fields, confirm as ask, local_time, tokens, tx_done
 from db import load_models, make_engine, make_session_factory, migrate
 from ledger.engine.chain import RpcChain
 from ledger.ops.cluster import identify
@@ -130,6 +130,15 @@ def parse_amount(text: str, decimals: int) -> int:
 def fmt(units: int, decimals: int) -> str:
     """Base units as a token amount string, exactly (contracts/cli_output.py's `tokens`)."""
     return tokens(units, decimals)
+
+
+def with_tokens(fields: dict, names: tuple[str, ...], decimals: int) -> dict:
+    """A status's JSON: each amount in `names` (base units, as the chain holds it) followed by `NAME_tokens`, its
+    exact decimal string, as every transaction's JSON gives its amount (contracts/cli_output.amount_fields)."""
+    out = {}
+    for k, v in fields.items():
+        out.update(amount_fields(k, v, decimals) if k in names else {k: v})
+    return out
 
 
 def explorer_link(kind: str, value: str, rpc_url: str) -> str:

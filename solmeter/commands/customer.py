@@ -14,7 +14,7 @@ from contracts.cli_output import YES, emit, is_json, iso_utc, local_time
 from solmeter.commands.common import fail
 from solmeter.commands.common import (METER_API, MeterReadError, chain, confirm, deployment, done, fmt, keypair, meter_get,
                                one_line_errors, parse_amount, require_customer, require_window, send_amount,
-                               settings)
+                               settings, with_tokens)
 from solmeter.commands.customer_lease import app as lease_app
 from solmeter.flags import current as current_flags
 from contracts.cli_output import amount_fields, duration
@@ -28,6 +28,9 @@ from solmeter.commands.render import quantity_text, receipt_line
 app = typer.Typer(help="Customer: register, fund the escrow, cap spending, see usage and receipts.",
                   no_args_is_help=True)
 KEYPAIR = typer.Option(None, "--keypair", "-k", help="Customer wallet keypair (default: the global keypair).")
+# the amounts of `customer status --output json`, each followed by its decimal string NAME_tokens
+CUSTOMER_AMOUNTS = ("escrow", "wallet_balance", "withdrawal_requested", "total_deposited", "total_settled",
+                    "top_up_threshold", "top_up_amount")
 
 
 @app.command()
@@ -159,7 +162,7 @@ def status(kp: Optional[Path] = KEYPAIR, api: Optional[str] = METER_API,
     dep, c = deployment(), chain()
     w = keypair(kp)
     st = roles.onchain_customer_status(c, dep, w.pubkey())
-    out = asdict(st)
+    out = with_tokens(asdict(st), CUSTOMER_AMOUNTS, dep.decimals)
     window = _withdrawal_window(c, dep, w.pubkey()) if st.withdrawal_requested else None
     out["withdrawal_window"] = None if window is None else {k: iso_utc(t) for k, t in
                                                             zip(("requested_at", "ready_at", "expires_at"), window)}
@@ -173,7 +176,7 @@ def status(kp: Optional[Path] = KEYPAIR, api: Optional[str] = METER_API,
 
     d = dep.decimals
     typer.echo(f"customer   {st.wallet} ({'registered' if st.registered else 'not registered: run `solmeter customer register`'})")
-    typer.echo(f"escrow     {fmt(st.escrow, d)}   wallet {fmt(st.wallet_tokens, d)}")
+    typer.echo(f"escrow     {fmt(st.escrow, d)}   wallet {fmt(st.wallet_balance, d)}")
     typer.echo(f"deposited  {fmt(st.total_deposited, d)}   settled {fmt(st.total_settled, d)}")
     if st.withdrawal_requested and window is not None:
         typer.echo(f"withdrawal requested {fmt(st.withdrawal_requested, d)} tokens at {local_time(window[0])}: "

@@ -10,7 +10,7 @@ import typer
 from contracts.economics import epoch_at, epoch_start, request_window, reward_share
 from contracts.cli_output import YES, emit, is_json, iso_utc, local_time
 from solmeter.commands.common import (METER_API, MeterReadError, chain, confirm, deployment, done, fmt, keypair, meter_get,
-                               one_line_errors, require_provider, require_window, send_amount)
+                               one_line_errors, require_provider, require_window, send_amount, with_tokens)
 from contracts.client import params_at
 from ledger.ops import roles
 from ledger.ops.deployment import read_account, read_config
@@ -18,6 +18,8 @@ from ledger.ops.deployment import read_account, read_config
 app = typer.Typer(help="Provider: register, stake, claim epoch rewards, unstake, contest a slash.",
                   no_args_is_help=True)
 KEYPAIR = typer.Option(None, "--keypair", "-k", help="Provider wallet keypair (default: the global keypair).")
+# the amounts of `provider status --output json`, each followed by its decimal string NAME_tokens
+PROVIDER_AMOUNTS = ("stake", "payout_balance", "unstake_requested", "pending_slash", "total_revenue")
 SLASH_STATES = {0: "proposed", 1: "contested", 2: "upheld", 3: "rejected", 4: "executed"}
 
 
@@ -184,13 +186,14 @@ def status(kp: Optional[Path] = KEYPAIR, api: Optional[str] = METER_API,
     if is_json(as_json):
         unstake = None if window is None else {"requested_at": iso_utc(window[0]), "ready_at": iso_utc(window[1]),
                                                "expires_at": iso_utc(window[2])}
-        emit({**asdict(st), "unstake_window": unstake,
-              "slashes": [{**x, "contest_deadline_iso": iso_utc(x["contest_deadline"])} for x in slashes],
+        emit({**with_tokens(asdict(st), PROVIDER_AMOUNTS, dep.decimals), "unstake_window": unstake,
+              "slashes": [{**with_tokens(x, ("amount",), dep.decimals), "contest_deadline_iso": iso_utc(x["contest_deadline"])}
+                          for x in slashes],
               "meter": meter}, as_json=True)
         return
     d = dep.decimals
     typer.echo(f"provider   {st.wallet} ({'registered' if st.registered else 'not registered: run `solmeter provider register`'})")
-    typer.echo(f"stake      {fmt(st.stake, d)} tokens   payout account {fmt(st.payout_tokens, d)} tokens")
+    typer.echo(f"stake      {fmt(st.stake, d)} tokens   payout account {fmt(st.payout_balance, d)} tokens")
     typer.echo(f"revenue    {fmt(st.total_revenue, d)} tokens settled in total; {st.unclaimed_epochs} epoch(s) unclaimed")
     if st.unstake_requested and window is not None:
         typer.echo(f"unstake requested {fmt(st.unstake_requested, d)} tokens at {local_time(window[0])}: withdraw it "

@@ -154,7 +154,7 @@ def test_provider_view_figures_equal_the_chain_and_the_csv(pages, scenario):
     st = roles.provider_status(live.chain, dep, p.pubkey())
     assert card(page, "Stake") == fmt(st.stake, dep.decimals)
     assert card(page, "Revenue settled") == fmt(st.total_revenue, dep.decimals)
-    assert card(page, "Payout account") == fmt(st.payout_tokens, dep.decimals)
+    assert card(page, "Payout account") == fmt(st.payout_balance, dep.decimals)
     rows = page.locator("#epochs tr[data-epoch]")
     assert rows.count() >= 1
     with page.expect_download() as dl:

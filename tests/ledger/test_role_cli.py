@@ -43,9 +43,13 @@ def test_every_role_through_the_cli(cli):
     cli("customer", "set-limit", str(prov.pubkey()), "10", "-k", cpath)
     cli("provider", "stake", "5", "-k", ppath, "-y")
     st = json.loads(cli("customer", "status", "--json", "-k", cpath).output)
-    assert st["escrow"] == 25_500_000 and st["wallet_tokens"] == 74_500_000
+    # every amount in base units, followed by its exact decimal string (as a transaction's JSON gives it)
+    assert st["escrow"] == 25_500_000 and st["escrow_tokens"] == "25.500000"
+    assert st["wallet_balance"] == 74_500_000 and st["wallet_balance_tokens"] == "74.500000"
+    assert st["total_deposited_tokens"] == "25.500000" and st["withdrawal_requested_tokens"] == "0.000000"
     pst = json.loads(cli("provider", "status", "--json", "-k", ppath).output)
-    assert pst["stake"] == 5_000_000
+    assert pst["stake"] == 5_000_000 and pst["stake_tokens"] == "5.000000"
+    assert pst["payout_balance"] == 45_000_000 and pst["payout_balance_tokens"] == "45.000000"
     cli("customer", "request-withdrawal", "1", "-k", cpath, "-y")
     res = cli("customer", "withdraw", "-k", cpath, "-y", ok=False)  # the delay has not passed
     assert res.exit_code == 1 and "WithdrawalDelayNotElapsed" in res.output and "Traceback" not in res.output
@@ -56,6 +60,7 @@ def test_every_role_through_the_cli(cli):
     cli("operator", "execute-slash", str(prov.pubkey()), "0", "-y")
     pst = json.loads(cli("provider", "status", "--json", "-k", ppath).output)
     assert pst["stake"] == 3_000_000 and pst["slashes"][0]["state"] == "executed"
+    assert pst["slashes"][0]["amount"] == 2_000_000 and pst["slashes"][0]["amount_tokens"] == "2.000000"
     cli("operator", "crank")
     assert "0 difference(s)" in cli("operator", "reconcile").output
     bal = json.loads(cli("operator", "ledger", "--json").output)
