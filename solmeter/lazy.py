@@ -37,7 +37,25 @@ def load(name: str, module: str, attr: str) -> click.Command | None:
         one.command(name)(obj)
         cmd = typer.main.get_command(one)
     cmd.name = name
+    one_line_summaries(cmd)
     return cmd
+
+
+def summary(help_text: str) -> str:
+    """A command's line in its group's command list: the first paragraph of its help with the docstring's line
+    breaks joined (typer's rich listing keeps them, cutting descriptions mid-sentence); a paragraph marked
+    "\b" (no rewrapping) is kept as written."""
+    first = help_text.strip().split("\n\n", 1)[0]
+    return first if first.startswith("\b") else " ".join(first.split())
+
+
+def one_line_summaries(cmd: click.Command) -> None:
+    """Sets the listed summary (short_help) of `cmd` and of every command under it that has none, nested groups
+    included (a lazy command not loaded yet is listed with its table's summary instead)."""
+    if cmd.short_help is None and cmd.help:
+        cmd.short_help = summary(cmd.help)
+    for sub in getattr(cmd, "commands", {}).values():
+        one_line_summaries(sub)
 
 
 class LazyGroup(TyperGroup):

@@ -49,6 +49,41 @@ def test_the_listed_help_is_each_groups_own():
         assert own == help_, name
 
 
+def _groups_listed():
+    """Every group of the tree as the root resolves it (the lazy groups loaded as a user runs them), with its path."""
+    import typer.main
+
+    from solmeter.cli import app
+
+    root = typer.main.get_command(app)
+    ctx = root.make_context("solmeter", ["config"], resilient_parsing=True)
+    todo, out = [((), root)], []
+    while todo:
+        path, grp = todo.pop()
+        out.append((path, grp))
+        for name in grp.list_commands(ctx):
+            _, cmd, _ = grp.resolve_command(ctx, [name])
+            if hasattr(cmd, "commands"):  # a group (typer's own click, not the click package's Group)
+                todo.append((path + (name,), cmd))
+    return out, ctx
+
+
+def test_every_listed_command_summary_is_one_paragraph_without_the_docstrings_line_breaks():
+    """typer's rich command list keeps a docstring's line breaks, which cut a description mid-sentence
+    (`audit --help`: "the inclusion" / "proof against ..."); each command's listed summary is its first
+    paragraph joined (solmeter/lazy.py one_line_summaries)."""
+    groups, ctx = _groups_listed()
+    assert len(groups) > 10
+    for path, grp in groups:
+        for name in grp.list_commands(ctx):
+            cmd = grp.get_command(ctx, name)
+            listed = cmd.short_help or cmd.help or ""
+            assert "\n" not in listed.split("\n\n")[0], (path, name, listed)
+    r = run("audit", "--help", env={**os.environ, "COLUMNS": "250"})
+    assert r.returncode == 0
+    assert "the inclusion proof against the on-chain batch root" in r.stdout, r.stdout
+
+
 def test_a_lazy_group_runs_and_its_help_is_its_own():
     r = run("localnet", "--help")
     assert r.returncode == 0 and "start" in r.stdout and "reset" in r.stdout
