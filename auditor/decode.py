@@ -44,7 +44,7 @@ def config_view(data: bytes, address: Any = "") -> ConfigAccountView:
     meters = tuple((m.key, m.since_version) for m in a.meters[:n])
     return ConfigAccountView(version=a.version, fee_bps=a.fee_bps, burn_bps=a.burn_bps, meters=meters,
                              batch_count=a.batch_count, genesis_ts=a.genesis_ts, epoch_length=a.epoch_length,
-                             paused=bool(a.paused))
+                             paused=bool(a.paused), decimals=a.decimals)
 
 
 def batch_view(data: bytes, address: Any = "") -> BatchView:

@@ -4,7 +4,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
+from contracts.amounts import tokens
+
 PASS, FAIL, SKIP, PENDING = "pass", "fail", "skip", "pending"
+# the facts that are token amounts (base units); the text report shows each in tokens beside it
+AMOUNT_FACTS = frozenset({"cum_amount", "settled_cumulative", "total", "funded", "total_revenue", "claimed",
+                          "pending_slash", "escrow_balance", "total_deposited", "withdrawn", "total_settled"})
 
 
 @dataclass(frozen=True)
@@ -123,11 +128,17 @@ class Report:
             "checks": [c.to_json() for c in self.checks],
         }
 
-    def render(self) -> str:
+    def render(self, decimals: int | None = None) -> str:
+        """The report as text. With the mint's `decimals`, it says what its amounts are and shows each amount fact
+        in tokens beside its base units; the checks' sentences keep the exact base units the chain holds."""
         mark = {PASS: "ok  ", FAIL: "FAIL", SKIP: "skip", PENDING: "NOT VERIFIED"}
         lines = [f"audit {self.kind} {self.target}"]
+        shown = decimals is not None and any(k in AMOUNT_FACTS for k in self.facts)
+        if shown:
+            lines.append(f"  amounts in token base units ({decimals} decimals: 1 token = {10**decimals:,} units)")
         for k, v in self.facts.items():
-            lines.append(f"  {k}: {v}")
+            tok = f" ({tokens(v, decimals)} tokens)" if shown and k in AMOUNT_FACTS and isinstance(v, int) else ""
+            lines.append(f"  {k}: {v}{tok}")
         for c in self.checks:
             where = f" [{c.subject}]" if c.subject else ""
             lines.append(f"  {mark[c.status]} {c.name}{where}: {c.detail}")

@@ -152,6 +152,7 @@ class ConfigAccountView:
     genesis_ts: int = 0
     epoch_length: int = 0
     paused: bool = False
+    decimals: int | None = None  # of the mint, as initialize recorded it (for showing amounts in tokens)
 
 
 @dataclass(frozen=True)

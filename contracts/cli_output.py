@@ -26,6 +26,8 @@ from typing import Any, Callable, Optional
 import typer
 from typer.main import get_command
 
+from contracts.amounts import tokens
+
 try:  # typer >= 0.2x carries its own copy of click
     from typer._click.globals import get_current_context
 except ImportError:  # pragma: no cover - older typer on click itself
@@ -195,13 +197,6 @@ def add_output_option(cmd: Any) -> Any:
 
 
 # ---------------------------------------------------------------- amounts and times
-
-def tokens(units: int, decimals: int) -> str:
-    """Base units as a token amount, exactly ("25.500000")."""
-    sign = "-" if units < 0 else ""
-    q, r = divmod(abs(int(units)), 10**decimals)
-    return f"{sign}{q}.{r:0{decimals}d}" if decimals else f"{sign}{q}"
-
 
 def amount_fields(name: str, units: int | None, decimals: int) -> dict[str, Any]:
     """JSON of an amount: `name` in base units (an integer) and `name_tokens` as the exact decimal string."""

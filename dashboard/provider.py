@@ -10,7 +10,7 @@ from solders.pubkey import Pubkey
 
 from auditor.views import SLASH_STATES
 from contracts.client import decode_account_as, params_at
-from contracts.cli_output import tokens as fmt
+from contracts.amounts import tokens as fmt
 from contracts.kinds import Kind
 from ledger.ops import roles
 from ledger.ops.deployment import read_account, read_config

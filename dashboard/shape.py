@@ -3,7 +3,7 @@ token strings in the mint's decimals beside the base units (as a string: a u64 d
 times are unix milliseconds that the page shows in the viewer's local time with the UTC value on hover."""
 from __future__ import annotations
 
-from contracts.cli_output import tokens as fmt
+from contracts.amounts import tokens as fmt
 
 
 def amount(units: int, decimals: int) -> dict:

@@ -98,11 +98,21 @@ def _pubkey(field: str, value: str) -> Pubkey:
         raise _fail(f"{field}: {value!r} is not a base58 public key") from None
 
 
-def _emit(report: Report, as_json: bool, allow_pending: bool = False) -> None:
+def _decimals(facts: ChainFacts) -> int | None:
+    """The mint's decimals as the Config account records them, for the text report's amounts in tokens (None
+    when there is no Config to read: the amounts are then shown in base units only)."""
+    try:
+        cfg = facts.config()
+    except Exception:  # noqa: BLE001 - presentation only: the report itself already says what it could read
+        return None
+    return None if cfg is None else cfg.decimals
+
+
+def _emit(report: Report, as_json: bool, allow_pending: bool = False, facts: ChainFacts | None = None) -> None:
     if as_json:
         typer.echo(json.dumps(report.to_json(), indent=2, default=str))
     else:
-        typer.echo(report.render())
+        typer.echo(report.render(_decimals(facts) if facts is not None else None))
     raise typer.Exit(0 if report.passes(allow_pending) else 1)
 
 
@@ -237,7 +247,7 @@ def receipt_cmd(
     finally:
         if client is not None:
             client.close()
-    _emit(report, as_json, allow_pending)
+    _emit(report, as_json, allow_pending, facts)
 
 
 def _channel_receipts(client, customer, provider):
@@ -292,7 +302,7 @@ def channel_cmd(
     finally:
         if client is not None:
             client.close()
-    _emit(report, as_json, allow_pending)
+    _emit(report, as_json, allow_pending, facts)
 
 
 @app.command("batch")
@@ -335,7 +345,7 @@ def batch_cmd(
         report = _run(lambda: audit_batch(facts, index, rs, lookup))
     finally:
         client.close()
-    _emit(report, as_json, allow_pending)
+    _emit(report, as_json, allow_pending, facts)
 
 
 @app.command("epoch")
@@ -349,7 +359,7 @@ def epoch_cmd(
     """Verify an epoch: the funded emission, each claim pro rata to the provider's settled revenue
     (rounded down), and nothing claimed beyond what was funded. An epoch without activity is pending."""
     facts, _ = _facts(program_id, cross_check_url)
-    _emit(_run(lambda: audit_epoch(facts, n)), as_json, allow_pending)
+    _emit(_run(lambda: audit_epoch(facts, n)), as_json, allow_pending, facts)
 
 
 @app.command("customer")
@@ -363,7 +373,7 @@ def customer_cmd(
     balance equal to deposits minus withdrawals minus settlements."""
     w = _pubkey("WALLET", wallet)
     facts, _ = _facts(program_id, cross_check_url)
-    _emit(_run(lambda: audit_customer(facts, w)), as_json)
+    _emit(_run(lambda: audit_customer(facts, w)), as_json, facts=facts)
 
 
 @app.command("bill")
@@ -389,7 +399,7 @@ def bill_cmd(
         reports = _run(lambda: audit_bill(facts, w, client, _price_files(price_books, client)))
     finally:
         client.close()
-    _emit_all(reports, as_json, allow_pending)
+    _emit_all(reports, as_json, allow_pending, facts)
 
 
 @app.command("provider")
@@ -403,7 +413,7 @@ def provider_cmd(
     and pending amount as the events say) and that its recorded revenue is the sum of its settlements."""
     w = _pubkey("WALLET", wallet)
     facts, _ = _facts(program_id, cross_check_url)
-    _emit(_run(lambda: audit_provider(facts, w)), as_json)
+    _emit(_run(lambda: audit_provider(facts, w)), as_json, facts=facts)
 
 
 @app.command("program")
@@ -452,18 +462,19 @@ def all_cmd(
     finally:
         if client is not None:
             client.close()
-    _emit_all(reports, as_json, allow_pending)
+    _emit_all(reports, as_json, allow_pending, facts)
 
 
-def _emit_all(reports: list[Report], as_json: bool, allow_pending: bool) -> None:
+def _emit_all(reports: list[Report], as_json: bool, allow_pending: bool, facts: ChainFacts) -> None:
     summary = all_summary(reports)
     ok = summary.passes(allow_pending)
     if as_json:
         typer.echo(json.dumps({"ok": ok, "outcome": summary.outcome, "reports": [r.to_json() for r in reports]},
                               indent=2, default=str))
     else:
+        decimals = _decimals(facts)
         for r in reports:
-            typer.echo(r.render())
+            typer.echo(r.render(decimals))
         typer.echo(summary.line)
     raise typer.Exit(0 if ok else 1)
 

@@ -19,7 +19,8 @@ from ledger.ops.tx import OpError
 from solmeter.config import load_settings
 from solmeter.errors import SolmeterError
 from solmeter.flags import current as current_flags
-from contracts.cli_output import amount_fields, confirm as ask, local_time, tokens, tx_done
+from contracts.amounts import tokens
+from contracts.cli_output import amount_fields, confirm as ask, local_time, tx_done
 from db import load_models, make_engine, make_session_factory, migrate
 from ledger.engine.chain import RpcChain
 from ledger.ops.cluster import identify

@@ -1,7 +1,8 @@
 """How the command line shows usage quantities and receipts: one place for the meter's own commands (which
 read its database) and the role commands (which read the signed API)."""
 from __future__ import annotations
-from contracts.cli_output import local_time, tokens
+from contracts.amounts import tokens
+from contracts.cli_output import local_time
 
 
 def quantity_text(family: str, quantity: int) -> str:

@@ -273,6 +273,12 @@ def test_a_customer_checks_its_bill_end_to_end(honest, tmp_path, isolated_env, m
     assert doc["outcome"] == "CLEAN" and "receipt.prices" in {c["name"] for r in doc["reports"] for c in r["checks"]}
     by_output = _check_bill(honest, tmp_path, monkeypatch, "--output", "json")  # the one switch of every command
     assert by_output.exit_code == 0 and json.loads(by_output.stdout)["outcome"] == "CLEAN", by_output.output
+    # the text says what its amounts are and shows the amount facts in tokens too (the mint has 6 decimals)
+    text = _check_bill(honest, tmp_path, monkeypatch)
+    assert text.exit_code == 0, text.output
+    escrow = doc["reports"][0]["facts"]["escrow_balance"]
+    assert "  amounts in token base units (6 decimals: 1 token = 1,000,000 units)" in text.stdout
+    assert f"  escrow_balance: {escrow} ({escrow // 10**6}.{escrow % 10**6:06d} tokens)" in text.stdout
 
 
 def test_check_bill_catches_the_overpriced_meter(overpriced, tmp_path, isolated_env, monkeypatch):

@@ -139,7 +139,8 @@ def test_confirm_refuses_without_a_terminal_and_asks_on_one(tmp_path):
 def test_times_and_amounts_have_one_format(monkeypatch):
     import time
 
-    from contracts.cli_output import amount_fields, iso_utc, local_time, tokens
+    from contracts.amounts import tokens
+    from contracts.cli_output import amount_fields, iso_utc, local_time
 
     monkeypatch.setenv("TZ", "Asia/Kolkata")
     time.tzset()
