@@ -40,6 +40,24 @@ def iso(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def one_batch_of_usage(c, dep, meter_sim: "MeterSim", prov: Keypair, cust: Keypair) -> None:
+    """A registered provider (1 token staked) and customer (50 tokens in escrow) of funded wallets, with the
+    channel open, and ten minutes of GPU usage three hours ago sealed into receipts and one batch: what a crank
+    then posts and settles."""
+    import time
+
+    from ledger.ops import roles
+
+    roles.register_provider(c, dep, prov)
+    roles.stake(c, dep, prov, 10**6)
+    roles.register_customer(c, dep, cust)
+    roles.deposit(c, dep, cust, 50 * 10**6)
+    roles.open_channels(c, dep, cust, [prov.pubkey()])
+    base = (int(time.time() * 1000) - 3 * 3_600_000) // 60_000 * 60_000
+    meter_sim.heartbeats(prov, cust, "lease-1", base, 10)
+    meter_sim.seal_and_batch(base + 8 * 60_000)
+
+
 class MeterSim:
     """The real metering pipeline (Ingestor -> Sealer -> build_batch) on the shared database."""
 

@@ -168,32 +168,22 @@ def test_claim_of_an_open_epoch_is_refused_and_of_an_unfunded_one_says_it_pays_n
     epoch): the claim is refused before sending while epoch 0 is open (the program's EpochNotClosed would
     otherwise be the answer), and once it has closed the claim says it pays nothing because the pool is empty,
     and still records the epoch as claimed (withdraw-stake needs that)."""
-    import time
-
     from contracts import DEFAULT_PROGRAM_ID
     from contracts.cli_output import local_time
     from contracts.economics import epoch_start
     from ledger.engine.chain import RpcChain
-    from ledger.ops import roles
     from ledger.ops.deployment import read_account, read_config
     from solmeter.commands.common import db, deployment, settings
     from solmeter.keys import load_keypair
 
-    from ledger_helpers import MeterSim
+    from ledger_helpers import MeterSim, one_batch_of_usage
 
     prov, ppath = _wallet(cli, "provider")
     cust, cpath = _wallet(cli, "customer")
     c, dep = RpcChain(cli.node.rpc_url), deployment()
-    roles.register_provider(c, dep, prov)
-    roles.stake(c, dep, prov, 10**6)
-    roles.register_customer(c, dep, cust)
-    roles.deposit(c, dep, cust, 50 * 10**6)
-    roles.open_channels(c, dep, cust, [prov.pubkey()])
     engine, _ = db()
-    sim = MeterSim(engine, load_keypair(settings().resolved_meter_keypair_path), DEFAULT_PROGRAM_ID)
-    base = (int(time.time() * 1000) - 3 * 3_600_000) // 60_000 * 60_000
-    sim.heartbeats(prov, cust, "lease-1", base, 10)
-    sim.seal_and_batch(base + 8 * 60_000)
+    one_batch_of_usage(c, dep, MeterSim(engine, load_keypair(settings().resolved_meter_keypair_path),
+                                        DEFAULT_PROGRAM_ID), prov, cust)
     assert "settle_channels  {'confirmed': 1" in cli("operator", "crank").output
     pe = read_account(c, "ProviderEpoch", dep.program.provider_epoch_address(prov.pubkey(), 0))
     assert int(pe.revenue) > 0

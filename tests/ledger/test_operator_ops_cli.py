@@ -4,14 +4,13 @@ for), `operator jobs` with the count and cause of a failing job, `operator inten
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 from solders.keypair import Keypair
 from solders.system_program import TransferParams, transfer
 from typer.testing import CliRunner
 
-from ledger_helpers import MeterSim, start_node
+from ledger_helpers import MeterSim, one_batch_of_usage, start_node
 
 
 @pytest.fixture
@@ -60,7 +59,7 @@ def test_a_failing_job_is_shown_with_its_cause_and_its_intent_retried_from_the_c
     from solmeter.commands import operator as operator_cli
     from solmeter.commands.common import chain, db, deployment, keypair, settings
     from ledger.engine.service import Service
-    from ledger.ops import roles, token
+    from ledger.ops import token
     from solmeter.keys import load_keypair
 
     out = cli("operator", "init", "--arbiter", str(Keypair().pubkey())).output
@@ -75,16 +74,8 @@ def test_a_failing_job_is_shown_with_its_cause_and_its_intent_retried_from_the_c
     for kp in (prov, cust):
         cli("airdrop", "5", str(kp.pubkey()))
         token.mint_to(c, admin, admin, dep.mint_key, kp.pubkey(), 100 * 10**6, dep.decimals)
-    roles.register_provider(c, dep, prov)
-    roles.stake(c, dep, prov, 10**6)
-    roles.register_customer(c, dep, cust)
-    roles.deposit(c, dep, cust, 50 * 10**6)
-    roles.open_channels(c, dep, cust, [prov.pubkey()])
     engine, sf = db()
-    sim = MeterSim(engine, meter, DEFAULT_PROGRAM_ID)
-    base = (int(time.time() * 1000) - 3 * 3_600_000) // 60_000 * 60_000
-    sim.heartbeats(prov, cust, "lease-1", base, 10)
-    sim.seal_and_batch(base + 8 * 60_000)
+    one_batch_of_usage(c, dep, MeterSim(engine, meter, DEFAULT_PROGRAM_ID), prov, cust)
     _drain(c, admin, meter)
 
     crank = cli("operator", "crank").output
