@@ -155,12 +155,11 @@ def test_the_customer_checks_quantities_end_to_end(honest, tmp_path, isolated_en
     assert names["evidence.quantities"] == "pass" and names["evidence.signature"] == "pass"
 
 
-def test_an_auditor_checks_the_bill_with_the_customers_consent(honest, tmp_path, isolated_env, monkeypatch):
+def _customer_and_auditor(honest, tmp_path, monkeypatch):
+    """The customer's keypair file, a new auditor's and its keypair; the CLI pointed at the world's chain."""
     from solders.keypair import Keypair
-    from typer.testing import CliRunner
 
     from contracts import DEFAULT_PROGRAM_ID
-    from solmeter.cli import app
 
     cust, auditor = tmp_path / "customer.json", tmp_path / "auditor.json"
     cust.write_text(json.dumps(list(bytes(honest["d"].customer))))
@@ -170,6 +169,15 @@ def test_an_auditor_checks_the_bill_with_the_customers_consent(honest, tmp_path,
         f.chmod(0o600)
     monkeypatch.setenv("SOLMETER_RPC_URL", honest["node"].rpc_url)
     monkeypatch.setenv("SOLMETER_PROGRAM_ID", DEFAULT_PROGRAM_ID)
+    return cust, auditor, auditor_kp
+
+
+def test_an_auditor_checks_the_bill_with_the_customers_consent(honest, tmp_path, isolated_env, monkeypatch):
+    from typer.testing import CliRunner
+
+    from solmeter.cli import app
+
+    cust, auditor, auditor_kp = _customer_and_auditor(honest, tmp_path, monkeypatch)
     r = CliRunner().invoke(app, ["customer", "consent", str(auditor_kp.pubkey()), "--keypair", str(cust)])
     assert r.exit_code == 0, r.output
     consent = r.stdout.strip()
@@ -236,20 +244,11 @@ def test_an_auditor_checks_one_channel_with_the_customers_consent(honest, tmp_pa
     only after that read: a 403 for the very case the option exists for); the meter API comes from --api or
     from SOLMETER_METER_API, as for the customer commands; the refusal without consent is one whole line
     (the meter's reason was cut at 200 characters, mid-word) that names --consent."""
-    from solders.keypair import Keypair
     from typer.testing import CliRunner
 
-    from contracts import DEFAULT_PROGRAM_ID
     from solmeter.cli import app
 
-    cust, auditor = tmp_path / "customer.json", tmp_path / "auditor.json"
-    cust.write_text(json.dumps(list(bytes(honest["d"].customer))))
-    auditor_kp = Keypair()
-    auditor.write_text(json.dumps(list(bytes(auditor_kp))))
-    for f in (cust, auditor):
-        f.chmod(0o600)
-    monkeypatch.setenv("SOLMETER_RPC_URL", honest["node"].rpc_url)
-    monkeypatch.setenv("SOLMETER_PROGRAM_ID", DEFAULT_PROGRAM_ID)
+    cust, auditor, auditor_kp = _customer_and_auditor(honest, tmp_path, monkeypatch)
     if api_from == "env":
         monkeypatch.setenv("SOLMETER_METER_API", honest["url"])
         monkeypatch.setenv("SOLMETER_API_PORT", "9")  # the default URL would not answer
