@@ -57,9 +57,10 @@ class MeterApi:
             except ValueError:
                 why = resp.text
             if resp.status_code in (401, 403):
-                raise ApiForbidden(f"metering API {path}: HTTP {resp.status_code}: {str(why)[:200]} (sign with "
-                                   "-k: the customer's, the provider's or an operator key)")
-            raise ApiReadError(f"metering API {path}: HTTP {resp.status_code}: {str(why)[:200]}")
+                raise ApiForbidden(f"metering API {path}: HTTP {resp.status_code}: {str(why)[:600]} (sign with "
+                                   "-k: the customer's, the provider's or an operator key, or your own key with "
+                                   "the customer's --consent)")
+            raise ApiReadError(f"metering API {path}: HTTP {resp.status_code}: {str(why)[:600]}")
         try:
             return resp.json()
         except ValueError:

@@ -55,6 +55,7 @@ from metering.registry import add_provider
 from metering.service import MeterJobs
 from metering.settlement import SqlSettlement
 from solmeter.commands.common import explorer_link, fmt
+from solmeter.keys import write_keypair
 
 TOKENS = 10**6  # 6 decimals
 MINUTE = 60_000
@@ -115,6 +116,8 @@ class DemoResult:
     links: dict = field(default_factory=dict)
     rpc_url: str = ""
     workdir: str = ""
+    keys_dir: str = ""      # the customers' and providers' keypairs (customer-1.json, ..., provider-1.json, ...)
+    links_live: bool = False  # the links point at the demo's own localnet, still serving (`--serve`)
 
 
 class _ApiServer:
@@ -194,6 +197,7 @@ def run_demo(workdir: Path | None = None, *, hours: float = 3.0, progress: Calla
                       wallet_tokens=200 * TOKENS, stake=20 * TOKENS, deposit=0, params=params,
                       channels=DEMO_CHANNELS, progress=lambda m: say(f"  {m}"))
         dep, admin, meter = w.dep, w.admin, w.meter
+        res.keys_dir = str(_write_keys(workdir / "keys", w))
         token.mint_to(chain, admin, admin, dep.mint_key, admin.pubkey(), 1_000 * TOKENS, dep.decimals)
         deposits = [100, 100, 80, 60, 4]  # customer 5 can afford only minutes of its 8 GPUs
         for c, amount in zip(w.customers, deposits):
@@ -205,8 +209,11 @@ def run_demo(workdir: Path | None = None, *, hours: float = 3.0, progress: Calla
         migrate(engine)
         sf = make_session_factory(engine)
         clock = SimClock((chain.unix_time() * 1000) // MINUTE * MINUTE)
+        # The meter's clock ends the scenario `hours` ahead of the wall clock (and runs on from there): a signed
+        # read from the CLI (`customer status -k KEYS/customer-1.json`), dated by the wall clock, must still be
+        # fresh to it, so this throw-away meter's freshness window spans the simulated hours (60 s elsewhere).
         cfg = MeterConfig(program_id=dep.program_id, window_ms=MINUTE, grace_ms=30_000,
-                          batch_interval_ms=30 * MINUTE)
+                          batch_interval_ms=30 * MINUTE, signature_max_age_ms=int((hours + 1) * 60 * MINUTE))
         eng = Engine(sf, chain, dep.program, payer=admin, meter=meter, funder=admin, epoch_emission=30 * TOKENS)
         eng.follow_chain()
         eng.escrow_view.refresh()  # the API's runway is served from this snapshot from the start
@@ -317,7 +324,7 @@ def run_demo(workdir: Path | None = None, *, hours: float = 3.0, progress: Calla
             res.reconcile_ok = recon.ok
             res.reconcile_differences = [str(d) for d in recon.differences]
             res.audit_ok, res.audit_failures = _audit(node.rpc_url, dep, api.url, admin, clock)
-            _summarise(res, sf, chain, w, eng)
+            _summarise(res, sf, chain, w, eng, live_rpc_url=node.rpc_url if serve is not None else None)
             res.elapsed_s = time.monotonic() - t_start
             if inspect is not None:
                 inspect(chain, w, eng, sf)
@@ -367,7 +374,16 @@ def _audit(rpc_url: str, dep, api_url: str, operator, clock) -> tuple[bool, list
     return (bool(reports) and not failures), failures
 
 
-def _summarise(res: DemoResult, sf, chain, w, eng) -> None:
+def _write_keys(keys_dir: Path, w) -> Path:
+    """The customers' and providers' keypairs (mode 0600), for trying the role commands on the demo's cluster
+    (`solmeter customer status -k KEYS/customer-1.json`). The operator's and the meter's keys stay in memory."""
+    for role, kps in (("customer", w.customers), ("provider", w.providers)):
+        for i, kp in enumerate(kps, 1):
+            write_keypair(keys_dir / f"{role}-{i}.json", kp, overwrite=True)
+    return keys_dir
+
+
+def _summarise(res: DemoResult, sf, chain, w, eng, live_rpc_url: str | None = None) -> None:
     led = Ledger(sf)
     res.trial_balance = {b.value: v for b, v in led.trial_balance().items()}
     with sf() as s:
@@ -391,9 +407,11 @@ def _summarise(res: DemoResult, sf, chain, w, eng) -> None:
                              "stake": led.balance(chart.stake(pw))}
     res.treasury = led.balance(chart.treasury())
     res.burned = led.balance(chart.burned())
-    # The demo's node stops with the demo; the links point at the default localnet URL, where
-    # `solmeter localnet start --ledger-dir <workdir>/localnet` serves the same ledger afterwards.
-    url = "http://127.0.0.1:8899"
+    # Without --serve the demo's node stops with the demo; the links then point at the default localnet URL,
+    # where `solmeter localnet start --ledger-dir <workdir>/localnet` serves the same ledger afterwards.
+    # With --serve they point at the demo's own localnet, which serves them as they are printed.
+    res.links_live = live_rpc_url is not None
+    url = live_rpc_url or "http://127.0.0.1:8899"
     res.links = {"program": explorer_link("address", w.dep.program_id, url),
                  "treasury": explorer_link("address", w.dep.treasury, url),
                  "mint": explorer_link("address", w.dep.mint, url)}
@@ -421,6 +439,8 @@ def render(res: DemoResult) -> str:
             f"ledger vs chain: {'EQUAL to the base unit' if res.reconcile_ok else 'DIFFERENT: ' + '; '.join(res.reconcile_differences)}",
             f"trial balance: custody {res.trial_balance.get('custody')}, obligation {res.trial_balance.get('obligation')}",
             f"audit verdict: {'PASS' if res.audit_ok else 'FAIL: ' + '; '.join(res.audit_failures[:5])}", "",
+            f"customer and provider keypairs: {res.keys_dir}/customer-1.json ... provider-{len(res.providers)}.json",
+            "Explorer (custom cluster URL): the demo's localnet, while it serves" if res.links_live else
             f"Explorer (custom cluster URL): first run `solmeter localnet start --ledger-dir {res.workdir}/localnet`"]
     for k, v in res.links.items():
         out.append(f"  {k}: {v}")

@@ -88,6 +88,18 @@ def read_config(chain: RpcChain, program: BillingProgram) -> Any:
     return decode_account_as("Config", data)
 
 
+def deployment_on_chain(chain: RpcChain, program_id: Pubkey) -> Deployment | None:
+    """The deployment as the program's Config account states it (mint, decimals, treasury, admin, meter,
+    arbiter: all public), None where the program has no Config on this cluster. What a customer, provider or
+    auditor uses on a machine without the operator's deployment.json."""
+    data = chain.account_data(BillingProgram(program_id).config_address())
+    if data is None:
+        return None
+    cfg = decode_account_as("Config", data)
+    return Deployment(str(program_id), str(cfg.mint), int(cfg.decimals), str(cfg.treasury), str(cfg.admin),
+                      str(cfg.meters[0].key), str(params_at(cfg, chain.unix_time()).arbiter), chain.url)
+
+
 def read_account(chain: RpcChain, name: str, address: Pubkey) -> Any | None:
     data = chain.account_data(address)
     return None if data is None else decode_account_as(name, data)
@@ -106,12 +118,10 @@ def initialize(chain: RpcChain, admin: Keypair, *, program_id: Pubkey, meter: Pu
         raise OpError(f"program {program_id} is not deployed on {chain.url}: deploy it first "
                       f"(`solmeter operator init --program-keypair ...`; the embedded localnet preloads it)")
     program = BillingProgram(program_id)
-    existing = chain.account_data(program.config_address())
+    existing = deployment_on_chain(chain, program_id)
     if existing is not None:
-        cfg = decode_account_as("Config", existing)
         progress("program already initialized; reading its Config")
-        return Deployment(str(program_id), str(cfg.mint), int(cfg.decimals), str(cfg.treasury), str(cfg.admin),
-                          str(cfg.meters[0].key), str(params_at(cfg, chain.unix_time()).arbiter), chain.url)
+        return existing
     decimals = params.decimals
     if mint is None:
         mint_kp = Keypair()

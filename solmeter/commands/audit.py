@@ -33,7 +33,7 @@ app = typer.Typer(help="Verify receipts, channels, batches, epochs, customers, p
 _HEX64 = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
 
 JsonOpt = typer.Option(False, "--json", help="Print the report as JSON (for machines).")
-ApiOpt = typer.Option(None, "--api", help="Metering API base URL to fetch receipts from "
+ApiOpt = typer.Option(None, "--api", envvar="SOLMETER_METER_API", help="Metering API base URL to fetch receipts from "
                                           "(default http://<api_host>:<api_port>). Its answers are verified, "
                                           "never trusted.")
 ProgramOpt = typer.Option(None, "--program-id", help="Billing program id (default: the configured one).")
@@ -285,6 +285,8 @@ def channel_cmd(
     facts, s = _facts(program_id, cross_check_url)
     # batch members (for coverage) come from the API unless chain only, or a file without an explicit --api
     client = None if no_api or (receipts is not None and api is None) else _api(api, s, keypair)
+    if client is not None and consent_hdr:  # on every read, the receipt list's first (an auditor's key needs it)
+        client.consent_header = consent_hdr
     try:
         if receipts is not None:
             rs = _run(lambda: load_signed_receipts(receipts))
@@ -295,8 +297,6 @@ def channel_cmd(
         members = (api_members(client) if client is not None else
                    supplied_members(facts, rs) if rs is not None else None)
         consent = _consent(api, s, rs) if rs else None  # the details and the leases they name are public
-        if client is not None and consent_hdr:
-            client.consent_header = consent_hdr
         report = _run(lambda: audit_channel(facts, c, p, rs, members, _price_files(price_books, client),
                                             consent=consent, evidence=client.evidence if client is not None else None))
     finally:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import typer
+from solders.pubkey import Pubkey
 
 import ledger.accounting.models  # noqa: F401 - registers the ledger's tables before db() migrates
 import ledger.engine.models  # noqa: F401 - (the same)
@@ -24,7 +25,7 @@ from contracts.cli_output import amount_fields, confirm as ask, local_time, tx_d
 from db import load_models, make_engine, make_session_factory, migrate
 from ledger.engine.chain import RpcChain
 from ledger.ops.cluster import identify
-from ledger.ops.deployment import Deployment, FILE_NAME, read_account
+from ledger.ops.deployment import Deployment, FILE_NAME, deployment_on_chain, read_account
 from metering.read_client import SignedReader
 from solmeter.keys import load_keypair
 
@@ -64,7 +65,21 @@ def deployment_path() -> Path:
 
 
 def deployment():
-    return Deployment.load(deployment_path())
+    """This data directory's deployment.json (written by `operator init`) when it names the configured program;
+    else, as on a customer's, provider's or auditor's machine, the program's Config read from the chain."""
+    s = settings()
+    path = s.data_dir / FILE_NAME
+    pid = s.resolved_program_id
+    if path.exists():
+        dep = Deployment.load(path)
+        if dep.program_id == pid:
+            return dep
+    dep = deployment_on_chain(chain(), Pubkey.from_string(pid))
+    if dep is None:
+        raise OpError(f"program {pid} is not initialized on {s.resolved_rpc_url} (no Config account, and no "
+                      f"deployment at {path}): set program_id (SOLMETER_PROGRAM_ID) to the deployed program, "
+                      f"or, as its operator, run `solmeter operator init` first")
+    return dep
 
 
 def keypair(path: Path | None = None):

@@ -33,7 +33,10 @@ def demo(ctx: typer.Context,
     def keep_serving(live) -> None:
         show(live.result)
         shown.append(True)
-        typer.echo(f"\ndashboard: {live.url}  (localnet RPC {live.rpc_url}); serving until Ctrl-C")
+        api = live.url.removesuffix("/dashboard/")
+        typer.echo(f"\ntry: solmeter -u {live.rpc_url} customer status -k {live.result.keys_dir}/customer-1.json "
+                   f"--api {api}")
+        typer.echo(f"dashboard: {live.url}  (localnet RPC {live.rpc_url}); serving until Ctrl-C")
         wait_for_stop_signal()
         typer.echo("stopping")
 

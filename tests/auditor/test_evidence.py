@@ -155,12 +155,11 @@ def test_the_customer_checks_quantities_end_to_end(honest, tmp_path, isolated_en
     assert names["evidence.quantities"] == "pass" and names["evidence.signature"] == "pass"
 
 
-def test_an_auditor_checks_the_bill_with_the_customers_consent(honest, tmp_path, isolated_env, monkeypatch):
+def _customer_and_auditor(honest, tmp_path, monkeypatch):
+    """The customer's keypair file, a new auditor's and its keypair; the CLI pointed at the world's chain."""
     from solders.keypair import Keypair
-    from typer.testing import CliRunner
 
     from contracts import DEFAULT_PROGRAM_ID
-    from solmeter.cli import app
 
     cust, auditor = tmp_path / "customer.json", tmp_path / "auditor.json"
     cust.write_text(json.dumps(list(bytes(honest["d"].customer))))
@@ -170,6 +169,15 @@ def test_an_auditor_checks_the_bill_with_the_customers_consent(honest, tmp_path,
         f.chmod(0o600)
     monkeypatch.setenv("SOLMETER_RPC_URL", honest["node"].rpc_url)
     monkeypatch.setenv("SOLMETER_PROGRAM_ID", DEFAULT_PROGRAM_ID)
+    return cust, auditor, auditor_kp
+
+
+def test_an_auditor_checks_the_bill_with_the_customers_consent(honest, tmp_path, isolated_env, monkeypatch):
+    from typer.testing import CliRunner
+
+    from solmeter.cli import app
+
+    cust, auditor, auditor_kp = _customer_and_auditor(honest, tmp_path, monkeypatch)
     r = CliRunner().invoke(app, ["customer", "consent", str(auditor_kp.pubkey()), "--keypair", str(cust)])
     assert r.exit_code == 0, r.output
     consent = r.stdout.strip()
@@ -227,3 +235,33 @@ def test_evidence_pruned_by_retention_is_not_verified_naming_what_is_missing(hon
     assert missing and all(c.subject == "seq 1" for c in missing)
     report = Report("channel", "pruned").add(checks)
     assert report.outcome == "NOT VERIFIED" and not report.ok
+
+
+@pytest.mark.parametrize("api_from", ["flag", "env"])
+def test_an_auditor_checks_one_channel_with_the_customers_consent(honest, tmp_path, isolated_env, monkeypatch,
+                                                                  api_from):
+    """`audit channel -k AUDITOR --consent C` reads the channel's receipt list with the consent (it was added
+    only after that read: a 403 for the very case the option exists for); the meter API comes from --api or
+    from SOLMETER_METER_API, as for the customer commands; the refusal without consent is one whole line
+    (the meter's reason was cut at 200 characters, mid-word) that names --consent."""
+    from typer.testing import CliRunner
+
+    from solmeter.cli import app
+
+    cust, auditor, auditor_kp = _customer_and_auditor(honest, tmp_path, monkeypatch)
+    if api_from == "env":
+        monkeypatch.setenv("SOLMETER_METER_API", honest["url"])
+        monkeypatch.setenv("SOLMETER_API_PORT", "9")  # the default URL would not answer
+    r = CliRunner().invoke(app, ["customer", "consent", str(auditor_kp.pubkey()), "--keypair", str(cust)])
+    assert r.exit_code == 0, r.output
+    base = ["audit", "channel", str(honest["d"].customer.pubkey()), str(honest["d"].provider.pubkey()),
+            "-k", str(auditor), *(["--api", honest["url"]] if api_from == "flag" else [])]
+    res = CliRunner().invoke(app, [*base, "--json", "--consent", r.stdout.strip()])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["outcome"] == "CLEAN" and {c["name"] for c in doc["checks"]} >= {"evidence.quantities",
+                                                                                 "receipt.signature"}, res.output
+    res = CliRunner().invoke(app, base)  # without the consent
+    lines = [l for l in res.output.splitlines() if l.strip()]
+    assert res.exit_code == 1 and len(lines) == 1, res.output
+    assert "a provider reads its own channels only" in lines[0] and "--consent" in lines[0], res.output

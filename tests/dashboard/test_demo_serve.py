@@ -44,6 +44,7 @@ def test_demo_serve_prints_the_url_and_serves_until_ctrl_c(tmp_path, stop_signal
         page = httpx.get(url, timeout=30)
         assert page.status_code == 200 and "default-src 'self'" in page.headers["content-security-policy"]
         assert httpx.get(url + "api/session", timeout=30).json()["cluster"] == "localnet"
+        _a_customer_uses_the_demo(lines, url, tmp_path / "demo")
         assert proc.poll() is None  # still serving
         proc.send_signal(stop_signal)
         out, _ = proc.communicate(timeout=60)
@@ -55,3 +56,28 @@ def test_demo_serve_prints_the_url_and_serves_until_ctrl_c(tmp_path, stop_signal
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def _a_customer_uses_the_demo(lines, url, workdir):
+    """The customers' keypairs are in the workdir (they stayed in memory: nobody could try a role command on
+    the demo), the Explorer links name the demo's own localnet (they named 8899, where nothing served), and
+    the printed `try:` command works: a signed read dated by the wall clock is fresh to the demo's meter, whose
+    clock runs the simulated hours ahead (every signed read was a 401 "stale")."""
+    import json
+    import shlex
+
+    rpc = re.search(r"localnet RPC (http://127\.0\.0\.1:\d+)", "".join(lines)).group(1)
+    key = workdir / "keys" / "customer-1.json"
+    assert key.exists() and oct(key.stat().st_mode & 0o777) == "0o600"
+    assert f"customer and provider keypairs: {workdir}/keys/customer-1.json ... provider-3.json" in "".join(lines)
+    assert any("explorer.solana.com" in x and rpc.rsplit(":", 1)[1] in x for x in lines), "".join(lines[-12:])
+    assert not any("customUrl=http%3A%2F%2F127.0.0.1%3A8899" in x for x in lines)
+    try_line = next(x for x in lines if x.startswith("try: "))
+    argv = shlex.split(try_line.removeprefix("try: "))
+    assert argv[0] == "solmeter" and argv[-1] == url.removesuffix("/dashboard/")
+    out = subprocess.run([sys.executable, "-m", "solmeter.cli", *argv[1:], "--output", "json"], capture_output=True,
+                         text=True, timeout=60, env={**__import__("os").environ, "HOME": str(workdir / "home")})
+    assert out.returncode == 0, out.stderr
+    st = json.loads(out.stdout)
+    assert st["registered"] and st["escrow"] > 0 and st["total_settled"] > 0
+    assert "unavailable" not in st["meter"] and st["meter"]["paused"] is False, st["meter"]

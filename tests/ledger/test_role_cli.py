@@ -249,3 +249,21 @@ def test_unstaking_more_than_the_stake_is_refused_before_anything_is_sent(cli):
     assert "stakes 5.000000 tokens" in res.output
     assert json.loads(cli("provider", "status", "--json", "-k", ppath).output)["unstake_requested"] == 0
     cli("provider", "request-unstake", "5", "-k", ppath, "-y")  # the whole stake is fine
+
+
+def test_a_customer_on_another_machine_needs_no_deployment_file(cli, monkeypatch):
+    """README: on machines other than the operator's, set program_id (or nothing, for the localnet's program)
+    and the role commands read the deployment (mint, decimals, treasury, keys) from the program's Config
+    account. They refused with "no deployment at ...: run `solmeter operator init` first", an operator's
+    step a customer must not take."""
+    cli("operator", "init")
+    cust, cpath = _wallet(cli, "customer")
+    cli("operator", "mint", str(cust.pubkey()), "10")
+    monkeypatch.setenv("SOLMETER_DATA_DIR", str(cli.dir / "customer-machine"))  # no deployment.json there
+    cli("customer", "register", "-k", cpath)
+    assert "deposited 2.000000" in cli("customer", "deposit", "2", "-k", cpath, "-y").output
+    st = json.loads(cli("customer", "status", "--json", "-k", cpath).output)
+    assert st["escrow"] == 2_000_000 and st["wallet_balance"] == 8_000_000
+    monkeypatch.setenv("SOLMETER_PROGRAM_ID", str(cust.pubkey()))  # no Config there: still one line
+    res = cli("customer", "status", "-k", cpath, ok=False)
+    assert res.exit_code == 1 and "is not initialized" in res.output and "SOLMETER_PROGRAM_ID" in res.output
