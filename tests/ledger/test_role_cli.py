@@ -249,3 +249,25 @@ def test_unstaking_more_than_the_stake_is_refused_before_anything_is_sent(cli):
     assert "stakes 5.000000 tokens" in res.output
     assert json.loads(cli("provider", "status", "--json", "-k", ppath).output)["unstake_requested"] == 0
     cli("provider", "request-unstake", "5", "-k", ppath, "-y")  # the whole stake is fine
+
+
+def test_spending_tokens_the_wallet_lacks_is_refused_in_one_line_saying_whose_and_how_much(cli):
+    """Found walking the README: `operator fund-epoch 5` by an admin without tokens answered the program's
+    `WrongTokenAccount (6011): A token account is not the registered one ...`, and a deposit beyond the wallet's
+    balance the token program's bare `InsufficientFunds`; neither said whose wallet or what to do."""
+    cli("operator", "init")
+    res = cli("operator", "fund-epoch", "5", "-y", ok=False)  # the admin has no token account of the mint
+    assert res.exit_code == 1 and "Traceback" not in res.output and "WrongTokenAccount" not in res.output
+    assert "has no token account of mint" in res.output and "5.000000 tokens (5000000 base units) needed" in res.output
+    assert "solmeter operator mint" in res.output
+    cust, cpath = _wallet(cli, "customer")
+    cli("customer", "register", "-k", cpath)
+    cli("operator", "mint", str(cust.pubkey()), "1")
+    res = cli("customer", "deposit", "5", "-k", cpath, "-y", ok=False)
+    assert res.exit_code == 1 and res.output.startswith(f"error: deposit: wallet {cust.pubkey()} holds 1.000000 "
+                                                         "tokens (1000000 base units), 5.000000 tokens")
+    prov, ppath = _wallet(cli, "provider")
+    cli("provider", "register", "-k", ppath)  # creates its (empty) token account
+    res = cli("provider", "stake", "2", "-k", ppath, "-y", ok=False)
+    assert res.exit_code == 1 and "holds 0.000000 tokens (0 base units), 2.000000 tokens" in res.output
+    assert "InsufficientFunds" not in res.output
