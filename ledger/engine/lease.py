@@ -59,9 +59,11 @@ class Lease:
                       .values(lease_until_ms=now + self.ttl_ms)).rowcount
         if n != 1:
             holder = s.execute(select(JobLease.holder).where(JobLease.name == self.name)).scalar_one_or_none()
-            why = (f"it expired unrenewed for over its {self.ttl_ms // 1000} s TTL (the process or its database "
-                   f"stalled) and no one holds it now" if holder == self.holder
-                   else f"it expired and {holder} took it over")
+            if holder == self.holder:
+                why = (f"it expired unrenewed for over its {self.ttl_ms // 1000} s TTL (the process or its "
+                       f"database stalled) and no one holds it now")
+            else:
+                why = f"it expired and {holder} took it over" if holder else "it was released"
             raise LeaseLost(f"job {self.name}: lease lost by {self.holder} ({why}): this run stops without "
                             f"committing and runs again when due")
 

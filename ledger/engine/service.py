@@ -148,7 +148,10 @@ class Service:
             try:
                 lease.renew()
             except LeaseLost as e:
-                lost.append(f"{name}: {e}")
+                with self._held_lock:  # the run may have finished (and released it) since `held` was copied
+                    still_running = self._held.get(name) is lease
+                if still_running:
+                    lost.append(f"{name}: {e}")
             except Exception:  # the database unreachable a moment: the next beat (TTL/4 later) tries again
                 log.debug("heartbeat of %s failed", name, exc_info=True)
         return lost

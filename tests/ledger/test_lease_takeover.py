@@ -234,3 +234,25 @@ def test_a_lost_lease_says_whether_another_holder_took_it_or_it_only_expired(ses
     with pytest.raises(LeaseLost) as e:
         alone.renew(now_ms=20_003)
     assert f"it expired and {taker.holder} took it over" in str(e.value)
+
+
+def test_a_run_that_finished_while_the_heartbeat_renewed_it_is_not_reported_lost(session_factory):
+    """Found running `operator serve` alone: it warned `lease lost ... took it over` a few times an hour with no
+    other replica. The heartbeat copies the held leases, and a run that finishes (releasing its lease) before
+    the copy's renewal made that renewal fail: a lost lease of a run that no longer exists."""
+    svc = Service(session_factory, [JobSpec(JOB, 60_000, lambda lease: None)], holder="alone")
+    lease = svc.leases.try_acquire(JOB)
+    assert lease is not None
+    svc._held[JOB] = lease
+    renew = lease.renew
+
+    def finished_first(now_ms=None):  # the run ends between the heartbeat's copy and its renewal
+        svc._held.pop(JOB)
+        svc.leases.finish(lease, interval_ms=60_000)
+        renew(now_ms)
+
+    lease.renew = finished_first
+    assert svc.heartbeat() == []
+    with pytest.raises(LeaseLost) as e:
+        renew()
+    assert "it was released" in str(e.value)
