@@ -35,6 +35,25 @@ class Price:
             raise ValueError("per must be a positive integer")
 
 
+def _price_table(family: str, table: Any) -> dict[str, Price]:
+    """One family's {class: {unit_price, per}}; an error names the entry (`storage.STANDARD: ...`)."""
+    if not isinstance(table, Mapping):
+        raise ValueError(f"malformed price book: {family} must be a table of {{class: {{unit_price, per}}}}")
+    out = {}
+    for c, p in table.items():
+        where = f"malformed price book: {family}.{c}"
+        if not isinstance(p, Mapping):
+            raise ValueError(f"{where} must be {{unit_price: INTEGER, per: INTEGER}}")
+        missing = [k for k in ("unit_price", "per") if k not in p]
+        if missing:
+            raise ValueError(f"{where}: missing key {missing[0]!r}")
+        try:
+            out[str(c)] = Price(p["unit_price"], p["per"])
+        except ValueError as e:
+            raise ValueError(f"{where}: {e} (base units per `per` units of quantity), got {p!r}") from None
+    return out
+
+
 @dataclass(frozen=True)
 class PriceBook:
     version: int
@@ -59,18 +78,15 @@ class PriceBook:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "PriceBook":
-        try:
-            version = d["version"]
-            if not isinstance(version, int) or version < 1:
-                raise ValueError("version must be a positive integer")
-            tables = {}
-            for fam in ("gpu", "storage", "egress"):
-                tables[fam] = {str(c): Price(p["unit_price"], p["per"]) for c, p in (d.get(fam) or {}).items()}
-            extra = set(d) - {"version", "gpu", "storage", "egress"}
-            if extra:
-                raise ValueError(f"unknown key {sorted(extra)[0]!r}")
-        except (KeyError, TypeError) as e:
-            raise ValueError(f"malformed price book: {e}") from None
+        if "version" not in d:
+            raise ValueError("malformed price book: missing key 'version' (a positive integer, above the last one)")
+        version = d["version"]
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            raise ValueError("version must be a positive integer")
+        extra = set(d) - {"version", "gpu", "storage", "egress"}
+        if extra:
+            raise ValueError(f"unknown key {sorted(extra)[0]!r}")
+        tables = {fam: _price_table(fam, d.get(fam) or {}) for fam in ("gpu", "storage", "egress")}
         return cls(version, **tables)
 
     @classmethod

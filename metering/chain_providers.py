@@ -22,12 +22,14 @@ from solders.pubkey import Pubkey
 from chain import ChainError, RpcClient
 
 from contracts import pda
+from contracts.amounts import tokens
 from contracts.client.decode import DecodeError, account_size, decode_account_as
 from contracts.client.gen.accounts import Provider
 from contracts.client.instructions import params_at
 
 log = logging.getLogger("solmeter.meter")
 TOKEN_AMOUNT = slice(64, 72)  # SPL token account: mint 32, owner 32, amount u64
+MINT_DECIMALS = 44  # SPL mint: authority option 36, supply 8, then decimals u8
 
 
 @dataclass(frozen=True)
@@ -35,14 +37,21 @@ class ProviderStanding:
     wallet: str
     stake: int  # unencumbered: stake vault balance - pending_slash
     min_stake: int  # in force when read
+    decimals: int | None = None  # the mint's, to say amounts in tokens (None: base units only)
 
     @property
     def may_bill(self) -> bool:
         return self.stake >= self.min_stake
 
+    def _amount(self, units: int) -> str:
+        if self.decimals is None:
+            return f"{units} base units"
+        return f"{tokens(units, self.decimals)} tokens ({units} base units)"
+
     def refusal(self) -> str:
-        return (f"{self.wallet} is registered on-chain but its unencumbered stake {self.stake} is below the "
-                f"minimum {self.min_stake}: it bills nothing until it stakes again (`solmeter provider stake`)")
+        return (f"{self.wallet} is registered on-chain but its unencumbered stake {self._amount(self.stake)} is "
+                f"below the minimum {self._amount(self.min_stake)}: it bills nothing until it stakes at least "
+                f"{self._amount(self.min_stake - self.stake)} more (`solmeter provider stake AMOUNT`)")
 
 
 class RegistryUnavailable(RuntimeError):
@@ -66,7 +75,11 @@ def provider_registry_reader(rpc_url: str, program_id: str, *, timeout_s: float 
             if cfg_info is None or cfg_info.owner != program:
                 raise RegistryUnavailable(f"no Config account {config_addr} of program {program} at {rpc_url}: "
                                           "run `solmeter operator init` first")
-            min_stake = int(params_at(decode_account_as("Config", bytes(cfg_info.data)), clock_s()).min_stake)
+            cfg = decode_account_as("Config", bytes(cfg_info.data))
+            min_stake = int(params_at(cfg, clock_s()).min_stake)
+            mint_info = client.get_account_info(cfg.mint)
+            mint_data = bytes(mint_info.data) if mint_info is not None else b""
+            decimals = mint_data[MINT_DECIMALS] if len(mint_data) > MINT_DECIMALS else None
             accounts = client.get_program_accounts(program, memcmp=[(0, Provider.DISCRIMINATOR)],
                                                    data_size=account_size("Provider"))
             providers = []
@@ -86,7 +99,8 @@ def provider_registry_reader(rpc_url: str, program_id: str, *, timeout_s: float 
         out = {}
         for p, v in zip(providers, vaults):
             balance = int.from_bytes(bytes(v.data)[TOKEN_AMOUNT], "little") if v is not None else 0
-            out[str(p.wallet)] = ProviderStanding(str(p.wallet), max(0, balance - int(p.pending_slash)), min_stake)
+            out[str(p.wallet)] = ProviderStanding(str(p.wallet), max(0, balance - int(p.pending_slash)), min_stake,
+                                                  decimals)
         return out
 
     return read

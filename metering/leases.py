@@ -253,6 +253,16 @@ def _sig(s: str, field: str) -> bytes:
         raise LeaseRefused(field, "not a base58 ed25519 signature") from None
 
 
+def _conflict(lease: Lease, stored_customer: str) -> str:
+    """Why a lease id already stored is refused, and what to do: lease ids are one namespace per meter, and a
+    signed lease is never replaced (re-signing `--hours 2` later is other terms: another start and expiry)."""
+    if stored_customer != str(lease.customer):
+        return (f"lease id {lease.lease_id} is taken by another customer's lease (lease ids are unique per meter): "
+                f"sign under another id (and name the bucket NAME=PATH with it for the storage agent)")
+    return (f"lease {lease.lease_id} is already stored with other terms (a signed lease is never replaced): sign "
+            f"the new terms under another id; `solmeter customer lease revoke {lease.lease_id}` ends the old one")
+
+
 def accept_lease(engine: Engine, encoding_b64: str, signature_b58: str, program_id: str, now_ms: int,
                  default_prices: PriceBook = DEFAULT_PRICE_BOOK,
                  on_chain: Callable[[str], bool] | None = None) -> tuple[str, Lease]:
@@ -280,11 +290,11 @@ def accept_lease(engine: Engine, encoding_b64: str, signature_b58: str, program_
         if conn.execute(select(Provider.pubkey).where(Provider.pubkey == str(lease.provider))).first() is None and \
                 not (on_chain is not None and on_chain(str(lease.provider))):
             raise LeaseRefused("provider", f"{lease.provider} is not a provider registered with this meter")
-        row = conn.execute(select(LT.c.encoding, LT.c.signature).where(LT.c.lease_id == lease.lease_id)).first()
+        row = conn.execute(select(LT.c.encoding, LT.c.customer).where(LT.c.lease_id == lease.lease_id)).first()
         if row is not None:
             if bytes(row[0]) == enc:
                 return "duplicate", lease
-            raise LeaseRefused("lease_id", f"lease {lease.lease_id} is already stored with other terms", 409)
+            raise LeaseRefused("lease_id", _conflict(lease, row[1]), 409)
         try:
             with conn.begin_nested():
                 conn.execute(LT.insert().values(

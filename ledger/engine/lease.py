@@ -58,8 +58,14 @@ class Lease:
                                              JobLease.lease_until_ms >= now)
                       .values(lease_until_ms=now + self.ttl_ms)).rowcount
         if n != 1:
-            raise LeaseLost(f"job {self.name}: lease lost by {self.holder} (another replica took it over "
-                            f"after it expired): this run stops without committing")
+            holder = s.execute(select(JobLease.holder).where(JobLease.name == self.name)).scalar_one_or_none()
+            if holder == self.holder:
+                why = (f"it expired unrenewed for over its {self.ttl_ms // 1000} s TTL (the process or its "
+                       f"database stalled) and no one holds it now")
+            else:
+                why = f"it expired and {holder} took it over" if holder else "it was released"
+            raise LeaseLost(f"job {self.name}: lease lost by {self.holder} ({why}): this run stops without "
+                            f"committing and runs again when due")
 
     def renew(self, now_ms: int | None = None) -> None:
         with self._sf.begin() as s:

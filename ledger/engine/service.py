@@ -139,25 +139,27 @@ class Service:
                 self._held.pop(spec.name, None)
 
     def heartbeat(self) -> list[str]:
-        """Renew every lease this replica holds (a run in progress); returns the jobs whose lease was lost
-        (expired and taken over: their runs stop at their next commit)."""
+        """Renew every lease this replica holds (a run in progress); returns one line per job whose lease was
+        lost, `NAME: why` (expired unrenewed, or taken over by another holder: its run stops at its next commit)."""
         with self._held_lock:
             held = list(self._held.items())
         lost = []
         for name, lease in held:
             try:
                 lease.renew()
-            except LeaseLost:
-                lost.append(name)
+            except LeaseLost as e:
+                with self._held_lock:  # the run may have finished (and released it) since `held` was copied
+                    still_running = self._held.get(name) is lease
+                if still_running:
+                    lost.append(f"{name}: {e}")
             except Exception:  # the database unreachable a moment: the next beat (TTL/4 later) tries again
                 log.debug("heartbeat of %s failed", name, exc_info=True)
         return lost
 
     def _heartbeat_loop(self) -> None:
         while not self._stop.wait(self.lease_ttl_ms / 4000):
-            for name in self.heartbeat():
-                log.warning("%s: lease lost (this replica stalled past the %d s lease and another one took "
-                            "the job over); its run stops without committing", name, self.lease_ttl_ms // 1000)
+            for lost in self.heartbeat():
+                log.warning("%s", lost)
 
     def run_all_once(self) -> list[RunRecord]:
         """Every job in order, ignoring the schedule's intervals (a crank pass; used by the demo and tests)."""

@@ -8,6 +8,7 @@ from typing import Any
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
+from contracts.amounts import tokens
 from contracts.client import U64_MAX, epoch_at
 
 from ledger.engine.chain import RpcChain
@@ -24,6 +25,21 @@ def _positive(name: str, v: int) -> int:
     if not isinstance(v, int) or isinstance(v, bool) or v <= 0 or v >= 1 << 64:
         raise OpError(f"{name} must be a positive integer number of base units below 2^64, got {v!r}")
     return v
+
+
+def _funded_source(chain: RpcChain, dep: Deployment, owner: Pubkey, amount: int, what: str) -> Pubkey:
+    """The owner's token account of the mint, checked to hold `amount` before a transaction spends from it:
+    without one the program answers WrongTokenAccount, with too little the token program InsufficientFunds,
+    neither saying whose account or how much is missing."""
+    src = token.ata(owner, dep.mint_key)
+    have = chain.token_balance(src)
+    if have is None or have < amount:
+        held = (f"has no token account of mint {dep.mint}" if have is None
+                else f"holds {tokens(have, dep.decimals)} tokens ({have} base units)")
+        raise OpError(f"{what}: wallet {owner} {held}, {tokens(amount, dep.decimals)} tokens ({amount} base units) "
+                      f"needed: get tokens of mint {dep.mint} into it first (on the localnet: `solmeter operator "
+                      f"mint {owner} AMOUNT`)")
+    return src
 
 
 def evidence_hash(text_or_hex: str) -> bytes:
@@ -53,7 +69,7 @@ def register_customer(chain: RpcChain, dep: Deployment, wallet: Keypair) -> str:
 
 def deposit(chain: RpcChain, dep: Deployment, wallet: Keypair, amount: int) -> str:
     _positive("amount", amount)
-    src = token.ata(wallet.pubkey(), dep.mint_key)
+    src = _funded_source(chain, dep, wallet.pubkey(), amount, "deposit")
     return send(chain, wallet, [dep.program.deposit(wallet=wallet.pubkey(), source=src, mint=dep.mint_key,
                                                     amount=amount)], what="deposit")
 
@@ -151,7 +167,8 @@ def register_provider(chain: RpcChain, dep: Deployment, wallet: Keypair) -> str:
 
 def stake(chain: RpcChain, dep: Deployment, wallet: Keypair, amount: int) -> str:
     _positive("amount", amount)
-    return send(chain, wallet, [dep.program.stake(wallet=wallet.pubkey(), source=token.ata(wallet.pubkey(), dep.mint_key),
+    src = _funded_source(chain, dep, wallet.pubkey(), amount, "stake")
+    return send(chain, wallet, [dep.program.stake(wallet=wallet.pubkey(), source=src,
                                                   mint=dep.mint_key, amount=amount)], what="stake")
 
 
@@ -232,8 +249,8 @@ def set_paused(chain: RpcChain, dep: Deployment, admin: Keypair, paused: bool) -
 
 def fund_epoch(chain: RpcChain, dep: Deployment, funder: Keypair, epoch: int, amount: int) -> str:
     _positive("amount", amount)
-    return send(chain, funder, [dep.program.fund_epoch(funder=funder.pubkey(), epoch=epoch,
-                                                       source=token.ata(funder.pubkey(), dep.mint_key),
+    src = _funded_source(chain, dep, funder.pubkey(), amount, f"fund epoch {epoch}")
+    return send(chain, funder, [dep.program.fund_epoch(funder=funder.pubkey(), epoch=epoch, source=src,
                                                        mint=dep.mint_key, amount=amount)], what=f"fund epoch {epoch}")
 
 

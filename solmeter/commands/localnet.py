@@ -109,7 +109,10 @@ def start(
     )
     typer.echo(f"ledger {ledger_dir} (restoring if present)...", err=True)
 
+    started: list = []
+
     def ready(node) -> None:
+        started.append(node)
         programs = ", ".join(str(p[0]) for p in genesis.all_programs()) or "none"
         typer.echo(f"localnet ready: rpc {node.rpc_url}  ws {node.ws_url}  slot {node.bank.slot}  "
                    f"transactions {node.bank.tx_count}  features: {describe(genesis.features)}  programs: {programs}",
@@ -121,6 +124,10 @@ def start(
         _fail(f"cannot listen on {config.host}:{config.port}: {e.strerror or e}")
     except LedgerError as e:
         _fail(str(e))
+    if started:  # run_forever returns once the ledger is flushed: say so, so a stop is not a guess
+        node = started[0]
+        typer.echo(f"localnet stopped: ledger saved in {ledger_dir} (slot {node.bank.slot}, transactions "
+                   f"{node.bank.tx_count}); `solmeter localnet start` restores it", err=True)
 
 
 @app.command()

@@ -12,6 +12,7 @@ import typer
 import yaml
 from sqlalchemy import select
 
+from contracts.cli_output import local_time
 from db import make_engine
 from db import migrate as migrate_db
 from metering.api import create_app
@@ -312,4 +313,5 @@ def prices_show() -> None:
     if not books:
         typer.echo(f"built-in default: {DEFAULT_PRICE_BOOK.to_json()}")
     for b in books:
-        typer.echo(f"version {b['version']} from {b['effective_from_ms']}: {b['prices']}")
+        typer.echo(f"version {b['version']} in force from {local_time(b['effective_from_ms'], 'ms')} "
+                   f"(unix ms {b['effective_from_ms']}): {b['prices']}")

@@ -215,3 +215,44 @@ def test_a_lease_is_fenced_per_acquisition_even_for_the_same_replica(session_fac
     with pytest.raises(LeaseLost):
         old.renew(now_ms=15_002)
     new.renew(now_ms=15_003)
+
+
+def test_a_lost_lease_says_whether_another_holder_took_it_or_it_only_expired(session_factory):
+    """Found running `operator serve` alone: the log warned `lease lost (this replica stalled past the 10 s lease
+    and another one took the job over)` with no other replica anywhere. The message now tells the two apart."""
+    r = Leases(session_factory, "only-replica", ttl_ms=10_000)
+    alone = r.try_acquire(JOB, now_ms=10_000)
+    with pytest.raises(LeaseLost) as e:
+        alone.renew(now_ms=20_001)  # nobody else: it only expired
+    assert "expired unrenewed for over its 10 s TTL" in str(e.value) and "no one holds it now" in str(e.value)
+    assert "took it over" not in str(e.value)
+    other = Leases(session_factory, "other-replica", ttl_ms=10_000)
+    with session_factory.begin() as s:
+        s.get(JobLease, JOB).next_due_ms = 0
+    taker = other.try_acquire(JOB, now_ms=20_002)
+    assert taker is not None
+    with pytest.raises(LeaseLost) as e:
+        alone.renew(now_ms=20_003)
+    assert f"it expired and {taker.holder} took it over" in str(e.value)
+
+
+def test_a_run_that_finished_while_the_heartbeat_renewed_it_is_not_reported_lost(session_factory):
+    """Found running `operator serve` alone: it warned `lease lost ... took it over` a few times an hour with no
+    other replica. The heartbeat copies the held leases, and a run that finishes (releasing its lease) before
+    the copy's renewal made that renewal fail: a lost lease of a run that no longer exists."""
+    svc = Service(session_factory, [JobSpec(JOB, 60_000, lambda lease: None)], holder="alone")
+    lease = svc.leases.try_acquire(JOB)
+    assert lease is not None
+    svc._held[JOB] = lease
+    renew = lease.renew
+
+    def finished_first(now_ms=None):  # the run ends between the heartbeat's copy and its renewal
+        svc._held.pop(JOB)
+        svc.leases.finish(lease, interval_ms=60_000)
+        renew(now_ms)
+
+    lease.renew = finished_first
+    assert svc.heartbeat() == []
+    with pytest.raises(LeaseLost) as e:
+        renew()
+    assert "it was released" in str(e.value)

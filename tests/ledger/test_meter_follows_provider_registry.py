@@ -13,6 +13,7 @@ from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
 from contracts import DEFAULT_PROGRAM_ID
+from contracts.amounts import tokens
 from db import make_engine, migrate
 from ledger.engine.chain import RpcChain
 from ledger.ops import roles, token
@@ -168,7 +169,9 @@ def test_a_provider_slashed_below_the_minimum_stops_billing_at_the_next_read(wor
     assert m.post(p, customer).status_code == 200  # the cached copy, until it is max_age_s old
     clock.t += 60
     r = m.post(p, customer)
-    assert r.status_code == 403 and f"stake {MIN_STAKE - 1} is below the minimum {MIN_STAKE}" in r.json()["error"]
+    low, least = tokens(MIN_STAKE - 1, w.dep.decimals), tokens(MIN_STAKE, w.dep.decimals)
+    assert r.status_code == 403 and (f"stake {low} tokens ({MIN_STAKE - 1} base units) is below the minimum {least} "
+                                     f"tokens ({MIN_STAKE} base units)") in r.json()["error"], r.json()["error"]
     roles.stake(chain, w.dep, p, 1)  # staking again restores it
     clock.t += 60
     assert m.post(p, customer).status_code == 200

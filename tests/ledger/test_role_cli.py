@@ -267,3 +267,25 @@ def test_a_customer_on_another_machine_needs_no_deployment_file(cli, monkeypatch
     monkeypatch.setenv("SOLMETER_PROGRAM_ID", str(cust.pubkey()))  # no Config there: still one line
     res = cli("customer", "status", "-k", cpath, ok=False)
     assert res.exit_code == 1 and "is not initialized" in res.output and "SOLMETER_PROGRAM_ID" in res.output
+
+
+def test_spending_tokens_the_wallet_lacks_is_refused_in_one_line_saying_whose_and_how_much(cli):
+    """Found walking the README: `operator fund-epoch 5` by an admin without tokens answered the program's
+    `WrongTokenAccount (6011): A token account is not the registered one ...`, and a deposit beyond the wallet's
+    balance the token program's bare `InsufficientFunds`; neither said whose wallet or what to do."""
+    cli("operator", "init")
+    res = cli("operator", "fund-epoch", "5", "-y", ok=False)  # the admin has no token account of the mint
+    assert res.exit_code == 1 and "Traceback" not in res.output and "WrongTokenAccount" not in res.output
+    assert "has no token account of mint" in res.output and "5.000000 tokens (5000000 base units) needed" in res.output
+    assert "solmeter operator mint" in res.output
+    cust, cpath = _wallet(cli, "customer")
+    cli("customer", "register", "-k", cpath)
+    cli("operator", "mint", str(cust.pubkey()), "1")
+    res = cli("customer", "deposit", "5", "-k", cpath, "-y", ok=False)
+    assert res.exit_code == 1 and res.output.startswith(f"error: deposit: wallet {cust.pubkey()} holds 1.000000 "
+                                                         "tokens (1000000 base units), 5.000000 tokens")
+    prov, ppath = _wallet(cli, "provider")
+    cli("provider", "register", "-k", ppath)  # creates its (empty) token account
+    res = cli("provider", "stake", "2", "-k", ppath, "-y", ok=False)
+    assert res.exit_code == 1 and "holds 0.000000 tokens (0 base units), 2.000000 tokens" in res.output
+    assert "InsufficientFunds" not in res.output

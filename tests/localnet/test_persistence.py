@@ -157,3 +157,15 @@ def test_kill_minus_9_loses_nothing_a_client_was_told(tmp_path):
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
+
+
+def test_a_stopped_localnet_says_its_ledger_was_saved(tmp_path):
+    """Found stopping the README's background localnet with SIGTERM: its log ended at `localnet ready ...`, so
+    whether the ledger was flushed (or the process was killed) was a guess."""
+    ledger = tmp_path / "ledger"
+    proc, url = _spawn(ledger, tmp_path)
+    Client(url, timeout=5).request_airdrop(Keypair().pubkey(), 10**9)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 0
+    last = proc.stderr.read().decode().strip().splitlines()[-1]
+    assert last.startswith(f"localnet stopped: ledger saved in {ledger} (slot ") and "transactions 1)" in last, last

@@ -149,6 +149,8 @@ def test_prices_set_and_show(env, capsys, tmp_path):
     assert run(["meter", "prices", "set", str(book)], capsys)[0] == 0
     code, out, _ = run(["meter", "prices", "show"], capsys)
     assert code == 0 and "version 2" in out and "3000000" in out
+    # when it is in force, as a date (was the bare unix milliseconds: `version 2 from 1796414784872`)
+    assert re.search(r"version 2 in force from \d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4} \(unix ms \d+\)", out), out
     code, _, err = run(["meter", "prices", "set", str(book)], capsys)
     assert code == 1 and "not above" in err
 

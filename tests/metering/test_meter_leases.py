@@ -73,6 +73,22 @@ def test_a_signed_lease_is_stored_and_served_publicly(client, cust_kp, provider_
     assert r.status_code == 409 and r.json()["field"] == "lease_id"
 
 
+def test_a_lease_id_already_taken_is_refused_saying_what_to_do(client, cust_kp, provider_kp):
+    """Found re-running the README's `lease sign datasets ... --hours 2`: the new start and expiry are other terms,
+    refused as `lease datasets is already stored with other terms` without what to do; and lease ids are one
+    namespace per meter, so a second customer's `datasets` got the same words about a lease it never signed."""
+    lease = gpu_lease("datasets", cust_kp, provider_kp)
+    assert sign(client, lease, cust_kp).status_code == 201
+    r = sign(client, replace(lease, expiry_ms=lease.expiry_ms + 60_000), cust_kp)
+    assert r.status_code == 409 and r.json()["field"] == "lease_id"
+    assert "sign the new terms under another id" in r.json()["error"]
+    assert "solmeter customer lease revoke datasets" in r.json()["error"]
+    other = Keypair.from_seed(bytes([7]) * 32)
+    r = sign(client, gpu_lease("datasets", other, provider_kp), other)
+    assert r.status_code == 409 and "taken by another customer's lease" in r.json()["error"]
+    assert "sign under another id" in r.json()["error"]
+
+
 def test_forged_customer_signature_is_refused(client, cust_kp, provider_kp):
     # the provider fabricates the customer's consent: a lease naming the victim, signed with its own key
     lease = gpu_lease("job-1", cust_kp, provider_kp)

@@ -46,7 +46,7 @@ def test_who_may_post(engine, cfg, customer):
     assert _ingest(engine, cfg, kp, customer, ok, "a").status_code == 200  # on-chain, staked: no `providers add`
     with pytest.raises(AuthError) as e:
         _ingest(engine, cfg, kp, customer, low, "b")
-    assert e.value.status == 403 and "stake 9 is below the minimum 10" in e.value.reason
+    assert e.value.status == 403 and "stake 9 base units is below the minimum 10 base units" in e.value.reason
     with pytest.raises(AuthError) as e:
         _ingest(engine, cfg, kp, customer, None, "c")
     assert e.value.status == 403 and "not a registered provider" in e.value.reason
@@ -58,6 +58,16 @@ def test_who_may_post(engine, cfg, customer):
     with pytest.raises(AuthError) as e:  # removed from the meter: refused though staked on-chain
         _ingest(engine, cfg, kp, customer, ok, "f")
     assert "removed from this meter's provider registry" in e.value.reason
+
+
+def test_a_refusal_for_too_little_stake_says_the_amounts_in_tokens_and_what_to_stake():
+    """Found walking the README as a provider who unstaked: the agent's log said `stake 0 is below the minimum
+    1000000` (raw base units, no unit) and `stakes again` without how much."""
+    low = ProviderStanding("P1", stake=250_000, min_stake=1_000_000, decimals=6)
+    assert low.refusal() == ("P1 is registered on-chain but its unencumbered stake 0.250000 tokens (250000 base "
+                             "units) is below the minimum 1.000000 tokens (1000000 base units): it bills nothing "
+                             "until it stakes at least 0.750000 tokens (750000 base units) more (`solmeter "
+                             "provider stake AMOUNT`)")
 
 
 class Clock:

@@ -39,7 +39,7 @@ MUTANTS = [
          tests=[M + "test_unacceptable_leases_are_refused_by_name"],
          why="a lease of another deployment is not consent here"),
     dict(id="accept-conflict", file=L,
-         find="            raise LeaseRefused(\"lease_id\", f\"lease {lease.lease_id} is already stored with other terms\", 409)",
+         find="            raise LeaseRefused(\"lease_id\", _conflict(lease, row[1]), 409)",
          replace="            return \"duplicate\", lease",
          tests=[M + "test_a_signed_lease_is_stored_and_served_publicly"],
          why="a stored lease is never replaced by other terms under the same id"),
