@@ -126,7 +126,9 @@ def may_read(who: Optional[Principal], res: Resource, serves: Serves = _never) -
         if res.customer is not None and res.customer == who.consent_from:
             return ALLOW  # an auditor holding this customer's signed consent
         if res.provider is not None:
-            return _deny(who, res, "provider", "a provider reads its own channels only")
+            return _deny(who, res, "provider", "a provider reads its own channels only" if who.provider else
+                         "a channel's data is served to its customer, its provider, the operator, or a reader "
+                         "holding the customer's signed consent")
         return _deny(who, res, "customer", "a customer reads its own data only; a provider its own channels "
                                            "(set provider to your key)")
     if res.kind is Kind.EVIDENCE:

@@ -11,6 +11,7 @@ from typing import Iterable
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
+from contracts.amounts import tokens
 from ledger.engine.chain import RpcChain
 
 from . import roles, token
@@ -67,7 +68,8 @@ def bootstrap(chain: RpcChain, *, program_id: Pubkey, n_providers: int, n_custom
             if amount:
                 fund(chain, dep, kp, amount)
             out.append(kp)
-            progress(f"{role} {i + 1}/{n} {kp.pubkey()} registered, {verb} {amount}")
+            progress(f"{role} {i + 1}/{n} {kp.pubkey()} registered" +
+                     (f", {verb} {tokens(amount, dep.decimals)} tokens" if amount else ""))
     pairs = ([(c, p) for c in range(n_customers) for p in range(n_providers)] if channels is None else list(channels))
     for ci, customer in enumerate(world.customers):
         providers = [world.providers[p].pubkey() for c, p in pairs if c == ci]

@@ -217,8 +217,9 @@ class ProviderStatus:
     unstake_requested: int
     pending_slash: int
     slash_count: int
-    unclaimed_epochs: int
+    unclaimed_epochs: int  # epochs with revenue not claimed, the open one included when it has revenue
     total_revenue: int
+    last_revenue_epoch: int = 0
 
 
 def provider_status(chain: RpcChain, dep: Deployment, wallet: Pubkey) -> ProviderStatus:
@@ -227,7 +228,8 @@ def provider_status(chain: RpcChain, dep: Deployment, wallet: Pubkey) -> Provide
         return ProviderStatus(str(wallet), False, 0, 0, 0, 0, 0, 0, 0)
     return ProviderStatus(str(wallet), True, chain.token_balance(dep.program.stake_address(wallet)) or 0,
                           chain.token_balance(p.payout) or 0, int(p.unstake_amount), int(p.pending_slash),
-                          int(p.slash_count), int(p.unclaimed_epochs), int(p.total_revenue))
+                          int(p.slash_count), int(p.unclaimed_epochs), int(p.total_revenue),
+                          int(p.last_revenue_epoch))
 
 
 # ---- operator -----------------------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 loaded by name from solmeter/commands/operator.py: `serve` and `prices set|show`."""
 from __future__ import annotations
 
+import signal
+import sys
 import time
 from pathlib import Path
 from typing import Optional
@@ -123,11 +125,19 @@ def serve(host: Optional[str] = typer.Option(None, help="API bind address (defau
     typer.echo(f"serving the meter API on {bind} with settlement jobs against {eng.chain.url} (metrics at "
                f"/metrics); dashboard at {url}/dashboard/")
 
+    # uvicorn stops gracefully on SIGINT / SIGTERM and then raises the signal again: SIGINT as KeyboardInterrupt
+    # (exit 130), SIGTERM through this handler (exit 143) rather than the default one, which would end the
+    # process before the lines below
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    fatal = None
     try:
         fatal = serve_guarded(app, host or s.api_host, port or s.api_port, uvicorn_level,
                               on_fatal=(sched.pause, lambda: svc.shutdown(wait=False)))
     finally:
         svc.shutdown(wait=False)
         sched.shutdown(wait=False)
+        if not fatal:  # a stop asked for says so: what is stored stays, the jobs resume from it at the next start
+            typer.echo(f"stopped: the meter API on {bind} and the settlement jobs (the database keeps their "
+                       f"state; `solmeter operator serve` resumes them)")
     if fatal:
         fail(fatal)

@@ -179,6 +179,11 @@ def status(kp: Optional[Path] = KEYPAIR, api: Optional[str] = METER_API,
             slashes.append({"index": i, "amount": int(s.amount), "state": SLASH_STATES.get(int(s.state), str(s.state)),
                             "contest_deadline": int(s.contest_deadline)})
     window = _unstake_window(c, dep, w.pubkey()) if st.unstake_requested else None
+    # unclaimed_epochs counts the open epoch once it has revenue (withdraw_stake.rs allows that one): what can be
+    # claimed now is the closed ones
+    claimable = st.unclaimed_epochs
+    if claimable and st.last_revenue_epoch >= roles.current_epoch(c, dep):
+        claimable -= 1
     try:
         meter = meter_get(w, api, f"/v1/providers/{w.pubkey()}/channels")
     except MeterReadError as e:  # the meter may be down or elsewhere: the chain part still stands
@@ -186,7 +191,8 @@ def status(kp: Optional[Path] = KEYPAIR, api: Optional[str] = METER_API,
     if is_json(as_json):
         unstake = None if window is None else {"requested_at": iso_utc(window[0]), "ready_at": iso_utc(window[1]),
                                                "expires_at": iso_utc(window[2])}
-        emit({**with_tokens(asdict(st), PROVIDER_AMOUNTS, dep.decimals), "unstake_window": unstake,
+        emit({**with_tokens(asdict(st), PROVIDER_AMOUNTS, dep.decimals), "claimable_epochs": claimable,
+              "unstake_window": unstake,
               "slashes": [{**with_tokens(x, ("amount",), dep.decimals), "contest_deadline_iso": iso_utc(x["contest_deadline"])}
                           for x in slashes],
               "meter": meter}, as_json=True)
@@ -194,7 +200,11 @@ def status(kp: Optional[Path] = KEYPAIR, api: Optional[str] = METER_API,
     d = dep.decimals
     typer.echo(f"provider   {st.wallet} ({'registered' if st.registered else 'not registered: run `solmeter provider register`'})")
     typer.echo(f"stake      {fmt(st.stake, d)} tokens   payout account {fmt(st.payout_balance, d)} tokens")
-    typer.echo(f"revenue    {fmt(st.total_revenue, d)} tokens settled in total; {st.unclaimed_epochs} epoch(s) unclaimed")
+    open_part = ""
+    if claimable != st.unclaimed_epochs:
+        open_part = f" (and the open epoch {st.last_revenue_epoch}, claimable once it closes)"
+    typer.echo(f"revenue    {fmt(st.total_revenue, d)} tokens settled in total; {claimable} closed epoch(s) to "
+               f"claim{open_part}")
     if st.unstake_requested and window is not None:
         typer.echo(f"unstake requested {fmt(st.unstake_requested, d)} tokens at {local_time(window[0])}: withdraw it "
                    f"with `solmeter provider withdraw-stake` from {local_time(window[1])} until {local_time(window[2])} "

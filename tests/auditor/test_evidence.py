@@ -264,4 +264,5 @@ def test_an_auditor_checks_one_channel_with_the_customers_consent(honest, tmp_pa
     res = CliRunner().invoke(app, base)  # without the consent
     lines = [l for l in res.output.splitlines() if l.strip()]
     assert res.exit_code == 1 and len(lines) == 1, res.output
-    assert "a provider reads its own channels only" in lines[0] and "--consent" in lines[0], res.output
+    assert "served to its customer, its provider, the operator, or a reader holding the customer's signed consent" \
+        in lines[0] and "--consent" in lines[0], res.output  # an auditor is told what it lacks, not a provider's rule

@@ -197,16 +197,21 @@ def test_claim_of_an_open_epoch_is_refused_and_of_an_unfunded_one_says_it_pays_n
                                   f"claim it after that")
     assert c.lamports(prov.pubkey()) == before  # nothing sent
     st = json.loads(cli("provider", "status", "--json", "-k", ppath, "--api", "http://127.0.0.1:9").stdout)
-    assert st["unclaimed_epochs"] == 1
+    assert st["unclaimed_epochs"] == 1 and st["claimable_epochs"] == 0  # the one with revenue is still open
+    text = cli("provider", "status", "-k", ppath, "--api", "http://127.0.0.1:9").stdout
+    assert "0 closed epoch(s) to claim (and the open epoch 0, claimable once it closes)" in text
 
     _close_epoch_0(cli)
+    st = json.loads(cli("provider", "status", "--json", "-k", ppath, "--api", "http://127.0.0.1:9").stdout)
+    assert st["unclaimed_epochs"] == 1 and st["claimable_epochs"] == 1
+    assert "1 closed epoch(s) to claim\n" in cli("provider", "status", "-k", ppath, "--api", "http://127.0.0.1:9").stdout
     res = cli("provider", "claim", "-k", ppath, ok=False)  # no terminal, no -y: refused, naming what it would pay
     assert res.exit_code == 1 and "0 tokens: the epoch's reward pool was not funded" in res.output
     out = json.loads(cli("provider", "claim", "-k", ppath, "-y", "--output", "json").stdout)
     assert out["epoch"] == 0 and out["amount"] == 0 and out["reward_pool"] == 0
     assert out["revenue"] == int(pe.revenue) == out["total_revenue"] and _landed(cli, out["signature"])
     st = json.loads(cli("provider", "status", "--json", "-k", ppath, "--api", "http://127.0.0.1:9").stdout)
-    assert st["unclaimed_epochs"] == 0
+    assert st["unclaimed_epochs"] == 0 and st["claimable_epochs"] == 0
     res = cli("provider", "claim", "--epoch", "0", "-k", ppath, "-y", ok=False)
     assert res.output.strip() == f"error: epoch 0 was already claimed by {prov.pubkey()} (0.000000 tokens)"
 

@@ -90,7 +90,8 @@ def test_commands_need_a_deployment_first(cli):
     assert res.exit_code == 1 and "operator init" in res.output
 
 
-def test_operator_serve_runs_the_api_and_the_jobs(cli, isolated_env):
+@pytest.mark.parametrize("stop, rc", [("SIGINT", 130), ("SIGTERM", 143)])
+def test_operator_serve_runs_the_api_and_the_jobs(cli, isolated_env, stop, rc):
     import os
     import signal
     import subprocess
@@ -146,8 +147,13 @@ def test_operator_serve_runs_the_api_and_the_jobs(cli, isolated_env):
                 break
             time.sleep(0.3)
         assert "follow_chain" in out and "failures   0" in out.split("follow_chain")[1].split("\n")[0], out
+        # Ctrl-C or a supervisor's SIGTERM: a clean stop that says so (130 / 143: the shell's codes for them)
+        proc.send_signal(getattr(signal, stop))
+        log, _ = proc.communicate(timeout=30)
+        assert proc.returncode == rc and f"stopped: the meter API on {api}" in log, log
     finally:
-        proc.send_signal(signal.SIGINT)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
         try:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:

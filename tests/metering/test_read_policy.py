@@ -85,6 +85,17 @@ def test_provider_may_not_read_another_providers_channels(kind):
 
 
 @pytest.mark.parametrize("kind", [Kind.USAGE, Kind.RECEIPTS])
+def test_a_reader_of_no_party_is_told_who_may_read_a_channel(kind):
+    """An auditor's key (neither party, no consent) asking for a channel: the refusal names who is served and
+    the consent it lacks, not the provider's rule (it is no provider)."""
+    auditor = Principal("Audi1111111111111111111111111111111111111X")
+    d = decide(auditor, kind, customer=A, provider=P)
+    assert not d.allowed and d.field == "provider" and "own channels" not in d.reason
+    assert "a reader holding the customer's signed consent" in d.reason
+    assert decide(Principal(auditor.pubkey, consent_from=A), kind, customer=A, provider=P).allowed
+
+
+@pytest.mark.parametrize("kind", [Kind.USAGE, Kind.RECEIPTS])
 def test_provider_without_its_filter_may_not_read_all_of_a_customer(kind):
     # all of A's channels would include other providers' usage: P must narrow to itself
     d = decide(prov_p, kind, customer=A)
