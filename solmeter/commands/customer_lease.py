@@ -15,7 +15,7 @@ from solders.pubkey import Pubkey
 import typer
 
 from solmeter.commands.common import fmt, keypair, one_line_errors, parse_amount, settings
-from contracts.cli_output import emit, iso_utc, local_time
+from contracts.cli_output import YES, confirm, emit, iso_utc, local_time
 from contracts.lease import GpuResource, Lease, Revocation, StorageResource
 from metering.leases import call_meter, lease_body, post_signed, revocation_body
 
@@ -92,8 +92,8 @@ def sign(lease_id: str = typer.Argument(..., help="The lease id (the GPU job's l
 @one_line_errors
 def revoke(lease_id: str = typer.Argument(..., help="The lease to revoke."),
            at_ms: Optional[int] = typer.Option(None, "--at-ms", help="Revocation time, unix ms (default: now)."),
-           api: Optional[str] = API, kp: Optional[Path] = KEYPAIR) -> None:
-    """Revoke a lease: usage from the revocation time on is not billed."""
+           api: Optional[str] = API, kp: Optional[Path] = KEYPAIR, yes: bool = YES) -> None:
+    """Revoke a lease: usage from the revocation time on is not billed (asks first: a revocation is final)."""
     url = _url(api)
     w = keypair(kp)
     got = call_meter("GET", f"{url}/v1/leases/{lease_id}")
@@ -101,6 +101,9 @@ def revoke(lease_id: str = typer.Argument(..., help="The lease to revoke."),
     if lease.customer != w.pubkey():
         raise ValueError(f"lease {lease_id} belongs to customer {lease.customer}, not to {w.pubkey()}")
     rev = Revocation(lease.program_id, lease.lease_hash, w.pubkey(), int(time.time() * 1000) if at_ms is None else at_ms)
+    # final: the meter never bills under a revoked lease again; going on needs a new lease under another id
+    confirm(yes, f"revoke lease {lease_id} of customer {w.pubkey()} from {local_time(rev.revoked_at_ms, 'ms')} "
+                 f"(final: usage after that is not billed; to go on, sign a new lease under another id)")
     out = post_signed(url, "/v1/revocations", revocation_body(rev, w))
     at = int(out["revoked_at_ms"])
     emit({"action": "customer lease revoke", "lease_id": lease_id, "status": out["status"], "revoked_at_ms": at,

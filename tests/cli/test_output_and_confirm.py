@@ -92,6 +92,7 @@ def test_a_bad_output_value_is_refused_in_one_line(runner):
     ("customer", "deposit", "1"), ("customer", "withdraw"), ("customer", "request-withdrawal", "1"),
     ("provider", "stake", "1"), ("provider", "request-unstake", "1"), ("provider", "withdraw-stake"),
     ("provider", "claim", "--epoch", "0"), ("operator", "fees", "--fee-bps", "10"),
+    ("customer", "lease", "revoke", "x"),
     ("operator", "set-treasury", "11111111111111111111111111111111"),
     ("operator", "propose-slash", "11111111111111111111111111111111", "--amount", "1", "--evidence", "x"),
     ("operator", "execute-slash", "11111111111111111111111111111111", "0"),

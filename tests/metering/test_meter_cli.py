@@ -83,10 +83,15 @@ def test_serve_agent_seal_receipts(env, capsys, tmp_path):
             code, _, err = run(["customer", "lease", "sign", lid, "--provider", pk, "--gpu", "H100:1", "--cap", "1", *cust],
                                capsys)
             assert code == 0, err
-        code, out, err = run(["customer", "lease", "revoke", "tmp", *cust], capsys)  # a time for people, not unix ms
+        code, _, err = run(["customer", "lease", "revoke", "tmp", *cust], capsys)  # final: asks, refused without -y
+        assert code == 1 and "revoke lease tmp of customer" in err and "-y" in err, err
+        code, out, _ = run(["customer", "lease", "list", *cust], capsys)
+        assert "tmp  " in out and out.count("revoked") == 0  # nothing was sent
+        code, out, err = run(["customer", "lease", "revoke", "tmp", "-y", *cust], capsys)  # a time for people, not unix ms
         assert code == 0 and re.fullmatch(r"lease tmp revoked at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}\n", out), out
         at = int(time.time() * 1000) + 60_000
-        code, out, err = run(["customer", "lease", "revoke", "tmp2", "--at-ms", str(at), "--output", "json", *cust], capsys)
+        code, out, err = run(["customer", "lease", "revoke", "tmp2", "--at-ms", str(at), "--output", "json", "-y", *cust],
+                             capsys)
         assert code == 0, err
         assert json.loads(out) == {"action": "customer lease revoke", "lease_id": "tmp2", "status": "revoked",
                                    "revoked_at_ms": at, "revoked_at": iso_utc(at, "ms")}
