@@ -29,7 +29,6 @@ from contracts.client.instructions import params_at
 
 log = logging.getLogger("solmeter.meter")
 TOKEN_AMOUNT = slice(64, 72)  # SPL token account: mint 32, owner 32, amount u64
-MINT_DECIMALS = 44  # SPL mint: authority option 36, supply 8, then decimals u8
 
 
 @dataclass(frozen=True)
@@ -77,9 +76,7 @@ def provider_registry_reader(rpc_url: str, program_id: str, *, timeout_s: float 
                                           "run `solmeter operator init` first")
             cfg = decode_account_as("Config", bytes(cfg_info.data))
             min_stake = int(params_at(cfg, clock_s()).min_stake)
-            mint_info = client.get_account_info(cfg.mint)
-            mint_data = bytes(mint_info.data) if mint_info is not None else b""
-            decimals = mint_data[MINT_DECIMALS] if len(mint_data) > MINT_DECIMALS else None
+            decimals = int(cfg.decimals)  # the mint's, as initialize recorded them (no second account read)
             accounts = client.get_program_accounts(program, memcmp=[(0, Provider.DISCRIMINATOR)],
                                                    data_size=account_size("Provider"))
             providers = []

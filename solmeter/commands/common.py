@@ -68,7 +68,7 @@ def deployment():
     """This data directory's deployment.json (written by `operator init`) when it names the configured program;
     else, as on a customer's, provider's or auditor's machine, the program's Config read from the chain."""
     s = settings()
-    path = s.data_dir / FILE_NAME
+    path = deployment_path()
     pid = s.resolved_program_id
     if path.exists():
         dep = Deployment.load(path)
